@@ -1,0 +1,5 @@
+namespace TransparencyLog.Merkle;
+
+internal static class Placeholder
+{
+}

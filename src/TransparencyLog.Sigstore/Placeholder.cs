@@ -1,0 +1,5 @@
+namespace TransparencyLog.Sigstore;
+
+internal static class Placeholder
+{
+}
