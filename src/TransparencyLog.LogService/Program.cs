@@ -1,4 +1,26 @@
+using TransparencyLog.LogService.Hosting;
+using TransparencyLog.LogService.Rekor;
+using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Tiles;
+
+if (args.Length > 0 && args[0] == "migrate")
+{
+    return await MigrateCommand.RunAsync(args[1..]);
+}
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceLogging();
+builder.AddStorage();
+builder.AddLogs();
+builder.AddRekorApi();
+
 var app = builder.Build();
-app.MapGet("/healthz", () => "ok");
-app.Run();
+await app.OpenLogsAsync();
+app.MapHealth();
+app.MapRekorApi();
+app.MapTiles();
+await app.RunAsync();
+return 0;
+
+/// <summary>Entry point, visible to the in-process test host.</summary>
+public partial class Program;

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Starts the whole system locally: a private PostgreSQL cluster under .data/, the migrations, the log service, the
+# CA service and a development OIDC issuer, all on loopback.
+#   ./run.sh               foreground; Ctrl-C stops everything it started
+#   ./run.sh --background  returns once every service answers its health check
+#   ./run.sh stop          stops what a background run started
+# Ports: PG_PORT (54329) REKOR_PORT (3000) FULCIO_PORT (5555) FULCIO_GRPC_PORT (5554) OIDC_PORT (5556) TSA under REKOR_PORT.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+data=$root/.data
+PG_PORT=${PG_PORT:-54329}
+REKOR_PORT=${REKOR_PORT:-3000}
+FULCIO_PORT=${FULCIO_PORT:-5555}
+FULCIO_GRPC_PORT=${FULCIO_GRPC_PORT:-5554}
+OIDC_PORT=${OIDC_PORT:-5556}
+config=${CONFIGURATION:-Release}
+pids=$data/pids
+mkdir -p "$data" "$pids" "$data/logs" "$data/keys"
+
+stop_services() {
+  local f
+  for f in "$pids"/*.pid; do
+    [[ -f $f ]] || continue
+    kill "$(cat "$f")" 2>/dev/null || true
+  done
+  sleep 0.5
+  for f in "$pids"/*.pid; do
+    [[ -f $f ]] || continue
+    kill -9 "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+  done
+  scripts/pg.sh stop "$data/pg"
+}
+
+if [[ ${1:-} == stop ]]; then
+  stop_services
+  echo "stopped"
+  exit 0
+fi
+
+background=false
+[[ ${1:-} == --background ]] && background=true
+
+command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+
+echo "==> PostgreSQL on 127.0.0.1:$PG_PORT (data in .data/pg)"
+scripts/pg.sh start "$data/pg" "$PG_PORT"
+admin="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=transparency_log"
+if ! scripts/pg.sh psql "$data/pg" "$PG_PORT" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'transparency_log'" | grep -q 1; then
+  scripts/pg.sh psql "$data/pg" "$PG_PORT" -d postgres -c "CREATE DATABASE transparency_log"
+fi
+
+echo "==> building ($config)"
+dotnet build TransparencyLog.sln -c "$config" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+bin() { echo "$root/src/$1/bin/$config/net10.0/$1.dll"; }
+
+echo "==> migrations"
+dotnet "$(bin TransparencyLog.LogService)" migrate --connection "$admin" --app-role tlog_app --migrations "$root/migrations"
+app_connection="Host=127.0.0.1;Port=$PG_PORT;Username=tlog_app;Database=transparency_log;Maximum Pool Size=50"
+
+start() {
+  local name=$1; shift
+  "$@" >"$data/logs/$name.log" 2>&1 &
+  echo $! >"$pids/$name.pid"
+}
+
+wait_healthy() {
+  local name=$1 url=$2 i
+  for i in $(seq 1 120); do
+    if curl -fsS "$url" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$(cat "$pids/$name.pid")" 2>/dev/null; then
+      echo "error: $name exited; last lines of .data/logs/$name.log:" >&2
+      tail -n 30 "$data/logs/$name.log" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+  echo "error: $name did not become healthy at $url" >&2
+  return 1
+}
+
+echo "==> log service on http://127.0.0.1:$REKOR_PORT"
+Storage__ConnectionString="$app_connection" \
+Logs__Rekor__Name="127.0.0.1:$REKOR_PORT" \
+Logs__Rekor__StateDirectory="$data/keys" \
+Urls="http://127.0.0.1:$REKOR_PORT" \
+start log dotnet "$(bin TransparencyLog.LogService)" --contentRoot "$root/src/TransparencyLog.LogService"
+wait_healthy log "http://127.0.0.1:$REKOR_PORT/healthz" || { stop_services; exit 1; }
+
+vkey=$(curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/verifierKey" 2>/dev/null || true)
+cat >"$data/endpoints.env" <<ENV
+# Written by ./run.sh; source it: . .data/endpoints.env
+REKOR_URL=http://127.0.0.1:$REKOR_PORT
+REKOR_NOTE_VKEY=$vkey
+PG_CONNECTION="$app_connection"
+ENV
+
+echo "==> ready; endpoints in .data/endpoints.env"
+cat "$data/endpoints.env"
+if $background; then
+  exit 0
+fi
+
+trap 'echo; echo "==> stopping"; stop_services; exit 0' INT TERM
+echo "==> running in the foreground; Ctrl-C stops everything"
+while true; do
+  for f in "$pids"/*.pid; do
+    if ! kill -0 "$(cat "$f")" 2>/dev/null; then
+      echo "error: $(basename "$f" .pid) exited; see .data/logs/" >&2
+      stop_services
+      exit 1
+    fi
+  done
+  sleep 2
+done

@@ -1,0 +1,73 @@
+using Npgsql;
+
+namespace TransparencyLog.LogService.Logs;
+
+/// <summary>
+/// Re-signs each log's checkpoint when it has not changed for its refresh interval, so monitors can tell a quiet log
+/// from a stalled one. The head row lock makes concurrent refreshers (several processes) harmless.
+/// </summary>
+internal sealed partial class CheckpointRefresher(
+    LogRegistry registry, NpgsqlDataSource dataSource, LogHeads heads, TimeProvider time, ILogger<CheckpointRefresher> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            foreach (var log in registry.All)
+            {
+                try
+                {
+                    await RefreshIfStaleAsync(log, stoppingToken);
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                {
+                    Log.RefreshFailed(logger, log.Name, e);
+                }
+            }
+        }
+    }
+
+    public async Task<bool> RefreshIfStaleAsync(LogInstance log, CancellationToken cancellationToken)
+    {
+        var interval = TimeSpan.FromSeconds(log.Options.CheckpointRefreshSeconds);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var read = new NpgsqlCommand("SELECT tree_size, root_hash, checkpoint_time FROM logs WHERE id = $1 FOR UPDATE", connection, transaction);
+        read.Parameters.AddWithValue(log.Id);
+        long size;
+        Merkle.Hash root;
+        DateTimeOffset signedAt;
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            size = reader.GetInt64(0);
+            root = Merkle.Hash.FromBytes((byte[])reader[1]);
+            signedAt = reader.GetFieldValue<DateTimeOffset>(2);
+        }
+
+        var now = time.GetUtcNow();
+        if (now - signedAt < interval)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return false;
+        }
+
+        var checkpoint = log.SignCheckpoint(size, root, now);
+        await using var update = new NpgsqlCommand("UPDATE logs SET checkpoint = $2, checkpoint_time = $3 WHERE id = $1", connection, transaction);
+        update.Parameters.AddWithValue(log.Id);
+        update.Parameters.AddWithValue(checkpoint);
+        update.Parameters.AddWithValue(now);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        heads.Observe(log.Id, new TreeHead(size, root, checkpoint, now));
+        return true;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Log {LogName}: re-signing the checkpoint failed")]
+        public static partial void RefreshFailed(ILogger logger, string logName, Exception exception);
+    }
+}

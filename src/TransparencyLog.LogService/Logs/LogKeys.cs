@@ -1,0 +1,50 @@
+using TransparencyLog.Sigstore.Keys;
+
+namespace TransparencyLog.LogService.Logs;
+
+/// <summary>Loads a log's signing key from its PEM file, or makes (and optionally keeps) a development key.</summary>
+internal static class LogKeys
+{
+    public static LogSigner Load(LogOptions options, string logLabel)
+    {
+        if (!string.IsNullOrWhiteSpace(options.PrivateKeyPath))
+        {
+            var password = string.IsNullOrWhiteSpace(options.PrivateKeyPasswordFile)
+                ? null
+                : File.ReadAllText(options.PrivateKeyPasswordFile).TrimEnd('\r', '\n');
+            try
+            {
+                return LogSigner.LoadPem(File.ReadAllText(options.PrivateKeyPath), password);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The loader's message names the problem without key material; the path tells the operator where.
+                throw new InvalidOperationException($"cannot load the {logLabel} key from {options.PrivateKeyPath}: {e.Message}", e);
+            }
+        }
+
+        var type = options.DevelopmentKeyType == "ed25519" ? LogKeyType.Ed25519 : LogKeyType.EcdsaP256;
+        if (string.IsNullOrWhiteSpace(options.StateDirectory))
+        {
+            return LogSigner.Generate(type);
+        }
+
+        Directory.CreateDirectory(options.StateDirectory);
+        var path = Path.Combine(options.StateDirectory, $"{logLabel}-key.pem");
+        if (File.Exists(path))
+        {
+            return LogSigner.LoadPem(File.ReadAllText(path), null);
+        }
+
+        var signer = LogSigner.Generate(type);
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, signer.ExportPkcs8Pem(null));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        File.Move(temporary, path, overwrite: false);
+        return signer;
+    }
+}

@@ -1,0 +1,74 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TransparencyLog.LogService.Logs;
+
+/// <summary>
+/// One log's identity and key. The name is a host name (<c>host[:port]</c>): it is the checkpoint signer name, and
+/// sigstore clients match it against the log's base URL, so it must be the host clients reach the log at.
+/// </summary>
+internal sealed class LogOptions
+{
+    [Required]
+    [RegularExpression(@"^[A-Za-z0-9][A-Za-z0-9.\-:_/]{0,253}$", ErrorMessage = "a log name is a host name without spaces or '+'")]
+    public string Name { get; set; } = "";
+
+    /// <summary>Fixed tree ID; when absent a random one is chosen when the log is created and kept in the database.</summary>
+    [Range(1, long.MaxValue)]
+    public long? TreeId { get; set; }
+
+    /// <summary>PEM private key (PKCS#8, encrypted allowed; SEC1 EC). Empty: a development key (see StateDirectory).</summary>
+    public string? PrivateKeyPath { get; set; }
+
+    /// <summary>File holding the private key's password. Never logged.</summary>
+    public string? PrivateKeyPasswordFile { get; set; }
+
+    /// <summary>Key type of a generated development key: <c>ecdsa-p256</c> (what Rekor v1 clients expect) or <c>ed25519</c>.</summary>
+    [RegularExpression("^(ecdsa-p256|ed25519)$")]
+    public string DevelopmentKeyType { get; set; } = "ecdsa-p256";
+
+    /// <summary>Where a generated development key is kept so the log keeps its key across restarts; empty = memory only.</summary>
+    public string? StateDirectory { get; set; }
+
+    /// <summary>How often the checkpoint is re-signed when the log does not grow (a liveness signal for monitors).</summary>
+    [Range(1, 86_400)]
+    public int CheckpointRefreshSeconds { get; set; } = 60;
+}
+
+/// <summary>How submissions are batched. Section <c>Sequencer</c>.</summary>
+internal sealed class SequencerOptions
+{
+    public const string Section = "Sequencer";
+
+    /// <summary>How long a batch collects submissions after the first one arrives.</summary>
+    [Range(0, 1000)]
+    public int BatchWindowMilliseconds { get; set; } = 5;
+
+    [Range(1, 10_000)]
+    public int MaxBatchSize { get; set; } = 1000;
+
+    /// <summary>Submissions waiting beyond this are refused with 503 rather than queued without bound.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxPending { get; set; } = 20_000;
+}
+
+/// <summary>Request bounds of the REST API. Section <c>Limits</c>.</summary>
+internal sealed class LimitsOptions
+{
+    public const string Section = "Limits";
+
+    /// <summary>Largest request body accepted by any endpoint, checked before parsing.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxRequestBytes { get; set; } = 256 * 1024;
+
+    /// <summary>Largest canonical entry body; tlog-tiles entry bundles cannot carry more than 65,535 bytes.</summary>
+    [Range(256, 65_535)]
+    public int MaxEntryBytes { get; set; } = 65_535;
+
+    /// <summary>Most items in one retrieve or search request (Rekor allows 10).</summary>
+    [Range(1, 1000)]
+    public int MaxRetrieveItems { get; set; } = 10;
+
+    /// <summary>Most results one search returns.</summary>
+    [Range(1, 100_000)]
+    public int MaxSearchResults { get; set; } = 1000;
+}

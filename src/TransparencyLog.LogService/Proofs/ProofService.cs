@@ -1,0 +1,117 @@
+using TransparencyLog.Merkle;
+
+namespace TransparencyLog.LogService.Proofs;
+
+/// <summary>
+/// Builds roots and proofs for any tree size from stored tiles. Every proof node is a perfect subtree, so it is read
+/// from (or folded inside) one tile: cost grows with log n, and a later tile answers for every earlier size.
+/// </summary>
+internal sealed class ProofService(TileStore tiles)
+{
+    public async Task<Hash[]> InclusionAsync(int logId, long index, long size, CancellationToken cancellationToken)
+    {
+        var plan = ProofPlanner.Inclusion(index, size);
+        return plan.Assemble(await NodeHashesAsync(logId, plan.Nodes, null, cancellationToken));
+    }
+
+    public async Task<Hash[]> ConsistencyAsync(int logId, long size1, long size2, CancellationToken cancellationToken)
+    {
+        var plan = ProofPlanner.Consistency(size1, size2);
+        return plan.Assemble(await NodeHashesAsync(logId, plan.Nodes, null, cancellationToken));
+    }
+
+    public async Task<Hash> RootAsync(int logId, long size, CancellationToken cancellationToken)
+    {
+        if (size == 0)
+        {
+            return Rfc6962.EmptyRoot;
+        }
+
+        var nodes = CompactRange(size);
+        var hashes = await NodeHashesAsync(logId, nodes, null, cancellationToken);
+        return FoldRightToLeft(hashes);
+    }
+
+    /// <summary>
+    /// Hashes of perfect nodes, looked up first in <paramref name="local"/> (tiles just written by the caller), then in
+    /// storage. <paramref name="memo"/> lets a batch share nodes between its proofs.
+    /// </summary>
+    public async Task<IReadOnlyList<Hash>> NodeHashesAsync(
+        int logId,
+        IReadOnlyList<NodeId> nodes,
+        IReadOnlyDictionary<TileKey, Hash[]>? local,
+        CancellationToken cancellationToken,
+        Dictionary<NodeId, Hash>? memo = null)
+    {
+        var located = new (TileKey Tile, int Offset, int Count)[nodes.Count];
+        Dictionary<TileKey, int>? wanted = null;
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            var (tileLevel, tileIndex, offset, count) = TileMath.Locate(nodes[i]);
+            var tile = new TileKey(tileLevel, tileIndex);
+            located[i] = (tile, offset, count);
+            if (memo is not null && memo.ContainsKey(nodes[i]))
+            {
+                continue;
+            }
+
+            if (local is not null && local.TryGetValue(tile, out var held) && held.Length >= offset + count)
+            {
+                continue;
+            }
+
+            wanted ??= [];
+            wanted[tile] = Math.Max(wanted.GetValueOrDefault(tile), offset + count);
+        }
+
+        var fetched = wanted is null ? null : await tiles.ReadAsync(logId, wanted, cancellationToken);
+        var result = new Hash[nodes.Count];
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            if (memo is not null && memo.TryGetValue(nodes[i], out var known))
+            {
+                result[i] = known;
+                continue;
+            }
+
+            var (tile, offset, count) = located[i];
+            var entries = local is not null && local.TryGetValue(tile, out var held) && held.Length >= offset + count
+                ? held
+                : fetched![tile];
+            result[i] = TileMath.FoldPerfect(entries.AsSpan(offset, count));
+            memo?.Add(nodes[i], result[i]);
+        }
+
+        return result;
+    }
+
+    /// <summary>The perfect subtrees covering [0, size), largest (leftmost) first.</summary>
+    public static List<NodeId> CompactRange(long size)
+    {
+        var nodes = new List<NodeId>();
+        long start = 0;
+        for (var level = 62; level >= 0; level--)
+        {
+            var width = 1L << level;
+            if ((size & width) != 0)
+            {
+                nodes.Add(new NodeId(level, start >> level));
+                start += width;
+            }
+        }
+
+        return nodes;
+    }
+
+    /// <summary>Folds a compact range into the root: the smallest subtrees join first, as RFC 6962's MTH does.</summary>
+    public static Hash FoldRightToLeft(IReadOnlyList<Hash> hashes)
+    {
+        var acc = hashes[^1];
+        for (var i = hashes.Count - 2; i >= 0; i--)
+        {
+            acc = Rfc6962.HashChildren(hashes[i], acc);
+        }
+
+        return acc;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using TransparencyLog.LogService.Storage;
+using TransparencyLog.Merkle;
+
+namespace TransparencyLog.LogService.Proofs;
+
+/// <summary>A tile's coordinates within one log.</summary>
+internal readonly record struct TileKey(int Level, long Index);
+
+/// <summary>
+/// Reads tiles from PostgreSQL, caching what it read. Tiles only ever grow at their end, so a cached tile is a valid
+/// prefix forever: it answers every request that needs no more entries than it holds.
+/// </summary>
+internal sealed class TileStore(NpgsqlDataSource dataSource, IOptions<StorageOptions> options)
+{
+    private readonly ConcurrentDictionary<(int LogId, TileKey Tile), Hash[]> _cache = new();
+
+    public void Remember(int logId, TileKey tile, Hash[] entries)
+    {
+        var limit = options.Value.TileCacheEntries;
+        if (limit == 0)
+        {
+            return;
+        }
+
+        if (_cache.Count >= limit)
+        {
+            // Crude but bounded: the working set (right edge, recent tiles) refills within a few requests.
+            _cache.Clear();
+        }
+
+        _cache.AddOrUpdate((logId, tile), entries, (_, old) => old.Length >= entries.Length ? old : entries);
+    }
+
+    /// <summary>Reads every wanted tile with at least the given number of entries, from cache or one query.</summary>
+    public async Task<Dictionary<TileKey, Hash[]>> ReadAsync(
+        int logId, IReadOnlyDictionary<TileKey, int> wanted, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<TileKey, Hash[]>(wanted.Count);
+        List<TileKey>? missing = null;
+        foreach (var (tile, width) in wanted)
+        {
+            if (_cache.TryGetValue((logId, tile), out var cached) && cached.Length >= width)
+            {
+                result[tile] = cached;
+            }
+            else
+            {
+                (missing ??= []).Add(tile);
+            }
+        }
+
+        if (missing is null)
+        {
+            return result;
+        }
+
+        await using var command = dataSource.CreateCommand("""
+            SELECT t.level, t.idx, t.hashes
+            FROM tiles t JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) ON t.level = w.level AND t.idx = w.idx
+            WHERE t.log_id = $1
+            """);
+        command.Parameters.AddWithValue(logId);
+        command.Parameters.Add(new NpgsqlParameter { Value = missing.Select(t => (short)t.Level).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        command.Parameters.Add(new NpgsqlParameter { Value = missing.Select(t => t.Index).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var tile = new TileKey(reader.GetInt16(0), reader.GetInt64(1));
+            var entries = Decode((byte[])reader[2]);
+            Remember(logId, tile, entries);
+            result[tile] = entries;
+        }
+
+        foreach (var tile in missing)
+        {
+            if (!result.TryGetValue(tile, out var entries) || entries.Length < wanted[tile])
+            {
+                throw new LogStorageException($"tile {tile.Level}/{tile.Index} of log {logId} is missing or shorter than the tree needs");
+            }
+        }
+
+        return result;
+    }
+
+    public static Hash[] Decode(ReadOnlySpan<byte> bytes)
+    {
+        var entries = new Hash[bytes.Length / Hash.Size];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            entries[i] = Hash.FromBytes(bytes.Slice(i * Hash.Size, Hash.Size));
+        }
+
+        return entries;
+    }
+
+    public static byte[] Encode(ReadOnlySpan<Hash> entries)
+    {
+        var bytes = new byte[entries.Length * Hash.Size];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            entries[i].CopyTo(bytes.AsSpan(i * Hash.Size, Hash.Size));
+        }
+
+        return bytes;
+    }
+}

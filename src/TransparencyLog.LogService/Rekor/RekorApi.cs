@@ -1,0 +1,502 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using TransparencyLog.LogService.Http;
+using TransparencyLog.LogService.Logs;
+using TransparencyLog.LogService.Proofs;
+using TransparencyLog.LogService.Sequencing;
+using TransparencyLog.LogService.Storage;
+using TransparencyLog.Merkle;
+using TransparencyLog.Sigstore.Rekor;
+
+namespace TransparencyLog.LogService.Rekor;
+
+/// <summary>The Rekor v1 REST API, wire-compatible with what sigstore clients, cosign and rekor-cli use.</summary>
+internal static partial class RekorApi
+{
+    private const string JsonType = "application/json";
+
+    public static IHostApplicationBuilder AddRekorApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<EntryReader>();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapRekorApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1");
+        api.MapPost("/log/entries", CreateEntryAsync);
+        api.MapGet("/log", GetLogInfoAsync);
+        api.MapGet("/log/publicKey", GetPublicKey);
+        api.MapGet("/log/proof", GetConsistencyProofAsync);
+        api.MapGet("/log/entries", GetEntryByIndexAsync);
+        api.MapGet("/log/entries/{entryId}", GetEntryByIdAsync);
+        api.MapPost("/log/entries/retrieve", RetrieveEntriesAsync);
+        api.MapPost("/index/retrieve", SearchIndexAsync);
+        return app;
+    }
+
+    private static async Task<IResult> CreateEntryAsync(
+        HttpContext context, LogRegistry registry, Sequencers sequencers, IOptions<LimitsOptions> limits, ILoggerFactory loggers)
+    {
+        var log = registry.Get(LogKind.RekorV1);
+        ProposedEntry proposed;
+        try
+        {
+            var body = await RequestBodies.ReadAsync(context.Request, limits.Value.MaxRequestBytes, context.RequestAborted);
+            proposed = ProposedEntryParser.Parse(body, EntryLimitsFrom(limits.Value));
+        }
+        catch (RequestTooLargeException e)
+        {
+            return RekorError.Result(StatusCodes.Status413PayloadTooLarge, e.Message);
+        }
+        catch (EntryRejectedException e)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, e.Message);
+        }
+
+        var entry = new EntryToAppend(proposed.CanonicalBody, proposed.Kind, proposed.ApiVersion, SearchKeys.For(proposed.IndexKeys));
+        AppendOutcome outcome;
+        try
+        {
+            outcome = await sequencers.For(log).AppendAsync(entry);
+        }
+        catch (LogOverloadedException e)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return RekorError.Result(StatusCodes.Status503ServiceUnavailable, e.Message);
+        }
+        catch (Exception e) when (e is NpgsqlException or LogStorageException or TimeoutException)
+        {
+            Log.AppendFailed(loggers.CreateLogger(typeof(RekorApi)), e);
+            return RekorError.Result(StatusCodes.Status500InternalServerError, "the log could not store the entry; it was not added");
+        }
+
+        switch (outcome)
+        {
+            case Appended appended:
+            {
+                var id = RekorEntryWriter.EntryId(log, entry.LeafHash);
+                context.Response.Headers.Location = $"/api/v1/log/entries/{id}";
+                context.Response.Headers.ETag = id;
+                var verified = new VerifiedEntry(appended.Index, entry.Body, appended.IntegratedTime, appended.EntrySignature, entry.LeafHash, appended.Head, appended.InclusionProof);
+                return TypedResults.Bytes(RekorEntryWriter.Map(log, verified), JsonType, statusCode: StatusCodes.Status201Created);
+            }
+
+            case AlreadyPresent:
+            {
+                var id = RekorEntryWriter.EntryId(log, entry.LeafHash);
+                context.Response.Headers.Location = $"/api/v1/log/entries/{id}";
+                return RekorError.Result(StatusCodes.Status409Conflict, $"an equivalent entry already exists in the transparency log with UUID {id}");
+            }
+
+            default:
+                throw new InvalidOperationException("unknown append outcome");
+        }
+    }
+
+    private static async Task<IResult> GetLogInfoAsync(LogRegistry registry, LogHeads heads, CancellationToken cancellationToken)
+    {
+        var log = registry.Get(LogKind.RekorV1);
+        var head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
+        return TypedResults.Json(new
+        {
+            rootHash = head.Root.ToString(),
+            treeSize = head.Size,
+            signedTreeHead = head.Checkpoint,
+            treeID = log.TreeId.ToString(CultureInfo.InvariantCulture),
+            inactiveShards = Array.Empty<object>(),
+        });
+    }
+
+    private static ContentHttpResult GetPublicKey(LogRegistry registry) =>
+        TypedResults.Text(registry.Get(LogKind.RekorV1).Signer.PublicKeyPem, "application/x-pem-file");
+
+    private static async Task<IResult> GetConsistencyProofAsync(
+        string? firstSize, string? lastSize, string? treeID, LogRegistry registry, LogHeads heads, ProofService proofs, CancellationToken cancellationToken)
+    {
+        var log = registry.Get(LogKind.RekorV1);
+        if (treeID is not null && treeID != log.TreeId.ToString(CultureInfo.InvariantCulture))
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, $"unknown treeID {Truncate(treeID)}");
+        }
+
+        // Rekor defaults firstSize to 1; lastSize is required.
+        if (!TryParseSize(firstSize ?? "1", out var first) || first < 1)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, "firstSize must be an integer of at least 1");
+        }
+
+        if (!TryParseSize(lastSize, out var last))
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, "lastSize must be an integer");
+        }
+
+        if (first > last)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, "firstSize must not exceed lastSize");
+        }
+
+        var head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
+        if (last > head.Size)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, $"lastSize {last} is beyond the current tree size {head.Size}");
+        }
+
+        var proof = await proofs.ConsistencyAsync(log.Id, first, last, cancellationToken);
+        var root = last == head.Size ? head.Root : await proofs.RootAsync(log.Id, last, cancellationToken);
+        return TypedResults.Json(new { rootHash = root.ToString(), hashes = proof.Select(h => h.ToString()).ToArray() });
+    }
+
+    private static async Task<IResult> GetEntryByIndexAsync(string? logIndex, LogRegistry registry, EntryReader reader, CancellationToken cancellationToken)
+    {
+        if (!long.TryParse(logIndex, NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, "logIndex must be a non-negative integer");
+        }
+
+        var log = registry.Get(LogKind.RekorV1);
+        var entry = await reader.ByIndexAsync(log, index, cancellationToken);
+        return entry is null
+            ? RekorError.Result(StatusCodes.Status404NotFound, $"no entry at log index {index}")
+            : TypedResults.Bytes(RekorEntryWriter.Map(log, entry), JsonType);
+    }
+
+    private static async Task<IResult> GetEntryByIdAsync(string entryId, LogRegistry registry, EntryReader reader, CancellationToken cancellationToken)
+    {
+        var log = registry.Get(LogKind.RekorV1);
+        if (!TryParseEntryId(log, entryId, out var leafHash, out var error))
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, error);
+        }
+
+        var entry = await reader.ByLeafHashAsync(log, leafHash, cancellationToken);
+        return entry is null
+            ? RekorError.Result(StatusCodes.Status404NotFound, $"no entry with UUID {entryId}")
+            : TypedResults.Bytes(RekorEntryWriter.Map(log, entry), JsonType);
+    }
+
+    private static async Task<IResult> RetrieveEntriesAsync(
+        HttpContext context, LogRegistry registry, EntryReader reader, IOptions<LimitsOptions> limits)
+    {
+        var log = registry.Get(LogKind.RekorV1);
+        var cancellationToken = context.RequestAborted;
+        JsonElement request;
+        try
+        {
+            request = ParseObject(await RequestBodies.ReadAsync(context.Request, limits.Value.MaxRequestBytes, cancellationToken));
+        }
+        catch (RequestTooLargeException e)
+        {
+            return RekorError.Result(StatusCodes.Status413PayloadTooLarge, e.Message);
+        }
+        catch (JsonException)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, "request body is not a JSON object");
+        }
+
+        var found = new List<VerifiedEntry>();
+        var count = 0;
+        var max = limits.Value.MaxRetrieveItems;
+        if (request.TryGetProperty("entryUUIDs", out var ids) && ids.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var id in ids.EnumerateArray())
+            {
+                if (++count > max)
+                {
+                    return RekorError.Result(StatusCodes.Status400BadRequest, $"at most {max} items per request");
+                }
+
+                if (id.ValueKind != JsonValueKind.String || !TryParseEntryId(log, id.GetString()!, out var leafHash, out var error))
+                {
+                    return RekorError.Result(StatusCodes.Status400BadRequest, id.ValueKind == JsonValueKind.String ? TryParseEntryIdMessage(log, id.GetString()!) : "entryUUIDs must be strings");
+                }
+
+                if (await reader.ByLeafHashAsync(log, leafHash, cancellationToken) is { } entry)
+                {
+                    found.Add(entry);
+                }
+            }
+        }
+
+        if (request.TryGetProperty("logIndexes", out var indexes) && indexes.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in indexes.EnumerateArray())
+            {
+                if (++count > max)
+                {
+                    return RekorError.Result(StatusCodes.Status400BadRequest, $"at most {max} items per request");
+                }
+
+                if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var index) || index < 0)
+                {
+                    return RekorError.Result(StatusCodes.Status400BadRequest, "logIndexes must be non-negative integers");
+                }
+
+                if (await reader.ByIndexAsync(log, index, cancellationToken) is { } entry)
+                {
+                    found.Add(entry);
+                }
+            }
+        }
+
+        if (request.TryGetProperty("entries", out var proposedEntries) && proposedEntries.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in proposedEntries.EnumerateArray())
+            {
+                if (++count > max)
+                {
+                    return RekorError.Result(StatusCodes.Status400BadRequest, $"at most {max} items per request");
+                }
+
+                ProposedEntry proposed;
+                try
+                {
+                    proposed = ProposedEntryParser.Parse(Encoding.UTF8.GetBytes(item.GetRawText()), EntryLimitsFrom(limits.Value));
+                }
+                catch (EntryRejectedException e)
+                {
+                    return RekorError.Result(StatusCodes.Status400BadRequest, e.Message);
+                }
+
+                if (await reader.ByLeafHashAsync(log, Rfc6962.HashLeaf(proposed.CanonicalBody), cancellationToken) is { } entry)
+                {
+                    found.Add(entry);
+                }
+            }
+        }
+
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var entry in found)
+            {
+                RekorEntryWriter.WriteMap(writer, log, [entry]);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return TypedResults.Bytes(buffer.ToArray(), JsonType);
+    }
+
+    private static async Task<IResult> SearchIndexAsync(
+        HttpContext context, LogRegistry registry, EntryStore entries, IOptions<LimitsOptions> limits)
+    {
+        var log = registry.Get(LogKind.RekorV1);
+        JsonElement request;
+        try
+        {
+            request = ParseObject(await RequestBodies.ReadAsync(context.Request, limits.Value.MaxRequestBytes, context.RequestAborted));
+        }
+        catch (RequestTooLargeException e)
+        {
+            return RekorError.Result(StatusCodes.Status413PayloadTooLarge, e.Message);
+        }
+        catch (JsonException)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, "request body is not a JSON object");
+        }
+
+        var keys = new List<string>();
+        if (request.TryGetProperty("hash", out var hash) && hash.ValueKind == JsonValueKind.String)
+        {
+            if (!SearchKeys.TryArtifactHash(hash.GetString()!, out var key))
+            {
+                return RekorError.Result(StatusCodes.Status400BadRequest, "hash must be <algorithm>:<hex digest> (sha256, sha384 or sha512) or a bare sha256 hex digest");
+            }
+
+            keys.Add(key);
+        }
+
+        if (request.TryGetProperty("publicKey", out var publicKey) && publicKey.ValueKind == JsonValueKind.Object)
+        {
+            if (!publicKey.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String
+                || !SearchKeys.TryPublicKey(content.GetString()!, out var key))
+            {
+                return RekorError.Result(StatusCodes.Status400BadRequest, "publicKey.content must be a base64 PEM public key or certificate");
+            }
+
+            keys.Add(key);
+        }
+
+        if (request.TryGetProperty("email", out var email) && email.ValueKind == JsonValueKind.String)
+        {
+            var address = email.GetString()!;
+            if (address.Length is 0 or > 320 || !address.Contains('@', StringComparison.Ordinal))
+            {
+                return RekorError.Result(StatusCodes.Status400BadRequest, "email is not an email address");
+            }
+
+            keys.Add(SearchKeys.Identity(address));
+        }
+
+        if (request.TryGetProperty("subject", out var subject) && subject.ValueKind == JsonValueKind.String)
+        {
+            var value = subject.GetString()!;
+            if (value.Length is 0 or > 1000)
+            {
+                return RekorError.Result(StatusCodes.Status400BadRequest, "subject must be 1 to 1000 characters");
+            }
+
+            keys.Add(SearchKeys.Identity(value));
+        }
+
+        if (keys.Count == 0)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, "give at least one of hash, publicKey, email or subject");
+        }
+
+        var matchAll = true;
+        if (request.TryGetProperty("operator", out var op) && op.ValueKind == JsonValueKind.String)
+        {
+            switch (op.GetString())
+            {
+                case "and":
+                    break;
+                case "or":
+                    matchAll = false;
+                    break;
+                default:
+                    return RekorError.Result(StatusCodes.Status400BadRequest, "operator must be \"and\" or \"or\"");
+            }
+        }
+
+        var indices = await entries.SearchAsync(log.Id, keys, matchAll, limits.Value.MaxSearchResults, context.RequestAborted);
+        var ids = new List<string>(indices.Count);
+        foreach (var index in indices)
+        {
+            if (await entries.GetByIndexAsync(log.Id, index, context.RequestAborted) is { } entry)
+            {
+                ids.Add(RekorEntryWriter.EntryId(log, entry.LeafHash));
+            }
+        }
+
+        return TypedResults.Json(ids);
+    }
+
+    private static EntryLimits EntryLimitsFrom(LimitsOptions limits) => new()
+    {
+        MaxRequestBytes = limits.MaxRequestBytes,
+        MaxCanonicalBodyBytes = limits.MaxEntryBytes,
+    };
+
+    private static JsonElement ParseObject(byte[] body)
+    {
+        using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            throw new JsonException("not an object");
+        }
+
+        return document.RootElement.Clone();
+    }
+
+    private static bool TryParseSize(string? text, out long value) =>
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+
+    private static string TryParseEntryIdMessage(LogInstance log, string entryId)
+    {
+        TryParseEntryId(log, entryId, out _, out var error);
+        return error;
+    }
+
+    /// <summary>Accepts a 64-hex UUID (the leaf hash) or an 80-hex entry ID (16-hex tree ID, then the UUID).</summary>
+    private static bool TryParseEntryId(LogInstance log, string entryId, out Hash leafHash, out string error)
+    {
+        leafHash = default;
+        error = "";
+        if (entryId.Length == 80)
+        {
+            var treeId = entryId[..16];
+            if (!string.Equals(treeId, log.TreeId.ToString("x16", CultureInfo.InvariantCulture), StringComparison.OrdinalIgnoreCase))
+            {
+                error = $"entry ID {Truncate(entryId)} belongs to another tree";
+                return false;
+            }
+
+            entryId = entryId[16..];
+        }
+
+        if (entryId.Length != 64 || !Hash.TryFromHex(entryId, out leafHash))
+        {
+            error = $"{Truncate(entryId)} is not an entry UUID (64 hex digits) or entry ID (80 hex digits)";
+            return false;
+        }
+
+        return true;
+    }
+
+    private static string Truncate(string text) => text.Length <= 100 ? text : text[..100] + "…";
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Error, Message = "Appending an entry failed")]
+        public static partial void AppendFailed(ILogger logger, Exception exception);
+    }
+}
+
+/// <summary>How entries are keyed in the search index; the same keys are computed when searching.</summary>
+internal static class SearchKeys
+{
+    public static IReadOnlyList<string> For(EntryIndexKeys keys)
+    {
+        var result = new List<string>();
+        result.AddRange(keys.Hashes.Select(h => "hash:" + h.ToLowerInvariant()));
+        result.AddRange(keys.PublicKeyFingerprints.Select(f => "key:" + f.ToLowerInvariant()));
+        result.AddRange(keys.Identities.Select(Identity));
+        return result;
+    }
+
+    public static string Identity(string value) => "id:" + value.Trim().ToLowerInvariant();
+
+    public static bool TryArtifactHash(string text, out string key)
+    {
+        key = "";
+        var separator = text.IndexOf(':', StringComparison.Ordinal);
+        var (algorithm, hex) = separator < 0 ? ("sha256", text) : (text[..separator].ToLowerInvariant(), text[(separator + 1)..]);
+        var expected = algorithm switch { "sha256" => 64, "sha384" => 96, "sha512" => 128, _ => -1 };
+        if (hex.Length != expected || !hex.All(char.IsAsciiHexDigit))
+        {
+            return false;
+        }
+
+        key = $"hash:{algorithm}:{hex.ToLowerInvariant()}";
+        return true;
+    }
+
+    /// <summary>The search key of a public key or certificate: SHA-256 of its SubjectPublicKeyInfo.</summary>
+    public static bool TryPublicKey(string base64Content, out string key)
+    {
+        key = "";
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(base64Content));
+            byte[] spki;
+            if (text.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal))
+            {
+                using var certificate = X509Certificate2.CreateFromPem(text);
+                spki = certificate.PublicKey.ExportSubjectPublicKeyInfo();
+            }
+            else
+            {
+                var pem = PemEncoding.Find(text);
+                spki = Convert.FromBase64String(text[pem.Base64Data]);
+            }
+
+            key = "key:" + Convert.ToHexStringLower(SHA256.HashData(spki));
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or CryptographicException or ArgumentException)
+        {
+            return false;
+        }
+    }
+}

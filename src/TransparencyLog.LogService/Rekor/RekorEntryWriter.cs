@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Text.Json;
+using TransparencyLog.LogService.Logs;
+using TransparencyLog.Merkle;
+
+namespace TransparencyLog.LogService.Rekor;
+
+/// <summary>An entry with everything a Rekor v1 client needs to verify it offline.</summary>
+internal sealed record VerifiedEntry(long Index, byte[] Body, long IntegratedTime, byte[]? SignedEntryTimestamp, Hash LeafHash, TreeHead Head, IReadOnlyList<Hash> InclusionProof);
+
+/// <summary>
+/// Writes Rekor v1 <c>LogEntry</c> JSON. Every field is always present (sigstore-js calls methods on each one), and the
+/// proof, root, size and checkpoint all describe the same tree head.
+/// </summary>
+internal static class RekorEntryWriter
+{
+    public static string EntryId(LogInstance log, Hash leafHash) =>
+        log.TreeId.ToString("x16", CultureInfo.InvariantCulture) + leafHash.ToString();
+
+    public static void WriteMap(Utf8JsonWriter writer, LogInstance log, IEnumerable<VerifiedEntry> entries)
+    {
+        writer.WriteStartObject();
+        foreach (var entry in entries)
+        {
+            writer.WritePropertyName(EntryId(log, entry.LeafHash));
+            WriteEntry(writer, log, entry);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    public static byte[] Map(LogInstance log, params VerifiedEntry[] entries)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            WriteMap(writer, log, entries);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void WriteEntry(Utf8JsonWriter writer, LogInstance log, VerifiedEntry entry)
+    {
+        writer.WriteStartObject();
+        writer.WriteBase64String("body", entry.Body);
+        writer.WriteNumber("integratedTime", entry.IntegratedTime);
+        writer.WriteString("logID", log.Signer.LogIdHex);
+        writer.WriteNumber("logIndex", entry.Index);
+        writer.WriteStartObject("verification");
+        writer.WriteStartObject("inclusionProof");
+        writer.WriteString("checkpoint", entry.Head.Checkpoint);
+        writer.WriteStartArray("hashes");
+        foreach (var hash in entry.InclusionProof)
+        {
+            writer.WriteStringValue(hash.ToString());
+        }
+
+        writer.WriteEndArray();
+        writer.WriteNumber("logIndex", entry.Index);
+        writer.WriteString("rootHash", entry.Head.Root.ToString());
+        writer.WriteNumber("treeSize", entry.Head.Size);
+        writer.WriteEndObject();
+        if (entry.SignedEntryTimestamp is { } set)
+        {
+            writer.WriteBase64String("signedEntryTimestamp", set);
+        }
+
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+}

@@ -1,0 +1,416 @@
+using System.Threading.Channels;
+using Npgsql;
+using NpgsqlTypes;
+using TransparencyLog.LogService.Logs;
+using TransparencyLog.LogService.Proofs;
+using TransparencyLog.LogService.Storage;
+using TransparencyLog.Merkle;
+
+namespace TransparencyLog.LogService.Sequencing;
+
+/// <summary>An entry ready to be appended: its canonical body and what the search index should know of it.</summary>
+internal sealed record EntryToAppend(byte[] Body, string Kind, string ApiVersion, IReadOnlyList<string> SearchKeys)
+{
+    public Hash LeafHash { get; } = Rfc6962.HashLeaf(Body);
+}
+
+/// <summary>The result of an append, known only once the batch holding it has committed durably.</summary>
+internal abstract record AppendOutcome;
+
+/// <summary>The entry is in the log at <paramref name="Index"/>, included in <paramref name="Head"/>.</summary>
+internal sealed record Appended(long Index, long IntegratedTime, byte[]? EntrySignature, TreeHead Head, Hash[] InclusionProof) : AppendOutcome;
+
+/// <summary>An identical entry is already in the log; nothing was written.</summary>
+internal sealed record AlreadyPresent(long Index) : AppendOutcome;
+
+/// <summary>The sequencer's queue is full; the client may retry later.</summary>
+internal sealed class LogOverloadedException() : Exception("the log is overloaded; retry later");
+
+/// <summary>
+/// Appends entries to one log in batches. Submissions wait a few milliseconds to share a transaction that locks the
+/// log's head row, assigns consecutive indices from it, writes entries, tiles, search keys and the newly signed
+/// checkpoint, and commits. Only then are the waiting requests answered: an acknowledged entry is durable. Several
+/// processes may run a sequencer for the same log; the head row lock serializes them into one gap-free tree.
+/// </summary>
+internal sealed partial class Sequencer : IAsyncDisposable
+{
+    private readonly LogInstance _log;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TileStore _tiles;
+    private readonly ProofService _proofs;
+    private readonly LogHeads _heads;
+    private readonly TimeProvider _time;
+    private readonly SequencerOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<Pending> _queue;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _loop;
+
+    // The right edge of the tree as of the last batch this process committed. Valid only while the head row still
+    // says the same size and root; otherwise another process appended and the edge is read again.
+    private TreeEdge? _edge;
+
+    public Sequencer(
+        LogInstance log,
+        NpgsqlDataSource dataSource,
+        TileStore tiles,
+        ProofService proofs,
+        LogHeads heads,
+        TimeProvider time,
+        SequencerOptions options,
+        ILogger logger)
+    {
+        _log = log;
+        _dataSource = dataSource;
+        _tiles = tiles;
+        _proofs = proofs;
+        _heads = heads;
+        _time = time;
+        _options = options;
+        _logger = logger;
+        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.MaxPending)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _loop = Task.Run(RunAsync);
+    }
+
+    public LogInstance Instance => _log;
+
+    public Task<AppendOutcome> AppendAsync(EntryToAppend entry)
+    {
+        var pending = new Pending(entry, new TaskCompletionSource<AppendOutcome>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new LogOverloadedException();
+        }
+
+        return pending.Completion.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _stopping.CancelAsync();
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<Pending>(_options.MaxBatchSize);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync(_stopping.Token))
+        {
+            if (_options.BatchWindowMilliseconds > 0)
+            {
+                // Under load the previous commit already gathered a batch; when idle, a short wait lets concurrent
+                // clients share one transaction instead of paying a commit each.
+                await Task.Delay(_options.BatchWindowMilliseconds, _time, _stopping.Token);
+            }
+
+            while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+            }
+
+            try
+            {
+                var outcomes = await CommitAsync(batch, _stopping.Token);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetResult(outcomes[i]);
+                }
+            }
+            catch (Exception e)
+            {
+                // Nothing of a failed batch was acknowledged. If the commit itself failed mid-flight the entries may
+                // still be durable: a client retry then sees 409 with the existing entry, never a second copy.
+                _edge = null;
+                Log.BatchFailed(_logger, _log.Name, batch.Count, e);
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetException(e);
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task<AppendOutcome[]> CommitAsync(List<Pending> batch, CancellationToken cancellationToken)
+    {
+        var outcomes = new AppendOutcome[batch.Count];
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // One round trip: lock the head, then (in a statement that starts after the lock is held, so it sees every
+        // earlier commit) find which of the batch's leaves are already in the log.
+        long size;
+        Hash root;
+        var existing = new Dictionary<Hash, long>();
+        await using (var read = new NpgsqlBatch(connection, transaction))
+        {
+            var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash FROM logs WHERE id = $1 FOR UPDATE");
+            lockHead.Parameters.AddWithValue(_log.Id);
+            var duplicates = new NpgsqlBatchCommand("SELECT leaf_hash, idx FROM entries WHERE log_id = $1 AND leaf_hash = ANY($2)");
+            duplicates.Parameters.AddWithValue(_log.Id);
+            duplicates.Parameters.Add(new NpgsqlParameter { Value = batch.Select(p => p.Entry.LeafHash.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+            read.BatchCommands.Add(lockHead);
+            read.BatchCommands.Add(duplicates);
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                throw new LogStorageException($"log {_log.Name} has no head row");
+            }
+
+            size = reader.GetInt64(0);
+            root = Hash.FromBytes((byte[])reader[1]);
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                existing[Hash.FromBytes((byte[])reader[0])] = reader.GetInt64(1);
+            }
+        }
+
+        var edge = _edge is { } cached && cached.Size == size && cached.Root == root
+            ? cached
+            : await LoadEdgeAsync(connection, transaction, size, root, cancellationToken);
+        _edge = null;
+
+        var integratedTime = _time.GetUtcNow().ToUnixTimeSeconds();
+        var appended = new List<(int Position, long Index)>(batch.Count);
+        var leaves = new List<Hash>(batch.Count);
+        var next = size;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var leaf = batch[i].Entry.LeafHash;
+            if (existing.TryGetValue(leaf, out var index))
+            {
+                outcomes[i] = new AlreadyPresent(index);
+                continue;
+            }
+
+            existing[leaf] = next;
+            appended.Add((i, next));
+            leaves.Add(leaf);
+            next++;
+        }
+
+        if (appended.Count == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            _edge = edge;
+            return outcomes;
+        }
+
+        var touched = edge.Append(leaves.ToArray());
+        var newRoot = edge.Root;
+        var newSize = edge.Size;
+        var now = _time.GetUtcNow();
+        var checkpoint = _log.SignCheckpoint(newSize, newRoot, now);
+        var head = new TreeHead(newSize, newRoot, checkpoint, now);
+
+        var signatures = new byte[]?[appended.Count];
+        for (var j = 0; j < appended.Count; j++)
+        {
+            var (position, index) = appended[j];
+            signatures[j] = _log.Kind == LogKind.RekorV1
+                ? _log.SignEntryTimestamp(batch[position].Entry.Body, integratedTime, index)
+                : null;
+        }
+
+        await using (var write = new NpgsqlBatch(connection, transaction))
+        {
+            write.BatchCommands.Add(InsertEntries(batch, appended, signatures, integratedTime));
+            write.BatchCommands.Add(UpsertTiles(touched));
+            if (InsertSearchKeys(batch, appended) is { } search)
+            {
+                write.BatchCommands.Add(search);
+            }
+
+            var history = new NpgsqlBatchCommand("INSERT INTO checkpoints (log_id, tree_size, root_hash, note, signed_at) VALUES ($1, $2, $3, $4, $5)");
+            history.Parameters.AddWithValue(_log.Id);
+            history.Parameters.AddWithValue(newSize);
+            history.Parameters.AddWithValue(newRoot.ToArray());
+            history.Parameters.AddWithValue(checkpoint);
+            history.Parameters.AddWithValue(now);
+            write.BatchCommands.Add(history);
+
+            var advance = new NpgsqlBatchCommand("UPDATE logs SET tree_size = $2, root_hash = $3, checkpoint = $4, checkpoint_time = $5 WHERE id = $1");
+            advance.Parameters.AddWithValue(_log.Id);
+            advance.Parameters.AddWithValue(newSize);
+            advance.Parameters.AddWithValue(newRoot.ToArray());
+            advance.Parameters.AddWithValue(checkpoint);
+            advance.Parameters.AddWithValue(now);
+            write.BatchCommands.Add(advance);
+            await write.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+
+        // Durable from here on. Remember what we wrote, then build each entry's proof against the new head from
+        // the tiles just written (every node of a new leaf's path lies in the tiles on the right edge).
+        _edge = edge;
+        _heads.Observe(_log.Id, head);
+        var local = new Dictionary<TileKey, Hash[]>();
+        foreach (var (tile, entries) in touched)
+        {
+            var key = new TileKey(tile.Level, tile.Index);
+            local[key] = entries;
+            _tiles.Remember(_log.Id, key, entries);
+        }
+
+        for (var level = 0; level < edge.PartialTiles.Count; level++)
+        {
+            if (edge.PartialTiles[level].Length > 0)
+            {
+                local.TryAdd(new TileKey(level, TileMath.FullTileCount(level, newSize)), edge.PartialTiles[level]);
+            }
+        }
+
+        var memo = new Dictionary<NodeId, Hash>();
+        for (var j = 0; j < appended.Count; j++)
+        {
+            var (position, index) = appended[j];
+            var plan = ProofPlanner.Inclusion(index, newSize);
+            var nodes = await _proofs.NodeHashesAsync(_log.Id, plan.Nodes, local, cancellationToken, memo);
+            var proof = plan.Assemble(nodes);
+            outcomes[position] = new Appended(index, integratedTime, signatures[j], head, proof);
+        }
+
+        Log.BatchCommitted(_logger, _log.Name, appended.Count, batch.Count - appended.Count, newSize);
+        return outcomes;
+    }
+
+    private async Task<TreeEdge> LoadEdgeAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long size, Hash root, CancellationToken cancellationToken)
+    {
+        var levels = new List<(int Level, long Index, int Width)>();
+        for (var level = 0; level < 64 && (level == 0 || size >> (8 * level) > 0); level++)
+        {
+            levels.Add((level, TileMath.FullTileCount(level, size), TileMath.PartialWidth(level, size)));
+        }
+
+        var partial = new Hash[levels.Count][];
+        await using (var command = new NpgsqlCommand("""
+            SELECT t.level, t.hashes
+            FROM tiles t JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) ON t.level = w.level AND t.idx = w.idx
+            WHERE t.log_id = $1
+            """, connection, transaction))
+        {
+            var needed = levels.Where(l => l.Width > 0).ToList();
+            command.Parameters.AddWithValue(_log.Id);
+            command.Parameters.Add(new NpgsqlParameter { Value = needed.Select(l => (short)l.Level).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+            command.Parameters.Add(new NpgsqlParameter { Value = needed.Select(l => l.Index).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var level = reader.GetInt16(0);
+                partial[level] = TileStore.Decode((byte[])reader[1]);
+            }
+        }
+
+        for (var i = 0; i < levels.Count; i++)
+        {
+            var width = levels[i].Width;
+            partial[i] ??= [];
+            if (partial[i].Length < width)
+            {
+                throw new LogStorageException($"log {_log.Name}: edge tile at level {i} holds {partial[i].Length} hashes, size {size} needs {width}");
+            }
+
+            partial[i] = partial[i][..width];
+        }
+
+        var edge = new TreeEdge(size, partial);
+        if (edge.Root != root)
+        {
+            // Storage and head disagree: appending would sign a tree nobody can verify. Refuse.
+            throw new LogStorageException($"log {_log.Name}: root recomputed from tiles at size {size} does not match the head");
+        }
+
+        return edge;
+    }
+
+    private NpgsqlBatchCommand InsertEntries(List<Pending> batch, List<(int Position, long Index)> appended, byte[]?[] signatures, long integratedTime)
+    {
+        var command = new NpgsqlBatchCommand("""
+            INSERT INTO entries (log_id, idx, leaf_hash, body, integrated_time, kind, api_version, entry_signature)
+            SELECT $1, e.idx, e.leaf_hash, e.body, $5, e.kind, e.api_version, e.sig
+            FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $6::text[], $7::text[], $8::bytea[]) AS e(idx, leaf_hash, body, kind, api_version, sig)
+            """);
+        command.Parameters.AddWithValue(_log.Id);
+        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => a.Index).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.LeafHash.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.Body).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        command.Parameters.AddWithValue(integratedTime);
+        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.Kind).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.ApiVersion).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = signatures, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        return command;
+    }
+
+    private NpgsqlBatchCommand UpsertTiles(IReadOnlyList<(TileId Tile, Hash[] Entries)> touched)
+    {
+        // The tiles trigger accepts an update only when it extends the stored hashes.
+        var command = new NpgsqlBatchCommand("""
+            INSERT INTO tiles (log_id, level, idx, hashes)
+            SELECT $1, t.level, t.idx, t.hashes FROM unnest($2::smallint[], $3::bigint[], $4::bytea[]) AS t(level, idx, hashes)
+            ON CONFLICT (log_id, level, idx) DO UPDATE SET hashes = EXCLUDED.hashes
+            """);
+        command.Parameters.AddWithValue(_log.Id);
+        command.Parameters.Add(new NpgsqlParameter { Value = touched.Select(t => (short)t.Tile.Level).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        command.Parameters.Add(new NpgsqlParameter { Value = touched.Select(t => t.Tile.Index).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = touched.Select(t => TileStore.Encode(t.Entries)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        return command;
+    }
+
+    private NpgsqlBatchCommand? InsertSearchKeys(List<Pending> batch, List<(int Position, long Index)> appended)
+    {
+        var keys = new List<string>();
+        var indices = new List<long>();
+        foreach (var (position, index) in appended)
+        {
+            foreach (var key in batch[position].Entry.SearchKeys.Distinct(StringComparer.Ordinal))
+            {
+                keys.Add(key);
+                indices.Add(index);
+            }
+        }
+
+        if (keys.Count == 0)
+        {
+            return null;
+        }
+
+        var command = new NpgsqlBatchCommand("""
+            INSERT INTO search_index (log_id, key, idx)
+            SELECT $1, k.key, k.idx FROM unnest($2::text[], $3::bigint[]) AS k(key, idx)
+            ON CONFLICT DO NOTHING
+            """);
+        command.Parameters.AddWithValue(_log.Id);
+        command.Parameters.Add(new NpgsqlParameter { Value = keys.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = indices.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        return command;
+    }
+
+    private sealed record Pending(EntryToAppend Entry, TaskCompletionSource<AppendOutcome> Completion);
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Log {LogName}: committed {Appended} entries ({Duplicates} duplicates), tree size {TreeSize}")]
+        public static partial void BatchCommitted(ILogger logger, string logName, int appended, int duplicates, long treeSize);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Log {LogName}: a batch of {Count} submissions failed and none was acknowledged")]
+        public static partial void BatchFailed(ILogger logger, string logName, int count, Exception exception);
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using TransparencyLog.LogService.Logs;
+using TransparencyLog.LogService.Proofs;
+
+namespace TransparencyLog.LogService.Sequencing;
+
+/// <summary>One sequencer per log this process serves, created when the log is opened.</summary>
+internal sealed class Sequencers(
+    NpgsqlDataSource dataSource,
+    TileStore tiles,
+    ProofService proofs,
+    LogHeads heads,
+    TimeProvider time,
+    IOptions<SequencerOptions> options,
+    ILoggerFactory loggers) : IAsyncDisposable
+{
+    private readonly Dictionary<int, Sequencer> _byLog = [];
+
+    public Sequencer For(LogInstance log)
+    {
+        lock (_byLog)
+        {
+            if (!_byLog.TryGetValue(log.Id, out var sequencer))
+            {
+                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, time, options.Value, loggers.CreateLogger<Sequencer>());
+                _byLog[log.Id] = sequencer;
+            }
+
+            return sequencer;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Sequencer[] all;
+        lock (_byLog)
+        {
+            all = [.. _byLog.Values];
+            _byLog.Clear();
+        }
+
+        foreach (var sequencer in all)
+        {
+            await sequencer.DisposeAsync();
+        }
+    }
+}

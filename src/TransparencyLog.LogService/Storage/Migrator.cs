@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+using System.Text;
+using Npgsql;
+
+namespace TransparencyLog.LogService.Storage;
+
+/// <summary>
+/// Applies the hand-written migrations in <c>migrations/</c>, in file-name order, each in its own transaction, and
+/// grants the service role exactly what it needs. A separate step (<c>migrate</c>), never run implicitly by replicas.
+/// </summary>
+internal sealed class Migrator(string adminConnectionString, string migrationsDirectory, TextWriter output)
+{
+    // Any constant works; it only has to be the same for every concurrent migrate run.
+    private const long AdvisoryLockKey = 0x746C6F675F6D6967;
+
+    public async Task<int> RunAsync(string? appRole, string? appPassword, CancellationToken cancellationToken)
+    {
+        var files = Directory.GetFiles(migrationsDirectory, "*.sql").OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal).ToList();
+        if (files.Count == 0)
+        {
+            throw new InvalidOperationException($"no migrations found in {migrationsDirectory}");
+        }
+
+        await using var connection = new NpgsqlConnection(adminConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null, """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version     text        PRIMARY KEY,
+                checksum    text        NOT NULL,
+                applied_at  timestamptz NOT NULL DEFAULT now()
+            )
+            """, cancellationToken);
+
+        var applied = 0;
+        foreach (var file in files)
+        {
+            var version = Path.GetFileNameWithoutExtension(file);
+            var sql = await File.ReadAllTextAsync(file, cancellationToken);
+            var checksum = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sql)));
+
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
+            await using (var check = new NpgsqlCommand("SELECT checksum FROM schema_migrations WHERE version = $1", connection, transaction))
+            {
+                check.Parameters.AddWithValue(version);
+                if (await check.ExecuteScalarAsync(cancellationToken) is string existing)
+                {
+                    // A reviewed migration is history: editing it after it ran would make databases disagree silently.
+                    if (existing != checksum)
+                    {
+                        throw new InvalidOperationException($"migration {version} was changed after it was applied");
+                    }
+
+                    await transaction.CommitAsync(cancellationToken);
+                    continue;
+                }
+            }
+
+            await ExecuteAsync(connection, transaction, sql, cancellationToken);
+            await using (var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)", connection, transaction))
+            {
+                record.Parameters.AddWithValue(version);
+                record.Parameters.AddWithValue(checksum);
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            output.WriteLine($"applied {version}");
+            applied++;
+        }
+
+        if (!string.IsNullOrEmpty(appRole))
+        {
+            await GrantAsync(connection, appRole, appPassword, cancellationToken);
+        }
+
+        output.WriteLine(applied == 0 ? "schema is up to date" : $"{applied} migration(s) applied");
+        return applied;
+    }
+
+    private static async Task GrantAsync(NpgsqlConnection connection, string role, string? password, CancellationToken cancellationToken)
+    {
+        var quoted = QuoteIdentifier(role);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var exists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = $1", connection, transaction))
+        {
+            exists.Parameters.AddWithValue(role);
+            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                await ExecuteAsync(connection, transaction, $"CREATE ROLE {quoted} LOGIN", cancellationToken);
+            }
+        }
+
+        if (!string.IsNullOrEmpty(password))
+        {
+            // Role passwords cannot be bound as parameters; quote them as a literal.
+            await ExecuteAsync(connection, transaction, $"ALTER ROLE {quoted} PASSWORD {QuoteLiteral(password)}", cancellationToken);
+        }
+
+        // The service appends and reads; it never updates or deletes log rows (the triggers enforce the same for
+        // everyone). It moves heads forward and extends tiles, both guarded by triggers.
+        await ExecuteAsync(connection, transaction, $"""
+            GRANT USAGE ON SCHEMA public TO {quoted};
+            GRANT SELECT, INSERT ON entries, checkpoints, search_index TO {quoted};
+            GRANT SELECT, INSERT, UPDATE ON tiles, logs TO {quoted};
+            REVOKE DELETE, TRUNCATE ON entries, checkpoints, search_index, tiles, logs FROM {quoted};
+            REVOKE UPDATE ON entries, checkpoints, search_index FROM {quoted};
+            """, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static string QuoteIdentifier(string name)
+    {
+        if (name.Length is 0 or > 63 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+        {
+            throw new ArgumentException("role names are 1-63 ASCII letters, digits or underscores", nameof(name));
+        }
+
+        return "\"" + name + "\"";
+    }
+
+    private static string QuoteLiteral(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

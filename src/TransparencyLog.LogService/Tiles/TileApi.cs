@@ -1,0 +1,89 @@
+using System.Buffers.Binary;
+using TransparencyLog.LogService.Logs;
+using TransparencyLog.LogService.Proofs;
+using TransparencyLog.LogService.Storage;
+using TransparencyLog.Merkle;
+
+namespace TransparencyLog.LogService.Tiles;
+
+/// <summary>
+/// The c2sp.org/tlog-tiles read API of the Rekor v1 log, on the same host: any tlog-tiles client can verify the log
+/// without our code. Tiles are content-deterministic, so every tile served (full or partial) is cacheable forever.
+/// </summary>
+internal static class TileApi
+{
+    private const string Immutable = "public, max-age=31536000, immutable";
+
+    public static IEndpointRouteBuilder MapTiles(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/checkpoint", GetCheckpointAsync);
+        app.MapGet("/tile/{**path}", GetTileAsync);
+        return app;
+    }
+
+    private static async Task<IResult> GetCheckpointAsync(HttpContext context, LogRegistry registry, LogHeads heads)
+    {
+        var log = registry.Get(LogKind.RekorV1);
+        var head = await heads.GetAsync(log.Id, fresh: true, context.RequestAborted);
+        context.Response.Headers.CacheControl = "no-cache";
+        return TypedResults.Text(head.Checkpoint, "text/plain; charset=utf-8");
+    }
+
+    private static async Task<IResult> GetTileAsync(
+        string path, HttpContext context, LogRegistry registry, LogHeads heads, TileStore tiles, EntryStore entries)
+    {
+        if (path.Length > 128 || !TileId.TryParse("tile/" + path, out var tile, out var isEntries))
+        {
+            return TypedResults.NotFound();
+        }
+
+        var log = registry.Get(LogKind.RekorV1);
+        var head = await heads.GetAsync(log.Id, fresh: false, context.RequestAborted);
+        if (!Exists(tile, isEntries ? 0 : tile.Level, head.Size))
+        {
+            head = await heads.GetAsync(log.Id, fresh: true, context.RequestAborted);
+            if (!Exists(tile, isEntries ? 0 : tile.Level, head.Size))
+            {
+                return TypedResults.NotFound();
+            }
+        }
+
+        context.Response.Headers.CacheControl = Immutable;
+        if (isEntries)
+        {
+            var bodies = await entries.GetBodiesAsync(log.Id, tile.Index * TileMath.Width, tile.Width, context.RequestAborted);
+            if (bodies.Count != tile.Width)
+            {
+                throw new LogStorageException($"log {log.Name}: entry bundle {tile.Index} is missing entries");
+            }
+
+            var bundle = new byte[bodies.Sum(b => 2 + b.Length)];
+            var offset = 0;
+            foreach (var body in bodies)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(bundle.AsSpan(offset), checked((ushort)body.Length));
+                body.CopyTo(bundle, offset + 2);
+                offset += 2 + body.Length;
+            }
+
+            return TypedResults.Bytes(bundle, "application/octet-stream");
+        }
+
+        var key = new TileKey(tile.Level, tile.Index);
+        var read = await tiles.ReadAsync(log.Id, new Dictionary<TileKey, int> { [key] = tile.Width }, context.RequestAborted);
+        return TypedResults.Bytes(TileStore.Encode(read[key].AsSpan(0, tile.Width)), "application/octet-stream");
+    }
+
+    /// <summary>Whether a tile of this width exists for some tree size up to <paramref name="size"/>.</summary>
+    private static bool Exists(TileId tile, int level, long size)
+    {
+        var full = TileMath.FullTileCount(level, size);
+        if (tile.Index < full)
+        {
+            return true;
+        }
+
+        // A partial tile of width W exists at the edge once the edge tile holds at least W entries.
+        return !tile.IsFull && tile.Index == full && TileMath.PartialWidth(level, size) >= tile.Width;
+    }
+}
