@@ -18,6 +18,10 @@ public sealed class TreeEdge
     private readonly Hash[][] _entries;
     private readonly int[] _widths;
 
+    // Computed on first read: folding the edge costs up to ~2,000 hashes, which a caller appending several batches
+    // before reading the root should not pay for each batch.
+    private Hash? _root;
+
     /// <param name="size">The tree size.</param>
     /// <param name="partialTiles">
     /// partialTiles[L] = the entries of the partial tile at level L for this size (length
@@ -55,7 +59,6 @@ public sealed class TreeEdge
         }
 
         Size = size;
-        Root = ComputeRoot();
     }
 
     /// <summary>A new, empty edge (a new instance each time, since edges are mutable).</summary>
@@ -63,7 +66,7 @@ public sealed class TreeEdge
 
     public long Size { get; private set; }
 
-    public Hash Root { get; private set; }
+    public Hash Root => _root ??= ComputeRoot();
 
     /// <summary>A copy of the partial tiles, one per level up to the highest non-empty one.</summary>
     public IReadOnlyList<Hash[]> PartialTiles
@@ -130,7 +133,7 @@ public sealed class TreeEdge
         }
 
         Size = size;
-        Root = ComputeRoot();
+        _root = null;
 
         var changed = new List<(TileId Tile, Hash[] Entries)>();
         for (var level = 0; level < Levels; level++)
