@@ -1,5 +1,0 @@
-namespace TransparencyLog.Merkle;
-
-internal static class Placeholder
-{
-}
