@@ -1,5 +1,0 @@
-namespace TransparencyLog.Sigstore;
-
-internal static class Placeholder
-{
-}

@@ -1,0 +1,260 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using TransparencyLog.Sigstore.Keys;
+
+namespace TransparencyLog.Sigstore.Rekor;
+
+/// <summary>
+/// The key a client signed with, from a Rekor <c>publicKey.content</c> / DSSE verifier: base64 of a PEM holding
+/// either a certificate (chain; the first is the leaf) or a SubjectPublicKeyInfo.
+/// </summary>
+internal sealed class ArtifactKey
+{
+    private const int MaxCertificates = 10;
+    private const int MinRsaBits = 2048;
+    private const int MaxRsaBits = 8192;
+    private const string SubjectAltNameOid = "2.5.29.17";
+
+    private ArtifactKey(byte[] spki, string algorithmOid, string canonicalPem, IReadOnlyList<string> identities)
+    {
+        Spki = spki;
+        AlgorithmOid = algorithmOid;
+        CanonicalPem = canonicalPem;
+        Identities = identities;
+    }
+
+    public byte[] Spki { get; }
+
+    public string AlgorithmOid { get; }
+
+    public bool IsEd25519 => AlgorithmOid == Oids.Ed25519;
+
+    /// <summary>The PEM re-encoded in one canonical layout, as Rekor stores it, so equivalent submissions dedupe.</summary>
+    public string CanonicalPem { get; }
+
+    public string CanonicalBase64 => Convert.ToBase64String(Encoding.UTF8.GetBytes(CanonicalPem));
+
+    public string Fingerprint => Convert.ToHexStringLower(SHA256.HashData(Spki));
+
+    public IReadOnlyList<string> Identities { get; }
+
+    /// <summary>Parses the base64 PEM in <paramref name="field"/>; error messages name the field.</summary>
+    public static ArtifactKey Parse(string base64Pem, string field)
+    {
+        var pemBytes = RekorJson.DecodeBase64(base64Pem, field);
+        string pem;
+        try
+        {
+            pem = new UTF8Encoding(false, true).GetString(pemBytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new EntryRejectedException($"{field} is not a PEM certificate or public key");
+        }
+
+        List<(string Label, byte[] Der)> blocks;
+        try
+        {
+            blocks = Pem.DecodeAll(pem, MaxCertificates);
+        }
+        catch (FormatException)
+        {
+            throw new EntryRejectedException($"{field} is not a PEM certificate or public key");
+        }
+
+        if (blocks.Count == 0)
+        {
+            throw new EntryRejectedException($"{field} is not a PEM certificate or public key");
+        }
+
+        if (blocks[0].Label == "PUBLIC KEY" && blocks.Count == 1)
+        {
+            var spki = blocks[0].Der;
+            var oid = CheckPublicKey(spki, field);
+            return new ArtifactKey(spki, oid, Pem.Encode("PUBLIC KEY", spki), []);
+        }
+
+        if (blocks.All(static b => b.Label == "CERTIFICATE"))
+        {
+            X509Certificate2 leaf;
+            try
+            {
+                leaf = X509CertificateLoader.LoadCertificate(blocks[0].Der);
+                foreach (var (_, der) in blocks.Skip(1))
+                {
+                    X509CertificateLoader.LoadCertificate(der).Dispose();
+                }
+            }
+            catch (CryptographicException)
+            {
+                throw new EntryRejectedException($"{field} holds an invalid certificate");
+            }
+
+            using (leaf)
+            {
+                var spki = leaf.PublicKey.ExportSubjectPublicKeyInfo();
+                var oid = CheckPublicKey(spki, field);
+                var canonical = string.Concat(blocks.Select(static b => Pem.Encode("CERTIFICATE", b.Der)));
+                return new ArtifactKey(spki, oid, canonical, ReadIdentities(leaf));
+            }
+        }
+
+        throw new EntryRejectedException($"{field} must hold one PUBLIC KEY or CERTIFICATE PEM blocks");
+    }
+
+    /// <summary>
+    /// hashedrekord: verify over a precomputed digest. ECDSA and RSA (PKCS#1 v1.5 or PSS) sign the digest; Ed25519
+    /// is Ed25519ph over a SHA-512 digest, the only Ed25519 mode Rekor's hashedrekord accepts.
+    /// </summary>
+    public bool VerifyDigest(HashAlgorithmName hash, ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature)
+    {
+        switch (AlgorithmOid)
+        {
+            case Oids.EcPublicKey:
+                using (var ecdsa = ECDsa.Create())
+                {
+                    ecdsa.ImportSubjectPublicKeyInfo(Spki, out _);
+                    return ecdsa.VerifyHash(digest, signature, DSASignatureFormat.Rfc3279DerSequence);
+                }
+
+            case Oids.Rsa:
+                using (var rsa = RSA.Create())
+                {
+                    rsa.ImportSubjectPublicKeyInfo(Spki, out _);
+                    return rsa.VerifyHash(digest, signature, hash, RSASignaturePadding.Pkcs1)
+                        || rsa.VerifyHash(digest, signature, hash, RSASignaturePadding.Pss);
+                }
+
+            case Oids.Ed25519:
+                return hash == HashAlgorithmName.SHA512
+                    && Ed25519Verification.VerifyPrehash(Asn1Keys.ReadEd25519PublicKey(Spki), digest, signature);
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// DSSE: verify over the message (PAE). ECDSA uses the curve's matching hash (sigstore's default verifier),
+    /// RSA SHA-256 (PKCS#1 v1.5 or PSS), Ed25519 pure.
+    /// </summary>
+    public bool VerifyMessage(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    {
+        switch (AlgorithmOid)
+        {
+            case Oids.EcPublicKey:
+                using (var ecdsa = ECDsa.Create())
+                {
+                    ecdsa.ImportSubjectPublicKeyInfo(Spki, out _);
+                    var hash = ecdsa.KeySize switch
+                    {
+                        384 => HashAlgorithmName.SHA384,
+                        521 => HashAlgorithmName.SHA512,
+                        _ => HashAlgorithmName.SHA256,
+                    };
+                    return ecdsa.VerifyData(message, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
+                }
+
+            case Oids.Rsa:
+                using (var rsa = RSA.Create())
+                {
+                    rsa.ImportSubjectPublicKeyInfo(Spki, out _);
+                    return rsa.VerifyData(message, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
+                        || rsa.VerifyData(message, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pss);
+                }
+
+            case Oids.Ed25519:
+                return Ed25519Verification.VerifyPure(Asn1Keys.ReadEd25519PublicKey(Spki), message, signature);
+            default:
+                return false;
+        }
+    }
+
+    private static string CheckPublicKey(byte[] spki, string field)
+    {
+        string oid;
+        try
+        {
+            oid = Asn1Keys.ReadAlgorithmOid(spki, privateKeyInfo: false);
+            switch (oid)
+            {
+                case Oids.EcPublicKey:
+                    using (var ecdsa = ECDsa.Create())
+                    {
+                        ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
+                        var curve = ecdsa.ExportParameters(false).Curve.Oid.Value;
+                        if (curve is not (Oids.P256 or Oids.P384 or Oids.P521))
+                        {
+                            throw new EntryRejectedException($"{field} uses an unsupported elliptic curve (expected P-256, P-384 or P-521)");
+                        }
+                    }
+
+                    break;
+                case Oids.Rsa:
+                    using (var rsa = RSA.Create())
+                    {
+                        rsa.ImportSubjectPublicKeyInfo(spki, out _);
+                        if (rsa.KeySize is < MinRsaBits or > MaxRsaBits)
+                        {
+                            throw new EntryRejectedException($"{field} holds an RSA key outside {MinRsaBits}-{MaxRsaBits} bits");
+                        }
+                    }
+
+                    break;
+                case Oids.Ed25519:
+                    Asn1Keys.ReadEd25519PublicKey(spki);
+                    break;
+                default:
+                    throw new EntryRejectedException($"{field} uses an unsupported key algorithm (expected ECDSA, RSA or Ed25519)");
+            }
+        }
+        catch (Exception ex) when (ex is AsnContentException or CryptographicException)
+        {
+            throw new EntryRejectedException($"{field} holds an invalid public key");
+        }
+
+        return oid;
+    }
+
+    /// <summary>rfc822Name and URI SANs, lowercased: the identities sigstore verifiers match on.</summary>
+    private static List<string> ReadIdentities(X509Certificate2 certificate)
+    {
+        var identities = new List<string>();
+        var extension = certificate.Extensions[SubjectAltNameOid];
+        if (extension is null)
+        {
+            return identities;
+        }
+
+        try
+        {
+            var reader = new AsnReader(extension.RawData, AsnEncodingRules.DER);
+            var names = reader.ReadSequence();
+            var rfc822 = new Asn1Tag(TagClass.ContextSpecific, 1);
+            var uri = new Asn1Tag(TagClass.ContextSpecific, 6);
+            while (names.HasData)
+            {
+                var tag = names.PeekTag();
+                if (tag.HasSameClassAndValue(rfc822))
+                {
+                    identities.Add(names.ReadCharacterString(UniversalTagNumber.IA5String, rfc822).ToLowerInvariant());
+                }
+                else if (tag.HasSameClassAndValue(uri))
+                {
+                    identities.Add(names.ReadCharacterString(UniversalTagNumber.IA5String, uri).ToLowerInvariant());
+                }
+                else
+                {
+                    names.ReadEncodedValue();
+                }
+            }
+        }
+        catch (AsnContentException)
+        {
+            throw new EntryRejectedException("the certificate's subject alternative name extension is malformed");
+        }
+
+        return identities.Distinct(StringComparer.Ordinal).ToList();
+    }
+}
