@@ -19,8 +19,6 @@ namespace TransparencyLog.LogService.Rekor;
 /// <summary>The Rekor v1 REST API, wire-compatible with what sigstore clients, cosign and rekor-cli use.</summary>
 internal static partial class RekorApi
 {
-    private const string JsonType = "application/json";
-
     public static IHostApplicationBuilder AddRekorApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -34,6 +32,7 @@ internal static partial class RekorApi
         api.MapPost("/log/entries", CreateEntryAsync);
         api.MapGet("/log", GetLogInfoAsync);
         api.MapGet("/log/publicKey", GetPublicKey);
+        api.MapGet("/log/verifierKey", GetVerifierKey);
         api.MapGet("/log/proof", GetConsistencyProofAsync);
         api.MapGet("/log/entries", GetEntryByIndexAsync);
         api.MapGet("/log/entries/{entryId}", GetEntryByIdAsync);
@@ -86,7 +85,7 @@ internal static partial class RekorApi
                 context.Response.Headers.Location = $"/api/v1/log/entries/{id}";
                 context.Response.Headers.ETag = id;
                 var verified = new VerifiedEntry(appended.Index, entry.Body, appended.IntegratedTime, appended.EntrySignature, entry.LeafHash, appended.Head, appended.InclusionProof);
-                return TypedResults.Bytes(RekorEntryWriter.Map(log, verified), JsonType, statusCode: StatusCodes.Status201Created);
+                return new JsonBytes(RekorEntryWriter.Map(log, verified), StatusCodes.Status201Created);
             }
 
             case AlreadyPresent:
@@ -117,6 +116,10 @@ internal static partial class RekorApi
 
     private static ContentHttpResult GetPublicKey(LogRegistry registry) =>
         TypedResults.Text(registry.Get(LogKind.RekorV1).Signer.PublicKeyPem, "application/x-pem-file");
+
+    /// <summary>Our addition: the C2SP verifier key (<c>name+keyid+key</c>) for checking checkpoints with note tools.</summary>
+    private static ContentHttpResult GetVerifierKey(LogRegistry registry) =>
+        TypedResults.Text(registry.Get(LogKind.RekorV1).VerifierKey + "\n", "text/plain; charset=utf-8");
 
     private static async Task<IResult> GetConsistencyProofAsync(
         string? firstSize, string? lastSize, string? treeID, LogRegistry registry, LogHeads heads, ProofService proofs, CancellationToken cancellationToken)
@@ -165,7 +168,7 @@ internal static partial class RekorApi
         var entry = await reader.ByIndexAsync(log, index, cancellationToken);
         return entry is null
             ? RekorError.Result(StatusCodes.Status404NotFound, $"no entry at log index {index}")
-            : TypedResults.Bytes(RekorEntryWriter.Map(log, entry), JsonType);
+            : new JsonBytes(RekorEntryWriter.Map(log, entry));
     }
 
     private static async Task<IResult> GetEntryByIdAsync(string entryId, LogRegistry registry, EntryReader reader, CancellationToken cancellationToken)
@@ -179,7 +182,7 @@ internal static partial class RekorApi
         var entry = await reader.ByLeafHashAsync(log, leafHash, cancellationToken);
         return entry is null
             ? RekorError.Result(StatusCodes.Status404NotFound, $"no entry with UUID {entryId}")
-            : TypedResults.Bytes(RekorEntryWriter.Map(log, entry), JsonType);
+            : new JsonBytes(RekorEntryWriter.Map(log, entry));
     }
 
     private static async Task<IResult> RetrieveEntriesAsync(
@@ -273,7 +276,7 @@ internal static partial class RekorApi
         }
 
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, RekorEntryWriter.WriterOptions))
         {
             writer.WriteStartArray();
             foreach (var entry in found)
@@ -284,7 +287,7 @@ internal static partial class RekorApi
             writer.WriteEndArray();
         }
 
-        return TypedResults.Bytes(buffer.ToArray(), JsonType);
+        return new JsonBytes(buffer.ToArray());
     }
 
     private static async Task<IResult> SearchIndexAsync(

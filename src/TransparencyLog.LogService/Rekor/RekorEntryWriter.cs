@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.Merkle;
@@ -14,6 +15,9 @@ internal sealed record VerifiedEntry(long Index, byte[] Body, long IntegratedTim
 /// </summary>
 internal static class RekorEntryWriter
 {
+    /// <summary>Writer options: non-ASCII (the checkpoint's em dash) and '+' written as themselves, as Rekor does.</summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static string EntryId(LogInstance log, Hash leafHash) =>
         log.TreeId.ToString("x16", CultureInfo.InvariantCulture) + leafHash.ToString();
 
@@ -32,7 +36,7 @@ internal static class RekorEntryWriter
     public static byte[] Map(LogInstance log, params VerifiedEntry[] entries)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             WriteMap(writer, log, entries);
         }

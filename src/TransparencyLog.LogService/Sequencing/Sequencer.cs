@@ -114,7 +114,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
             {
                 // Under load the previous commit already gathered a batch; when idle, a short wait lets concurrent
                 // clients share one transaction instead of paying a commit each.
-                await Task.Delay(_options.BatchWindowMilliseconds, _time, _stopping.Token);
+                await Task.Delay(TimeSpan.FromMilliseconds(_options.BatchWindowMilliseconds), _time, _stopping.Token);
             }
 
             while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
