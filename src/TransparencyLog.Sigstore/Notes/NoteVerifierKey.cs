@@ -32,7 +32,8 @@ public sealed class NoteVerifierKey
     public static NoteVerifierKey Parse(string verifierKey)
     {
         ArgumentNullException.ThrowIfNull(verifierKey);
-        var parts = verifierKey.Split('+');
+        // Names never contain '+', but base64 may: split on the first two only.
+        var parts = verifierKey.Split('+', 3);
         if (parts.Length != 3 || parts[1].Length != 8 || !parts[1].All(char.IsAsciiHexDigit))
         {
             throw new FormatException("a verifier key has the form name+hex8+base64");
