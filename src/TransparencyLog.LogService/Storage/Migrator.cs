@@ -81,16 +81,22 @@ internal sealed class Migrator(string adminConnectionString, string migrationsDi
     private static async Task GrantAsync(NpgsqlConnection connection, string role, string? password, CancellationToken cancellationToken)
     {
         var quoted = QuoteIdentifier(role);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var exists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = $1", connection, transaction))
+
+        // Roles are cluster-wide, so migrate runs for two databases of one cluster can race to create it: losing that
+        // race is fine. (Advisory locks are per database and cannot serialize this.)
+        try
         {
-            exists.Parameters.AddWithValue(role);
-            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
-            {
-                await ExecuteAsync(connection, transaction, $"CREATE ROLE {quoted} LOGIN", cancellationToken);
-            }
+            await ExecuteAsync(connection, null, $"""
+                DO $$ BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {QuoteLiteral(role)}) THEN CREATE ROLE {quoted} LOGIN; END IF;
+                END $$
+                """, cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateObject)
+        {
         }
 
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (!string.IsNullOrEmpty(password))
         {
             // Role passwords cannot be bound as parameters; quote them as a literal.
