@@ -29,7 +29,7 @@ internal static class PostgresServer
         }
 
         var admin = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
-        await new Storage.Migrator(admin, Path.Combine(RepositoryPaths.Root, "migrations"), TextWriter.Null)
+        await new global::TransparencyLog.LogService.Storage.Migrator(admin, Path.Combine(RepositoryPaths.Root, "migrations"), TextWriter.Null)
             .RunAsync("tlog_app", null, CancellationToken.None);
         var app = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Username = "tlog_app", MaxPoolSize = 50 }.ConnectionString;
         return (admin, app);
