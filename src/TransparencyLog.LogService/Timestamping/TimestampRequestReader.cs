@@ -178,7 +178,11 @@ internal static class TimestampRequestReader
                 _ => throw new TimestampRequestException("certificates must be a boolean"),
             };
 
-            ReadOnlyMemory<byte>? nonce = nonceElement is { ValueKind: not JsonValueKind.Null } n ? ReadJsonNonce(n) : null;
+            ReadOnlyMemory<byte>? nonce = null;
+            if (nonceElement is { ValueKind: not JsonValueKind.Null } nonceValue)
+            {
+                nonce = ReadJsonNonce(nonceValue);
+            }
 
             string? policy = null;
             if (policyElement is { ValueKind: not JsonValueKind.Null } policyValue)
