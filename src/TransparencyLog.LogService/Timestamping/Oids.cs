@@ -42,7 +42,7 @@ internal static class Oids
 
         if (oid.AsSpan().Count('.') + 1 > MaxPolicyArcs)
         {
-            return $"policy OID has more than {MaxPolicyArcs} arcs";
+            return $"object identifier has more than {MaxPolicyArcs} arcs";
         }
 
         foreach (var c in oid)
@@ -61,6 +61,21 @@ internal static class Oids
         catch (Exception e) when (e is ArgumentException or AsnContentException or FormatException)
         {
             return "policy OID is not a dotted-decimal object identifier";
+        }
+    }
+
+    /// <summary>Whether <see cref="AsnReader"/> can decode this (syntactically valid) OID back from DER.</summary>
+    public static bool IsDecodable(string oid)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        writer.WriteObjectIdentifier(oid);
+        try
+        {
+            return new AsnReader(writer.Encode(), AsnEncodingRules.DER).ReadObjectIdentifier() == oid;
+        }
+        catch (AsnContentException)
+        {
+            return false;
         }
     }
 }

@@ -39,9 +39,10 @@ internal static class TimestampRequestReader
 
             var imprint = request.ReadSequence();
             var algorithm = imprint.ReadSequence();
-            var hashAlgorithm = TimestampHashAlgorithm.FromOid(ReadBoundedOid(algorithm));
+            var hashAlgorithm = TimestampHashAlgorithm.FromOid(
+                ReadOid(algorithm) ?? throw new TimestampRequestException("unsupported hash algorithm"));
             var nullParameters = false;
-            if (algorithm.HasData)
+            if (algorithm.HasData && algorithm.PeekTag().HasSameClassAndValue(Asn1Tag.Null))
             {
                 algorithm.ReadNull();
                 nullParameters = true;
@@ -63,11 +64,8 @@ internal static class TimestampRequestReader
             string? policy = null;
             if (request.HasData && request.PeekTag().HasSameClassAndValue(Asn1Tag.ObjectIdentifier))
             {
-                policy = ReadBoundedOid(request);
-                if (policy.AsSpan().Count('.') + 1 > Oids.MaxPolicyArcs)
-                {
-                    throw new TimestampRequestException($"policy OID has more than {Oids.MaxPolicyArcs} arcs");
-                }
+                policy = ReadOid(request)
+                    ?? throw new TimestampRequestException("requested policy is not accepted by this timestamp authority");
             }
 
             ReadOnlyMemory<byte>? nonce = null;
@@ -214,14 +212,54 @@ internal static class TimestampRequestReader
         slot = property.Value;
     }
 
-    private static string ReadBoundedOid(AsnReader reader)
+    /// <summary>
+    /// Reads an OID after bounding it: at most <see cref="Oids.MaxEncodedOidBytes"/> content bytes and
+    /// <see cref="Oids.MaxPolicyArcs"/> arcs, counted on the encoding before any decoding. Returns null for a
+    /// well-formed OID beyond what <see cref="AsnReader"/> decodes (more than 64 arcs or 128-bit arcs): such an OID
+    /// matches no configured one, which the options validator keeps decodable.
+    /// </summary>
+    private static string? ReadOid(AsnReader reader)
     {
-        if (reader.PeekContentBytes().Length > Oids.MaxEncodedOidBytes)
+        var content = reader.PeekContentBytes().Span;
+        if (content.Length > Oids.MaxEncodedOidBytes)
         {
             throw new TimestampRequestException("object identifier is too long");
         }
 
-        return reader.ReadObjectIdentifier();
+        // Each subidentifier ends with a byte whose top bit is clear; the first subidentifier holds two arcs.
+        var subidentifiers = 0;
+        for (var i = 0; i < content.Length; i++)
+        {
+            var startsSubidentifier = i == 0 || (content[i - 1] & 0x80) == 0;
+            if (startsSubidentifier && content[i] == 0x80)
+            {
+                throw new TimestampRequestException("malformed TimeStampReq: object identifier is not minimally encoded");
+            }
+
+            if ((content[i] & 0x80) == 0)
+            {
+                subidentifiers++;
+            }
+        }
+
+        if (content.IsEmpty || (content[^1] & 0x80) != 0)
+        {
+            throw new TimestampRequestException("malformed TimeStampReq: truncated object identifier");
+        }
+
+        if (subidentifiers + 1 > Oids.MaxPolicyArcs)
+        {
+            throw new TimestampRequestException($"object identifier has more than {Oids.MaxPolicyArcs} arcs");
+        }
+
+        try
+        {
+            return reader.ReadObjectIdentifier();
+        }
+        catch (AsnContentException)
+        {
+            return null;
+        }
     }
 
     private static void CheckDigestLength(TimestampHashAlgorithm algorithm, int length)

@@ -37,6 +37,11 @@ internal sealed class TimestampingOptionsValidator : IValidateOptions<Timestampi
             {
                 failures.Add($"Timestamping policy '{oid}': {problem}.");
             }
+            else if (!Oids.IsDecodable(oid))
+            {
+                // Requests are decoded with AsnReader; a policy it cannot decode could never be matched.
+                failures.Add($"Timestamping policy '{oid}': more arcs or larger arcs than requests can be matched against (64 arcs of 128 bits).");
+            }
         }
 
         if (options.MaxJsonRequestBytes > options.MaxRequestBytes)
