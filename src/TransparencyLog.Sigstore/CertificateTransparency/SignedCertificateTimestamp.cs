@@ -27,17 +27,12 @@ public sealed record SignedCertificateTimestamp(
     /// <summary>The extension type a static-CT (Sunlight/TesseraCT) log uses for the entry's index, a uint40.</summary>
     public const byte LeafIndexExtensionType = 0;
 
-    public byte[] LogId { get; } = LogId is { Length: 32 }
-        ? LogId
-        : throw new ArgumentException("A log ID is a 32-byte SHA-256 hash.", nameof(LogId));
+    // Validated both when constructed and in `with` expressions (the initializer bypasses the init accessor).
+    public byte[] LogId { get; init => field = CheckLogId(value); } = CheckLogId(LogId);
 
-    public byte[] Extensions { get; } = Extensions is { Length: <= ushort.MaxValue }
-        ? Extensions
-        : throw new ArgumentException("CtExtensions hold at most 65535 bytes.", nameof(Extensions));
+    public byte[] Extensions { get; init => field = CheckExtensions(value); } = CheckExtensions(Extensions);
 
-    public byte[] Signature { get; } = Signature is { Length: > 0 and <= ushort.MaxValue }
-        ? Signature
-        : throw new ArgumentException("A signature holds 1 to 65535 bytes.", nameof(Signature));
+    public byte[] Signature { get; init => field = CheckSignature(value); } = CheckSignature(Signature);
 
     /// <summary>The TLS encoding (RFC 6962 §3.2 <c>SignedCertificateTimestamp</c>).</summary>
     public byte[] Serialize()
@@ -171,6 +166,18 @@ public sealed record SignedCertificateTimestamp(
         leafIndex = 0;
         return false;
     }
+
+    private static byte[] CheckLogId(byte[] value) => value is { Length: 32 }
+        ? value
+        : throw new ArgumentException("A log ID is a 32-byte SHA-256 hash.", nameof(LogId));
+
+    private static byte[] CheckExtensions(byte[] value) => value is { Length: <= ushort.MaxValue }
+        ? value
+        : throw new ArgumentException("CtExtensions hold at most 65535 bytes.", nameof(Extensions));
+
+    private static byte[] CheckSignature(byte[] value) => value is { Length: > 0 and <= ushort.MaxValue }
+        ? value
+        : throw new ArgumentException("A signature holds 1 to 65535 bytes.", nameof(Signature));
 
     private void WriteDigitallySigned(Span<byte> destination)
     {
