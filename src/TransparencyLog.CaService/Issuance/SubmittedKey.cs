@@ -94,7 +94,13 @@ internal sealed class SubmittedKey
             reader.ThrowIfNotEmpty();
             var algorithmIdentifier = spki.ReadSequence();
             algorithm = algorithmIdentifier.ReadObjectIdentifier();
-            parameters = algorithmIdentifier.HasData ? algorithmIdentifier.ReadEncodedValue() : null;
+            // Not a conditional expression: null would convert to an empty ReadOnlyMemory through byte[].
+            parameters = null;
+            if (algorithmIdentifier.HasData)
+            {
+                parameters = algorithmIdentifier.ReadEncodedValue();
+            }
+
             algorithmIdentifier.ThrowIfNotEmpty();
             publicKey = spki.ReadBitString(out var unusedBits);
             spki.ThrowIfNotEmpty();

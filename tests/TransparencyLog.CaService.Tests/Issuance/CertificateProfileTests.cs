@@ -31,9 +31,9 @@ public sealed class CertificateProfileTests : IDisposable
         Assert.Equal(3, leaf.Version);
         Assert.Equal([0x30, 0x00], leaf.SubjectName.RawData);
         Assert.Equal(_ca.IssuingCertificate.SubjectName.RawData, leaf.IssuerName.RawData);
-        var serial = leaf.SerialNumberBytes.ToArray(); // little-endian
+        var serial = leaf.SerialNumberBytes.ToArray(); // big-endian, as in the DER
         Assert.InRange(serial.Length, 1, 20);
-        Assert.True(serial[^1] < 0x80, "serial must be positive");
+        Assert.True(serial[0] is > 0 and < 0x80, "serial must be positive and minimally encoded");
         Assert.Equal("1.2.840.10045.4.3.2", leaf.SignatureAlgorithm.Value);
         Assert.DoesNotContain(ReadExtensions(der), e => e.Oid == "2.5.29.19");
     }
