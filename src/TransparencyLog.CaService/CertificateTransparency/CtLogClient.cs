@@ -96,8 +96,9 @@ internal sealed partial class CtLogClient
             return SignedCertificateTimestamp.FromAddChainResponseJson(Encoding.UTF8.GetString(buffer, 0, length));
         }
         catch (Exception e) when (e is HttpRequestException or FormatException
-                                      or TaskCanceledException { CancellationToken.IsCancellationRequested: false })
+                                      || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            // A timeout surfaces as a cancellation the caller did not ask for.
             LogUnreachable(_logger, path, e);
             throw Failed();
         }

@@ -250,27 +250,27 @@ internal sealed class SubmittedKey
             switch (KeyType)
             {
                 case SubmittedKeyType.Ed25519:
-                {
-                    var verifier = new Ed25519Signer();
-                    verifier.Init(false, new Ed25519PublicKeyParameters(RawEd25519Key(), 0));
-                    var bytes = data.ToArray();
-                    verifier.BlockUpdate(bytes, 0, bytes.Length);
-                    return verifier.VerifySignature(signature.ToArray());
-                }
+                    {
+                        var verifier = new Ed25519Signer();
+                        verifier.Init(false, new Ed25519PublicKeyParameters(RawEd25519Key(), 0));
+                        var bytes = data.ToArray();
+                        verifier.BlockUpdate(bytes, 0, bytes.Length);
+                        return verifier.VerifySignature(signature.ToArray());
+                    }
 
                 case SubmittedKeyType.Rsa:
-                {
-                    using var rsa = RSA.Create();
-                    rsa.ImportSubjectPublicKeyInfo(SpkiDer, out _);
-                    return rsa.VerifyData(data, signature, hash, RSASignaturePadding.Pkcs1);
-                }
+                    {
+                        using var rsa = RSA.Create();
+                        rsa.ImportSubjectPublicKeyInfo(SpkiDer, out _);
+                        return rsa.VerifyData(data, signature, hash, RSASignaturePadding.Pkcs1);
+                    }
 
                 default:
-                {
-                    using var ecdsa = ECDsa.Create();
-                    ecdsa.ImportSubjectPublicKeyInfo(SpkiDer, out _);
-                    return ecdsa.VerifyData(data, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
-                }
+                    {
+                        using var ecdsa = ECDsa.Create();
+                        ecdsa.ImportSubjectPublicKeyInfo(SpkiDer, out _);
+                        return ecdsa.VerifyData(data, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
+                    }
             }
         }
         catch (CryptographicException)

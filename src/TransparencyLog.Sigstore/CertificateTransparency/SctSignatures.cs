@@ -75,20 +75,20 @@ public static class SctSignatures
             switch (sct.SignatureAlgorithm)
             {
                 case Ecdsa:
-                {
-                    using var key = ECDsa.Create();
-                    key.ImportSubjectPublicKeyInfo(logSpkiDer, out var read);
-                    return read == logSpkiDer.Length && key.VerifyData(
-                        signedData, sct.Signature, hash.Value, DSASignatureFormat.Rfc3279DerSequence);
-                }
+                    {
+                        using var key = ECDsa.Create();
+                        key.ImportSubjectPublicKeyInfo(logSpkiDer, out var read);
+                        return read == logSpkiDer.Length && key.VerifyData(
+                            signedData, sct.Signature, hash.Value, DSASignatureFormat.Rfc3279DerSequence);
+                    }
 
                 case Rsa when hash == HashAlgorithmName.SHA256:
-                {
-                    using var key = RSA.Create();
-                    key.ImportSubjectPublicKeyInfo(logSpkiDer, out var read);
-                    return read == logSpkiDer.Length && key.VerifyData(
-                        signedData, sct.Signature, hash.Value, RSASignaturePadding.Pkcs1);
-                }
+                    {
+                        using var key = RSA.Create();
+                        key.ImportSubjectPublicKeyInfo(logSpkiDer, out var read);
+                        return read == logSpkiDer.Length && key.VerifyData(
+                            signedData, sct.Signature, hash.Value, RSASignaturePadding.Pkcs1);
+                    }
 
                 default:
                     return false;
