@@ -1,0 +1,116 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace TransparencyLog.CaService.Issuance;
+
+/// <summary>
+/// Loads the CA from disk: a PEM chain (issuing CA first … root) and the issuing CA's encrypted PKCS#8 key. The
+/// password is read once from a file or an environment variable and never logged.
+/// </summary>
+internal static class FileCaBackend
+{
+    public static CaSigner Load(IssuanceOptions options, DateTimeOffset now)
+    {
+        var chain = ReadChain(options.ChainPath ?? throw Fail("Issuance:ChainPath is not set."));
+        var password = ReadPassword(options);
+        var keyPem = ReadFile(options.PrivateKeyPath ?? throw Fail("Issuance:PrivateKeyPath is not set."), "private key");
+        var key = ImportEncryptedKey(keyPem, password);
+        try
+        {
+            CaChainValidator.Validate(chain, key, now);
+            return new InProcessCaSigner(key, chain);
+        }
+        catch
+        {
+            key.Dispose();
+            foreach (var certificate in chain)
+            {
+                certificate.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Every <c>CERTIFICATE</c> block of a PEM file, in file order.</summary>
+    internal static List<X509Certificate2> ReadChain(string path)
+    {
+        var text = ReadFile(path, "certificate chain");
+        var chain = new List<X509Certificate2>();
+        var rest = text.AsSpan();
+        while (PemEncoding.TryFind(rest, out var fields))
+        {
+            if (rest[fields.Label].SequenceEqual("CERTIFICATE"))
+            {
+                chain.Add(X509CertificateLoader.LoadCertificate(Convert.FromBase64String(rest[fields.Base64Data].ToString())));
+            }
+
+            rest = rest[fields.Location.End..];
+        }
+
+        return chain.Count > 0 ? chain : throw Fail($"{path} holds no PEM CERTIFICATE.");
+    }
+
+    internal static AsymmetricAlgorithm ImportEncryptedKey(string pem, string password)
+    {
+        if (!PemEncoding.TryFind(pem, out var fields) || pem[fields.Label] != "ENCRYPTED PRIVATE KEY")
+        {
+            throw Fail("the private key file must hold a PEM ENCRYPTED PRIVATE KEY (encrypted PKCS#8).");
+        }
+
+        var der = Convert.FromBase64String(pem[fields.Base64Data]);
+        // The algorithm is only visible after decryption, so try each supported type; a wrong password fails both.
+        var ecdsa = ECDsa.Create();
+        try
+        {
+            ecdsa.ImportEncryptedPkcs8PrivateKey(password, der, out _);
+            return ecdsa;
+        }
+        catch (CryptographicException)
+        {
+            ecdsa.Dispose();
+        }
+
+        var rsa = RSA.Create();
+        try
+        {
+            rsa.ImportEncryptedPkcs8PrivateKey(password, der, out _);
+            return rsa;
+        }
+        catch (CryptographicException)
+        {
+            rsa.Dispose();
+        }
+
+        throw Fail("the private key could not be decrypted (wrong password?) or is not an ECDSA or RSA key.");
+    }
+
+    private static string ReadPassword(IssuanceOptions options)
+    {
+        if (!string.IsNullOrWhiteSpace(options.PrivateKeyPasswordFile))
+        {
+            // Editors and `echo` add a final line break that is not part of the password.
+            return ReadFile(options.PrivateKeyPasswordFile, "private key password").TrimEnd('\r', '\n');
+        }
+
+        var variable = options.PrivateKeyPasswordEnvironmentVariable;
+        var password = string.IsNullOrWhiteSpace(variable) ? null : Environment.GetEnvironmentVariable(variable);
+        return !string.IsNullOrEmpty(password)
+            ? password
+            : throw Fail("no private key password: set Issuance:PrivateKeyPasswordFile or the variable named by Issuance:PrivateKeyPasswordEnvironmentVariable.");
+    }
+
+    private static string ReadFile(string path, string what)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"Issuance CA configuration: cannot read the {what} file {path}.", e);
+        }
+    }
+
+    private static InvalidOperationException Fail(string reason) => new($"Issuance CA configuration: {reason}");
+}

@@ -1,0 +1,148 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using TransparencyLog.CaService.Errors;
+using TransparencyLog.CaService.Issuance;
+using TransparencyLog.Sigstore.CertificateTransparency;
+using static TransparencyLog.CaService.Tests.Issuance.IssuanceTestSupport;
+
+namespace TransparencyLog.CaService.Tests.Issuance;
+
+public sealed class SctEmbeddingTests : IAsyncLifetime
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+    private readonly string _directory = Directory.CreateTempSubdirectory("ca-sct-").FullName;
+    private CaSigner _ca = null!; // set in InitializeAsync, which xunit runs before every test
+    private FakeCtLog _log = null!;
+
+    public async Task InitializeAsync()
+    {
+        _ca = NewCa(_time.Now);
+        _log = await FakeCtLog.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _log.DisposeAsync();
+        _ca.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task IssueAsync_EmbeddedMode_FinalTbsMinusSctEqualsPrecertTbsMinusPoison()
+    {
+        var issued = await Issuer(SctMode.Embedded).IssueAsync(Principal(), NewKey(), default);
+
+        var precertChain = Assert.Single(_log.ReceivedPreChains);
+        Assert.Equal(3, precertChain.Length);
+        Assert.True(Precertificate.IsPrecertificate(precertChain[0]));
+        Assert.Equal(_ca.Chain.Select(c => c.RawData), precertChain.Skip(1));
+        var poison = ReadExtensions(precertChain[0]).Single(e => e.Oid == Precertificate.PoisonOid);
+        Assert.True(poison.Critical);
+        Assert.Equal([0x05, 0x00], poison.Value);
+
+        var leaf = DerFromPem(issued.ChainPem[0]);
+        Assert.False(Precertificate.IsPrecertificate(leaf));
+        Assert.Equal(Precertificate.TbsWithoutPoison(precertChain[0]), Precertificate.TbsWithoutSctList(leaf));
+        var extensions = ReadExtensions(leaf);
+        Assert.Equal(SctList.Oid, extensions[^1].Oid);
+        Assert.False(extensions[^1].Critical);
+        Assert.Equal(
+            ReadExtensions(precertChain[0]).SkipLast(1).Select(e => (e.Oid, e.Critical, Convert.ToHexString(e.Value))),
+            extensions.SkipLast(1).Select(e => (e.Oid, e.Critical, Convert.ToHexString(e.Value))));
+        Assert.Null(issued.DetachedSct);
+    }
+
+    [Fact]
+    public async Task IssueAsync_EmbeddedMode_SctVerifiesLikeSigstoreJs()
+    {
+        var issued = await Issuer(SctMode.Embedded).IssueAsync(Principal(), NewKey(), default);
+        var leafDer = DerFromPem(issued.ChainPem[0]);
+        using var leaf = X509CertificateLoader.LoadCertificate(leafDer);
+        using var intermediate = X509CertificateLoader.LoadCertificate(DerFromPem(issued.ChainPem[1]));
+
+        // What a verifier does: take the extension, strip it from the TBS, rebuild the precert_entry signed data.
+        var extnValue = leaf.Extensions[SctList.Oid]!.RawData;
+        Assert.Equal(0x04, extnValue[0]); // OCTET STRING inside the extnValue OCTET STRING
+        var sct = Assert.Single(SctList.DecodeExtensionValue(extnValue));
+        Assert.Equal(SHA256.HashData(_log.Spki), sct.LogId);
+        Assert.Equal(0, sct.Version);
+        Assert.Equal(SctSignatures.Sha256, sct.HashAlgorithm);
+        Assert.Equal(SctSignatures.Ecdsa, sct.SignatureAlgorithm);
+        var signedData = CtSignedData.ForPrecertificate(
+            sct.TimestampMs,
+            SHA256.HashData(intermediate.PublicKey.ExportSubjectPublicKeyInfo()),
+            Precertificate.TbsWithoutSctList(leafDer),
+            sct.Extensions);
+        Assert.True(_log.Key.VerifyData(signedData, sct.Signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
+        Assert.True(SctSignatures.Verify(sct, signedData, _log.Spki));
+    }
+
+    [Fact]
+    public async Task IssueAsync_LogReportsLeafIndex_IndexReturned()
+    {
+        _log.Extensions = [0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x01, 0x2A];
+
+        var issued = await Issuer(SctMode.Embedded).IssueAsync(Principal(), NewKey(), default);
+
+        Assert.Equal(298, issued.SctLogIndex);
+    }
+
+    [Theory]
+    [InlineData(nameof(FakeCtLogMode.BadSignature))]
+    [InlineData(nameof(FakeCtLogMode.WrongTbs))]
+    [InlineData(nameof(FakeCtLogMode.ServerError))]
+    public async Task IssueAsync_LogMisbehaves_CertificateTransparencyFailed(string mode)
+    {
+        _log.Mode = Enum.Parse<FakeCtLogMode>(mode);
+
+        var error = await Assert.ThrowsAsync<CaException>(() => Issuer(SctMode.Embedded).IssueAsync(Principal(), NewKey(), default));
+
+        Assert.Equal(CaErrorCode.CertificateTransparencyFailed, error.Code);
+    }
+
+    [Fact]
+    public async Task IssueAsync_SctFromAnotherLogKey_CertificateTransparencyFailed()
+    {
+        using var other = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var keyPath = Path.Combine(_directory, "other.pub");
+        File.WriteAllText(keyPath, other.ExportSubjectPublicKeyInfoPem());
+        var issuer = NewIssuer(_ca, _time, new IssuanceOptions { CtLogUrl = _log.Url, CtLogPublicKeyPath = keyPath });
+
+        var error = await Assert.ThrowsAsync<CaException>(() => issuer.IssueAsync(Principal(), NewKey(), default));
+
+        Assert.Equal(CaErrorCode.CertificateTransparencyFailed, error.Code);
+    }
+
+    [Fact]
+    public async Task IssueAsync_LogUnreachable_CertificateTransparencyFailed()
+    {
+        var url = _log.Url;
+        await _log.DisposeAsync();
+        _log = await FakeCtLog.StartAsync();
+        var issuer = NewIssuer(_ca, _time, new IssuanceOptions { CtLogUrl = url, CtLogPublicKeyPath = _log.WritePublicKey(_directory) });
+
+        var error = await Assert.ThrowsAsync<CaException>(() => issuer.IssueAsync(Principal(), NewKey(), default));
+
+        Assert.Equal(CaErrorCode.CertificateTransparencyFailed, error.Code);
+    }
+
+    [Fact]
+    public async Task IssueAsync_DetachedMode_NoPoisonNoSctListAndVerifiableAddChainJson()
+    {
+        var issued = await Issuer(SctMode.Detached).IssueAsync(Principal(), NewKey(), default);
+
+        Assert.Empty(_log.ReceivedPreChains);
+        var leaf = DerFromPem(issued.ChainPem[0]);
+        Assert.DoesNotContain(ReadExtensions(leaf), e => e.Oid is SctList.Oid or Precertificate.PoisonOid);
+        Assert.NotNull(issued.DetachedSct);
+        var sct = SignedCertificateTimestamp.FromAddChainResponseJson(System.Text.Encoding.UTF8.GetString(issued.DetachedSct));
+        Assert.True(SctSignatures.Verify(sct, CtSignedData.ForCertificate(sct.TimestampMs, leaf, sct.Extensions), _log.Spki));
+    }
+
+    private CertificateIssuer Issuer(SctMode mode) => NewIssuer(_ca, _time, new IssuanceOptions
+    {
+        CtLogUrl = _log.Url,
+        CtLogPublicKeyPath = _log.WritePublicKey(_directory),
+        SctMode = mode,
+    });
+}
