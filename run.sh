@@ -84,6 +84,7 @@ echo "==> log service on http://127.0.0.1:$REKOR_PORT"
 Storage__ConnectionString="$app_connection" \
 Logs__Rekor__Name="127.0.0.1:$REKOR_PORT" \
 Logs__Rekor__StateDirectory="$data/keys" \
+Timestamping__Development__StateDirectory="$data/keys/tsa" \
 Urls="http://127.0.0.1:$REKOR_PORT" \
 start log dotnet "$(bin TransparencyLog.LogService)" --contentRoot "$root/src/TransparencyLog.LogService"
 wait_healthy log "http://127.0.0.1:$REKOR_PORT/healthz" || { stop_services; exit 1; }
@@ -93,6 +94,7 @@ cat >"$data/endpoints.env" <<ENV
 # Written by ./run.sh; source it: . .data/endpoints.env
 REKOR_URL=http://127.0.0.1:$REKOR_PORT
 REKOR_NOTE_VKEY=$vkey
+TSA_URL=http://127.0.0.1:$REKOR_PORT/api/v1/timestamp
 PG_CONNECTION="$app_connection"
 ENV
 

@@ -2,6 +2,7 @@ using TransparencyLog.LogService.Hosting;
 using TransparencyLog.LogService.Rekor;
 using TransparencyLog.LogService.Storage;
 using TransparencyLog.LogService.Tiles;
+using TransparencyLog.LogService.Timestamping;
 
 if (args.Length > 0 && args[0] == "migrate")
 {
@@ -13,12 +14,14 @@ builder.AddServiceLogging();
 builder.AddStorage();
 builder.AddLogs();
 builder.AddRekorApi();
+builder.AddTimestamping();
 
 var app = builder.Build();
 await app.OpenLogsAsync();
 app.MapHealth();
 app.MapRekorApi();
 app.MapTiles();
+app.MapTimestamping();
 await app.RunAsync();
 return 0;
 

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every test: the .NET unit and integration tests against a private PostgreSQL cluster that this script starts
+# and removes, and the Node interop tests with real sigstore clients. Prints "N passed, N failed" last.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+config=${CONFIGURATION:-Release}
+
+command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+command -v openssl >/dev/null || { echo "error: openssl is required (an independent verifier in the tests)" >&2; exit 1; }
+scripts/pg.sh ensure-binaries
+
+free_port() {
+  local p
+  while true; do
+    p=$((20000 + RANDOM % 30000))
+    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+pgdir=$(mktemp -d /tmp/tlog-test-pg.XXXXXX)
+pgport=$(free_port)
+cleanup() { scripts/pg.sh stop "$pgdir" || true; rm -rf "$pgdir"; }
+trap cleanup EXIT
+echo "==> private PostgreSQL on 127.0.0.1:$pgport"
+scripts/pg.sh start "$pgdir" "$pgport"
+export TLOG_TEST_PG="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=postgres;Maximum Pool Size=30"
+
+if [[ -f tests/interop/package.json && ! -d tests/interop/node_modules ]]; then
+  echo "==> npm packages for the interop tests"
+  (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "==> build ($config)"
+dotnet build TransparencyLog.sln -c "$config" -nologo -v quiet -clp:ErrorsOnly
+
+echo "==> tests"
+results=$(mktemp -d)
+status=0
+dotnet test TransparencyLog.sln -c "$config" --no-build -nologo --logger "trx" --results-directory "$results" 2>&1 | tee "$results/output.txt" || status=$?
+
+passed=0 failed=0 skipped=0
+while read -r line; do
+  p=$(sed -nE 's/.*Passed: *([0-9]+).*/\1/p' <<<"$line"); f=$(sed -nE 's/.*Failed: *([0-9]+),.*/\1/p' <<<"$line"); s=$(sed -nE 's/.*Skipped: *([0-9]+).*/\1/p' <<<"$line")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
+done < <(grep -E '^(Passed!|Failed!) ' "$results/output.txt" || true)
+rm -rf "$results"
+if ((skipped > 0)); then
+  echo "error: $skipped test(s) were skipped; nothing may skip" >&2
+  status=1
+fi
+echo
+echo "tests: $passed passed, $failed failed"
+exit $status
