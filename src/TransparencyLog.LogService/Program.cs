@@ -1,4 +1,5 @@
 using TransparencyLog.LogService.Hosting;
+using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Rekor;
 using TransparencyLog.LogService.Storage;
 using TransparencyLog.LogService.Tiles;
@@ -20,7 +21,7 @@ var app = builder.Build();
 await app.OpenLogsAsync();
 app.MapHealth();
 app.MapRekorApi();
-app.MapTiles();
+app.MapTiles("", LogKind.RekorV1);
 app.MapTimestamping();
 await app.RunAsync();
 return 0;

@@ -43,7 +43,15 @@ internal static class ServiceHosting
     {
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddOptions<SequencerOptions>().BindConfiguration(SequencerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<LogOptions>(nameof(LogKind.RekorV1)).BindConfiguration("Logs:Rekor").ValidateDataAnnotations().ValidateOnStart();
+        foreach (var (kind, section) in LogSections)
+        {
+            var options = builder.Services.AddOptions<LogOptions>(kind.ToString()).BindConfiguration(section);
+            if (kind == LogKind.RekorV1 || builder.Configuration.GetValue<bool>(section + ":Enabled"))
+            {
+                options.ValidateDataAnnotations().ValidateOnStart();
+            }
+        }
+
         builder.Services.AddSingleton<LogRegistry>();
         builder.Services.AddSingleton<LogHeads>();
         builder.Services.AddSingleton<TileStore>();
@@ -54,12 +62,27 @@ internal static class ServiceHosting
         return builder;
     }
 
-    /// <summary>Opens every configured log before the server accepts requests; a key or name mismatch stops start-up.</summary>
+    /// <summary>The configuration section of each kind of log.</summary>
+    public static readonly IReadOnlyList<(LogKind Kind, string Section)> LogSections =
+    [
+        (LogKind.RekorV1, "Logs:Rekor"),
+        (LogKind.CertificateTransparency, "Logs:Ct"),
+        (LogKind.RekorV2, "Logs:RekorV2"),
+    ];
+
+    /// <summary>Opens every enabled log before the server accepts requests; a key or name mismatch stops start-up.</summary>
     public static async Task OpenLogsAsync(this WebApplication app)
     {
         var registry = app.Services.GetRequiredService<LogRegistry>();
         var options = app.Services.GetRequiredService<IOptionsMonitor<LogOptions>>();
-        await registry.OpenAsync(LogKind.RekorV1, options.Get(nameof(LogKind.RekorV1)), app.Lifetime.ApplicationStopping);
+        foreach (var (kind, _) in LogSections)
+        {
+            var logOptions = options.Get(kind.ToString());
+            if (kind == LogKind.RekorV1 || logOptions.Enabled)
+            {
+                await registry.OpenAsync(kind, logOptions, app.Lifetime.ApplicationStopping);
+            }
+        }
     }
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)

@@ -8,6 +8,9 @@ namespace TransparencyLog.LogService.Logs;
 /// </summary>
 internal sealed class LogOptions
 {
+    /// <summary>Whether this service serves the log. The Rekor v1 log is always on; the others are opt-in.</summary>
+    public bool Enabled { get; set; }
+
     [Required]
     [RegularExpression(@"^[A-Za-z0-9][A-Za-z0-9.\-:_/]{0,253}$", ErrorMessage = "a log name is a host name without spaces or '+'")]
     public string Name { get; set; } = "";

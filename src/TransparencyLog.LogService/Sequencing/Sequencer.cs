@@ -12,6 +12,15 @@ namespace TransparencyLog.LogService.Sequencing;
 internal sealed record EntryToAppend(byte[] Body, string Kind, string ApiVersion, IReadOnlyList<string> SearchKeys)
 {
     public Hash LeafHash { get; } = Rfc6962.HashLeaf(Body);
+
+    /// <summary>Data stored with the entry but not hashed into the leaf (a CT entry's certificate chain).</summary>
+    public byte[]? ExtraData { get; init; }
+
+    /// <summary>
+    /// The log's signature over this entry when it can be made before sequencing (a CT log's SCT). Rekor v1 logs sign
+    /// the entry timestamp in the sequencer instead, because it covers the index.
+    /// </summary>
+    public byte[]? Signature { get; init; }
 }
 
 /// <summary>The result of an append, known only once the batch holding it has committed durably.</summary>
@@ -225,7 +234,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
             var (position, index) = appended[j];
             signatures[j] = _log.Kind == LogKind.RekorV1
                 ? _log.SignEntryTimestamp(batch[position].Entry.Body, integratedTime, index)
-                : null;
+                : batch[position].Entry.Signature;
         }
 
         await using (var write = new NpgsqlBatch(connection, transaction))
@@ -344,9 +353,9 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private NpgsqlBatchCommand InsertEntries(List<Pending> batch, List<(int Position, long Index)> appended, byte[]?[] signatures, long integratedTime)
     {
         var command = new NpgsqlBatchCommand("""
-            INSERT INTO entries (log_id, idx, leaf_hash, body, integrated_time, kind, api_version, entry_signature)
-            SELECT $1, e.idx, e.leaf_hash, e.body, $5, e.kind, e.api_version, e.sig
-            FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $6::text[], $7::text[], $8::bytea[]) AS e(idx, leaf_hash, body, kind, api_version, sig)
+            INSERT INTO entries (log_id, idx, leaf_hash, body, integrated_time, kind, api_version, entry_signature, extra_data)
+            SELECT $1, e.idx, e.leaf_hash, e.body, $5, e.kind, e.api_version, e.sig, e.extra
+            FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $6::text[], $7::text[], $8::bytea[], $9::bytea[]) AS e(idx, leaf_hash, body, kind, api_version, sig, extra)
             """);
         command.Parameters.AddWithValue(_log.Id);
         command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => a.Index).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
@@ -356,6 +365,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.Kind).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.ApiVersion).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = signatures, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.ExtraData).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
         return command;
     }
 

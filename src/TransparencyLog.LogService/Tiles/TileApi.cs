@@ -14,30 +14,31 @@ internal static class TileApi
 {
     private const string Immutable = "public, max-age=31536000, immutable";
 
-    public static IEndpointRouteBuilder MapTiles(this IEndpointRouteBuilder app)
+    /// <summary>Serves one log's <c>{prefix}/checkpoint</c> and <c>{prefix}/tile/...</c>.</summary>
+    public static IEndpointRouteBuilder MapTiles(this IEndpointRouteBuilder app, string prefix, LogKind kind)
     {
-        app.MapGet("/checkpoint", GetCheckpointAsync);
-        app.MapGet("/tile/{**path}", GetTileAsync);
+        app.MapGet(prefix + "/checkpoint", (HttpContext context, LogRegistry registry, LogHeads heads) =>
+            GetCheckpointAsync(context, registry.Get(kind), heads));
+        app.MapGet(prefix + "/tile/{**path}", (string path, HttpContext context, LogRegistry registry, LogHeads heads, TileStore tiles, EntryStore entries) =>
+            GetTileAsync(path, context, registry.Get(kind), heads, tiles, entries));
         return app;
     }
 
-    private static async Task<IResult> GetCheckpointAsync(HttpContext context, LogRegistry registry, LogHeads heads)
+    private static async Task<IResult> GetCheckpointAsync(HttpContext context, LogInstance log, LogHeads heads)
     {
-        var log = registry.Get(LogKind.RekorV1);
         var head = await heads.GetAsync(log.Id, fresh: true, context.RequestAborted);
         context.Response.Headers.CacheControl = "no-cache";
         return TypedResults.Text(head.Checkpoint, "text/plain; charset=utf-8");
     }
 
     private static async Task<IResult> GetTileAsync(
-        string path, HttpContext context, LogRegistry registry, LogHeads heads, TileStore tiles, EntryStore entries)
+        string path, HttpContext context, LogInstance log, LogHeads heads, TileStore tiles, EntryStore entries)
     {
         if (path.Length > 128 || !TileId.TryParse("tile/" + path, out var tile, out var isEntries))
         {
             return TypedResults.NotFound();
         }
 
-        var log = registry.Get(LogKind.RekorV1);
         var head = await heads.GetAsync(log.Id, fresh: false, context.RequestAborted);
         if (!Exists(tile, isEntries ? 0 : tile.Level, head.Size))
         {
