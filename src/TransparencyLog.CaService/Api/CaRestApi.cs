@@ -34,7 +34,7 @@ internal static class CaRestApi
             {
                 message = ProtoJson.Parse<CreateSigningCertificateRequest>(_strictUtf8.GetString(body));
             }
-            catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or DecoderFallbackException or FormatException)
+            catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or System.Text.Json.JsonException or DecoderFallbackException or FormatException)
             {
                 throw new CaException(CaErrorCode.InvalidRequest, "the request body is not a valid CreateSigningCertificateRequest JSON object");
             }
