@@ -136,7 +136,7 @@ internal sealed class IssuerPool
         }
 
         // A wildcard is validated as a URL with each "*" replaced by a plausible segment.
-        var url = issuer.IssuerUrl ?? issuer.WildcardIssuerUrl?.Replace("*", "x", StringComparison.Ordinal) ?? "";
+        var url = issuer.IssuerUrl ?? issuer.WildcardIssuerUrl?.Replace("*", "0", StringComparison.Ordinal) ?? "";
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")
             || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment) || !string.IsNullOrEmpty(uri.UserInfo))
         {
