@@ -57,9 +57,10 @@ internal sealed class UnverifiedToken : IDisposable
 
         var firstDot = span.IndexOf('.');
         var secondDot = firstDot + 1 + span[(firstDot + 1)..].IndexOf('.');
-        if (firstDot == 0 || secondDot == firstDot + 1 || secondDot == span.Length - 1)
+        // An empty signature is left to the algorithm check, which names "none" as the reason.
+        if (firstDot == 0 || secondDot == firstDot + 1)
         {
-            throw Invalid("the identity token has an empty part");
+            throw Invalid("the identity token has an empty header or payload");
         }
 
         var header = ParseJsonPart(span[..firstDot], "header");
