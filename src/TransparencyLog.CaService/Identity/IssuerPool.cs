@@ -93,7 +93,17 @@ internal sealed class IssuerPool
             try
             {
                 var file = JsonSerializer.Deserialize<IssuersFile>(File.ReadAllText(options.IssuersFile), IssuersFile.JsonOptions);
-                configured.AddRange(file?.Issuers ?? []);
+                // A relative JwksFile in an issuer file is relative to that file, so the two can travel together.
+                var directory = Path.GetDirectoryName(Path.GetFullPath(options.IssuersFile)) ?? "";
+                foreach (var issuer in file?.Issuers ?? [])
+                {
+                    if (issuer.JwksFile is { } jwks && !Path.IsPathRooted(jwks))
+                    {
+                        issuer.JwksFile = Path.Combine(directory, jwks);
+                    }
+
+                    configured.Add(issuer);
+                }
             }
             catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
             {
