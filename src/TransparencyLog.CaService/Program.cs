@@ -1,4 +1,18 @@
+using TransparencyLog.CaService.Api;
+using TransparencyLog.CaService.Grpc;
+using TransparencyLog.CaService.Identity;
+using TransparencyLog.CaService.Issuance;
+using TransparencyLog.CaService.Logging;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddCaLogging();
+builder.AddIdentity();
+builder.AddIssuance();
+builder.AddCaApi();
+
 var app = builder.Build();
-app.MapGet("/healthz", () => "ok");
+app.UseCaApi();
+app.MapGet("/healthz", () => TypedResults.Text("ok"));
+app.MapCaRestApi();
+app.MapCaGrpcApi();
 app.Run();
