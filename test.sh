@@ -26,10 +26,14 @@ echo "==> private PostgreSQL on 127.0.0.1:$pgport"
 scripts/pg.sh start "$pgdir" "$pgport"
 export TLOG_TEST_PG="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=postgres;Maximum Pool Size=30"
 
-if [[ -f tests/interop/package.json && ! -d tests/interop/node_modules ]]; then
-  echo "==> npm packages for the interop tests"
-  (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
-fi
+for package in tests/interop/*/package.json; do
+  [[ -f $package ]] || continue
+  dir=$(dirname "$package")
+  if [[ ! -d $dir/node_modules ]]; then
+    echo "==> npm packages for $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 
 echo "==> build ($config)"
 dotnet build TransparencyLog.sln -c "$config" -nologo -v quiet -clp:ErrorsOnly

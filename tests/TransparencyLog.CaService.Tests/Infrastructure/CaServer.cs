@@ -40,6 +40,7 @@ public sealed class CaServer : IAsyncDisposable
             ["Api:RestUrl"] = $"http://127.0.0.1:{restPort}",
             ["Api:GrpcUrl"] = $"http://127.0.0.1:{grpcPort}",
             ["Serilog:MinimumLevel:Default"] = "Warning",
+            ["Issuance:Backend"] = "Ephemeral",
         };
         var factory = new Factory(all);
         factory.UseKestrel();

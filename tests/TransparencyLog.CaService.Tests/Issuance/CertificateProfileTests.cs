@@ -93,7 +93,7 @@ public sealed class CertificateProfileTests : IDisposable
         if (kind == SanKind.Username)
         {
             var otherName = names.ReadSequence(nameTag);
-            Assert.Equal(Fulcio + "7", otherName.ReadObjectIdentifier());
+            Assert.Equal(FulcioArc + "7", otherName.ReadObjectIdentifier());
             var value = otherName.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0, true));
             Assert.Equal(principal.San.Value, value.ReadCharacterString(UniversalTagNumber.UTF8String));
             value.ThrowIfNotEmpty();
@@ -112,24 +112,24 @@ public sealed class CertificateProfileTests : IDisposable
     {
         var values = new Dictionary<string, string>
         {
-            [Fulcio + "24"] = "sub-1",
-            [Fulcio + "12"] = "https://github.com/o/r",
-            [Fulcio + "2"] = "push",
-            [Fulcio + "1"] = "https://issuer.example.com",
-            [Fulcio + "8"] = "https://issuer.example.com",
-            [Fulcio + "9"] = "https://github.com/o/r/.github/workflows/x.yml@refs/heads/main",
-            [Fulcio + "13"] = string.Empty,
+            [FulcioArc + "24"] = "sub-1",
+            [FulcioArc + "12"] = "https://github.com/o/r",
+            [FulcioArc + "2"] = "push",
+            [FulcioArc + "1"] = "https://issuer.example.com",
+            [FulcioArc + "8"] = "https://issuer.example.com",
+            [FulcioArc + "9"] = "https://github.com/o/r/.github/workflows/x.yml@refs/heads/main",
+            [FulcioArc + "13"] = string.Empty,
         };
         var (_, der) = await IssueAsync(Principal(SanKind.Uri, extensions: values));
         var extensions = ReadExtensions(der);
 
-        var fulcio = extensions.Where(e => e.Oid.StartsWith(Fulcio, StringComparison.Ordinal)).ToList();
-        Assert.Equal(["1", "2", "8", "9", "12", "24"], fulcio.Select(e => e.Oid[Fulcio.Length..]));
+        var fulcio = extensions.Where(e => e.Oid.StartsWith(FulcioArc, StringComparison.Ordinal)).ToList();
+        Assert.Equal(["1", "2", "8", "9", "12", "24"], fulcio.Select(e => e.Oid[FulcioArc.Length..]));
         Assert.All(fulcio, e => Assert.False(e.Critical));
         foreach (var extension in fulcio)
         {
             var expected = values[extension.Oid];
-            var arc = int.Parse(extension.Oid[Fulcio.Length..], System.Globalization.CultureInfo.InvariantCulture);
+            var arc = int.Parse(extension.Oid[FulcioArc.Length..], System.Globalization.CultureInfo.InvariantCulture);
             if (arc <= 6)
             {
                 Assert.Equal(Encoding.UTF8.GetBytes(expected), extension.Value);
@@ -143,7 +143,7 @@ public sealed class CertificateProfileTests : IDisposable
         }
 
         Assert.Equal(
-            ["2.5.29.15", "2.5.29.37", "2.5.29.14", "2.5.29.35", "2.5.29.17", Fulcio + "1", Fulcio + "2", Fulcio + "8", Fulcio + "9", Fulcio + "12", Fulcio + "24"],
+            ["2.5.29.15", "2.5.29.37", "2.5.29.14", "2.5.29.35", "2.5.29.17", FulcioArc + "1", FulcioArc + "2", FulcioArc + "8", FulcioArc + "9", FulcioArc + "12", FulcioArc + "24"],
             extensions.Select(e => e.Oid));
     }
 
@@ -153,8 +153,8 @@ public sealed class CertificateProfileTests : IDisposable
         var (_, der) = await IssueAsync(Principal(extensions: new Dictionary<string, string>()));
 
         var extensions = ReadExtensions(der);
-        Assert.Equal("https://issuer.example.com"u8.ToArray(), extensions.Single(e => e.Oid == Fulcio + "1").Value);
-        Assert.Single(extensions, e => e.Oid == Fulcio + "8");
+        Assert.Equal("https://issuer.example.com"u8.ToArray(), extensions.Single(e => e.Oid == FulcioArc + "1").Value);
+        Assert.Single(extensions, e => e.Oid == FulcioArc + "8");
     }
 
     [Theory]

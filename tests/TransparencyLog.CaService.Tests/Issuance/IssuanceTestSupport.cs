@@ -33,7 +33,7 @@ internal sealed record ParsedExtension(string Oid, bool Critical, byte[] Value);
 
 internal static class IssuanceTestSupport
 {
-    public const string Fulcio = "1.3.6.1.4.1.57264.1.";
+    public const string FulcioArc = "1.3.6.1.4.1.57264.1.";
 
     public static Principal Principal(SanKind kind = SanKind.Email, string? value = null, IReadOnlyDictionary<string, string>? extensions = null)
     {
@@ -49,9 +49,9 @@ internal static class IssuanceTestSupport
             [san.Value],
             extensions ?? new Dictionary<string, string>
             {
-                [Fulcio + "1"] = "https://issuer.example.com",
-                [Fulcio + "8"] = "https://issuer.example.com",
-                [Fulcio + "24"] = "alice-subject",
+                [FulcioArc + "1"] = "https://issuer.example.com",
+                [FulcioArc + "8"] = "https://issuer.example.com",
+                [FulcioArc + "24"] = "alice-subject",
             });
     }
 
