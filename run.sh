@@ -89,12 +89,35 @@ Urls="http://127.0.0.1:$REKOR_PORT" \
 start log dotnet "$(bin TransparencyLog.LogService)" --contentRoot "$root/src/TransparencyLog.LogService"
 wait_healthy log "http://127.0.0.1:$REKOR_PORT/healthz" || { stop_services; exit 1; }
 
-vkey=$(curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/verifierKey" 2>/dev/null || true)
+vkey=$(curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/verifierKey")
+
+echo "==> development OIDC issuer on http://127.0.0.1:$OIDC_PORT (not for production)"
+DevIssuer__Url="http://127.0.0.1:$OIDC_PORT" \
+DevIssuer__StateDirectory="$data/keys" \
+start oidc dotnet "$(bin TransparencyLog.DevIssuer)" --contentRoot "$root/src/TransparencyLog.DevIssuer"
+wait_healthy oidc "http://127.0.0.1:$OIDC_PORT/healthz" || { stop_services; exit 1; }
+
+echo "==> CA on http://127.0.0.1:$FULCIO_PORT (gRPC 127.0.0.1:$FULCIO_GRPC_PORT)"
+Api__RestUrl="http://127.0.0.1:$FULCIO_PORT" \
+Api__GrpcUrl="http://127.0.0.1:$FULCIO_GRPC_PORT" \
+Issuance__Backend=Ephemeral \
+Issuance__Development__StateDirectory="$data/keys/ca" \
+Identity__Issuers__0__IssuerUrl="http://127.0.0.1:$OIDC_PORT" \
+Identity__Issuers__0__Type=email \
+Identity__Issuers__0__Description="development issuer started by run.sh" \
+start ca dotnet "$(bin TransparencyLog.CaService)" --contentRoot "$root/src/TransparencyLog.CaService"
+wait_healthy ca "http://127.0.0.1:$FULCIO_PORT/healthz" || { stop_services; exit 1; }
+
+tlog="dotnet $root/src/TransparencyLog.Cli/bin/$config/net10.0/tlog.dll"
 cat >"$data/endpoints.env" <<ENV
 # Written by ./run.sh; source it: . .data/endpoints.env
 REKOR_URL=http://127.0.0.1:$REKOR_PORT
 REKOR_NOTE_VKEY=$vkey
 TSA_URL=http://127.0.0.1:$REKOR_PORT/api/v1/timestamp
+FULCIO_URL=http://127.0.0.1:$FULCIO_PORT
+FULCIO_GRPC=127.0.0.1:$FULCIO_GRPC_PORT
+OIDC_ISSUER=http://127.0.0.1:$OIDC_PORT
+DEV_TOKEN_CMD="$tlog dev token --issuer http://127.0.0.1:$OIDC_PORT"
 PG_CONNECTION="$app_connection"
 ENV
 
