@@ -1,7 +1,7 @@
 namespace TransparencyLog.LogService.Storage;
 
 /// <summary>
-/// <c>TransparencyLog.LogService migrate --connection CS [--app-role ROLE] [--app-password-file FILE]</c>: applies the
+/// <c>TransparencyLog.LogService migrate --connection CS [--password-file FILE] [--app-role ROLE] [--app-password-file FILE]</c>: applies the
 /// schema as a separate step (the service role needs no DDL rights), then exits.
 /// </summary>
 internal static class MigrateCommand
@@ -11,6 +11,7 @@ internal static class MigrateCommand
         string? connection = Environment.GetEnvironmentVariable("MIGRATE_CONNECTION");
         string? role = null;
         string? passwordFile = null;
+        string? adminPasswordFile = null;
         string? directory = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -21,6 +22,7 @@ internal static class MigrateCommand
                 case "--app-role": role = Next(); break;
                 case "--app-password-file": passwordFile = Next(); break;
                 case "--migrations": directory = Next(); break;
+                case "--password-file": adminPasswordFile = Next(); break;
                 default:
                     await Console.Error.WriteLineAsync($"unknown option {args[i]}");
                     return 2;
@@ -31,6 +33,14 @@ internal static class MigrateCommand
         {
             await Console.Error.WriteLineAsync("migrate needs --connection (or MIGRATE_CONNECTION): a role allowed to create tables");
             return 2;
+        }
+
+        if (adminPasswordFile is not null)
+        {
+            connection = new Npgsql.NpgsqlConnectionStringBuilder(connection)
+            {
+                Password = (await File.ReadAllTextAsync(adminPasswordFile)).TrimEnd('\r', '\n'),
+            }.ConnectionString;
         }
 
         directory ??= Path.Combine(AppContext.BaseDirectory, "migrations");

@@ -11,6 +11,14 @@ internal sealed class StorageOptions
     [Required]
     public string ConnectionString { get; set; } = "";
 
+    /// <summary>A file holding the role's password (a mounted secret), so it need not sit in the connection string.</summary>
+    public string? PasswordFile { get; set; }
+
+    /// <summary>The connection string with the password from <see cref="PasswordFile"/>, when one is set.</summary>
+    public string EffectiveConnectionString() => string.IsNullOrEmpty(PasswordFile)
+        ? ConnectionString
+        : new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString) { Password = File.ReadAllText(PasswordFile).TrimEnd('\r', '\n') }.ConnectionString;
+
     /// <summary>Full tiles are immutable, so they are cached; this bounds how many.</summary>
     [Range(0, 10_000_000)]
     public int TileCacheEntries { get; set; } = 100_000;

@@ -1,0 +1,26 @@
+# One build, one image per service (select with --target or the compose file).
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY . .
+RUN dotnet publish src/TransparencyLog.LogService -c Release -o /out/log \
+ && dotnet publish src/TransparencyLog.CaService -c Release -o /out/ca \
+ && dotnet publish src/TransparencyLog.DevIssuer -c Release -o /out/dev-issuer \
+ && cp -r migrations /out/log/migrations
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS log
+WORKDIR /app
+COPY --from=build /out/log .
+USER app
+ENTRYPOINT ["dotnet", "TransparencyLog.LogService.dll"]
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS ca
+WORKDIR /app
+COPY --from=build /out/ca .
+USER app
+ENTRYPOINT ["dotnet", "TransparencyLog.CaService.dll"]
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS dev-issuer
+WORKDIR /app
+COPY --from=build /out/dev-issuer .
+USER app
+ENTRYPOINT ["dotnet", "TransparencyLog.DevIssuer.dll"]
