@@ -251,7 +251,7 @@ public sealed record Bundle(
             material["publicKey"] = new JsonObject { ["hint"] = VerificationMaterial.PublicKeyHint ?? string.Empty };
         }
 
-        material["tlogEntries"] = new JsonArray([.. VerificationMaterial.TlogEntries.Select(static e => (JsonNode?)TlogEntryToJson(e))]);
+        material["tlogEntries"] = new JsonArray([.. VerificationMaterial.TlogEntries.Select(static e => (JsonNode?)TlogEntryJson(e))]);
         if (VerificationMaterial.Rfc3161Timestamps.Count > 0)
         {
             material["timestampVerificationData"] = new JsonObject
@@ -296,7 +296,8 @@ public sealed record Bundle(
         return root.ToJsonString(indented ? s_indented : s_compact);
     }
 
-    internal static JsonObject TlogEntryToJson(TransparencyLogEntry entry)
+    /// <summary>One tlog entry as protobuf-JSON, as it appears in <c>verificationMaterial.tlogEntries</c>.</summary>
+    public static JsonObject TlogEntryJson(TransparencyLogEntry entry)
     {
         var node = new JsonObject
         {
