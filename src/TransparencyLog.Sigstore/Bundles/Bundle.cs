@@ -288,8 +288,17 @@ public sealed record Bundle(
             {
                 ["payload"] = Convert.ToBase64String(envelope.Payload),
                 ["payloadType"] = envelope.PayloadType,
+                // protobuf-JSON omits empty strings: keyid appears only when set.
                 ["signatures"] = new JsonArray([.. envelope.Signatures.Select(static s =>
-                    (JsonNode?)new JsonObject { ["sig"] = Convert.ToBase64String(s.Sig), ["keyid"] = s.KeyId })]),
+                {
+                    var node = new JsonObject { ["sig"] = Convert.ToBase64String(s.Sig) };
+                    if (s.KeyId.Length > 0)
+                    {
+                        node["keyid"] = s.KeyId;
+                    }
+
+                    return (JsonNode?)node;
+                })]),
             };
         }
 
