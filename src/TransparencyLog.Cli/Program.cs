@@ -1,1 +1,3 @@
-return 0;
+using TransparencyLog.Cli.Hosting;
+
+return await TlogApp.RunAsync(args, Console.Out, Console.Error);

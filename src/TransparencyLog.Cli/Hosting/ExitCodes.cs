@@ -1,0 +1,28 @@
+namespace TransparencyLog.Cli.Hosting;
+
+/// <summary>Process exit codes; documented in docs/cli.md and stable for scripts.</summary>
+internal static class ExitCodes
+{
+    public const int Success = 0;
+
+    /// <summary>The command could not complete: a service or network error, or an unreadable key, trust root or state file.</summary>
+    public const int Error = 1;
+
+    /// <summary>The command line is wrong: unknown or missing options, conflicting flags, a missing input file.</summary>
+    public const int Usage = 2;
+
+    /// <summary>A bundle did not verify (the reason and its code are printed).</summary>
+    public const int VerificationFailed = 3;
+
+    /// <summary>The log misbehaved: inconsistent or rolled-back tree, or a checkpoint whose signature does not verify.</summary>
+    public const int LogInconsistent = 4;
+}
+
+/// <summary>An expected failure with its exit code; the message is printed as is.</summary>
+internal sealed class CliException(int exitCode, string message, string? code = null) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+
+    /// <summary>A stable machine-readable code (a verification code, or e.g. LOG_INCONSISTENT).</summary>
+    public string? Code { get; } = code;
+}

@@ -1,0 +1,26 @@
+namespace TransparencyLog.Cli.Hosting;
+
+/// <summary>
+/// Everything a command touches outside the process: HTTP, environment variables, the home directory, the clock.
+/// Tests replace each; <see cref="CreateDefault"/> is the real thing.
+/// </summary>
+internal sealed class TlogContext(HttpClient http, Func<string, string?> environment, string homeDirectory, TimeProvider time, bool interactiveProgress = false)
+{
+    public HttpClient Http { get; } = http;
+
+    public TimeProvider Time { get; } = time;
+
+    public string HomeDirectory { get; } = homeDirectory;
+
+    /// <summary>Animate progress (Spectre status) rather than print one line per step.</summary>
+    public bool InteractiveProgress { get; } = interactiveProgress;
+
+    public string? Env(string name) => environment(name) is { Length: > 0 } value ? value : null;
+
+    public static TlogContext CreateDefault() => new(
+        new HttpClient { Timeout = TimeSpan.FromSeconds(30) },
+        Environment.GetEnvironmentVariable,
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
+        TimeProvider.System,
+        interactiveProgress: !Console.IsErrorRedirected);
+}

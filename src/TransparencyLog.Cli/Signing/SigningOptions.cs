@@ -1,0 +1,121 @@
+using System.CommandLine;
+using TransparencyLog.Cli.Hosting;
+using TransparencyLog.Cli.Http;
+
+namespace TransparencyLog.Cli.Signing;
+
+/// <summary>The flags <c>sign-blob</c> and <c>attest</c> share, and their resolution against environment variables.</summary>
+internal sealed class SigningOptions
+{
+    public Option<string?> IdentityToken { get; } = new("--identity-token")
+    {
+        Description = "OIDC identity token to exchange for a signing certificate (else SIGSTORE_ID_TOKEN, else --dev-issuer).",
+        HelpName = "JWT",
+    };
+
+    public Option<string?> DevIssuer { get; } = new("--dev-issuer")
+    {
+        Description = "Development OIDC issuer to mint a token from (POST {URL}/token). For local setups only.",
+        HelpName = "URL",
+    };
+
+    public Option<string?> DevEmail { get; } = new("--dev-email")
+    {
+        Description = "Email claim to request from --dev-issuer.",
+        HelpName = "EMAIL",
+        DefaultValueFactory = static _ => "developer@example.com",
+    };
+
+    public Option<string?> FulcioUrl { get; } = new("--fulcio-url") { Description = "CA (Fulcio v2 API) base URL [env: FULCIO_URL].", HelpName = "URL" };
+
+    public Option<string?> RekorUrl { get; } = new("--rekor-url") { Description = "Transparency log (Rekor v1 API) base URL [env: REKOR_URL].", HelpName = "URL" };
+
+    public Option<string?> TsaUrl { get; } = new("--tsa-url") { Description = "RFC 3161 timestamp authority URL; a bare origin gets /api/v1/timestamp [env: TSA_URL].", HelpName = "URL" };
+
+    public Option<string?> Key { get; } = new("--key")
+    {
+        Description = "Sign with this PEM private key (ECDSA) instead of keyless; encrypted keys read TLOG_KEY_PASSWORD.",
+        HelpName = "KEYFILE",
+    };
+
+    public Option<string?> Bundle { get; } = new("--bundle") { Description = "Where to write the bundle.", HelpName = "PATH" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { IdentityToken, DevIssuer, DevEmail, FulcioUrl, RekorUrl, TsaUrl, Key, Bundle })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    /// <summary>Checks the flags before any network call, so misuse fails fast with exit code 2.</summary>
+    public SigningPlan Resolve(ParseResult parseResult, CliHost host)
+    {
+        var rekorUrl = CommandActions.Required(
+            CommandActions.FlagOrEnv(parseResult, RekorUrl, host, "REKOR_URL"),
+            "no transparency log URL: pass --rekor-url or set REKOR_URL");
+        var tsaUrl = CommandActions.FlagOrEnv(parseResult, TsaUrl, host, "TSA_URL");
+        var keyFile = parseResult.GetValue(Key);
+        var token = parseResult.GetValue(IdentityToken);
+        var devIssuer = parseResult.GetValue(DevIssuer);
+        if (keyFile is not null)
+        {
+            if (token is not null || devIssuer is not null)
+            {
+                throw new CliException(ExitCodes.Usage, "--key signs with your own key; it cannot be combined with --identity-token or --dev-issuer");
+            }
+
+            return new SigningPlan(rekorUrl, tsaUrl, keyFile, null, null, null, null);
+        }
+
+        var fulcioUrl = CommandActions.Required(
+            CommandActions.FlagOrEnv(parseResult, FulcioUrl, host, "FULCIO_URL"),
+            "no CA URL for keyless signing: pass --fulcio-url or set FULCIO_URL (or sign with --key)");
+        token ??= devIssuer is null ? host.Context.Env("SIGSTORE_ID_TOKEN") : null;
+        if (token is null && devIssuer is null)
+        {
+            throw new CliException(
+                ExitCodes.Usage,
+                "no identity token: pass --identity-token, set SIGSTORE_ID_TOKEN, use --dev-issuer URL, or sign with --key");
+        }
+
+        return new SigningPlan(rekorUrl, tsaUrl, null, fulcioUrl, token, devIssuer, parseResult.GetValue(DevEmail));
+    }
+}
+
+/// <summary>Resolved signing inputs: where to log and timestamp, and how to get a key.</summary>
+internal sealed record SigningPlan(string RekorUrl, string? TsaUrl, string? KeyFile, string? FulcioUrl, string? Token, string? DevIssuer, string? DevEmail)
+{
+    public async Task<SigningIdentity> ObtainSignerAsync(CliHost host, Action<string> step, CancellationToken cancellationToken)
+    {
+        if (KeyFile is not null)
+        {
+            step("Loading the signing key");
+            return SigningIdentity.FromKeyFile(KeyFile, host.Context.Env("TLOG_KEY_PASSWORD"));
+        }
+
+        var token = Token;
+        if (token is null && DevIssuer is not null)
+        {
+            step("Minting a development identity token");
+            token = await new DevTokenClient(host.Context.Http).MintAsync(DevIssuer, DevEmail, null, "sigstore", null, cancellationToken);
+        }
+
+        step("Requesting a signing certificate");
+        return await SigningIdentity.KeylessAsync(
+            new FulcioClient(host.Context.Http, FulcioUrl ?? throw new InvalidOperationException("keyless plan without a CA URL")),
+            token ?? throw new InvalidOperationException("keyless plan without a token"),
+            cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<byte[]>> TimestampAsync(CliHost host, byte[] signature, Action<string> step, CancellationToken cancellationToken)
+    {
+        if (TsaUrl is null)
+        {
+            return [];
+        }
+
+        step("Requesting an RFC 3161 timestamp");
+        return [await new TsaClient(host.Context.Http, TsaUrl).TimestampAsync(signature, cancellationToken)];
+    }
+}

@@ -1,0 +1,152 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using TransparencyLog.Merkle;
+using TransparencyLog.Sigstore.Bundles;
+using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Notes;
+using TransparencyLog.Sigstore.Rekor;
+
+namespace TransparencyLog.Sigstore.Tests.Verification;
+
+/// <summary>
+/// A Rekor v1 log in memory: real canonical bodies (through <see cref="ProposedEntryParser"/>), a real RFC 6962 tree
+/// of several leaves, SETs and a checkpoint signed as the log service signs them.
+/// </summary>
+internal sealed class TestLog : IDisposable
+{
+    public const string Host = "rekor.test";
+    public const string BaseUrl = "https://rekor.test";
+
+    private readonly List<byte[]> _bodies = [];
+
+    public TestLog()
+    {
+        Signer = LogSigner.Generate(LogKeyType.EcdsaP256);
+        NoteSigner = new NoteSigner(Host, Signer);
+
+        // Unrelated entries around ours, so that proofs have siblings on both sides.
+        for (var i = 0; i < 3; i++)
+        {
+            _bodies.Add(Encoding.UTF8.GetBytes($"{{\"filler\":{i}}}"));
+        }
+    }
+
+    public LogSigner Signer { get; }
+
+    public NoteSigner NoteSigner { get; }
+
+    public int Size => _bodies.Count;
+
+    /// <summary>Canonicalizes and appends a proposed entry; returns its index.</summary>
+    public long Append(JsonObject proposedEntry)
+    {
+        var proposed = ProposedEntryParser.Parse(Encoding.UTF8.GetBytes(proposedEntry.ToJsonString()), new EntryLimits());
+        _bodies.Add(proposed.CanonicalBody);
+        return _bodies.Count - 1;
+    }
+
+    public void AppendFiller(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            _bodies.Add(Encoding.UTF8.GetBytes($"{{\"after\":{_bodies.Count}}}"));
+        }
+    }
+
+    public byte[] Body(long index) => _bodies[(int)index];
+
+    public Hash Root => MerkleTestTree.Root([.. _bodies.Select(static b => Rfc6962.HashLeaf(b))]);
+
+    public string SignedCheckpoint() =>
+        SignedNote.Sign(new Checkpoint($"{Host} - 1234", Size, Root.ToArray(), ["Timestamp: 1"]).ToNoteText(), NoteSigner);
+
+    /// <summary>The bundle entry for <paramref name="index"/> at the current tree size, as sigstore-js maps a Rekor 201.</summary>
+    public TransparencyLogEntry Entry(long index, long integratedTime, string kind, string version)
+    {
+        var body = Body(index);
+        var set = SignedEntryTimestamp.Sign(Signer, Convert.ToBase64String(body), integratedTime, index);
+        var leaves = _bodies.Select(static b => Rfc6962.HashLeaf(b)).ToArray();
+        var proof = MerkleTestTree.InclusionProof(index, leaves);
+        return new TransparencyLogEntry(
+            index,
+            Signer.LogId,
+            new KindVersion(kind, version),
+            integratedTime,
+            set,
+            new InclusionProof(index, Root.ToArray(), Size, [.. proof.Select(static h => h.ToArray())], SignedCheckpoint()),
+            body);
+    }
+
+    public void Dispose() => Signer.Dispose();
+}
+
+/// <summary>RFC 6962 §2.1 by its recursive definitions: deliberately naive, independent of the proof planner.</summary>
+internal static class MerkleTestTree
+{
+    public static Hash Root(ReadOnlySpan<Hash> leaves)
+    {
+        if (leaves.Length == 1)
+        {
+            return leaves[0];
+        }
+
+        var k = LargestPowerOfTwoBelow(leaves.Length);
+        return Rfc6962.HashChildren(Root(leaves[..k]), Root(leaves[k..]));
+    }
+
+    /// <summary>PATH(m, D[n]), leaf level first.</summary>
+    public static List<Hash> InclusionProof(long m, ReadOnlySpan<Hash> leaves)
+    {
+        if (leaves.Length == 1)
+        {
+            return [];
+        }
+
+        var k = LargestPowerOfTwoBelow(leaves.Length);
+        if (m < k)
+        {
+            var path = InclusionProof(m, leaves[..k]);
+            path.Add(Root(leaves[k..]));
+            return path;
+        }
+
+        var right = InclusionProof(m - k, leaves[k..]);
+        right.Add(Root(leaves[..k]));
+        return right;
+    }
+
+    /// <summary>PROOF(m, D[n]) of RFC 6962 §2.1.2.</summary>
+    public static List<Hash> ConsistencyProof(int m, ReadOnlySpan<Hash> leaves) => SubProof(m, leaves, true);
+
+    private static List<Hash> SubProof(int m, ReadOnlySpan<Hash> leaves, bool complete)
+    {
+        var n = leaves.Length;
+        if (m == n)
+        {
+            return complete ? [] : [Root(leaves)];
+        }
+
+        var k = LargestPowerOfTwoBelow(n);
+        if (m <= k)
+        {
+            var proof = SubProof(m, leaves[..k], complete);
+            proof.Add(Root(leaves[k..]));
+            return proof;
+        }
+
+        var rest = SubProof(m - k, leaves[k..], false);
+        rest.Add(Root(leaves[..k]));
+        return rest;
+    }
+
+    private static int LargestPowerOfTwoBelow(int n)
+    {
+        var k = 1;
+        while (k << 1 < n)
+        {
+            k <<= 1;
+        }
+
+        return k;
+    }
+}
