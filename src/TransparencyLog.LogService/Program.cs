@@ -1,6 +1,7 @@
 using TransparencyLog.LogService.Hosting;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Rekor;
+using TransparencyLog.LogService.RekorV2;
 using TransparencyLog.LogService.Storage;
 using TransparencyLog.LogService.Tiles;
 using TransparencyLog.LogService.Timestamping;
@@ -15,12 +16,14 @@ builder.AddServiceLogging();
 builder.AddStorage();
 builder.AddLogs();
 builder.AddRekorApi();
+builder.AddRekorV2Api();
 builder.AddTimestamping();
 
 var app = builder.Build();
 await app.OpenLogsAsync();
 app.MapHealth();
 app.MapRekorApi();
+app.MapRekorV2Api();
 app.MapTiles("", LogKind.RekorV1);
 app.MapTimestamping();
 await app.RunAsync();

@@ -45,7 +45,14 @@ internal static class ServiceHosting
         builder.Services.AddOptions<SequencerOptions>().BindConfiguration(SequencerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         foreach (var (kind, section) in LogSections)
         {
-            var options = builder.Services.AddOptions<LogOptions>(kind.ToString()).BindConfiguration(section);
+            var options = builder.Services.AddOptions<LogOptions>(kind.ToString());
+            if (kind == LogKind.RekorV2)
+            {
+                // Rekor v2 checkpoints are C2SP notes, which want an Ed25519 signature; configuration still overrides.
+                options.Configure(o => o.DevelopmentKeyType = "ed25519");
+            }
+
+            options.BindConfiguration(section);
             if (kind == LogKind.RekorV1 || builder.Configuration.GetValue<bool>(section + ":Enabled"))
             {
                 options.ValidateDataAnnotations().ValidateOnStart();

@@ -49,6 +49,15 @@ internal sealed class LogInstance
     /// <summary>The C2SP verifier key string (<c>name+keyid+key</c>) auditors use to check checkpoints.</summary>
     public string VerifierKey => _noteSigner.VerifierKey;
 
+    /// <summary>The 4-byte key hint on this log's checkpoint signatures (a trusted root's <c>checkpointKeyId</c>).</summary>
+    public byte[] CheckpointKeyId => _noteSigner.KeyId;
+
+    /// <summary>
+    /// The untruncated hash the checkpoint key hint is cut from: SHA-256(name || 0x0A || 0x01 || key) for Ed25519,
+    /// SHA-256(SPKI) for ECDSA. Rekor v2 returns it as <c>logId.keyId</c>.
+    /// </summary>
+    public byte[] CheckpointKeyHash => _noteSigner.KeyHash;
+
     public static string KindName(LogKind kind) => kind switch
     {
         LogKind.RekorV1 => "rekor-v1",

@@ -25,11 +25,17 @@ internal static class NoteKeys
     /// Ed25519 (C2SP): SHA-256(name || 0x0A || 0x01 || key)[:4]. ECDSA (type 0x02, transparency-dev/witness and
     /// Rekor v1): SHA-256(DER SPKI)[:4], independent of the name; sigstore-js matches it against logID[:4].
     /// </summary>
-    public static byte[] KeyId(string name, LogPublicKey key)
+    public static byte[] KeyId(string name, LogPublicKey key) => KeyHash(name, key)[..KeyIdSize];
+
+    /// <summary>
+    /// The untruncated hash the key ID is cut from. Rekor v2 (rekor-tiles <c>note.KeyHash</c>) uses it as the log ID
+    /// in <c>TransparencyLogEntry.logId</c>, so a trusted root's <c>logId.keyId[:4]</c> is the checkpoint key hint.
+    /// </summary>
+    public static byte[] KeyHash(string name, LogPublicKey key)
     {
         if (key.KeyType == LogKeyType.EcdsaP256)
         {
-            return key.LogId[..KeyIdSize];
+            return key.LogId;
         }
 
         var nameBytes = Encoding.UTF8.GetBytes(name);
@@ -39,7 +45,7 @@ internal static class NoteKeys
         input[nameBytes.Length] = 0x0A;
         input[nameBytes.Length + 1] = Ed25519Type;
         material.CopyTo(input, nameBytes.Length + 2);
-        return SHA256.HashData(input)[..KeyIdSize];
+        return SHA256.HashData(input);
     }
 
     public static string VerifierKey(string name, byte[] keyId, LogPublicKey key)

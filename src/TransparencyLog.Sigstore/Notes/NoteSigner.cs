@@ -20,11 +20,18 @@ public sealed class NoteSigner
         Name = name;
         _key = key;
         var publicKey = key.PublicKey;
-        KeyId = NoteKeys.KeyId(name, publicKey);
+        KeyHash = NoteKeys.KeyHash(name, publicKey);
+        KeyId = KeyHash[..NoteKeys.KeyIdSize];
         VerifierKey = NoteKeys.VerifierKey(name, KeyId, publicKey);
     }
 
     public string Name { get; }
+
+    /// <summary>
+    /// The 32-byte hash whose first 4 bytes are <see cref="KeyId"/>: SHA-256(name || 0x0A || 0x01 || key) for
+    /// Ed25519, SHA-256(DER SPKI) for ECDSA. Rekor v2 publishes it as the log ID.
+    /// </summary>
+    public byte[] KeyHash { get; }
 
     /// <summary>The 4-byte key hint that prefixes each signature.</summary>
     public byte[] KeyId { get; }

@@ -1,0 +1,136 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using TransparencyLog.LogService.Http;
+using TransparencyLog.LogService.Logs;
+using TransparencyLog.LogService.Sequencing;
+using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Tiles;
+using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Rekor;
+using TransparencyLog.Sigstore.Rekor.V2;
+
+namespace TransparencyLog.LogService.RekorV2;
+
+/// <summary>
+/// The Rekor v2 (rekor-tiles) REST API on its own log: <c>POST /api/v2/log/entries</c> plus the tlog-tiles read API
+/// under <c>/api/v2</c>. Served only when <c>Logs:RekorV2:Enabled</c> is true.
+/// </summary>
+internal static partial class RekorV2Api
+{
+    public static IHostApplicationBuilder AddRekorV2Api(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapRekorV2Api(this IEndpointRouteBuilder app)
+    {
+        var options = app.ServiceProvider.GetRequiredService<IOptionsMonitor<LogOptions>>().Get(nameof(LogKind.RekorV2));
+        if (!options.Enabled)
+        {
+            return app;
+        }
+
+        var api = app.MapGroup("/api/v2");
+        api.MapPost("/log/entries", CreateEntryAsync);
+        api.MapGet("/log/publicKey", GetPublicKey);
+        api.MapGet("/log/verifierKey", GetVerifierKey);
+        api.MapGet("/log/tlogInstance", GetTlogInstance);
+        app.MapTiles("/api/v2", LogKind.RekorV2);
+        return app;
+    }
+
+    private static async Task<IResult> CreateEntryAsync(
+        HttpContext context, LogRegistry registry, Sequencers sequencers, IOptions<LimitsOptions> limits, ILoggerFactory loggers)
+    {
+        var log = registry.Get(LogKind.RekorV2);
+        ProposedEntry proposed;
+        try
+        {
+            var body = await RequestBodies.ReadAsync(context.Request, limits.Value.MaxRequestBytes, context.RequestAborted);
+            proposed = RekorV2EntryParser.Parse(body, new EntryLimits
+            {
+                MaxRequestBytes = limits.Value.MaxRequestBytes,
+                MaxCanonicalBodyBytes = limits.Value.MaxEntryBytes,
+            });
+        }
+        catch (RequestTooLargeException e)
+        {
+            return RekorV2Error.Result(StatusCodes.Status413PayloadTooLarge, e.Message);
+        }
+        catch (EntryRejectedException e)
+        {
+            return RekorV2Error.Result(StatusCodes.Status400BadRequest, e.Message);
+        }
+
+        var entry = new EntryToAppend(proposed.CanonicalBody, proposed.Kind, proposed.ApiVersion, Rekor.SearchKeys.For(proposed.IndexKeys));
+        AppendOutcome outcome;
+        try
+        {
+            outcome = await sequencers.For(log).AppendAsync(entry);
+        }
+        catch (LogOverloadedException e)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return RekorV2Error.Result(StatusCodes.Status503ServiceUnavailable, e.Message);
+        }
+        catch (Exception e) when (e is NpgsqlException or LogStorageException or TimeoutException)
+        {
+            Log.AppendFailed(loggers.CreateLogger(typeof(RekorV2Api)), e);
+            return RekorV2Error.Result(StatusCodes.Status500InternalServerError, "the log could not store the entry; it was not added");
+        }
+
+        switch (outcome)
+        {
+            case Appended appended:
+                return new JsonBytes(
+                    TransparencyLogEntryWriter.Write(log, appended.Index, proposed.Kind, proposed.ApiVersion, entry.Body, appended.Head, appended.InclusionProof),
+                    StatusCodes.Status201Created);
+
+            case AlreadyPresent present:
+                // rekor-tiles answers AlreadyExists (409) and names the existing index in this header.
+                context.Response.Headers["X-Log-Index"] = present.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return RekorV2Error.Result(
+                    StatusCodes.Status409Conflict, $"an equivalent entry already exists in the transparency log at index {present.Index}");
+
+            default:
+                throw new InvalidOperationException("unknown append outcome");
+        }
+    }
+
+    private static ContentHttpResult GetPublicKey(LogRegistry registry) =>
+        TypedResults.Text(registry.Get(LogKind.RekorV2).Signer.PublicKeyPem, "application/x-pem-file");
+
+    private static ContentHttpResult GetVerifierKey(LogRegistry registry) =>
+        TypedResults.Text(registry.Get(LogKind.RekorV2).VerifierKey + "\n", "text/plain; charset=utf-8");
+
+    /// <summary>
+    /// Our addition: this log as a trusted root's <c>tlogs[]</c> item. <c>baseUrl</c> assumes clients reach the log
+    /// at its name with the scheme of this request; an operator behind a proxy should check it.
+    /// </summary>
+    private static JsonHttpResult<TlogInstance> GetTlogInstance(HttpContext context, LogRegistry registry)
+    {
+        var log = registry.Get(LogKind.RekorV2);
+        var keyDetails = log.Signer.KeyType == LogKeyType.Ed25519 ? "PKIX_ED25519" : "PKIX_ECDSA_P256_SHA_256";
+        return TypedResults.Json(new TlogInstance(
+            $"{context.Request.Scheme}://{log.Name}",
+            "SHA2_256",
+            new TlogPublicKey(Convert.ToBase64String(log.Signer.PublicKeySpki), keyDetails),
+            new TlogKeyId(Convert.ToBase64String(log.CheckpointKeyHash)),
+            new TlogKeyId(Convert.ToBase64String(log.CheckpointKeyId))));
+    }
+
+    /// <summary>A <c>dev.sigstore.trustroot.v1.TransparencyLogInstance</c> (protobuf-JSON names).</summary>
+    internal sealed record TlogInstance(string BaseUrl, string HashAlgorithm, TlogPublicKey PublicKey, TlogKeyId LogId, TlogKeyId CheckpointKeyId);
+
+    internal sealed record TlogPublicKey(string RawBytes, string KeyDetails);
+
+    internal sealed record TlogKeyId(string KeyId);
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Error, Message = "Appending a Rekor v2 entry failed")]
+        public static partial void AppendFailed(ILogger logger, Exception exception);
+    }
+}
