@@ -1,3 +1,4 @@
+using TransparencyLog.LogService.CertificateTransparency;
 using TransparencyLog.LogService.Hosting;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Rekor;
@@ -15,6 +16,7 @@ builder.AddServiceLogging();
 builder.AddStorage();
 builder.AddLogs();
 builder.AddRekorApi();
+builder.AddCertificateTransparency();
 builder.AddTimestamping();
 
 var app = builder.Build();
@@ -22,6 +24,7 @@ await app.OpenLogsAsync();
 app.MapHealth();
 app.MapRekorApi();
 app.MapTiles("", LogKind.RekorV1);
+app.MapCertificateTransparency();
 app.MapTimestamping();
 await app.RunAsync();
 return 0;
