@@ -6,9 +6,10 @@ namespace TransparencyLog.LogService.CertificateTransparency;
 
 /// <summary>
 /// The root certificates the log accepts chains to, read from <see cref="CertificateTransparencyOptions.RootsPath"/>.
-/// The file is re-read whenever its size or modification time changes, so a CA that creates its root after the log
-/// started is accepted without a restart. A file that cannot be parsed (for example one caught half-written) keeps
-/// the previous set and is tried again at its next change.
+/// Only self-issued certificates in the file are taken, so the CA's chain file can be used as is. The file is re-read
+/// whenever its size or modification time changes, so a CA that creates its root after the log started is accepted
+/// without a restart. A file that cannot be parsed (for example one caught half-written) keeps the previous set and
+/// is tried again at its next change.
 /// </summary>
 internal sealed partial class AcceptedRoots(IOptions<CertificateTransparencyOptions> options, ILogger<AcceptedRoots> logger)
 {
@@ -64,7 +65,17 @@ internal sealed partial class AcceptedRoots(IOptions<CertificateTransparencyOpti
         {
             if (rest[fields.Label].SequenceEqual("CERTIFICATE"))
             {
-                roots.Add(X509CertificateLoader.LoadCertificate(Convert.FromBase64String(rest[fields.Base64Data].ToString())));
+                var certificate = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(rest[fields.Base64Data].ToString()));
+                if (certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData))
+                {
+                    roots.Add(certificate);
+                }
+                else
+                {
+                    // Only self-issued certificates are roots, so the CA's whole chain file (issuing CA first, root
+                    // last) can be given as is without making its intermediate a trust anchor.
+                    certificate.Dispose();
+                }
             }
 
             rest = rest[fields.Location.End..];

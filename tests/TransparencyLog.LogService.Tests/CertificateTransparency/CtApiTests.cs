@@ -160,7 +160,7 @@ public sealed class CtApiTests(CtFixture log) : IClassFixture<CtFixture>
     }
 
     [Fact]
-    public async Task GetRoots_ListsTheAcceptedRoot()
+    public async Task GetRoots_RootsFileWithAChain_ListsOnlyTheSelfIssuedRoot()
     {
         using var document = JsonDocument.Parse(await log.Client.GetStringAsync("/ct/v1/get-roots"));
 

@@ -31,7 +31,8 @@ public sealed class CtFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await File.WriteAllTextAsync(RootsPath, Ca.RootPem);
+        // Like the CA's chain file: issuing CA first, root last. Only the self-issued root may become a trust anchor.
+        await File.WriteAllTextAsync(RootsPath, Ca.Intermediate.ExportCertificatePem() + "\n" + Ca.RootPem);
         var (_, app) = await PostgresServer.CreateDatabaseAsync("ct");
         _service = await LogServiceProcess.StartAsync(app, StateDirectory, settings: new Dictionary<string, string>
         {
