@@ -1,3 +1,4 @@
+using TransparencyLog.LogService.CertificateTransparency;
 using TransparencyLog.LogService.Hosting;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Rekor;
@@ -17,6 +18,7 @@ builder.AddStorage();
 builder.AddLogs();
 builder.AddRekorApi();
 builder.AddRekorV2Api();
+builder.AddCertificateTransparency();
 builder.AddTimestamping();
 
 var app = builder.Build();
@@ -25,6 +27,7 @@ app.MapHealth();
 app.MapRekorApi();
 app.MapRekorV2Api();
 app.MapTiles("", LogKind.RekorV1);
+app.MapCertificateTransparency();
 app.MapTimestamping();
 await app.RunAsync();
 return 0;

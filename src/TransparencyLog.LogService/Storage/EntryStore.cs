@@ -45,6 +45,23 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource)
         return bodies;
     }
 
+    /// <summary>Bodies and extra data of entries [start, start + count), in index order.</summary>
+    public async Task<List<(byte[] Body, byte[]? ExtraData)>> GetBodiesWithExtraDataAsync(int logId, long start, int count, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT body, extra_data FROM entries WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx");
+        command.Parameters.AddWithValue(logId);
+        command.Parameters.AddWithValue(start);
+        command.Parameters.AddWithValue(start + count);
+        var rows = new List<(byte[], byte[]?)>(count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(((byte[])reader[0], reader.IsDBNull(1) ? null : (byte[])reader[1]));
+        }
+
+        return rows;
+    }
+
     /// <summary>
     /// Indices of entries matching the search keys: all of them (<paramref name="matchAll"/>) or any, at most
     /// <paramref name="limit"/>, in index order.

@@ -1,0 +1,258 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using TransparencyLog.Sigstore.CertificateTransparency;
+
+namespace TransparencyLog.LogService.CertificateTransparency;
+
+/// <summary>The two RFC 6962 entry types (§3.1 <c>LogEntryType</c>).</summary>
+internal enum CtEntryType
+{
+    X509 = 0,
+    Precertificate = 1,
+}
+
+/// <summary>A submission refused with 400; the message names the problem and never internals.</summary>
+internal sealed class ChainRejectedException(string message) : Exception(message);
+
+/// <summary>
+/// A chain that verified: the submitted (pre)certificate and its issuers up to and including an accepted root (the
+/// root is appended when the client left it out, so the stored chain always ends at the root, RFC 6962 §4.6).
+/// </summary>
+internal sealed record ValidatedChain(CtEntryType Type, byte[] Certificate, IReadOnlyList<byte[]> Issuers)
+{
+    /// <summary>SHA-256 of the issuer's SubjectPublicKeyInfo: the precert entry's <c>issuer_key_hash</c>.</summary>
+    public byte[] IssuerKeyHash()
+    {
+        using var issuer = X509CertificateLoader.LoadCertificate(Issuers[0]);
+        return SHA256.HashData(issuer.PublicKey.ExportSubjectPublicKeyInfo());
+    }
+}
+
+/// <summary>
+/// RFC 6962 §4.1 chain checks: every certificate parses, each is signed by the next one (signature and issuer/subject
+/// name chaining), every issuer is a CA, and the chain ends at, or is issued by, an accepted root. Validity periods are
+/// not checked: a log records what a CA issued, including certificates that have since expired (as CT logs do).
+/// Precertificates must be issued directly by the CA that signs the final certificate: precertificate signing
+/// certificates (EKU 1.3.6.1.4.1.11129.2.4.4) are refused rather than half-supported.
+/// </summary>
+internal static class ChainValidator
+{
+    private const string PrecertificateSigningEku = "1.3.6.1.4.1.11129.2.4.4";
+
+    public static ValidatedChain Validate(
+        IReadOnlyList<byte[]> chain, CtEntryType type, IReadOnlyList<X509Certificate2> roots)
+    {
+        if (roots.Count == 0)
+        {
+            throw new ChainRejectedException("no accepted roots configured");
+        }
+
+        var certificates = new List<X509Certificate2>(chain.Count + 1);
+        try
+        {
+            for (var i = 0; i < chain.Count; i++)
+            {
+                certificates.Add(Load(chain[i], i));
+            }
+
+            CheckPoison(chain[0], type);
+            for (var i = 0; i + 1 < certificates.Count; i++)
+            {
+                CheckIssued(certificates[i], chain[i], certificates[i + 1], $"chain[{i}]", $"chain[{i + 1}]");
+            }
+
+            var issuers = chain.Skip(1).ToList();
+            var last = certificates[^1];
+            if (!roots.Any(r => r.RawData.AsSpan().SequenceEqual(chain[^1])))
+            {
+                // The chain stops below a root: the root must have issued its last certificate.
+                var root = roots.FirstOrDefault(r => r.SubjectName.RawData.AsSpan().SequenceEqual(last.IssuerName.RawData)
+                                                     && SignedBy(chain[^1], r));
+                if (root is null)
+                {
+                    throw new ChainRejectedException("the chain does not end at or below an accepted root");
+                }
+
+                CheckIsCa(root, "the accepted root");
+                issuers.Add(root.RawData);
+            }
+
+            if (type == CtEntryType.Precertificate
+                && certificates.Count > 1
+                && certificates[1].Extensions.OfType<X509EnhancedKeyUsageExtension>().Any(e => e.EnhancedKeyUsages[PrecertificateSigningEku] is not null))
+            {
+                throw new ChainRejectedException("precertificate signing certificates are not supported: the precertificate's issuer must be the final certificate's issuer");
+            }
+
+            if (issuers.Count == 0 && type == CtEntryType.Precertificate)
+            {
+                // The submitted certificate is itself an accepted root: it has no issuer, and a precert entry needs one.
+                throw new ChainRejectedException("a precertificate must be issued by a CA in the chain");
+            }
+
+            return new ValidatedChain(type, chain[0], issuers);
+        }
+        finally
+        {
+            foreach (var certificate in certificates)
+            {
+                certificate.Dispose();
+            }
+        }
+    }
+
+    private static X509Certificate2 Load(byte[] der, int position)
+    {
+        try
+        {
+            var certificate = X509CertificateLoader.LoadCertificate(der);
+            if (certificate.RawData.Length != der.Length)
+            {
+                certificate.Dispose();
+                throw new ChainRejectedException($"chain[{position}] has trailing data after the certificate");
+            }
+
+            return certificate;
+        }
+        catch (CryptographicException)
+        {
+            throw new ChainRejectedException($"chain[{position}] is not a DER X.509 certificate");
+        }
+    }
+
+    private static void CheckPoison(byte[] der, CtEntryType type)
+    {
+        IReadOnlyList<(bool Critical, byte[] Value)> poison;
+        try
+        {
+            poison = PoisonExtensions(der);
+        }
+        catch (AsnContentException)
+        {
+            throw new ChainRejectedException("chain[0] is not a DER X.509 certificate");
+        }
+
+        if (type == CtEntryType.X509 && poison.Count > 0)
+        {
+            throw new ChainRejectedException("add-chain does not accept precertificates (chain[0] carries the CT poison extension); use add-pre-chain");
+        }
+
+        if (type == CtEntryType.Precertificate)
+        {
+            if (poison.Count != 1)
+            {
+                throw new ChainRejectedException("add-pre-chain needs a precertificate: chain[0] must carry exactly one CT poison extension");
+            }
+
+            if (!poison[0].Critical || !poison[0].Value.AsSpan().SequenceEqual((ReadOnlySpan<byte>)[0x05, 0x00]))
+            {
+                throw new ChainRejectedException("the CT poison extension must be critical with an ASN.1 NULL value");
+            }
+        }
+    }
+
+    /// <summary>Every poison extension of a DER certificate, read strictly (DER) from the TBS.</summary>
+    private static List<(bool Critical, byte[] Value)> PoisonExtensions(byte[] der)
+    {
+        var found = new List<(bool, byte[])>();
+        var tbs = new AsnReader(der, AsnEncodingRules.DER).ReadSequence().ReadSequence();
+        var extensionsTag = new Asn1Tag(TagClass.ContextSpecific, 3);
+        while (tbs.HasData)
+        {
+            if (!tbs.PeekTag().HasSameClassAndValue(extensionsTag))
+            {
+                tbs.ReadEncodedValue();
+                continue;
+            }
+
+            var extensions = tbs.ReadSequence(extensionsTag).ReadSequence();
+            while (extensions.HasData)
+            {
+                var extension = extensions.ReadSequence();
+                var oid = extension.ReadObjectIdentifier();
+                var critical = extension.PeekTag().HasSameClassAndValue(Asn1Tag.Boolean) && extension.ReadBoolean();
+                var value = extension.ReadOctetString();
+                if (oid == Precertificate.PoisonOid)
+                {
+                    found.Add((critical, value));
+                }
+            }
+        }
+
+        return found;
+    }
+
+    private static void CheckIssued(X509Certificate2 subject, byte[] subjectDer, X509Certificate2 issuer, string subjectLabel, string issuerLabel)
+    {
+        if (!subject.IssuerName.RawData.AsSpan().SequenceEqual(issuer.SubjectName.RawData))
+        {
+            throw new ChainRejectedException($"{subjectLabel}'s issuer name is not {issuerLabel}'s subject name");
+        }
+
+        CheckIsCa(issuer, issuerLabel);
+        if (!SignedBy(subjectDer, issuer))
+        {
+            throw new ChainRejectedException($"{subjectLabel} is not signed by {issuerLabel}");
+        }
+    }
+
+    private static void CheckIsCa(X509Certificate2 issuer, string label)
+    {
+        if (issuer.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is not { CertificateAuthority: true })
+        {
+            throw new ChainRejectedException($"{label} is not a CA certificate (basicConstraints cA)");
+        }
+    }
+
+    /// <summary>Whether the certificate's signature verifies with the issuer's key (ECDSA or RSA PKCS#1 v1.5, SHA-2).</summary>
+    private static bool SignedBy(byte[] subjectDer, X509Certificate2 issuer)
+    {
+        ReadOnlyMemory<byte> tbs;
+        string algorithm;
+        byte[] signature;
+        try
+        {
+            var certificate = new AsnReader(subjectDer, AsnEncodingRules.DER).ReadSequence();
+            tbs = certificate.ReadEncodedValue();
+            var algorithmIdentifier = certificate.ReadSequence();
+            algorithm = algorithmIdentifier.ReadObjectIdentifier();
+            signature = certificate.ReadBitString(out var unused);
+            if (unused != 0)
+            {
+                return false;
+            }
+        }
+        catch (AsnContentException)
+        {
+            return false;
+        }
+
+        var (hash, ecdsa) = algorithm switch
+        {
+            "1.2.840.10045.4.3.2" => (HashAlgorithmName.SHA256, true),
+            "1.2.840.10045.4.3.3" => (HashAlgorithmName.SHA384, true),
+            "1.2.840.10045.4.3.4" => (HashAlgorithmName.SHA512, true),
+            "1.2.840.113549.1.1.11" => (HashAlgorithmName.SHA256, false),
+            "1.2.840.113549.1.1.12" => (HashAlgorithmName.SHA384, false),
+            "1.2.840.113549.1.1.13" => (HashAlgorithmName.SHA512, false),
+            _ => throw new ChainRejectedException($"signature algorithm {algorithm} is not supported (ECDSA or RSA PKCS#1 v1.5 with SHA-2 only)"),
+        };
+
+        try
+        {
+            if (ecdsa)
+            {
+                using var key = issuer.GetECDsaPublicKey();
+                return key is not null && key.VerifyData(tbs.Span, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
+            }
+
+            using var rsa = issuer.GetRSAPublicKey();
+            return rsa is not null && rsa.VerifyData(tbs.Span, signature, hash, RSASignaturePadding.Pkcs1);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+}

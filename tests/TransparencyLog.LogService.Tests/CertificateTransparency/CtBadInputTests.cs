@@ -1,0 +1,151 @@
+using System.Net;
+using System.Security.Cryptography;
+using TransparencyLog.LogService.Tests.Infrastructure;
+
+namespace TransparencyLog.LogService.Tests.CertificateTransparency;
+
+public sealed class CtBadInputTests(CtFixture log) : IClassFixture<CtFixture>
+{
+    [Fact]
+    public async Task AddPreChain_ChainToAnUnknownRoot_Returns400AndAppendsNothing()
+    {
+        using var other = new TestCa("unknown");
+        await AssertRejectedAsync("add-pre-chain", other.Chain(other.IssueLeaf(poison: true)), "accepted root");
+    }
+
+    [Fact]
+    public async Task AddChain_IntermediateOmittedButRootGiven_Returns400()
+    {
+        var leaf = log.Ca.IssueLeaf(poison: false);
+        await AssertRejectedAsync("add-chain", [leaf, log.Ca.Root.RawData], "issuer name");
+    }
+
+    [Fact]
+    public async Task AddChain_LeafNotSignedByTheNamedIssuer_Returns400()
+    {
+        // Same issuer name, another key: name chaining holds, the signature does not.
+        using var impostor = log.Ca.ImpostorIntermediate();
+        var leaf = log.Ca.IssueLeaf(poison: false);
+        await AssertRejectedAsync("add-chain", [leaf, impostor.RawData, log.Ca.Root.RawData], "not signed by");
+    }
+
+    [Fact]
+    public async Task AddChain_Precertificate_Returns400()
+    {
+        await AssertRejectedAsync("add-chain", log.Ca.Chain(log.Ca.IssueLeaf(poison: true)), "poison");
+    }
+
+    [Fact]
+    public async Task AddPreChain_CertificateWithoutPoison_Returns400()
+    {
+        await AssertRejectedAsync("add-pre-chain", log.Ca.Chain(log.Ca.IssueLeaf(poison: false)), "poison");
+    }
+
+    [Fact]
+    public async Task AddChain_NotACertificate_Returns400()
+    {
+        await AssertRejectedAsync("add-chain", [RandomNumberGenerator.GetBytes(100), log.Ca.Root.RawData], "not a DER");
+    }
+
+    [Fact]
+    public async Task AddChain_OversizedCertificate_Returns400()
+    {
+        await AssertRejectedAsync("add-chain", [RandomNumberGenerator.GetBytes(CtFixture.MaxCertificateBytes + 1), log.Ca.Root.RawData], "bytes");
+    }
+
+    [Fact]
+    public async Task AddChain_TooManyCertificates_Returns400()
+    {
+        var leaf = log.Ca.IssueLeaf(poison: false);
+        var root = log.Ca.Root.RawData;
+        await AssertRejectedAsync("add-chain", [leaf, log.Ca.Intermediate.RawData, root, root, root], "at most");
+    }
+
+    [Theory]
+    [InlineData("{\"chain\": [\"not base64!\"]}", "base64")]
+    [InlineData("{\"chain\": [42]}", "base64")]
+    [InlineData("{\"chain\": []}", "empty")]
+    [InlineData("{\"chain\": \"MII=\"}", "JSON object")]
+    [InlineData("[]", "JSON object")]
+    [InlineData("{\"chain\": [", "not valid JSON")]
+    [InlineData("", "not valid JSON")]
+    public async Task AddChain_MalformedBody_Returns400(string body, string expected)
+    {
+        var size = (await log.GetSthAsync()).TreeSize;
+
+        using var response = await log.PostJsonAsync("add-chain", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(expected, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(size, (await log.GetSthAsync()).TreeSize);
+    }
+
+    [Fact]
+    public async Task AddChain_BodyOverTheLimit_Returns400()
+    {
+        var body = "{\"chain\": [\"" + new string('A', 1024 * 1024) + "\"]}";
+
+        using var response = await log.PostJsonAsync("add-chain", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AddPreChain_RootsFileMissingThenRestored_RefusesThenAccepts()
+    {
+        var moved = log.RootsPath + ".away";
+        File.Move(log.RootsPath, moved);
+        try
+        {
+            await AssertRejectedAsync("add-pre-chain", log.Ca.Chain(log.Ca.IssueLeaf(poison: true)), "no accepted roots configured");
+        }
+        finally
+        {
+            File.Move(moved, log.RootsPath);
+        }
+
+        // The file is re-read once it is back: a CA that writes its root after the log started is accepted.
+        await log.SubmitAsync("add-pre-chain", log.Ca.Chain(log.Ca.IssueLeaf(poison: true)));
+    }
+
+    [Theory]
+    [InlineData("/ct/v1/get-sth-consistency?first=2&second=1")]
+    [InlineData("/ct/v1/get-sth-consistency?first=0&second=999999")]
+    [InlineData("/ct/v1/get-sth-consistency?first=x&second=1")]
+    [InlineData("/ct/v1/get-proof-by-hash?hash=AAAA&tree_size=1")]
+    [InlineData("/ct/v1/get-proof-by-hash?tree_size=1")]
+    [InlineData("/ct/v1/get-entries?start=-1&end=2")]
+    [InlineData("/ct/v1/get-entries?start=0")]
+    public async Task ReadEndpoints_BadParameters_Return400(string path)
+    {
+        using var response = await log.Client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    private async Task AssertRejectedAsync(string endpoint, IEnumerable<byte[]> chain, string expected)
+    {
+        var size = (await log.GetSthAsync()).TreeSize;
+
+        using var response = await log.PostChainAsync(endpoint, chain);
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"expected 400, got {(int)response.StatusCode}: {body}");
+        Assert.Contains(expected, body, StringComparison.Ordinal);
+        Assert.Equal(size, (await log.GetSthAsync()).TreeSize);
+    }
+}
+
+public sealed class CtDisabledTests(LogFixture log) : IClassFixture<LogFixture>
+{
+    [Theory]
+    [InlineData("/ct/v1/get-sth")]
+    [InlineData("/ct/v1/public-key")]
+    [InlineData("/ct/checkpoint")]
+    public async Task CtEndpoints_WhenTheCtLogIsDisabled_Return404(string path)
+    {
+        using var response = await log.Client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}
