@@ -4,11 +4,14 @@
 #   ./run.sh               foreground; Ctrl-C stops everything it started
 #   ./run.sh --background  returns once every service answers its health check
 #   ./run.sh stop          stops what a background run started
-# Ports: PG_PORT (54329) REKOR_PORT (3000) FULCIO_PORT (5555) FULCIO_GRPC_PORT (5554) OIDC_PORT (5556) TSA under REKOR_PORT.
+# Ports: PG_PORT (54329) REKOR_PORT (3000) FULCIO_PORT (5555) FULCIO_GRPC_PORT (5554) OIDC_PORT (5556); the TSA,
+# the certificate-transparency log and the Rekor v2 log are served by the log service on REKOR_PORT.
+# TLOG_DATA_DIR (default .data) holds the cluster, keys, logs and endpoints.env. CONFIGURATION (Release) picks the
+# build; TLOG_SKIP_BUILD=1 uses an existing build (the interop tests do).
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
-data=$root/.data
+data=${TLOG_DATA_DIR:-$root/.data}
 PG_PORT=${PG_PORT:-54329}
 REKOR_PORT=${REKOR_PORT:-3000}
 FULCIO_PORT=${FULCIO_PORT:-5555}
@@ -51,8 +54,10 @@ if ! scripts/pg.sh psql "$data/pg" "$PG_PORT" -d postgres -tAc "SELECT 1 FROM pg
   scripts/pg.sh psql "$data/pg" "$PG_PORT" -d postgres -c "CREATE DATABASE transparency_log"
 fi
 
-echo "==> building ($config)"
-dotnet build TransparencyLog.sln -c "$config" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+if [[ ${TLOG_SKIP_BUILD:-} != 1 ]]; then
+  echo "==> building ($config)"
+  dotnet build TransparencyLog.sln -c "$config" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+fi
 bin() { echo "$root/src/$1/bin/$config/net10.0/$1.dll"; }
 
 echo "==> migrations"
@@ -85,11 +90,20 @@ Storage__ConnectionString="$app_connection" \
 Logs__Rekor__Name="127.0.0.1:$REKOR_PORT" \
 Logs__Rekor__StateDirectory="$data/keys" \
 Timestamping__Development__StateDirectory="$data/keys/tsa" \
+Logs__Ct__Enabled=true \
+Logs__Ct__Name="127.0.0.1:$REKOR_PORT/ct" \
+Logs__Ct__StateDirectory="$data/keys" \
+CertificateTransparency__RootsPath="$data/keys/ca/ca-chain.pem" \
+Logs__RekorV2__Enabled=true \
+Logs__RekorV2__Name="localhost:$REKOR_PORT" \
+Logs__RekorV2__StateDirectory="$data/keys" \
 Urls="http://127.0.0.1:$REKOR_PORT" \
 start log dotnet "$(bin TransparencyLog.LogService)" --contentRoot "$root/src/TransparencyLog.LogService"
 wait_healthy log "http://127.0.0.1:$REKOR_PORT/healthz" || { stop_services; exit 1; }
 
 vkey=$(curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/verifierKey")
+# The CA verifies every SCT it embeds with the CT log's key.
+curl -fsS "http://127.0.0.1:$REKOR_PORT/ct/v1/public-key" >"$data/keys/ct-public.pem"
 
 echo "==> development OIDC issuer on http://127.0.0.1:$OIDC_PORT (not for production)"
 DevIssuer__Url="http://127.0.0.1:$OIDC_PORT" \
@@ -102,6 +116,8 @@ Api__RestUrl="http://127.0.0.1:$FULCIO_PORT" \
 Api__GrpcUrl="http://127.0.0.1:$FULCIO_GRPC_PORT" \
 Issuance__Backend=Ephemeral \
 Issuance__Development__StateDirectory="$data/keys/ca" \
+Issuance__CtLogUrl="http://127.0.0.1:$REKOR_PORT" \
+Issuance__CtLogPublicKeyPath="$data/keys/ct-public.pem" \
 Identity__Issuers__0__IssuerUrl="http://127.0.0.1:$OIDC_PORT" \
 Identity__Issuers__0__Type=email \
 Identity__Issuers__0__Description="development issuer started by run.sh" \
@@ -109,11 +125,20 @@ start ca dotnet "$(bin TransparencyLog.CaService)" --contentRoot "$root/src/Tran
 wait_healthy ca "http://127.0.0.1:$FULCIO_PORT/healthz" || { stop_services; exit 1; }
 
 tlog="dotnet $root/src/TransparencyLog.Cli/bin/$config/net10.0/tlog.dll"
+echo "==> trusted root"
+$tlog trusted-root create --ca-url "http://127.0.0.1:$FULCIO_PORT" --rekor-url "http://127.0.0.1:$REKOR_PORT" \
+  --ct-log-key "$data/keys/ct-public.pem" --ct-log-url "http://127.0.0.1:$REKOR_PORT/ct" \
+  --tsa-url "http://127.0.0.1:$REKOR_PORT" --oidc-url "http://127.0.0.1:$OIDC_PORT" \
+  --out "$data/trusted_root.json" --signing-config "$data/signing_config.json" >/dev/null
 cat >"$data/endpoints.env" <<ENV
 # Written by ./run.sh; source it: . .data/endpoints.env
 REKOR_URL=http://127.0.0.1:$REKOR_PORT
 REKOR_NOTE_VKEY=$vkey
 TSA_URL=http://127.0.0.1:$REKOR_PORT/api/v1/timestamp
+REKOR_V2_URL=http://localhost:$REKOR_PORT
+CT_LOG_URL=http://127.0.0.1:$REKOR_PORT/ct
+TRUSTED_ROOT=$data/trusted_root.json
+SIGNING_CONFIG=$data/signing_config.json
 FULCIO_URL=http://127.0.0.1:$FULCIO_PORT
 FULCIO_GRPC=127.0.0.1:$FULCIO_GRPC_PORT
 OIDC_ISSUER=http://127.0.0.1:$OIDC_PORT

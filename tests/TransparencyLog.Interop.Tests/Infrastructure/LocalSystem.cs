@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace TransparencyLog.Interop.Tests.Infrastructure;
+
+/// <summary>
+/// The whole system as a user starts it: <c>./run.sh --background</c> with its own data directory and free ports,
+/// stopped with <c>./run.sh stop</c>. Exposes the variables of the <c>endpoints.env</c> it wrote.
+/// </summary>
+public sealed class LocalSystem : IAsyncLifetime
+{
+    private readonly Dictionary<string, string> _environment = new(StringComparer.Ordinal);
+
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("tlog-system-").FullName;
+
+    /// <summary>The variables of <c>endpoints.env</c> (REKOR_URL, FULCIO_URL, TRUSTED_ROOT, DEV_TOKEN_CMD, ...).</summary>
+    public IReadOnlyDictionary<string, string> Endpoints => _environment;
+
+    public string this[string name] => _environment.TryGetValue(name, out var value)
+        ? value
+        : throw new KeyNotFoundException($"endpoints.env has no {name}");
+
+    public async Task InitializeAsync()
+    {
+        var result = await RunAsync(Path.Combine(Repository.Root, "run.sh"), ["--background"], RunEnvironment(), TimeSpan.FromMinutes(5));
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"./run.sh --background failed ({result.ExitCode}):\n{result.Output}\n{ServiceLogs()}");
+        }
+
+        foreach (var line in await File.ReadAllLinesAsync(Path.Combine(DataDirectory, "endpoints.env")))
+        {
+            if (line.StartsWith('#') || !line.Contains('=', StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var separator = line.IndexOf('=', StringComparison.Ordinal);
+            _environment[line[..separator]] = line[(separator + 1)..].Trim('"');
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await RunAsync(Path.Combine(Repository.Root, "run.sh"), ["stop"], RunEnvironment(), TimeSpan.FromMinutes(1));
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>A fresh development token, minted by the DEV_TOKEN_CMD that run.sh wrote.</summary>
+    public async Task<string> DevTokenAsync(string email)
+    {
+        var command = this["DEV_TOKEN_CMD"].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var result = await RunAsync(command[0], [.. command[1..], "--email", email], null, TimeSpan.FromSeconds(60));
+        Assert.True(result.ExitCode == 0, $"DEV_TOKEN_CMD failed: {result.Output}");
+        return result.StandardOutput.Trim();
+    }
+
+    /// <summary>The service logs run.sh kept, for failure messages.</summary>
+    public string ServiceLogs()
+    {
+        var logs = new StringBuilder();
+        var directory = Path.Combine(DataDirectory, "logs");
+        if (Directory.Exists(directory))
+        {
+            foreach (var file in Directory.GetFiles(directory))
+            {
+                var lines = File.ReadAllLines(file);
+                logs.AppendLine($"--- {Path.GetFileName(file)} (last 40 lines)");
+                foreach (var line in lines.TakeLast(40))
+                {
+                    logs.AppendLine(line);
+                }
+            }
+        }
+
+        return logs.ToString();
+    }
+
+    private Dictionary<string, string> RunEnvironment() => new()
+    {
+        ["TLOG_DATA_DIR"] = DataDirectory,
+        ["TLOG_SKIP_BUILD"] = "1",
+        ["CONFIGURATION"] = Repository.Configuration,
+        ["PG_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["REKOR_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["FULCIO_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["FULCIO_GRPC_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["OIDC_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Runs a program to completion with a time limit, capturing its output.</summary>
+    public static async Task<ProcessResult> RunAsync(
+        string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? Repository.Root,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {program}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish within {timeout}:\n{await stdout}\n{await stderr}");
+        }
+
+        return new ProcessResult(process.ExitCode, await stdout, await stderr);
+    }
+}
+
+/// <summary>What a finished process printed.</summary>
+public sealed record ProcessResult(int ExitCode, string StandardOutput, string StandardError)
+{
+    public string Output => StandardOutput + StandardError;
+}
