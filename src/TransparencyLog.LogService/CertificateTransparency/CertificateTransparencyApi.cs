@@ -125,7 +125,17 @@ internal static partial class CertificateTransparencyApi
                 return BadRequest("chain[0] is not a DER X.509 certificate");
             }
 
-            var outcome = await submission.Sequencers.For(log).AppendAsync(entry);
+            var (outcome, failure) = await submission.Sequencers.For(log).TryAppendAsync(entry);
+            if (failure is not null)
+            {
+                if (failure.RetryLater)
+                {
+                    context.Response.Headers.RetryAfter = "1";
+                }
+
+                return TypedResults.Text(failure.Message + "\n", "text/plain; charset=utf-8", statusCode: failure.Status);
+            }
+
             switch (outcome)
             {
                 case Appended:
@@ -140,11 +150,6 @@ internal static partial class CertificateTransparencyApi
                 default:
                     throw new InvalidOperationException("unknown append outcome");
             }
-        }
-        catch (LogOverloadedException e)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            return TypedResults.Text(e.Message + "\n", "text/plain; charset=utf-8", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         catch (Exception e) when (e is NpgsqlException or LogStorageException or TimeoutException)
         {

@@ -17,7 +17,7 @@ using TransparencyLog.Sigstore.Rekor;
 namespace TransparencyLog.LogService.Rekor;
 
 /// <summary>The Rekor v1 REST API, wire-compatible with what sigstore clients, cosign and rekor-cli use.</summary>
-internal static partial class RekorApi
+internal static class RekorApi
 {
     public static IHostApplicationBuilder AddRekorApi(this IHostApplicationBuilder builder)
     {
@@ -42,7 +42,7 @@ internal static partial class RekorApi
     }
 
     private static async Task<IResult> CreateEntryAsync(
-        HttpContext context, LogRegistry registry, Sequencers sequencers, IOptions<LimitsOptions> limits, ILoggerFactory loggers)
+        HttpContext context, LogRegistry registry, Sequencers sequencers, IOptions<LimitsOptions> limits)
     {
         var log = registry.Get(LogKind.RekorV1);
         ProposedEntry proposed;
@@ -61,20 +61,15 @@ internal static partial class RekorApi
         }
 
         var entry = new EntryToAppend(proposed.CanonicalBody, proposed.Kind, proposed.ApiVersion, SearchKeys.For(proposed.IndexKeys));
-        AppendOutcome outcome;
-        try
+        var (outcome, failure) = await sequencers.For(log).TryAppendAsync(entry);
+        if (failure is not null)
         {
-            outcome = await sequencers.For(log).AppendAsync(entry);
-        }
-        catch (LogOverloadedException e)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            return RekorError.Result(StatusCodes.Status503ServiceUnavailable, e.Message);
-        }
-        catch (Exception e) when (e is NpgsqlException or LogStorageException or TimeoutException)
-        {
-            Log.AppendFailed(loggers.CreateLogger(typeof(RekorApi)), e);
-            return RekorError.Result(StatusCodes.Status500InternalServerError, "the log could not store the entry; it was not added");
+            if (failure.RetryLater)
+            {
+                context.Response.Headers.RetryAfter = "1";
+            }
+
+            return RekorError.Result(failure.Status, failure.Message);
         }
 
         switch (outcome)
@@ -439,11 +434,6 @@ internal static partial class RekorApi
 
     private static string Truncate(string text) => text.Length <= 100 ? text : text[..100] + "…";
 
-    private static partial class Log
-    {
-        [LoggerMessage(Level = LogLevel.Error, Message = "Appending an entry failed")]
-        public static partial void AppendFailed(ILogger logger, Exception exception);
-    }
 }
 
 /// <summary>How entries are keyed in the search index; the same keys are computed when searching.</summary>

@@ -42,7 +42,7 @@ internal static partial class RekorV2Api
     }
 
     private static async Task<IResult> CreateEntryAsync(
-        HttpContext context, LogRegistry registry, Sequencers sequencers, IOptions<LimitsOptions> limits, ILoggerFactory loggers)
+        HttpContext context, LogRegistry registry, Sequencers sequencers, IOptions<LimitsOptions> limits)
     {
         var log = registry.Get(LogKind.RekorV2);
         ProposedEntry proposed;
@@ -65,20 +65,15 @@ internal static partial class RekorV2Api
         }
 
         var entry = new EntryToAppend(proposed.CanonicalBody, proposed.Kind, proposed.ApiVersion, Rekor.SearchKeys.For(proposed.IndexKeys));
-        AppendOutcome outcome;
-        try
+        var (outcome, failure) = await sequencers.For(log).TryAppendAsync(entry);
+        if (failure is not null)
         {
-            outcome = await sequencers.For(log).AppendAsync(entry);
-        }
-        catch (LogOverloadedException e)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            return RekorV2Error.Result(StatusCodes.Status503ServiceUnavailable, e.Message);
-        }
-        catch (Exception e) when (e is NpgsqlException or LogStorageException or TimeoutException)
-        {
-            Log.AppendFailed(loggers.CreateLogger(typeof(RekorV2Api)), e);
-            return RekorV2Error.Result(StatusCodes.Status500InternalServerError, "the log could not store the entry; it was not added");
+            if (failure.RetryLater)
+            {
+                context.Response.Headers.RetryAfter = "1";
+            }
+
+            return RekorV2Error.Result(failure.Status, failure.Message);
         }
 
         switch (outcome)

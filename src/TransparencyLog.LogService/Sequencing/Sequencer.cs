@@ -35,6 +35,9 @@ internal sealed record AlreadyPresent(long Index) : AppendOutcome;
 /// <summary>The sequencer's queue is full; the client may retry later.</summary>
 internal sealed class LogOverloadedException() : Exception("the log is overloaded; retry later");
 
+/// <summary>Why an append was not made, as every API reports it: an HTTP status and a message safe for clients.</summary>
+internal sealed record AppendFailure(int Status, string Message, bool RetryLater);
+
 /// <summary>
 /// Appends entries to one log in batches. Submissions wait a few milliseconds to share a transaction that locks the
 /// log's head row, assigns consecutive indices from it, writes entries, tiles, search keys and the newly signed
@@ -96,6 +99,26 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
 
         return pending.Completion.Task;
+    }
+
+    /// <summary>
+    /// <see cref="AppendAsync"/> with the expected failures turned into what an API answers: 503 when the queue is full,
+    /// 500 when storage failed (the batch failure is logged once by the sequencer, never echoed to clients).
+    /// </summary>
+    public async Task<(AppendOutcome? Outcome, AppendFailure? Failure)> TryAppendAsync(EntryToAppend entry)
+    {
+        try
+        {
+            return (await AppendAsync(entry), null);
+        }
+        catch (LogOverloadedException e)
+        {
+            return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, e.Message, RetryLater: true));
+        }
+        catch (Exception e) when (e is NpgsqlException or LogStorageException or TimeoutException)
+        {
+            return (null, new AppendFailure(StatusCodes.Status500InternalServerError, "the log could not store the entry; it was not added", RetryLater: false));
+        }
     }
 
     public async ValueTask DisposeAsync()
