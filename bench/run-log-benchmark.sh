@@ -6,6 +6,7 @@
 #
 # Usage: bench/run-log-benchmark.sh [--clients C] [--duration S] [--read-duration S] [--warmup S] [--entries N]
 #                                   [--raw-batch-rows R] [--keep]
+# Defaults: 64 clients, 60 s of appends after 15 s of warm-up, 20 s of reads, 4,000 proposals per second of load.
 #   --keep   keep the temp directory (cluster data, service log) for debugging; processes are still stopped.
 # Service settings can be varied through the environment, e.g. Sequencer__BatchWindowMilliseconds=2 or
 # Sequencer__MaxBatchSize=500; the service inherits the environment (Sequencer__*, Kestrel__*, ...).
@@ -22,7 +23,7 @@ while [[ $# -gt 0 ]]; do
     --clients|--duration|--read-duration|--warmup|--entries|--raw-batch-rows)
       [[ $# -ge 2 ]] || { echo "error: $1 needs a value" >&2; exit 2; }
       bench_args+=("$1" "$2"); shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
