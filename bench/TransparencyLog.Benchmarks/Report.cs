@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace TransparencyLog.Benchmarks;
+
+/// <summary>Everything one run measured, and the final table printed from it.</summary>
+internal sealed record Report(
+    BenchmarkOptions Options,
+    IReadOnlyDictionary<string, string> Durability,
+    int ProposalsSigned,
+    PhaseResult Writes,
+    CpuUsage WriteCpu,
+    PhaseResult? Reads,
+    CpuUsage? ReadCpu,
+    PhaseResult Single,
+    CpuUsage SingleCpu,
+    PhaseResult Batched,
+    long BatchedRows,
+    CpuUsage BatchedCpu,
+    double PeakRssAfterWritesMiB,
+    double PeakRssMiB,
+    double MaxPolledRssMiB,
+    int BodyBytes,
+    bool PostgresAccounted)
+{
+    // The issue's targets for this two-core machine, client and server together, fsync on.
+    private const double TargetAppendsPerSecond = 2_000;
+    private const double TargetP99Ms = 1_000;
+    private const double TargetReadsPerSecond = 5_000;
+
+    public static void Print(Report report) => Console.Write(report.Render());
+
+    public string Render()
+    {
+        var o = new StringBuilder();
+        var batchedRowsPerSecond = BatchedRows / Batched.Elapsed.TotalSeconds;
+        o.AppendLine();
+        o.AppendLine("================ TransparencyLog log-service benchmark ================");
+        o.AppendLine(Inv($"date (UTC)     {DateTime.UtcNow:yyyy-MM-dd HH:mm}"));
+        o.AppendLine(Inv($"machine        {Environment.ProcessorCount} cores, {CpuModel()}, {RuntimeInformation.OSDescription}"));
+        o.AppendLine(Inv($"runtime        {RuntimeInformation.FrameworkDescription}; PostgreSQL {Durability["server_version"]}"));
+        o.AppendLine(Inv($"durability     fsync={Durability["fsync"]} synchronous_commit={Durability["synchronous_commit"]} wal_sync_method={Durability["wal_sync_method"]} full_page_writes={Durability["full_page_writes"]}"));
+        o.AppendLine(Inv($"load           {Options.Clients} clients; appends {Options.DurationSeconds} s after {Options.WarmupSeconds} s warm-up; reads {Options.ReadDurationSeconds} s; {ProposalsSigned:N0} proposals pre-signed"));
+        o.AppendLine(Inv($"entry size     canonical body {BodyBytes} bytes (raw-insert rows use the same)"));
+        o.AppendLine();
+        o.AppendLine(Inv($"{"phase",-34}{"per s",10}{"p50 ms",9}{"p95 ms",9}{"p99 ms",9}{"max ms",9}{"worst 1 s",11}  errors"));
+        o.AppendLine(Row(Writes, Writes.PerSecond));
+        if (Reads is not null)
+        {
+            o.AppendLine(Row(Reads, Reads.PerSecond));
+        }
+
+        o.AppendLine(Row(Single, Single.PerSecond));
+        o.AppendLine(Row(Batched, batchedRowsPerSecond, rowsPerRequest: Options.RawBatchRows) + "   (rows/s; latency per transaction)");
+        o.AppendLine();
+        o.AppendLine(Inv($"log appends ÷ raw 1-row commits     {Writes.PerSecond / Single.PerSecond,7:F2}x"));
+        o.AppendLine(Inv($"log appends ÷ raw {Options.RawBatchRows}-row commits   {Writes.PerSecond / batchedRowsPerSecond,7:F2}x"));
+        o.AppendLine(Inv($"service peak RSS                    {PeakRssMiB,7:F0} MiB (VmHWM; {PeakRssAfterWritesMiB:F0} MiB after appends; polled VmRSS max {MaxPolledRssMiB:F0} MiB)"));
+        o.AppendLine();
+        o.AppendLine("CPU, in cores busy on average (the machine has " + Environment.ProcessorCount + "; 'others' is everything not ours: the noise)");
+        o.AppendLine(Inv($"{"phase",-34}{"service",9}{"postgres",9}{"load gen",9}{"others",9}{"idle",9}"));
+        o.AppendLine(Cpu(Writes.Name, WriteCpu));
+        if (Reads is not null && ReadCpu is not null)
+        {
+            o.AppendLine(Cpu(Reads.Name, ReadCpu));
+        }
+
+        o.AppendLine(Cpu(Single.Name, SingleCpu));
+        o.AppendLine(Cpu(Batched.Name, BatchedCpu));
+        if (Writes.Succeeded > 0)
+        {
+            o.AppendLine(Inv($"service CPU per append {WriteCpu.Service * 1e6 / Writes.Succeeded:F0} µs, postgres CPU per append {WriteCpu.Postgres * 1e6 / Writes.Succeeded:F0} µs, load generator {WriteCpu.LoadGenerator * 1e6 / Writes.Succeeded:F0} µs"));
+        }
+
+        if (!PostgresAccounted)
+        {
+            o.AppendLine("(PostgreSQL CPU not accounted: no --postgres-data given)");
+        }
+
+        o.AppendLine();
+        o.AppendLine("targets (2 cores, client and server together, fsync on)");
+        o.AppendLine(Target($"appends ≥ {TargetAppendsPerSecond:N0}/s sustained", Writes.PerSecond >= TargetAppendsPerSecond && !Writes.RanOutOfWork, Inv($"{Writes.PerSecond:N0}/s")));
+        o.AppendLine(Target($"append p99 < {TargetP99Ms:N0} ms", Writes.P99Ms < TargetP99Ms, Inv($"{Writes.P99Ms:F0} ms")));
+        if (Reads is not null)
+        {
+            o.AppendLine(Target($"inclusion-proof reads ≥ {TargetReadsPerSecond:N0}/s", Reads.PerSecond >= TargetReadsPerSecond, Inv($"{Reads.PerSecond:N0}/s")));
+        }
+
+        if (Writes.RanOutOfWork)
+        {
+            o.AppendLine(Inv($"warning: the pre-signed proposals ran out after {Writes.Elapsed.TotalSeconds:F1} s; rerun with a larger --entries"));
+        }
+
+        o.AppendLine("=======================================================================");
+        return o.ToString();
+    }
+
+    private static string Row(PhaseResult phase, double perSecond, int rowsPerRequest = 1)
+    {
+        var errors = phase.Failures.Count == 0
+            ? "0"
+            : string.Join(", ", phase.Failures.OrderByDescending(f => f.Value).Select(f => Inv($"{f.Key}: {f.Value}")));
+        return Inv($"{phase.Name,-34}{perSecond,10:N0}{phase.P50Ms,9:F1}{phase.P95Ms,9:F1}{phase.P99Ms,9:F1}{phase.MaxMs,9:F0}{phase.SlowestSecond * rowsPerRequest,11:N0}  {errors}");
+    }
+
+    private static string Cpu(string name, CpuUsage cpu) =>
+        Inv($"{name,-34}{cpu.Cores(cpu.Service),9:F2}{cpu.Cores(cpu.Postgres),9:F2}{cpu.Cores(cpu.LoadGenerator),9:F2}{cpu.Cores(cpu.Others),9:F2}{Math.Max(0, Environment.ProcessorCount - cpu.Cores(cpu.MachineBusy)),9:F2}");
+
+    private static string Target(string what, bool met, string measured) => Inv($"  {(met ? "MET   " : "MISSED")} {what,-40} measured {measured}");
+
+    private static string CpuModel()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            return line is null ? RuntimeInformation.ProcessArchitecture.ToString() : line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException)
+        {
+            return RuntimeInformation.ProcessArchitecture.ToString();
+        }
+    }
+
+    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
