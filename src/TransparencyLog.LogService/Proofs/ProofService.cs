@@ -39,7 +39,7 @@ internal sealed class ProofService(TileStore tiles)
     public async Task<IReadOnlyList<Hash>> NodeHashesAsync(
         int logId,
         IReadOnlyList<NodeId> nodes,
-        IReadOnlyDictionary<TileKey, Hash[]>? local,
+        IReadOnlyDictionary<TileKey, TileNodes>? local,
         CancellationToken cancellationToken,
         Dictionary<NodeId, Hash>? memo = null)
     {
@@ -55,7 +55,7 @@ internal sealed class ProofService(TileStore tiles)
                 continue;
             }
 
-            if (local is not null && local.TryGetValue(tile, out var held) && held.Length >= offset + count)
+            if (local is not null && local.TryGetValue(tile, out var held) && held.Width >= offset + count)
             {
                 continue;
             }
@@ -75,10 +75,10 @@ internal sealed class ProofService(TileStore tiles)
             }
 
             var (tile, offset, count) = located[i];
-            var entries = local is not null && local.TryGetValue(tile, out var held) && held.Length >= offset + count
+            var tileNodes = local is not null && local.TryGetValue(tile, out var held) && held.Width >= offset + count
                 ? held
                 : fetched![tile];
-            result[i] = TileMath.FoldPerfect(entries.AsSpan(offset, count));
+            result[i] = tileNodes.Node(offset, count);
             memo?.Add(nodes[i], result[i]);
         }
 

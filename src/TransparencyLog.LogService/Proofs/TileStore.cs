@@ -16,14 +16,15 @@ internal readonly record struct TileKey(int Level, long Index);
 /// </summary>
 internal sealed class TileStore(NpgsqlDataSource dataSource, IOptions<StorageOptions> options)
 {
-    private readonly ConcurrentDictionary<(int LogId, TileKey Tile), Hash[]> _cache = new();
+    private readonly ConcurrentDictionary<(int LogId, TileKey Tile), TileNodes> _cache = new();
 
-    public void Remember(int logId, TileKey tile, Hash[] entries)
+    public TileNodes Remember(int logId, TileKey tile, Hash[] entries)
     {
+        var nodes = new TileNodes(entries);
         var limit = options.Value.TileCacheEntries;
         if (limit == 0)
         {
-            return;
+            return nodes;
         }
 
         if (_cache.Count >= limit)
@@ -32,18 +33,18 @@ internal sealed class TileStore(NpgsqlDataSource dataSource, IOptions<StorageOpt
             _cache.Clear();
         }
 
-        _cache.AddOrUpdate((logId, tile), entries, (_, old) => old.Length >= entries.Length ? old : entries);
+        return _cache.AddOrUpdate((logId, tile), nodes, (_, old) => old.Width >= nodes.Width ? old : nodes);
     }
 
     /// <summary>Reads every wanted tile with at least the given number of entries, from cache or one query.</summary>
-    public async Task<Dictionary<TileKey, Hash[]>> ReadAsync(
+    public async Task<Dictionary<TileKey, TileNodes>> ReadAsync(
         int logId, IReadOnlyDictionary<TileKey, int> wanted, CancellationToken cancellationToken)
     {
-        var result = new Dictionary<TileKey, Hash[]>(wanted.Count);
+        var result = new Dictionary<TileKey, TileNodes>(wanted.Count);
         List<TileKey>? missing = null;
         foreach (var (tile, width) in wanted)
         {
-            if (_cache.TryGetValue((logId, tile), out var cached) && cached.Length >= width)
+            if (_cache.TryGetValue((logId, tile), out var cached) && cached.Width >= width)
             {
                 result[tile] = cached;
             }
@@ -70,14 +71,12 @@ internal sealed class TileStore(NpgsqlDataSource dataSource, IOptions<StorageOpt
         while (await reader.ReadAsync(cancellationToken))
         {
             var tile = new TileKey(reader.GetInt16(0), reader.GetInt64(1));
-            var entries = Decode((byte[])reader[2]);
-            Remember(logId, tile, entries);
-            result[tile] = entries;
+            result[tile] = Remember(logId, tile, Decode((byte[])reader[2]));
         }
 
         foreach (var tile in missing)
         {
-            if (!result.TryGetValue(tile, out var entries) || entries.Length < wanted[tile])
+            if (!result.TryGetValue(tile, out var read) || read.Width < wanted[tile])
             {
                 throw new LogStorageException($"tile {tile.Level}/{tile.Index} of log {logId} is missing or shorter than the tree needs");
             }

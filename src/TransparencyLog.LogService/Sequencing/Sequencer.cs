@@ -293,19 +293,19 @@ internal sealed partial class Sequencer : IAsyncDisposable
         // the tiles just written (every node of a new leaf's path lies in the tiles on the right edge).
         _edge = edge;
         _heads.Observe(_log.Id, head);
-        var local = new Dictionary<TileKey, Hash[]>();
+        var local = new Dictionary<TileKey, TileNodes>();
         foreach (var (tile, entries) in touched)
         {
             var key = new TileKey(tile.Level, tile.Index);
-            local[key] = entries;
-            _tiles.Remember(_log.Id, key, entries);
+            local[key] = _tiles.Remember(_log.Id, key, entries);
         }
 
         for (var level = 0; level < edge.PartialTiles.Count; level++)
         {
-            if (edge.PartialTiles[level].Length > 0)
+            var key = new TileKey(level, TileMath.FullTileCount(level, newSize));
+            if (edge.PartialTiles[level].Length > 0 && !local.ContainsKey(key))
             {
-                local.TryAdd(new TileKey(level, TileMath.FullTileCount(level, newSize)), edge.PartialTiles[level]);
+                local[key] = new TileNodes(edge.PartialTiles[level]);
             }
         }
 

@@ -72,7 +72,7 @@ internal static class TileApi
 
         var key = new TileKey(tile.Level, tile.Index);
         var read = await tiles.ReadAsync(log.Id, new Dictionary<TileKey, int> { [key] = tile.Width }, context.RequestAborted);
-        return TypedResults.Bytes(TileStore.Encode(read[key].AsSpan(0, tile.Width)), "application/octet-stream");
+        return TypedResults.Bytes(TileStore.Encode(read[key].Entries.AsSpan(0, tile.Width)), "application/octet-stream");
     }
 
     /// <summary>Whether a tile of this width exists for some tree size up to <paramref name="size"/>.</summary>
