@@ -23,11 +23,14 @@ function flipBase64(b64, at = -1) {
   return bytes.toString('base64');
 }
 
-/** Signs until the entry's inclusion proof has at least one hash (a tree of size 1 has none to alter). */
+/**
+ * Signs until the entry's inclusion proof has at least one hash: the first entry of a fresh log (tree size 1) has
+ * none to alter, and protobuf-JSON then omits `hashes` altogether.
+ */
 async function signBlob(artifact) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const bundle = await current.sigstore.sign(artifact.data, signOptions());
-    if (tlogEntry(bundle).inclusionProof.hashes.length > 0) {
+    if ((tlogEntry(bundle).inclusionProof.hashes ?? []).length > 0) {
       return bundle;
     }
   }
