@@ -3,11 +3,16 @@
 // our issuer is neither Google nor sigstore's Dex. Its verifier, @sigstore/verify 2.1.1, verifies both: it requires
 // every checkpoint signature to verify and the proof's own rootHash/treeSize to equal the checkpoint's.
 // The current verifier must accept the legacy bundles too, and the legacy verifier the current client's.
+// Last, the `sigstore attest` command of @sigstore/cli itself, with the token in SIGSTORE_ID_TOKEN (CI=true).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import {
-  IN_TOTO, current, identity, legacy, signOptions, statementFor, tlogEntry, verifyCurrent, verifyLegacy, writeArtifact,
-  writeJson,
+  IN_TOTO, current, env, identity, legacy, outDir, readJson, signOptions, statementFor, token, tlogEntry, tsaOrigin,
+  verifyCurrent, verifyLegacy, writeArtifact, writeJson,
 } from './lib.mjs';
 
 const artifact = writeArtifact('legacy-blob.txt');
@@ -38,4 +43,20 @@ test('@sigstore/verify 2.1 verifies bundles from sigstore 4.1', async () => {
   verifyLegacy(blob, artifact.data);
   const attestation = await current.sigstore.attest(statementFor(artifact), IN_TOTO, signOptions());
   verifyLegacy(attestation, undefined);
+});
+
+test('the @sigstore/cli 0.8.1 command line (sigstore attest, token from SIGSTORE_ID_TOKEN) against our services', () => {
+  const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules', '@sigstore', 'cli', 'bin', 'run');
+  const statement = path.join(outDir, 'cli-statement.json');
+  fs.writeFileSync(statement, statementFor(artifact));
+  const output = path.join(outDir, 'cli-statement.sigstore.json');
+  // sign 3.x appends /api/v1/timestamp to the TSA URL, so it gets the origin.
+  execFileSync(process.execPath, [
+    cli, 'attest', statement, '--fulcio-url', env('FULCIO_URL'), '--rekor-url', env('REKOR_URL'),
+    '--tsa-server-url', tsaOrigin(), '--timeout', '30', '-o', output,
+  ], { env: { ...process.env, CI: 'true', SIGSTORE_ID_TOKEN: token() }, stdio: ['ignore', 'inherit', 'inherit'] });
+
+  const bundle = readJson(output);
+  verifyLegacy(bundle, undefined, undefined, { thresholds: { tsaThreshold: 1 } });
+  verifyCurrent(bundle, undefined, undefined, { thresholds: { timestampThreshold: 2 } });
 });
