@@ -57,11 +57,15 @@ public sealed class LocalSystem : IAsyncLifetime
         }
     }
 
-    /// <summary>A fresh development token, minted by the DEV_TOKEN_CMD that run.sh wrote.</summary>
-    public async Task<string> DevTokenAsync(string email)
+    /// <summary>
+    /// A fresh development token, minted by the DEV_TOKEN_CMD that run.sh wrote. Its <c>sub</c> is the email unless
+    /// <paramref name="subject"/> is given.
+    /// </summary>
+    public async Task<string> DevTokenAsync(string email, string? subject = null)
     {
         var command = this["DEV_TOKEN_CMD"].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var result = await RunAsync(command[0], [.. command[1..], "--email", email], null, TimeSpan.FromSeconds(60));
+        string[] claims = subject is null ? ["--email", email] : ["--email", email, "--sub", subject];
+        var result = await RunAsync(command[0], [.. command[1..], .. claims], null, TimeSpan.FromSeconds(60));
         Assert.True(result.ExitCode == 0, $"DEV_TOKEN_CMD failed: {result.Output}");
         return result.StandardOutput.Trim();
     }

@@ -5,9 +5,10 @@ namespace TransparencyLog.Interop.Tests.SigstoreJs;
 
 /// <summary>
 /// One test's use of the scripts in <c>tests/interop/sigstore</c>: node runs them with the variables of the running
-/// system's <c>endpoints.env</c>, a fresh development token for <see cref="Email"/> (IDENTITY_TOKEN, IDENTITY_EMAIL)
-/// and a private output directory (INTEROP_OUT_DIR) where they leave their bundles. The same directory holds what our
-/// own CLI signs, so both sides read each other's files.
+/// system's <c>endpoints.env</c>, fresh development tokens for <see cref="Email"/> (IDENTITY_TOKEN, IDENTITY_EMAIL;
+/// IDENTITY_TOKEN_DISTINCT_SUB has a <c>sub</c> other than the email) and a private output directory
+/// (INTEROP_OUT_DIR) where they leave their bundles. The same directory holds what our own CLI signs, so both sides
+/// read each other's files.
 /// </summary>
 internal sealed class SigstoreJsRun
 {
@@ -78,6 +79,8 @@ internal sealed class SigstoreJsRun
         var environment = new Dictionary<string, string>(_system.Endpoints, StringComparer.Ordinal)
         {
             ["IDENTITY_TOKEN"] = await TokenAsync(),
+            // Same email, a different sub: sign 3.x proves possession over `sub` for issuers other than Google/Dex.
+            ["IDENTITY_TOKEN_DISTINCT_SUB"] = await _system.DevTokenAsync(Email, $"subject-{Guid.NewGuid():N}"),
             ["IDENTITY_EMAIL"] = Email,
             ["INTEROP_OUT_DIR"] = OutputDirectory,
         };

@@ -11,14 +11,21 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  IN_TOTO, current, env, identity, legacy, outDir, readJson, signOptions, statementFor, token, tlogEntry, tsaOrigin,
+  IN_TOTO, current, env, identity, legacy, outDir, readJson, signOptions, statementFor, tlogEntry, tsaOrigin,
   verifyCurrent, verifyLegacy, writeArtifact, writeJson,
 } from './lib.mjs';
 
 const artifact = writeArtifact('legacy-blob.txt');
 
+// A token whose `sub` is not its `email`, so the CA must accept a proof of possession over either (spec §0.8).
+const distinctSubToken = env('IDENTITY_TOKEN_DISTINCT_SUB');
+const claims = JSON.parse(Buffer.from(distinctSubToken.split('.')[1], 'base64url'));
+assert.notEqual(claims.sub, claims.email, 'IDENTITY_TOKEN_DISTINCT_SUB has sub != email');
+assert.equal(claims.email, identity());
+const legacyOptions = (extra = {}) => signOptions({ identityToken: distinctSubToken, ...extra });
+
 test('legacy sigstore 3.1 sign: verifies with @sigstore/verify 2.1 and 3.1', async () => {
-  const bundle = await legacy.sigstore.sign(artifact.data, signOptions());
+  const bundle = await legacy.sigstore.sign(artifact.data, legacyOptions());
   writeJson('legacy-blob.sigstore.json', bundle);
   const proof = tlogEntry(bundle).inclusionProof;
   const checkpoint = proof.checkpoint.envelope.split('\n');
@@ -31,7 +38,7 @@ test('legacy sigstore 3.1 sign: verifies with @sigstore/verify 2.1 and 3.1', asy
 });
 
 test('legacy sigstore 3.1 attest: verifies with @sigstore/verify 2.1 and 3.1', async () => {
-  const bundle = await legacy.sigstore.attest(statementFor(artifact), IN_TOTO, signOptions());
+  const bundle = await legacy.sigstore.attest(statementFor(artifact), IN_TOTO, legacyOptions());
   writeJson('legacy-blob.intoto.sigstore.json', bundle);
   assert.deepEqual(tlogEntry(bundle).kindVersion, { kind: 'dsse', version: '0.0.1' });
   verifyLegacy(bundle, undefined);
@@ -54,7 +61,7 @@ test('the @sigstore/cli 0.8.1 command line (sigstore attest, token from SIGSTORE
   execFileSync(process.execPath, [
     cli, 'attest', statement, '--fulcio-url', env('FULCIO_URL'), '--rekor-url', env('REKOR_URL'),
     '--tsa-server-url', tsaOrigin(), '--timeout', '30', '-o', output,
-  ], { env: { ...process.env, CI: 'true', SIGSTORE_ID_TOKEN: token() }, stdio: ['ignore', 'inherit', 'inherit'] });
+  ], { env: { ...process.env, CI: 'true', SIGSTORE_ID_TOKEN: distinctSubToken }, stdio: ['ignore', 'inherit', 'inherit'] });
 
   const bundle = readJson(output);
   verifyLegacy(bundle, undefined, undefined, { thresholds: { tsaThreshold: 1 } });

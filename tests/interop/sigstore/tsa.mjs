@@ -32,7 +32,9 @@ test('sigstore 4.1 attest with tsaServerURL: SET + TSA verify with timestampThre
 });
 
 test('legacy sigstore 3.1 sign with the TSA origin: verifies with tsaThreshold 1 (2.1) and timestampThreshold 2 (3.1)', async () => {
-  const bundle = await legacy.sigstore.sign(artifact.data, signOptions({ tsaServerURL: tsaOrigin() }));
+  const bundle = await legacy.sigstore.sign(artifact.data, signOptions({
+    identityToken: env('IDENTITY_TOKEN_DISTINCT_SUB'), tsaServerURL: tsaOrigin(),
+  }));
   assertTimestamped(bundle);
   verifyLegacy(bundle, artifact.data, undefined, { thresholds: { tsaThreshold: 1 } });
   verifyCurrent(bundle, artifact.data, undefined, { thresholds: { timestampThreshold: 2 } });
