@@ -1,0 +1,74 @@
+// Rekor v2: the low-level @sigstore/sign 4.1 API (FulcioSigner + RekorWitness majorApiVersion 2 + TSAWitness) signs a
+// blob and an attestation into our Rekor v2 log. v2 returns no SET and integratedTime 0, so the TSA token is the
+// only timestamp. @sigstore/verify 3.1 verifies them against TRUSTED_ROOT plus the v2 log's tlogs[] item (served by
+// GET {REKOR_V2_URL}/api/v2/log/tlogInstance, with its checkpointKeyId; media type v0.2). The composed trusted root
+// is written to INTEROP_OUT_DIR/rekor-v2-trusted-root.json, the bundles next to it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  IN_TOTO, current, env, statementFor, tlogEntry, token, trustedRoot, verifyCurrent, writeArtifact, writeJson,
+} from './lib.mjs';
+
+const { FulcioSigner, RekorWitness, TSAWitness, MessageSignatureBundleBuilder, DSSEBundleBuilder } = current.sign;
+const artifact = writeArtifact('v2-blob.txt');
+
+async function composeTrustedRoot() {
+  const url = `${env('REKOR_V2_URL')}/api/v2/log/tlogInstance`;
+  const response = await fetch(url);
+  assert.equal(response.status, 200, `GET ${url}`);
+  const instance = await response.json();
+  assert.ok(instance.checkpointKeyId?.keyId, 'the v2 tlog instance has a checkpointKeyId');
+  const root = trustedRoot();
+  root.mediaType = 'application/vnd.dev.sigstore.trustedroot.v0.2+json';
+  root.tlogs = [...root.tlogs, instance];
+  writeJson('rekor-v2-trusted-root.json', root);
+  return root;
+}
+
+function witnesses() {
+  const options = { retry: 1, timeout: 30000 };
+  return [
+    new RekorWitness({ rekorBaseURL: env('REKOR_V2_URL'), majorApiVersion: 2, ...options }),
+    new TSAWitness({ tsaBaseURL: env('TSA_URL'), ...options }),
+  ];
+}
+
+const signer = () => new FulcioSigner({
+  fulcioBaseURL: env('FULCIO_URL'),
+  identityProvider: { getToken: async () => token() },
+  retry: 1,
+  timeout: 30000,
+});
+
+const root = await composeTrustedRoot();
+
+function assertV2(bundle, kind) {
+  const entry = tlogEntry(bundle);
+  assert.deepEqual(entry.kindVersion, { kind, version: '0.0.2' });
+  assert.equal(entry.inclusionPromise, undefined, 'v2 returns no SET');
+  // integratedTime 0 is the protobuf default, so bundleToJSON leaves it out.
+  assert.equal(entry.integratedTime ?? '0', '0', 'v2 returns integratedTime 0');
+  assert.equal(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps.length, 1, 'one TSA token');
+}
+
+test('Rekor v2 hashedrekord 0.0.2 + TSA: verifies with @sigstore/verify 3.1', async () => {
+  const builder = new MessageSignatureBundleBuilder({ signer: signer(), witnesses: witnesses() });
+  const bundle = current.bundle.bundleToJSON(await builder.create({ data: artifact.data }));
+  writeJson('v2-blob.sigstore.json', bundle);
+  assertV2(bundle, 'hashedrekord');
+  verifyCurrent(bundle, artifact.data, root);
+});
+
+test('Rekor v2 dsse 0.0.2 + TSA: verifies with @sigstore/verify 3.1', async () => {
+  const builder = new DSSEBundleBuilder({ signer: signer(), witnesses: witnesses() });
+  const bundle = current.bundle.bundleToJSON(await builder.create({ data: statementFor(artifact), type: IN_TOTO }));
+  writeJson('v2-blob.intoto.sigstore.json', bundle);
+  assertV2(bundle, 'dsse');
+  verifyCurrent(bundle, undefined, root);
+});
+
+test('Rekor v2 bundle is refused without the v2 log in the trusted root', async () => {
+  const builder = new MessageSignatureBundleBuilder({ signer: signer(), witnesses: witnesses() });
+  const bundle = current.bundle.bundleToJSON(await builder.create({ data: artifact.data }));
+  assert.throws(() => verifyCurrent(bundle, artifact.data), (error) => error.code === 'TLOG_INCLUSION_PROOF_ERROR');
+});
