@@ -11,8 +11,14 @@ public sealed class Rfc3161Tests
 {
     private static readonly CertificateIdentityPolicy s_alice = CertificateIdentityPolicy.Create(TestPki.Email, null, TestPki.OidcIssuer, null);
 
-    /// <summary>A TimeStampResp as a TSA sends it: CMS SignedData over TSTInfo, signer by IssuerAndSerialNumber.</summary>
-    private static byte[] Token(X509Certificate2 tsa, ECDsa key, byte[] signedBytes, DateTimeOffset genTime)
+    /// <summary>
+    /// A TimeStampResp as a TSA sends it: CMS SignedData over TSTInfo, signer by IssuerAndSerialNumber, and a
+    /// signingCertificateV2 attribute naming <paramref name="tsa"/> (or hashing <paramref name="essCertificate"/>
+    /// instead; none when <paramref name="withEss"/> is false). <paramref name="genTimeText"/> overrides the encoded genTime.
+    /// </summary>
+    private static byte[] Token(
+        X509Certificate2 tsa, ECDsa key, byte[] signedBytes, DateTimeOffset genTime,
+        byte[]? essCertificate = null, bool withEss = true, string? genTimeText = null)
     {
         var tstInfo = new AsnWriter(AsnEncodingRules.DER);
         using (tstInfo.PushSequence())
@@ -30,7 +36,14 @@ public sealed class Rfc3161Tests
             }
 
             tstInfo.WriteInteger(7);
-            tstInfo.WriteGeneralizedTime(genTime, omitFractionalSeconds: true);
+            if (genTimeText is null)
+            {
+                tstInfo.WriteGeneralizedTime(genTime, omitFractionalSeconds: true);
+            }
+            else
+            {
+                tstInfo.WriteEncodedValue([0x18, (byte)genTimeText.Length, .. System.Text.Encoding.ASCII.GetBytes(genTimeText)]);
+            }
         }
 
         var info = tstInfo.Encode();
@@ -54,6 +67,21 @@ public sealed class Rfc3161Tests
                     using (writer.PushSetOf())
                     {
                         writer.WriteOctetString(SHA256.HashData(info));
+                    }
+                }
+
+                if (withEss)
+                {
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteObjectIdentifier("1.2.840.113549.1.9.16.2.47");
+                        using (writer.PushSetOf())
+                        using (writer.PushSequence())
+                        using (writer.PushSequence())
+                        using (writer.PushSequence())
+                        {
+                            writer.WriteOctetString(SHA256.HashData(essCertificate ?? tsa.RawData));
+                        }
                     }
                 }
             }
@@ -219,5 +247,64 @@ public sealed class Rfc3161Tests
         var error = Assert.Throws<VerificationException>(() => new BundleVerifier(scenario.TrustedRoot).Verify(bundle, scenario.Artifact, s_alice));
 
         Assert.Equal(VerificationErrorCode.Timestamp, error.Code);
+    }
+
+    [Fact]
+    public void Verify_GenTimeWithMilliseconds_IsAccepted()
+    {
+        using var scenario = Scenario.MessageSignature();
+        using var tsa = new Tsa();
+        var genTime = Scenario.Now.AddSeconds(2);
+        var text = genTime.UtcDateTime.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture) + ".123Z";
+        var bundle = OnlyTsaTimestamp(scenario, Token(tsa.Signer, tsa.Key, scenario.Bundle.MessageSignature!.Signature, genTime, genTimeText: text));
+        var root = scenario.TrustedRoot with { TimestampAuthorities = [tsa.Authority] };
+
+        var result = new BundleVerifier(root).Verify(bundle, scenario.Artifact, s_alice);
+
+        Assert.Equal(genTime.AddMilliseconds(123), Assert.Single(result.Timestamps).Time);
+    }
+
+    [Fact]
+    public void Verify_GenTimeWithTrimmedFraction_FailsWithTimestampError()
+    {
+        using var scenario = Scenario.MessageSignature();
+        using var tsa = new Tsa();
+        var genTime = Scenario.Now.AddSeconds(2);
+        var text = genTime.UtcDateTime.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture) + ".49Z";
+        var bundle = OnlyTsaTimestamp(scenario, Token(tsa.Signer, tsa.Key, scenario.Bundle.MessageSignature!.Signature, genTime, genTimeText: text));
+        var root = scenario.TrustedRoot with { TimestampAuthorities = [tsa.Authority] };
+
+        var error = Assert.Throws<VerificationException>(() => new BundleVerifier(root).Verify(bundle, scenario.Artifact, s_alice));
+
+        Assert.Equal(VerificationErrorCode.Timestamp, error.Code);
+        Assert.Contains("fractional seconds", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_EssCertIdNamesOtherCertificate_FailsWithTimestampError()
+    {
+        using var scenario = Scenario.MessageSignature();
+        using var tsa = new Tsa();
+        var bundle = OnlyTsaTimestamp(scenario, Token(tsa.Signer, tsa.Key, scenario.Bundle.MessageSignature!.Signature, Scenario.Now, essCertificate: tsa.Root.RawData));
+        var root = scenario.TrustedRoot with { TimestampAuthorities = [tsa.Authority] };
+
+        var error = Assert.Throws<VerificationException>(() => new BundleVerifier(root).Verify(bundle, scenario.Artifact, s_alice));
+
+        Assert.Equal(VerificationErrorCode.Timestamp, error.Code);
+        Assert.Contains("signingCertificateV2", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_NoSigningCertificateAttribute_FailsWithTimestampError()
+    {
+        using var scenario = Scenario.MessageSignature();
+        using var tsa = new Tsa();
+        var bundle = OnlyTsaTimestamp(scenario, Token(tsa.Signer, tsa.Key, scenario.Bundle.MessageSignature!.Signature, Scenario.Now, withEss: false));
+        var root = scenario.TrustedRoot with { TimestampAuthorities = [tsa.Authority] };
+
+        var error = Assert.Throws<VerificationException>(() => new BundleVerifier(root).Verify(bundle, scenario.Artifact, s_alice));
+
+        Assert.Equal(VerificationErrorCode.Timestamp, error.Code);
+        Assert.Contains("signingCertificateV2", error.Message, StringComparison.Ordinal);
     }
 }
