@@ -39,53 +39,77 @@ internal static class TlogBody
             switch ((kind, apiVersion))
             {
                 case ("hashedrekord", "0.0.1"):
-                    VerifyHashedRekord(entry, spec, bundle, spki, leaf);
-                    break;
+                    {
+                        // Rekor v1: hex digest with a lowercase algorithm name, the key as base64 PEM.
+                        var signature = Element(spec, "signature");
+                        VerifyMessageSignature(entry, bundle, Text(signature, "content"), digest =>
+                        {
+                            var hash = Element(Element(spec, "data"), "hash");
+                            return Text(hash, "algorithm") == RekorV1HashName(digest.Algorithm) && Text(hash, "value") == Convert.ToHexStringLower(digest.Digest);
+                        });
+                        CheckKey(entry, Text(Element(signature, "publicKey"), "content"), spki, leaf);
+                        break;
+                    }
+
                 case ("dsse", "0.0.1"):
-                    VerifyDsse(entry, spec, bundle, spki, leaf);
-                    break;
+                    {
+                        var logged = VerifyDsseSignature(entry, bundle, spec, "signature", (hash, sha256) =>
+                            Text(hash, "algorithm") == "sha256" && Text(hash, "value") == Convert.ToHexStringLower(sha256));
+                        CheckKey(entry, Text(logged, "verifier"), spki, leaf);
+                        break;
+                    }
+
                 case ("hashedrekord", "0.0.2"):
-                    VerifyHashedRekordV002(entry, Element(spec, "hashedRekordV002"), bundle, spki, leaf);
-                    break;
+                    {
+                        // Rekor v2 (V:tlog/hashedrekord.js:77-94): base64 digest with the protobuf algorithm name, a DER verifier.
+                        var v2 = Element(spec, "hashedRekordV002");
+                        var signature = Element(v2, "signature");
+                        VerifyMessageSignature(entry, bundle, Text(signature, "content"), digest =>
+                        {
+                            var data = Element(v2, "data");
+                            return Text(data, "algorithm") == digest.Algorithm && Text(data, "digest") == Convert.ToBase64String(digest.Digest);
+                        });
+                        CheckVerifier(entry, Element(signature, "verifier"), spki, leaf);
+                        break;
+                    }
+
                 case ("dsse", "0.0.2"):
-                    VerifyDsseV002(entry, Element(spec, "dsseV002"), bundle, spki, leaf);
-                    break;
+                    {
+                        // V:tlog/dsse.js:82-106
+                        var logged = VerifyDsseSignature(entry, bundle, Element(spec, "dsseV002"), "content", (hash, sha256) =>
+                            Text(hash, "algorithm") == "SHA2_256" && Text(hash, "digest") == Convert.ToBase64String(sha256));
+                        CheckVerifier(entry, Element(logged, "verifier"), spki, leaf);
+                        break;
+                    }
+
                 default:
                     throw Fail($"log entry {entry.LogIndex} is of unsupported kind {kind} {apiVersion}");
             }
         }
     }
 
-    private static void VerifyHashedRekord(TransparencyLogEntry entry, JsonElement spec, Bundle bundle, byte[] spki, X509Certificate2? leaf)
+    /// <summary>A hashedrekord body: the logged signature is the bundle's, and so is the digest when the bundle has one.</summary>
+    private static void VerifyMessageSignature(TransparencyLogEntry entry, Bundle bundle, string loggedSignature, Func<MessageDigest, bool> digestMatches)
     {
         var message = bundle.MessageSignature
             ?? throw Fail($"log entry {entry.LogIndex} is a hashedrekord but the bundle holds a DSSE envelope");
-        var signature = Element(spec, "signature");
-        if (Text(signature, "content") != Convert.ToBase64String(message.Signature))
+        if (loggedSignature != Convert.ToBase64String(message.Signature))
         {
             throw Fail($"the signature in log entry {entry.LogIndex} is not the bundle's signature");
         }
 
-        if (message.MessageDigest is { } digest)
+        if (message.MessageDigest is { } digest && !digestMatches(digest))
         {
-            var hash = Element(Element(spec, "data"), "hash");
-            var algorithm = digest.Algorithm switch
-            {
-                "SHA2_256" => "sha256",
-                "SHA2_384" => "sha384",
-                "SHA2_512" => "sha512",
-                _ => digest.Algorithm,
-            };
-            if (Text(hash, "algorithm") != algorithm || Text(hash, "value") != Convert.ToHexStringLower(digest.Digest))
-            {
-                throw Fail($"the digest in log entry {entry.LogIndex} is not the bundle's message digest");
-            }
+            throw Fail($"the digest in log entry {entry.LogIndex} is not the bundle's message digest");
         }
-
-        CheckKey(entry, Text(Element(signature, "publicKey"), "content"), spki, leaf);
     }
 
-    private static void VerifyDsse(TransparencyLogEntry entry, JsonElement spec, Bundle bundle, byte[] spki, X509Certificate2? leaf)
+    /// <summary>
+    /// A dsse body: exactly one signature on each side, equal (under <paramref name="signatureName"/>), and a payload
+    /// hash over the envelope's payload. Returns the logged signature, whose verifier the caller checks.
+    /// </summary>
+    private static JsonElement VerifyDsseSignature(
+        TransparencyLogEntry entry, Bundle bundle, JsonElement spec, string signatureName, Func<JsonElement, byte[], bool> payloadHashMatches)
     {
         var envelope = bundle.DsseEnvelope
             ?? throw Fail($"log entry {entry.LogIndex} is a dsse entry but the bundle holds a message signature");
@@ -96,70 +120,26 @@ internal static class TlogBody
         }
 
         var logged = signatures[0];
-        if (Text(logged, "signature") != Convert.ToBase64String(envelope.Signatures[0].Sig))
+        if (Text(logged, signatureName) != Convert.ToBase64String(envelope.Signatures[0].Sig))
         {
             throw Fail($"the signature in log entry {entry.LogIndex} is not the envelope's signature");
         }
 
-        var payloadHash = Element(spec, "payloadHash");
-        if (Text(payloadHash, "algorithm") != "sha256"
-            || Text(payloadHash, "value") != Convert.ToHexStringLower(SHA256.HashData(envelope.Payload)))
+        if (!payloadHashMatches(Element(spec, "payloadHash"), SHA256.HashData(envelope.Payload)))
         {
             throw Fail($"the payload hash in log entry {entry.LogIndex} is not the hash of the envelope's payload");
         }
 
-        CheckKey(entry, Text(logged, "verifier"), spki, leaf);
+        return logged;
     }
 
-    /// <summary>Rekor v2 (<c>V:tlog/hashedrekord.js:77-94</c>): base64 digest and signature, a DER verifier.</summary>
-    private static void VerifyHashedRekordV002(TransparencyLogEntry entry, JsonElement spec, Bundle bundle, byte[] spki, X509Certificate2? leaf)
+    private static string RekorV1HashName(string algorithm) => algorithm switch
     {
-        var message = bundle.MessageSignature
-            ?? throw Fail($"log entry {entry.LogIndex} is a hashedrekord but the bundle holds a DSSE envelope");
-        var signature = Element(spec, "signature");
-        if (Text(signature, "content") != Convert.ToBase64String(message.Signature))
-        {
-            throw Fail($"the signature in log entry {entry.LogIndex} is not the bundle's signature");
-        }
-
-        if (message.MessageDigest is { } digest)
-        {
-            var data = Element(spec, "data");
-            if (Text(data, "algorithm") != digest.Algorithm || Text(data, "digest") != Convert.ToBase64String(digest.Digest))
-            {
-                throw Fail($"the digest in log entry {entry.LogIndex} is not the bundle's message digest");
-            }
-        }
-
-        CheckVerifier(entry, Element(signature, "verifier"), spki, leaf);
-    }
-
-    /// <summary>Rekor v2 (<c>V:tlog/dsse.js:82-106</c>): the payload hash in base64 and one signature with its DER verifier.</summary>
-    private static void VerifyDsseV002(TransparencyLogEntry entry, JsonElement spec, Bundle bundle, byte[] spki, X509Certificate2? leaf)
-    {
-        var envelope = bundle.DsseEnvelope
-            ?? throw Fail($"log entry {entry.LogIndex} is a dsse entry but the bundle holds a message signature");
-        var signatures = Element(spec, "signatures");
-        if (signatures.ValueKind != JsonValueKind.Array || signatures.GetArrayLength() != 1 || envelope.Signatures.Count != 1)
-        {
-            throw Fail($"log entry {entry.LogIndex} and the bundle must each hold exactly one DSSE signature");
-        }
-
-        var logged = signatures[0];
-        if (Text(logged, "content") != Convert.ToBase64String(envelope.Signatures[0].Sig))
-        {
-            throw Fail($"the signature in log entry {entry.LogIndex} is not the envelope's signature");
-        }
-
-        var payloadHash = Element(spec, "payloadHash");
-        if (Text(payloadHash, "algorithm") != "SHA2_256"
-            || Text(payloadHash, "digest") != Convert.ToBase64String(SHA256.HashData(envelope.Payload)))
-        {
-            throw Fail($"the payload hash in log entry {entry.LogIndex} is not the hash of the envelope's payload");
-        }
-
-        CheckVerifier(entry, Element(logged, "verifier"), spki, leaf);
-    }
+        "SHA2_256" => "sha256",
+        "SHA2_384" => "sha384",
+        "SHA2_512" => "sha512",
+        _ => algorithm,
+    };
 
     /// <summary>A v0.0.2 verifier holds the DER certificate (<c>x509Certificate</c>) or SPKI (<c>publicKey</c>) directly.</summary>
     private static void CheckVerifier(TransparencyLogEntry entry, JsonElement verifier, byte[] spki, X509Certificate2? leaf)
