@@ -14,8 +14,7 @@ public sealed class LogCommandTests(LocalSystem system) : IDisposable
     private async Task<(long Index, string Uuid)> AddEntryAsync(string name)
     {
         var file = _tlog.Write(name, $"entry {name} {Guid.NewGuid()}\n");
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var keyFile = _tlog.Write(name + ".key", key.ExportPkcs8PrivateKeyPem());
+        var (keyFile, _) = _tlog.WriteKeyPair(name);
         var json = TlogRunner.Json(await _tlog.SucceedAsync("sign-blob", file, "--key", keyFile, "--rekor-url", system["REKOR_URL"], "-o", "json"));
         return (json.GetProperty("logIndex").GetInt64(), json.GetProperty("uuid").GetString()!);
     }
@@ -39,8 +38,7 @@ public sealed class LogCommandTests(LocalSystem system) : IDisposable
     {
         var result = await _tlog.RunAsync("log", "info");
 
-        Assert.Equal(2, result.ExitCode);
-        Assert.Contains("REKOR_URL", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 2, "REKOR_URL");
     }
 
     [Fact]
@@ -71,8 +69,7 @@ public sealed class LogCommandTests(LocalSystem system) : IDisposable
     {
         var result = await _tlog.RunAsync("log", "get", "--rekor-url", system["REKOR_URL"], "--index", "999999999");
 
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains("404", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 1, "404");
     }
 
     [Fact]
@@ -96,27 +93,18 @@ public sealed class LogCommandTests(LocalSystem system) : IDisposable
     [Fact]
     public async Task VerifyConsistency_ForkedStateFile_ExitsFourAndKeepsState()
     {
-        await AddEntryAsync("fork.txt");
-        var state = _tlog.PathOf("forked.checkpoint");
-        var info = TlogRunner.Json(await _tlog.SucceedAsync("log", "info", "--rekor-url", system["REKOR_URL"], "-o", "json"));
-        var forged = SignWithLogKey(info.GetProperty("signedTreeHead").GetString()!, info.GetProperty("treeSize").GetInt64(), RandomNumberGenerator.GetBytes(32));
-        await File.WriteAllTextAsync(state, forged);
+        var (state, forged) = await ForgedStateAsync("forked", sizeDelta: 0);
 
         var result = await VerifyConsistencyAsync(state);
 
-        Assert.Equal(4, result.ExitCode);
-        Assert.Contains("LOG FORKED", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 4, "LOG FORKED");
         Assert.Equal(forged, await File.ReadAllTextAsync(state));
     }
 
     [Fact]
     public async Task VerifyConsistency_StateFromLargerTree_ExitsFourAsRollback()
     {
-        await AddEntryAsync("rollback.txt");
-        var state = _tlog.PathOf("rollback.checkpoint");
-        var info = TlogRunner.Json(await _tlog.SucceedAsync("log", "info", "--rekor-url", system["REKOR_URL"], "-o", "json"));
-        var forged = SignWithLogKey(info.GetProperty("signedTreeHead").GetString()!, info.GetProperty("treeSize").GetInt64() + 1000, RandomNumberGenerator.GetBytes(32));
-        await File.WriteAllTextAsync(state, forged);
+        var (state, forged) = await ForgedStateAsync("rollback", sizeDelta: 1000);
 
         var result = await VerifyConsistencyAsync(state, "-o", "json");
 
@@ -150,6 +138,20 @@ public sealed class LogCommandTests(LocalSystem system) : IDisposable
 
     private Task<ProcessResult> VerifyConsistencyAsync(string state, params string[] extra) =>
         _tlog.RunAsync(["log", "verify-consistency", "--rekor-url", system["REKOR_URL"], "--vkey", system["REKOR_NOTE_VKEY"], "--state", state, .. extra]);
+
+    /// <summary>
+    /// A state file holding a checkpoint for the current size plus <paramref name="sizeDelta"/> with a random root,
+    /// validly signed by the log's key.
+    /// </summary>
+    private async Task<(string State, string Forged)> ForgedStateAsync(string name, long sizeDelta)
+    {
+        await AddEntryAsync(name + ".txt");
+        var state = _tlog.PathOf(name + ".checkpoint");
+        var info = TlogRunner.Json(await _tlog.SucceedAsync("log", "info", "--rekor-url", system["REKOR_URL"], "-o", "json"));
+        var forged = SignWithLogKey(info.GetProperty("signedTreeHead").GetString()!, info.GetProperty("treeSize").GetInt64() + sizeDelta, RandomNumberGenerator.GetBytes(32));
+        await File.WriteAllTextAsync(state, forged);
+        return (state, forged);
+    }
 
     /// <summary>
     /// A checkpoint the log's own key signed for a tree it never published: what a log that forked or rolled back

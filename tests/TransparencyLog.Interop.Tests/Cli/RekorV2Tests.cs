@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using TransparencyLog.Interop.Tests.Infrastructure;
 
@@ -8,27 +7,32 @@ namespace TransparencyLog.Interop.Tests.Cli;
 [Collection(SystemCollection.Name)]
 public sealed class RekorV2Tests(LocalSystem system) : IDisposable
 {
-    private const string Alice = "alice@example.com";
-
     private readonly TlogRunner _tlog = new(system);
 
-    private string[] Identity => ["--certificate-identity", Alice, "--certificate-oidc-issuer", system["OIDC_ISSUER"]];
+    private string[] Identity => _tlog.Identity();
 
     private string[] V2 => ["--rekor-version", "2", "--rekor-url", system["REKOR_V2_URL"], "--tsa-url", system["TSA_URL"]];
+
+    /// <summary>Keyless signing on the v2 log with a TSA timestamp; returns the bundle path.</summary>
+    private async Task<string> SignOnV2Async(string file)
+    {
+        var token = await system.DevTokenAsync(TlogRunner.Alice);
+        await _tlog.SucceedAsync(["sign-blob", file, "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], .. V2]);
+        return file + ".sigstore.json";
+    }
 
     [Fact]
     public async Task SignBlob_RekorV2WithTsa_VerifiesOnTheTimestampAlone()
     {
         var file = _tlog.Write("v2.txt", "logged on rekor v2\n");
-        var token = await system.DevTokenAsync(Alice);
-        await _tlog.SucceedAsync(["sign-blob", file, "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], .. V2]);
+        var bundlePath = await SignOnV2Async(file);
 
         var result = await _tlog.VerifyAsync("verify-blob", file, Identity);
 
         Assert.True(result.ExitCode == 0, result.Output);
         Assert.Contains("(RFC 3161 timestamp)", result.StandardOutput, StringComparison.Ordinal);
         Assert.DoesNotContain("(transparency log)", result.StandardOutput, StringComparison.Ordinal);
-        using var bundle = JsonDocument.Parse(await File.ReadAllTextAsync(file + ".sigstore.json"));
+        using var bundle = JsonDocument.Parse(await File.ReadAllTextAsync(bundlePath));
         var entry = bundle.RootElement.GetProperty("verificationMaterial").GetProperty("tlogEntries")[0];
         Assert.Equal("0.0.2", entry.GetProperty("kindVersion").GetProperty("version").GetString());
         Assert.Equal("0", entry.GetProperty("integratedTime").GetString());
@@ -39,9 +43,7 @@ public sealed class RekorV2Tests(LocalSystem system) : IDisposable
     public async Task SignBlob_RekorV2FromEnvironment_UsesRekorV2UrlAndTsaUrl()
     {
         var file = _tlog.Write("v2-env.txt", "v2 from the environment\n");
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var keyFile = _tlog.Write("v2.key", key.ExportPkcs8PrivateKeyPem());
-        var publicKey = _tlog.Write("v2.pub", key.ExportSubjectPublicKeyInfoPem());
+        var (keyFile, publicKey) = _tlog.WriteKeyPair("v2");
 
         var signed = await _tlog.RunAsync(
             ["sign-blob", file, "--key", keyFile, "--rekor-version", "2"],
@@ -57,13 +59,12 @@ public sealed class RekorV2Tests(LocalSystem system) : IDisposable
     public async Task SignBlob_RekorV2WithoutTsa_ExitsTwoBeforeSigning()
     {
         var file = _tlog.Write("v2-no-tsa.txt", "no timestamp authority\n");
-        var token = await system.DevTokenAsync(Alice);
+        var token = await system.DevTokenAsync(TlogRunner.Alice);
 
         var result = await _tlog.RunAsync(
             "sign-blob", file, "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], "--rekor-version", "2", "--rekor-url", system["REKOR_V2_URL"]);
 
-        Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--tsa-url", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 2, "--tsa-url");
         Assert.False(File.Exists(file + ".sigstore.json"));
     }
 
@@ -72,7 +73,7 @@ public sealed class RekorV2Tests(LocalSystem system) : IDisposable
     {
         var file = _tlog.Write("v2-attested.bin", "attested on v2\n");
         var predicate = _tlog.Write("v2-predicate.json", """{"v":2}""");
-        var token = await system.DevTokenAsync(Alice);
+        var token = await system.DevTokenAsync(TlogRunner.Alice);
         await _tlog.SucceedAsync(
             ["attest", file, "--predicate", predicate, "--type", "https://example.com/v2", "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], .. V2]);
 
@@ -86,38 +87,33 @@ public sealed class RekorV2Tests(LocalSystem system) : IDisposable
     public async Task VerifyBlob_RekorV2BundleTampered_ExitsThree()
     {
         var file = _tlog.Write("v2-tampered.txt", "v2 original\n");
-        var token = await system.DevTokenAsync(Alice);
-        await _tlog.SucceedAsync(["sign-blob", file, "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], .. V2]);
+        await SignOnV2Async(file);
         await File.WriteAllTextAsync(file, "v2 tampered\n");
 
         var result = await _tlog.VerifyAsync("verify-blob", file, Identity);
 
-        Assert.Equal(3, result.ExitCode);
-        Assert.Contains("SIGNATURE_ERROR", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 3, "SIGNATURE_ERROR");
     }
 
     [Fact]
     public async Task VerifyBlob_RekorV2WithoutTimestamp_ExitsThreeWithTimestampError()
     {
         var file = _tlog.Write("v2-stripped.txt", "timestamp removed\n");
-        var token = await system.DevTokenAsync(Alice);
-        await _tlog.SucceedAsync(["sign-blob", file, "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], .. V2]);
-        var bundlePath = file + ".sigstore.json";
+        var bundlePath = await SignOnV2Async(file);
         var bundle = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(bundlePath))!;
         bundle["verificationMaterial"]!.AsObject().Remove("timestampVerificationData");
         await File.WriteAllTextAsync(bundlePath, bundle.ToJsonString());
 
         var result = await _tlog.VerifyAsync("verify-blob", file, Identity);
 
-        Assert.Equal(3, result.ExitCode);
-        Assert.Contains("TIMESTAMP_ERROR", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 3, "TIMESTAMP_ERROR");
     }
 
     [Fact]
     public async Task SignBlob_RekorV1WithTsa_HasBothTimestamps()
     {
         var file = _tlog.Write("v1-tsa.txt", "v1 with a timestamp\n");
-        var token = await system.DevTokenAsync(Alice);
+        var token = await system.DevTokenAsync(TlogRunner.Alice);
         var signed = await _tlog.SucceedAsync(
             "sign-blob", file, "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], "--rekor-url", system["REKOR_URL"],
             "--tsa-url", system["TSA_URL"], "-o", "json");
@@ -135,7 +131,7 @@ public sealed class RekorV2Tests(LocalSystem system) : IDisposable
     {
         var file = _tlog.Write("v1-attest-tsa.bin", "attested with a timestamp\n");
         var predicate = _tlog.Write("tsa-predicate.json", "{}");
-        var token = await system.DevTokenAsync(Alice);
+        var token = await system.DevTokenAsync(TlogRunner.Alice);
         await _tlog.SucceedAsync(
             "attest", file, "--predicate", predicate, "--type", "https://example.com/t", "--identity-token", token,
             "--fulcio-url", system["FULCIO_URL"], "--rekor-url", system["REKOR_URL"], "--tsa-url", system["REKOR_URL"]);

@@ -7,12 +7,9 @@ namespace TransparencyLog.Interop.Tests.Cli;
 [Collection(SystemCollection.Name)]
 public sealed class SigningTests(LocalSystem system) : IDisposable
 {
-    private const string Alice = "alice@example.com";
+    private const string Alice = TlogRunner.Alice;
 
     private readonly TlogRunner _tlog = new(system);
-
-    private string[] Identity(string email = Alice) =>
-        ["--certificate-identity", email, "--certificate-oidc-issuer", system["OIDC_ISSUER"]];
 
     [Fact]
     public async Task SignBlob_IdentityToken_VerifiesWithExactIdentity()
@@ -20,7 +17,7 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
         var file = _tlog.Write("artifact.txt", "hello world\n");
         await _tlog.SignBlobAsync(file, Alice);
 
-        var result = await _tlog.VerifyAsync("verify-blob", file, Identity());
+        var result = await _tlog.VerifyAsync("verify-blob", file, _tlog.Identity());
 
         Assert.True(result.ExitCode == 0, result.Output);
         Assert.Contains("Verified OK", result.StandardOutput, StringComparison.Ordinal);
@@ -39,7 +36,7 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
         Assert.True(result.ExitCode == 0, result.Output);
 
         var verified = await _tlog.RunAsync(
-            ["verify-blob", file, .. Identity()],
+            ["verify-blob", file, .. _tlog.Identity()],
             new Dictionary<string, string> { ["TLOG_TRUSTED_ROOT"] = system["TRUSTED_ROOT"] });
 
         Assert.True(verified.ExitCode == 0, verified.Output);
@@ -53,7 +50,7 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
             "sign-blob", file, "--dev-issuer", system["OIDC_ISSUER"], "--dev-email", "dev@example.com",
             "--fulcio-url", system["FULCIO_URL"], "--rekor-url", system["REKOR_URL"]);
 
-        var result = await _tlog.VerifyAsync("verify-blob", file, Identity("dev@example.com"));
+        var result = await _tlog.VerifyAsync("verify-blob", file, _tlog.Identity("dev@example.com"));
 
         Assert.True(result.ExitCode == 0, result.Output);
     }
@@ -79,10 +76,9 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
         var file = _tlog.Write("wrong-identity.txt", "identity check\n");
         await _tlog.SignBlobAsync(file, Alice);
 
-        var result = await _tlog.VerifyAsync("verify-blob", file, Identity("mallory@example.com"));
+        var result = await _tlog.VerifyAsync("verify-blob", file, _tlog.Identity("mallory@example.com"));
 
-        Assert.Equal(3, result.ExitCode);
-        Assert.Contains("UNTRUSTED_SIGNER_ERROR", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 3, "UNTRUSTED_SIGNER_ERROR");
         Assert.Contains(Alice, result.StandardError, StringComparison.Ordinal);
     }
 
@@ -95,8 +91,7 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
         var result = await _tlog.VerifyAsync(
             "verify-blob", file, "--certificate-identity-regexp", "alice", "--certificate-oidc-issuer", system["OIDC_ISSUER"]);
 
-        Assert.Equal(3, result.ExitCode);
-        Assert.Contains("UNTRUSTED_SIGNER_ERROR", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 3, "UNTRUSTED_SIGNER_ERROR");
     }
 
     [Fact]
@@ -106,10 +101,9 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
         await _tlog.SignBlobAsync(file, Alice);
         await File.WriteAllTextAsync(file, "tampered contents\n");
 
-        var result = await _tlog.VerifyAsync("verify-blob", file, Identity());
+        var result = await _tlog.VerifyAsync("verify-blob", file, _tlog.Identity());
 
-        Assert.Equal(3, result.ExitCode);
-        Assert.Contains("SIGNATURE_ERROR", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 3, "SIGNATURE_ERROR");
     }
 
     [Fact]
@@ -121,7 +115,7 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
             "empty_root.json",
             """{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"certificateAuthorities":[],"ctlogs":[],"timestampAuthorities":[]}""");
 
-        var result = await _tlog.RunAsync(["verify-blob", file, "--trusted-root", emptyRoot, .. Identity()]);
+        var result = await _tlog.RunAsync(["verify-blob", file, "--trusted-root", emptyRoot, .. _tlog.Identity()]);
 
         Assert.Equal(3, result.ExitCode);
     }
@@ -132,7 +126,7 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
         var file = _tlog.Write("json-failure.txt", "json failure\n");
         await _tlog.SignBlobAsync(file, Alice);
 
-        var result = await _tlog.VerifyAsync("verify-blob", file, [.. Identity("mallory@example.com"), "--output", "json"]);
+        var result = await _tlog.VerifyAsync("verify-blob", file, [.. _tlog.Identity("mallory@example.com"), "--output", "json"]);
 
         Assert.Equal(3, result.ExitCode);
         var json = TlogRunner.Json(result);
@@ -149,7 +143,7 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
 
         var result = await _tlog.SucceedAsync(
             "sign-blob", file, "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], "--rekor-url", system["REKOR_URL"], "-o", "json");
-        var verified = await _tlog.VerifyAsync("verify-blob", file, [.. Identity(), "-o", "json"]);
+        var verified = await _tlog.VerifyAsync("verify-blob", file, [.. _tlog.Identity(), "-o", "json"]);
 
         var signed = TlogRunner.Json(result);
         Assert.True(signed.GetProperty("ok").GetBoolean());
@@ -168,8 +162,7 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
 
         var result = await _tlog.RunAsync("sign-blob", file, "--fulcio-url", system["FULCIO_URL"], "--rekor-url", system["REKOR_URL"]);
 
-        Assert.Equal(2, result.ExitCode);
-        Assert.Contains("no identity token", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 2, "no identity token");
         Assert.False(File.Exists(file + ".sigstore.json"));
     }
 
@@ -188,24 +181,19 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
     public async Task SignBlob_UnreachableLog_ExitsOne()
     {
         var file = _tlog.Write("unreachable.txt", "nobody listens\n");
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var keyFile = _tlog.Write("unreachable.key", key.ExportPkcs8PrivateKeyPem());
+        var (keyFile, _) = _tlog.WriteKeyPair("unreachable");
 
         var result = await _tlog.RunAsync("sign-blob", file, "--key", keyFile, "--rekor-url", "http://127.0.0.1:1");
 
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains("unreachable", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 1, "unreachable");
     }
 
     [Fact]
     public async Task SignBlob_KeyFile_VerifiesWithPublicKey()
     {
         var file = _tlog.Write("keyed.txt", "signed with my own key\n");
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var keyFile = _tlog.Write("cosign.key", key.ExportPkcs8PrivateKeyPem());
-        var publicKey = _tlog.Write("cosign.pub", key.ExportSubjectPublicKeyInfoPem());
-        using var other = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var otherKey = _tlog.Write("other.pub", other.ExportSubjectPublicKeyInfoPem());
+        var (keyFile, publicKey) = _tlog.WriteKeyPair("cosign");
+        var (_, otherKey) = _tlog.WriteKeyPair("other");
         await _tlog.SucceedAsync("sign-blob", file, "--key", keyFile, "--rekor-url", system["REKOR_URL"]);
 
         var result = await _tlog.VerifyAsync("verify-blob", file, "--key", publicKey);
@@ -230,8 +218,7 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
             ["sign-blob", file, "--key", keyFile, "--rekor-url", system["REKOR_URL"]],
             new Dictionary<string, string> { ["TLOG_KEY_PASSWORD"] = "s3cret" });
 
-        Assert.Equal(2, withoutPassword.ExitCode);
-        Assert.Contains("TLOG_KEY_PASSWORD", withoutPassword.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(withoutPassword, 2, "TLOG_KEY_PASSWORD");
         Assert.True(withPassword.ExitCode == 0, withPassword.Output);
     }
 
@@ -245,13 +232,12 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
             "attest", file, "--predicate", predicate, "--type", "https://slsa.dev/provenance/v1",
             "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], "--rekor-url", system["REKOR_URL"]);
 
-        var result = await _tlog.VerifyAsync("verify-attestation", file, Identity());
-        var asBlob = await _tlog.VerifyAsync("verify-blob", file, ["--bundle", file + ".intoto.sigstore.json", .. Identity()]);
+        var result = await _tlog.VerifyAsync("verify-attestation", file, _tlog.Identity());
+        var asBlob = await _tlog.VerifyAsync("verify-blob", file, ["--bundle", file + ".intoto.sigstore.json", .. _tlog.Identity()]);
 
         Assert.True(result.ExitCode == 0, result.Output);
         Assert.Contains("Verified OK", result.StandardOutput, StringComparison.Ordinal);
-        Assert.Equal(3, asBlob.ExitCode);
-        Assert.Contains("BUNDLE_ERROR", asBlob.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(asBlob, 3, "BUNDLE_ERROR");
     }
 
     [Fact]
@@ -265,10 +251,9 @@ public sealed class SigningTests(LocalSystem system) : IDisposable
             "attest", file, "--predicate", predicate, "--type", "https://example.com/predicate",
             "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], "--rekor-url", system["REKOR_URL"]);
 
-        var result = await _tlog.VerifyAsync("verify-attestation", other, ["--bundle", file + ".intoto.sigstore.json", .. Identity()]);
+        var result = await _tlog.VerifyAsync("verify-attestation", other, ["--bundle", file + ".intoto.sigstore.json", .. _tlog.Identity()]);
 
-        Assert.Equal(3, result.ExitCode);
-        Assert.Contains("SUBJECT_ERROR", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 3, "SUBJECT_ERROR");
     }
 
     [Fact]

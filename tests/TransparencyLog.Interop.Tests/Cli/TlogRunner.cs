@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using TransparencyLog.Interop.Tests.Infrastructure;
 
@@ -14,6 +15,9 @@ internal sealed class TlogRunner : IDisposable
     [
         "FULCIO_URL", "REKOR_URL", "REKOR_V2_URL", "TSA_URL", "SIGSTORE_ID_TOKEN", "TLOG_KEY_PASSWORD", "TLOG_TRUSTED_ROOT", "SIGSTORE_ROOT_FILE",
     ];
+
+    /// <summary>The identity most tests sign as.</summary>
+    public const string Alice = "alice@example.com";
 
     public TlogRunner(LocalSystem system)
     {
@@ -34,6 +38,13 @@ internal sealed class TlogRunner : IDisposable
         var path = PathOf(name);
         File.WriteAllText(path, contents);
         return path;
+    }
+
+    /// <summary>A fresh P-256 key pair as <c>NAME.key</c> (PKCS#8 PEM) and <c>NAME.pub</c> (SPKI PEM); returns both paths.</summary>
+    public (string PrivateKey, string PublicKey) WriteKeyPair(string name)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return (Write(name + ".key", key.ExportPkcs8PrivateKeyPem()), Write(name + ".pub", key.ExportSubjectPublicKeyInfoPem()));
     }
 
     public Task<ProcessResult> RunAsync(params string[] arguments) => RunAsync(arguments, null);
@@ -65,9 +76,20 @@ internal sealed class TlogRunner : IDisposable
         return file + ".sigstore.json";
     }
 
+    /// <summary>The exact-identity policy flags for <paramref name="email"/> under the development issuer.</summary>
+    public string[] Identity(string email = Alice) =>
+        ["--certificate-identity", email, "--certificate-oidc-issuer", Services["OIDC_ISSUER"]];
+
     /// <summary><c>verify-blob</c> (or another verify command) against the system's trusted root.</summary>
     public Task<ProcessResult> VerifyAsync(string command, string file, params string[] extra) =>
         RunAsync([command, file, "--trusted-root", Services["TRUSTED_ROOT"], .. extra]);
+
+    /// <summary>Asserts the exit code and that stderr gives the reason (a stable code such as SIGNATURE_ERROR, or a phrase).</summary>
+    public static void AssertFailed(ProcessResult result, int exitCode, string reason)
+    {
+        Assert.True(result.ExitCode == exitCode, $"expected exit code {exitCode}, got {result.ExitCode}:\n{result.Output}");
+        Assert.Contains(reason, result.StandardError, StringComparison.Ordinal);
+    }
 
     /// <summary>The single JSON document <c>--output json</c> printed on stdout.</summary>
     public static JsonElement Json(ProcessResult result)

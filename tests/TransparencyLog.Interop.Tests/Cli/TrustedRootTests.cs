@@ -95,8 +95,7 @@ public sealed class TrustedRootTests(LocalSystem system) : IDisposable
 
         var result = await _tlog.RunAsync("trusted-root", "show", file);
 
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains("invalid", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 1, "invalid");
     }
 
     [Fact]
@@ -128,8 +127,7 @@ public sealed class TrustedRootTests(LocalSystem system) : IDisposable
     {
         var result = await _tlog.RunAsync("verify-blob", "x", "--no-such-flag");
 
-        Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--help", result.StandardError, StringComparison.Ordinal);
+        TlogRunner.AssertFailed(result, 2, "--help");
     }
 
     public void Dispose() => _tlog.Dispose();

@@ -249,62 +249,45 @@ public sealed class Rfc3161Tests
         Assert.Equal(VerificationErrorCode.Timestamp, error.Code);
     }
 
-    [Fact]
-    public void Verify_GenTimeWithMilliseconds_IsAccepted()
+    /// <summary>Verifies the scenario's bundle with only the token <paramref name="token"/> makes, under a root that trusts the TSA.</summary>
+    private static VerificationResult VerifyWithToken(Func<Tsa, byte[], byte[]> token)
     {
         using var scenario = Scenario.MessageSignature();
         using var tsa = new Tsa();
-        var genTime = Scenario.Now.AddSeconds(2);
-        var text = genTime.UtcDateTime.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture) + ".123Z";
-        var bundle = OnlyTsaTimestamp(scenario, Token(tsa.Signer, tsa.Key, scenario.Bundle.MessageSignature!.Signature, genTime, genTimeText: text));
-        var root = scenario.TrustedRoot with { TimestampAuthorities = [tsa.Authority] };
+        var bundle = OnlyTsaTimestamp(scenario, token(tsa, scenario.Bundle.MessageSignature!.Signature));
+        return new BundleVerifier(scenario.TrustedRoot with { TimestampAuthorities = [tsa.Authority] }).Verify(bundle, scenario.Artifact, s_alice);
+    }
 
-        var result = new BundleVerifier(root).Verify(bundle, scenario.Artifact, s_alice);
+    private static string GenTimeText(DateTimeOffset time, string fraction) =>
+        time.UtcDateTime.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture) + fraction + "Z";
+
+    [Fact]
+    public void Verify_GenTimeWithMilliseconds_IsAccepted()
+    {
+        var genTime = Scenario.Now.AddSeconds(2);
+
+        var result = VerifyWithToken((tsa, signature) => Token(tsa.Signer, tsa.Key, signature, genTime, genTimeText: GenTimeText(genTime, ".123")));
 
         Assert.Equal(genTime.AddMilliseconds(123), Assert.Single(result.Timestamps).Time);
     }
 
-    [Fact]
-    public void Verify_GenTimeWithTrimmedFraction_FailsWithTimestampError()
+    [Theory]
+    [InlineData("trimmed fraction", "fractional seconds")]
+    [InlineData("other certificate", "signingCertificateV2")]
+    [InlineData("no signingCertificateV2", "signingCertificateV2")]
+    public void Verify_TokenBreakingSigstoreRules_FailsWithTimestampError(string defect, string reason)
     {
-        using var scenario = Scenario.MessageSignature();
-        using var tsa = new Tsa();
         var genTime = Scenario.Now.AddSeconds(2);
-        var text = genTime.UtcDateTime.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture) + ".49Z";
-        var bundle = OnlyTsaTimestamp(scenario, Token(tsa.Signer, tsa.Key, scenario.Bundle.MessageSignature!.Signature, genTime, genTimeText: text));
-        var root = scenario.TrustedRoot with { TimestampAuthorities = [tsa.Authority] };
+        Func<Tsa, byte[], byte[]> token = defect switch
+        {
+            "trimmed fraction" => (tsa, signature) => Token(tsa.Signer, tsa.Key, signature, genTime, genTimeText: GenTimeText(genTime, ".49")),
+            "other certificate" => (tsa, signature) => Token(tsa.Signer, tsa.Key, signature, genTime, essCertificate: tsa.Root.RawData),
+            _ => (tsa, signature) => Token(tsa.Signer, tsa.Key, signature, genTime, withEss: false),
+        };
 
-        var error = Assert.Throws<VerificationException>(() => new BundleVerifier(root).Verify(bundle, scenario.Artifact, s_alice));
-
-        Assert.Equal(VerificationErrorCode.Timestamp, error.Code);
-        Assert.Contains("fractional seconds", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Verify_EssCertIdNamesOtherCertificate_FailsWithTimestampError()
-    {
-        using var scenario = Scenario.MessageSignature();
-        using var tsa = new Tsa();
-        var bundle = OnlyTsaTimestamp(scenario, Token(tsa.Signer, tsa.Key, scenario.Bundle.MessageSignature!.Signature, Scenario.Now, essCertificate: tsa.Root.RawData));
-        var root = scenario.TrustedRoot with { TimestampAuthorities = [tsa.Authority] };
-
-        var error = Assert.Throws<VerificationException>(() => new BundleVerifier(root).Verify(bundle, scenario.Artifact, s_alice));
+        var error = Assert.Throws<VerificationException>(() => VerifyWithToken(token));
 
         Assert.Equal(VerificationErrorCode.Timestamp, error.Code);
-        Assert.Contains("signingCertificateV2", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Verify_NoSigningCertificateAttribute_FailsWithTimestampError()
-    {
-        using var scenario = Scenario.MessageSignature();
-        using var tsa = new Tsa();
-        var bundle = OnlyTsaTimestamp(scenario, Token(tsa.Signer, tsa.Key, scenario.Bundle.MessageSignature!.Signature, Scenario.Now, withEss: false));
-        var root = scenario.TrustedRoot with { TimestampAuthorities = [tsa.Authority] };
-
-        var error = Assert.Throws<VerificationException>(() => new BundleVerifier(root).Verify(bundle, scenario.Artifact, s_alice));
-
-        Assert.Equal(VerificationErrorCode.Timestamp, error.Code);
-        Assert.Contains("signingCertificateV2", error.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
 }
