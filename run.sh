@@ -126,7 +126,9 @@ wait_healthy ca "http://127.0.0.1:$FULCIO_PORT/healthz" || { stop_services; exit
 
 tlog="dotnet $root/src/TransparencyLog.Cli/bin/$config/net10.0/tlog.dll"
 echo "==> trusted root"
+# The v2 log is reached as localhost: its checkpoints are signed as localhost:$REKOR_PORT (see docs/rekor-v2.md).
 $tlog trusted-root create --ca-url "http://127.0.0.1:$FULCIO_PORT" --rekor-url "http://127.0.0.1:$REKOR_PORT" \
+  --rekor-v2-url "http://localhost:$REKOR_PORT" \
   --ct-log-key "$data/keys/ct-public.pem" --ct-log-url "http://127.0.0.1:$REKOR_PORT/ct" \
   --tsa-url "http://127.0.0.1:$REKOR_PORT" --oidc-url "http://127.0.0.1:$OIDC_PORT" \
   --out "$data/trusted_root.json" --signing-config "$data/signing_config.json" >/dev/null

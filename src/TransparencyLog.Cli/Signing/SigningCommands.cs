@@ -27,7 +27,8 @@ internal static class SigningCommands
             "  tlog sign-blob --fulcio-url http://127.0.0.1:5001 --rekor-url http://127.0.0.1:3000 --identity-token $JWT app.tar.gz\n" +
             "  SIGSTORE_ID_TOKEN=$JWT tlog sign-blob app.tar.gz --bundle app.bundle\n" +
             "  tlog sign-blob --dev-issuer http://127.0.0.1:5556 --dev-email me@example.com app.tar.gz\n" +
-            "  tlog sign-blob --key cosign.key --rekor-url http://127.0.0.1:3000 app.tar.gz");
+            "  tlog sign-blob --key cosign.key --rekor-url http://127.0.0.1:3000 app.tar.gz\n" +
+            "  tlog sign-blob --rekor-version 2 --rekor-url http://localhost:3000 --tsa-url http://127.0.0.1:3000 --identity-token $JWT app.tar.gz");
         command.Arguments.Add(file);
         options.AddTo(command);
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
@@ -43,8 +44,12 @@ internal static class SigningCommands
                 var signature = signer.Sign(artifact);
                 var digest = SHA256.HashData(artifact);
                 var timestamps = await plan.TimestampAsync(host, signature, step, cancellationToken);
-                step("Recording the signature in the transparency log");
-                var (uuid, entry) = await new RekorClient(host.Context.Http, plan.RekorUrl).CreateEntryAsync(HashedRekord(digest, signature, signer.PublicMaterialPem), cancellationToken);
+                var (uuid, entry) = await plan.RecordAsync(
+                    host,
+                    () => HashedRekord(digest, signature, signer.PublicMaterialPem),
+                    () => RekorV2Client.HashedRekordRequest(digest, signature, signer.RekorV2Verifier()),
+                    step,
+                    cancellationToken);
                 var bundle = new Bundle(
                     Bundle.MediaTypeV03,
                     Material(signer, entry, timestamps),
@@ -66,7 +71,7 @@ internal static class SigningCommands
         var command = new Command(
             "attest",
             "Attest to a file: wraps the predicate in an in-toto statement whose subject is FILE, signs it as a DSSE " +
-            "envelope, records it in the transparency log (dsse 0.0.1) and writes a v0.3 bundle (FILE.intoto.sigstore.json).\n\n" +
+            "envelope, records it in the transparency log (dsse 0.0.1, or 0.0.2 with --rekor-version 2) and writes a v0.3 bundle (FILE.intoto.sigstore.json).\n\n" +
             "Example:\n" +
             "  tlog attest app.tar.gz --predicate provenance.json --type https://slsa.dev/provenance/v1 --identity-token $JWT");
         command.Arguments.Add(file);
@@ -110,21 +115,24 @@ internal static class SigningCommands
                 var signature = signer.Sign(unsigned.Pae());
                 var envelope = unsigned with { Signatures = [new DsseSignature(signature, string.Empty)] };
                 var timestamps = await plan.TimestampAsync(host, signature, step, cancellationToken);
-                step("Recording the attestation in the transparency log");
-                var proposed = new JsonObject
-                {
-                    ["apiVersion"] = "0.0.1",
-                    ["kind"] = "dsse",
-                    ["spec"] = new JsonObject
+                var (uuid, entry) = await plan.RecordAsync(
+                    host,
+                    () => new JsonObject
                     {
-                        ["proposedContent"] = new JsonObject
+                        ["apiVersion"] = "0.0.1",
+                        ["kind"] = "dsse",
+                        ["spec"] = new JsonObject
                         {
-                            ["envelope"] = envelope.ToRekorJson(),
-                            ["verifiers"] = new JsonArray(Convert.ToBase64String(Encoding.UTF8.GetBytes(signer.PublicMaterialPem))),
+                            ["proposedContent"] = new JsonObject
+                            {
+                                ["envelope"] = envelope.ToRekorJson(),
+                                ["verifiers"] = new JsonArray(Convert.ToBase64String(Encoding.UTF8.GetBytes(signer.PublicMaterialPem))),
+                            },
                         },
                     },
-                };
-                var (uuid, entry) = await new RekorClient(host.Context.Http, plan.RekorUrl).CreateEntryAsync(proposed, cancellationToken);
+                    () => RekorV2Client.DsseRequest(envelope, signer.RekorV2Verifier()),
+                    step,
+                    cancellationToken);
                 return (new Bundle(Bundle.MediaTypeV03, Material(signer, entry, timestamps), null, envelope), uuid, signer.Identity);
             });
             return Finish(reporter, bundle, bundlePath, uuid, identity);
@@ -150,12 +158,14 @@ internal static class SigningCommands
     private static VerificationMaterial Material(SigningIdentity signer, TransparencyLogEntry entry, IReadOnlyList<byte[]> timestamps) =>
         new(signer.Certificate, null, signer.Certificate is null ? signer.KeyHint : null, [entry], timestamps);
 
-    private static int Finish(Reporter reporter, Bundle bundle, string bundlePath, string uuid, string? identity)
+    private static int Finish(Reporter reporter, Bundle bundle, string bundlePath, string? uuid, string? identity)
     {
         CommandActions.WriteFileAtomically(bundlePath, bundle.ToJson() + "\n");
         var entry = bundle.VerificationMaterial.TlogEntries[0];
         reporter.Line($"Wrote bundle to {bundlePath}");
-        reporter.Line($"Transparency log index: {entry.LogIndex} (UUID {uuid})");
+        reporter.Line(uuid is null
+            ? $"Transparency log index: {entry.LogIndex} (Rekor v2)"
+            : $"Transparency log index: {entry.LogIndex} (UUID {uuid})");
         if (identity is not null)
         {
             reporter.Line($"Signed as: {identity}");

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Cli.Http;
 
@@ -32,6 +33,27 @@ internal sealed class SigningIdentity : IDisposable
 
     /// <summary>Bundle <c>publicKey.hint</c> for key-based bundles: base64 SHA-256 of the SPKI.</summary>
     public string KeyHint => Convert.ToBase64String(SHA256.HashData(Key.ExportSubjectPublicKeyInfo()));
+
+    /// <summary>
+    /// The Rekor v2 <c>verifier</c>: the DER leaf (keyless) or DER SPKI, with its <c>keyDetails</c>. Every signature
+    /// here is ECDSA with SHA-256, which v2 names only for P-256 keys.
+    /// </summary>
+    public JsonObject RekorV2Verifier()
+    {
+        if (Key.KeySize != 256)
+        {
+            throw new CliException(ExitCodes.Usage, $"Rekor v2 needs a P-256 key for ECDSA with SHA-256; this key is P-{Key.KeySize}");
+        }
+
+        return new JsonObject
+        {
+            [Certificate is null ? "publicKey" : "x509Certificate"] = new JsonObject
+            {
+                ["rawBytes"] = Convert.ToBase64String(Certificate ?? Key.ExportSubjectPublicKeyInfo()),
+            },
+            ["keyDetails"] = "PKIX_ECDSA_P256_SHA_256",
+        };
+    }
 
     public byte[] Sign(ReadOnlySpan<byte> data) => Key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
 

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using TransparencyLog.Cli.Hosting;
+using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Http;
+using TransparencyLog.Sigstore.Bundles;
 
 namespace TransparencyLog.Cli.Signing;
 
@@ -28,7 +30,18 @@ internal sealed class SigningOptions
 
     public Option<string?> FulcioUrl { get; } = new("--fulcio-url") { Description = "CA (Fulcio v2 API) base URL [env: FULCIO_URL].", HelpName = "URL" };
 
-    public Option<string?> RekorUrl { get; } = new("--rekor-url") { Description = "Transparency log (Rekor v1 API) base URL [env: REKOR_URL].", HelpName = "URL" };
+    public Option<string?> RekorUrl { get; } = new("--rekor-url")
+    {
+        Description = "Transparency log base URL [env: REKOR_URL; with --rekor-version 2: REKOR_V2_URL, else REKOR_URL].",
+        HelpName = "URL",
+    };
+
+    public Option<int> RekorVersion { get; } = new Option<int>("--rekor-version")
+    {
+        Description = "Log API: 1 (Rekor v1, signed entry timestamp) or 2 (rekor-tiles: no entry timestamp, so an RFC 3161 timestamp is required).",
+        HelpName = "1|2",
+        DefaultValueFactory = static _ => 1,
+    }.AcceptOnlyFromAmong("1", "2");
 
     public Option<string?> TsaUrl { get; } = new("--tsa-url") { Description = "RFC 3161 timestamp authority URL; a bare origin gets /api/v1/timestamp [env: TSA_URL].", HelpName = "URL" };
 
@@ -42,7 +55,7 @@ internal sealed class SigningOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { IdentityToken, DevIssuer, DevEmail, FulcioUrl, RekorUrl, TsaUrl, Key, Bundle })
+        foreach (var option in new Option[] { IdentityToken, DevIssuer, DevEmail, FulcioUrl, RekorUrl, RekorVersion, TsaUrl, Key, Bundle })
         {
             command.Options.Add(option);
         }
@@ -51,10 +64,23 @@ internal sealed class SigningOptions
     /// <summary>Checks the flags before any network call, so misuse fails fast with exit code 2.</summary>
     public SigningPlan Resolve(ParseResult parseResult, CliHost host)
     {
-        var rekorUrl = CommandActions.Required(
-            CommandActions.FlagOrEnv(parseResult, RekorUrl, host, "REKOR_URL"),
-            "no transparency log URL: pass --rekor-url or set REKOR_URL");
+        var rekorVersion = parseResult.GetValue(RekorVersion);
+        var rekorUrl = rekorVersion == 2
+            ? CommandActions.Required(
+                CommandActions.FlagOrEnv(parseResult, RekorUrl, host, "REKOR_V2_URL") ?? host.Context.Env("REKOR_URL"),
+                "no Rekor v2 log URL: pass --rekor-url or set REKOR_V2_URL")
+            : CommandActions.Required(
+                CommandActions.FlagOrEnv(parseResult, RekorUrl, host, "REKOR_URL"),
+                "no transparency log URL: pass --rekor-url or set REKOR_URL");
         var tsaUrl = CommandActions.FlagOrEnv(parseResult, TsaUrl, host, "TSA_URL");
+        if (rekorVersion == 2 && tsaUrl is null)
+        {
+            throw new CliException(
+                ExitCodes.Usage,
+                "--rekor-version 2 needs a timestamp authority: a Rekor v2 log returns no signed entry timestamp, so the bundle's only time " +
+                "evidence is an RFC 3161 timestamp; pass --tsa-url or set TSA_URL");
+        }
+
         var keyFile = parseResult.GetValue(Key);
         var token = parseResult.GetValue(IdentityToken);
         var devIssuer = parseResult.GetValue(DevIssuer);
@@ -65,7 +91,7 @@ internal sealed class SigningOptions
                 throw new CliException(ExitCodes.Usage, "--key signs with your own key; it cannot be combined with --identity-token or --dev-issuer");
             }
 
-            return new SigningPlan(rekorUrl, tsaUrl, keyFile, null, null, null, null);
+            return new SigningPlan(rekorUrl, rekorVersion, tsaUrl, keyFile, null, null, null, null);
         }
 
         var fulcioUrl = CommandActions.Required(
@@ -79,12 +105,12 @@ internal sealed class SigningOptions
                 "no identity token: pass --identity-token, set SIGSTORE_ID_TOKEN, use --dev-issuer URL, or sign with --key");
         }
 
-        return new SigningPlan(rekorUrl, tsaUrl, null, fulcioUrl, token, devIssuer, parseResult.GetValue(DevEmail));
+        return new SigningPlan(rekorUrl, rekorVersion, tsaUrl, null, fulcioUrl, token, devIssuer, parseResult.GetValue(DevEmail));
     }
 }
 
-/// <summary>Resolved signing inputs: where to log and timestamp, and how to get a key.</summary>
-internal sealed record SigningPlan(string RekorUrl, string? TsaUrl, string? KeyFile, string? FulcioUrl, string? Token, string? DevIssuer, string? DevEmail)
+/// <summary>Resolved signing inputs: where to log (and with which API) and timestamp, and how to get a key.</summary>
+internal sealed record SigningPlan(string RekorUrl, int RekorVersion, string? TsaUrl, string? KeyFile, string? FulcioUrl, string? Token, string? DevIssuer, string? DevEmail)
 {
     public async Task<SigningIdentity> ObtainSignerAsync(CliHost host, Action<string> step, CancellationToken cancellationToken)
     {
@@ -106,6 +132,23 @@ internal sealed record SigningPlan(string RekorUrl, string? TsaUrl, string? KeyF
             new FulcioClient(host.Context.Http, FulcioUrl ?? throw new InvalidOperationException("keyless plan without a CA URL")),
             token ?? throw new InvalidOperationException("keyless plan without a token"),
             cancellationToken);
+    }
+
+    /// <summary>
+    /// Records the signature in the log: the v1 proposed entry, or the v2 request built only when v2 is selected.
+    /// Returns the v1 UUID (v2 has none) and the bundle's tlog entry.
+    /// </summary>
+    public async Task<(string? Uuid, TransparencyLogEntry Entry)> RecordAsync(
+        CliHost host, Func<JsonObject> v1Entry, Func<JsonObject> v2Request, Action<string> step, CancellationToken cancellationToken)
+    {
+        if (RekorVersion == 2)
+        {
+            step("Recording the signature in the Rekor v2 log");
+            return (null, await new RekorV2Client(host.Context.Http, RekorUrl).CreateEntryAsync(v2Request(), cancellationToken));
+        }
+
+        step("Recording the signature in the transparency log");
+        return await new RekorClient(host.Context.Http, RekorUrl).CreateEntryAsync(v1Entry(), cancellationToken);
     }
 
     public async Task<IReadOnlyList<byte[]>> TimestampAsync(CliHost host, byte[] signature, Action<string> step, CancellationToken cancellationToken)

@@ -25,6 +25,11 @@ internal static class TrustedRootCommands
     {
         var caUrl = new Option<string>("--ca-url") { Description = "CA base URL; its /api/v2/trustBundle chains become certificateAuthorities.", Required = true, HelpName = "URL" };
         var rekorUrl = new Option<string>("--rekor-url") { Description = "Transparency log base URL; its /api/v1/log/publicKey becomes a tlog.", Required = true, HelpName = "URL" };
+        var rekorV2Url = new Option<string?>("--rekor-v2-url")
+        {
+            Description = "Rekor v2 log base URL; its /api/v2/log/tlogInstance becomes a second tlog (with checkpointKeyId) and a majorApiVersion 2 signing-config entry.",
+            HelpName = "URL",
+        };
         var ctLogKey = new Option<string?>("--ct-log-key") { Description = "CT log public key: a PEM file or an http(s) URL serving one.", HelpName = "PEM|URL" };
         var ctLogUrl = new Option<string?>("--ct-log-url") { Description = "The CT log's base URL to record (default: the CA URL).", HelpName = "URL" };
         var tsaUrl = new Option<string?>("--tsa-url") { Description = "Timestamp authority URL; its certchain becomes a timestampAuthority.", HelpName = "URL" };
@@ -43,8 +48,9 @@ internal static class TrustedRootCommands
             "Examples:\n" +
             "  tlog trusted-root create --ca-url http://127.0.0.1:5001 --rekor-url http://127.0.0.1:3000 \\\n" +
             "      --ct-log-key ctlog.pub --tsa-url http://127.0.0.1:3000 --out trusted_root.json\n" +
+            "  tlog trusted-root create --ca-url … --rekor-url http://127.0.0.1:3000 --rekor-v2-url http://localhost:3000 --tsa-url … --out trusted_root.json\n" +
             "  tlog trusted-root create --ca-url … --rekor-url … --merge trusted_root.json --out trusted_root.json");
-        foreach (var option in new Option[] { caUrl, rekorUrl, ctLogKey, ctLogUrl, tsaUrl, oidcUrl, output, signingConfig, merge })
+        foreach (var option in new Option[] { caUrl, rekorUrl, rekorV2Url, ctLogKey, ctLogUrl, tsaUrl, oidcUrl, output, signingConfig, merge })
         {
             command.Options.Add(option);
         }
@@ -54,6 +60,7 @@ internal static class TrustedRootCommands
             var ca = parseResult.GetRequiredValue(caUrl);
             var rekor = parseResult.GetRequiredValue(rekorUrl);
             var tsa = parseResult.GetValue(tsaUrl);
+            var rekorV2 = parseResult.GetValue(rekorV2Url);
             var outPath = parseResult.GetRequiredValue(output);
             var existing = parseResult.GetValue(merge) is { } mergePath ? CommandActions.LoadTrustedRoot(mergePath) : null;
             var now = host.Context.Time.GetUtcNow();
@@ -73,6 +80,14 @@ internal static class TrustedRootCommands
                 catch (KeyLoadException ex)
                 {
                     throw new CliException(ExitCodes.Error, $"the transparency log's public key is unusable: {ex.Message}");
+                }
+
+                var tlogs = new List<TransparencyLogInstance> { TrustedRoot.LogFromKey(logKey, rekor.TrimEnd('/'), since) };
+                if (rekorV2 is not null)
+                {
+                    step("Fetching the Rekor v2 log's tlog instance");
+                    var instance = await new RekorV2Client(host.Context.Http, rekorV2).GetTlogInstanceAsync(cancellationToken);
+                    tlogs.Add(instance with { PublicKey = instance.PublicKey with { ValidFor = since } });
                 }
 
                 var ctlogs = new List<TransparencyLogInstance>();
@@ -95,7 +110,7 @@ internal static class TrustedRootCommands
 
                 var fetched = new TrustedRoot(
                     TrustedRoot.MediaTypeV01,
-                    [TrustedRoot.LogFromKey(logKey, rekor.TrimEnd('/'), since)],
+                    tlogs,
                     [.. chains.Where(static c => c.Count > 0).Select(c => new CertificateAuthority(Subject(c[0]), ca, c, since))],
                     ctlogs,
                     tsas);
@@ -107,7 +122,7 @@ internal static class TrustedRootCommands
             var config = new SigningConfig(
                 [new ServiceEndpoint(ca, 1, since)],
                 parseResult.GetValue(oidcUrl) is { } oidc ? [new ServiceEndpoint(oidc, 1, since)] : [],
-                [new ServiceEndpoint(rekor, 1, since)],
+                rekorV2 is null ? [new ServiceEndpoint(rekor, 1, since)] : [new ServiceEndpoint(rekor, 1, since), new ServiceEndpoint(rekorV2, 2, since)],
                 ServiceSelector.Any,
                 tsa is null ? [] : [new ServiceEndpoint(new TsaClient(host.Context.Http, tsa).TimestampUrl.ToString(), 1, since)],
                 ServiceSelector.Any);
@@ -141,7 +156,8 @@ internal static class TrustedRootCommands
                 reporter.Line($"{title}:");
                 foreach (var log in logs)
                 {
-                    reporter.Line($"  {log.BaseUrl}  logId {Convert.ToHexStringLower(log.LogId)}  {log.PublicKey.KeyDetails}  {Window(log.PublicKey.ValidFor)}");
+                    var checkpointKeyId = log.CheckpointKeyId is { } id ? $"  checkpointKeyId {Convert.ToHexStringLower(id)}" : string.Empty;
+                    reporter.Line($"  {log.BaseUrl}  logId {Convert.ToHexStringLower(log.LogId)}{checkpointKeyId}  {log.PublicKey.KeyDetails}  {Window(log.PublicKey.ValidFor)}");
                 }
             }
 

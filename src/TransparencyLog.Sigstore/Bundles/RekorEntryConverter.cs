@@ -41,6 +41,27 @@ public static class RekorEntryConverter
         }
     }
 
+    /// <summary>
+    /// Parses a Rekor v2 <c>POST /api/v2/log/entries</c> response: already a protobuf-JSON <c>TransparencyLogEntry</c>,
+    /// exactly what a bundle's <c>tlogEntries[]</c> holds.
+    /// </summary>
+    /// <exception cref="BundleFormatException">Not a complete TransparencyLogEntry.</exception>
+    public static TransparencyLogEntry FromTransparencyLogEntry(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        try
+        {
+            using var document = JsonDocument.Parse(json, ProtoJson.DocumentOptions);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                ? Bundle.ParseTlogEntry(document.RootElement, "entry")
+                : throw new BundleFormatException("the log response must be a JSON object");
+        }
+        catch (JsonException)
+        {
+            throw new BundleFormatException("the log response is not valid JSON");
+        }
+    }
+
     /// <summary>Converts one Rekor v1 <c>LogEntry</c> object.</summary>
     public static TransparencyLogEntry FromLogEntry(JsonElement entry)
     {

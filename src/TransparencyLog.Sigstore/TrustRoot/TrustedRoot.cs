@@ -248,6 +248,27 @@ public sealed record TrustedRoot(
         return root.ToJsonString(s_writeOptions);
     }
 
+    /// <summary>
+    /// Parses one <c>TransparencyLogInstance</c> on its own, as the Rekor v2 log serves it at
+    /// <c>/api/v2/log/tlogInstance</c>.
+    /// </summary>
+    /// <exception cref="BundleFormatException">Not a log instance, or a required field is missing.</exception>
+    public static TransparencyLogInstance ParseLogInstance(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        try
+        {
+            using var document = JsonDocument.Parse(json, ProtoJson.DocumentOptions);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                ? ParseLog(document.RootElement, "tlogInstance")
+                : throw new BundleFormatException("a transparency log instance must be a JSON object");
+        }
+        catch (JsonException)
+        {
+            throw new BundleFormatException("the transparency log instance is not valid JSON");
+        }
+    }
+
     private static TransparencyLogInstance ParseLog(JsonElement element, string path)
     {
         var publicKey = ProtoJson.Object(element, "publicKey", $"{path}.publicKey");

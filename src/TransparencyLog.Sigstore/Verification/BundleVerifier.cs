@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.Bundles;
+using TransparencyLog.Sigstore.CertificateTransparency;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
 using TransparencyLog.Sigstore.Rekor;
@@ -212,27 +213,31 @@ public sealed class BundleVerifier
 
     private void VerifyScts(X509Certificate2 leaf, X509Certificate2? issuer)
     {
-        var scts = EmbeddedScts.Read(leaf);
+        var scts = ReadEmbeddedScts(leaf);
         var verified = 0;
         foreach (var sct in scts)
         {
-            var logs = _root.FindCtlogs(sct.LogId, sct.Timestamp).ToList();
+            var time = SctTime(sct);
+            var logs = _root.FindCtlogs(sct.LogId, time).ToList();
             if (logs.Count == 0)
             {
                 throw new VerificationException(
                     VerificationErrorCode.Sct,
-                    $"the certificate's SCT from log {Convert.ToHexStringLower(sct.LogId)} at {sct.Timestamp:O} matches no trusted CT log key valid at that time");
+                    $"the certificate's SCT from log {Convert.ToHexStringLower(sct.LogId)} at {time:O} matches no trusted CT log key valid at that time");
             }
 
-            var hash = EmbeddedScts.HashName(sct.HashAlgorithm)
-                ?? throw new VerificationException(VerificationErrorCode.Sct, $"unsupported SCT hash algorithm {sct.HashAlgorithm}");
             if (issuer is null)
             {
                 throw new VerificationException(VerificationErrorCode.Sct, "the certificate's issuer is unknown, so its SCTs cannot be checked");
             }
 
-            var signedData = EmbeddedScts.SignedData(sct, leaf, issuer);
-            if (!logs.Any(l => SignatureKey.Verify(l.PublicKey.RawBytes, signedData, sct.Signature, hash)))
+            // An embedded SCT was issued for the precertificate: the leaf's TBS without the SCT list, under the issuer's key.
+            var signedData = CtSignedData.ForPrecertificate(
+                sct.TimestampMs,
+                SHA256.HashData(issuer.PublicKey.ExportSubjectPublicKeyInfo()),
+                PrecertificateTbs(leaf),
+                sct.Extensions);
+            if (!logs.Any(l => SctSignatures.Verify(sct, signedData, l.PublicKey.RawBytes)))
             {
                 throw new VerificationException(
                     VerificationErrorCode.Sct,
@@ -249,6 +254,40 @@ public sealed class BundleVerifier
                 $"the signing certificate has {verified} verified SCT(s); at least {_options.CtlogThreshold} required");
         }
     }
+
+    private static IReadOnlyList<SignedCertificateTimestamp> ReadEmbeddedScts(X509Certificate2 leaf)
+    {
+        if (leaf.Extensions[SctList.Oid] is not { } extension)
+        {
+            return [];
+        }
+
+        try
+        {
+            return SctList.DecodeExtensionValue(extension.RawData);
+        }
+        catch (FormatException ex)
+        {
+            throw new VerificationException(VerificationErrorCode.Sct, $"the certificate's embedded SCT list is malformed: {ex.Message}", ex);
+        }
+    }
+
+    private static byte[] PrecertificateTbs(X509Certificate2 leaf)
+    {
+        try
+        {
+            return Precertificate.TbsWithoutSctList(leaf.RawData);
+        }
+        catch (FormatException ex)
+        {
+            throw new VerificationException(VerificationErrorCode.Sct, $"the precertificate cannot be rebuilt from the signing certificate: {ex.Message}", ex);
+        }
+    }
+
+    private static DateTimeOffset SctTime(SignedCertificateTimestamp sct) =>
+        sct.TimestampMs <= (ulong)DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+            ? DateTimeOffset.FromUnixTimeMilliseconds((long)sct.TimestampMs)
+            : throw new VerificationException(VerificationErrorCode.Sct, "an embedded SCT's timestamp is out of range");
 
     private void VerifyTlogEntry(TransparencyLogEntry entry, Bundle bundle, byte[] spki, X509Certificate2? leaf)
     {

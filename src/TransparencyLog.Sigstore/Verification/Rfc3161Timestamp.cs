@@ -11,6 +11,10 @@ namespace TransparencyLog.Sigstore.Verification;
 /// chain checks of sigstore-go: CMS SignedData with id-ct-TSTInfo, the first SignerInfo identified by
 /// IssuerAndSerialNumber, signed attributes with a messageDigest over the TSTInfo, imprint over the signature bytes,
 /// signer chained to a trusted TSA at genTime. Accepts a whole TimeStampResp or the bare token (ContentInfo).
+/// Beyond sigstore-js: the ESS signingCertificateV2 attribute must name the trusted TSA certificate (RFC 3161 §2.4.1,
+/// RFC 5035), so a token cannot be re-attributed to another certificate with the same issuer and serial. Certificates
+/// embedded in the token are ignored: the signer is always the <c>certChain[0]</c> of a trusted TSA. No nonce is
+/// required (sigstore clients send none).
 /// </summary>
 internal static class Rfc3161Timestamp
 {
@@ -18,6 +22,8 @@ internal static class Rfc3161Timestamp
     private const string TstInfoOid = "1.2.840.113549.1.9.16.1.4";
     private const string ContentTypeAttributeOid = "1.2.840.113549.1.9.3";
     private const string MessageDigestAttributeOid = "1.2.840.113549.1.9.4";
+    private const string SigningCertificateV2AttributeOid = "1.2.840.113549.1.9.16.2.47";
+    private const string Sha256Oid = "2.16.840.1.101.3.4.2.1";
     private const string TimeStampingEku = "1.3.6.1.5.5.7.3.8";
 
     /// <summary>Returns the verified genTime.</summary>
@@ -65,6 +71,14 @@ internal static class Rfc3161Timestamp
             if (!VerifySignedAttributes(signer, token))
             {
                 throw Fail("the timestamp's CMS signature does not verify with the TSA certificate");
+            }
+
+            var certificateHash = Digest(token.EssCertificate.HashAlgorithm, signer.RawData)
+                ?? throw Fail($"unsupported signingCertificateV2 hash algorithm {token.EssCertificate.HashAlgorithm}");
+            if (!certificateHash.AsSpan().SequenceEqual(token.EssCertificate.CertificateHash)
+                || (token.EssCertificate.Serial is { } essSerial && essSerial != token.SignerSerial))
+            {
+                throw Fail("the timestamp's signingCertificateV2 attribute does not name the trusted TSA certificate");
             }
 
             if (!authority.ValidFor.Contains(token.GenTime))
@@ -131,7 +145,11 @@ internal static class Rfc3161Timestamp
         byte[] Signature,
         string ImprintAlgorithm,
         byte[] Imprint,
-        DateTimeOffset GenTime);
+        DateTimeOffset GenTime,
+        EssCertificateId EssCertificate);
+
+    /// <summary>The first ESSCertIDv2 of the signingCertificateV2 attribute; <see cref="Serial"/> only when issuerSerial is present.</summary>
+    private sealed record EssCertificateId(string HashAlgorithm, byte[] CertificateHash, BigInteger? Serial);
 
     private static Token Parse(byte[] der)
     {
@@ -211,6 +229,7 @@ internal static class Rfc3161Timestamp
         attributesEncoded[0] = 0x31;
         var attributes = signerInfo.ReadSetOf(skipSortOrderValidation: true, attributesTag);
         byte[]? messageDigest = null;
+        EssCertificateId? essCertificate = null;
         while (attributes.HasData)
         {
             var attribute = attributes.ReadSequence();
@@ -224,6 +243,10 @@ internal static class Rfc3161Timestamp
             {
                 throw Fail("the timestamp's contentType attribute is not id-ct-TSTInfo");
             }
+            else if (type == SigningCertificateV2AttributeOid)
+            {
+                essCertificate = ReadSigningCertificateV2(values);
+            }
         }
 
         var signatureAlgorithm = signerInfo.ReadSequence().ReadObjectIdentifier();
@@ -236,11 +259,64 @@ internal static class Rfc3161Timestamp
         var imprintAlgorithm = messageImprint.ReadSequence().ReadObjectIdentifier();
         var imprint = messageImprint.ReadOctetString();
         info.ReadInteger();
-        var genTime = info.ReadGeneralizedTime();
+        var genTime = ReadGenTime(info);
 
         return new Token(
             tstInfo, digestAlgorithm, issuer, serial, attributesEncoded,
             messageDigest ?? throw Fail("the timestamp's signed attributes have no messageDigest"),
-            signatureAlgorithm, signature, imprintAlgorithm, imprint, genTime);
+            signatureAlgorithm, signature, imprintAlgorithm, imprint, genTime,
+            essCertificate ?? throw Fail("the timestamp's signed attributes have no signingCertificateV2 (RFC 5035 ESSCertIDv2) naming the TSA certificate"));
+    }
+
+    /// <summary>
+    /// genTime as @sigstore/core accepts it: <c>YYYYMMDDhhmmss[.fff]Z</c>. DER drops trailing zeros of fractional
+    /// seconds (<c>.490</c> becomes <c>.49</c>), which sigstore-js rejects, so such a token would verify here and fail
+    /// there; refusing it keeps the two verifiers in agreement.
+    /// </summary>
+    private static DateTimeOffset ReadGenTime(AsnReader info)
+    {
+        if (!info.PeekTag().HasSameClassAndValue(Asn1Tag.GeneralizedTime))
+        {
+            throw Fail("the timestamp's genTime is not a GeneralizedTime");
+        }
+
+        var text = System.Text.Encoding.ASCII.GetString(info.PeekContentBytes().Span);
+        var time = info.ReadGeneralizedTime();
+        var fraction = text.Length > 15 && text[14] == '.' ? text[15..^1] : string.Empty;
+        if ((text.Length != 15 && fraction.Length != 3) || text[^1] != 'Z')
+        {
+            throw Fail($"the timestamp's genTime {text} has fractional seconds other than whole milliseconds (sigstore clients reject it)");
+        }
+
+        return time;
+    }
+
+    private static EssCertificateId ReadSigningCertificateV2(AsnReader values)
+    {
+        // SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies OPTIONAL }; the first names the signer.
+        var certs = values.ReadSequence().ReadSequence();
+        if (!certs.HasData)
+        {
+            throw Fail("the timestamp's signingCertificateV2 attribute lists no certificate");
+        }
+
+        // ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT sha256, certHash OCTET STRING, issuerSerial OPTIONAL }
+        var id = certs.ReadSequence();
+        var hashAlgorithm = Sha256Oid;
+        if (id.PeekTag().HasSameClassAndValue(Asn1Tag.Sequence))
+        {
+            hashAlgorithm = id.ReadSequence().ReadObjectIdentifier();
+        }
+
+        var hash = id.ReadOctetString();
+        BigInteger? serial = null;
+        if (id.HasData)
+        {
+            var issuerSerial = id.ReadSequence();
+            issuerSerial.ReadSequence(); // GeneralNames: the serial and certHash already pin the certificate
+            serial = issuerSerial.ReadInteger();
+        }
+
+        return new EssCertificateId(hashAlgorithm, hash, serial);
     }
 }

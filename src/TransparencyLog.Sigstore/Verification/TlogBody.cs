@@ -39,47 +39,77 @@ internal static class TlogBody
             switch ((kind, apiVersion))
             {
                 case ("hashedrekord", "0.0.1"):
-                    VerifyHashedRekord(entry, spec, bundle, spki, leaf);
-                    break;
+                    {
+                        // Rekor v1: hex digest with a lowercase algorithm name, the key as base64 PEM.
+                        var signature = Element(spec, "signature");
+                        VerifyMessageSignature(entry, bundle, Text(signature, "content"), digest =>
+                        {
+                            var hash = Element(Element(spec, "data"), "hash");
+                            return Text(hash, "algorithm") == RekorV1HashName(digest.Algorithm) && Text(hash, "value") == Convert.ToHexStringLower(digest.Digest);
+                        });
+                        CheckKey(entry, Text(Element(signature, "publicKey"), "content"), spki, leaf);
+                        break;
+                    }
+
                 case ("dsse", "0.0.1"):
-                    VerifyDsse(entry, spec, bundle, spki, leaf);
-                    break;
+                    {
+                        var logged = VerifyDsseSignature(entry, bundle, spec, "signature", (hash, sha256) =>
+                            Text(hash, "algorithm") == "sha256" && Text(hash, "value") == Convert.ToHexStringLower(sha256));
+                        CheckKey(entry, Text(logged, "verifier"), spki, leaf);
+                        break;
+                    }
+
+                case ("hashedrekord", "0.0.2"):
+                    {
+                        // Rekor v2 (V:tlog/hashedrekord.js:77-94): base64 digest with the protobuf algorithm name, a DER verifier.
+                        var v2 = Element(spec, "hashedRekordV002");
+                        var signature = Element(v2, "signature");
+                        VerifyMessageSignature(entry, bundle, Text(signature, "content"), digest =>
+                        {
+                            var data = Element(v2, "data");
+                            return Text(data, "algorithm") == digest.Algorithm && Text(data, "digest") == Convert.ToBase64String(digest.Digest);
+                        });
+                        CheckVerifier(entry, Element(signature, "verifier"), spki, leaf);
+                        break;
+                    }
+
+                case ("dsse", "0.0.2"):
+                    {
+                        // V:tlog/dsse.js:82-106
+                        var logged = VerifyDsseSignature(entry, bundle, Element(spec, "dsseV002"), "content", (hash, sha256) =>
+                            Text(hash, "algorithm") == "SHA2_256" && Text(hash, "digest") == Convert.ToBase64String(sha256));
+                        CheckVerifier(entry, Element(logged, "verifier"), spki, leaf);
+                        break;
+                    }
+
                 default:
                     throw Fail($"log entry {entry.LogIndex} is of unsupported kind {kind} {apiVersion}");
             }
         }
     }
 
-    private static void VerifyHashedRekord(TransparencyLogEntry entry, JsonElement spec, Bundle bundle, byte[] spki, X509Certificate2? leaf)
+    /// <summary>A hashedrekord body: the logged signature is the bundle's, and so is the digest when the bundle has one.</summary>
+    private static void VerifyMessageSignature(TransparencyLogEntry entry, Bundle bundle, string loggedSignature, Func<MessageDigest, bool> digestMatches)
     {
         var message = bundle.MessageSignature
             ?? throw Fail($"log entry {entry.LogIndex} is a hashedrekord but the bundle holds a DSSE envelope");
-        var signature = Element(spec, "signature");
-        if (Text(signature, "content") != Convert.ToBase64String(message.Signature))
+        if (loggedSignature != Convert.ToBase64String(message.Signature))
         {
             throw Fail($"the signature in log entry {entry.LogIndex} is not the bundle's signature");
         }
 
-        if (message.MessageDigest is { } digest)
+        if (message.MessageDigest is { } digest && !digestMatches(digest))
         {
-            var hash = Element(Element(spec, "data"), "hash");
-            var algorithm = digest.Algorithm switch
-            {
-                "SHA2_256" => "sha256",
-                "SHA2_384" => "sha384",
-                "SHA2_512" => "sha512",
-                _ => digest.Algorithm,
-            };
-            if (Text(hash, "algorithm") != algorithm || Text(hash, "value") != Convert.ToHexStringLower(digest.Digest))
-            {
-                throw Fail($"the digest in log entry {entry.LogIndex} is not the bundle's message digest");
-            }
+            throw Fail($"the digest in log entry {entry.LogIndex} is not the bundle's message digest");
         }
-
-        CheckKey(entry, Text(Element(signature, "publicKey"), "content"), spki, leaf);
     }
 
-    private static void VerifyDsse(TransparencyLogEntry entry, JsonElement spec, Bundle bundle, byte[] spki, X509Certificate2? leaf)
+    /// <summary>
+    /// A dsse body: exactly one signature on each side, equal (under <paramref name="signatureName"/>), and a payload
+    /// hash over the envelope's payload. Returns the logged signature, whose verifier the caller checks.
+    /// </summary>
+    private static JsonElement VerifyDsseSignature(
+        TransparencyLogEntry entry, Bundle bundle, JsonElement spec, string signatureName, Func<JsonElement, byte[], bool> payloadHashMatches)
     {
         var envelope = bundle.DsseEnvelope
             ?? throw Fail($"log entry {entry.LogIndex} is a dsse entry but the bundle holds a message signature");
@@ -90,19 +120,52 @@ internal static class TlogBody
         }
 
         var logged = signatures[0];
-        if (Text(logged, "signature") != Convert.ToBase64String(envelope.Signatures[0].Sig))
+        if (Text(logged, signatureName) != Convert.ToBase64String(envelope.Signatures[0].Sig))
         {
             throw Fail($"the signature in log entry {entry.LogIndex} is not the envelope's signature");
         }
 
-        var payloadHash = Element(spec, "payloadHash");
-        if (Text(payloadHash, "algorithm") != "sha256"
-            || Text(payloadHash, "value") != Convert.ToHexStringLower(SHA256.HashData(envelope.Payload)))
+        if (!payloadHashMatches(Element(spec, "payloadHash"), SHA256.HashData(envelope.Payload)))
         {
             throw Fail($"the payload hash in log entry {entry.LogIndex} is not the hash of the envelope's payload");
         }
 
-        CheckKey(entry, Text(logged, "verifier"), spki, leaf);
+        return logged;
+    }
+
+    private static string RekorV1HashName(string algorithm) => algorithm switch
+    {
+        "SHA2_256" => "sha256",
+        "SHA2_384" => "sha384",
+        "SHA2_512" => "sha512",
+        _ => algorithm,
+    };
+
+    /// <summary>A v0.0.2 verifier holds the DER certificate (<c>x509Certificate</c>) or SPKI (<c>publicKey</c>) directly.</summary>
+    private static void CheckVerifier(TransparencyLogEntry entry, JsonElement verifier, byte[] spki, X509Certificate2? leaf)
+    {
+        byte[] der;
+        bool isCertificate;
+        try
+        {
+            isCertificate = verifier.ValueKind == JsonValueKind.Object && verifier.TryGetProperty("x509Certificate", out _);
+            der = Convert.FromBase64String(Text(Element(verifier, isCertificate ? "x509Certificate" : "publicKey"), "rawBytes"));
+        }
+        catch (FormatException ex)
+        {
+            throw new VerificationException(VerificationErrorCode.TlogBody, $"the verifier in log entry {entry.LogIndex} is not base64", ex);
+        }
+
+        var matches = (isCertificate, leaf) switch
+        {
+            (true, not null) => der.AsSpan().SequenceEqual(leaf.RawData),
+            (true, null) => CertificateKeyEquals(der, spki),
+            (false, _) => der.AsSpan().SequenceEqual(spki),
+        };
+        if (!matches)
+        {
+            throw Fail($"log entry {entry.LogIndex} was made with a different {(leaf is null ? "key" : "certificate")} than the bundle's");
+        }
     }
 
     /// <summary>The logged key (base64 PEM of a certificate or public key) must be the one that signed the bundle.</summary>

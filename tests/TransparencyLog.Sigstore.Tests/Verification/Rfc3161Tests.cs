@@ -11,8 +11,14 @@ public sealed class Rfc3161Tests
 {
     private static readonly CertificateIdentityPolicy s_alice = CertificateIdentityPolicy.Create(TestPki.Email, null, TestPki.OidcIssuer, null);
 
-    /// <summary>A TimeStampResp as a TSA sends it: CMS SignedData over TSTInfo, signer by IssuerAndSerialNumber.</summary>
-    private static byte[] Token(X509Certificate2 tsa, ECDsa key, byte[] signedBytes, DateTimeOffset genTime)
+    /// <summary>
+    /// A TimeStampResp as a TSA sends it: CMS SignedData over TSTInfo, signer by IssuerAndSerialNumber, and a
+    /// signingCertificateV2 attribute naming <paramref name="tsa"/> (or hashing <paramref name="essCertificate"/>
+    /// instead; none when <paramref name="withEss"/> is false). <paramref name="genTimeText"/> overrides the encoded genTime.
+    /// </summary>
+    private static byte[] Token(
+        X509Certificate2 tsa, ECDsa key, byte[] signedBytes, DateTimeOffset genTime,
+        byte[]? essCertificate = null, bool withEss = true, string? genTimeText = null)
     {
         var tstInfo = new AsnWriter(AsnEncodingRules.DER);
         using (tstInfo.PushSequence())
@@ -30,7 +36,14 @@ public sealed class Rfc3161Tests
             }
 
             tstInfo.WriteInteger(7);
-            tstInfo.WriteGeneralizedTime(genTime, omitFractionalSeconds: true);
+            if (genTimeText is null)
+            {
+                tstInfo.WriteGeneralizedTime(genTime, omitFractionalSeconds: true);
+            }
+            else
+            {
+                tstInfo.WriteEncodedValue([0x18, (byte)genTimeText.Length, .. System.Text.Encoding.ASCII.GetBytes(genTimeText)]);
+            }
         }
 
         var info = tstInfo.Encode();
@@ -54,6 +67,21 @@ public sealed class Rfc3161Tests
                     using (writer.PushSetOf())
                     {
                         writer.WriteOctetString(SHA256.HashData(info));
+                    }
+                }
+
+                if (withEss)
+                {
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteObjectIdentifier("1.2.840.113549.1.9.16.2.47");
+                        using (writer.PushSetOf())
+                        using (writer.PushSequence())
+                        using (writer.PushSequence())
+                        using (writer.PushSequence())
+                        {
+                            writer.WriteOctetString(SHA256.HashData(essCertificate ?? tsa.RawData));
+                        }
                     }
                 }
             }
@@ -219,5 +247,47 @@ public sealed class Rfc3161Tests
         var error = Assert.Throws<VerificationException>(() => new BundleVerifier(scenario.TrustedRoot).Verify(bundle, scenario.Artifact, s_alice));
 
         Assert.Equal(VerificationErrorCode.Timestamp, error.Code);
+    }
+
+    /// <summary>Verifies the scenario's bundle with only the token <paramref name="token"/> makes, under a root that trusts the TSA.</summary>
+    private static VerificationResult VerifyWithToken(Func<Tsa, byte[], byte[]> token)
+    {
+        using var scenario = Scenario.MessageSignature();
+        using var tsa = new Tsa();
+        var bundle = OnlyTsaTimestamp(scenario, token(tsa, scenario.Bundle.MessageSignature!.Signature));
+        return new BundleVerifier(scenario.TrustedRoot with { TimestampAuthorities = [tsa.Authority] }).Verify(bundle, scenario.Artifact, s_alice);
+    }
+
+    private static string GenTimeText(DateTimeOffset time, string fraction) =>
+        time.UtcDateTime.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture) + fraction + "Z";
+
+    [Fact]
+    public void Verify_GenTimeWithMilliseconds_IsAccepted()
+    {
+        var genTime = Scenario.Now.AddSeconds(2);
+
+        var result = VerifyWithToken((tsa, signature) => Token(tsa.Signer, tsa.Key, signature, genTime, genTimeText: GenTimeText(genTime, ".123")));
+
+        Assert.Equal(genTime.AddMilliseconds(123), Assert.Single(result.Timestamps).Time);
+    }
+
+    [Theory]
+    [InlineData("trimmed fraction", "fractional seconds")]
+    [InlineData("other certificate", "signingCertificateV2")]
+    [InlineData("no signingCertificateV2", "signingCertificateV2")]
+    public void Verify_TokenBreakingSigstoreRules_FailsWithTimestampError(string defect, string reason)
+    {
+        var genTime = Scenario.Now.AddSeconds(2);
+        Func<Tsa, byte[], byte[]> token = defect switch
+        {
+            "trimmed fraction" => (tsa, signature) => Token(tsa.Signer, tsa.Key, signature, genTime, genTimeText: GenTimeText(genTime, ".49")),
+            "other certificate" => (tsa, signature) => Token(tsa.Signer, tsa.Key, signature, genTime, essCertificate: tsa.Root.RawData),
+            _ => (tsa, signature) => Token(tsa.Signer, tsa.Key, signature, genTime, withEss: false),
+        };
+
+        var error = Assert.Throws<VerificationException>(() => VerifyWithToken(token));
+
+        Assert.Equal(VerificationErrorCode.Timestamp, error.Code);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
 }
