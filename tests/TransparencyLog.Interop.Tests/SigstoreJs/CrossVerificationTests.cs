@@ -50,4 +50,25 @@ public sealed class CrossVerificationTests(LocalSystem system)
         await run.NodeAsync("verify.mjs", "--artifact", artifact, "--bundle", run.PathOf("cli-tsa-blob.sigstore.json"), "--timestamps", "2", "--legacy");
         await run.NodeAsync("verify.mjs", "--artifact", artifact, "--bundle", run.PathOf("cli-blob.intoto.sigstore.json"), "--dsse", "--timestamps", "2", "--legacy");
     }
+
+    [Fact]
+    public async Task RekorV2Bundles_CrossVerifiedBothWays()
+    {
+        var run = SigstoreJsRun.Start(system, "v2-both-ways");
+        await run.NodeAsync("rekor-v2.mjs");
+        await run.TlogSucceedsAsync(
+            "verify-blob", run.PathOf("v2-blob.txt"), "--bundle", run.PathOf("v2-blob.sigstore.json"),
+            "--trusted-root", run.TrustedRoot, "--certificate-identity", run.Email, "--certificate-oidc-issuer", run.Issuer);
+        await run.TlogSucceedsAsync(
+            "verify-attestation", run.PathOf("v2-blob.txt"), "--bundle", run.PathOf("v2-blob.intoto.sigstore.json"),
+            "--trusted-root", run.TrustedRoot, "--certificate-identity", run.Email, "--certificate-oidc-issuer", run.Issuer);
+
+        var artifact = run.PathOf("cli-v2-blob.txt");
+        await File.WriteAllTextAsync(artifact, $"signed by tlog into Rekor v2 {Guid.NewGuid()}\n");
+        await run.TlogSucceedsAsync(
+            "sign-blob", artifact, "--identity-token", await run.TokenAsync(), "--fulcio-url", system["FULCIO_URL"],
+            "--rekor-version", "2", "--rekor-url", system["REKOR_V2_URL"], "--tsa-url", system["TSA_URL"],
+            "--bundle", run.PathOf("cli-v2-blob.sigstore.json"));
+        await run.NodeAsync("verify.mjs", "--artifact", artifact, "--bundle", run.PathOf("cli-v2-blob.sigstore.json"));
+    }
 }

@@ -1,8 +1,8 @@
 // Rekor v2: the low-level @sigstore/sign 4.1 API (FulcioSigner + RekorWitness majorApiVersion 2 + TSAWitness) signs a
 // blob and an attestation into our Rekor v2 log. v2 returns no SET and integratedTime 0, so the TSA token is the
-// only timestamp. @sigstore/verify 3.1 verifies them against TRUSTED_ROOT plus the v2 log's tlogs[] item (served by
-// GET {REKOR_V2_URL}/api/v2/log/tlogInstance, with its checkpointKeyId; media type v0.2). The composed trusted root
-// is written to INTEROP_OUT_DIR/rekor-v2-trusted-root.json, the bundles next to it.
+// only timestamp. @sigstore/verify 3.1 verifies them against the TRUSTED_ROOT that run.sh wrote, which must carry the
+// v2 log's tlogs[] item exactly as GET {REKOR_V2_URL}/api/v2/log/tlogInstance serves it (with its checkpointKeyId;
+// media type v0.2). The same root minus that item is written to INTEROP_OUT_DIR/rekor-v1-only-trusted-root.json.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -12,17 +12,22 @@ import {
 const { FulcioSigner, RekorWitness, TSAWitness, MessageSignatureBundleBuilder, DSSEBundleBuilder } = current.sign;
 const artifact = writeArtifact('v2-blob.txt');
 
-async function composeTrustedRoot() {
+async function v2TrustedRoots() {
   const url = `${env('REKOR_V2_URL')}/api/v2/log/tlogInstance`;
   const response = await fetch(url);
   assert.equal(response.status, 200, `GET ${url}`);
   const instance = await response.json();
   assert.ok(instance.checkpointKeyId?.keyId, 'the v2 tlog instance has a checkpointKeyId');
   const root = trustedRoot();
-  root.mediaType = 'application/vnd.dev.sigstore.trustedroot.v0.2+json';
-  root.tlogs = [...root.tlogs, instance];
-  writeJson('rekor-v2-trusted-root.json', root);
-  return root;
+  assert.equal(root.mediaType, 'application/vnd.dev.sigstore.trustedroot.v0.2+json', 'TRUSTED_ROOT is a v0.2 trusted root');
+  const isV2 = (tlog) => tlog.logId?.keyId === instance.logId.keyId;
+  const listed = root.tlogs.find(isV2);
+  assert.ok(listed, 'TRUSTED_ROOT lists the Rekor v2 log');
+  assert.equal(listed.checkpointKeyId?.keyId, instance.checkpointKeyId.keyId);
+  assert.equal(listed.publicKey.rawBytes, instance.publicKey.rawBytes);
+  const withoutV2 = { ...root, tlogs: root.tlogs.filter((tlog) => !isV2(tlog)) };
+  writeJson('rekor-v1-only-trusted-root.json', withoutV2);
+  return { root, withoutV2 };
 }
 
 function witnesses() {
@@ -40,7 +45,7 @@ const signer = () => new FulcioSigner({
   timeout: 30000,
 });
 
-const root = await composeTrustedRoot();
+const { root, withoutV2 } = await v2TrustedRoots();
 
 function assertV2(bundle, kind) {
   const entry = tlogEntry(bundle);
@@ -70,5 +75,5 @@ test('Rekor v2 dsse 0.0.2 + TSA: verifies with @sigstore/verify 3.1', async () =
 test('Rekor v2 bundle is refused without the v2 log in the trusted root', async () => {
   const builder = new MessageSignatureBundleBuilder({ signer: signer(), witnesses: witnesses() });
   const bundle = current.bundle.bundleToJSON(await builder.create({ data: artifact.data }));
-  assert.throws(() => verifyCurrent(bundle, artifact.data), (error) => error.code === 'TLOG_INCLUSION_PROOF_ERROR');
+  assert.throws(() => verifyCurrent(bundle, artifact.data, withoutV2), (error) => error.code === 'TLOG_INCLUSION_PROOF_ERROR');
 });
