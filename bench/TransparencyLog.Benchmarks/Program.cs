@@ -2,14 +2,16 @@ using TransparencyLog.Benchmarks;
 
 // Benchmarks of the system as deployed, run by hand from bench/*.sh. Each prints figures and asserts nothing.
 //   log  the log service: appends, inclusion-proof reads, raw PostgreSQL baselines (bench/run-log-benchmark.sh)
+//   ca   the CA: certificates per second end to end, beside the crypto one certificate needs (bench/run-service-benchmarks.sh)
 return args.FirstOrDefault() switch
 {
     "log" => await LogBenchmark.RunAsync(args[1..]),
+    "ca" => await CaBenchmark.RunAsync(args[1..]),
     _ => await Usage(),
 };
 
 static async Task<int> Usage()
 {
-    await Console.Error.WriteLineAsync("usage: TransparencyLog.Benchmarks {log} [options]; run it through bench/run-log-benchmark.sh");
+    await Console.Error.WriteLineAsync("usage: TransparencyLog.Benchmarks {log|ca} [options]; run it through bench/run-log-benchmark.sh or bench/run-service-benchmarks.sh");
     return 2;
 }
