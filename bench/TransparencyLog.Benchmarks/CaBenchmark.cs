@@ -224,11 +224,13 @@ internal static class CaBenchmark
 
         try
         {
-            using var document = JsonDocument.Parse(await http.GetStringAsync(new Uri(ctLog.ToString().TrimEnd('/') + "/ct/v1/get-sth")));
+            // CT_LOG_URL already ends in /ct (the RFC 6962 prefix), as run.sh writes it into the trusted root.
+            using var document = JsonDocument.Parse(await http.GetStringAsync(new Uri(ctLog.ToString().TrimEnd('/') + "/v1/get-sth")));
             return document.RootElement.GetProperty("tree_size").GetInt64();
         }
-        catch (HttpRequestException)
+        catch (HttpRequestException e)
         {
+            Console.WriteLine($"  (CT log tree size unavailable: {e.Message})");
             return null;
         }
     }

@@ -14,7 +14,7 @@ internal sealed record ServiceBenchmarkOptions
     /// <summary>The development OIDC issuer (<c>OIDC_ISSUER</c>) the tokens are minted by.</summary>
     public Uri? OidcIssuer { get; init; }
 
-    /// <summary>The CT log's base address (<c>CT_LOG_URL</c>), to read its tree size before and after.</summary>
+    /// <summary>The CT log's address including its <c>/ct</c> prefix (<c>CT_LOG_URL</c>), to read its tree size before and after.</summary>
     public Uri? CtLogUrl { get; init; }
 
     /// <summary>The timestamp endpoint (<c>TSA_URL</c>); the TSA benchmark needs it.</summary>
