@@ -20,7 +20,7 @@ namespace TransparencyLog.Benchmarks;
 /// </summary>
 internal static class CertificateCrypto
 {
-    public const int NameWidth = 66;
+    public const int NameWidth = 70;
 
     /// <param name="leafTbs">The TBSCertificate of a certificate the CA issued (the precertificate's is the same size).</param>
     /// <param name="token">A real identity token; its <c>header.payload</c> is what the CA verifies.</param>
