@@ -90,7 +90,7 @@ service_pid=$!
 env | grep -E '^(Sequencer|Kestrel|Limits)__' | sed 's/^/    service setting: /' || true
 
 echo "==> benchmark"
-dotnet "$bench_dll" --url "http://127.0.0.1:$port" --admin-connection "$admin" \
+dotnet "$bench_dll" log --url "http://127.0.0.1:$port" --admin-connection "$admin" \
   --service-pid "$service_pid" --postgres-data "$work/pg/data" "${bench_args[@]}"
 
 if [[ -s $work/service.log ]]; then

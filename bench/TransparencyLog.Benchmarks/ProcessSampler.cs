@@ -3,9 +3,15 @@ using System.Globalization;
 
 namespace TransparencyLog.Benchmarks;
 
-/// <summary>CPU seconds used over one phase by each party on the machine, and the wall time they were measured over.</summary>
-internal sealed record CpuUsage(TimeSpan Wall, double Service, double Postgres, double LoadGenerator, double MachineBusy)
+/// <summary>
+/// CPU seconds used over one phase by each party on the machine, and the wall time they were measured over.
+/// <paramref name="Processes"/> are the watched service processes, in the order the sampler was given them.
+/// </summary>
+internal sealed record CpuUsage(TimeSpan Wall, IReadOnlyList<double> Processes, double Postgres, double LoadGenerator, double MachineBusy)
 {
+    /// <summary>All watched service processes together.</summary>
+    public double Service => Processes.Sum();
+
     /// <summary>CPU the rest of the machine used meanwhile (other engineers' builds): the noise in these figures.</summary>
     public double Others => Math.Max(0, MachineBusy - Service - Postgres - LoadGenerator);
 
@@ -13,15 +19,16 @@ internal sealed record CpuUsage(TimeSpan Wall, double Service, double Postgres, 
 }
 
 /// <summary>
-/// Reads /proc: the service's peak resident memory (VmHWM, plus VmRSS polled as a cross-check) and CPU time of the
-/// service, the PostgreSQL server, this load generator and the whole machine, so each phase can say where the two
-/// cores went.
+/// Reads /proc: the first service's peak resident memory (VmHWM, plus VmRSS polled as a cross-check) and CPU time of
+/// each watched service process (the log service; or the CA and the log service behind it), the PostgreSQL server,
+/// this load generator and the whole machine, so each phase can say where the two cores went.
 /// </summary>
 internal sealed class ProcessSampler : IAsyncDisposable
 {
     // USER_HZ, the unit of /proc/*/stat and /proc/stat times, is 100 on every Linux ABI .NET runs on.
     private const double TicksPerSecond = 100;
 
+    private readonly int[] _processPids;
     private readonly int _servicePid;
     private readonly int _postmasterPid;
     private readonly CancellationTokenSource _stop = new();
@@ -29,8 +36,16 @@ internal sealed class ProcessSampler : IAsyncDisposable
     private long _maxRssKb;
 
     public ProcessSampler(int servicePid, string? postgresDataDirectory)
+        : this([servicePid], postgresDataDirectory)
     {
-        _servicePid = servicePid;
+    }
+
+    /// <param name="processPids">Service processes to account separately; the first is the one whose memory is watched.</param>
+    public ProcessSampler(IReadOnlyList<int> processPids, string? postgresDataDirectory)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(processPids.Count);
+        _processPids = [.. processPids];
+        _servicePid = _processPids[0];
         _postmasterPid = postgresDataDirectory is null ? 0 : ReadPostmasterPid(postgresDataDirectory);
         _polling = Task.Run(PollAsync);
     }
@@ -45,14 +60,14 @@ internal sealed class ProcessSampler : IAsyncDisposable
 
     public Snapshot Take() => new(
         Stopwatch.GetTimestamp(),
-        ProcessCpuSeconds(_servicePid),
+        [.. _processPids.Select(pid => ProcessCpuSeconds(pid))],
         PostgresCpuSeconds(),
         Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds,
         MachineBusySeconds());
 
     public static CpuUsage Between(Snapshot before, Snapshot after) => new(
         Stopwatch.GetElapsedTime(before.Timestamp, after.Timestamp),
-        after.Service - before.Service,
+        [.. after.Processes.Zip(before.Processes, (a, b) => a - b)],
         after.Postgres - before.Postgres,
         after.LoadGenerator - before.LoadGenerator,
         after.Machine - before.Machine);
@@ -179,5 +194,5 @@ internal sealed class ProcessSampler : IAsyncDisposable
         return File.Exists(file) && int.TryParse(File.ReadLines(file).First(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0;
     }
 
-    internal readonly record struct Snapshot(long Timestamp, double Service, double Postgres, double LoadGenerator, double Machine);
+    internal readonly record struct Snapshot(long Timestamp, double[] Processes, double Postgres, double LoadGenerator, double Machine);
 }

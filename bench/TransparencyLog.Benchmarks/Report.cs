@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace TransparencyLog.Benchmarks;
@@ -29,6 +27,8 @@ internal sealed record Report(
     private const double TargetP99Ms = 1_000;
     private const double TargetReadsPerSecond = 5_000;
 
+    private static readonly string[] ServiceColumn = ["service"];
+
     public static void Print(Report report) => Console.Write(report.Render());
 
     public string Render()
@@ -37,29 +37,27 @@ internal sealed record Report(
         var batchedRowsPerSecond = BatchedRows / Batched.Elapsed.TotalSeconds;
         o.AppendLine();
         o.AppendLine("================ TransparencyLog log-service benchmark ================");
-        o.AppendLine(Inv($"date (UTC)     {DateTime.UtcNow:yyyy-MM-dd HH:mm}"));
-        o.AppendLine(Inv($"machine        {Environment.ProcessorCount} cores, {CpuModel()}, {RuntimeInformation.OSDescription}"));
-        o.AppendLine(Inv($"runtime        {RuntimeInformation.FrameworkDescription}; PostgreSQL {Durability["server_version"]}"));
+        Table.AppendMachine(o, Inv($"PostgreSQL {Durability["server_version"]}"));
         o.AppendLine(Inv($"durability     fsync={Durability["fsync"]} synchronous_commit={Durability["synchronous_commit"]} wal_sync_method={Durability["wal_sync_method"]} full_page_writes={Durability["full_page_writes"]}"));
         o.AppendLine(Inv($"load           {Options.Clients} clients; appends {Options.DurationSeconds} s after {Options.WarmupSeconds} s warm-up; reads {Options.ReadDurationSeconds} s; {ProposalsSigned:N0} proposals pre-signed"));
         o.AppendLine(Inv($"entry size     canonical body {BodyBytes} bytes (raw-insert rows use the same)"));
         o.AppendLine();
-        o.AppendLine(Inv($"{"phase",-34}{"per s",10}{"p50 ms",9}{"p95 ms",9}{"p99 ms",9}{"max ms",9}{"worst 1 s",11}  errors"));
-        o.AppendLine(Row(Writes, Writes.PerSecond));
+        o.AppendLine(Table.PhaseHeader());
+        o.AppendLine(Table.PhaseRow(Writes, Writes.PerSecond));
         if (Reads is not null)
         {
-            o.AppendLine(Row(Reads, Reads.PerSecond));
+            o.AppendLine(Table.PhaseRow(Reads, Reads.PerSecond));
         }
 
-        o.AppendLine(Row(Single, Single.PerSecond));
-        o.AppendLine(Row(Batched, batchedRowsPerSecond, rowsPerRequest: Options.RawBatchRows) + "   (rows/s; latency per transaction)");
+        o.AppendLine(Table.PhaseRow(Single, Single.PerSecond));
+        o.AppendLine(Table.PhaseRow(Batched, batchedRowsPerSecond, rowsPerRequest: Options.RawBatchRows) + "   (rows/s; latency per transaction)");
         o.AppendLine();
         o.AppendLine(Inv($"log appends ÷ raw 1-row commits     {Writes.PerSecond / Single.PerSecond,7:F2}x"));
         o.AppendLine(Inv($"log appends ÷ raw {Options.RawBatchRows}-row commits   {Writes.PerSecond / batchedRowsPerSecond,7:F2}x"));
         o.AppendLine(Inv($"service peak RSS                    {PeakRssMiB,7:F0} MiB (VmHWM; {PeakRssAfterWritesMiB:F0} MiB after appends; polled VmRSS max {MaxPolledRssMiB:F0} MiB)"));
         o.AppendLine();
         o.AppendLine("CPU, in cores busy on average (the machine has " + Environment.ProcessorCount + "; 'others' is everything not ours: the noise)");
-        o.AppendLine(Inv($"{"phase",-34}{"service",9}{"postgres",9}{"load gen",9}{"others",9}{"idle",9}"));
+        o.AppendLine(Table.CpuHeader(ServiceColumn));
         o.AppendLine(Cpu(Writes.Name, WriteCpu));
         if (Reads is not null && ReadCpu is not null)
         {
@@ -96,31 +94,9 @@ internal sealed record Report(
         return o.ToString();
     }
 
-    private static string Row(PhaseResult phase, double perSecond, int rowsPerRequest = 1)
-    {
-        var errors = phase.Failures.Count == 0
-            ? "0"
-            : string.Join(", ", phase.Failures.OrderByDescending(f => f.Value).Select(f => Inv($"{f.Key}: {f.Value}")));
-        return Inv($"{phase.Name,-34}{perSecond,10:N0}{phase.P50Ms,9:F1}{phase.P95Ms,9:F1}{phase.P99Ms,9:F1}{phase.MaxMs,9:F0}{phase.SlowestSecond * rowsPerRequest,11:N0}  {errors}");
-    }
-
-    private static string Cpu(string name, CpuUsage cpu) =>
-        Inv($"{name,-34}{cpu.Cores(cpu.Service),9:F2}{cpu.Cores(cpu.Postgres),9:F2}{cpu.Cores(cpu.LoadGenerator),9:F2}{cpu.Cores(cpu.Others),9:F2}{Math.Max(0, Environment.ProcessorCount - cpu.Cores(cpu.MachineBusy)),9:F2}");
+    private static string Cpu(string name, CpuUsage cpu) => Table.CpuRow(name, cpu, ServiceColumn);
 
     private static string Target(string what, bool met, string measured) => Inv($"  {(met ? "MET   " : "MISSED")} {what,-40} measured {measured}");
 
-    private static string CpuModel()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-            return line is null ? RuntimeInformation.ProcessArchitecture.ToString() : line[(line.IndexOf(':') + 1)..].Trim();
-        }
-        catch (IOException)
-        {
-            return RuntimeInformation.ProcessArchitecture.ToString();
-        }
-    }
-
-    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+    private static string Inv(FormattableString text) => Table.Inv(text);
 }

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Benchmarks the CA and the timestamp authority as users run them: builds Release, starts the whole system with
+# `./run.sh --background` in a temp data directory on free loopback ports (PostgreSQL with fsync on, log service with
+# the CT log and TSA, development OIDC issuer, CA), then runs bench/TransparencyLog.Benchmarks in its `ca` and `tsa`
+# modes against it and prints their tables. `./run.sh stop` runs on exit, whatever happened.
+# It measures; it is not a test and exits 0 whatever the figures.
+#
+# Usage: bench/run-service-benchmarks.sh [--only ca|tsa] [--clients C] [--duration S] [--warmup S]
+#                                        [--crypto-iterations N] [--no-build] [--keep]
+# Defaults: both benchmarks, 32 clients, 30 s timed (per TSA variant) after 10 s of warm-up, 2,000 crypto iterations.
+#   --no-build  use the existing Release build (the services, tlog and the benchmark)
+#   --keep      keep the temp data directory (logs/, pg/, keys) for debugging; processes are still stopped.
+# The CA's rate limits are lifted for the run (Api__RateLimits__*Permits=0: zero disables a limit); other service
+# settings can be varied through the environment, which every service inherits (e.g. Sequencer__BatchWindowMilliseconds=2,
+# Serilog__MinimumLevel__Default=Warning).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+config=Release
+
+only=
+build=true
+keep=false
+bench_args=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --only)
+      [[ $# -ge 2 && $2 =~ ^(ca|tsa)$ ]] || { echo "error: --only needs ca or tsa" >&2; exit 2; }
+      only=$2; shift 2 ;;
+    --no-build) build=false; shift ;;
+    --keep) keep=true; shift ;;
+    --clients|--duration|--warmup|--crypto-iterations)
+      [[ $# -ge 2 ]] || { echo "error: $1 needs a value" >&2; exit 2; }
+      bench_args+=("$1" "$2"); shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+scripts/pg.sh ensure-binaries
+
+# Ports in distinct ranges so the five picks cannot collide with each other.
+free_port() {
+  local base=$1 p
+  while true; do
+    p=$((base + RANDOM % 5000))
+    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+export TLOG_DATA_DIR
+TLOG_DATA_DIR=$(mktemp -d /tmp/tlog-service-bench.XXXXXX)
+export TLOG_SKIP_BUILD=1 CONFIGURATION=$config
+export PG_PORT REKOR_PORT FULCIO_PORT FULCIO_GRPC_PORT OIDC_PORT
+PG_PORT=$(free_port 20000)
+REKOR_PORT=$(free_port 25000)
+FULCIO_PORT=$(free_port 30000)
+FULCIO_GRPC_PORT=$(free_port 35000)
+OIDC_PORT=$(free_port 40000)
+# Without this the CA allows 60 requests per address and 30 per identity per minute; the option's range tops out at
+# 1,000,000, so "lifted" is 0, which the CA documents as "disabled".
+export Api__RateLimits__PerAddressPermits=0 Api__RateLimits__PerIdentityPermits=0
+
+cleanup() {
+  local status=$?
+  ./run.sh stop >/dev/null 2>&1 || true
+  if $keep; then
+    echo "kept $TLOG_DATA_DIR (logs/, pg/, keys/)" >&2
+  else
+    rm -rf "$TLOG_DATA_DIR"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if $build; then
+  echo "==> build ($config): the services run.sh starts, tlog, the benchmark"
+  for project in src/TransparencyLog.LogService src/TransparencyLog.CaService src/TransparencyLog.DevIssuer src/TransparencyLog.Cli bench/TransparencyLog.Benchmarks; do
+    dotnet build "$project" -c "$config" -nologo -v quiet -clp:ErrorsOnly
+  done
+fi
+bench_dll=$root/bench/TransparencyLog.Benchmarks/bin/$config/net10.0/TransparencyLog.Benchmarks.dll
+
+echo "==> ./run.sh --background (data in $TLOG_DATA_DIR)"
+./run.sh --background >"$TLOG_DATA_DIR/run.log" 2>&1 || { cat "$TLOG_DATA_DIR/run.log" >&2; exit 1; }
+# endpoints.env is written by run.sh for sourcing.
+# shellcheck disable=SC1091
+. "$TLOG_DATA_DIR/endpoints.env"
+log_pid=$(cat "$TLOG_DATA_DIR/pids/log.pid")
+ca_pid=$(cat "$TLOG_DATA_DIR/pids/ca.pid")
+echo "    FULCIO_URL=$FULCIO_URL OIDC_ISSUER=$OIDC_ISSUER TSA_URL=$TSA_URL CT_LOG_URL=$CT_LOG_URL (log pid $log_pid, CA pid $ca_pid)"
+env | grep -E '^(Api|Sequencer|Kestrel|Limits|Serilog|Issuance|Timestamping)__' | sed 's/^/    service setting: /' || true
+
+common=(--log-pid "$log_pid" --postgres-data "$TLOG_DATA_DIR/pg/data" "${bench_args[@]}")
+if [[ $only != tsa ]]; then
+  echo "==> CA benchmark"
+  dotnet "$bench_dll" ca --fulcio-url "$FULCIO_URL" --oidc-issuer "$OIDC_ISSUER" --ct-log-url "$CT_LOG_URL" \
+    --ca-pid "$ca_pid" "${common[@]}" || echo "(the CA benchmark ended with status $?)"
+fi
+if [[ $only != ca ]]; then
+  echo "==> TSA benchmark"
+  dotnet "$bench_dll" tsa --tsa-url "$TSA_URL" "${common[@]}" || echo "(the TSA benchmark ended with status $?)"
+fi
+
+for service in ca log; do
+  if grep -qE '"Level":"(Warning|Error|Fatal)"|\b(warn|fail|crit)\b' "$TLOG_DATA_DIR/logs/$service.log" 2>/dev/null; then
+    echo "==> $service warnings and errors (last 10 of $TLOG_DATA_DIR/logs/$service.log)"
+    grep -E '"Level":"(Warning|Error|Fatal)"|\b(warn|fail|crit)\b' "$TLOG_DATA_DIR/logs/$service.log" | tail -n 10
+  fi
+done
+exit 0
