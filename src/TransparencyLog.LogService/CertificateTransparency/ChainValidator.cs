@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -19,15 +20,8 @@ internal sealed class ChainRejectedException(string message) : Exception(message
 /// A chain that verified: the submitted (pre)certificate and its issuers up to and including an accepted root (the
 /// root is appended when the client left it out, so the stored chain always ends at the root, RFC 6962 §4.6).
 /// </summary>
-internal sealed record ValidatedChain(CtEntryType Type, byte[] Certificate, IReadOnlyList<byte[]> Issuers)
-{
-    /// <summary>SHA-256 of the issuer's SubjectPublicKeyInfo: the precert entry's <c>issuer_key_hash</c>.</summary>
-    public byte[] IssuerKeyHash()
-    {
-        using var issuer = X509CertificateLoader.LoadCertificate(Issuers[0]);
-        return SHA256.HashData(issuer.PublicKey.ExportSubjectPublicKeyInfo());
-    }
-}
+/// <param name="IssuerKeyHash">SHA-256 of the issuer's SubjectPublicKeyInfo: the precert entry's <c>issuer_key_hash</c>.</param>
+internal sealed record ValidatedChain(CtEntryType Type, byte[] Certificate, IReadOnlyList<byte[]> Issuers, byte[] IssuerKeyHash);
 
 /// <summary>
 /// RFC 6962 §4.1 chain checks: every certificate parses, each is signed by the next one (signature and issuer/subject
@@ -40,6 +34,11 @@ internal static class ChainValidator
 {
     private const string PrecertificateSigningEku = "1.3.6.1.4.1.11129.2.4.4";
 
+    // Issuing CAs repeat in every submission, and loading a certificate and importing its key cost more than the
+    // signature check itself; parsed issuers are kept, keyed by the SHA-256 of their DER (bounded, refilled on demand).
+    private const int MaxCachedIssuers = 256;
+    private static readonly ConcurrentDictionary<string, IssuerCertificate> CachedIssuers = new();
+
     public static ValidatedChain Validate(
         IReadOnlyList<byte[]> chain, CtEntryType type, IReadOnlyList<X509Certificate2> roots)
     {
@@ -48,58 +47,70 @@ internal static class ChainValidator
             throw new ChainRejectedException("no accepted roots configured");
         }
 
-        var certificates = new List<X509Certificate2>(chain.Count + 1);
-        try
+        using var submitted = Load(chain[0], 0);
+        var issuersInChain = new List<IssuerCertificate>(chain.Count);
+        for (var i = 1; i < chain.Count; i++)
         {
-            for (var i = 0; i < chain.Count; i++)
-            {
-                certificates.Add(Load(chain[i], i));
-            }
-
-            CheckPoison(chain[0], type);
-            for (var i = 0; i + 1 < certificates.Count; i++)
-            {
-                CheckIssued(certificates[i], chain[i], certificates[i + 1], $"chain[{i}]", $"chain[{i + 1}]");
-            }
-
-            var issuers = chain.Skip(1).ToList();
-            var last = certificates[^1];
-            if (!roots.Any(r => r.RawData.AsSpan().SequenceEqual(chain[^1])))
-            {
-                // The chain stops below a root: the root must have issued its last certificate.
-                var root = roots.FirstOrDefault(r => r.SubjectName.RawData.AsSpan().SequenceEqual(last.IssuerName.RawData)
-                                                     && SignedBy(chain[^1], r));
-                if (root is null)
-                {
-                    throw new ChainRejectedException("the chain does not end at or below an accepted root");
-                }
-
-                CheckIsCa(root, "the accepted root");
-                issuers.Add(root.RawData);
-            }
-
-            if (type == CtEntryType.Precertificate
-                && certificates.Count > 1
-                && certificates[1].Extensions.OfType<X509EnhancedKeyUsageExtension>().Any(e => e.EnhancedKeyUsages[PrecertificateSigningEku] is not null))
-            {
-                throw new ChainRejectedException("precertificate signing certificates are not supported: the precertificate's issuer must be the final certificate's issuer");
-            }
-
-            if (issuers.Count == 0 && type == CtEntryType.Precertificate)
-            {
-                // The submitted certificate is itself an accepted root: it has no issuer, and a precert entry needs one.
-                throw new ChainRejectedException("a precertificate must be issued by a CA in the chain");
-            }
-
-            return new ValidatedChain(type, chain[0], issuers);
+            issuersInChain.Add(Issuer(chain[i], i));
         }
-        finally
+
+        CheckPoison(chain[0], type);
+        for (var i = 0; i < issuersInChain.Count; i++)
         {
-            foreach (var certificate in certificates)
-            {
-                certificate.Dispose();
-            }
+            var subject = i == 0 ? submitted : issuersInChain[i - 1].Certificate;
+            CheckIssued(subject, chain[i], issuersInChain[i], $"chain[{i}]", $"chain[{i + 1}]");
         }
+
+        var issuers = chain.Skip(1).ToList();
+        var last = issuersInChain.Count == 0 ? submitted : issuersInChain[^1].Certificate;
+        IssuerCertificate? appendedRoot = null;
+        if (!roots.Any(r => r.RawData.AsSpan().SequenceEqual(chain[^1])))
+        {
+            // The chain stops below a root: the root must have issued its last certificate.
+            appendedRoot = roots
+                .Where(r => r.SubjectName.RawData.AsSpan().SequenceEqual(last.IssuerName.RawData))
+                .Select(r => Issuer(r.RawData, chain.Count))
+                .FirstOrDefault(r => r.Verifies(chain[^1]));
+            if (appendedRoot is null)
+            {
+                throw new ChainRejectedException("the chain does not end at or below an accepted root");
+            }
+
+            CheckIsCa(appendedRoot.Certificate, "the accepted root");
+            issuers.Add(appendedRoot.Certificate.RawData);
+        }
+
+        if (type == CtEntryType.Precertificate
+            && issuersInChain.Count > 0
+            && issuersInChain[0].Certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().Any(e => e.EnhancedKeyUsages[PrecertificateSigningEku] is not null))
+        {
+            throw new ChainRejectedException("precertificate signing certificates are not supported: the precertificate's issuer must be the final certificate's issuer");
+        }
+
+        if (issuers.Count == 0 && type == CtEntryType.Precertificate)
+        {
+            // The submitted certificate is itself an accepted root: it has no issuer, and a precert entry needs one.
+            throw new ChainRejectedException("a precertificate must be issued by a CA in the chain");
+        }
+
+        var issuerKeyHash = (issuersInChain.Count > 0 ? issuersInChain[0] : appendedRoot)?.SpkiHash ?? [];
+        return new ValidatedChain(type, chain[0], issuers, issuerKeyHash);
+    }
+
+    private static IssuerCertificate Issuer(byte[] der, int position)
+    {
+        var key = Convert.ToHexString(SHA256.HashData(der));
+        if (CachedIssuers.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        if (CachedIssuers.Count >= MaxCachedIssuers)
+        {
+            CachedIssuers.Clear();
+        }
+
+        return CachedIssuers.GetOrAdd(key, _ => new IssuerCertificate(Load(der, position)));
     }
 
     private static X509Certificate2 Load(byte[] der, int position)
@@ -183,15 +194,15 @@ internal static class ChainValidator
         return found;
     }
 
-    private static void CheckIssued(X509Certificate2 subject, byte[] subjectDer, X509Certificate2 issuer, string subjectLabel, string issuerLabel)
+    private static void CheckIssued(X509Certificate2 subject, byte[] subjectDer, IssuerCertificate issuer, string subjectLabel, string issuerLabel)
     {
-        if (!subject.IssuerName.RawData.AsSpan().SequenceEqual(issuer.SubjectName.RawData))
+        if (!subject.IssuerName.RawData.AsSpan().SequenceEqual(issuer.Certificate.SubjectName.RawData))
         {
             throw new ChainRejectedException($"{subjectLabel}'s issuer name is not {issuerLabel}'s subject name");
         }
 
-        CheckIsCa(issuer, issuerLabel);
-        if (!SignedBy(subjectDer, issuer))
+        CheckIsCa(issuer.Certificate, issuerLabel);
+        if (!issuer.Verifies(subjectDer))
         {
             throw new ChainRejectedException($"{subjectLabel} is not signed by {issuerLabel}");
         }
@@ -205,54 +216,66 @@ internal static class ChainValidator
         }
     }
 
-    /// <summary>Whether the certificate's signature verifies with the issuer's key (ECDSA or RSA PKCS#1 v1.5, SHA-2).</summary>
-    private static bool SignedBy(byte[] subjectDer, X509Certificate2 issuer)
+    /// <summary>A parsed issuing certificate with its public key imported once.</summary>
+    private sealed class IssuerCertificate(X509Certificate2 certificate)
     {
-        ReadOnlyMemory<byte> tbs;
-        string algorithm;
-        byte[] signature;
-        try
+        private readonly Lock _gate = new();
+        private readonly ECDsa? _ecdsa = certificate.GetECDsaPublicKey();
+        private readonly RSA? _rsa = certificate.GetRSAPublicKey();
+
+        public X509Certificate2 Certificate { get; } = certificate;
+
+        public byte[] SpkiHash { get; } = SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo());
+
+        /// <summary>Whether a certificate's signature verifies with this key (ECDSA or RSA PKCS#1 v1.5, SHA-2).</summary>
+        public bool Verifies(byte[] subjectDer)
         {
-            var certificate = new AsnReader(subjectDer, AsnEncodingRules.DER).ReadSequence();
-            tbs = certificate.ReadEncodedValue();
-            var algorithmIdentifier = certificate.ReadSequence();
-            algorithm = algorithmIdentifier.ReadObjectIdentifier();
-            signature = certificate.ReadBitString(out var unused);
-            if (unused != 0)
+            ReadOnlyMemory<byte> tbs;
+            string algorithm;
+            byte[] signature;
+            try
+            {
+                var reader = new AsnReader(subjectDer, AsnEncodingRules.DER).ReadSequence();
+                tbs = reader.ReadEncodedValue();
+                var algorithmIdentifier = reader.ReadSequence();
+                algorithm = algorithmIdentifier.ReadObjectIdentifier();
+                signature = reader.ReadBitString(out var unused);
+                if (unused != 0)
+                {
+                    return false;
+                }
+            }
+            catch (AsnContentException)
             {
                 return false;
             }
-        }
-        catch (AsnContentException)
-        {
-            return false;
-        }
 
-        var (hash, ecdsa) = algorithm switch
-        {
-            "1.2.840.10045.4.3.2" => (HashAlgorithmName.SHA256, true),
-            "1.2.840.10045.4.3.3" => (HashAlgorithmName.SHA384, true),
-            "1.2.840.10045.4.3.4" => (HashAlgorithmName.SHA512, true),
-            "1.2.840.113549.1.1.11" => (HashAlgorithmName.SHA256, false),
-            "1.2.840.113549.1.1.12" => (HashAlgorithmName.SHA384, false),
-            "1.2.840.113549.1.1.13" => (HashAlgorithmName.SHA512, false),
-            _ => throw new ChainRejectedException($"signature algorithm {algorithm} is not supported (ECDSA or RSA PKCS#1 v1.5 with SHA-2 only)"),
-        };
-
-        try
-        {
-            if (ecdsa)
+            var (hash, ecdsa) = algorithm switch
             {
-                using var key = issuer.GetECDsaPublicKey();
-                return key is not null && key.VerifyData(tbs.Span, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
-            }
+                "1.2.840.10045.4.3.2" => (HashAlgorithmName.SHA256, true),
+                "1.2.840.10045.4.3.3" => (HashAlgorithmName.SHA384, true),
+                "1.2.840.10045.4.3.4" => (HashAlgorithmName.SHA512, true),
+                "1.2.840.113549.1.1.11" => (HashAlgorithmName.SHA256, false),
+                "1.2.840.113549.1.1.12" => (HashAlgorithmName.SHA384, false),
+                "1.2.840.113549.1.1.13" => (HashAlgorithmName.SHA512, false),
+                _ => throw new ChainRejectedException($"signature algorithm {algorithm} is not supported (ECDSA or RSA PKCS#1 v1.5 with SHA-2 only)"),
+            };
 
-            using var rsa = issuer.GetRSAPublicKey();
-            return rsa is not null && rsa.VerifyData(tbs.Span, signature, hash, RSASignaturePadding.Pkcs1);
-        }
-        catch (CryptographicException)
-        {
-            return false;
+            try
+            {
+                // One key object serves every request; verification is serialized on it rather than relying on the
+                // platform's thread-safety promises for a shared key.
+                lock (_gate)
+                {
+                    return ecdsa
+                        ? _ecdsa is not null && _ecdsa.VerifyData(tbs.Span, signature, hash, DSASignatureFormat.Rfc3279DerSequence)
+                        : _rsa is not null && _rsa.VerifyData(tbs.Span, signature, hash, RSASignaturePadding.Pkcs1);
+                }
+            }
+            catch (CryptographicException)
+            {
+                return false;
+            }
         }
     }
 }

@@ -23,7 +23,7 @@ internal static class CtEntries
     public static (EntryToAppend Entry, SignedCertificateTimestamp Sct) Create(ValidatedChain chain, ulong timestampMs, LogSigner signer)
     {
         var leaf = chain.Type == CtEntryType.Precertificate
-            ? CtSignedData.MerkleTreeLeafForPrecertificate(timestampMs, chain.IssuerKeyHash(), Precertificate.TbsWithoutPoison(chain.Certificate), [])
+            ? CtSignedData.MerkleTreeLeafForPrecertificate(timestampMs, chain.IssuerKeyHash, Precertificate.TbsWithoutPoison(chain.Certificate), [])
             : CtSignedData.MerkleTreeLeafForCertificate(timestampMs, chain.Certificate, []);
         var signature = signer.Sign(leaf);
         var sct = Sct(signer.LogId, timestampMs, signature);
