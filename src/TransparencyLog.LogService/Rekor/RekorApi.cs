@@ -64,11 +64,7 @@ internal static class RekorApi
         var (outcome, failure) = await sequencers.For(log).TryAppendAsync(entry);
         if (failure is not null)
         {
-            if (failure.RetryLater)
-            {
-                context.Response.Headers.RetryAfter = "1";
-            }
-
+            failure.SetRetryAfter(context.Response);
             return RekorError.Result(failure.Status, failure.Message);
         }
 

@@ -68,11 +68,7 @@ internal static partial class RekorV2Api
         var (outcome, failure) = await sequencers.For(log).TryAppendAsync(entry);
         if (failure is not null)
         {
-            if (failure.RetryLater)
-            {
-                context.Response.Headers.RetryAfter = "1";
-            }
-
+            failure.SetRetryAfter(context.Response);
             return RekorV2Error.Result(failure.Status, failure.Message);
         }
 
