@@ -49,11 +49,7 @@ internal static partial class RekorV2Api
         try
         {
             var body = await RequestBodies.ReadAsync(context.Request, limits.Value.MaxRequestBytes, context.RequestAborted);
-            proposed = RekorV2EntryParser.Parse(body, new EntryLimits
-            {
-                MaxRequestBytes = limits.Value.MaxRequestBytes,
-                MaxCanonicalBodyBytes = limits.Value.MaxEntryBytes,
-            });
+            proposed = RekorV2EntryParser.Parse(body, limits.Value.ToEntryLimits());
         }
         catch (RequestTooLargeException e)
         {
