@@ -128,11 +128,7 @@ internal static partial class CertificateTransparencyApi
             var (outcome, failure) = await submission.Sequencers.For(log).TryAppendAsync(entry);
             if (failure is not null)
             {
-                if (failure.RetryLater)
-                {
-                    context.Response.Headers.RetryAfter = "1";
-                }
-
+                failure.SetRetryAfter(context.Response);
                 return TypedResults.Text(failure.Message + "\n", "text/plain; charset=utf-8", statusCode: failure.Status);
             }
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using TransparencyLog.Sigstore.Rekor;
 
 namespace TransparencyLog.LogService.Logs;
 
@@ -74,4 +75,11 @@ internal sealed class LimitsOptions
     /// <summary>Most results one search returns.</summary>
     [Range(1, 100_000)]
     public int MaxSearchResults { get; set; } = 1000;
+
+    /// <summary>The bounds an entry parser (Rekor v1 or v2) checks while reducing a request to its entry.</summary>
+    public EntryLimits ToEntryLimits() => new()
+    {
+        MaxRequestBytes = MaxRequestBytes,
+        MaxCanonicalBodyBytes = MaxEntryBytes,
+    };
 }

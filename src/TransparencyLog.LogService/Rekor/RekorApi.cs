@@ -49,7 +49,7 @@ internal static class RekorApi
         try
         {
             var body = await RequestBodies.ReadAsync(context.Request, limits.Value.MaxRequestBytes, context.RequestAborted);
-            proposed = ProposedEntryParser.Parse(body, EntryLimitsFrom(limits.Value));
+            proposed = ProposedEntryParser.Parse(body, limits.Value.ToEntryLimits());
         }
         catch (RequestTooLargeException e)
         {
@@ -64,11 +64,7 @@ internal static class RekorApi
         var (outcome, failure) = await sequencers.For(log).TryAppendAsync(entry);
         if (failure is not null)
         {
-            if (failure.RetryLater)
-            {
-                context.Response.Headers.RetryAfter = "1";
-            }
-
+            failure.SetRetryAfter(context.Response);
             return RekorError.Result(failure.Status, failure.Message);
         }
 
@@ -256,7 +252,7 @@ internal static class RekorApi
                 ProposedEntry proposed;
                 try
                 {
-                    proposed = ProposedEntryParser.Parse(Encoding.UTF8.GetBytes(item.GetRawText()), EntryLimitsFrom(limits.Value));
+                    proposed = ProposedEntryParser.Parse(Encoding.UTF8.GetBytes(item.GetRawText()), limits.Value.ToEntryLimits());
                 }
                 catch (EntryRejectedException e)
                 {
@@ -379,12 +375,6 @@ internal static class RekorApi
 
         return TypedResults.Json(ids);
     }
-
-    private static EntryLimits EntryLimitsFrom(LimitsOptions limits) => new()
-    {
-        MaxRequestBytes = limits.MaxRequestBytes,
-        MaxCanonicalBodyBytes = limits.MaxEntryBytes,
-    };
 
     private static JsonElement ParseObject(byte[] body)
     {

@@ -49,11 +49,7 @@ internal static partial class RekorV2Api
         try
         {
             var body = await RequestBodies.ReadAsync(context.Request, limits.Value.MaxRequestBytes, context.RequestAborted);
-            proposed = RekorV2EntryParser.Parse(body, new EntryLimits
-            {
-                MaxRequestBytes = limits.Value.MaxRequestBytes,
-                MaxCanonicalBodyBytes = limits.Value.MaxEntryBytes,
-            });
+            proposed = RekorV2EntryParser.Parse(body, limits.Value.ToEntryLimits());
         }
         catch (RequestTooLargeException e)
         {
@@ -68,11 +64,7 @@ internal static partial class RekorV2Api
         var (outcome, failure) = await sequencers.For(log).TryAppendAsync(entry);
         if (failure is not null)
         {
-            if (failure.RetryLater)
-            {
-                context.Response.Headers.RetryAfter = "1";
-            }
-
+            failure.SetRetryAfter(context.Response);
             return RekorV2Error.Result(failure.Status, failure.Message);
         }
 

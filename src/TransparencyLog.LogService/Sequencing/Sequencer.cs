@@ -36,7 +36,20 @@ internal sealed record AlreadyPresent(long Index) : AppendOutcome;
 internal sealed class LogOverloadedException() : Exception("the log is overloaded; retry later");
 
 /// <summary>Why an append was not made, as every API reports it: an HTTP status and a message safe for clients.</summary>
-internal sealed record AppendFailure(int Status, string Message, bool RetryLater);
+internal sealed record AppendFailure(int Status, string Message, bool RetryLater)
+{
+    /// <summary>
+    /// Tells the client when to retry a transient failure (a full queue); each API still answers the failure in its
+    /// own error shape.
+    /// </summary>
+    public void SetRetryAfter(HttpResponse response)
+    {
+        if (RetryLater)
+        {
+            response.Headers.RetryAfter = "1";
+        }
+    }
+}
 
 /// <summary>
 /// Appends entries to one log in batches. Submissions wait a few milliseconds to share a transaction that locks the

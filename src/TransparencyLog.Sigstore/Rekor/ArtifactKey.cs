@@ -108,68 +108,15 @@ internal sealed class ArtifactKey
     /// hashedrekord: verify over a precomputed digest. ECDSA and RSA (PKCS#1 v1.5 or PSS) sign the digest; Ed25519
     /// is Ed25519ph over a SHA-512 digest, the only Ed25519 mode Rekor's hashedrekord accepts.
     /// </summary>
-    public bool VerifyDigest(HashAlgorithmName hash, ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature)
-    {
-        switch (AlgorithmOid)
-        {
-            case Oids.EcPublicKey:
-                using (var ecdsa = ECDsa.Create())
-                {
-                    ecdsa.ImportSubjectPublicKeyInfo(Spki, out _);
-                    return ecdsa.VerifyHash(digest, signature, DSASignatureFormat.Rfc3279DerSequence);
-                }
-
-            case Oids.Rsa:
-                using (var rsa = RSA.Create())
-                {
-                    rsa.ImportSubjectPublicKeyInfo(Spki, out _);
-                    return rsa.VerifyHash(digest, signature, hash, RSASignaturePadding.Pkcs1)
-                        || rsa.VerifyHash(digest, signature, hash, RSASignaturePadding.Pss);
-                }
-
-            case Oids.Ed25519:
-                return hash == HashAlgorithmName.SHA512
-                    && Ed25519Verification.VerifyPrehash(Asn1Keys.ReadEd25519PublicKey(Spki), digest, signature);
-            default:
-                return false;
-        }
-    }
+    public bool VerifyDigest(HashAlgorithmName hash, ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature) =>
+        SignatureVerification.VerifyDigest(AlgorithmOid, Spki, hash, digest, signature, acceptRsaPss: true);
 
     /// <summary>
     /// DSSE: verify over the message (PAE). ECDSA uses the curve's matching hash (sigstore's default verifier),
     /// RSA SHA-256 (PKCS#1 v1.5 or PSS), Ed25519 pure.
     /// </summary>
-    public bool VerifyMessage(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
-    {
-        switch (AlgorithmOid)
-        {
-            case Oids.EcPublicKey:
-                using (var ecdsa = ECDsa.Create())
-                {
-                    ecdsa.ImportSubjectPublicKeyInfo(Spki, out _);
-                    var hash = ecdsa.KeySize switch
-                    {
-                        384 => HashAlgorithmName.SHA384,
-                        521 => HashAlgorithmName.SHA512,
-                        _ => HashAlgorithmName.SHA256,
-                    };
-                    return ecdsa.VerifyData(message, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
-                }
-
-            case Oids.Rsa:
-                using (var rsa = RSA.Create())
-                {
-                    rsa.ImportSubjectPublicKeyInfo(Spki, out _);
-                    return rsa.VerifyData(message, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
-                        || rsa.VerifyData(message, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pss);
-                }
-
-            case Oids.Ed25519:
-                return Ed25519Verification.VerifyPure(Asn1Keys.ReadEd25519PublicKey(Spki), message, signature);
-            default:
-                return false;
-        }
-    }
+    public bool VerifyMessage(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
+        SignatureVerification.VerifyData(AlgorithmOid, Spki, hash: null, message, signature, acceptRsaPss: true);
 
     private static string CheckPublicKey(byte[] spki, string field)
     {

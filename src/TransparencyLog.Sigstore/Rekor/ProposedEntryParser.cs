@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace TransparencyLog.Sigstore.Rekor;
 
 /// <summary>
@@ -13,18 +11,8 @@ public static class ProposedEntryParser
     {
         ArgumentNullException.ThrowIfNull(limits);
 
-        // Checked before parsing: the request must not cost more than its size allows.
-        if (utf8Json.Length > limits.MaxRequestBytes)
-        {
-            throw new EntryRejectedException($"request exceeds the {limits.MaxRequestBytes}-byte limit");
-        }
-
-        using var document = RekorJson.Parse(utf8Json.ToArray(), "the request body");
+        using var document = RekorJson.ParseRequest(utf8Json, limits);
         var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            throw new EntryRejectedException("the request body must be a JSON object");
-        }
 
         var kind = RekorJson.String(root, "kind", "kind");
         var apiVersion = RekorJson.String(root, "apiVersion", "apiVersion");

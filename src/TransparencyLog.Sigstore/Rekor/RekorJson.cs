@@ -18,6 +18,27 @@ internal static class RekorJson
         AllowDuplicateProperties = false,
     };
 
+    /// <summary>
+    /// A proposed entry's request body: its size checked against <paramref name="limits"/> before parsing (the
+    /// request must not cost more than its size allows), then parsed, and its root must be an object.
+    /// </summary>
+    public static JsonDocument ParseRequest(ReadOnlySpan<byte> utf8Json, EntryLimits limits)
+    {
+        if (utf8Json.Length > limits.MaxRequestBytes)
+        {
+            throw new EntryRejectedException($"request exceeds the {limits.MaxRequestBytes}-byte limit");
+        }
+
+        var document = Parse(utf8Json.ToArray(), "the request body");
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            throw new EntryRejectedException("the request body must be a JSON object");
+        }
+
+        return document;
+    }
+
     public static JsonDocument Parse(ReadOnlyMemory<byte> utf8Json, string what)
     {
         try

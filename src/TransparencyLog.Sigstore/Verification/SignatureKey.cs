@@ -6,7 +6,7 @@ namespace TransparencyLog.Sigstore.Verification;
 
 /// <summary>
 /// Verifies artifact, DSSE and SCT signatures with a SubjectPublicKeyInfo: ECDSA (DER, hash by curve unless given),
-/// RSA PKCS#1 v1.5 (or PSS) and pure Ed25519.
+/// RSA PKCS#1 v1.5 (or PSS) and pure Ed25519. The offline verifier's policy: a malformed key verifies nothing.
 /// </summary>
 internal static class SignatureKey
 {
@@ -24,35 +24,7 @@ internal static class SignatureKey
 
         try
         {
-            switch (oid)
-            {
-                case Oids.EcPublicKey:
-                    using (var ecdsa = ECDsa.Create())
-                    {
-                        ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
-                        var name = hash ?? ecdsa.KeySize switch
-                        {
-                            384 => HashAlgorithmName.SHA384,
-                            521 => HashAlgorithmName.SHA512,
-                            _ => HashAlgorithmName.SHA256,
-                        };
-                        return ecdsa.VerifyData(data, signature, name, DSASignatureFormat.Rfc3279DerSequence);
-                    }
-
-                case Oids.Rsa:
-                    using (var rsa = RSA.Create())
-                    {
-                        rsa.ImportSubjectPublicKeyInfo(spki, out _);
-                        var name = hash ?? HashAlgorithmName.SHA256;
-                        return rsa.VerifyData(data, signature, name, RSASignaturePadding.Pkcs1)
-                            || rsa.VerifyData(data, signature, name, RSASignaturePadding.Pss);
-                    }
-
-                case Oids.Ed25519:
-                    return Ed25519Verification.VerifyPure(Asn1Keys.ReadEd25519PublicKey(spki), data, signature);
-                default:
-                    return false;
-            }
+            return SignatureVerification.VerifyData(oid, spki, hash, data, signature, acceptRsaPss: true);
         }
         catch (Exception ex) when (ex is CryptographicException or AsnContentException)
         {

@@ -65,60 +65,19 @@ internal sealed class EntryVerifier
         return new EntryVerifier(!hasKey, raw, spki, details);
     }
 
-    /// <summary>hashedrekord: the signature is over the digest itself (ECDSA, RSA PKCS#1 v1.5, Ed25519ph).</summary>
-    public bool VerifyDigest(ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature)
-    {
-        switch (Details.AlgorithmOid)
-        {
-            case Oids.EcPublicKey:
-                using (var ecdsa = ECDsa.Create())
-                {
-                    ecdsa.ImportSubjectPublicKeyInfo(Spki, out _);
-                    return ecdsa.VerifyHash(digest, signature, DSASignatureFormat.Rfc3279DerSequence);
-                }
-
-            case Oids.Rsa:
-                using (var rsa = RSA.Create())
-                {
-                    rsa.ImportSubjectPublicKeyInfo(Spki, out _);
-                    return rsa.VerifyHash(digest, signature, Details.Hash, RSASignaturePadding.Pkcs1);
-                }
-
-            case Oids.Ed25519:
-                return Ed25519Verification.VerifyPrehash(Asn1Keys.ReadEd25519PublicKey(Spki), digest, signature);
-            default:
-                return false;
-        }
-    }
+    /// <summary>
+    /// hashedrekord: the signature is over the digest itself (ECDSA, RSA PKCS#1 v1.5, Ed25519ph). keyDetails fixes
+    /// the hash, and RSA-PSS is not accepted: keyDetails names PKCS#1 v1.5.
+    /// </summary>
+    public bool VerifyDigest(ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature) =>
+        SignatureVerification.VerifyDigest(Details.AlgorithmOid, Spki, Details.Hash, digest, signature, acceptRsaPss: false);
 
     /// <summary>
     /// DSSE: the signature is over the PAE. ECDSA and RSA hash it with the keyDetails hash; an Ed25519 key verifies
     /// pure Ed25519, as sigstore's verifier loader does for a DSSE envelope (rekor-tiles before it dropped DSSE).
     /// </summary>
-    public bool VerifyMessage(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
-    {
-        switch (Details.AlgorithmOid)
-        {
-            case Oids.EcPublicKey:
-                using (var ecdsa = ECDsa.Create())
-                {
-                    ecdsa.ImportSubjectPublicKeyInfo(Spki, out _);
-                    return ecdsa.VerifyData(message, signature, Details.Hash, DSASignatureFormat.Rfc3279DerSequence);
-                }
-
-            case Oids.Rsa:
-                using (var rsa = RSA.Create())
-                {
-                    rsa.ImportSubjectPublicKeyInfo(Spki, out _);
-                    return rsa.VerifyData(message, signature, Details.Hash, RSASignaturePadding.Pkcs1);
-                }
-
-            case Oids.Ed25519:
-                return Ed25519Verification.VerifyPure(Asn1Keys.ReadEd25519PublicKey(Spki), message, signature);
-            default:
-                return false;
-        }
-    }
+    public bool VerifyMessage(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
+        SignatureVerification.VerifyData(Details.AlgorithmOid, Spki, Details.Hash, message, signature, acceptRsaPss: false);
 
     /// <summary>The verifier as the stored body holds it (protobuf-JSON names; JCS orders the keys).</summary>
     public JsonObject ToJson() => new()

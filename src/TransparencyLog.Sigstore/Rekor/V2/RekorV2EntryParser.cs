@@ -25,18 +25,8 @@ public static class RekorV2EntryParser
     {
         ArgumentNullException.ThrowIfNull(limits);
 
-        // Checked before parsing: the request must not cost more than its size allows.
-        if (utf8Json.Length > limits.MaxRequestBytes)
-        {
-            throw new EntryRejectedException($"request exceeds the {limits.MaxRequestBytes}-byte limit");
-        }
-
-        using var document = RekorJson.Parse(utf8Json.ToArray(), "the request body");
+        using var document = RekorJson.ParseRequest(utf8Json, limits);
         var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            throw new EntryRejectedException("the request body must be a JSON object");
-        }
 
         var hasHashedRekord = ProtoJson.TryGet(root, "hashedRekordRequestV002", "hashed_rekord_request_v002", "hashedRekordRequestV002", out var hashedRekord);
         var hasDsse = ProtoJson.TryGet(root, "dsseRequestV002", "dsse_request_v002", "dsseRequestV002", out var dsse);
