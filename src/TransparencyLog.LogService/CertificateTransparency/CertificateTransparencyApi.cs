@@ -134,7 +134,8 @@ internal static partial class CertificateTransparencyApi
 
             switch (outcome)
             {
-                case Appended:
+                case Appended or AppendedWithoutProof:
+                    // An SCT needs no inclusion proof: the entry is durable, so its promise can be given.
                     return SctResult(sct);
 
                 case AlreadyPresent present:

@@ -86,6 +86,16 @@ internal static class RekorApi
                 return RekorError.Result(StatusCodes.Status409Conflict, $"an equivalent entry already exists in the transparency log with UUID {id}");
             }
 
+            case AppendedWithoutProof added:
+            {
+                // Durable, but without a proof to return: say so, and where the complete entry can be read.
+                var id = RekorEntryWriter.EntryId(log, entry.LeafHash);
+                context.Response.Headers.Location = $"/api/v1/log/entries/{id}";
+                return RekorError.Result(
+                    StatusCodes.Status500InternalServerError,
+                    $"the entry was added at log index {added.Index} (UUID {id}) but its inclusion proof could not be built; retrieve it from the Location");
+            }
+
             default:
                 throw new InvalidOperationException("unknown append outcome");
         }
@@ -335,9 +345,9 @@ internal static class RekorApi
         if (request.TryGetProperty("subject", out var subject) && subject.ValueKind == JsonValueKind.String)
         {
             var value = subject.GetString()!;
-            if (value.Length is 0 or > 1000)
+            if (value.Length is 0 or > 4096)
             {
-                return RekorError.Result(StatusCodes.Status400BadRequest, "subject must be 1 to 1000 characters");
+                return RekorError.Result(StatusCodes.Status400BadRequest, "subject must be 1 to 4096 characters");
             }
 
             keys.Add(SearchKeys.Identity(value));
@@ -429,16 +439,29 @@ internal static class RekorApi
 /// <summary>How entries are keyed in the search index; the same keys are computed when searching.</summary>
 internal static class SearchKeys
 {
+    // Keys are stored as text of at most 1,024 characters; identities come from certificates the client chose.
+    private const int MaxStoredValue = 512;
+
     public static IReadOnlyList<string> For(EntryIndexKeys keys)
     {
         var result = new List<string>();
-        result.AddRange(keys.Hashes.Select(h => "hash:" + h.ToLowerInvariant()));
-        result.AddRange(keys.PublicKeyFingerprints.Select(f => "key:" + f.ToLowerInvariant()));
+        result.AddRange(keys.Hashes.Select(h => Stored("hash:", h.ToLowerInvariant())));
+        result.AddRange(keys.PublicKeyFingerprints.Select(f => Stored("key:", f.ToLowerInvariant())));
         result.AddRange(keys.Identities.Select(Identity));
         return result;
     }
 
-    public static string Identity(string value) => "id:" + value.Trim().ToLowerInvariant();
+    public static string Identity(string value) => Stored("id:", value.Trim().ToLowerInvariant());
+
+    /// <summary>
+    /// A value as the index stores it. A value that is long or holds control characters (PostgreSQL text cannot
+    /// hold NUL) is stored as its SHA-256 instead, so it can never fail the entry's transaction, and a search for
+    /// the same value computes the same key.
+    /// </summary>
+    private static string Stored(string prefix, string value) =>
+        value.Length <= MaxStoredValue && !value.Any(char.IsControl)
+            ? prefix + value
+            : prefix + "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 
     public static bool TryArtifactHash(string text, out string key)
     {

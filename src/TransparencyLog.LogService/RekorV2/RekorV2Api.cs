@@ -81,6 +81,12 @@ internal static partial class RekorV2Api
                 return RekorV2Error.Result(
                     StatusCodes.Status409Conflict, $"an equivalent entry already exists in the transparency log at index {present.Index}");
 
+            case AppendedWithoutProof added:
+                context.Response.Headers["X-Log-Index"] = added.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return RekorV2Error.Result(
+                    StatusCodes.Status500InternalServerError,
+                    $"the entry was added at index {added.Index} but its inclusion proof could not be built; read it from the tiles");
+
             default:
                 throw new InvalidOperationException("unknown append outcome");
         }

@@ -32,8 +32,17 @@ internal sealed record Appended(long Index, long IntegratedTime, byte[]? EntrySi
 /// <summary>An identical entry is already in the log; nothing was written.</summary>
 internal sealed record AlreadyPresent(long Index) : AppendOutcome;
 
+/// <summary>
+/// The entry is durably in the log at <paramref name="Index"/>, but its inclusion proof could not be built after the
+/// commit (storage failed in between): the client must fetch the entry instead of being told it was not added.
+/// </summary>
+internal sealed record AppendedWithoutProof(long Index, long IntegratedTime, byte[]? EntrySignature, TreeHead Head) : AppendOutcome;
+
 /// <summary>The sequencer's queue is full; the client may retry later.</summary>
 internal sealed class LogOverloadedException() : Exception("the log is overloaded; retry later");
+
+/// <summary>The service is stopping; the entry was not appended and the client may retry.</summary>
+internal sealed class LogStoppingException() : Exception("the log service is stopping; the entry was not added, retry");
 
 /// <summary>Why an append was not made, as every API reports it: an HTTP status and a message safe for clients.</summary>
 internal sealed record AppendFailure(int Status, string Message, bool RetryLater)
@@ -128,6 +137,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
         {
             return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, e.Message, RetryLater: true));
         }
+        catch (Exception e) when (e is LogStoppingException or OperationCanceledException)
+        {
+            return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, new LogStoppingException().Message, RetryLater: true));
+        }
         catch (Exception e) when (e is NpgsqlException or LogStorageException or TimeoutException)
         {
             return (null, new AppendFailure(StatusCodes.Status500InternalServerError, "the log could not store the entry; it was not added", RetryLater: false));
@@ -153,41 +166,75 @@ internal sealed partial class Sequencer : IAsyncDisposable
     {
         var batch = new List<Pending>(_options.MaxBatchSize);
         var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync(_stopping.Token))
+        try
         {
-            if (_options.BatchWindowMilliseconds > 0)
+            while (await reader.WaitToReadAsync(_stopping.Token))
             {
-                // Under load the previous commit already gathered a batch; when idle, a short wait lets concurrent
-                // clients share one transaction instead of paying a commit each.
-                await Task.Delay(TimeSpan.FromMilliseconds(_options.BatchWindowMilliseconds), _time, _stopping.Token);
-            }
-
-            while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
-            {
-                batch.Add(pending);
-            }
-
-            try
-            {
-                var outcomes = await CommitAsync(batch, _stopping.Token);
-                for (var i = 0; i < batch.Count; i++)
+                if (_options.BatchWindowMilliseconds > 0)
                 {
-                    batch[i].Completion.TrySetResult(outcomes[i]);
+                    // Under load the previous commit already gathered a batch; when idle, a short wait lets concurrent
+                    // clients share one transaction instead of paying a commit each.
+                    await Task.Delay(TimeSpan.FromMilliseconds(_options.BatchWindowMilliseconds), _time, _stopping.Token);
                 }
-            }
-            catch (Exception e)
-            {
-                // Nothing of a failed batch was acknowledged. If the commit itself failed mid-flight the entries may
-                // still be durable: a client retry then sees 409 with the existing entry, never a second copy.
-                _edge = null;
-                Log.BatchFailed(_logger, _log.Name, batch.Count, e);
-                foreach (var pending in batch)
+
+                while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
                 {
-                    pending.Completion.TrySetException(e);
+                    batch.Add(pending);
                 }
+
+                await CommitBatchAsync(batch);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            // Stopping: whatever still waits was not appended. Tell those clients now rather than leave them hanging.
+            foreach (var pending in batch)
+            {
+                pending.Completion.TrySetException(new LogStoppingException());
             }
 
-            batch.Clear();
+            while (reader.TryRead(out var pending))
+            {
+                pending.Completion.TrySetException(new LogStoppingException());
+            }
+        }
+    }
+
+    private async Task CommitBatchAsync(List<Pending> batch)
+    {
+        try
+        {
+            var outcomes = await CommitAsync(batch, _stopping.Token);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Completion.TrySetResult(outcomes[i]);
+            }
+        }
+        catch (PostgresException e) when (batch.Count > 1 && e.SqlState.Length == 5 && e.SqlState[..2] is "22" or "23")
+        {
+            // The database refused some entry's data (a constraint the parsers did not foresee). The batch rolled
+            // back whole; append each entry on its own so one bad submission fails alone, not its neighbours.
+            _edge = null;
+            Log.BatchSplit(_logger, _log.Name, batch.Count, e.SqlState);
+            foreach (var pending in batch.ToList())
+            {
+                await CommitBatchAsync([pending]);
+            }
+        }
+        catch (Exception e)
+        {
+            // Nothing of a failed batch was acknowledged. If the commit itself failed mid-flight the entries may
+            // still be durable: a client retry then sees 409 with the existing entry, never a second copy.
+            _edge = null;
+            Log.BatchFailed(_logger, _log.Name, batch.Count, e);
+            foreach (var pending in batch)
+            {
+                pending.Completion.TrySetException(e);
+            }
         }
     }
 
@@ -322,14 +369,26 @@ internal sealed partial class Sequencer : IAsyncDisposable
             }
         }
 
-        var memo = new Dictionary<NodeId, Hash>();
-        for (var j = 0; j < appended.Count; j++)
+        // Post-commit work is not cancelled by shutdown: the entries are in the log either way.
+        try
         {
-            var (position, index) = appended[j];
-            var plan = ProofPlanner.Inclusion(index, newSize);
-            var nodes = await _proofs.NodeHashesAsync(_log.Id, plan.Nodes, local, cancellationToken, memo);
-            var proof = plan.Assemble(nodes);
-            outcomes[position] = new Appended(index, integratedTime, signatures[j], head, proof);
+            var memo = new Dictionary<NodeId, Hash>();
+            for (var j = 0; j < appended.Count; j++)
+            {
+                var (position, index) = appended[j];
+                var plan = ProofPlanner.Inclusion(index, newSize);
+                var nodes = await _proofs.NodeHashesAsync(_log.Id, plan.Nodes, local, CancellationToken.None, memo);
+                outcomes[position] = new Appended(index, integratedTime, signatures[j], head, plan.Assemble(nodes));
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or LogStorageException or TimeoutException)
+        {
+            Log.ProofsFailed(_logger, _log.Name, appended.Count, e);
+            for (var j = 0; j < appended.Count; j++)
+            {
+                var (position, index) = appended[j];
+                outcomes[position] = new AppendedWithoutProof(index, integratedTime, signatures[j], head);
+            }
         }
 
         Log.BatchCommitted(_logger, _log.Name, appended.Count, batch.Count - appended.Count, newSize);
@@ -455,6 +514,12 @@ internal sealed partial class Sequencer : IAsyncDisposable
     {
         [LoggerMessage(Level = LogLevel.Debug, Message = "Log {LogName}: committed {Appended} entries ({Duplicates} duplicates), tree size {TreeSize}")]
         public static partial void BatchCommitted(ILogger logger, string logName, int appended, int duplicates, long treeSize);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Log {LogName}: the database refused a batch of {Count} ({SqlState}); appending its entries one by one")]
+        public static partial void BatchSplit(ILogger logger, string logName, int count, string sqlState);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Log {LogName}: {Count} entries were committed but their inclusion proofs could not be built")]
+        public static partial void ProofsFailed(ILogger logger, string logName, int count, Exception exception);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "Log {LogName}: a batch of {Count} submissions failed and none was acknowledged")]
         public static partial void BatchFailed(ILogger logger, string logName, int count, Exception exception);
