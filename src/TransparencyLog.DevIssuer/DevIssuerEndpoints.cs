@@ -71,7 +71,8 @@ internal static class DevIssuerEndpoints
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidDataException)
         {
-            return TypedResults.Problem("the token request is not valid form data or JSON: " + e.Message, statusCode: StatusCodes.Status400BadRequest);
+            // The parser's own text is not echoed: the message names what is expected instead.
+            return TypedResults.Problem("the token request is not valid form data or a JSON object (email, sub, aud, ttl, email_verified, claims)", statusCode: StatusCodes.Status400BadRequest);
         }
 
         var ttl = body.Ttl ?? options.Value.DefaultTtlSeconds;

@@ -39,16 +39,26 @@ internal sealed class LocalTimestampSigner : ITimestampSigner, IDisposable
         SignatureAlgorithm = writer.Encode();
     }
 
+    private readonly Lock _gate = new();
+
     public IReadOnlyList<X509Certificate2> Chain { get; }
 
     public ReadOnlyMemory<byte> SignatureAlgorithm { get; }
 
-    public byte[] Sign(ReadOnlySpan<byte> signedAttributes) => _key switch
+    public byte[] Sign(ReadOnlySpan<byte> signedAttributes)
     {
-        ECDsa ecdsa => ecdsa.SignData(signedAttributes, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence),
-        RSA rsa => rsa.SignData(signedAttributes, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
-        _ => throw new InvalidOperationException("Unsupported TSA key."),
-    };
+        // One key object serves every request; signing is serialized on it rather than relying on the platform's
+        // thread-safety promises for a shared key (as the log's own signers do).
+        lock (_gate)
+        {
+            return _key switch
+            {
+                ECDsa ecdsa => ecdsa.SignData(signedAttributes, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence),
+                RSA rsa => rsa.SignData(signedAttributes, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
+                _ => throw new InvalidOperationException("Unsupported TSA key."),
+            };
+        }
+    }
 
     public void Dispose()
     {

@@ -145,13 +145,12 @@ public sealed record Bundle(
         MessageSignature? messageSignature = null;
         if (ProtoJson.OptionalObject(root, "messageSignature", "messageSignature") is { } ms)
         {
-            MessageDigest? digest = null;
-            if (ProtoJson.OptionalObject(ms, "messageDigest", "messageSignature.messageDigest") is { } md)
-            {
-                digest = new MessageDigest(
-                    ProtoJson.String(md, "algorithm", "messageSignature.messageDigest.algorithm"),
-                    ProtoJson.Bytes(md, "digest", "messageSignature.messageDigest.digest"));
-            }
+            // @sigstore/bundle requires the digest: without it the logged hashedrekord digest is bound to nothing.
+            var md = ProtoJson.OptionalObject(ms, "messageDigest", "messageSignature.messageDigest")
+                ?? throw new BundleFormatException("messageSignature.messageDigest is required");
+            var digest = new MessageDigest(
+                ProtoJson.String(md, "algorithm", "messageSignature.messageDigest.algorithm"),
+                ProtoJson.Bytes(md, "digest", "messageSignature.messageDigest.digest"));
 
             messageSignature = new MessageSignature(digest, ProtoJson.Bytes(ms, "signature", "messageSignature.signature"));
         }

@@ -404,10 +404,19 @@ public sealed class BundleVerifier
                 throw new VerificationException(VerificationErrorCode.Signature, "the artifact is required to verify a message signature");
             }
 
-            if (message.MessageDigest is { Algorithm: "SHA2_256" } digest
-                && !SHA256.HashData(artifact).AsSpan().SequenceEqual(digest.Digest))
+            if (message.MessageDigest is { } digest)
             {
-                throw new VerificationException(VerificationErrorCode.Signature, "the artifact's SHA-256 digest does not match the digest in the bundle");
+                var computed = digest.Algorithm switch
+                {
+                    "SHA2_256" => SHA256.HashData(artifact),
+                    "SHA2_384" => SHA384.HashData(artifact),
+                    "SHA2_512" => SHA512.HashData(artifact),
+                    _ => throw new VerificationException(VerificationErrorCode.Signature, $"unsupported message digest algorithm {digest.Algorithm}"),
+                };
+                if (!computed.AsSpan().SequenceEqual(digest.Digest))
+                {
+                    throw new VerificationException(VerificationErrorCode.Signature, "the artifact's digest does not match the digest in the bundle");
+                }
             }
 
             if (!SignatureKey.Verify(spki, artifact, message.Signature))

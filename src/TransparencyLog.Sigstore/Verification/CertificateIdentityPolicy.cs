@@ -53,7 +53,9 @@ public sealed class CertificateIdentityPolicy
 
         try
         {
-            return new Regex($"^(?:{pattern})$", RegexOptions.CultureInvariant, s_matchTimeout);
+            // \A and \z, not ^ and $: in .NET '$' also matches before a final newline, so "alice@example\.com" would
+            // accept the identity "alice@example.com\n".
+            return new Regex($"\\A(?:{pattern})\\z", RegexOptions.CultureInvariant, s_matchTimeout);
         }
         catch (ArgumentException ex)
         {

@@ -93,3 +93,18 @@ public sealed class RekorEntryConverterTests
         Assert.Throws<BundleFormatException>(() => Bundle.Parse(json));
     }
 }
+
+public sealed class BundleParseTests
+{
+    [Fact]
+    public void Parse_MessageSignatureWithoutDigest_IsRejected()
+    {
+        var json = """
+            {"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json",
+             "verificationMaterial":{"publicKey":{"hint":"k"},"tlogEntries":[]},
+             "messageSignature":{"signature":"AAAA"}}
+            """;
+        var error = Assert.Throws<TransparencyLog.Sigstore.Bundles.BundleFormatException>(() => TransparencyLog.Sigstore.Bundles.Bundle.Parse(json));
+        Assert.Contains("messageDigest is required", error.Message, StringComparison.Ordinal);
+    }
+}
