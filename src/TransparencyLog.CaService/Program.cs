@@ -12,7 +12,6 @@ builder.AddCaApi();
 
 var app = builder.Build();
 app.UseCaApi();
-app.MapGet("/healthz", () => TypedResults.Text("ok"));
 app.MapCaRestApi();
 app.MapCaGrpcApi();
 app.Run();

@@ -9,14 +9,16 @@ using TransparencyLog.CaService.Fulcio;
 
 namespace TransparencyLog.CaService.Api;
 
-/// <summary>Fulcio's v2 REST API (the grpc-gateway mapping of fulcio.proto).</summary>
+/// <summary>Fulcio's v2 REST API (the grpc-gateway mapping of fulcio.proto) and <c>/healthz</c>, on the REST port.</summary>
 internal static class CaRestApi
 {
     private static readonly UTF8Encoding _strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static IEndpointRouteBuilder MapCaRestApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v2");
+        var rest = app.MapGroup("").OnTransport(CaTransport.Rest);
+        rest.MapGet("/healthz", () => TypedResults.Text("ok"));
+        var api = rest.MapGroup("/api/v2");
         api.MapPost("/signingCert", CreateSigningCertificateAsync).RequireRateLimiting(CaApiExtensions.PerAddressPolicy);
         api.MapGet("/trustBundle", (FulcioApi fulcio) => new ProtoJsonResult(fulcio.GetTrustBundle(), StatusCodes.Status200OK));
         api.MapGet("/configuration", (FulcioApi fulcio) => new ProtoJsonResult(fulcio.GetConfiguration(), StatusCodes.Status200OK));

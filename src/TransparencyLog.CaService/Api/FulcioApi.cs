@@ -33,7 +33,7 @@ internal sealed class FulcioApi(
             var principal = await verifier.VerifyAsync(token, ct);
             identityLimiter.Acquire(principal);
 
-            var key = request.KeyCase switch
+            using var key = request.KeyCase switch
             {
                 CreateSigningCertificateRequest.KeyOneofCase.PublicKeyRequest => KeyWithProof(request.PublicKeyRequest, principal),
                 CreateSigningCertificateRequest.KeyOneofCase.CertificateSigningRequest => SubmittedKey.FromCsr(request.CertificateSigningRequest.ToByteArray()),
@@ -129,6 +129,7 @@ internal sealed class FulcioApi(
             }
         }
 
+        key.Dispose();
         throw new CaException(CaErrorCode.InvalidProofOfPossession,
             "the proof of possession does not verify: sign the token's email claim (or its subject) with the submitted key");
     }

@@ -15,7 +15,7 @@ namespace TransparencyLog.CaService.CertificateTransparency;
 /// <see cref="CaErrorCode.CertificateTransparencyFailed"/>: a certificate that should carry an SCT is never issued
 /// without one.
 /// </summary>
-internal sealed partial class CtLogClient
+internal sealed partial class CtLogClient : IDisposable
 {
     public const string HttpClientName = "ct-log";
 
@@ -25,6 +25,9 @@ internal sealed partial class CtLogClient
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly ILogger<CtLogClient> _logger;
     private readonly Uri? _baseUri;
+    private readonly byte[] _logId = [];
+    private readonly AsymmetricAlgorithm? _logKey;
+    private readonly Lock _logKeyLock = new();
 
     public CtLogClient(IHttpClientFactory httpClientFactory, IOptions<IssuanceOptions> options, ILogger<CtLogClient> logger)
     {
@@ -39,6 +42,8 @@ internal sealed partial class CtLogClient
         _baseUri = new Uri(value.CtLogUrl.TrimEnd('/') + "/", UriKind.Absolute);
         LogSpki = LoadPublicKey(value.CtLogPublicKeyPath
                                 ?? throw new InvalidOperationException("Issuance:CtLogPublicKeyPath is required when Issuance:CtLogUrl is set."));
+        _logId = SctSignatures.LogIdFromSpki(LogSpki);
+        _logKey = ImportLogKey(LogSpki);
     }
 
     /// <summary>Whether a CT log is configured.</summary>
@@ -46,6 +51,26 @@ internal sealed partial class CtLogClient
 
     /// <summary>The DER SubjectPublicKeyInfo of the log's key; empty when no log is configured.</summary>
     public byte[] LogSpki { get; } = [];
+
+    /// <summary>
+    /// Whether <paramref name="sct"/> comes from this log and verifies over <paramref name="signedData"/>, with the
+    /// log key imported once (an import costs about as much as the verification). One verification at a time:
+    /// .NET does not promise that one key object verifies on several threads at once.
+    /// </summary>
+    public bool Verify(SignedCertificateTimestamp sct, ReadOnlySpan<byte> signedData)
+    {
+        if (_logKey is null)
+        {
+            return false;
+        }
+
+        lock (_logKeyLock)
+        {
+            return SctSignatures.Verify(sct, signedData, _logKey, _logId);
+        }
+    }
+
+    public void Dispose() => _logKey?.Dispose();
 
     /// <summary>Submits <c>[precertificate, intermediates…, root]</c> to <c>add-pre-chain</c>.</summary>
     public Task<SignedCertificateTimestamp> AddPreChainAsync(IReadOnlyList<byte[]> chainDer, CancellationToken cancellationToken) =>
@@ -112,20 +137,34 @@ internal sealed partial class CtLogClient
             throw new InvalidOperationException($"Issuance:CtLogPublicKeyPath {path} does not hold a PEM PUBLIC KEY.");
         }
 
-        var spki = Convert.FromBase64String(pem[fields.Base64Data]);
+        // ImportLogKey rejects a key no SCT could verify against now rather than at the first request.
+        return Convert.FromBase64String(pem[fields.Base64Data]);
+    }
+
+    /// <summary>The log key as ECDSA, else RSA; null when the SPKI has trailing bytes (no SCT verifies then, as with
+    /// <see cref="SctSignatures.Verify(SignedCertificateTimestamp, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>).</summary>
+    private static AsymmetricAlgorithm? ImportLogKey(byte[] spki)
+    {
+        AsymmetricAlgorithm key = ECDsa.Create();
+        int read;
         try
         {
-            // Reject a key no SCT could verify against now rather than at the first request.
-            using var ecdsa = ECDsa.Create();
-            ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
+            key.ImportSubjectPublicKeyInfo(spki, out read);
         }
         catch (CryptographicException)
         {
-            using var rsa = RSA.Create();
-            rsa.ImportSubjectPublicKeyInfo(spki, out _);
+            key.Dispose();
+            key = RSA.Create();
+            key.ImportSubjectPublicKeyInfo(spki, out read);
         }
 
-        return spki;
+        if (read != spki.Length)
+        {
+            key.Dispose();
+            return null;
+        }
+
+        return key;
     }
 
     private static CaException Failed() =>

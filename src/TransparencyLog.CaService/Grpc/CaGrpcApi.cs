@@ -17,7 +17,7 @@ internal static class CaGrpcApi
 
     public static IEndpointRouteBuilder MapCaGrpcApi(this IEndpointRouteBuilder app)
     {
-        var service = app.MapGroup(ServicePath);
+        var service = app.MapGroup(ServicePath).OnTransport(CaTransport.Grpc);
         service.MapPost("/CreateSigningCertificate", (HttpContext context, FulcioApi fulcio) =>
                 UnaryAsync(context, CreateSigningCertificateRequest.Parser,
                     request => fulcio.CreateSigningCertificateAsync(request, context.Request.Headers.Authorization, "grpc", context.RequestAborted)))

@@ -27,7 +27,7 @@ internal sealed record IssuedCertificate(
 /// precertificate and the final certificate differ only in their last extension (poison vs SCT list): removing
 /// either gives byte-identical TBS structures, which is what an embedded SCT signs and a verifier re-derives.
 /// </summary>
-internal sealed partial class CertificateIssuer
+internal sealed partial class CertificateIssuer : IDisposable
 {
     /// <summary>Fulcio's leaf lifetime; NotAfter is exactly NotBefore plus this.</summary>
     public static readonly TimeSpan Validity = TimeSpan.FromMinutes(10);
@@ -46,6 +46,9 @@ internal sealed partial class CertificateIssuer
     private readonly byte[] _issuerKeyHash;
     private readonly IReadOnlyList<byte[]> _caChainDer;
     private readonly IReadOnlyList<string> _caChainPem;
+    private readonly ECDsa? _issuingEcdsaKey;
+    private readonly RSA? _issuingRsaKey;
+    private readonly Lock _issuingKeyLock = new();
 
     public CertificateIssuer(
         CaSigner signer,
@@ -65,6 +68,9 @@ internal sealed partial class CertificateIssuer
         _issuerKeyIdentifier = issuing.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Single()
             .SubjectKeyIdentifierBytes.ToArray();
         _issuerKeyHash = SHA256.HashData(issuing.PublicKey.ExportSubjectPublicKeyInfo());
+        // The chain is fixed for the signer's lifetime, so its public key is imported once.
+        _issuingEcdsaKey = issuing.GetECDsaPublicKey();
+        _issuingRsaKey = _issuingEcdsaKey is null ? issuing.GetRSAPublicKey() : null;
         _caChainDer = signer.Chain.Select(c => c.RawData).ToList();
         _caChainPem = _caChainDer.Select(ToPem).ToList();
         TrustBundle = [_caChainPem];
@@ -108,7 +114,7 @@ internal sealed partial class CertificateIssuer
 
             var tbsWithoutSct = tbs.Encode(extensions);
             var signedData = CtSignedData.ForPrecertificate(sct.TimestampMs, _issuerKeyHash, tbsWithoutSct, sct.Extensions);
-            if (!SctSignatures.Verify(sct, signedData, _ctLog.LogSpki))
+            if (!_ctLog.Verify(sct, signedData))
             {
                 LogSctRejected(_logger, Convert.ToHexStringLower(serial));
                 throw new CaException(CaErrorCode.CertificateTransparencyFailed, "Error entering certificate in CTL.");
@@ -122,7 +128,7 @@ internal sealed partial class CertificateIssuer
             leaf = await SignCertificateAsync(tbs.Encode(extensions), ct);
             sct = await _ctLog.AddChainAsync([leaf, .. _caChainDer], ct);
             var signedData = CtSignedData.ForCertificate(sct.TimestampMs, leaf, sct.Extensions);
-            if (!SctSignatures.Verify(sct, signedData, _ctLog.LogSpki))
+            if (!_ctLog.Verify(sct, signedData))
             {
                 LogSctRejected(_logger, Convert.ToHexStringLower(serial));
                 throw new CaException(CaErrorCode.CertificateTransparencyFailed, "Error entering certificate in CTL.");
@@ -164,22 +170,31 @@ internal sealed partial class CertificateIssuer
         return writer.Encode();
     }
 
+    public void Dispose()
+    {
+        _issuingEcdsaKey?.Dispose();
+        _issuingRsaKey?.Dispose();
+    }
+
     private bool VerifiesWithIssuingKey(byte[] tbs, byte[] signature)
     {
-        using var ecdsa = _signer.IssuingCertificate.GetECDsaPublicKey();
-        if (ecdsa is not null)
+        // One verification at a time: .NET does not promise that one key object verifies on several threads at once.
+        lock (_issuingKeyLock)
         {
-            var hash = ecdsa.KeySize switch
+            if (_issuingEcdsaKey is { } ecdsa)
             {
-                384 => HashAlgorithmName.SHA384,
-                521 => HashAlgorithmName.SHA512,
-                _ => HashAlgorithmName.SHA256,
-            };
-            return ecdsa.VerifyData(tbs, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
-        }
+                var hash = ecdsa.KeySize switch
+                {
+                    384 => HashAlgorithmName.SHA384,
+                    521 => HashAlgorithmName.SHA512,
+                    _ => HashAlgorithmName.SHA256,
+                };
+                return ecdsa.VerifyData(tbs, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
+            }
 
-        using var rsa = _signer.IssuingCertificate.GetRSAPublicKey();
-        return rsa is not null && rsa.VerifyData(tbs, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            return _issuingRsaKey is not null
+                && _issuingRsaKey.VerifyData(tbs, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        }
     }
 
     private static byte[] Extension(string oid, bool critical, byte[] value)

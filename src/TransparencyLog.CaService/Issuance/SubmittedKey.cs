@@ -24,8 +24,10 @@ internal enum SubmittedKeyType
 /// buy nothing and no sigstore client makes them; the upper bound is Go's, so any key we accept Go accepts too);
 /// ECDSA on P-256, P-384 or P-521 (named curves only); Ed25519. Well-formed keys outside the policy are
 /// <see cref="CaErrorCode.InsecurePublicKey"/>; unparsable input is <see cref="CaErrorCode.InvalidPublicKey"/>.
+/// The key is imported once, by the policy check, and that object verifies the proof of possession or the CSR
+/// signature (an import costs about as much as a verification); dispose the key when the request is done.
 /// </summary>
-internal sealed class SubmittedKey
+internal sealed class SubmittedKey : IDisposable
 {
     /// <summary>Input larger than this is refused before parsing; an RSA-4096 PEM key is about 800 bytes.</summary>
     public const int MaxEncodedKeyLength = 16 * 1024;
@@ -37,11 +39,19 @@ internal sealed class SubmittedKey
     private const string RsaEncryptionOid = "1.2.840.113549.1.1.1";
     private const string Ed25519Oid = "1.3.101.112";
 
-    private SubmittedKey(byte[] spkiDer, SubmittedKeyType type)
+    // Exactly one is set, matching KeyType.
+    private readonly ECDsa? _ecdsa;
+    private readonly RSA? _rsa;
+    private readonly Ed25519PublicKeyParameters? _ed25519;
+
+    private SubmittedKey(byte[] spkiDer, SubmittedKeyType type, ECDsa? ecdsa = null, RSA? rsa = null, Ed25519PublicKeyParameters? ed25519 = null)
     {
         SpkiDer = spkiDer;
         KeyType = type;
         Fingerprint = Convert.ToHexStringLower(SHA256.HashData(spkiDer));
+        _ecdsa = ecdsa;
+        _rsa = rsa;
+        _ed25519 = ed25519;
     }
 
     /// <summary>The DER SubjectPublicKeyInfo, exactly as submitted (it is DER: the parser accepts nothing else).</summary>
@@ -115,14 +125,23 @@ internal sealed class SubmittedKey
         }
 
         var der = spkiDer.ToArray();
-        return algorithm switch
+        switch (algorithm)
         {
-            EcPublicKeyOid => new SubmittedKey(der, CheckEc(der, parameters)),
-            RsaEncryptionOid => new SubmittedKey(der, CheckRsa(der)),
-            Ed25519Oid when parameters is null && publicKey.Length == 32 => new SubmittedKey(der, SubmittedKeyType.Ed25519),
-            Ed25519Oid => throw InvalidKey(),
-            _ => throw new CaException(CaErrorCode.InsecurePublicKey, "The public key algorithm is not allowed."),
-        };
+            case EcPublicKeyOid:
+                {
+                    var (type, ecdsa) = CheckEc(der, parameters);
+                    return new SubmittedKey(der, type, ecdsa: ecdsa);
+                }
+
+            case RsaEncryptionOid:
+                return new SubmittedKey(der, SubmittedKeyType.Rsa, rsa: CheckRsa(der));
+            case Ed25519Oid when parameters is null && publicKey.Length == 32:
+                return new SubmittedKey(der, SubmittedKeyType.Ed25519, ed25519: new Ed25519PublicKeyParameters(publicKey, 0));
+            case Ed25519Oid:
+                throw InvalidKey();
+            default:
+                throw new CaException(CaErrorCode.InsecurePublicKey, "The public key algorithm is not allowed.");
+        }
     }
 
     /// <summary>
@@ -205,6 +224,7 @@ internal sealed class SubmittedKey
 
         if (!key.VerifyCsrSignature(signatureAlgorithm, info, signature))
         {
+            key.Dispose();
             throw InvalidCsr();
         }
 
@@ -249,28 +269,21 @@ internal sealed class SubmittedKey
         {
             switch (KeyType)
             {
-                case SubmittedKeyType.Ed25519:
+                case SubmittedKeyType.Ed25519 when _ed25519 is not null:
                     {
                         var verifier = new Ed25519Signer();
-                        verifier.Init(false, new Ed25519PublicKeyParameters(RawEd25519Key(), 0));
+                        verifier.Init(false, _ed25519);
                         var bytes = data.ToArray();
                         verifier.BlockUpdate(bytes, 0, bytes.Length);
                         return verifier.VerifySignature(signature.ToArray());
                     }
 
-                case SubmittedKeyType.Rsa:
-                    {
-                        using var rsa = RSA.Create();
-                        rsa.ImportSubjectPublicKeyInfo(SpkiDer, out _);
-                        return rsa.VerifyData(data, signature, hash, RSASignaturePadding.Pkcs1);
-                    }
-
+                case SubmittedKeyType.Rsa when _rsa is not null:
+                    return _rsa.VerifyData(data, signature, hash, RSASignaturePadding.Pkcs1);
+                case SubmittedKeyType.EcP256 or SubmittedKeyType.EcP384 or SubmittedKeyType.EcP521 when _ecdsa is not null:
+                    return _ecdsa.VerifyData(data, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
                 default:
-                    {
-                        using var ecdsa = ECDsa.Create();
-                        ecdsa.ImportSubjectPublicKeyInfo(SpkiDer, out _);
-                        return ecdsa.VerifyData(data, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
-                    }
+                    throw new ObjectDisposedException(nameof(SubmittedKey));
             }
         }
         catch (CryptographicException)
@@ -279,14 +292,13 @@ internal sealed class SubmittedKey
         }
     }
 
-    private byte[] RawEd25519Key()
+    public void Dispose()
     {
-        var spki = new AsnReader(SpkiDer, AsnEncodingRules.DER).ReadSequence();
-        spki.ReadSequence();
-        return spki.ReadBitString(out _);
+        _ecdsa?.Dispose();
+        _rsa?.Dispose();
     }
 
-    private static SubmittedKeyType CheckEc(byte[] spkiDer, ReadOnlyMemory<byte>? parameters)
+    private static (SubmittedKeyType Type, ECDsa Key) CheckEc(byte[] spkiDer, ReadOnlyMemory<byte>? parameters)
     {
         if (parameters is null)
         {
@@ -318,26 +330,42 @@ internal sealed class SubmittedKey
             _ => throw new CaException(CaErrorCode.InsecurePublicKey, "The elliptic curve is not allowed."),
         };
 
+        var ecdsa = ECDsa.Create();
         try
         {
             // Importing checks that the point is on the curve.
-            using var ecdsa = ECDsa.Create();
             ecdsa.ImportSubjectPublicKeyInfo(spkiDer, out _);
         }
         catch (CryptographicException)
         {
+            ecdsa.Dispose();
             throw InvalidKey();
         }
 
-        return type;
+        return (type, ecdsa);
     }
 
-    private static SubmittedKeyType CheckRsa(byte[] spkiDer)
+    /// <summary>Imports an RSA key and checks it against the policy; the caller owns the returned key.</summary>
+    private static RSA CheckRsa(byte[] spkiDer)
+    {
+        var rsa = RSA.Create();
+        try
+        {
+            CheckRsaPolicy(rsa, spkiDer);
+            return rsa;
+        }
+        catch
+        {
+            rsa.Dispose();
+            throw;
+        }
+    }
+
+    private static void CheckRsaPolicy(RSA rsa, byte[] spkiDer)
     {
         RSAParameters parameters;
         try
         {
-            using var rsa = RSA.Create();
             rsa.ImportSubjectPublicKeyInfo(spkiDer, out _);
             parameters = rsa.ExportParameters(false);
         }
@@ -358,8 +386,6 @@ internal sealed class SubmittedKey
         {
             throw new CaException(CaErrorCode.InsecurePublicKey, "The RSA public exponent is not allowed.");
         }
-
-        return SubmittedKeyType.Rsa;
     }
 
     /// <summary>The DER of the only PEM block in <paramref name="text"/>, if its label is allowed and nothing but

@@ -53,7 +53,40 @@ public static class SctSignatures
     public static bool Verify(SignedCertificateTimestamp sct, ReadOnlySpan<byte> signedData, ReadOnlySpan<byte> logSpkiDer)
     {
         ArgumentNullException.ThrowIfNull(sct);
-        if (sct.Version != 0 || !CryptographicOperations.FixedTimeEquals(sct.LogId, LogIdFromSpki(logSpkiDer)))
+        var logId = LogIdFromSpki(logSpkiDer);
+        if (sct.Version != 0 || !CryptographicOperations.FixedTimeEquals(sct.LogId, logId))
+        {
+            return false;
+        }
+
+        using AsymmetricAlgorithm key = sct.SignatureAlgorithm == Rsa ? RSA.Create() : ECDsa.Create();
+        try
+        {
+            key.ImportSubjectPublicKeyInfo(logSpkiDer, out var read);
+            if (read != logSpkiDer.Length)
+            {
+                return false;
+            }
+        }
+        catch (CryptographicException)
+        {
+            // A key of another type than the SCT claims: not a valid SCT.
+            return false;
+        }
+
+        return Verify(sct, signedData, key, logId);
+    }
+
+    /// <summary>
+    /// <see cref="Verify(SignedCertificateTimestamp, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> with the log key
+    /// already imported (an <see cref="ECDsa"/> or <see cref="RSA"/>) and its log ID computed, for a verifier that
+    /// checks many SCTs of one log. The key is only read; callers sharing it across threads serialize the calls.
+    /// </summary>
+    public static bool Verify(SignedCertificateTimestamp sct, ReadOnlySpan<byte> signedData, AsymmetricAlgorithm logKey, ReadOnlySpan<byte> logId)
+    {
+        ArgumentNullException.ThrowIfNull(sct);
+        ArgumentNullException.ThrowIfNull(logKey);
+        if (sct.Version != 0 || !CryptographicOperations.FixedTimeEquals(sct.LogId, logId))
         {
             return false;
         }
@@ -72,31 +105,17 @@ public static class SctSignatures
 
         try
         {
-            switch (sct.SignatureAlgorithm)
+            return (sct.SignatureAlgorithm, logKey) switch
             {
-                case Ecdsa:
-                    {
-                        using var key = ECDsa.Create();
-                        key.ImportSubjectPublicKeyInfo(logSpkiDer, out var read);
-                        return read == logSpkiDer.Length && key.VerifyData(
-                            signedData, sct.Signature, hash.Value, DSASignatureFormat.Rfc3279DerSequence);
-                    }
-
-                case Rsa when hash == HashAlgorithmName.SHA256:
-                    {
-                        using var key = RSA.Create();
-                        key.ImportSubjectPublicKeyInfo(logSpkiDer, out var read);
-                        return read == logSpkiDer.Length && key.VerifyData(
-                            signedData, sct.Signature, hash.Value, RSASignaturePadding.Pkcs1);
-                    }
-
-                default:
-                    return false;
-            }
+                (Ecdsa, ECDsa key) => key.VerifyData(signedData, sct.Signature, hash.Value, DSASignatureFormat.Rfc3279DerSequence),
+                (Rsa, RSA key) when hash == HashAlgorithmName.SHA256 => key.VerifyData(signedData, sct.Signature, hash.Value, RSASignaturePadding.Pkcs1),
+                // A key of another type than the SCT claims.
+                _ => false,
+            };
         }
         catch (CryptographicException)
         {
-            // A key of another type than the SCT claims, or a malformed signature: not a valid SCT.
+            // A malformed signature: not a valid SCT.
             return false;
         }
     }

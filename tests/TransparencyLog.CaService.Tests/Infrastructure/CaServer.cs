@@ -31,10 +31,11 @@ public sealed class CaServer : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
-    public static CaServer Start(IDictionary<string, string?> settings)
+    /// <summary>Starts the CA; <paramref name="duplex"/> puts REST and gRPC on one port.</summary>
+    public static CaServer Start(IDictionary<string, string?> settings, bool duplex = false)
     {
         var restPort = FreePort();
-        var grpcPort = FreePort();
+        var grpcPort = duplex ? restPort : FreePort();
         var all = new Dictionary<string, string?>(settings)
         {
             ["Api:RestUrl"] = $"http://127.0.0.1:{restPort}",
@@ -42,6 +43,12 @@ public sealed class CaServer : IAsyncDisposable
             ["Serilog:MinimumLevel:Default"] = "Warning",
             ["Issuance:Backend"] = "Ephemeral",
         };
+        foreach (var (key, value) in settings)
+        {
+            // Explicit Api URLs in the settings win over the chosen free ports.
+            all[key] = value;
+        }
+
         var factory = new Factory(all);
         factory.UseKestrel();
         factory.StartServer();

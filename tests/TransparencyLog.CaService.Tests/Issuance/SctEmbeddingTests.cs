@@ -53,6 +53,28 @@ public sealed class SctEmbeddingTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Verify_ImportedLogKey_AgreesWithSpkiOverload()
+    {
+        using var logKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var rsaKey = RSA.Create(2048);
+        var spki = logKey.ExportSubjectPublicKeyInfo();
+        var logId = SctSignatures.LogIdFromSpki(spki);
+        var sct = SctSignatures.SignForCertificate(logKey, 1_700_000_000_000, [1, 2, 3], []);
+        var signedData = CtSignedData.ForCertificate(sct.TimestampMs, [1, 2, 3], []);
+        using var imported = ECDsa.Create();
+        imported.ImportSubjectPublicKeyInfo(spki, out _);
+
+        Assert.True(SctSignatures.Verify(sct, signedData, spki));
+        Assert.True(SctSignatures.Verify(sct, signedData, imported, logId));
+        byte[] otherData = [.. signedData, 0];
+        Assert.False(SctSignatures.Verify(sct, otherData, spki));
+        Assert.False(SctSignatures.Verify(sct, otherData, imported, logId));
+        // A log ID that is not the key's, and a key of another type than the SCT claims.
+        Assert.False(SctSignatures.Verify(sct, signedData, imported, SctSignatures.LogIdFromSpki(rsaKey.ExportSubjectPublicKeyInfo())));
+        Assert.False(SctSignatures.Verify(sct, signedData, rsaKey, logId));
+    }
+
+    [Fact]
     public async Task IssueAsync_EmbeddedMode_SctVerifiesLikeSigstoreJs()
     {
         var issued = await Issuer(SctMode.Embedded).IssueAsync(Principal(), NewKey(), default);

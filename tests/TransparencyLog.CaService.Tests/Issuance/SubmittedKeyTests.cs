@@ -41,6 +41,29 @@ public sealed class SubmittedKeyTests
     }
 
     [Fact]
+    public void VerifyProofOfPossession_ManyCalls_UseTheKeyImportedOnceUntilDisposed()
+    {
+        using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var rsa = RSA.Create(2048);
+        var keys = new[]
+        {
+            (Key: SubmittedKey.FromPublicKey(ecdsa.ExportSubjectPublicKeyInfoPem()),
+                Proof: ecdsa.SignData(Message, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence)),
+            (Key: SubmittedKey.FromPublicKey(rsa.ExportSubjectPublicKeyInfoPem()),
+                Proof: rsa.SignData(Message, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)),
+        };
+
+        foreach (var (key, proof) in keys)
+        {
+            Assert.True(key.VerifyProofOfPossession(Message, proof));
+            Assert.True(key.VerifyProofOfPossession(Message, proof));
+            key.Dispose();
+            // The imported key object is the one verifying: once disposed, nothing re-imports it.
+            Assert.Throws<ObjectDisposedException>(() => key.VerifyProofOfPossession(Message, proof));
+        }
+    }
+
+    [Fact]
     public void FromPublicKey_Base64Der_Accepted()
     {
         using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
