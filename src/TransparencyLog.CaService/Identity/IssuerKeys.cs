@@ -21,6 +21,11 @@ internal sealed class IssuerKeys(IHttpClientFactory httpClients, IOptions<Identi
 
     private readonly ConcurrentDictionary<string, ConfigurationManager<OpenIdConnectConfiguration>> _managers = new(StringComparer.Ordinal);
 
+    // Issuers matched by a wildcard are named by unverified tokens, so this cache is bounded and least recently used
+    // entries make way: a flood of made-up issuers costs discovery fetches but cannot lock real issuers out.
+    private readonly ConcurrentDictionary<string, WildcardManager> _wildcardManagers = new(StringComparer.Ordinal);
+    private long _uses;
+
     public async Task<IssuerKeySet> GetAsync(TrustedIssuer issuer, string iss, bool refresh, CancellationToken ct)
     {
         if (issuer.StaticKeys is { } staticKeys)
@@ -43,6 +48,8 @@ internal sealed class IssuerKeys(IHttpClientFactory httpClients, IOptions<Identi
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or HttpRequestException or ArgumentException)
         {
+            // A wildcard issuer whose discovery fails keeps no cache slot.
+            _wildcardManagers.TryRemove(iss, out _);
             throw new CaException(CaErrorCode.InvalidIdentityToken, $"the keys of issuer '{iss}' could not be retrieved");
         }
 
@@ -58,32 +65,49 @@ internal sealed class IssuerKeys(IHttpClientFactory httpClients, IOptions<Identi
 
     private ConfigurationManager<OpenIdConnectConfiguration> Manager(TrustedIssuer issuer, string iss)
     {
-        if (_managers.TryGetValue(iss, out var existing))
+        if (issuer.Pattern is null)
         {
-            return existing;
+            return _managers.GetOrAdd(iss, CreateManager, options.Value);
         }
 
-        // Bounded: every distinct iss matching a wildcard would otherwise grow this map forever.
-        if (issuer.Pattern is not null && _managers.Count >= options.Value.MaxWildcardIssuers)
+        if (_wildcardManagers.TryGetValue(iss, out var known))
         {
-            throw new CaException(CaErrorCode.UntrustedIssuer, $"issuer '{iss}' cannot be used now: too many distinct wildcard issuers");
+            known.LastUse = Interlocked.Increment(ref _uses);
+            return known.Manager;
         }
 
-        return _managers.GetOrAdd(iss, static (iss, state) =>
+        while (_wildcardManagers.Count >= options.Value.MaxWildcardIssuers
+               && _wildcardManagers.MinBy(entry => entry.Value.LastUse) is { Key: { } oldest })
         {
-            var (factory, opts) = state;
-            var retriever = new HttpDocumentRetriever(factory.CreateClient(HttpClientName))
-            {
-                // IssuerPool admits plain http only for loopback issuers (the development issuer).
-                RequireHttps = !iss.StartsWith("http://", StringComparison.Ordinal),
-            };
-            return new ConfigurationManager<OpenIdConnectConfiguration>(
-                iss.TrimEnd('/') + "/.well-known/openid-configuration", new OpenIdConnectConfigurationRetriever(), retriever)
-            {
-                AutomaticRefreshInterval = opts.KeyRefreshInterval,
-                RefreshInterval = opts.MinimumKeyRefreshInterval,
-            };
-        }, (httpClients, options.Value));
+            _wildcardManagers.TryRemove(oldest, out _);
+        }
+
+        return _wildcardManagers.GetOrAdd(
+            iss,
+            static (iss, state) => new WildcardManager(state.Keys.CreateManager(iss, state.Options)) { LastUse = Interlocked.Increment(ref state.Keys._uses) },
+            (Keys: this, Options: options.Value)).Manager;
+    }
+
+    private ConfigurationManager<OpenIdConnectConfiguration> CreateManager(string iss, IdentityOptions opts)
+    {
+        var retriever = new HttpDocumentRetriever(httpClients.CreateClient(HttpClientName))
+        {
+            // IssuerPool admits plain http only for loopback issuers (the development issuer).
+            RequireHttps = !iss.StartsWith("http://", StringComparison.Ordinal),
+        };
+        return new ConfigurationManager<OpenIdConnectConfiguration>(
+            iss.TrimEnd('/') + "/.well-known/openid-configuration", new OpenIdConnectConfigurationRetriever(), retriever)
+        {
+            AutomaticRefreshInterval = opts.KeyRefreshInterval,
+            RefreshInterval = opts.MinimumKeyRefreshInterval,
+        };
+    }
+
+    private sealed class WildcardManager(ConfigurationManager<OpenIdConnectConfiguration> manager)
+    {
+        public ConfigurationManager<OpenIdConnectConfiguration> Manager { get; } = manager;
+
+        public long LastUse { get; set; }
     }
 
     /// <summary>Only asymmetric keys: a symmetric key in a JWKS must never verify anything.</summary>

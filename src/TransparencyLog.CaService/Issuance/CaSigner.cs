@@ -90,18 +90,28 @@ internal sealed class InProcessCaSigner : CaSigner
         (SignatureAlgorithm, _hash) = SignatureAlgorithmFor(key);
     }
 
+    private readonly Lock _gate = new();
+
     public override IReadOnlyList<X509Certificate2> Chain { get; }
 
     public override byte[] SignatureAlgorithm { get; }
 
     public override ValueTask<byte[]> SignAsync(ReadOnlyMemory<byte> tbs, CancellationToken cancellationToken)
     {
-        var signature = _key switch
+        byte[] signature;
+
+        // One key object serves every issuance; signing is serialized on it rather than relying on the platform's
+        // thread-safety promises for a shared key.
+        lock (_gate)
         {
-            ECDsa ecdsa => ecdsa.SignData(tbs.Span, _hash, DSASignatureFormat.Rfc3279DerSequence),
-            RSA rsa => rsa.SignData(tbs.Span, _hash, RSASignaturePadding.Pkcs1),
-            _ => throw new InvalidOperationException("Unsupported CA key."),
-        };
+            signature = _key switch
+            {
+                ECDsa ecdsa => ecdsa.SignData(tbs.Span, _hash, DSASignatureFormat.Rfc3279DerSequence),
+                RSA rsa => rsa.SignData(tbs.Span, _hash, RSASignaturePadding.Pkcs1),
+                _ => throw new InvalidOperationException("Unsupported CA key."),
+            };
+        }
+
         return ValueTask.FromResult(signature);
     }
 

@@ -262,6 +262,13 @@ internal sealed partial class CertificateIssuer : IDisposable
             throw new CaException(CaErrorCode.InvalidRequest, "The identity has no usable subject alternative name.");
         }
 
+        if (san.Value.Any(char.IsControl) || san.Value.Trim().Length != san.Value.Length)
+        {
+            // A trailing newline or other control character would let "alice@example.com\n" pass for
+            // "alice@example.com" in verifiers whose regular expressions anchor with '$'.
+            throw new CaException(CaErrorCode.InvalidRequest, "The subject alternative name contains control characters or surrounding white space.");
+        }
+
         var writer = new AsnWriter(AsnEncodingRules.DER);
         try
         {

@@ -178,6 +178,19 @@ public sealed class CertificateProfileTests : IDisposable
         Assert.Equal(CaErrorCode.InvalidRequest, error.Code);
     }
 
+    [Theory]
+    [InlineData("email", "alice@example.com\n")]
+    [InlineData("email", " alice@example.com")]
+    [InlineData("uri", "https://example.com/a\u0000b")]
+    [InlineData("uri", "https://example.com/\t")]
+    public async Task IssueAsync_SanWithControlCharactersOrPadding_InvalidRequest(string kind, string value)
+    {
+        var san = kind == "email" ? SanKind.Email : SanKind.Uri;
+        var error = await Assert.ThrowsAsync<CaException>(() => _issuer.IssueAsync(Principal(san, value), NewKey(), default));
+        Assert.Equal(CaErrorCode.InvalidRequest, error.Code);
+        Assert.Contains("control characters", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task IssueAsync_NoCtLog_ChainIsLeafIntermediateRootPemWithLfAnd64Columns()
     {
