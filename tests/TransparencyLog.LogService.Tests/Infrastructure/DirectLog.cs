@@ -114,9 +114,9 @@ internal sealed class DirectLog : IDisposable
     /// <summary>Appends <paramref name="count"/> entries in batches of the given sizes, cycling through them.</summary>
     public async Task AppendAsync(int count, params int[] batchSizes)
     {
-        for (var written = 0; written < count;)
+        for (int written = 0, batch = 0; written < count; batch++)
         {
-            var size = Math.Min(count - written, batchSizes[written % batchSizes.Length]);
+            var size = Math.Min(count - written, batchSizes[batch % batchSizes.Length]);
             await WriteAsync(Next(size));
             written += size;
         }
