@@ -44,6 +44,7 @@ public sealed class RunScriptTests(LocalSystem system)
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task RunBackground_LocalCluster_RequiresPasswordsAndKeepsItsSocketPrivate()
     {
         // Neither the service role nor the superuser gets in without a password, over TCP.
