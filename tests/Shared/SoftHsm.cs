@@ -24,6 +24,9 @@ internal static class SoftHsm
 
     private static readonly Lazy<(string Directory, string Token)> _token = new(Create);
 
+    /// <summary>The SOFTHSM2_CONF value a child process needs to see this process's token.</summary>
+    public static string ConfigurationFile => Path.Combine(_token.Value.Directory, "softhsm2.conf");
+
     /// <summary>The label of this process's token.</summary>
     public static string Token => _token.Value.Token;
 

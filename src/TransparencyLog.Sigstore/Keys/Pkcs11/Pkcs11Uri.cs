@@ -25,7 +25,7 @@ public sealed record Pkcs11Uri(
     public const int MaxLength = 4096;
 
     /// <summary>Whether <paramref name="reference"/> names a PKCS#11 key rather than a file.</summary>
-    public static bool IsPkcs11(string? reference) =>
+    public static bool IsPkcs11([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? reference) =>
         reference is not null && reference.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase);
 
     /// <exception cref="KeyLoadException">Not a PKCS#11 URI we can use; the message names the problem.</exception>
