@@ -18,7 +18,7 @@ internal sealed record StoredLayer(OciDescriptor Descriptor, byte[] Content);
 /// </summary>
 internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
 {
-    private const int MaxMergeAttempts = 5;
+    private const int MaxMergeAttempts = 8;
     private static readonly byte[] s_emptyJson = "{}"u8.ToArray();
 
     /// <summary>
@@ -67,8 +67,7 @@ internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
             };
             await registry.PutManifestAsync(repository, tag, Encoding.UTF8.GetBytes(manifest.ToJsonString()), MediaTypes.OciManifest, cancellationToken);
 
-            var after = await registry.GetManifestAsync(repository, tag, cancellationToken);
-            if (after is { IsIndex: false } && after.Children.Any(l => SameLayer(l, ours)))
+            if (await StillPresentAsync(repository, tag, ours, cancellationToken))
             {
                 return;
             }
@@ -179,6 +178,30 @@ internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
         }
 
         return bundles;
+    }
+
+    /// <summary>
+    /// The registry has no compare-and-swap for tags (distribution ignores If-Match), so a writer that read the tag
+    /// before our PUT can still overwrite it after. Our layer must be there right after the write and again after
+    /// two jittered pauses longer than one writer's read-modify-write cycle; otherwise we merge again.
+    /// </summary>
+    private async Task<bool> StillPresentAsync(string repository, string tag, OciDescriptor ours, CancellationToken cancellationToken)
+    {
+        foreach (var pause in new[] { 0, 400, 800 })
+        {
+            if (pause > 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(pause + Random.Shared.Next(200)), time, cancellationToken);
+            }
+
+            var after = await registry.GetManifestAsync(repository, tag, cancellationToken);
+            if (after is not { IsIndex: false } || !after.Children.Any(l => SameLayer(l, ours)))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool SameLayer(OciDescriptor a, OciDescriptor b) =>
