@@ -51,6 +51,8 @@ internal static class TlogApp
         root.Subcommands.Add(ImageVerifyCommands.Verify(host));
         root.Subcommands.Add(ImageSigningCommands.Attest(host));
         root.Subcommands.Add(ImageVerifyCommands.VerifyAttestation(host));
+        root.Subcommands.Add(ImageInspectCommands.Tree(host));
+        root.Subcommands.Add(ImageInspectCommands.Download(host));
         root.Subcommands.Add(LogCommands.Create(host));
         root.Subcommands.Add(TrustedRootCommands.Create(host));
         root.Subcommands.Add(DevCommands.Create(host));

@@ -18,6 +18,8 @@ namespace TransparencyLog.Cli.Images;
 /// </summary>
 internal static class ImageVerifyCommands
 {
+    private static readonly JsonSerializerOptions s_compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static Command Verify(CliHost host) => Create(
         host,
         "verify",
@@ -74,12 +76,13 @@ internal static class ImageVerifyCommands
             }
 
             reporter.Line(string.Empty);
-            reporter.Line(new JsonArray([.. outcome.Payloads.Select(static p => (JsonNode)p.DeepClone())]).ToJsonString());
+            reporter.Line(new JsonArray([.. outcome.Payloads.Select(static p => (JsonNode)p.DeepClone())]).ToJsonString(s_compact));
             reporter.Result(new JsonObject
             {
                 ["ok"] = true,
                 ["image"] = $"{reference.RepositoryName}@{outcome.Digest}",
                 ["source"] = outcome.Source,
+                ["registryRoundTrips"] = verifier.RoundTrips,
                 ["verified"] = new JsonArray([.. outcome.Payloads.Select(static p => (JsonNode)p.DeepClone())]),
             });
             return ExitCodes.Success;
