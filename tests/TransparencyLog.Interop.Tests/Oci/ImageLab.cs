@@ -169,7 +169,7 @@ internal sealed class ImageLab : IDisposable
     /// </summary>
     private static string FindSkopeo()
     {
-        if (Environment.GetEnvironmentVariable("TLOG_SKOPEO") is { Length: > 0 } configured)
+        if ((Environment.GetEnvironmentVariable("TLOG_SKOPEO") ?? Environment.GetEnvironmentVariable("TLOG_TEST_SKOPEO")) is { Length: > 0 } configured)
         {
             return configured;
         }

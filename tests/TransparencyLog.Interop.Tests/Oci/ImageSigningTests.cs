@@ -151,6 +151,38 @@ public sealed class ImageSigningTests(LocalSystem system) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Verify_BundleReferrerOfAnotherDigest_IsNotAcceptedForThisOne()
+    {
+        var signed = await _lab.PushImageAsync("images/borrowed:signed");
+        var victim = await _lab.PushImageAsync("images/borrowed:victim");
+        var (privateKey, publicKey) = _tlog.WriteKeyPair("k");
+        await _tlog.SucceedAsync("sign", $"{_lab.Registry}/images/borrowed@{signed}", "--key", privateKey, "--rekor-url", Rekor, "--format", "bundle");
+        using (var http = new HttpClient())
+        {
+            using var get = new HttpRequestMessage(HttpMethod.Get, $"http://{_lab.Registry}/v2/images/borrowed/manifests/{FallbackTag(signed)}");
+            get.Headers.Accept.Add(new System.Net.Http.Headers.MediaTypeWithQualityHeaderValue("application/vnd.oci.image.index.v1+json"));
+            using var index = await http.SendAsync(get);
+            index.EnsureSuccessStatusCode();
+            using var put = new HttpRequestMessage(HttpMethod.Put, $"http://{_lab.Registry}/v2/images/borrowed/manifests/{FallbackTag(victim)}")
+            {
+                Content = new ByteArrayContent(await index.Content.ReadAsByteArrayAsync()),
+            };
+            put.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.oci.image.index.v1+json");
+            using var stored = await http.SendAsync(put);
+            stored.EnsureSuccessStatusCode();
+        }
+
+        var verified = await _tlog.RunAsync("verify", $"{_lab.Registry}/images/borrowed@{victim}", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+        var downloaded = await _tlog.RunAsync("download", "signature", $"{_lab.Registry}/images/borrowed@{signed}");
+
+        TlogRunner.AssertFailed(verified, 10, "NO_SIGNATURES");
+        Assert.True(downloaded.ExitCode == 0, downloaded.Output);
+        Assert.Contains("\"dsseEnvelope\"", downloaded.StandardOutput, StringComparison.Ordinal);
+    }
+
+    private static string FallbackTag(string digest) => "sha256-" + digest["sha256:".Length..];
+
     public void Dispose()
     {
         _tlog.Dispose();
