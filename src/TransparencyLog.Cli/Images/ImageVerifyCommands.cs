@@ -464,7 +464,12 @@ internal sealed class ImageVerifier(
             throw new VerificationException(VerificationErrorCode.Bundle, "the envelope must carry exactly one signature");
         }
 
-        var bundle = LegacyBundle(layer.Descriptor.Annotations ?? new Dictionary<string, string>(), null, envelope);
+        // cosign's .att timestamp covers the layer bytes, not the DSSE signature a bundle's does; the signed entry
+        // timestamp is the time evidence checked here, the RFC 3161 annotation is left out.
+        var annotations = (layer.Descriptor.Annotations ?? new Dictionary<string, string>())
+            .Where(static a => a.Key != CosignFormats.TimestampAnnotation)
+            .ToDictionary(StringComparer.Ordinal);
+        var bundle = LegacyBundle(annotations, null, envelope);
         var result = Check(bundle, null);
         var statement = ParseStatement(envelope.Payload);
         if (!StatementNamesDigest(statement, digest))

@@ -31,6 +31,7 @@ internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
         var ours = new OciDescriptor(layer.MediaType, layerDigest, layer.Content.Length, null, layer.Annotations);
         for (var attempt = 0; attempt < MaxMergeAttempts; attempt++)
         {
+            var started = time.GetTimestamp();
             var existing = await registry.GetManifestAsync(repository, tag, cancellationToken);
             var layers = existing is { IsIndex: false } ? existing.Children.ToList() : [];
             if (layers.Any(l => SameLayer(l, ours)))
@@ -67,7 +68,7 @@ internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
             };
             await registry.PutManifestAsync(repository, tag, Encoding.UTF8.GetBytes(manifest.ToJsonString()), MediaTypes.OciManifest, cancellationToken);
 
-            if (await StillPresentAsync(repository, tag, ours, cancellationToken))
+            if (await StillPresentAsync(repository, tag, ours, time.GetElapsedTime(started), cancellationToken))
             {
                 return;
             }
@@ -182,16 +183,17 @@ internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
 
     /// <summary>
     /// The registry has no compare-and-swap for tags (distribution ignores If-Match), so a writer that read the tag
-    /// before our PUT can still overwrite it after. Our layer must be there right after the write and again after
-    /// two jittered pauses longer than one writer's read-modify-write cycle; otherwise we merge again.
+    /// before our PUT can still overwrite it, at most one read-modify-write cycle later. Our layer must be there right
+    /// after the write and again after twice our own cycle (plus jitter); otherwise we merge again.
     /// </summary>
-    private async Task<bool> StillPresentAsync(string repository, string tag, OciDescriptor ours, CancellationToken cancellationToken)
+    private async Task<bool> StillPresentAsync(string repository, string tag, OciDescriptor ours, TimeSpan cycle, CancellationToken cancellationToken)
     {
-        foreach (var pause in new[] { 0, 400, 800 })
+        var settle = TimeSpan.FromMilliseconds(Math.Min(5_000, (2 * cycle.TotalMilliseconds) + Random.Shared.Next(Math.Max(1, (int)cycle.TotalMilliseconds))));
+        foreach (var pause in new[] { TimeSpan.Zero, settle })
         {
-            if (pause > 0)
+            if (pause > TimeSpan.Zero)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(pause + Random.Shared.Next(200)), time, cancellationToken);
+                await Task.Delay(pause, time, cancellationToken);
             }
 
             var after = await registry.GetManifestAsync(repository, tag, cancellationToken);

@@ -119,6 +119,25 @@ public sealed class ImageSigningTests(LocalSystem system) : IDisposable
     }
 
     [Fact]
+    public async Task AttestLegacyOnlyWithTimestamp_VerifyAttestation_ReadsTheAttTag()
+    {
+        await _lab.PushImageAsync("images/att-legacy:1.0");
+        var token = await system.DevTokenAsync(TlogRunner.Alice);
+        var predicate = _tlog.Write("sbom.json", """{"bomFormat":"CycloneDX","specVersion":"1.5"}""");
+        await _tlog.SucceedAsync(
+            "attest", $"{_lab.Registry}/images/att-legacy:1.0", "--predicate", predicate, "--type", "cyclonedx", "--identity-token", token,
+            "--fulcio-url", system["FULCIO_URL"], "--rekor-url", Rekor, "--tsa-url", system["TSA_URL"], "--format", "legacy");
+
+        var verified = await _tlog.RunAsync(
+            ["verify-attestation", $"{_lab.Registry}/images/att-legacy:1.0", "--type", "cyclonedx", "--trusted-root", system["TRUSTED_ROOT"], "-o", "json", .. _tlog.Identity()], null);
+        var downloaded = await _tlog.RunAsync("download", "attestation", $"{_lab.Registry}/images/att-legacy:1.0");
+
+        Assert.True(verified.ExitCode == 0, verified.Output);
+        Assert.Equal("legacy", TlogRunner.Json(verified).GetProperty("source").GetString());
+        Assert.Contains("\"payloadType\"", downloaded.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SignUploadFalse_WritesFilesAndStoresNothing()
     {
         await _lab.PushImageAsync("images/local:1.0");
