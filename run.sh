@@ -4,7 +4,8 @@
 #   ./run.sh               foreground; Ctrl-C stops everything it started
 #   ./run.sh --background  returns once every service answers its health check
 #   ./run.sh stop          stops what a background run started
-# Ports: PG_PORT (54329) REKOR_PORT (3000) FULCIO_PORT (5555) FULCIO_GRPC_PORT (5554) OIDC_PORT (5556); the TSA,
+# Ports: PG_PORT (54329) REKOR_PORT (3000) FULCIO_PORT (5555) FULCIO_GRPC_PORT (5554) OIDC_PORT (5556)
+# REGISTRY_PORT (5100, the local OCI registry: Debian's docker-registry, storage in .data/registry); the TSA,
 # the certificate-transparency log and the Rekor v2 log are served by the log service on REKOR_PORT.
 # TLOG_DATA_DIR (default .data) holds the cluster, keys, logs and endpoints.env. CONFIGURATION (Release) picks the
 # build; TLOG_SKIP_BUILD=1 uses an existing build (the interop tests do).
@@ -17,6 +18,7 @@ REKOR_PORT=${REKOR_PORT:-3000}
 FULCIO_PORT=${FULCIO_PORT:-5555}
 FULCIO_GRPC_PORT=${FULCIO_GRPC_PORT:-5554}
 OIDC_PORT=${OIDC_PORT:-5556}
+REGISTRY_PORT=${REGISTRY_PORT:-5100}
 config=${CONFIGURATION:-Release}
 pids=$data/pids
 mkdir -p "$data" "$pids" "$data/logs" "$data/keys"
@@ -46,6 +48,7 @@ background=false
 [[ ${1:-} == --background ]] && background=true
 
 command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+scripts/registry.sh ensure-binaries
 
 echo "==> PostgreSQL on 127.0.0.1:$PG_PORT (data in .data/pg)"
 scripts/pg.sh start "$data/pg" "$PG_PORT"
@@ -131,6 +134,11 @@ Identity__Issuers__0__Description="development issuer started by run.sh" \
 start ca dotnet "$(bin TransparencyLog.CaService)" --contentRoot "$root/src/TransparencyLog.CaService"
 wait_healthy ca "http://127.0.0.1:$FULCIO_PORT/healthz" || { stop_services; exit 1; }
 
+echo "==> OCI registry on 127.0.0.1:$REGISTRY_PORT (storage in .data/registry)"
+scripts/registry.sh config "$data/registry" "$REGISTRY_PORT"
+start registry docker-registry serve "$data/registry/config.yml"
+wait_healthy registry "http://127.0.0.1:$REGISTRY_PORT/v2/" || { stop_services; exit 1; }
+
 tlog="dotnet $root/src/TransparencyLog.Cli/bin/$config/net10.0/tlog.dll"
 echo "==> trusted root"
 # The v2 log is reached as localhost: its checkpoints are signed as localhost:$REKOR_PORT (see docs/rekor-v2.md).
@@ -154,6 +162,7 @@ OIDC_ISSUER=http://127.0.0.1:$OIDC_PORT
 DEV_TOKEN_CMD="$tlog dev token --issuer http://127.0.0.1:$OIDC_PORT"
 PG_CONNECTION="$app_connection"
 PG_PASSWORD_FILE=$app_password_file
+REGISTRY=127.0.0.1:$REGISTRY_PORT
 ENV
 
 echo "==> ready; endpoints in .data/endpoints.env"

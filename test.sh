@@ -9,6 +9,15 @@ config=${CONFIGURATION:-Release}
 command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 command -v openssl >/dev/null || { echo "error: openssl is required (an independent verifier in the tests)" >&2; exit 1; }
 scripts/pg.sh ensure-binaries
+scripts/registry.sh ensure-binaries
+command -v htpasswd >/dev/null || { echo "error: htpasswd (apache2-utils) is required by the registry authentication tests" >&2; exit 1; }
+# Upstream skopeo 1.13.3 with sigstore (Debian's is built without it), from the shared folder next to the clone.
+if [[ -z ${TLOG_SKOPEO:-} ]]; then
+  for candidate in ../shared/tools/skopeo/get.sh ../../shared/tools/skopeo/get.sh; do
+    if [[ -x $candidate ]]; then TLOG_SKOPEO=$("$candidate"); export TLOG_SKOPEO; break; fi
+  done
+fi
+[[ -n ${TLOG_SKOPEO:-} ]] || { echo "error: upstream skopeo not found: put the shared folder at ../shared or set TLOG_SKOPEO" >&2; exit 1; }
 
 free_port() {
   local p

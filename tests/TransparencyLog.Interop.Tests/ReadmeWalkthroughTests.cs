@@ -37,7 +37,7 @@ public sealed partial class ReadmeWalkthroughTests(LocalSystem system) : IDispos
     {
         var script = WalkthroughScript();
 
-        foreach (var step in new[] { ".data/endpoints.env", "$DEV_TOKEN_CMD --email", "tlog sign-blob", "tlog verify-blob", "--certificate-identity", "--certificate-oidc-issuer", "tlog log info", "tlog log verify-consistency" })
+        foreach (var step in new[] { ".data/endpoints.env", "$DEV_TOKEN_CMD --email", "tlog sign-blob", "tlog verify-blob", "--certificate-identity", "--certificate-oidc-issuer", "tlog log info", "tlog log verify-consistency", "copy --dest-tls-verify=false tarball:", "tlog sign \"$REGISTRY", "tlog verify \"$REGISTRY", "tlog attest \"$REGISTRY", "tlog verify-attestation \"$REGISTRY" })
         {
             Assert.Contains(step, script, StringComparison.Ordinal);
         }
@@ -69,6 +69,9 @@ public sealed partial class ReadmeWalkthroughTests(LocalSystem system) : IDispos
         Assert.Contains("(Rekor v2)", result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("Tree size:", result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("No previous checkpoint", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("\"docker-manifest-digest\":\"sha256:", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("\"predicateType\":\"https://slsa.dev/provenance/v1\"", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("Referrers of type application/vnd.dev.sigstore.bundle.v0.3+json", result.StandardOutput, StringComparison.Ordinal);
         Assert.True(Directory.EnumerateFiles(Path.Combine(_home, ".config", "tlog", "checkpoints")).Any());
     }
 

@@ -16,6 +16,15 @@ internal static class ExitCodes
 
     /// <summary>The log misbehaved: inconsistent or rolled-back tree, or a checkpoint whose signature does not verify.</summary>
     public const int LogInconsistent = 4;
+
+    /// <summary>An image has no signatures (or attestations) at all; cosign's code.</summary>
+    public const int NoSignatures = 10;
+
+    /// <summary>The image, tag or digest does not exist in the registry; cosign's code.</summary>
+    public const int ImageNotFound = 11;
+
+    /// <summary>An image has signatures, but none verified against the policy (each reason is printed); cosign's code.</summary>
+    public const int NoMatchingSignature = 12;
 }
 
 /// <summary>An expected failure with its exit code; the message is printed as is.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using TransparencyLog.Cli.Auditing;
 using TransparencyLog.Cli.Dev;
+using TransparencyLog.Cli.Images;
 using TransparencyLog.Cli.Signing;
 using TransparencyLog.Cli.TrustRoot;
 using TransparencyLog.Cli.Verifying;
@@ -18,7 +19,7 @@ internal static class TlogApp
         ArgumentNullException.ThrowIfNull(args);
         var host = new CliHost(output, error, context);
         var root = BuildRootCommand(host);
-        var parseResult = root.Parse(args);
+        var parseResult = root.Parse(ImageCommandRouting.Route(args));
 
         // Parse errors get exit code 2, not System.CommandLine's 1, so scripts can tell misuse from failure.
         if (parseResult.Errors.Count > 0 && !IsHelpRequest(args))
@@ -46,6 +47,12 @@ internal static class TlogApp
         root.Subcommands.Add(SigningCommands.Attest(host));
         root.Subcommands.Add(VerifyCommands.VerifyBlob(host));
         root.Subcommands.Add(VerifyCommands.VerifyAttestation(host));
+        root.Subcommands.Add(ImageSigningCommands.Sign(host));
+        root.Subcommands.Add(ImageVerifyCommands.Verify(host));
+        root.Subcommands.Add(ImageSigningCommands.Attest(host));
+        root.Subcommands.Add(ImageVerifyCommands.VerifyAttestation(host));
+        root.Subcommands.Add(ImageInspectCommands.Tree(host));
+        root.Subcommands.Add(ImageInspectCommands.Download(host));
         root.Subcommands.Add(LogCommands.Create(host));
         root.Subcommands.Add(TrustedRootCommands.Create(host));
         root.Subcommands.Add(DevCommands.Create(host));

@@ -13,8 +13,9 @@ namespace TransparencyLog.Cli.Signing;
 /// </summary>
 internal sealed class SigningIdentity : IDisposable
 {
-    private SigningIdentity(ECDsa key, string publicMaterialPem, byte[]? certificate, string? identity)
+    private SigningIdentity(ECDsa key, string publicMaterialPem, byte[]? certificate, string? identity, IReadOnlyList<byte[]>? chain = null)
     {
+        Chain = chain ?? [];
         Key = key;
         PublicMaterialPem = publicMaterialPem;
         Certificate = certificate;
@@ -27,6 +28,9 @@ internal sealed class SigningIdentity : IDisposable
     public string PublicMaterialPem { get; }
 
     public byte[]? Certificate { get; }
+
+    /// <summary>The certificates above the leaf (intermediates, then the root) as the CA sent them; empty for key-based signing.</summary>
+    public IReadOnlyList<byte[]> Chain { get; }
 
     /// <summary>The identity the certificate was requested for (token email or sub); null for key-based signing.</summary>
     public string? Identity { get; }
@@ -101,7 +105,7 @@ internal sealed class SigningIdentity : IDisposable
             var publicKeyPem = PemEncoding.WriteString("PUBLIC KEY", key.ExportSubjectPublicKeyInfo()) + "\n";
             var proof = key.SignData(Encoding.UTF8.GetBytes(identity), HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
             var (leafPem, chain) = await fulcio.CreateSigningCertificateAsync(token, publicKeyPem, proof, cancellationToken);
-            return new SigningIdentity(key, leafPem, chain[0], identity);
+            return new SigningIdentity(key, leafPem, chain[0], identity, [.. chain.Skip(1)]);
         }
         catch
         {

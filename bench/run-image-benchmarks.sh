@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Image signing and verification figures against the local registry (issue 8): starts the whole system with
+# `./run.sh --background` in a temp data directory on free loopback ports, pushes N distinct images straight to the
+# registry (curl), and measures with the built tlog CLI:
+#   - images signed per second by ONE `tlog sign` process signing all N images (one certificate, --format both), keyless
+#     and with --key;
+#   - `tlog verify` wall time per run including process start (p50, p99 over R runs) for an image with 1 signature and
+#     one with 20 signatures, and the registry round trips per verification (from `verify -o json`).
+# It measures; it is not a test and exits 0 whatever the figures.
+# Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--no-build] [--keep]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+images=200 runs=30 build=true keep=false
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --images) images=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --no-build) build=false; shift ;;
+    --keep) keep=true; shift ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+$build && dotnet build TransparencyLog.sln -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+data=$(mktemp -d /tmp/tlog-image-bench.XXXXXX)
+export TLOG_DATA_DIR=$data TLOG_SKIP_BUILD=1 Api__RateLimits__PerAddressPermits=0 Api__RateLimits__PerIdentityPermits=0
+export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port) REGISTRY_PORT=$(free_port)
+cleanup() { ./run.sh stop >/dev/null 2>&1 || true; $keep || rm -rf "$data"; }
+trap cleanup EXIT
+./run.sh --background >"$data/run.log" 2>&1 || { cat "$data/run.log"; exit 1; }
+set -a; . "$data/endpoints.env"; set +a
+tlog() { dotnet "$root/src/TransparencyLog.Cli/bin/Release/net10.0/tlog.dll" "$@"; }
+work=$data/work; mkdir -p "$work"; cd "$work"
+
+# N distinct images (one shared layer, a config per image) pushed with the distribution API.
+push_blob() { # repo file -> digest
+  local d="sha256:$(sha256sum "$2" | cut -d' ' -f1)" loc
+  loc=$(curl -fsS -X POST -D - -o /dev/null "http://$REGISTRY/v2/$1/blobs/uploads/" | tr -d '\r' | sed -n 's/^Location: //Ip')
+  [[ $loc == http* ]] || loc="http://$REGISTRY$loc"
+  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary @"$2" "$loc$([[ $loc == *\?* ]] && echo '&' || echo '?')digest=$d" >/dev/null
+  echo "$d"
+}
+push_image() { # repo tag -> digest
+  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{"Labels":{"n":"%s"}}}' "$1-$2" >cfg.json
+  local c; c=$(push_blob "$1" cfg.json)
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[]}' "$c" "$(stat -c%s cfg.json)" >m.json
+  curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @m.json "http://$REGISTRY/v2/$1/manifests/$2" >/dev/null
+  echo "sha256:$(sha256sum m.json | cut -d' ' -f1)"
+}
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+echo "==> pushing $images images for each signing mode"
+keyless=() keyed=()
+for i in $(seq 1 "$images"); do
+  keyless+=("$REGISTRY/bench/keyless@$(push_image bench/keyless "t$i")")
+  keyed+=("$REGISTRY/bench/keyed@$(push_image bench/keyed "t$i")")
+done
+openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt >bench.key
+openssl ec -in bench.key -pubout >bench.pub 2>/dev/null
+
+echo "==> one tlog sign process, $images images (keyless, one certificate)"
+t0=$(ms); tlog sign "${keyless[@]}" --dev-issuer "$OIDC_ISSUER" --dev-email bench@example.com >/dev/null 2>&1; t1=$(ms)
+echo "keyless: $images images in $((t1 - t0)) ms = $(python3 -c "print(round($images*1000/($t1-$t0),1))") images/s"
+t0=$(ms); tlog sign "${keyed[@]}" --key bench.key >/dev/null 2>&1; t1=$(ms)
+echo "--key:   $images images in $((t1 - t0)) ms = $(python3 -c "print(round($images*1000/($t1-$t0),1))") images/s"
+
+one="$REGISTRY/bench/one@$(push_image bench/one v1)"
+many="$REGISTRY/bench/many@$(push_image bench/many v1)"
+tlog sign "$one" --key bench.key --format legacy >/dev/null 2>&1
+for i in $(seq 1 19); do
+  openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt >k$i.key
+  tlog sign "$many" --key k$i.key --format legacy >/dev/null 2>&1
+done
+tlog sign "$many" --key bench.key --format legacy >/dev/null 2>&1   # the verifying key's signature comes last (20th layer)
+
+measure() { # label image
+  local times=() trips
+  for r in $(seq 1 "$runs"); do
+    local a b; a=$(ms); out=$(tlog verify "$2" --key bench.pub --trusted-root "$TRUSTED_ROOT" -o json 2>/dev/null); b=$(ms)
+    times+=($((b - a)))
+    trips=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['registryRoundTrips'])" "$out")
+  done
+  python3 - "$1" "$trips" "${times[@]}" <<'PY'
+import sys
+label, trips, t = sys.argv[1], sys.argv[2], sorted(int(x) for x in sys.argv[3:])
+pct = lambda p: t[min(len(t) - 1, int(round(p / 100 * (len(t) - 1))))]
+print(f"{label:<28} runs {len(t):>3}  p50 {pct(50):>5} ms  p99 {pct(99):>5} ms  registry round trips {trips}")
+PY
+}
+echo "==> tlog verify --key, wall time per process (includes .NET start-up)"
+measure "1 signature (.sig)" "$one"
+measure "20 signatures (.sig)" "$many"

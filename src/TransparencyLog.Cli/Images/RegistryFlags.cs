@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using TransparencyLog.Cli.Hosting;
+using TransparencyLog.Cli.Registry;
+
+namespace TransparencyLog.Cli.Images;
+
+/// <summary>The registry flags every image command shares, and the clients they configure (one per registry host).</summary>
+internal sealed class RegistryFlags
+{
+    public Option<string?> Username { get; } = new("--registry-username")
+    {
+        Description = "User name for the registry (else ~/.docker/config.json and its credential helpers) [env: TLOG_REGISTRY_USERNAME].",
+        HelpName = "USER",
+    };
+
+    public Option<string?> Password { get; } = new("--registry-password")
+    {
+        Description = "Password or token for the registry; prefer the TLOG_REGISTRY_PASSWORD environment variable.",
+        HelpName = "PASSWORD",
+    };
+
+    public Option<string?> CaCert { get; } = new("--registry-cacert")
+    {
+        Description = "PEM file of CA certificates to trust for the registry's HTTPS certificate instead of the system store.",
+        HelpName = "PEM",
+    };
+
+    public Option<bool> AllowInsecure { get; } = new("--allow-insecure-registry")
+    {
+        Description = "Use plain HTTP for a registry that is not on loopback (loopback registries always use HTTP).",
+    };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { Username, Password, CaCert, AllowInsecure })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    public RegistryConnections Resolve(ParseResult parseResult, CliHost host)
+    {
+        var username = CommandActions.FlagOrEnv(parseResult, Username, host, "TLOG_REGISTRY_USERNAME");
+        var password = CommandActions.FlagOrEnv(parseResult, Password, host, "TLOG_REGISTRY_PASSWORD");
+        if ((username is null) != (password is null))
+        {
+            throw new CliException(ExitCodes.Usage, "--registry-username and --registry-password go together");
+        }
+
+        var http = host.Context.Http;
+        if (parseResult.GetValue(CaCert) is { } caPath)
+        {
+            http = HttpWithRoots(caPath);
+        }
+
+        return new RegistryConnections(
+            http,
+            host.Context,
+            username is null ? null : new RegistryCredential(username, password ?? string.Empty),
+            parseResult.GetValue(AllowInsecure));
+    }
+
+    private static HttpClient HttpWithRoots(string path)
+    {
+        var roots = new X509Certificate2Collection();
+        try
+        {
+            roots.ImportFromPemFile(path);
+        }
+        catch (Exception ex) when (ex is CryptographicException or IOException)
+        {
+            throw new CliException(ExitCodes.Usage, $"--registry-cacert '{path}' is not a readable PEM file of certificates");
+        }
+
+        if (roots.Count == 0)
+        {
+            throw new CliException(ExitCodes.Usage, $"--registry-cacert '{path}' holds no certificate");
+        }
+
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                CertificateChainPolicy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, CustomTrustStore = { } },
+            },
+        };
+        handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(roots);
+        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
+    }
+}
+
+/// <summary>One <see cref="RegistryClient"/> per registry host for the lifetime of a command (tokens are reused).</summary>
+internal sealed class RegistryConnections(HttpClient http, TlogContext context, RegistryCredential? flags, bool allowInsecure)
+{
+    private readonly Dictionary<string, RegistryClient> _clients = new(StringComparer.OrdinalIgnoreCase);
+
+    public RegistryClient For(ImageReference image)
+    {
+        if (!_clients.TryGetValue(image.Registry, out var client))
+        {
+            var credential = flags ?? RegistryCredentials.Find(image.Registry, context);
+            client = new RegistryClient(http, image.Registry, credential, allowInsecure);
+            _clients[image.Registry] = client;
+        }
+
+        return client;
+    }
+
+    public int RoundTrips => _clients.Values.Sum(static c => c.RoundTrips);
+}

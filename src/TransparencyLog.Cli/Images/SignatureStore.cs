@@ -1,0 +1,213 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using TransparencyLog.Cli.Hosting;
+using TransparencyLog.Cli.Registry;
+
+namespace TransparencyLog.Cli.Images;
+
+/// <summary>One signature or attestation layer as cosign stores it in a <c>.sig</c>/<c>.att</c> tag: the blob and its annotations.</summary>
+internal sealed record SignatureLayer(byte[] Content, string MediaType, IReadOnlyDictionary<string, string> Annotations);
+
+/// <summary>A layer read back from the registry: its descriptor and the verified content.</summary>
+internal sealed record StoredLayer(OciDescriptor Descriptor, byte[] Content);
+
+/// <summary>
+/// Writes and reads signatures in the registry, in both places verifiers look (oci-signing §2, §3): the legacy
+/// <c>sha256-HEX.sig</c>/<c>.att</c> tag and OCI 1.1 referrers holding a sigstore bundle.
+/// </summary>
+internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
+{
+    private const int MaxMergeAttempts = 8;
+    private static readonly byte[] s_emptyJson = "{}"u8.ToArray();
+
+    /// <summary>
+    /// Appends a layer to the tag (read, add unless an equal layer is there, write), then reads the tag back: when a
+    /// concurrent writer replaced it in between, merges again, so no writer's layer is lost (bounded attempts).
+    /// </summary>
+    public async Task AppendLayerAsync(string repository, string tag, SignatureLayer layer, CancellationToken cancellationToken)
+    {
+        var layerDigest = await registry.PushBlobAsync(repository, layer.Content, cancellationToken);
+        var ours = new OciDescriptor(layer.MediaType, layerDigest, layer.Content.Length, null, layer.Annotations);
+        for (var attempt = 0; attempt < MaxMergeAttempts; attempt++)
+        {
+            var started = time.GetTimestamp();
+            var existing = await registry.GetManifestAsync(repository, tag, cancellationToken);
+            var layers = existing is { IsIndex: false } ? existing.Children.ToList() : [];
+            if (layers.Any(l => SameLayer(l, ours)))
+            {
+                return;
+            }
+
+            if (layers.Count >= OciManifest.MaxLayers)
+            {
+                throw new CliException(ExitCodes.Error, $"{repository}:{tag} already holds {OciManifest.MaxLayers} layers; readers would refuse more", "TOO_MANY_SIGNATURES");
+            }
+
+            layers.Add(ours);
+            var config = Encoding.UTF8.GetBytes(new JsonObject
+            {
+                ["architecture"] = string.Empty,
+                ["created"] = "0001-01-01T00:00:00Z",
+                ["history"] = new JsonArray(new JsonObject { ["created"] = "0001-01-01T00:00:00Z" }),
+                ["os"] = string.Empty,
+                ["rootfs"] = new JsonObject
+                {
+                    ["type"] = "layers",
+                    ["diff_ids"] = new JsonArray([.. layers.Select(static l => (JsonNode)l.Digest)]),
+                },
+                ["config"] = new JsonObject(),
+            }.ToJsonString());
+            var configDigest = await registry.PushBlobAsync(repository, config, cancellationToken);
+            var manifest = new JsonObject
+            {
+                ["schemaVersion"] = 2,
+                ["mediaType"] = MediaTypes.OciManifest,
+                ["config"] = new OciDescriptor(MediaTypes.OciConfig, configDigest, config.Length).ToJson(),
+                ["layers"] = new JsonArray([.. layers.Select(static l => (JsonNode)l.ToJson())]),
+            };
+            await registry.PutManifestAsync(repository, tag, Encoding.UTF8.GetBytes(manifest.ToJsonString()), MediaTypes.OciManifest, cancellationToken);
+
+            if (await StillPresentAsync(repository, tag, ours, time.GetElapsedTime(started), cancellationToken))
+            {
+                return;
+            }
+        }
+
+        throw new CliException(ExitCodes.Error, $"{repository}:{tag} kept changing under concurrent writers; the signature was not stored after {MaxMergeAttempts} attempts", "CONCURRENT_WRITERS");
+    }
+
+    /// <summary>
+    /// Pushes a bundle as an OCI 1.1 referrer of <paramref name="subject"/>: the empty config and the bundle blob
+    /// first, the manifest by digest last, then the fallback index when the registry did not take the subject itself.
+    /// </summary>
+    public async Task<string> PushBundleReferrerAsync(string repository, OciDescriptor subject, byte[] bundleJson, string predicateType, CancellationToken cancellationToken)
+    {
+        await registry.PushBlobAsync(repository, s_emptyJson, cancellationToken);
+        var layerDigest = await registry.PushBlobAsync(repository, bundleJson, cancellationToken);
+        var annotations = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["dev.sigstore.bundle.content"] = "dsse-envelope",
+            ["dev.sigstore.bundle.predicateType"] = predicateType,
+            ["org.opencontainers.image.created"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+        };
+        var manifest = new JsonObject
+        {
+            ["schemaVersion"] = 2,
+            ["mediaType"] = MediaTypes.OciManifest,
+            ["artifactType"] = MediaTypes.SigstoreBundleV03,
+            ["config"] = new OciDescriptor(MediaTypes.OciEmpty, OciDigest.Of(s_emptyJson), s_emptyJson.Length).ToJson(),
+            ["layers"] = new JsonArray(new OciDescriptor(MediaTypes.SigstoreBundleV03, layerDigest, bundleJson.Length).ToJson()),
+            ["subject"] = new OciDescriptor(subject.MediaType, subject.Digest, subject.Size).ToJson(),
+            ["annotations"] = new JsonObject([.. annotations.Select(static a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value))]),
+        };
+        var bytes = Encoding.UTF8.GetBytes(manifest.ToJsonString());
+        var digest = OciDigest.Of(bytes);
+        var processed = await registry.PutManifestAsync(repository, digest, bytes, MediaTypes.OciManifest, cancellationToken);
+        if (!processed)
+        {
+            await registry.AddToReferrersFallbackAsync(
+                repository, subject.Digest, new OciDescriptor(MediaTypes.OciManifest, digest, bytes.Length, MediaTypes.SigstoreBundleV03, annotations), cancellationToken);
+        }
+
+        return digest;
+    }
+
+    /// <summary>The layers of a <c>.sig</c>/<c>.att</c> tag with their contents (digest-checked, size-bounded); empty when the tag is absent.</summary>
+    public async Task<IReadOnlyList<StoredLayer>> ReadLayersAsync(string repository, string tag, CancellationToken cancellationToken)
+    {
+        var manifest = await registry.GetManifestAsync(repository, tag, cancellationToken);
+        if (manifest is null)
+        {
+            return [];
+        }
+
+        if (manifest.MediaType != MediaTypes.OciManifest && manifest.MediaType != MediaTypes.DockerManifest)
+        {
+            throw new CliException(ExitCodes.Error, $"{repository}:{tag} is a {manifest.MediaType}, not a signature manifest", "SIGNATURE_FORMAT");
+        }
+
+        var layers = new List<StoredLayer>();
+        foreach (var descriptor in manifest.Children)
+        {
+            if (descriptor.Size > RegistryClient.MaxBlobBytes)
+            {
+                throw new CliException(ExitCodes.Error, $"a layer of {repository}:{tag} is {descriptor.Size} bytes, above the {RegistryClient.MaxBlobBytes}-byte limit", "TOO_LARGE");
+            }
+
+            layers.Add(new StoredLayer(descriptor, await registry.GetBlobAsync(repository, descriptor.Digest, RegistryClient.MaxBlobBytes, cancellationToken)));
+        }
+
+        return layers;
+    }
+
+    /// <summary>The sigstore bundles (v0.3 and later) among the referrers of <paramref name="digest"/>, with their manifest digests.</summary>
+    public async Task<IReadOnlyList<(string ManifestDigest, byte[] Bundle)>> ReadBundlesAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        var bundles = new List<(string, byte[])>();
+        foreach (var referrer in await registry.GetReferrersAsync(repository, digest, cancellationToken))
+        {
+            if (referrer.ArtifactType is not { } type || !type.StartsWith("application/vnd.dev.sigstore.bundle", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var manifest = await registry.GetManifestAsync(repository, referrer.Digest, cancellationToken);
+            if (manifest is null || manifest.IsIndex)
+            {
+                continue;
+            }
+
+            // Only a referrer that really refers to this digest counts: a fallback index can be written by anyone.
+            if (manifest.Subject?.Digest != digest)
+            {
+                continue;
+            }
+
+            var layers = manifest.Children;
+            if (layers.Count != 1 || !layers[0].MediaType.StartsWith("application/vnd.dev.sigstore.bundle", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (layers[0].Size > RegistryClient.MaxBlobBytes)
+            {
+                throw new CliException(ExitCodes.Error, $"the bundle of referrer {referrer.Digest} is {layers[0].Size} bytes, above the {RegistryClient.MaxBlobBytes}-byte limit", "TOO_LARGE");
+            }
+
+            bundles.Add((referrer.Digest, await registry.GetBlobAsync(repository, layers[0].Digest, RegistryClient.MaxBlobBytes, cancellationToken)));
+        }
+
+        return bundles;
+    }
+
+    /// <summary>
+    /// The registry has no compare-and-swap for tags (distribution ignores If-Match), so a writer that read the tag
+    /// before our PUT can still overwrite it, at most one read-modify-write cycle later. Our layer must be there right
+    /// after the write and again after twice our own cycle (plus jitter); otherwise we merge again.
+    /// </summary>
+    private async Task<bool> StillPresentAsync(string repository, string tag, OciDescriptor ours, TimeSpan cycle, CancellationToken cancellationToken)
+    {
+        var settle = TimeSpan.FromMilliseconds(Math.Min(5_000, (2 * cycle.TotalMilliseconds) + Random.Shared.Next(Math.Max(1, (int)cycle.TotalMilliseconds))));
+        foreach (var pause in new[] { TimeSpan.Zero, settle })
+        {
+            if (pause > TimeSpan.Zero)
+            {
+                await Task.Delay(pause, time, cancellationToken);
+            }
+
+            var after = await registry.GetManifestAsync(repository, tag, cancellationToken);
+            if (after is not { IsIndex: false } || !after.Children.Any(l => SameLayer(l, ours)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool SameLayer(OciDescriptor a, OciDescriptor b) =>
+        a.Digest == b.Digest && a.MediaType == b.MediaType
+        && (a.Annotations?.GetValueOrDefault(CosignFormats.SignatureAnnotation) ?? string.Empty) == (b.Annotations?.GetValueOrDefault(CosignFormats.SignatureAnnotation) ?? string.Empty)
+        && (a.Annotations?.GetValueOrDefault(CosignFormats.BundleAnnotation) ?? string.Empty) == (b.Annotations?.GetValueOrDefault(CosignFormats.BundleAnnotation) ?? string.Empty);
+}

@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using TransparencyLog.Cli.Hosting;
+
+namespace TransparencyLog.Cli.Registry;
+
+/// <summary>A user name and secret for one registry. <see cref="ToString"/> never shows the secret.</summary>
+internal sealed record RegistryCredential(string Username, string Secret)
+{
+    /// <summary>Docker's convention: a helper answering user <c>&lt;token&gt;</c> hands out an identity (refresh) token.</summary>
+    public bool IsIdentityToken => Username == "<token>";
+
+    public override string ToString() => $"{Username} (secret hidden)";
+}
+
+/// <summary>
+/// Finds credentials for a registry host as the Docker CLI does (oci-signing §1): <c>credHelpers[host]</c>, then
+/// <c>credsStore</c>, then <c>auths</c>, in <c>$DOCKER_CONFIG/config.json</c> or <c>~/.docker/config.json</c>, then the
+/// containers auth files (<c>$REGISTRY_AUTH_FILE</c>, <c>$XDG_RUNTIME_DIR/containers/auth.json</c>,
+/// <c>~/.config/containers/auth.json</c>).
+/// </summary>
+internal static class RegistryCredentials
+{
+    private const int MaxConfigBytes = 1024 * 1024;
+    private const int MaxHelperOutputBytes = 64 * 1024;
+
+    public static RegistryCredential? Find(string registry, TlogContext context)
+    {
+        foreach (var file in ConfigFiles(context))
+        {
+            if (!File.Exists(file))
+            {
+                continue;
+            }
+
+            var info = new FileInfo(file);
+            if (info.Length > MaxConfigBytes)
+            {
+                throw new CliException(ExitCodes.Error, $"the credentials file '{file}' is larger than {MaxConfigBytes} bytes");
+            }
+
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(File.ReadAllBytes(file));
+            }
+            catch (JsonException)
+            {
+                throw new CliException(ExitCodes.Error, $"the credentials file '{file}' is not valid JSON");
+            }
+
+            using (document)
+            {
+                if (FromConfig(document.RootElement, registry, file) is { } credential)
+                {
+                    return credential;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static IEnumerable<string> ConfigFiles(TlogContext context)
+    {
+        yield return Path.Combine(context.Env("DOCKER_CONFIG") ?? Path.Combine(context.HomeDirectory, ".docker"), "config.json");
+        if (context.Env("REGISTRY_AUTH_FILE") is { } authFile)
+        {
+            yield return authFile;
+        }
+
+        if (context.Env("XDG_RUNTIME_DIR") is { } runtime)
+        {
+            yield return Path.Combine(runtime, "containers", "auth.json");
+        }
+
+        yield return Path.Combine(context.HomeDirectory, ".config", "containers", "auth.json");
+    }
+
+    private static RegistryCredential? FromConfig(JsonElement root, string registry, string file)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        if (root.TryGetProperty("credHelpers", out var helpers) && helpers.ValueKind == JsonValueKind.Object
+            && helpers.TryGetProperty(registry, out var helper) && helper.GetString() is { Length: > 0 } helperName)
+        {
+            return FromHelper(helperName, registry);
+        }
+
+        if (root.TryGetProperty("credsStore", out var store) && store.GetString() is { Length: > 0 } storeName)
+        {
+            if (FromHelper(storeName, registry) is { } stored)
+            {
+                return stored;
+            }
+        }
+
+        if (!root.TryGetProperty("auths", out var auths) || auths.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        foreach (var entry in auths.EnumerateObject())
+        {
+            if (NormalizeKey(entry.Name) != registry || entry.Value.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+
+            return FromAuthEntry(entry.Value, registry, file);
+        }
+
+        return null;
+    }
+
+    /// <summary>Keys may be written with a scheme and path (<c>https://host/v1/</c>); Docker Hub's is <c>https://index.docker.io/v1/</c>.</summary>
+    private static string NormalizeKey(string key)
+    {
+        var host = key;
+        var scheme = host.IndexOf("://", StringComparison.Ordinal);
+        if (scheme >= 0)
+        {
+            host = host[(scheme + 3)..];
+        }
+
+        var slash = host.IndexOf('/', StringComparison.Ordinal);
+        if (slash >= 0)
+        {
+            host = host[..slash];
+        }
+
+        return host is "docker.io" or "registry-1.docker.io" ? "index.docker.io" : host;
+    }
+
+    private static RegistryCredential? FromAuthEntry(JsonElement entry, string registry, string file)
+    {
+        if (entry.TryGetProperty("identitytoken", out var identity) && identity.GetString() is { Length: > 0 } identityToken)
+        {
+            return new RegistryCredential("<token>", identityToken);
+        }
+
+        if (entry.TryGetProperty("auth", out var auth) && auth.GetString() is { Length: > 0 } encoded)
+        {
+            string decoded;
+            try
+            {
+                decoded = Encoding.UTF8.GetString(Convert.FromBase64String(encoded));
+            }
+            catch (FormatException)
+            {
+                throw new CliException(ExitCodes.Error, $"the credentials for {registry} in '{file}' are not base64 user:password");
+            }
+
+            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+            return colon <= 0
+                ? throw new CliException(ExitCodes.Error, $"the credentials for {registry} in '{file}' are not base64 user:password")
+                : new RegistryCredential(decoded[..colon], decoded[(colon + 1)..]);
+        }
+
+        if (entry.TryGetProperty("username", out var user) && user.GetString() is { Length: > 0 } username
+            && entry.TryGetProperty("password", out var password) && password.GetString() is { } secret)
+        {
+            return new RegistryCredential(username, secret);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The docker-credential-helpers protocol: <c>docker-credential-NAME get</c>, the server URL on stdin, JSON
+    /// <c>{ServerURL, Username, Secret}</c> on stdout; "credentials not found" means anonymous.
+    /// </summary>
+    private static RegistryCredential? FromHelper(string name, string registry)
+    {
+        if (name.IndexOfAny(['/', '\\', ' ']) >= 0)
+        {
+            throw new CliException(ExitCodes.Error, $"'{name}' is not a credential helper name");
+        }
+
+        var start = new ProcessStartInfo("docker-credential-" + name, "get")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new CliException(ExitCodes.Error, $"cannot start docker-credential-{name}");
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            throw new CliException(ExitCodes.Error, $"the credential helper docker-credential-{name} (configured for {registry}) is not installed");
+        }
+
+        using (process)
+        {
+            process.StandardInput.Write(registry);
+            process.StandardInput.Close();
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
+            {
+                process.Kill(entireProcessTree: true);
+                throw new CliException(ExitCodes.Error, $"the credential helper docker-credential-{name} did not answer within 30 s");
+            }
+
+            var stdout = output.GetAwaiter().GetResult();
+            var stderr = error.GetAwaiter().GetResult();
+            if (process.ExitCode != 0)
+            {
+                if ((stdout + stderr).Contains("credentials not found", StringComparison.OrdinalIgnoreCase))
+                {
+                    return null;
+                }
+
+                // The helper's own message may name the store; it never holds the secret (it failed to produce one).
+                throw new CliException(ExitCodes.Error, $"the credential helper docker-credential-{name} failed for {registry} (exit {process.ExitCode})");
+            }
+
+            if (stdout.Length > MaxHelperOutputBytes)
+            {
+                throw new CliException(ExitCodes.Error, $"the credential helper docker-credential-{name} printed more than {MaxHelperOutputBytes} bytes");
+            }
+
+            try
+            {
+                using var document = JsonDocument.Parse(stdout);
+                var username = document.RootElement.GetProperty("Username").GetString();
+                var secret = document.RootElement.GetProperty("Secret").GetString();
+                return string.IsNullOrEmpty(secret) ? null : new RegistryCredential(username ?? string.Empty, secret);
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                throw new CliException(ExitCodes.Error, $"the credential helper docker-credential-{name} printed no {{Username, Secret}} JSON");
+            }
+        }
+    }
+}

@@ -1,0 +1,301 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using System.Text;
+using TransparencyLog.Cli.Hosting;
+using TransparencyLog.Cli.Registry;
+
+namespace TransparencyLog.Cli.Tests.Registry;
+
+/// <summary>The registry client against a real distribution registry (and a fake one for what a real one never does).</summary>
+public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture<RegistryPair>, IDisposable
+{
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly string _home = Directory.CreateTempSubdirectory("tlog-registry-home-").FullName;
+
+    private RegistryClient Open() => new(_http, registries.Open.Address, null, allowInsecure: false);
+
+    [Fact]
+    public async Task PushBlob_Chunked_ReadsBackTheSameBytes()
+    {
+        var client = Open();
+        var content = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("chunked upload ", 400)) + Guid.NewGuid());
+
+        var digest = await client.PushBlobAsync("blobs/chunked", content, CancellationToken.None, chunkSize: 1000);
+
+        Assert.Equal(OciDigest.Of(content), digest);
+        Assert.Equal(content, await client.GetBlobAsync("blobs/chunked", digest, RegistryClient.MaxBlobBytes, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task MountBlob_FromAnotherRepository_IsMountedWithoutUpload()
+    {
+        var client = Open();
+        var content = Encoding.UTF8.GetBytes("mount me " + Guid.NewGuid());
+        var digest = await client.PushBlobAsync("blobs/source", content, CancellationToken.None);
+
+        var mounted = await client.MountBlobAsync("blobs/target", digest, "blobs/source", CancellationToken.None);
+
+        Assert.True(mounted);
+        Assert.True(await client.BlobExistsAsync("blobs/target", digest, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task PutManifest_GetByTagAndDigest_ReturnsServedBytesAndTheirDigest()
+    {
+        var client = Open();
+        var manifest = await PushManifestAsync(client, "manifests/app", "v1");
+
+        var byTag = await client.GetManifestAsync("manifests/app", "v1", CancellationToken.None);
+        var byDigest = await client.GetManifestAsync("manifests/app", OciDigest.Of(manifest), CancellationToken.None);
+        var missing = await client.GetManifestAsync("manifests/app", "v2", CancellationToken.None);
+
+        Assert.Equal(manifest, byTag!.Bytes);
+        Assert.Equal(OciDigest.Of(manifest), byTag.Digest);
+        Assert.Equal(byTag.Digest, byDigest!.Digest);
+        Assert.Null(missing);
+    }
+
+    [Fact]
+    public async Task ListTags_PagesOfTwo_FollowsLinksToEveryTag()
+    {
+        var client = Open();
+        var tags = new[] { "a", "b", "c", "d", "e" };
+        foreach (var tag in tags)
+        {
+            await PushManifestAsync(client, "tags/paged", tag);
+        }
+
+        var listed = await client.ListTagsAsync("tags/paged", 2, CancellationToken.None);
+
+        Assert.Equal(tags, listed.Order(StringComparer.Ordinal));
+        Assert.True(client.RoundTrips >= 3);
+    }
+
+    [Fact]
+    public async Task Referrers_RegistryWithoutApi_UsesTheFallbackTagIndex()
+    {
+        var client = Open();
+        var subject = await PushManifestAsync(client, "referrers/app", "v1");
+        var referrerManifest = await PushManifestAsync(client, "referrers/app", "referrer");
+        var referrer = new OciDescriptor(MediaTypes.OciManifest, OciDigest.Of(referrerManifest), referrerManifest.Length, "application/vnd.example+json");
+
+        await client.AddToReferrersFallbackAsync("referrers/app", OciDigest.Of(subject), referrer, CancellationToken.None);
+        await client.AddToReferrersFallbackAsync("referrers/app", OciDigest.Of(subject), referrer, CancellationToken.None);
+        var found = await client.GetReferrersAsync("referrers/app", OciDigest.Of(subject), CancellationToken.None);
+
+        var only = Assert.Single(found);
+        Assert.Equal(referrer.Digest, only.Digest);
+        Assert.Equal("application/vnd.example+json", only.ArtifactType);
+    }
+
+    [Fact]
+    public async Task BasicAuth_CredentialsFromFlagsOrDockerConfig_Accepted()
+    {
+        var credential = new RegistryCredential(LocalRegistry.Username, LocalRegistry.Password);
+        var withFlags = new RegistryClient(_http, registries.Protected.Address, credential, allowInsecure: false);
+        await PushManifestAsync(withFlags, "auth/app", "v1");
+
+        var dockerConfig = Directory.CreateDirectory(Path.Combine(_home, ".docker")).FullName;
+        var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{LocalRegistry.Username}:{LocalRegistry.Password}"));
+        await File.WriteAllTextAsync(Path.Combine(dockerConfig, "config.json"), "{\"auths\":{\"http://" + registries.Protected.Address + "/v2/\":{\"auth\":\"" + auth + "\"}}}");
+        var context = new TlogContext(_http, _ => null, _home, TimeProvider.System);
+        var found = RegistryCredentials.Find(registries.Protected.Address, context);
+        var fromConfig = new RegistryClient(_http, registries.Protected.Address, found, allowInsecure: false);
+
+        Assert.NotNull(await fromConfig.GetManifestAsync("auth/app", "v1", CancellationToken.None));
+        Assert.DoesNotContain(LocalRegistry.Password, found!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BasicAuth_WrongPasswordOrNone_RefusedWithoutLeakingThePassword()
+    {
+        var wrong = new RegistryClient(_http, registries.Protected.Address, new RegistryCredential(LocalRegistry.Username, "wrong-password-123"), allowInsecure: false);
+        var anonymous = new RegistryClient(_http, registries.Protected.Address, null, allowInsecure: false);
+
+        var refused = await Assert.ThrowsAsync<CliException>(() => wrong.GetManifestAsync("auth/app", "v1", CancellationToken.None));
+        var needsLogin = await Assert.ThrowsAsync<CliException>(() => anonymous.GetManifestAsync("auth/app", "v1", CancellationToken.None));
+
+        Assert.Equal("REGISTRY_UNAUTHORIZED", refused.Code);
+        Assert.DoesNotContain("wrong-password-123", refused.Message, StringComparison.Ordinal);
+        Assert.Equal("REGISTRY_UNAUTHORIZED", needsLogin.Code);
+        Assert.Contains("--registry-username", needsLogin.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CredentialHelper_DockerCredentialProtocol_SuppliesTheSecret()
+    {
+        var bin = Directory.CreateDirectory(Path.Combine(_home, "bin")).FullName;
+        var helper = Path.Combine(bin, "docker-credential-tlogtest");
+        await File.WriteAllTextAsync(
+            helper,
+            $"#!/bin/sh\nread server\n[ \"$1\" = get ] && [ \"$server\" = \"{registries.Protected.Address}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\n" +
+            $"echo '{{\"ServerURL\":\"'$server'\",\"Username\":\"{LocalRegistry.Username}\",\"Secret\":\"{LocalRegistry.Password}\"}}'\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(helper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        var dockerConfig = Directory.CreateDirectory(Path.Combine(_home, "helper-config")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(dockerConfig, "config.json"), "{\"credHelpers\":{\"" + registries.Protected.Address + "\":\"tlogtest\"}}");
+        var path = Environment.GetEnvironmentVariable("PATH");
+        Environment.SetEnvironmentVariable("PATH", bin + ":" + path);
+        try
+        {
+            var context = new TlogContext(_http, name => name == "DOCKER_CONFIG" ? dockerConfig : null, _home, TimeProvider.System);
+            var credential = RegistryCredentials.Find(registries.Protected.Address, context);
+            var missing = RegistryCredentials.Find("other.example:5000", context);
+
+            Assert.Equal(LocalRegistry.Username, credential?.Username);
+            Assert.Null(missing);
+            await PushManifestAsync(new RegistryClient(_http, registries.Protected.Address, credential, allowInsecure: false), "helper/app", "v1");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PATH", path);
+        }
+    }
+
+    [Fact]
+    public async Task GetManifest_RegistryServesOtherBytes_RefusedAsDigestMismatch()
+    {
+        var real = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{},\"layers\":[]}"u8.ToArray();
+        await using var fake = await FakeRegistry.StartAsync(static async (_, context) =>
+        {
+            context.Response.ContentType = MediaTypes.OciManifest;
+            await context.Response.WriteAsync("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{},\"layers\":[],\"x\":1}");
+        });
+        var client = new RegistryClient(_http, fake.Address, null, allowInsecure: false);
+
+        var error = await Assert.ThrowsAsync<CliException>(() => client.GetManifestAsync("app", OciDigest.Of(real), CancellationToken.None));
+
+        Assert.Equal("DIGEST_MISMATCH", error.Code);
+    }
+
+    [Fact]
+    public async Task GetManifest_TooLargeOrUnknownMediaType_Refused()
+    {
+        await using var fake = await FakeRegistry.StartAsync(static async (_, context) =>
+        {
+            if (context.Request.Path.Value!.EndsWith("/big", StringComparison.Ordinal))
+            {
+                context.Response.ContentType = MediaTypes.OciManifest;
+                context.Response.ContentLength = RegistryClient.MaxManifestBytes + 1;
+                await context.Response.Body.WriteAsync(new byte[RegistryClient.MaxManifestBytes + 1]);
+                return;
+            }
+
+            context.Response.ContentType = "application/vnd.example.unknown+json";
+            await context.Response.WriteAsync("{\"schemaVersion\":2}");
+        });
+        var client = new RegistryClient(_http, fake.Address, null, allowInsecure: false);
+
+        var big = await Assert.ThrowsAsync<CliException>(() => client.GetManifestAsync("app", "big", CancellationToken.None));
+        var unknown = await Assert.ThrowsAsync<CliException>(() => client.GetManifestAsync("app", "odd", CancellationToken.None));
+
+        Assert.Equal("TOO_LARGE", big.Code);
+        Assert.Equal("UNSUPPORTED_MEDIA_TYPE", unknown.Code);
+    }
+
+    [Fact]
+    public async Task Send_ServiceUnavailableThenOk_RetriedButNeverUnbounded()
+    {
+        await using var flaky = await FakeRegistry.StartAsync(static async (registry, context) =>
+        {
+            if (registry.Requests < 3)
+            {
+                context.Response.StatusCode = 503;
+                return;
+            }
+
+            context.Response.StatusCode = 404;
+            await Task.CompletedTask;
+        });
+        await using var limited = await FakeRegistry.StartAsync(static async (_, context) =>
+        {
+            context.Response.StatusCode = 429;
+            context.Response.Headers.RetryAfter = "0";
+            await context.Response.WriteAsync("{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"slow down\"}]}");
+        });
+
+        var recovered = await new RegistryClient(_http, flaky.Address, null, false, TimeSpan.FromMilliseconds(10)).GetManifestAsync("app", "v1", CancellationToken.None);
+        var error = await Assert.ThrowsAsync<CliException>(() => new RegistryClient(_http, limited.Address, null, false, TimeSpan.FromMilliseconds(10)).GetManifestAsync("app", "v1", CancellationToken.None));
+
+        Assert.Null(recovered);
+        Assert.Equal(3, flaky.Requests);
+        Assert.Equal("REGISTRY_TOOMANYREQUESTS", error.Code);
+        Assert.Contains("slow down", error.Message, StringComparison.Ordinal);
+        Assert.Equal(4, limited.Requests);
+    }
+
+    [Fact]
+    public async Task BearerChallenge_TokenFlow_FetchesScopedTokenWithBasicCredentials()
+    {
+        string? tokenRequest = null;
+        string? tokenAuthorization = null;
+        await using var fake = await FakeRegistry.StartAsync(async (registry, context) =>
+        {
+            if (context.Request.Path == "/token")
+            {
+                tokenRequest = context.Request.QueryString.Value;
+                tokenAuthorization = context.Request.Headers.Authorization;
+                await context.Response.WriteAsJsonAsync(new { token = "t0ken", expires_in = 300 });
+                return;
+            }
+
+            if (context.Request.Headers.Authorization != "Bearer t0ken")
+            {
+                context.Response.StatusCode = 401;
+                context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"http://{registry.Address}/token\",service=\"fake\",scope=\"repository:team/app:pull\"";
+                return;
+            }
+
+            context.Response.StatusCode = (int)HttpStatusCode.NotFound;
+        });
+        var client = new RegistryClient(_http, fake.Address, new RegistryCredential("robot", "pw"), allowInsecure: false);
+
+        var manifest = await client.GetManifestAsync("team/app", "v1", CancellationToken.None);
+
+        Assert.Null(manifest);
+        Assert.Equal("?service=fake&scope=repository%3Ateam%2Fapp%3Apull", tokenRequest);
+        Assert.Equal("Basic " + Convert.ToBase64String("robot:pw"u8), tokenAuthorization);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:5000/app:1.0", "127.0.0.1:5000", "app", "1.0", null)]
+    [InlineData("localhost/team/app@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "localhost", "team/app", null, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")]
+    [InlineData("busybox", "index.docker.io", "library/busybox", "latest", null)]
+    [InlineData("docker.io/me/app:v2", "index.docker.io", "me/app", "v2", null)]
+    public void ImageReference_Parse_NormalizesLikeDocker(string text, string registry, string repository, string? tag, string? digest)
+    {
+        var reference = ImageReference.Parse(text);
+
+        Assert.Equal(new ImageReference(registry, repository, tag, digest), reference);
+    }
+
+    [Theory]
+    [InlineData("Upper/Case:1")]
+    [InlineData("host:5000/app@sha256:short")]
+    [InlineData("host:5000/app:-bad")]
+    [InlineData("")]
+    public void ImageReference_Invalid_UsageError(string text)
+    {
+        var error = Assert.Throws<CliException>(() => ImageReference.Parse(text));
+
+        Assert.Equal(ExitCodes.Usage, error.ExitCode);
+    }
+
+    private static async Task<byte[]> PushManifestAsync(RegistryClient client, string repository, string tag)
+    {
+        var config = Encoding.UTF8.GetBytes("{\"architecture\":\"amd64\",\"os\":\"linux\",\"tag\":\"" + tag + Guid.NewGuid() + "\"}");
+        var configDigest = await client.PushBlobAsync(repository, config, CancellationToken.None);
+        var manifest = Encoding.UTF8.GetBytes(
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{MediaTypes.OciManifest}\",\"config\":{{\"mediaType\":\"{MediaTypes.OciConfig}\",\"digest\":\"{configDigest}\",\"size\":{config.Length}}},\"layers\":[]}}");
+        await client.PutManifestAsync(repository, tag, manifest, MediaTypes.OciManifest, CancellationToken.None);
+        return manifest;
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        Directory.Delete(_home, recursive: true);
+    }
+}

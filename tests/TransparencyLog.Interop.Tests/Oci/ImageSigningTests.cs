@@ -1,0 +1,210 @@
+using System.Text.Json;
+using TransparencyLog.Interop.Tests.Cli;
+using TransparencyLog.Interop.Tests.Infrastructure;
+
+namespace TransparencyLog.Interop.Tests.Oci;
+
+/// <summary><c>tlog sign</c>, <c>verify</c>, <c>attest</c> and <c>verify-attestation</c> on images in the system's registry.</summary>
+[Collection(SystemCollection.Name)]
+public sealed class ImageSigningTests(LocalSystem system) : IDisposable
+{
+    private readonly TlogRunner _tlog = new(system);
+    private readonly ImageLab _lab = new(system);
+
+    private string Rekor => system["REKOR_URL"];
+
+    [Fact]
+    public async Task SignKeyless_VerifyWithIdentity_PrintsPayloadForTheDigest()
+    {
+        var digest = await _lab.PushImageAsync("images/keyless:1.0");
+        var token = await system.DevTokenAsync(TlogRunner.Alice);
+        var signed = await _tlog.SucceedAsync(
+            "sign", $"{_lab.Registry}/images/keyless:1.0", "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], "--rekor-url", Rekor,
+            "--tsa-url", system["TSA_URL"]);
+
+        var verified = await _tlog.RunAsync(["verify", $"{_lab.Registry}/images/keyless:1.0", "--trusted-root", system["TRUSTED_ROOT"], .. _tlog.Identity()], null);
+        var wrong = await _tlog.RunAsync(["verify", $"{_lab.Registry}/images/keyless:1.0", "--trusted-root", system["TRUSTED_ROOT"], .. _tlog.Identity("mallory@example.com")], null);
+
+        Assert.Contains($"signing the digest it resolves to now: {_lab.Registry}/images/keyless@{digest}", signed.StandardError, StringComparison.Ordinal);
+        Assert.True(verified.ExitCode == 0, verified.Output);
+        var payloads = JsonDocument.Parse(verified.StandardOutput).RootElement;
+        Assert.Equal(digest, payloads[0].GetProperty("critical").GetProperty("image").GetProperty("docker-manifest-digest").GetString());
+        Assert.Equal(TlogRunner.Alice, payloads[0].GetProperty("optional").GetProperty("Subject").GetString());
+        TlogRunner.AssertFailed(wrong, 12, "UNTRUSTED_SIGNER_ERROR");
+    }
+
+    [Fact]
+    public async Task SignLegacyOnly_VerifyKeyless_ReadsTheSigTag()
+    {
+        var digest = await _lab.PushImageAsync("images/legacy:1.0");
+        var token = await system.DevTokenAsync(TlogRunner.Alice);
+        await _tlog.SucceedAsync(
+            "sign", $"{_lab.Registry}/images/legacy@{digest}", "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], "--rekor-url", Rekor,
+            "--format", "legacy", "-a", "build=42");
+
+        var verified = await _tlog.RunAsync(
+            ["verify", $"{_lab.Registry}/images/legacy:1.0", "--trusted-root", system["TRUSTED_ROOT"], "-a", "build=42", "--output", "json", .. _tlog.Identity()], null);
+        var missingAnnotation = await _tlog.RunAsync(
+            ["verify", $"{_lab.Registry}/images/legacy:1.0", "--trusted-root", system["TRUSTED_ROOT"], "-a", "build=43", .. _tlog.Identity()], null);
+
+        Assert.True(verified.ExitCode == 0, verified.Output);
+        var result = TlogRunner.Json(verified);
+        Assert.Equal("legacy", result.GetProperty("source").GetString());
+        Assert.Equal("cosign container image signature", result.GetProperty("verified")[0].GetProperty("critical").GetProperty("type").GetString());
+        Assert.Equal("42", result.GetProperty("verified")[0].GetProperty("optional").GetProperty("build").GetString());
+        TlogRunner.AssertFailed(missingAnnotation, 12, "build=43");
+    }
+
+    [Fact]
+    public async Task Verify_MissingOrUnsignedImage_StableExitCodes()
+    {
+        await _lab.PushImageAsync("images/unsigned:1.0");
+        var (_, publicKey) = _tlog.WriteKeyPair("k");
+
+        var missing = await _tlog.RunAsync("verify", $"{_lab.Registry}/images/nothing-here:1.0", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+        var unsigned = await _tlog.RunAsync("verify", $"{_lab.Registry}/images/unsigned:1.0", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+        var badReference = await _tlog.RunAsync("verify", $"{_lab.Registry}/Images/UPPER:1.0", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+        var down = await _tlog.RunAsync("verify", "127.0.0.1:1/images/x:1.0", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+
+        TlogRunner.AssertFailed(missing, 11, "IMAGE_NOT_FOUND");
+        TlogRunner.AssertFailed(unsigned, 10, "NO_SIGNATURES");
+        TlogRunner.AssertFailed(badReference, 2, "not a valid image reference");
+        TlogRunner.AssertFailed(down, 1, "REGISTRY_UNREACHABLE");
+    }
+
+    [Fact]
+    public async Task SignRecursive_Index_EachPlatformVerifiesButOneAddedLaterDoesNot()
+    {
+        var amd64 = await _lab.PushImageAsync("images/multi:amd64", "amd64");
+        var arm64 = await _lab.PushImageAsync("images/multi:arm64", "arm64");
+        var index = await _lab.PushIndexAsync("images/multi", "1.0", [(amd64, "amd64"), (arm64, "arm64")]);
+        var (privateKey, publicKey) = _tlog.WriteKeyPair("k");
+        await _tlog.SucceedAsync("sign", $"{_lab.Registry}/images/multi:1.0", "--recursive", "--key", privateKey, "--rekor-url", Rekor);
+        var riscv = await _lab.PushImageAsync("images/multi:riscv64", "riscv64");
+        await _lab.PushIndexAsync("images/multi", "1.0", [(amd64, "amd64"), (arm64, "arm64"), (riscv, "riscv64")]);
+
+        foreach (var digest in new[] { index, amd64, arm64 })
+        {
+            var result = await _tlog.RunAsync("verify", $"{_lab.Registry}/images/multi@{digest}", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+            Assert.True(result.ExitCode == 0, $"{digest}: {result.Output}");
+        }
+
+        var added = await _tlog.RunAsync("verify", $"{_lab.Registry}/images/multi@{riscv}", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+        var newIndex = await _tlog.RunAsync("verify", $"{_lab.Registry}/images/multi:1.0", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+        TlogRunner.AssertFailed(added, 10, "NO_SIGNATURES");
+        TlogRunner.AssertFailed(newIndex, 10, "NO_SIGNATURES");
+    }
+
+    [Fact]
+    public async Task AttestWithKey_VerifyAttestation_PrintsTheStatementOfThatType()
+    {
+        var digest = await _lab.PushImageAsync("images/attested:1.0");
+        var (privateKey, publicKey) = _tlog.WriteKeyPair("k");
+        var predicate = _tlog.Write("provenance.json", """{"buildDefinition":{"buildType":"https://example.com/build/v1"},"runDetails":{"builder":{"id":"ci"}}}""");
+        await _tlog.SucceedAsync("attest", $"{_lab.Registry}/images/attested:1.0", "--predicate", predicate, "--type", "slsaprovenance1", "--key", privateKey, "--rekor-url", Rekor);
+
+        var verified = await _tlog.RunAsync("verify-attestation", $"{_lab.Registry}/images/attested:1.0", "--type", "slsaprovenance1", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+        var otherType = await _tlog.RunAsync("verify-attestation", $"{_lab.Registry}/images/attested:1.0", "--type", "cyclonedx", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+        var asSignature = await _tlog.RunAsync("verify", $"{_lab.Registry}/images/attested:1.0", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+
+        Assert.True(verified.ExitCode == 0, verified.Output);
+        var statement = JsonDocument.Parse(verified.StandardOutput).RootElement[0].GetProperty("statement");
+        Assert.Equal("https://slsa.dev/provenance/v1", statement.GetProperty("predicateType").GetString());
+        Assert.Equal(digest["sha256:".Length..], statement.GetProperty("subject")[0].GetProperty("digest").GetProperty("sha256").GetString());
+        Assert.Equal("ci", statement.GetProperty("predicate").GetProperty("runDetails").GetProperty("builder").GetProperty("id").GetString());
+        TlogRunner.AssertFailed(otherType, 12, "NO_MATCHING_ATTESTATION");
+
+        // As cosign does, a valid attestation bundle about the digest also satisfies verify (no predicate filter there).
+        Assert.True(asSignature.ExitCode == 0, asSignature.Output);
+    }
+
+    [Fact]
+    public async Task AttestLegacyOnlyWithTimestamp_VerifyAttestation_ReadsTheAttTag()
+    {
+        await _lab.PushImageAsync("images/att-legacy:1.0");
+        var token = await system.DevTokenAsync(TlogRunner.Alice);
+        var predicate = _tlog.Write("sbom.json", """{"bomFormat":"CycloneDX","specVersion":"1.5"}""");
+        await _tlog.SucceedAsync(
+            "attest", $"{_lab.Registry}/images/att-legacy:1.0", "--predicate", predicate, "--type", "cyclonedx", "--identity-token", token,
+            "--fulcio-url", system["FULCIO_URL"], "--rekor-url", Rekor, "--tsa-url", system["TSA_URL"], "--format", "legacy");
+
+        var verified = await _tlog.RunAsync(
+            ["verify-attestation", $"{_lab.Registry}/images/att-legacy:1.0", "--type", "cyclonedx", "--trusted-root", system["TRUSTED_ROOT"], "-o", "json", .. _tlog.Identity()], null);
+        var downloaded = await _tlog.RunAsync("download", "attestation", $"{_lab.Registry}/images/att-legacy:1.0");
+
+        Assert.True(verified.ExitCode == 0, verified.Output);
+        Assert.Equal("legacy", TlogRunner.Json(verified).GetProperty("source").GetString());
+        Assert.Contains("\"payloadType\"", downloaded.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignUploadFalse_WritesFilesAndStoresNothing()
+    {
+        await _lab.PushImageAsync("images/local:1.0");
+        var (privateKey, publicKey) = _tlog.WriteKeyPair("k");
+        await _tlog.SucceedAsync(
+            "sign", $"{_lab.Registry}/images/local:1.0", "--key", privateKey, "--rekor-url", Rekor, "--upload=false",
+            "--output-signature", "sig.b64", "--output-payload", "payload.json", "--bundle", "image.sigstore.json");
+
+        var verified = await _tlog.RunAsync("verify", $"{_lab.Registry}/images/local:1.0", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+
+        Assert.True(File.Exists(_tlog.PathOf("sig.b64")));
+        Assert.Contains("docker-manifest-digest", await File.ReadAllTextAsync(_tlog.PathOf("payload.json")), StringComparison.Ordinal);
+        Assert.Contains("dsseEnvelope", await File.ReadAllTextAsync(_tlog.PathOf("image.sigstore.json")), StringComparison.Ordinal);
+        TlogRunner.AssertFailed(verified, 10, "NO_SIGNATURES");
+    }
+
+    [Fact]
+    public async Task SignConcurrently_ThreeKeys_NoSignatureIsLost()
+    {
+        var digest = await _lab.PushImageAsync("images/concurrent:1.0");
+        var keys = Enumerable.Range(0, 3).Select(i => _tlog.WriteKeyPair("k" + i)).ToList();
+
+        var runs = await Task.WhenAll(keys.Select(k => _tlog.RunAsync("sign", $"{_lab.Registry}/images/concurrent@{digest}", "--key", k.PrivateKey, "--rekor-url", Rekor, "--format", "legacy")));
+
+        Assert.All(runs, r => Assert.True(r.ExitCode == 0, r.Output));
+        foreach (var (_, publicKey) in keys)
+        {
+            var verified = await _tlog.RunAsync("verify", $"{_lab.Registry}/images/concurrent@{digest}", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+            Assert.True(verified.ExitCode == 0, verified.Output);
+        }
+    }
+
+    [Fact]
+    public async Task Verify_BundleReferrerOfAnotherDigest_IsNotAcceptedForThisOne()
+    {
+        var signed = await _lab.PushImageAsync("images/borrowed:signed");
+        var victim = await _lab.PushImageAsync("images/borrowed:victim");
+        var (privateKey, publicKey) = _tlog.WriteKeyPair("k");
+        await _tlog.SucceedAsync("sign", $"{_lab.Registry}/images/borrowed@{signed}", "--key", privateKey, "--rekor-url", Rekor, "--format", "bundle");
+        using (var http = new HttpClient())
+        {
+            using var get = new HttpRequestMessage(HttpMethod.Get, $"http://{_lab.Registry}/v2/images/borrowed/manifests/{FallbackTag(signed)}");
+            get.Headers.Accept.Add(new System.Net.Http.Headers.MediaTypeWithQualityHeaderValue("application/vnd.oci.image.index.v1+json"));
+            using var index = await http.SendAsync(get);
+            index.EnsureSuccessStatusCode();
+            using var put = new HttpRequestMessage(HttpMethod.Put, $"http://{_lab.Registry}/v2/images/borrowed/manifests/{FallbackTag(victim)}")
+            {
+                Content = new ByteArrayContent(await index.Content.ReadAsByteArrayAsync()),
+            };
+            put.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.oci.image.index.v1+json");
+            using var stored = await http.SendAsync(put);
+            stored.EnsureSuccessStatusCode();
+        }
+
+        var verified = await _tlog.RunAsync("verify", $"{_lab.Registry}/images/borrowed@{victim}", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+        var downloaded = await _tlog.RunAsync("download", "signature", $"{_lab.Registry}/images/borrowed@{signed}");
+
+        TlogRunner.AssertFailed(verified, 10, "NO_SIGNATURES");
+        Assert.True(downloaded.ExitCode == 0, downloaded.Output);
+        Assert.Contains("\"dsseEnvelope\"", downloaded.StandardOutput, StringComparison.Ordinal);
+    }
+
+    private static string FallbackTag(string digest) => "sha256-" + digest["sha256:".Length..];
+
+    public void Dispose()
+    {
+        _tlog.Dispose();
+        _lab.Dispose();
+    }
+}
