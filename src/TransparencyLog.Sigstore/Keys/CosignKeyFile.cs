@@ -25,7 +25,9 @@ public static class CosignKeyFile
 
     private const string KdfName = "scrypt";
     private const string CipherName = "nacl/secretbox";
-    private const int WriteWorkFactor = 65536;
+    // What go-tuf's and securesystemslib's encrypted packages write by default and what every reader accepts:
+    // skopeo/podman (containers/image through go-tuf) refuse any other N, and cosign reads it as its legacy setting.
+    private const int WriteWorkFactor = 32768;
     private const int BlockSize = 8;
     private const int Parallelism = 1;
     private const int KeySize = 32;

@@ -35,7 +35,7 @@ public sealed class ArtifactSigningKeyTests
 
         Assert.Equal(CosignKeyFile.PemLabel, label);
         Assert.Equal("scrypt", (string?)json["kdf"]!["name"]);
-        Assert.Equal(65536, (int)json["kdf"]!["params"]!["N"]!);
+        Assert.Equal(32768, (int)json["kdf"]!["params"]!["N"]!);
         Assert.Equal(8, (int)json["kdf"]!["params"]!["r"]!);
         Assert.Equal(1, (int)json["kdf"]!["params"]!["p"]!);
         Assert.Equal(32, Convert.FromBase64String((string)json["kdf"]!["salt"]!).Length);
