@@ -13,5 +13,6 @@ builder.AddCaApi();
 var app = builder.Build();
 app.UseCaApi();
 app.MapCaRestApi();
+app.MapLegacyRestApi();
 app.MapCaGrpcApi();
 app.Run();

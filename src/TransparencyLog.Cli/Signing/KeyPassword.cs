@@ -16,7 +16,7 @@ internal static class KeyPassword
         context.EnvAllowEmpty(CosignVariable)
         ?? context.Env(TlogVariable)
         ?? context.PromptSecret($"Enter password for private key {Path.GetFileName(keyPath)}: ")
-        ?? throw new CliException(ExitCodes.Usage, $"the key file '{keyPath}' is encrypted: set {CosignVariable} (or run in a terminal to be asked)");
+        ?? throw new CliException(ExitCodes.Usage, $"the key file '{keyPath}' is encrypted: set {CosignVariable} or {TlogVariable} (or run in a terminal to be asked)");
 
     /// <summary>The password for a new key: from the variables, else asked twice at the terminal.</summary>
     public static string ForWriting(TlogContext context)
