@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TransparencyLog.Interop.Tests.Infrastructure;
 
 namespace TransparencyLog.Interop.Tests.Cli;
@@ -59,7 +58,7 @@ public sealed class KeyAlgorithmTests(LocalSystem system) : IDisposable
     {
         var passwordFile = _tlog.Write("skopeo-password", "from skopeo");
         var skopeo = await LocalSystem.RunAsync(
-            SkopeoBinary(), ["generate-sigstore-key", "--output-prefix", _tlog.PathOf("sk"), "--passphrase-file", passwordFile], null, TimeSpan.FromMinutes(1), _tlog.Directory);
+            Skopeo.Binary, ["generate-sigstore-key", "--output-prefix", _tlog.PathOf("sk"), "--passphrase-file", passwordFile], null, TimeSpan.FromMinutes(1), _tlog.Directory);
         Assert.True(skopeo.ExitCode == 0, skopeo.Output);
         var file = _tlog.Write("artifact.txt", "signed with a key skopeo made\n");
 
@@ -93,26 +92,5 @@ public sealed class KeyAlgorithmTests(LocalSystem system) : IDisposable
         var exported = await LocalSystem.RunAsync("openssl", ["pkey", "-in", keyFile, "-pubout", "-out", publicKey], null, TimeSpan.FromMinutes(1));
         Assert.True(exported.ExitCode == 0, exported.Output);
         return (keyFile, publicKey);
-    }
-
-    /// <summary>Upstream skopeo 1.13.3: <c>TLOG_TEST_SKOPEO</c> (test.sh sets it) or <c>../shared/tools/skopeo/get.sh</c>.</summary>
-    private static string SkopeoBinary()
-    {
-        if (Environment.GetEnvironmentVariable("TLOG_TEST_SKOPEO") is { Length: > 0 } configured)
-        {
-            return configured;
-        }
-
-        var getScript = Path.GetFullPath(Path.Combine(Repository.Root, "..", "shared", "tools", "skopeo", "get.sh"));
-        if (!File.Exists(getScript))
-        {
-            throw new FileNotFoundException("skopeo 1.13.3 not found: set TLOG_TEST_SKOPEO or provide ../shared/tools/skopeo/get.sh");
-        }
-
-        using var process = Process.Start(new ProcessStartInfo(getScript) { RedirectStandardOutput = true, UseShellExecute = false })
-            ?? throw new InvalidOperationException("cannot start get.sh");
-        var path = process.StandardOutput.ReadToEnd().Trim();
-        process.WaitForExit();
-        return process.ExitCode == 0 ? path : throw new InvalidOperationException($"{getScript} failed");
     }
 }
