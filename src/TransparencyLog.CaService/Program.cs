@@ -9,10 +9,11 @@ builder.AddCaLogging();
 builder.AddIdentity();
 builder.AddIssuance();
 builder.AddCaApi();
+builder.AddCaGrpc();
 
 var app = builder.Build();
 app.UseCaApi();
 app.MapCaRestApi();
 app.MapLegacyRestApi();
-app.MapCaGrpcApi();
+app.MapCaGrpc();
 app.Run();

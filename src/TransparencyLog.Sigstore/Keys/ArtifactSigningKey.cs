@@ -132,7 +132,7 @@ public sealed class ArtifactSigningKey : IDisposable
                 case CosignKeyFile.PemLabel or CosignKeyFile.LegacyPemLabel:
                     return FromDecrypted(CosignKeyFile.Decrypt(der, password));
                 case "ENCRYPTED PRIVATE KEY":
-                    return FromDecrypted(Pbes2.Decrypt(der, password()));
+                    return FromDecrypted(EncryptedPkcs8.Decrypt(der, password()));
                 case "PRIVATE KEY":
                     return FromPkcs8(der, afterDecryption: false);
                 case "EC PRIVATE KEY":
