@@ -36,6 +36,13 @@ scripts/pg.sh start "$pgdir" "$pgport"
 # The cluster requires passwords (scripts/pg.sh); the tests connect as its superuser with the generated one.
 export TLOG_TEST_PG="Host=127.0.0.1;Port=$pgport;Username=postgres;Password=$(scripts/pg.sh password "$pgdir");Database=postgres;Maximum Pool Size=30"
 
+# Upstream skopeo 1.13.3 (Debian's is built with sigstore disabled), unpacked from ../shared/tools/skopeo; tests that
+# need it fail with a clear message when neither this nor TLOG_TEST_SKOPEO provides it.
+if [[ -z ${TLOG_TEST_SKOPEO:-} && -x $root/../shared/tools/skopeo/get.sh ]]; then
+  TLOG_TEST_SKOPEO=$("$root/../shared/tools/skopeo/get.sh")
+  export TLOG_TEST_SKOPEO
+fi
+
 for package in tests/interop/*/package.json; do
   [[ -f $package ]] || continue
   dir=$(dirname "$package")

@@ -14,5 +14,6 @@ builder.AddCaGrpc();
 var app = builder.Build();
 app.UseCaApi();
 app.MapCaRestApi();
+app.MapLegacyRestApi();
 app.MapCaGrpc();
 app.Run();

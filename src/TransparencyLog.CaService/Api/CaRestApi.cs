@@ -52,7 +52,7 @@ internal static class CaRestApi
     }
 
     /// <summary>Reads the body, refusing it as soon as it exceeds <paramref name="limit"/> (before any parsing).</summary>
-    private static async Task<byte[]> ReadBoundedAsync(HttpRequest request, int limit, CancellationToken ct)
+    internal static async Task<byte[]> ReadBoundedAsync(HttpRequest request, int limit, CancellationToken ct)
     {
         if (request.ContentLength > limit)
         {

@@ -36,7 +36,7 @@ internal static class CommandActions
             }
             catch (KeyLoadException ex)
             {
-                return reporter.Fail(ExitCodes.Error, $"cannot load the key: {ex.Message}", null);
+                return reporter.Fail(ExitCodes.Error, $"cannot load the key: {ex.Message}", "KEY_ERROR");
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

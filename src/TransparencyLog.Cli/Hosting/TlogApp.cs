@@ -2,6 +2,7 @@ using System.CommandLine;
 using TransparencyLog.Cli.Auditing;
 using TransparencyLog.Cli.Dev;
 using TransparencyLog.Cli.Images;
+using TransparencyLog.Cli.Keys;
 using TransparencyLog.Cli.Signing;
 using TransparencyLog.Cli.TrustRoot;
 using TransparencyLog.Cli.Verifying;
@@ -56,6 +57,7 @@ internal static class TlogApp
         root.Subcommands.Add(LogCommands.Create(host));
         root.Subcommands.Add(TrustedRootCommands.Create(host));
         root.Subcommands.Add(DevCommands.Create(host));
+        root.Subcommands.Add(KeyCommands.GenerateKeyPair(host));
         return root;
     }
 

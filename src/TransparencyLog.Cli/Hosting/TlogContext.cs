@@ -4,7 +4,13 @@ namespace TransparencyLog.Cli.Hosting;
 /// Everything a command touches outside the process: HTTP, environment variables, the home directory, the clock.
 /// Tests replace each; <see cref="CreateDefault"/> is the real thing.
 /// </summary>
-internal sealed class TlogContext(HttpClient http, Func<string, string?> environment, string homeDirectory, TimeProvider time, bool interactiveProgress = false)
+internal sealed class TlogContext(
+    HttpClient http,
+    Func<string, string?> environment,
+    string homeDirectory,
+    TimeProvider time,
+    bool interactiveProgress = false,
+    Func<string, string?>? promptSecret = null)
 {
     public HttpClient Http { get; } = http;
 
@@ -17,10 +23,20 @@ internal sealed class TlogContext(HttpClient http, Func<string, string?> environ
 
     public string? Env(string name) => environment(name) is { Length: > 0 } value ? value : null;
 
+    /// <summary>A variable that counts when set even if empty (<c>COSIGN_PASSWORD=</c> means the empty password).</summary>
+    public string? EnvAllowEmpty(string name) => environment(name);
+
+    /// <summary>
+    /// Asks the person at the terminal for a secret without echoing it; null when there is no terminal (tests,
+    /// pipes), so commands fail with a hint instead of waiting on input that never comes.
+    /// </summary>
+    public string? PromptSecret(string prompt) => promptSecret?.Invoke(prompt);
+
     public static TlogContext CreateDefault() => new(
         new HttpClient { Timeout = TimeSpan.FromSeconds(30) },
         Environment.GetEnvironmentVariable,
         Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
         TimeProvider.System,
-        interactiveProgress: !Console.IsErrorRedirected);
+        interactiveProgress: !Console.IsErrorRedirected,
+        promptSecret: Console.IsInputRedirected ? null : SecretPrompt.Read);
 }

@@ -328,11 +328,11 @@ internal sealed class ImageSigningRun(
     private async Task<SignatureLayer> LegacySignatureAsync(SigningIdentity signer, ImageReference image, string digest, Action<string> step, CancellationToken cancellationToken)
     {
         var payload = CosignFormats.SimpleSigningPayload(image.RepositoryName, digest, annotations);
-        var signature = signer.Sign(payload);
+        var (digestOfPayload, signature) = signer.SignArtifact(payload);
         var timestamps = await plan.TimestampAsync(host, signature, step, cancellationToken);
         var (_, entry) = await plan.RecordAsync(
             host,
-            () => SigningCommands.HashedRekord(SHA256.HashData(payload), signature, signer.PublicMaterialPem),
+            () => SigningCommands.HashedRekord(signer.DigestNames.RekorName, digestOfPayload, signature, signer.PublicMaterialPem),
             () => throw new InvalidOperationException("legacy signatures need Rekor v1"),
             step,
             cancellationToken);
@@ -362,7 +362,7 @@ internal sealed class ImageSigningRun(
     private static DsseEnvelope SignEnvelope(SigningIdentity signer, byte[] statement)
     {
         var unsigned = new DsseEnvelope(statement, CosignFormats.InTotoPayloadType, []);
-        return unsigned with { Signatures = [new DsseSignature(signer.Sign(unsigned.Pae()), string.Empty)] };
+        return unsigned with { Signatures = [new DsseSignature(signer.SignMessage(unsigned.Pae()), string.Empty)] };
     }
 
     private static JsonObject DsseEntry(DsseEnvelope envelope, SigningIdentity signer) => new()

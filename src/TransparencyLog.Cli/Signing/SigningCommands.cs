@@ -41,19 +41,18 @@ internal static class SigningCommands
             {
                 using var signer = await plan.ObtainSignerAsync(host, step, cancellationToken);
                 step("Signing the artifact");
-                var signature = signer.Sign(artifact);
-                var digest = SHA256.HashData(artifact);
+                var (digest, signature) = signer.SignArtifact(artifact);
                 var timestamps = await plan.TimestampAsync(host, signature, step, cancellationToken);
                 var (uuid, entry) = await plan.RecordAsync(
                     host,
-                    () => HashedRekord(digest, signature, signer.PublicMaterialPem),
+                    () => HashedRekord(signer.DigestNames.RekorName, digest, signature, signer.PublicMaterialPem),
                     () => RekorV2Client.HashedRekordRequest(digest, signature, signer.RekorV2Verifier()),
                     step,
                     cancellationToken);
                 var bundle = new Bundle(
                     Bundle.MediaTypeV03,
                     Material(signer, entry, timestamps),
-                    new MessageSignature(new MessageDigest("SHA2_256", digest), signature),
+                    new MessageSignature(new MessageDigest(signer.DigestNames.BundleName, digest), signature),
                     null);
                 return (bundle, uuid, signer.Identity);
             });
@@ -112,7 +111,7 @@ internal static class SigningCommands
                 using var signer = await plan.ObtainSignerAsync(host, step, cancellationToken);
                 step("Signing the statement");
                 var unsigned = new DsseEnvelope(Encoding.UTF8.GetBytes(statement.ToJsonString()), InTotoPayloadType, []);
-                var signature = signer.Sign(unsigned.Pae());
+                var signature = signer.SignMessage(unsigned.Pae());
                 var envelope = unsigned with { Signatures = [new DsseSignature(signature, string.Empty)] };
                 var timestamps = await plan.TimestampAsync(host, signature, step, cancellationToken);
                 var (uuid, entry) = await plan.RecordAsync(
@@ -140,13 +139,13 @@ internal static class SigningCommands
         return command;
     }
 
-    public static JsonObject HashedRekord(byte[] digest, byte[] signature, string publicMaterialPem) => new()
+    public static JsonObject HashedRekord(string algorithm, byte[] digest, byte[] signature, string publicMaterialPem) => new()
     {
         ["apiVersion"] = "0.0.1",
         ["kind"] = "hashedrekord",
         ["spec"] = new JsonObject
         {
-            ["data"] = new JsonObject { ["hash"] = new JsonObject { ["algorithm"] = "sha256", ["value"] = Convert.ToHexStringLower(digest) } },
+            ["data"] = new JsonObject { ["hash"] = new JsonObject { ["algorithm"] = algorithm, ["value"] = Convert.ToHexStringLower(digest) } },
             ["signature"] = new JsonObject
             {
                 ["content"] = Convert.ToBase64String(signature),

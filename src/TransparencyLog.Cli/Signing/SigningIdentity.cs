@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Cli.Http;
+using TransparencyLog.Sigstore.Keys;
 
 namespace TransparencyLog.Cli.Signing;
 
@@ -13,7 +14,7 @@ namespace TransparencyLog.Cli.Signing;
 /// </summary>
 internal sealed class SigningIdentity : IDisposable
 {
-    private SigningIdentity(ECDsa key, string publicMaterialPem, byte[]? certificate, string? identity, IReadOnlyList<byte[]>? chain = null)
+    private SigningIdentity(ArtifactSigningKey key, string publicMaterialPem, byte[]? certificate, string? identity, IReadOnlyList<byte[]>? chain = null)
     {
         Chain = chain ?? [];
         Key = key;
@@ -22,7 +23,7 @@ internal sealed class SigningIdentity : IDisposable
         Identity = identity;
     }
 
-    public ECDsa Key { get; }
+    public ArtifactSigningKey Key { get; }
 
     /// <summary>The leaf PEM exactly as the CA sent it, or the SPKI PEM: what Rekor logs (base64-encoded).</summary>
     public string PublicMaterialPem { get; }
@@ -36,60 +37,47 @@ internal sealed class SigningIdentity : IDisposable
     public string? Identity { get; }
 
     /// <summary>Bundle <c>publicKey.hint</c> for key-based bundles: base64 SHA-256 of the SPKI.</summary>
-    public string KeyHint => Convert.ToBase64String(SHA256.HashData(Key.ExportSubjectPublicKeyInfo()));
+    public string KeyHint => Convert.ToBase64String(SHA256.HashData(Key.PublicKeySpki));
+
+    /// <summary>The hashedrekord / bundle digest algorithm for this key (Rekor v1 name, bundle name).</summary>
+    public (string RekorName, string BundleName) DigestNames =>
+        Key.Hash == HashAlgorithmName.SHA512 ? ("sha512", "SHA2_512")
+        : Key.Hash == HashAlgorithmName.SHA384 ? ("sha384", "SHA2_384")
+        : ("sha256", "SHA2_256");
 
     /// <summary>
-    /// The Rekor v2 <c>verifier</c>: the DER leaf (keyless) or DER SPKI, with its <c>keyDetails</c>. Every signature
-    /// here is ECDSA with SHA-256, which v2 names only for P-256 keys.
+    /// The Rekor v2 <c>verifier</c>: the DER leaf (keyless) or DER SPKI, with the <c>keyDetails</c> naming the key
+    /// and the hash it signs with.
     /// </summary>
     public JsonObject RekorV2Verifier()
     {
-        if (Key.KeySize != 256)
-        {
-            throw new CliException(ExitCodes.Usage, $"Rekor v2 needs a P-256 key for ECDSA with SHA-256; this key is P-{Key.KeySize}");
-        }
-
+        var details = Key.RekorV2KeyDetails
+            ?? throw new CliException(ExitCodes.Usage, $"Rekor v2 has no algorithm for a {Key.Algorithm} key (RSA must be 2048, 3072 or 4096 bits)");
         return new JsonObject
         {
             [Certificate is null ? "publicKey" : "x509Certificate"] = new JsonObject
             {
-                ["rawBytes"] = Convert.ToBase64String(Certificate ?? Key.ExportSubjectPublicKeyInfo()),
+                ["rawBytes"] = Convert.ToBase64String(Certificate ?? Key.PublicKeySpki),
             },
-            ["keyDetails"] = "PKIX_ECDSA_P256_SHA_256",
+            ["keyDetails"] = details,
         };
     }
 
-    public byte[] Sign(ReadOnlySpan<byte> data) => Key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+    /// <summary>The artifact's digest and the signature over it (Ed25519 keys: Ed25519ph, as hashedrekord requires).</summary>
+    public (byte[] Digest, byte[] Signature) SignArtifact(ReadOnlySpan<byte> data) => Key.SignArtifact(data);
 
-    /// <summary>An ECDSA private key from PEM (PKCS#8, SEC1, or encrypted PKCS#8 with <paramref name="password"/>).</summary>
-    public static SigningIdentity FromKeyFile(string path, string? password)
+    /// <summary>A signature over a message such as a DSSE PAE (Ed25519 keys: pure Ed25519).</summary>
+    public byte[] SignMessage(ReadOnlySpan<byte> data) => Key.SignMessage(data);
+
+    /// <summary>
+    /// A private key from a file: cosign's encrypted format, PKCS#8 (plain or encrypted), SEC1 or PKCS#1 PEM. The
+    /// password is asked for only when the key is encrypted.
+    /// </summary>
+    public static SigningIdentity FromKeyFile(string path, Func<string> password)
     {
         var pem = CommandActions.ReadInputFile(path, "key file");
-        var key = ECDsa.Create();
-        try
-        {
-            if (pem.Contains("ENCRYPTED PRIVATE KEY", StringComparison.Ordinal))
-            {
-                if (password is null)
-                {
-                    throw new CliException(ExitCodes.Usage, "the key file is encrypted: set TLOG_KEY_PASSWORD");
-                }
-
-                key.ImportFromEncryptedPem(pem, password);
-            }
-            else
-            {
-                key.ImportFromPem(pem);
-            }
-        }
-        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
-        {
-            key.Dispose();
-            throw new CliException(ExitCodes.Error, $"'{path}' does not hold a usable ECDSA private key (PKCS#8 or SEC1 PEM): {ex.Message}");
-        }
-
-        var spkiPem = PemEncoding.WriteString("PUBLIC KEY", key.ExportSubjectPublicKeyInfo()) + "\n";
-        return new SigningIdentity(key, spkiPem, null, null);
+        var key = ArtifactSigningKey.Load(pem, password);
+        return new SigningIdentity(key, key.PublicKeyPem, null, null);
     }
 
     /// <summary>
@@ -99,12 +87,11 @@ internal sealed class SigningIdentity : IDisposable
     public static async Task<SigningIdentity> KeylessAsync(FulcioClient fulcio, string token, CancellationToken cancellationToken)
     {
         var identity = TokenSubject(token);
-        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var key = ArtifactSigningKey.Generate();
         try
         {
-            var publicKeyPem = PemEncoding.WriteString("PUBLIC KEY", key.ExportSubjectPublicKeyInfo()) + "\n";
-            var proof = key.SignData(Encoding.UTF8.GetBytes(identity), HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
-            var (leafPem, chain) = await fulcio.CreateSigningCertificateAsync(token, publicKeyPem, proof, cancellationToken);
+            var proof = key.SignMessage(Encoding.UTF8.GetBytes(identity));
+            var (leafPem, chain) = await fulcio.CreateSigningCertificateAsync(token, key.PublicKeyPem, proof, cancellationToken);
             return new SigningIdentity(key, leafPem, chain[0], identity, [.. chain.Skip(1)]);
         }
         catch

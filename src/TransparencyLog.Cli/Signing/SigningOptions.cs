@@ -47,7 +47,8 @@ internal sealed class SigningOptions
 
     public Option<string?> Key { get; } = new("--key")
     {
-        Description = "Sign with this PEM private key (ECDSA) instead of keyless; encrypted keys read TLOG_KEY_PASSWORD.",
+        Description = "Sign with this private key instead of keyless: cosign.key (cosign's encrypted format), PKCS#8, SEC1 or PKCS#1 PEM; " +
+            "ECDSA P-256/P-384/P-521, RSA or Ed25519. Encrypted keys read COSIGN_PASSWORD (else TLOG_KEY_PASSWORD, else a prompt).",
         HelpName = "KEYFILE",
     };
 
@@ -117,7 +118,7 @@ internal sealed record SigningPlan(string RekorUrl, int RekorVersion, string? Ts
         if (KeyFile is not null)
         {
             step("Loading the signing key");
-            return SigningIdentity.FromKeyFile(KeyFile, host.Context.Env("TLOG_KEY_PASSWORD"));
+            return SigningIdentity.FromKeyFile(KeyFile, KeyPassword.ForReading(host.Context, KeyFile));
         }
 
         var token = Token;

@@ -21,7 +21,7 @@ public sealed record TrustedRoot(
 {
     public const string MediaTypeV01 = "application/vnd.dev.sigstore.trustedroot+json;version=0.1";
 
-    /// <summary>Needed once any tlog carries a <c>checkpointKeyId</c>.</summary>
+    /// <summary>The protobuf-specs name of v0.2; read, never written (sigstore-go and cosign reject it).</summary>
     public const string MediaTypeV02 = "application/vnd.dev.sigstore.trustedroot.v0.2+json";
 
     public const int MaxTrustedRootBytes = 4 * 1024 * 1024;
@@ -55,19 +55,18 @@ public sealed record TrustedRoot(
         return logs.Where(l => l.LogId.AsSpan().SequenceEqual(id) && l.PublicKey.ValidFor.Contains(time));
     }
 
-    /// <summary>A tlog entry for a Rekor-style log key: log ID = SHA-256(SPKI), key details from the key type.</summary>
-    public static TransparencyLogInstance LogFromKey(LogPublicKey key, string baseUrl, ValidityPeriod validFor, bool c2spCheckpointKeyId = false, string? checkpointName = null)
+    /// <summary>
+    /// A tlog entry for a log key. Rekor v1 style: log ID = SHA-256(SPKI). With <paramref name="c2spLogId"/> (a
+    /// Rekor v2 log), the log ID is the C2SP note key hash SHA-256(name || 0x0A || type || key), as rekor-tiles and
+    /// Sigstore's public root have it: its first four bytes are the checkpoint key hint, so no
+    /// <c>checkpointKeyId</c> (a v0.2-only field) is needed.
+    /// </summary>
+    public static TransparencyLogInstance LogFromKey(LogPublicKey key, string baseUrl, ValidityPeriod validFor, bool c2spLogId = false, string? checkpointName = null)
     {
         ArgumentNullException.ThrowIfNull(key);
         var details = key.KeyType == LogKeyType.Ed25519 ? "PKIX_ED25519" : "PKIX_ECDSA_P256_SHA_256";
-        byte[]? checkpointKeyId = null;
-        if (c2spCheckpointKeyId)
-        {
-            var name = checkpointName ?? new Uri(baseUrl).Authority;
-            checkpointKeyId = new Notes.NoteVerifierKey(name, key).KeyId;
-        }
-
-        return new TransparencyLogInstance(baseUrl, "SHA2_256", new TrustedPublicKey(key.Spki, details, validFor), key.LogId, checkpointKeyId);
+        var logId = c2spLogId ? Notes.NoteKeys.KeyHash(checkpointName ?? new Uri(baseUrl).Authority, key) : key.LogId;
+        return new TransparencyLogInstance(baseUrl, "SHA2_256", new TrustedPublicKey(key.Spki, details, validFor), logId);
     }
 
     /// <summary>A CT log entry from any SPKI the SCT verifier supports (ECDSA P-256/P-384, RSA, Ed25519).</summary>
@@ -133,11 +132,21 @@ public sealed record TrustedRoot(
         return WithMediaTypeFor(new TrustedRoot(MediaType, tlogs, cas, ctlogs, tsas));
     }
 
-    /// <summary>Sets the media type to v0.2 when a checkpoint key ID needs it, v0.1 otherwise.</summary>
+    /// <summary>
+    /// The form every client accepts: media type <c>application/vnd.dev.sigstore.trustedroot+json;version=0.1</c>
+    /// (sigstore-go, and so cosign, refuse any other), and no <c>checkpointKeyId</c> where it only repeats the first
+    /// four bytes of the log ID (a Rekor v2 log's ID is the C2SP key hash, whose prefix is the checkpoint key hint).
+    /// A checkpoint key ID that says more is kept: sigstore-js reads it, sigstore-go ignores it.
+    /// </summary>
     public static TrustedRoot WithMediaTypeFor(TrustedRoot root)
     {
         ArgumentNullException.ThrowIfNull(root);
-        return root with { MediaType = root.Tlogs.Any(static t => t.CheckpointKeyId is not null) ? MediaTypeV02 : MediaTypeV01 };
+        return root with
+        {
+            MediaType = MediaTypeV01,
+            Tlogs = [.. root.Tlogs.Select(static t =>
+                t.CheckpointKeyId is { } id && t.LogId.Length >= id.Length && t.LogId.AsSpan(0, id.Length).SequenceEqual(id) ? t with { CheckpointKeyId = null } : t)],
+        };
     }
 
     private static List<TransparencyLogInstance> MergeLogs(

@@ -419,7 +419,7 @@ public sealed class BundleVerifier
                 }
             }
 
-            if (!SignatureKey.Verify(spki, artifact, message.Signature))
+            if (!SignatureKey.Verify(spki, artifact, message.Signature) && !SignatureKey.VerifyEd25519Prehash(spki, artifact, message.Signature))
             {
                 throw new VerificationException(VerificationErrorCode.Signature, "the signature does not verify over the artifact with the signing key");
             }

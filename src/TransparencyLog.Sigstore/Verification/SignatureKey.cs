@@ -31,4 +31,21 @@ internal static class SignatureKey
             return false;
         }
     }
+
+    /// <summary>
+    /// An Ed25519 key's signature over an artifact as cosign and hashedrekord make it: Ed25519ph over SHA-512 of
+    /// the data (the digest is computed here, never taken from the bundle). False for every other key type.
+    /// </summary>
+    public static bool VerifyEd25519Prehash(byte[] spki, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
+    {
+        try
+        {
+            return Asn1Keys.ReadAlgorithmOid(spki, privateKeyInfo: false) == Oids.Ed25519
+                && Ed25519Verification.VerifyPrehash(Asn1Keys.ReadEd25519PublicKey(spki), SHA512.HashData(data), signature);
+        }
+        catch (AsnContentException)
+        {
+            return false;
+        }
+    }
 }

@@ -129,9 +129,10 @@ public sealed class LocalSystem : IAsyncLifetime
             start.ArgumentList.Add(argument);
         }
 
+        // An empty value removes the variable: COSIGN_PASSWORD= would otherwise mean "the empty password".
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
-            start.Environment[key] = value;
+            start.Environment[key] = value.Length == 0 ? null : value;
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {program}");

@@ -38,20 +38,40 @@ public sealed class TrustedRootTests
     }
 
     [Fact]
-    public void ToJson_Ed25519LogWithCheckpointKeyId_RoundTripsAsV02()
+    public void ToJson_RekorV2StyleEd25519Log_IsV01WithC2spLogId()
     {
         using var key = LogSigner.Generate(LogKeyType.Ed25519);
         var root = TrustedRoot.WithMediaTypeFor(TrustedRoot.Empty with
         {
-            Tlogs = [TrustedRoot.LogFromKey(key.PublicKey, "https://rekor.test", new ValidityPeriod(s_start, s_start.AddYears(1)), c2spCheckpointKeyId: true)],
+            Tlogs = [TrustedRoot.LogFromKey(key.PublicKey, "https://rekor.test", new ValidityPeriod(s_start, s_start.AddYears(1)), c2spLogId: true)],
         });
 
         var parsed = TrustedRoot.Parse(root.ToJson());
 
-        Assert.Equal(TrustedRoot.MediaTypeV02, parsed.MediaType);
+        Assert.Equal("application/vnd.dev.sigstore.trustedroot+json;version=0.1", parsed.MediaType);
         Assert.Equal("PKIX_ED25519", parsed.Tlogs[0].PublicKey.KeyDetails);
-        Assert.Equal(root.Tlogs[0].CheckpointKeyId, parsed.Tlogs[0].CheckpointKeyId);
+        Assert.Null(parsed.Tlogs[0].CheckpointKeyId);
+        Assert.Equal(Sigstore.Notes.NoteKeys.KeyHash("rekor.test", key.PublicKey), parsed.Tlogs[0].LogId);
+        Assert.Equal(new Sigstore.Notes.NoteVerifierKey("rekor.test", key.PublicKey).KeyId, parsed.Tlogs[0].CheckpointKeyHint);
         Assert.Equal(s_start.AddYears(1), parsed.Tlogs[0].PublicKey.ValidFor.End);
+    }
+
+    [Fact]
+    public void WithMediaTypeFor_V02RootWithRedundantCheckpointKeyId_IsV01WithoutIt()
+    {
+        // What GET /api/v2/log/tlogInstance serves: the full C2SP key hash as log ID and its prefix as checkpointKeyId.
+        using var key = LogSigner.Generate(LogKeyType.Ed25519);
+        var instance = TrustedRoot.LogFromKey(key.PublicKey, "https://rekor.test", ValidityPeriod.Unbounded, c2spLogId: true);
+        var withHint = instance with { CheckpointKeyId = instance.LogId[..4] };
+        var other = TrustedRoot.LogFromKey(key.PublicKey, "https://other.test", ValidityPeriod.Unbounded) with { CheckpointKeyId = [1, 2, 3, 4] };
+
+        var root = TrustedRoot.WithMediaTypeFor(TrustedRoot.Empty with { MediaType = TrustedRoot.MediaTypeV02, Tlogs = [withHint, other] });
+
+        Assert.Equal(TrustedRoot.MediaTypeV01, root.MediaType);
+        Assert.Null(root.Tlogs[0].CheckpointKeyId);
+        Assert.Equal(instance.LogId[..4], root.Tlogs[0].CheckpointKeyHint);
+        Assert.Equal([1, 2, 3, 4], root.Tlogs[1].CheckpointKeyId);
+        Assert.Contains("version=0.1", root.ToJson(), StringComparison.Ordinal);
     }
 
     [Fact]

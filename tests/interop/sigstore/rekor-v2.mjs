@@ -1,8 +1,9 @@
 // Rekor v2: the low-level @sigstore/sign 4.1 API (FulcioSigner + RekorWitness majorApiVersion 2 + TSAWitness) signs a
 // blob and an attestation into our Rekor v2 log. v2 returns no SET and integratedTime 0, so the TSA token is the
 // only timestamp. @sigstore/verify 3.1 verifies them against the TRUSTED_ROOT that run.sh wrote, which must carry the
-// v2 log's tlogs[] item exactly as GET {REKOR_V2_URL}/api/v2/log/tlogInstance serves it (with its checkpointKeyId;
-// media type v0.2). The same root minus that item is written to INTEROP_OUT_DIR/rekor-v1-only-trusted-root.json.
+// v2 log's tlogs[] item as GET {REKOR_V2_URL}/api/v2/log/tlogInstance serves it, in the form cosign and sigstore-go
+// accept too: media type 0.1 and no checkpointKeyId, since the log ID (the C2SP key hash) starts with the checkpoint
+// key hint. The same root minus that item is written to INTEROP_OUT_DIR/rekor-v1-only-trusted-root.json.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -19,11 +20,13 @@ async function v2TrustedRoots() {
   const instance = await response.json();
   assert.ok(instance.checkpointKeyId?.keyId, 'the v2 tlog instance has a checkpointKeyId');
   const root = trustedRoot();
-  assert.equal(root.mediaType, 'application/vnd.dev.sigstore.trustedroot.v0.2+json', 'TRUSTED_ROOT is a v0.2 trusted root');
+  assert.equal(root.mediaType, 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', 'TRUSTED_ROOT has the media type every client accepts');
   const isV2 = (tlog) => tlog.logId?.keyId === instance.logId.keyId;
   const listed = root.tlogs.find(isV2);
   assert.ok(listed, 'TRUSTED_ROOT lists the Rekor v2 log');
-  assert.equal(listed.checkpointKeyId?.keyId, instance.checkpointKeyId.keyId);
+  assert.equal(listed.checkpointKeyId, undefined, 'no checkpointKeyId (a v0.2-only field)');
+  const hint = Buffer.from(listed.logId.keyId, 'base64').subarray(0, 4);
+  assert.deepEqual(hint, Buffer.from(instance.checkpointKeyId.keyId, 'base64'), 'the log ID starts with the checkpoint key hint');
   assert.equal(listed.publicKey.rawBytes, instance.publicKey.rawBytes);
   const withoutV2 = { ...root, tlogs: root.tlogs.filter((tlog) => !isV2(tlog)) };
   writeJson('rekor-v1-only-trusted-root.json', withoutV2);
