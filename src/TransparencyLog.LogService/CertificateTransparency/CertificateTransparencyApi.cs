@@ -12,6 +12,7 @@ using TransparencyLog.LogService.Storage;
 using TransparencyLog.LogService.Tiles;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.CertificateTransparency;
+using TransparencyLog.Sigstore.Json;
 using TransparencyLog.Sigstore.Keys;
 
 namespace TransparencyLog.LogService.CertificateTransparency;
@@ -160,7 +161,7 @@ internal static partial class CertificateTransparencyApi
     {
         try
         {
-            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 4 });
+            using var document = JsonInput.Parse(body, new JsonDocumentOptions { MaxDepth = 4 });
             if (document.RootElement.ValueKind != JsonValueKind.Object
                 || !document.RootElement.TryGetProperty("chain", out var array)
                 || array.ValueKind != JsonValueKind.Array)
@@ -197,6 +198,10 @@ internal static partial class CertificateTransparencyApi
             }
 
             return chain;
+        }
+        catch (NotUtf8JsonException)
+        {
+            throw new ChainRejectedException("the request body is not UTF-8 JSON");
         }
         catch (JsonException)
         {

@@ -12,6 +12,7 @@ using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Sequencing;
 using TransparencyLog.LogService.Storage;
 using TransparencyLog.Merkle;
+using TransparencyLog.Sigstore.Json;
 using TransparencyLog.Sigstore.Rekor;
 
 namespace TransparencyLog.LogService.Rekor;
@@ -200,6 +201,10 @@ internal static class RekorApi
         {
             return RekorError.Result(StatusCodes.Status413PayloadTooLarge, e.Message);
         }
+        catch (NotUtf8JsonException)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, "request body is not UTF-8 JSON");
+        }
         catch (JsonException)
         {
             return RekorError.Result(StatusCodes.Status400BadRequest, "request body is not a JSON object");
@@ -304,6 +309,10 @@ internal static class RekorApi
         {
             return RekorError.Result(StatusCodes.Status413PayloadTooLarge, e.Message);
         }
+        catch (NotUtf8JsonException)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, "request body is not UTF-8 JSON");
+        }
         catch (JsonException)
         {
             return RekorError.Result(StatusCodes.Status400BadRequest, "request body is not a JSON object");
@@ -388,7 +397,7 @@ internal static class RekorApi
 
     private static JsonElement ParseObject(byte[] body)
     {
-        using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
+        using var document = JsonInput.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
             throw new JsonException("not an object");
