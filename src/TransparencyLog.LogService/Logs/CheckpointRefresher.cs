@@ -1,4 +1,5 @@
 using Npgsql;
+using TransparencyLog.LogService.Storage;
 
 namespace TransparencyLog.LogService.Logs;
 
@@ -7,7 +8,7 @@ namespace TransparencyLog.LogService.Logs;
 /// from a stalled one. The head row lock makes concurrent refreshers (several processes) harmless.
 /// </summary>
 internal sealed partial class CheckpointRefresher(
-    LogRegistry registry, NpgsqlDataSource dataSource, LogHeads heads, TimeProvider time, ILogger<CheckpointRefresher> logger)
+    LogRegistry registry, NpgsqlDataSource dataSource, LogHeads heads, StorageAvailability availability, TimeProvider time, ILogger<CheckpointRefresher> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -20,6 +21,12 @@ internal sealed partial class CheckpointRefresher(
                 try
                 {
                     await RefreshIfStaleAsync(log, stoppingToken);
+                    availability.ReportSuccess();
+                }
+                catch (Exception e) when (StorageAvailability.IsOutage(e))
+                {
+                    // Also the probe that notices the database is back while no request needs it.
+                    availability.ReportFailure(e);
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException)
                 {

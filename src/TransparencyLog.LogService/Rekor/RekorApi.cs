@@ -29,7 +29,7 @@ internal static class RekorApi
 
     public static IEndpointRouteBuilder MapRekorApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1");
+        var api = app.MapGroup("/api/v1").AnswerStorageOutage(RekorError.Result);
         api.MapPost("/log/entries", CreateEntryAsync);
         api.MapGet("/log", GetLogInfoAsync);
         api.MapGet("/log/publicKey", GetPublicKey);
@@ -105,7 +105,7 @@ internal static class RekorApi
     private static async Task<IResult> GetLogInfoAsync(LogRegistry registry, LogHeads heads, CancellationToken cancellationToken)
     {
         var log = registry.Get(LogKind.RekorV1);
-        var head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
+        var head = await heads.GetServableAsync(log.Id, fresh: true, cancellationToken);
         return TypedResults.Json(new
         {
             rootHash = head.Root.ToString(),

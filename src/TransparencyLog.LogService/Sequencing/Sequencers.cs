@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
+using TransparencyLog.LogService.Storage;
 
 namespace TransparencyLog.LogService.Sequencing;
 
@@ -11,6 +12,7 @@ internal sealed class Sequencers(
     TileStore tiles,
     ProofService proofs,
     LogHeads heads,
+    StorageAvailability availability,
     TimeProvider time,
     IOptions<SequencerOptions> options,
     ILoggerFactory loggers) : IAsyncDisposable
@@ -23,7 +25,7 @@ internal sealed class Sequencers(
         {
             if (!_byLog.TryGetValue(log.Id, out var sequencer))
             {
-                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, time, options.Value, loggers.CreateLogger<Sequencer>());
+                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, availability, time, options.Value, loggers.CreateLogger<Sequencer>());
                 _byLog[log.Id] = sequencer;
             }
 
