@@ -24,7 +24,12 @@ internal static class CaErrorMap
         // 429 makes sigstore clients back off and retry, which is what a rate limit wants.
         CaErrorCode.RateLimited => (StatusCodes.Status429TooManyRequests, GrpcStatusCode.ResourceExhausted),
         CaErrorCode.CertificateTransparencyFailed => (StatusCodes.Status500InternalServerError, GrpcStatusCode.Internal),
+        // Transient: sigstore clients retry a 503 / UNAVAILABLE, and Retry-After says when.
+        CaErrorCode.CertificateTransparencyUnavailable => (StatusCodes.Status503ServiceUnavailable, GrpcStatusCode.Unavailable),
         CaErrorCode.Internal => (StatusCodes.Status500InternalServerError, GrpcStatusCode.Internal),
         _ => (StatusCodes.Status500InternalServerError, GrpcStatusCode.Internal),
     };
+
+    /// <summary>When a client should try again after a transient failure (REST <c>Retry-After</c>); null otherwise.</summary>
+    public static int? RetryAfterSeconds(CaErrorCode code) => code == CaErrorCode.CertificateTransparencyUnavailable ? 5 : null;
 }

@@ -18,6 +18,8 @@ internal enum CaErrorCode
     RequestTooLarge,
     RateLimited,
     CertificateTransparencyFailed,
+    /// <summary>The CT log stayed unreachable (or answered 5xx/429) through the retry budget: try again later.</summary>
+    CertificateTransparencyUnavailable,
     Internal,
 }
 

@@ -1,0 +1,101 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using TransparencyLog.CaService.Fulcio;
+using TransparencyLog.CaService.Grpc;
+using TransparencyLog.CaService.Tests.Infrastructure;
+
+namespace TransparencyLog.CaService.Tests.Api;
+
+/// <summary>A CT log that stays unreachable: the CA answers 503 with Retry-After (REST) and UNAVAILABLE (gRPC).</summary>
+[Collection(CaFixture.Collection)]
+public sealed class CtUnavailableTests(CaFixture fixture) : IAsyncLifetime
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("tlog-ct-down-").FullName;
+    private CaServer? _ca;
+
+    private CaServer Ca => _ca ?? throw new InvalidOperationException("not started");
+
+    public Task InitializeAsync()
+    {
+        using var logKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var keyPath = Path.Combine(_directory, "ctlog.pub");
+        File.WriteAllText(keyPath, logKey.ExportSubjectPublicKeyInfoPem());
+        _ca = CaServer.Start(fixture.Settings(new Dictionary<string, string?>
+        {
+            ["Issuance:CtLogUrl"] = $"http://127.0.0.1:{ClosedPort()}",
+            ["Issuance:CtLogPublicKeyPath"] = keyPath,
+            ["Issuance:CtLogRetryBudget"] = "00:00:03",
+        }));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_ca is not null)
+        {
+            await _ca.DisposeAsync();
+        }
+
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task SigningCert_CtLogUnreachable_Returns503WithRetryAfter()
+    {
+        var token = await fixture.Email.MintAsync(email: "alice@example.com");
+        using var key = new TestKey();
+
+        using var response = await CaResponses.PostSigningCertAsync(Ca.Rest, key.RequestJson(token, "alice@example.com"));
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)response.StatusCode}: {body}");
+        Assert.NotNull(response.Headers.RetryAfter);
+        var (code, message) = CaResponses.Error(body);
+        Assert.Equal(14, code);
+        Assert.Contains("certificate transparency log", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CreateSigningCertificateGrpc_CtLogUnreachable_ReturnsUnavailable()
+    {
+        var token = await fixture.Email.MintAsync(email: "alice@example.com");
+        using var key = new TestKey();
+        var message = new CreateSigningCertificateRequest
+        {
+            Credentials = new Credentials { OidcIdentityToken = token },
+            PublicKeyRequest = new PublicKeyRequest
+            {
+                PublicKey = new PublicKey { Algorithm = PublicKeyAlgorithm.Ecdsa, Content = key.PublicKeyPem },
+                ProofOfPossession = ByteString.FromBase64(key.Prove("alice@example.com")),
+            },
+        };
+        var writer = new System.Buffers.ArrayBufferWriter<byte>();
+        GrpcFraming.WriteMessage(writer, message);
+        using var client = Ca.CreateGrpcClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, CaGrpcApi.ServicePath + "/CreateSigningCertificate")
+        {
+            Content = new ByteArrayContent(writer.WrittenSpan.ToArray()),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/grpc");
+        request.Headers.TE.ParseAdd("trailers");
+
+        using var response = await client.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("14", response.TrailingHeaders.GetValues("grpc-status").Single());
+    }
+
+    /// <summary>A loopback port nothing listens on (bound, then released).</summary>
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
