@@ -281,6 +281,12 @@ internal static class RekorApi
             }
         }
 
+        if (count == 0)
+        {
+            // As search does: a query that asks for nothing is a mistake, not an empty answer.
+            return RekorError.Result(StatusCodes.Status400BadRequest, "give at least one of entryUUIDs, logIndexes or entries");
+        }
+
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, RekorEntryWriter.WriterOptions))
         {
