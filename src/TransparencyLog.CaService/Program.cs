@@ -6,11 +6,13 @@ using TransparencyLog.CaService.Logging;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddCaLogging();
+builder.AddHeaderLimits();
 builder.AddIdentity();
 builder.AddIssuance();
 builder.AddCaApi();
 
 var app = builder.Build();
+app.UseHeaderLimits();
 app.UseCaApi();
 app.MapCaRestApi();
 app.MapCaGrpcApi();

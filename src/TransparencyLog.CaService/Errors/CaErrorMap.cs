@@ -21,6 +21,7 @@ internal static class CaErrorMap
         CaErrorCode.InvalidProofOfPossession => (StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument),
         CaErrorCode.InvalidCsr => (StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument),
         CaErrorCode.RequestTooLarge => (StatusCodes.Status413PayloadTooLarge, GrpcStatusCode.ResourceExhausted),
+        CaErrorCode.RequestHeadersTooLarge => (StatusCodes.Status431RequestHeaderFieldsTooLarge, GrpcStatusCode.ResourceExhausted),
         // 429 makes sigstore clients back off and retry, which is what a rate limit wants.
         CaErrorCode.RateLimited => (StatusCodes.Status429TooManyRequests, GrpcStatusCode.ResourceExhausted),
         CaErrorCode.CertificateTransparencyFailed => (StatusCodes.Status500InternalServerError, GrpcStatusCode.Internal),
