@@ -10,10 +10,11 @@ builder.AddHeaderLimits();
 builder.AddIdentity();
 builder.AddIssuance();
 builder.AddCaApi();
+builder.AddCaGrpc();
 
 var app = builder.Build();
 app.UseHeaderLimits();
 app.UseCaApi();
 app.MapCaRestApi();
-app.MapCaGrpcApi();
+app.MapCaGrpc();
 app.Run();

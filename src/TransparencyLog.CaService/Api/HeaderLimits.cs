@@ -40,9 +40,9 @@ internal static class HeaderLimits
             }
 
             var message = string.Create(CultureInfo.InvariantCulture, $"request headers exceed the {MaxTotalBytes}-byte limit");
-            if (CaGrpcApi.IsGrpcRequest(context.Request))
+            if (CaGrpcExtensions.IsGrpcRequest(context.Request))
             {
-                CaGrpcApi.WriteStatus(context.Response, GrpcStatusCode.ResourceExhausted, message);
+                CaGrpcExtensions.WriteRejection(context.Response, CaErrorCode.RequestHeadersTooLarge, message);
                 return;
             }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Storage;
@@ -12,6 +13,7 @@ internal sealed class Sequencers(
     TileStore tiles,
     ProofService proofs,
     LogHeads heads,
+    IntegrityMonitor integrity,
     StorageAvailability availability,
     TimeProvider time,
     IOptions<SequencerOptions> options,
@@ -25,7 +27,7 @@ internal sealed class Sequencers(
         {
             if (!_byLog.TryGetValue(log.Id, out var sequencer))
             {
-                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, availability, time, options.Value, loggers.CreateLogger<Sequencer>());
+                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, integrity, availability, time, options.Value, loggers.CreateLogger<Sequencer>());
                 _byLog[log.Id] = sequencer;
             }
 
