@@ -32,18 +32,23 @@ public sealed class OutageTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         PgScript($"start {_clusterDirectory} {_port}");
-        var admin = $"Host=127.0.0.1;Port={_port};Username=postgres;Database=postgres";
+        var password = PgScript($"password {_clusterDirectory}").Trim();
+        var appPassword = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var admin = $"Host=127.0.0.1;Port={_port};Username=postgres;Password={password};Database=postgres";
         await using (var connection = new NpgsqlConnection(admin))
         {
             await connection.OpenAsync();
             await using var create = new NpgsqlCommand("CREATE DATABASE outage", connection);
             await create.ExecuteNonQueryAsync();
+            await using var role = new NpgsqlCommand($"CREATE ROLE tlog_app LOGIN PASSWORD '{appPassword}'", connection);
+            await role.ExecuteNonQueryAsync();
         }
 
         var database = new NpgsqlConnectionStringBuilder(admin) { Database = "outage" };
         await new global::TransparencyLog.LogService.Storage.Migrator(database.ConnectionString, Path.Combine(RepositoryPaths.Root, "migrations"), TextWriter.Null)
             .RunAsync("tlog_app", null, CancellationToken.None);
         database.Username = "tlog_app";
+        database.Password = appPassword;
         var rootsPath = Path.Combine(_stateDirectory, "roots.pem");
         await File.WriteAllTextAsync(rootsPath, _ca.Intermediate.ExportCertificatePem() + "\n" + _ca.RootPem);
         _service = await LogServiceProcess.StartAsync(database.ConnectionString, _stateDirectory, settings: new Dictionary<string, string>
@@ -205,7 +210,7 @@ public sealed class OutageTests : IAsyncLifetime
         }
     }
 
-    private static void PgScript(string arguments)
+    private static string PgScript(string arguments)
     {
         using var process = Process.Start(new ProcessStartInfo("bash", $"{Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh")} {arguments}")
         {
@@ -213,9 +218,10 @@ public sealed class OutageTests : IAsyncLifetime
             RedirectStandardOutput = true,
         }) ?? throw new InvalidOperationException("cannot run scripts/pg.sh");
         var error = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
+        var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, $"scripts/pg.sh {arguments}: {error.Result}");
+        return output;
     }
 
     private static void TryDelete(string directory)
