@@ -6,12 +6,14 @@ using TransparencyLog.CaService.Logging;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddCaLogging();
+builder.AddHeaderLimits();
 builder.AddIdentity();
 builder.AddIssuance();
 builder.AddCaApi();
 builder.AddCaGrpc();
 
 var app = builder.Build();
+app.UseHeaderLimits();
 app.UseCaApi();
 app.MapCaRestApi();
 app.MapLegacyRestApi();

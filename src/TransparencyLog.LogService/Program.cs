@@ -1,5 +1,6 @@
 using TransparencyLog.LogService.CertificateTransparency;
 using TransparencyLog.LogService.Hosting;
+using TransparencyLog.LogService.Http;
 using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Rekor;
@@ -20,6 +21,7 @@ if (args.Length > 0 && args[0] == "fsck")
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceLogging();
+builder.AddHeaderLimits();
 builder.AddStorage();
 builder.AddLogs();
 builder.AddRekorApi();
@@ -28,6 +30,7 @@ builder.AddCertificateTransparency();
 builder.AddTimestamping();
 
 var app = builder.Build();
+app.UseHeaderLimits();
 await app.OpenLogsAsync();
 app.MapHealth();
 app.MapRekorApi();

@@ -34,6 +34,11 @@ internal sealed class CaErrorResult(CaErrorCode code, string message) : IResult,
     {
         var (httpStatus, grpcStatus) = CaErrorMap.For(code);
         response.StatusCode = httpStatus;
+        if (CaErrorMap.RetryAfterSeconds(code) is { } retryAfter)
+        {
+            response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(response.Body);
         writer.WriteStartObject();

@@ -1,8 +1,12 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
 using TransparencyLog.CaService.Errors;
 using TransparencyLog.CaService.Issuance;
 using TransparencyLog.Sigstore.CertificateTransparency;
@@ -11,8 +15,9 @@ namespace TransparencyLog.CaService.CertificateTransparency;
 
 /// <summary>
 /// Client of an RFC 6962 §4.1 CT log (<c>add-chain</c>, <c>add-pre-chain</c>) and holder of that log's public key,
-/// which every SCT the CA embeds or returns must verify against. Every failure is
-/// <see cref="CaErrorCode.CertificateTransparencyFailed"/>: a certificate that should carry an SCT is never issued
+/// which every SCT the CA embeds or returns must verify against. A log that stays unreachable through the retry
+/// budget is <see cref="CaErrorCode.CertificateTransparencyUnavailable"/> (503); any other failure is
+/// <see cref="CaErrorCode.CertificateTransparencyFailed"/>. A certificate that should carry an SCT is never issued
 /// without one.
 /// </summary>
 internal sealed partial class CtLogClient : IDisposable
@@ -28,6 +33,7 @@ internal sealed partial class CtLogClient : IDisposable
     private readonly byte[] _logId = [];
     private readonly AsymmetricAlgorithm? _logKey;
     private readonly Lock _logKeyLock = new();
+    private readonly ResiliencePipeline? _pipeline;
 
     public CtLogClient(IHttpClientFactory httpClientFactory, IOptions<IssuanceOptions> options, ILogger<CtLogClient> logger)
     {
@@ -44,6 +50,7 @@ internal sealed partial class CtLogClient : IDisposable
                                 ?? throw new InvalidOperationException("Issuance:CtLogPublicKeyPath is required when Issuance:CtLogUrl is set."));
         _logId = SctSignatures.LogIdFromSpki(LogSpki);
         _logKey = ImportLogKey(LogSpki);
+        _pipeline = BuildPipeline(value);
     }
 
     /// <summary>Whether a CT log is configured.</summary>
@@ -85,30 +92,57 @@ internal sealed partial class CtLogClient : IDisposable
         IReadOnlyList<byte[]> chainDer,
         CancellationToken cancellationToken)
     {
-        if (_baseUri is null)
+        if (_baseUri is null || _pipeline is null)
         {
             throw new InvalidOperationException("No CT log is configured.");
         }
 
         var body = JsonSerializer.SerializeToUtf8Bytes(
             new Dictionary<string, string[]> { ["chain"] = chainDer.Select(Convert.ToBase64String).ToArray() });
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                static (state, attempt) => state.Client.AttemptAsync(state.Path, state.Body, attempt),
+                (Client: this, Path: path, Body: body),
+                cancellationToken);
+        }
+        catch (Exception e) when (e is CtLogTransientException or TimeoutRejectedException)
+        {
+            // The budget is spent (or the last attempt failed transiently): the certificate is not issued, and the
+            // client is told to come back rather than that the request was wrong.
+            LogUnavailable(_logger, path);
+            throw new CaException(CaErrorCode.CertificateTransparencyUnavailable, "The certificate transparency log is unavailable; retry later.");
+        }
+    }
+
+    /// <summary>
+    /// One submission. Transient failures (no connection, 5xx, 429, an attempt's timeout) are retried by the pipeline;
+    /// an answer that is not an SCT or a 4xx is final, since sending the same chain again gets the same answer.
+    /// </summary>
+    private async ValueTask<SignedCertificateTimestamp> AttemptAsync(string path, byte[] body, CancellationToken attemptToken)
+    {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         try
         {
             var client = _httpClientFactory.CreateClient(HttpClientName);
-            using var response = await client.PostAsync(new Uri(_baseUri, path), content, cancellationToken);
+            using var response = await client.PostAsync(new Uri(_baseUri!, path), content, attemptToken);
+            if ((int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                throw new CtLogTransientException($"HTTP {(int)response.StatusCode}");
+            }
+
             if (!response.IsSuccessStatusCode)
             {
                 LogRejected(_logger, path, (int)response.StatusCode);
                 throw Failed();
             }
 
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            await using var stream = await response.Content.ReadAsStreamAsync(attemptToken);
             var buffer = new byte[MaxResponseBytes + 1];
             var length = 0;
             int read;
-            while ((read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+            while ((read = await stream.ReadAsync(buffer.AsMemory(length), attemptToken)) > 0)
             {
                 length += read;
                 if (length > MaxResponseBytes)
@@ -120,14 +154,49 @@ internal sealed partial class CtLogClient : IDisposable
 
             return SignedCertificateTimestamp.FromAddChainResponseJson(Encoding.UTF8.GetString(buffer, 0, length));
         }
-        catch (Exception e) when (e is HttpRequestException or FormatException
-                                      || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (HttpRequestException e)
         {
-            // A timeout surfaces as a cancellation the caller did not ask for.
-            LogUnreachable(_logger, path, e);
+            throw new CtLogTransientException(e.Message);
+        }
+        catch (OperationCanceledException) when (!attemptToken.IsCancellationRequested)
+        {
+            // HttpClient's own timeout: a cancellation nobody asked for. (The pipeline's per-attempt timeout cancels
+            // attemptToken and becomes a TimeoutRejectedException, also retried.)
+            throw new CtLogTransientException("the HTTP client timed out");
+        }
+        catch (FormatException)
+        {
+            LogMalformed(_logger, path);
             throw Failed();
         }
     }
+
+    /// <summary>
+    /// Retries with exponential backoff and jitter inside a total budget, each attempt bounded by its own timeout:
+    /// outermost the budget, then the retry, then the attempt's timeout.
+    /// </summary>
+    private ResiliencePipeline BuildPipeline(IssuanceOptions options) => new ResiliencePipelineBuilder()
+        .AddTimeout(options.CtLogRetryBudget)
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<CtLogTransientException>().Handle<TimeoutRejectedException>(),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(200),
+            MaxDelay = TimeSpan.FromSeconds(2),
+            // Bounded by the budget, not by a count.
+            MaxRetryAttempts = int.MaxValue,
+            OnRetry = arguments =>
+            {
+                LogRetrying(_logger, arguments.AttemptNumber + 1, arguments.Outcome.Exception?.Message ?? "", (long)arguments.RetryDelay.TotalMilliseconds);
+                return ValueTask.CompletedTask;
+            },
+        })
+        .AddTimeout(options.CtLogTimeout)
+        .Build();
+
+    /// <summary>A failure worth another attempt; never leaves this class.</summary>
+    private sealed class CtLogTransientException(string message) : Exception(message);
 
     private static byte[] LoadPublicKey(string path)
     {
@@ -176,6 +245,9 @@ internal sealed partial class CtLogClient : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "CT log response to {Path} is too large")]
     private static partial void LogMalformed(ILogger logger, string path);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "CT log submission to {Path} failed")]
-    private static partial void LogUnreachable(ILogger logger, string path, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "CT log submission attempt {Attempt} failed ({Reason}); retrying in {DelayMs} ms")]
+    private static partial void LogRetrying(ILogger logger, int attempt, string reason, long delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "CT log stayed unavailable for {Path} through the retry budget; answering 503")]
+    private static partial void LogUnavailable(ILogger logger, string path);
 }

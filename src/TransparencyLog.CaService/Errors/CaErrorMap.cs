@@ -21,10 +21,16 @@ internal static class CaErrorMap
         CaErrorCode.InvalidProofOfPossession => (StatusCodes.Status400BadRequest, StatusCode.InvalidArgument),
         CaErrorCode.InvalidCsr => (StatusCodes.Status400BadRequest, StatusCode.InvalidArgument),
         CaErrorCode.RequestTooLarge => (StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted),
+        CaErrorCode.RequestHeadersTooLarge => (StatusCodes.Status431RequestHeaderFieldsTooLarge, StatusCode.ResourceExhausted),
         // 429 makes sigstore clients back off and retry, which is what a rate limit wants.
         CaErrorCode.RateLimited => (StatusCodes.Status429TooManyRequests, StatusCode.ResourceExhausted),
         CaErrorCode.CertificateTransparencyFailed => (StatusCodes.Status500InternalServerError, StatusCode.Internal),
+        // Transient: sigstore clients retry a 503 / UNAVAILABLE, and Retry-After says when.
+        CaErrorCode.CertificateTransparencyUnavailable => (StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable),
         CaErrorCode.Internal => (StatusCodes.Status500InternalServerError, StatusCode.Internal),
         _ => (StatusCodes.Status500InternalServerError, StatusCode.Internal),
     };
+
+    /// <summary>When a client should try again after a transient failure (REST <c>Retry-After</c>); null otherwise.</summary>
+    public static int? RetryAfterSeconds(CaErrorCode code) => code == CaErrorCode.CertificateTransparencyUnavailable ? 5 : null;
 }

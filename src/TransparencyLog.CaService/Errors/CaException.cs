@@ -16,8 +16,11 @@ internal enum CaErrorCode
     InvalidProofOfPossession,
     InvalidCsr,
     RequestTooLarge,
+    RequestHeadersTooLarge,
     RateLimited,
     CertificateTransparencyFailed,
+    /// <summary>The CT log stayed unreachable (or answered 5xx/429) through the retry budget: try again later.</summary>
+    CertificateTransparencyUnavailable,
     Internal,
 }
 

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Text.Json;
 using TransparencyLog.CaService.Errors;
+using TransparencyLog.Sigstore.Json;
 
 namespace TransparencyLog.CaService.Identity;
 
@@ -97,7 +98,11 @@ internal sealed class UnverifiedToken : IDisposable
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
+            document = JsonInput.Parse(bytes, new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
+        }
+        catch (NotUtf8JsonException)
+        {
+            throw Invalid($"the identity token {name} is not UTF-8 JSON");
         }
         catch (JsonException)
         {

@@ -25,7 +25,8 @@ internal static class IssuanceExtensions
                 : FileCaBackend.Load(options, now);
         });
         services.AddHttpClient(CtLogClient.HttpClientName, (provider, client) =>
-            client.Timeout = provider.GetRequiredService<IOptions<IssuanceOptions>>().Value.CtLogTimeout);
+            // Each attempt's timeout and the total budget are the CT client's retry pipeline's; this is only a backstop.
+            client.Timeout = provider.GetRequiredService<IOptions<IssuanceOptions>>().Value.CtLogRetryBudget + TimeSpan.FromSeconds(5));
         services.AddSingleton<CtLogClient>();
         services.AddSingleton<CertificateIssuer>();
         services.AddHostedService<IssuanceStartupCheck>();

@@ -49,8 +49,14 @@ internal sealed record IssuanceOptions
 
     public SctMode SctMode { get; init; } = SctMode.Embedded;
 
-    /// <summary>Timeout of one CT log submission; sigstore clients give the whole request 5 s by default.</summary>
+    /// <summary>Timeout of one CT log submission attempt; sigstore clients give the whole request 5 s by default.</summary>
     public TimeSpan CtLogTimeout { get; init; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>
+    /// Total time for submitting to the CT log, retries with backoff included, after which the CA answers 503
+    /// (UNAVAILABLE) with Retry-After. Resubmitting is safe: a CT log answers a chain it holds with its first SCT.
+    /// </summary>
+    public TimeSpan CtLogRetryBudget { get; init; } = TimeSpan.FromSeconds(10);
 
     public DevelopmentOptions Development { get; init; } = new();
 }
@@ -105,6 +111,11 @@ internal sealed class IssuanceOptionsValidator : IValidateOptions<IssuanceOption
         if (options.CtLogTimeout <= TimeSpan.Zero || options.CtLogTimeout > TimeSpan.FromMinutes(1))
         {
             failures.Add("Issuance:CtLogTimeout must be positive and at most one minute.");
+        }
+
+        if (options.CtLogRetryBudget <= TimeSpan.Zero || options.CtLogRetryBudget > TimeSpan.FromMinutes(5))
+        {
+            failures.Add("Issuance:CtLogRetryBudget must be positive and at most five minutes.");
         }
 
         if (!Enum.IsDefined(options.Backend) || !Enum.IsDefined(options.SctMode))

@@ -12,6 +12,7 @@ using TransparencyLog.LogService.Storage;
 using TransparencyLog.LogService.Tiles;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.CertificateTransparency;
+using TransparencyLog.Sigstore.Json;
 using TransparencyLog.Sigstore.Keys;
 
 namespace TransparencyLog.LogService.CertificateTransparency;
@@ -53,7 +54,7 @@ internal static partial class CertificateTransparencyApi
             throw new InvalidOperationException($"the CT log {log.Name} needs an ECDSA P-256 key (Logs:Ct), not {log.Signer.KeyType}");
         }
 
-        var api = app.MapGroup("/ct/v1");
+        var api = app.MapGroup("/ct/v1").AnswerStorageOutage((status, message) => TypedResults.Text(message + "\n", "text/plain; charset=utf-8", statusCode: status));
         api.MapPost("/add-chain", (HttpContext context, [AsParameters] Submission submission) => AddAsync(context, submission, CtEntryType.X509));
         api.MapPost("/add-pre-chain", (HttpContext context, [AsParameters] Submission submission) => AddAsync(context, submission, CtEntryType.Precertificate));
         api.MapGet("/get-sth", GetSthAsync);
@@ -148,7 +149,7 @@ internal static partial class CertificateTransparencyApi
                     throw new InvalidOperationException("unknown append outcome");
             }
         }
-        catch (Exception e) when (e is NpgsqlException or LogStorageException or TimeoutException)
+        catch (Exception e) when ((e is NpgsqlException or LogStorageException or TimeoutException) && !StorageAvailability.IsOutage(e))
         {
             Log.AppendFailed(submission.Loggers.CreateLogger(typeof(CertificateTransparencyApi)), e);
             return TypedResults.Text("the log could not store the entry; it was not added\n", "text/plain; charset=utf-8", statusCode: StatusCodes.Status500InternalServerError);
@@ -160,7 +161,7 @@ internal static partial class CertificateTransparencyApi
     {
         try
         {
-            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 4 });
+            using var document = JsonInput.Parse(body, new JsonDocumentOptions { MaxDepth = 4 });
             if (document.RootElement.ValueKind != JsonValueKind.Object
                 || !document.RootElement.TryGetProperty("chain", out var array)
                 || array.ValueKind != JsonValueKind.Array)
@@ -198,6 +199,10 @@ internal static partial class CertificateTransparencyApi
 
             return chain;
         }
+        catch (NotUtf8JsonException)
+        {
+            throw new ChainRejectedException("the request body is not UTF-8 JSON");
+        }
         catch (JsonException)
         {
             throw new ChainRejectedException("the request body is not valid JSON");
@@ -216,7 +221,7 @@ internal static partial class CertificateTransparencyApi
     private static async Task<IResult> GetSthAsync(LogRegistry registry, LogHeads heads, CancellationToken cancellationToken)
     {
         var log = registry.Get(LogKind.CertificateTransparency);
-        var head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
+        var head = await heads.GetServableAsync(log.Id, fresh: true, cancellationToken);
         var timestamp = (ulong)head.SignedAt.ToUnixTimeMilliseconds();
         var signature = log.Signer.Sign(TreeHeadSignatureInput(timestamp, head.Size, head.Root));
         return TypedResults.Json(new

@@ -36,6 +36,7 @@ internal static class ServiceHosting
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString()));
         builder.Services.AddSingleton<EntryStore>();
+        builder.Services.AddSingleton<StorageAvailability>();
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
         return builder;
     }
@@ -63,6 +64,7 @@ internal static class ServiceHosting
         builder.Services.AddSingleton<LogRegistry>();
         builder.Services.AddSingleton<LogHeads>();
         builder.Services.AddSingleton<TileStore>();
+        builder.Services.AddSingleton<Tiles.EntryBundleCache>();
         builder.Services.AddSingleton<ProofService>();
         builder.Services.AddSingleton<Sequencers>();
         builder.Services.AddSingleton<CheckpointRefresher>();

@@ -15,6 +15,7 @@ internal sealed partial class CheckpointRefresher(
     LogHeads heads,
     ProofService proofs,
     IntegrityMonitor integrity,
+    StorageAvailability availability,
     TimeProvider time,
     ILogger<CheckpointRefresher> logger)
     : BackgroundService
@@ -29,6 +30,12 @@ internal sealed partial class CheckpointRefresher(
                 try
                 {
                     await RefreshIfStaleAsync(log, stoppingToken);
+                    availability.ReportSuccess();
+                }
+                catch (Exception e) when (StorageAvailability.IsOutage(e))
+                {
+                    // Also the probe that notices the database is back while no request needs it.
+                    availability.ReportFailure(e);
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException or LogStorageException)
                 {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Npgsql;
+using TransparencyLog.LogService.Storage;
 using TransparencyLog.Merkle;
 
 namespace TransparencyLog.LogService.Logs;
@@ -12,7 +13,7 @@ internal sealed record TreeHead(long Size, Hash Root, string Checkpoint, DateTim
 /// signed one, and proofs are built for exactly its size, so a slightly older head is still a consistent answer.
 /// Other processes appending to the same log are picked up by that refresh.
 /// </summary>
-internal sealed class LogHeads(NpgsqlDataSource dataSource, TimeProvider time)
+internal sealed class LogHeads(NpgsqlDataSource dataSource, TimeProvider time, StorageAvailability availability)
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromMilliseconds(500);
 
@@ -37,7 +38,34 @@ internal sealed class LogHeads(NpgsqlDataSource dataSource, TimeProvider time)
 
         var head = new TreeHead(reader.GetInt64(0), Hash.FromBytes((byte[])reader[1]), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3));
         Observe(logId, head, now);
+        availability.ReportSuccess();
         return head;
+    }
+
+    /// <summary>
+    /// <see cref="GetAsync"/> for reads that a signed head answers by itself (a checkpoint, log info, an STH, tiles it
+    /// covers): while the database is unavailable, the last head this process saw. It was signed, so it is still a
+    /// true statement about the log, only not the newest one; monitors see a log that did not grow meanwhile. Without
+    /// a head seen since start, the outage propagates (503).
+    /// </summary>
+    public async Task<TreeHead> GetServableAsync(int logId, bool fresh, CancellationToken cancellationToken)
+    {
+        // Known to be down: answer at once rather than wait out a connection attempt per request. The checkpoint
+        // refresher probes the database every second and reports when it is back.
+        if (availability.IsUnavailable && _heads.TryGetValue(logId, out var known))
+        {
+            return known.Head;
+        }
+
+        try
+        {
+            return await GetAsync(logId, fresh, cancellationToken);
+        }
+        catch (Exception e) when (StorageAvailability.IsOutage(e) && _heads.TryGetValue(logId, out var last))
+        {
+            availability.ReportFailure(e);
+            return last.Head;
+        }
     }
 
     /// <summary>Records a head this process has just committed or read; never moves a cached head backwards.</summary>

@@ -12,6 +12,7 @@ using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Sequencing;
 using TransparencyLog.LogService.Storage;
 using TransparencyLog.Merkle;
+using TransparencyLog.Sigstore.Json;
 using TransparencyLog.Sigstore.Rekor;
 
 namespace TransparencyLog.LogService.Rekor;
@@ -28,7 +29,7 @@ internal static class RekorApi
 
     public static IEndpointRouteBuilder MapRekorApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1");
+        var api = app.MapGroup("/api/v1").AnswerStorageOutage(RekorError.Result);
         api.MapPost("/log/entries", CreateEntryAsync);
         api.MapGet("/log", GetLogInfoAsync);
         api.MapGet("/log/publicKey", GetPublicKey);
@@ -104,7 +105,7 @@ internal static class RekorApi
     private static async Task<IResult> GetLogInfoAsync(LogRegistry registry, LogHeads heads, CancellationToken cancellationToken)
     {
         var log = registry.Get(LogKind.RekorV1);
-        var head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
+        var head = await heads.GetServableAsync(log.Id, fresh: true, cancellationToken);
         return TypedResults.Json(new
         {
             rootHash = head.Root.ToString(),
@@ -200,6 +201,10 @@ internal static class RekorApi
         {
             return RekorError.Result(StatusCodes.Status413PayloadTooLarge, e.Message);
         }
+        catch (NotUtf8JsonException)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, "request body is not UTF-8 JSON");
+        }
         catch (JsonException)
         {
             return RekorError.Result(StatusCodes.Status400BadRequest, "request body is not a JSON object");
@@ -276,6 +281,12 @@ internal static class RekorApi
             }
         }
 
+        if (count == 0)
+        {
+            // As search does: a query that asks for nothing is a mistake, not an empty answer.
+            return RekorError.Result(StatusCodes.Status400BadRequest, "give at least one of entryUUIDs, logIndexes or entries");
+        }
+
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, RekorEntryWriter.WriterOptions))
         {
@@ -303,6 +314,10 @@ internal static class RekorApi
         catch (RequestTooLargeException e)
         {
             return RekorError.Result(StatusCodes.Status413PayloadTooLarge, e.Message);
+        }
+        catch (NotUtf8JsonException)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, "request body is not UTF-8 JSON");
         }
         catch (JsonException)
         {
@@ -388,7 +403,7 @@ internal static class RekorApi
 
     private static JsonElement ParseObject(byte[] body)
     {
-        using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
+        using var document = JsonInput.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
             throw new JsonException("not an object");

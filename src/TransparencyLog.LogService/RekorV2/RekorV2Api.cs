@@ -32,7 +32,7 @@ internal static partial class RekorV2Api
             return app;
         }
 
-        var api = app.MapGroup("/api/v2");
+        var api = app.MapGroup("/api/v2").AnswerStorageOutage(RekorV2Error.Result);
         api.MapPost("/log/entries", CreateEntryAsync);
         api.MapGet("/log/publicKey", GetPublicKey);
         api.MapGet("/log/verifierKey", GetVerifierKey);

@@ -75,6 +75,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private readonly ProofService _proofs;
     private readonly LogHeads _heads;
     private readonly IntegrityMonitor _integrity;
+    private readonly StorageAvailability _availability;
     private readonly TimeProvider _time;
     private readonly SequencerOptions _options;
     private readonly ILogger _logger;
@@ -93,6 +94,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         ProofService proofs,
         LogHeads heads,
         IntegrityMonitor integrity,
+        StorageAvailability availability,
         TimeProvider time,
         SequencerOptions options,
         ILogger logger)
@@ -103,6 +105,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         _proofs = proofs;
         _heads = heads;
         _integrity = integrity;
+        _availability = availability;
         _time = time;
         _options = options;
         _logger = logger;
@@ -154,6 +157,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
         catch (Exception e) when (e is LogStoppingException or OperationCanceledException)
         {
             return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, new LogStoppingException().Message, RetryLater: true));
+        }
+        catch (Exception e) when (StorageAvailability.IsOutage(e))
+        {
+            return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, "the log's storage is unavailable; retry later (an entry that was added after all answers 409 with its UUID)", RetryLater: true));
         }
         catch (Exception e) when (e is NpgsqlException or LogStorageException or TimeoutException)
         {
@@ -223,6 +230,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         try
         {
             var outcomes = await CommitAsync(batch, _stopping.Token);
+            _availability.ReportSuccess();
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Completion.TrySetResult(outcomes[i]);
@@ -244,7 +252,16 @@ internal sealed partial class Sequencer : IAsyncDisposable
             // Nothing of a failed batch was acknowledged. If the commit itself failed mid-flight the entries may
             // still be durable: a client retry then sees 409 with the existing entry, never a second copy.
             _edge = null;
-            Log.BatchFailed(_logger, _log.Name, batch.Count, e);
+            if (StorageAvailability.IsOutage(e))
+            {
+                // Logged once per outage, not once per batch; each client is answered 503.
+                _availability.ReportFailure(e);
+            }
+            else
+            {
+                Log.BatchFailed(_logger, _log.Name, batch.Count, e);
+            }
+
             foreach (var pending in batch)
             {
                 pending.Completion.TrySetException(e);

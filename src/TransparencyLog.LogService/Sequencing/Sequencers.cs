@@ -3,6 +3,7 @@ using Npgsql;
 using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
+using TransparencyLog.LogService.Storage;
 
 namespace TransparencyLog.LogService.Sequencing;
 
@@ -13,6 +14,7 @@ internal sealed class Sequencers(
     ProofService proofs,
     LogHeads heads,
     IntegrityMonitor integrity,
+    StorageAvailability availability,
     TimeProvider time,
     IOptions<SequencerOptions> options,
     ILoggerFactory loggers) : IAsyncDisposable
@@ -25,7 +27,7 @@ internal sealed class Sequencers(
         {
             if (!_byLog.TryGetValue(log.Id, out var sequencer))
             {
-                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, integrity, time, options.Value, loggers.CreateLogger<Sequencer>());
+                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, integrity, availability, time, options.Value, loggers.CreateLogger<Sequencer>());
                 _byLog[log.Id] = sequencer;
             }
 

@@ -22,4 +22,11 @@ internal sealed class StorageOptions
     /// <summary>Full tiles are immutable, so they are cached; this bounds how many.</summary>
     [Range(0, 10_000_000)]
     public int TileCacheEntries { get; set; } = 100_000;
+
+    /// <summary>
+    /// Full entry bundles (<c>tile/entries/N</c>) are immutable too; the most recently served are kept up to this many
+    /// bytes, so they are served without the database (also while it is unavailable). 0 turns the cache off.
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public int EntryBundleCacheBytes { get; set; } = 64 * 1024 * 1024;
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Microsoft.AspNetCore.Mvc;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Storage;
@@ -17,29 +18,39 @@ internal static class TileApi
     /// <summary>Serves one log's <c>{prefix}/checkpoint</c> and <c>{prefix}/tile/...</c>.</summary>
     public static IEndpointRouteBuilder MapTiles(this IEndpointRouteBuilder app, string prefix, LogKind kind)
     {
-        app.MapGet(prefix + "/checkpoint", (HttpContext context, LogRegistry registry, LogHeads heads) =>
+        var tileApi = app.MapGroup(prefix).AnswerStorageOutage(
+            (status, message) => TypedResults.Text(message + "\n", "text/plain; charset=utf-8", statusCode: status));
+        tileApi.MapGet("/checkpoint", (HttpContext context, LogRegistry registry, LogHeads heads) =>
             GetCheckpointAsync(context, registry.Get(kind), heads));
-        app.MapGet(prefix + "/tile/{**path}", (string path, HttpContext context, LogRegistry registry, LogHeads heads, TileStore tiles, EntryStore entries) =>
-            GetTileAsync(path, context, registry.Get(kind), heads, tiles, entries));
+        tileApi.MapGet("/tile/{**path}", (string path, HttpContext context, LogRegistry registry, [AsParameters] TileSources sources) =>
+            GetTileAsync(path, context, registry.Get(kind), sources));
         return app;
     }
 
     private static async Task<IResult> GetCheckpointAsync(HttpContext context, LogInstance log, LogHeads heads)
     {
-        var head = await heads.GetAsync(log.Id, fresh: true, context.RequestAborted);
+        var head = await heads.GetServableAsync(log.Id, fresh: true, context.RequestAborted);
         context.Response.Headers.CacheControl = "no-cache";
         return TypedResults.Text(head.Checkpoint, "text/plain; charset=utf-8");
     }
 
-    private static async Task<IResult> GetTileAsync(
-        string path, HttpContext context, LogInstance log, LogHeads heads, TileStore tiles, EntryStore entries)
+    private static async Task<IResult> GetTileAsync(string path, HttpContext context, LogInstance log, TileSources sources)
     {
         if (path.Length > 128 || !TileId.TryParse("tile/" + path, out var tile, out var isEntries))
         {
             return TypedResults.NotFound();
         }
 
-        var head = await heads.GetAsync(log.Id, fresh: false, context.RequestAborted);
+        var (heads, tiles, entries, bundles) = sources;
+        if (isEntries && tile.IsFull && bundles.TryGet(log.Id, tile.Index, out var cachedBundle))
+        {
+            context.Response.Headers.CacheControl = Immutable;
+            return TypedResults.Bytes(cachedBundle, "application/octet-stream");
+        }
+
+        // A head seen earlier answers for every tile it covers, also while the database is unavailable; a tile beyond
+        // it needs the current head, so then the outage is the answer (503), not a 404 that may be untrue.
+        var head = await heads.GetServableAsync(log.Id, fresh: false, context.RequestAborted);
         if (!Exists(tile, isEntries ? 0 : tile.Level, head.Size))
         {
             head = await heads.GetAsync(log.Id, fresh: true, context.RequestAborted);
@@ -67,6 +78,11 @@ internal static class TileApi
                 offset += 2 + body.Length;
             }
 
+            if (tile.IsFull)
+            {
+                bundles.Add(log.Id, tile.Index, bundle);
+            }
+
             return TypedResults.Bytes(bundle, "application/octet-stream");
         }
 
@@ -74,6 +90,10 @@ internal static class TileApi
         var read = await tiles.ReadAsync(log.Id, new Dictionary<TileKey, int> { [key] = tile.Width }, context.RequestAborted);
         return TypedResults.Bytes(TileStore.Encode(read[key].Entries.AsSpan(0, tile.Width)), "application/octet-stream");
     }
+
+    /// <summary>Where tiles come from: the head that says which exist, hash tiles, entries, cached full bundles.</summary>
+    private sealed record TileSources(
+        [FromServices] LogHeads Heads, [FromServices] TileStore Tiles, [FromServices] EntryStore Entries, [FromServices] EntryBundleCache Bundles);
 
     /// <summary>Whether a tile of this width exists for some tree size up to <paramref name="size"/>.</summary>
     private static bool Exists(TileId tile, int level, long size)

@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Numerics;
 using System.Text.Json;
+using TransparencyLog.Sigstore.Json;
 
 namespace TransparencyLog.LogService.Timestamping;
 
@@ -107,7 +108,11 @@ internal static class TimestampRequestReader
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 4 });
+            document = JsonInput.Parse(json, new JsonDocumentOptions { MaxDepth = 4 });
+        }
+        catch (NotUtf8JsonException)
+        {
+            throw new TimestampRequestException("malformed JSON request: not UTF-8");
         }
         catch (JsonException)
         {

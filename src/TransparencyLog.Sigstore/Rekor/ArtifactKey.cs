@@ -57,11 +57,18 @@ internal sealed class ArtifactKey
         List<(string Label, byte[] Der)> blocks;
         try
         {
-            blocks = Pem.DecodeAll(pem, MaxCertificates);
+            // One block more than allowed is read, so a long chain is told apart from text that is not PEM.
+            blocks = Pem.DecodeAll(pem, MaxCertificates + 1);
         }
         catch (FormatException)
         {
             throw new EntryRejectedException($"{field} is not a PEM certificate or public key");
+        }
+
+        if (blocks.Count > MaxCertificates)
+        {
+            // Rekor's limit too (sigstore cryptoutils, 10 certificates per chain).
+            throw new EntryRejectedException($"{field} holds more than {MaxCertificates} PEM blocks: a certificate chain may hold at most {MaxCertificates} certificates");
         }
 
         if (blocks.Count == 0)

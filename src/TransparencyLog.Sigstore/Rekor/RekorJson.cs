@@ -43,7 +43,11 @@ internal static class RekorJson
     {
         try
         {
-            return JsonDocument.Parse(utf8Json, s_options);
+            return JsonInput.Parse(utf8Json, s_options);
+        }
+        catch (NotUtf8JsonException)
+        {
+            throw new EntryRejectedException($"{what} is not valid JSON: it is not UTF-8");
         }
         catch (JsonException)
         {

@@ -46,6 +46,28 @@ public sealed class BadInputTests(CaFixture fixture)
             HttpStatusCode.BadRequest, InvalidArgument, "payload is not JSON");
     }
 
+    [Theory]
+    [InlineData("payload", "{\"iss\":\"#\"}")]
+    [InlineData("payload", "{\"#\":1}")]
+    [InlineData("header", "{\"alg\":\"#\"}")]
+    public async Task SigningCert_TokenJsonNotUtf8_Returns400(string part, string template)
+    {
+        var json = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(template).Select(b => b == (byte)'#' ? (byte)0xFF : b).ToArray());
+        var token = part == "payload" ? "eyJhbGciOiJFUzI1NiJ9." + json + ".c2ln" : json + "." + Jws.EncodeRaw("{}") + ".c2ln";
+        await AssertRejectedAsync(token, HttpStatusCode.BadRequest, InvalidArgument, part + " is not UTF-8 JSON");
+    }
+
+    [Fact]
+    public async Task SigningCert_BodyNotUtf8_Returns400()
+    {
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes("{\"credentials\":{\"oidcIdentityToken\":\"#\"}}").Select(b => b == (byte)'#' ? (byte)0xFF : b).ToArray());
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await fixture.Ca.Rest.PostAsync("/api/v2/signingCert", content);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, body);
+        Assert.Equal(InvalidArgument, CaResponses.Error(body).Code);
+    }
+
     [Fact]
     public async Task SigningCert_PayloadWithDuplicatedIss_Returns400()
     {

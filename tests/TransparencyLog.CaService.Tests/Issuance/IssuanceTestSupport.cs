@@ -126,6 +126,14 @@ internal enum FakeCtLogMode
     BadSignature,
     WrongTbs,
     ServerError,
+    BadRequest,
+}
+
+/// <summary>How <see cref="FakeCtLog.FailNext"/> fails a submission before the log recovers.</summary>
+internal enum FakeCtLogFailure
+{
+    ServiceUnavailable,
+    Hang,
 }
 
 /// <summary>An RFC 6962 add-chain/add-pre-chain endpoint on loopback, signing SCTs with its own P-256 key.</summary>
@@ -146,6 +154,17 @@ internal sealed class FakeCtLog : IAsyncDisposable
     public byte[] Extensions { get; set; } = [];
 
     public List<byte[][]> ReceivedPreChains { get; } = [];
+
+    private int _failNext;
+
+    /// <summary>How many of the next submissions fail as <see cref="Failure"/> says before the log answers again.</summary>
+    public int FailNext
+    {
+        get => Volatile.Read(ref _failNext);
+        set => Volatile.Write(ref _failNext, value);
+    }
+
+    public FakeCtLogFailure Failure { get; set; } = FakeCtLogFailure.ServiceUnavailable;
 
     public string Url => _app.Urls.First();
 
@@ -180,10 +199,24 @@ internal sealed class FakeCtLog : IAsyncDisposable
     private async Task<IResult> AddPreChainAsync(HttpRequest request)
     {
         var chain = await ReadChainAsync(request);
-        ReceivedPreChains.Add(chain);
+        lock (ReceivedPreChains)
+        {
+            ReceivedPreChains.Add(chain);
+        }
+
+        if (await FailAsync(request) is { } failed)
+        {
+            return failed;
+        }
+
         if (Mode == FakeCtLogMode.ServerError)
         {
             return Results.StatusCode(500);
+        }
+
+        if (Mode == FakeCtLogMode.BadRequest)
+        {
+            return Results.Text("chain rejected\n", statusCode: 400);
         }
 
         using var issuer = X509CertificateLoader.LoadCertificate(chain[1]);
@@ -201,12 +234,42 @@ internal sealed class FakeCtLog : IAsyncDisposable
     private async Task<IResult> AddChainAsync(HttpRequest request)
     {
         var chain = await ReadChainAsync(request);
+        if (await FailAsync(request) is { } failed)
+        {
+            return failed;
+        }
+
         if (Mode == FakeCtLogMode.ServerError)
         {
             return Results.StatusCode(500);
         }
 
         return Respond(SctSignatures.SignForCertificate(Key, Timestamp(), chain[0], Extensions));
+    }
+
+    private async Task<IResult?> FailAsync(HttpRequest request)
+    {
+        if (Interlocked.Decrement(ref _failNext) < 0)
+        {
+            Interlocked.Exchange(ref _failNext, 0);
+            return null;
+        }
+
+        if (Failure == FakeCtLogFailure.Hang)
+        {
+            // Until the client gives up on this attempt and closes the connection.
+            try
+            {
+                await Task.Delay(Timeout.Infinite, request.HttpContext.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return Results.Empty;
+        }
+
+        return Results.StatusCode(503);
     }
 
     private IResult Respond(SignedCertificateTimestamp sct)

@@ -113,7 +113,7 @@ public sealed class SctEmbeddingTests : IAsyncLifetime
     [Theory]
     [InlineData(nameof(FakeCtLogMode.BadSignature))]
     [InlineData(nameof(FakeCtLogMode.WrongTbs))]
-    [InlineData(nameof(FakeCtLogMode.ServerError))]
+    [InlineData(nameof(FakeCtLogMode.BadRequest))]
     public async Task IssueAsync_LogMisbehaves_CertificateTransparencyFailed(string mode)
     {
         _log.Mode = Enum.Parse<FakeCtLogMode>(mode);
@@ -137,16 +137,82 @@ public sealed class SctEmbeddingTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task IssueAsync_LogUnreachable_CertificateTransparencyFailed()
+    public async Task IssueAsync_LogRejectsTheChain_FailsWithoutRetrying()
+    {
+        _log.Mode = FakeCtLogMode.BadRequest;
+
+        var error = await Assert.ThrowsAsync<CaException>(() => Issuer(SctMode.Embedded).IssueAsync(Principal(), NewKey(), default));
+
+        Assert.Equal(CaErrorCode.CertificateTransparencyFailed, error.Code);
+        Assert.Single(_log.ReceivedPreChains);
+    }
+
+    [Fact]
+    public async Task IssueAsync_LogUnavailableTwiceThenRecovers_IssuesAfterRetrying()
+    {
+        _log.FailNext = 2;
+
+        var issued = await Issuer(SctMode.Embedded).IssueAsync(Principal(), NewKey(), default);
+
+        Assert.Equal(3, _log.ReceivedPreChains.Count);
+        var leaf = DerFromPem(issued.ChainPem[0]);
+        Assert.Contains(ReadExtensions(leaf), e => e.Oid == SctList.Oid);
+        Assert.Equal(0, _log.FailNext);
+    }
+
+    [Fact]
+    public async Task IssueAsync_LogTimesOutOnceThenRecovers_IssuesAfterRetrying()
+    {
+        // The first attempt hangs until the per-attempt timeout; the retry is answered.
+        _log.Failure = FakeCtLogFailure.Hang;
+        _log.FailNext = 1;
+        var issuer = NewIssuer(_ca, _time, new IssuanceOptions
+        {
+            CtLogUrl = _log.Url,
+            CtLogPublicKeyPath = _log.WritePublicKey(_directory),
+            CtLogTimeout = TimeSpan.FromSeconds(2),
+            CtLogRetryBudget = TimeSpan.FromSeconds(60),
+        });
+
+        var issued = await issuer.IssueAsync(Principal(), NewKey(), default);
+
+        Assert.True(_log.ReceivedPreChains.Count >= 2);
+        Assert.Contains(ReadExtensions(DerFromPem(issued.ChainPem[0])), e => e.Oid == SctList.Oid);
+    }
+
+    [Fact]
+    public async Task IssueAsync_LogAnswers5xxThroughoutTheBudget_CertificateTransparencyUnavailable()
+    {
+        _log.Mode = FakeCtLogMode.ServerError;
+        var issuer = NewIssuer(_ca, _time, new IssuanceOptions
+        {
+            CtLogUrl = _log.Url,
+            CtLogPublicKeyPath = _log.WritePublicKey(_directory),
+            CtLogRetryBudget = TimeSpan.FromSeconds(3),
+        });
+
+        var error = await Assert.ThrowsAsync<CaException>(() => issuer.IssueAsync(Principal(), NewKey(), default));
+
+        Assert.Equal(CaErrorCode.CertificateTransparencyUnavailable, error.Code);
+        Assert.True(_log.ReceivedPreChains.Count >= 2, $"{_log.ReceivedPreChains.Count} attempts");
+    }
+
+    [Fact]
+    public async Task IssueAsync_LogUnreachable_CertificateTransparencyUnavailable()
     {
         var url = _log.Url;
         await _log.DisposeAsync();
         _log = await FakeCtLog.StartAsync();
-        var issuer = NewIssuer(_ca, _time, new IssuanceOptions { CtLogUrl = url, CtLogPublicKeyPath = _log.WritePublicKey(_directory) });
+        var issuer = NewIssuer(_ca, _time, new IssuanceOptions
+        {
+            CtLogUrl = url,
+            CtLogPublicKeyPath = _log.WritePublicKey(_directory),
+            CtLogRetryBudget = TimeSpan.FromSeconds(3),
+        });
 
         var error = await Assert.ThrowsAsync<CaException>(() => issuer.IssueAsync(Principal(), NewKey(), default));
 
-        Assert.Equal(CaErrorCode.CertificateTransparencyFailed, error.Code);
+        Assert.Equal(CaErrorCode.CertificateTransparencyUnavailable, error.Code);
     }
 
     [Fact]

@@ -90,6 +90,19 @@ public sealed class CtBadInputTests(CtFixture log) : IClassFixture<CtFixture>
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("add-chain", "{\"chain\":[\"#\"]}")]
+    [InlineData("add-pre-chain", "{\"#\":[]}")]
+    public async Task AddChain_InvalidUtf8InJson_Returns400(string endpoint, string template)
+    {
+        var size = (await log.GetSthAsync()).TreeSize;
+
+        using var response = await Http.InvalidUtf8Tests.PostRawAsync(log.Client, "/ct/v1/" + endpoint, Http.InvalidUtf8Tests.WithInvalidUtf8(template));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(size, (await log.GetSthAsync()).TreeSize);
+    }
+
     [Fact]
     public async Task AddPreChain_RootsFileMissingThenRestored_RefusesThenAccepts()
     {

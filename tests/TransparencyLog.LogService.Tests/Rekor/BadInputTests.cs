@@ -78,6 +78,9 @@ public sealed class BadInputTests(LogFixture log) : IClassFixture<LogFixture>
     [InlineData("/api/v1/log/entries/retrieve", """{"logIndexes":[0,1,2,3,4,5,6,7,8,9,10]}""", "at most 10")]
     [InlineData("/api/v1/log/entries/retrieve", """{"logIndexes":[-3]}""", "non-negative")]
     [InlineData("/api/v1/log/entries/retrieve", "nope", "JSON")]
+    [InlineData("/api/v1/log/entries/retrieve", "{}", "at least one of entryUUIDs, logIndexes or entries")]
+    [InlineData("/api/v1/log/entries/retrieve", """{"hash":"sha256:00"}""", "at least one of entryUUIDs, logIndexes or entries")]
+    [InlineData("/api/v1/log/entries/retrieve", """{"logIndexes":[]}""", "at least one of entryUUIDs, logIndexes or entries")]
     [InlineData("/api/v1/index/retrieve", "{}", "at least one")]
     [InlineData("/api/v1/index/retrieve", """{"hash":"md5:abcd"}""", "hash must be")]
     [InlineData("/api/v1/index/retrieve", """{"hash":"sha256:abcd","operator":"xor"}""", "hash must be")]
@@ -106,6 +109,43 @@ public sealed class BadInputTests(LogFixture log) : IClassFixture<LogFixture>
         var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal(400, error.GetProperty("code").GetInt32());
         Assert.Contains(message, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PostEntry_KeyFieldWithElevenCertificateChain_Returns400NamingTheLimit()
+    {
+        // Rekor accepts a chain of up to 10 certificates in a key field and refuses longer ones; so do we.
+        var (proposal, _) = ChainProposal(11);
+        var before = await TreeSizeAsync();
+
+        using var response = await log.PostAsync("/api/v1/log/entries", proposal);
+
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("at most 10 certificates", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, await TreeSizeAsync());
+    }
+
+    [Fact]
+    public async Task PostEntry_KeyFieldWithTenCertificateChain_Returns201()
+    {
+        var (proposal, _) = ChainProposal(10);
+
+        await log.AppendAsync(proposal);
+    }
+
+    /// <summary>A hashedrekord signed by a certificate's key, its key field holding the leaf then copies up to <paramref name="count"/>.</summary>
+    private static (string Proposal, string Sha256) ChainProposal(int count)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=chain-test", key, HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(10));
+        var pem = string.Concat(Enumerable.Repeat(certificate.ExportCertificatePem() + "\n", count));
+        var artifact = RandomNumberGenerator.GetBytes(32);
+        var digest = SHA256.HashData(artifact);
+        var signature = key.SignHash(digest, DSASignatureFormat.Rfc3279DerSequence);
+        var sha256 = Convert.ToHexStringLower(digest);
+        return (Entries.HashedRekord(sha256, Convert.ToBase64String(signature), Convert.ToBase64String(Encoding.UTF8.GetBytes(pem))), sha256);
     }
 
     private async Task<long> TreeSizeAsync() =>

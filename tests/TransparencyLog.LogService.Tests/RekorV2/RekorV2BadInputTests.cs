@@ -74,6 +74,24 @@ public sealed class RekorV2BadInputTests(RekorV2Fixture log) : IClassFixture<Rek
         Assert.Equal(before.Size, (await log.CheckpointAsync()).Size);
     }
 
+    [Theory]
+    [InlineData("""{"hashedRekordRequestV002":{"digest":"#","signature":{"content":"AAAA","verifier":{"keyDetails":"PKIX_ECDSA_P256_SHA_256"}}}}""")]
+    [InlineData("""{"dsseRequestV002":{"envelope":{"payload":"AAAA","payloadType":"#","signatures":[{"sig":"AAAA","keyid":"#"}]},"verifiers":[]}}""")]
+    [InlineData("""{"#":{}}""")]
+    public async Task PostEntry_InvalidUtf8InJsonString_Returns400AndAppendsNothing(string template)
+    {
+        var before = await log.CheckpointAsync();
+
+        using var response = await Http.InvalidUtf8Tests.PostRawAsync(log.Client, "/api/v2/log/entries", Http.InvalidUtf8Tests.WithInvalidUtf8(template));
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"expected 400, got {(int)response.StatusCode}: {text}");
+        using var error = JsonDocument.Parse(text);
+        Assert.Equal(3, error.RootElement.GetProperty("code").GetInt32());
+        Assert.Contains("UTF-8", error.RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before.Size, (await log.CheckpointAsync()).Size);
+    }
+
     [Fact]
     public async Task PostEntry_OversizedBody_Returns413AndAppendsNothing()
     {

@@ -90,6 +90,20 @@ public sealed class TimestampBadRequestTests(TsaServerFixture fixture) : IClassF
     }
 
     [Theory]
+    [InlineData("{\"artifactHash\":\"#\",\"hashAlgorithm\":\"sha256\"}")]
+    [InlineData("{\"artifactHash\":\"AAAA\",\"hashAlgorithm\":\"#\"}")]
+    [InlineData("{\"kind\":\"#\"}")]
+    [InlineData("{\"#\":1}")]
+    public async Task PostTimestamp_InvalidUtf8InJsonString_Returns400WithMessage(string template)
+    {
+        var body = Encoding.UTF8.GetBytes(template).Select(b => b == (byte)'#' ? (byte)0xFF : b).ToArray();
+
+        using var response = await fixture.Server.PostAsync(body, "application/json");
+
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "UTF-8", template);
+    }
+
+    [Theory]
     [InlineData(null)]
     [InlineData("")]
     [InlineData("text/plain")]
