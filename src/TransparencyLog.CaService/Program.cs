@@ -2,15 +2,17 @@ using TransparencyLog.CaService.Api;
 using TransparencyLog.CaService.Grpc;
 using TransparencyLog.CaService.Identity;
 using TransparencyLog.CaService.Issuance;
-using TransparencyLog.CaService.Logging;
+using TransparencyLog.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddCaLogging();
+builder.AddServiceDefaults("TransparencyLog CA", "Fulcio v2 certificate authority: short-lived code-signing certificates for OIDC identities, with SCTs from the CT log.")
+    .AddIssuanceReadiness();
 builder.AddIdentity();
 builder.AddIssuance();
 builder.AddCaApi();
 
 var app = builder.Build();
+app.MapServiceDefaults().OnTransport(CaTransport.Rest);
 app.UseCaApi();
 app.MapCaRestApi();
 app.MapCaGrpcApi();

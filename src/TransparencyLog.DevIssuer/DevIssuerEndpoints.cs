@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using TransparencyLog.Hosting;
 
 namespace TransparencyLog.DevIssuer;
 
@@ -25,6 +27,7 @@ internal static class DevIssuerEndpoints
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SigningKey>();
         builder.Services.AddSingleton<IssuerAddress>();
+        builder.Services.AddHealthChecks().AddCheck<SigningKeyHealthCheck>("signing-key", tags: [ServiceDefaults.ReadyTag]);
         // Only the configured loopback address: explicit Listen calls override ASPNETCORE_URLS and --urls.
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<DevIssuerOptions>>((kestrel, options) =>
         {
@@ -52,7 +55,6 @@ internal static class DevIssuerEndpoints
         }));
         app.MapGet("/jwks", (SigningKey key) => TypedResults.Json(key.Jwks));
         app.MapPost("/token", MintAsync);
-        app.MapGet("/healthz", () => TypedResults.Text("ok"));
         return app;
     }
 
@@ -200,6 +202,23 @@ internal sealed class IssuerAddress(IOptions<DevIssuerOptions> options, IServer 
 
             return server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()?.TrimEnd('/')
                 ?? throw new InvalidOperationException("the development issuer is not listening yet");
+        }
+    }
+}
+
+/// <summary>Ready once the signing key is loaded (or generated) from the state directory.</summary>
+internal sealed class SigningKeyHealthCheck(IServiceProvider services) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            services.GetRequiredService<SigningKey>();
+            return Task.FromResult(HealthCheckResult.Healthy());
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("the signing key is not loaded"));
         }
     }
 }

@@ -1,3 +1,4 @@
+using TransparencyLog.Hosting;
 using TransparencyLog.LogService.CertificateTransparency;
 using TransparencyLog.LogService.Hosting;
 using TransparencyLog.LogService.Logs;
@@ -13,7 +14,7 @@ if (args.Length > 0 && args[0] == "migrate")
 }
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceLogging();
+builder.AddServiceDefaults("TransparencyLog log service", "Rekor v1 and v2 APIs, C2SP tlog-tiles, the RFC 6962 certificate-transparency log and the RFC 3161 timestamp authority.");
 builder.AddStorage();
 builder.AddLogs();
 builder.AddRekorApi();
@@ -22,8 +23,8 @@ builder.AddCertificateTransparency();
 builder.AddTimestamping();
 
 var app = builder.Build();
+app.MapServiceDefaults();
 await app.OpenLogsAsync();
-app.MapHealth();
 app.MapRekorApi();
 app.MapRekorV2Api();
 app.MapTiles("", LogKind.RekorV1);
