@@ -13,6 +13,7 @@ builder.AddCaApi();
 
 var app = builder.Build();
 app.MapServiceDefaults().OnTransport(CaTransport.Rest);
+app.UseFulcioApiMetrics();
 app.UseCaApi();
 app.MapCaRestApi();
 app.MapCaGrpcApi();

@@ -24,6 +24,7 @@ builder.AddTimestamping();
 
 var app = builder.Build();
 app.MapServiceDefaults();
+app.UseRekorApiMetrics();
 await app.OpenLogsAsync();
 app.MapRekorApi();
 app.MapRekorV2Api();

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using TransparencyLog.CaService.Api;
 using TransparencyLog.CaService.Errors;
 using TransparencyLog.CaService.Issuance;
 using TransparencyLog.Sigstore.CertificateTransparency;
@@ -74,11 +75,11 @@ internal sealed partial class CtLogClient : IDisposable
 
     /// <summary>Submits <c>[precertificate, intermediates…, root]</c> to <c>add-pre-chain</c>.</summary>
     public Task<SignedCertificateTimestamp> AddPreChainAsync(IReadOnlyList<byte[]> chainDer, CancellationToken cancellationToken) =>
-        SubmitAsync("ct/v1/add-pre-chain", chainDer, cancellationToken);
+        CaMetrics.TimeCtSubmissionAsync("add-pre-chain", SubmitAsync("ct/v1/add-pre-chain", chainDer, cancellationToken));
 
     /// <summary>Submits <c>[certificate, intermediates…, root]</c> to <c>add-chain</c>.</summary>
     public Task<SignedCertificateTimestamp> AddChainAsync(IReadOnlyList<byte[]> chainDer, CancellationToken cancellationToken) =>
-        SubmitAsync("ct/v1/add-chain", chainDer, cancellationToken);
+        CaMetrics.TimeCtSubmissionAsync("add-chain", SubmitAsync("ct/v1/add-chain", chainDer, cancellationToken));
 
     private async Task<SignedCertificateTimestamp> SubmitAsync(
         string path,

@@ -69,12 +69,14 @@ internal static class ServiceHosting
     {
         var registry = app.Services.GetRequiredService<LogRegistry>();
         var options = app.Services.GetRequiredService<IOptionsMonitor<LogOptions>>();
+        var heads = app.Services.GetRequiredService<LogHeads>();
         foreach (var (kind, _) in LogSections)
         {
             var logOptions = options.Get(kind.ToString());
             if (kind == LogKind.RekorV1 || logOptions.Enabled)
             {
-                await registry.OpenAsync(kind, logOptions, app.Lifetime.ApplicationStopping);
+                var log = await registry.OpenAsync(kind, logOptions, app.Lifetime.ApplicationStopping);
+                LogServiceMetrics.Register(log, (await heads.GetAsync(log.Id, fresh: true, app.Lifetime.ApplicationStopping)).Size);
             }
         }
     }

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
+using TransparencyLog.LogService.Hosting;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Storage;
@@ -114,11 +115,13 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
     public Task<AppendOutcome> AppendAsync(EntryToAppend entry)
     {
-        var pending = new Pending(entry, new TaskCompletionSource<AppendOutcome>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(entry, new TaskCompletionSource<AppendOutcome>(TaskCreationOptions.RunContinuationsAsynchronously), _time.GetTimestamp());
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new LogOverloadedException();
         }
+
+        LogServiceMetrics.QueueDepth.WithLabels(_log.Name).Set(_queue.Reader.Count);
 
         return pending.Completion.Task;
     }
@@ -180,7 +183,11 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
                 {
                     batch.Add(pending);
+                    LogServiceMetrics.QueueWait.WithLabels(_log.Name).Observe(_time.GetElapsedTime(pending.EnqueuedAt).TotalSeconds);
                 }
+
+                LogServiceMetrics.QueueDepth.WithLabels(_log.Name).Set(reader.Count);
+                LogServiceMetrics.BatchSize.WithLabels(_log.Name).Observe(batch.Count);
 
                 await CommitBatchAsync(batch);
                 batch.Clear();
@@ -208,7 +215,9 @@ internal sealed partial class Sequencer : IAsyncDisposable
     {
         try
         {
+            var started = _time.GetTimestamp();
             var outcomes = await CommitAsync(batch, _stopping.Token);
+            LogServiceMetrics.CommitDuration.WithLabels(_log.Name).Observe(_time.GetElapsedTime(started).TotalSeconds);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Completion.TrySetResult(outcomes[i]);
@@ -297,6 +306,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
             next++;
         }
 
+        LogServiceMetrics.Duplicates.WithLabels(_log.Name).Inc(batch.Count - appended.Count);
         if (appended.Count == 0)
         {
             await transaction.RollbackAsync(cancellationToken);
@@ -391,6 +401,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
             }
         }
 
+        LogServiceMetrics.NewEntries.WithLabels(_log.Name).Inc(appended.Count);
         Log.BatchCommitted(_logger, _log.Name, appended.Count, batch.Count - appended.Count, newSize);
         return outcomes;
     }
@@ -508,7 +519,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         return command;
     }
 
-    private sealed record Pending(EntryToAppend Entry, TaskCompletionSource<AppendOutcome> Completion);
+    private sealed record Pending(EntryToAppend Entry, TaskCompletionSource<AppendOutcome> Completion, long EnqueuedAt);
 
     private static partial class Log
     {
