@@ -10,6 +10,7 @@ builder.AddServiceDefaults("TransparencyLog CA", "Fulcio v2 certificate authorit
 builder.AddIdentity();
 builder.AddIssuance();
 builder.AddCaApi();
+builder.AddCaApiDescriptions();
 
 var app = builder.Build();
 app.MapServiceDefaults().OnTransport(CaTransport.Rest);

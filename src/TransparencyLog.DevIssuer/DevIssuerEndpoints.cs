@@ -28,6 +28,7 @@ internal static class DevIssuerEndpoints
         builder.Services.AddSingleton<SigningKey>();
         builder.Services.AddSingleton<IssuerAddress>();
         builder.Services.AddHealthChecks().AddCheck<SigningKeyHealthCheck>("signing-key", tags: [ServiceDefaults.ReadyTag]);
+        builder.Services.AddApiDescriptions(Operations);
         // Only the configured loopback address: explicit Listen calls override ASPNETCORE_URLS and --urls.
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<DevIssuerOptions>>((kestrel, options) =>
         {
@@ -38,6 +39,21 @@ internal static class DevIssuerEndpoints
         });
         return builder;
     }
+
+    private static readonly ApiOperation[] Operations =
+    [
+        new("GET", "/.well-known/openid-configuration", "getOpenIdConfiguration", "OpenID Connect discovery document",
+            "Issuer URL, JWKS and token endpoints, and the claims the development tokens carry.", [new(200, "The discovery document.", "application/json")]),
+        new("GET", "/jwks", "getJwks", "The issuer's signing keys (JWK set)", "The public key development tokens are signed with.",
+            [new(200, "The JWK set.", "application/json")]),
+        new("POST", "/token", "mintToken", "Mints a development identity token",
+            "Form or JSON fields email, sub, aud (default sigstore), ttl (seconds), email_verified and claims (merged last; null removes a claim). Anyone on loopback can mint tokens: never for production.",
+            [
+                new(200, "The token (id_token, access_token, token_type, expires_in).", "application/json"),
+                new(400, "The request is not valid form data or JSON, or a field is out of range.", "application/problem+json"),
+                new(413, "The request body is too large."),
+            ]),
+    ];
 
     public static WebApplication MapDevIssuer(this WebApplication app)
     {

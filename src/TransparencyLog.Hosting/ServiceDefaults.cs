@@ -31,11 +31,15 @@ public static class ServiceDefaults
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddServiceLogging();
-        builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        builder.Services.AddOpenApi(options =>
         {
-            document.Info = new OpenApiInfo { Title = title, Description = description, Version = "v1" };
-            return Task.CompletedTask;
-        }));
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info = new OpenApiInfo { Title = title, Description = description, Version = "v1" };
+                return Task.CompletedTask;
+            });
+            ApiDescriptions.Configure(options);
+        });
         return builder.Services.AddHealthChecks();
     }
 
@@ -60,7 +64,7 @@ public static class ServiceDefaults
             .WithName("readyz")
             .WithSummary("Readiness")
             .WithDescription("200 when every dependency the service needs answers (PostgreSQL, loaded keys, the CT log for the CA); 503 with the failing checks otherwise.")
-            .Produces<HealthReport>(StatusCodes.Status503ServiceUnavailable);
+            .Produces<ReadinessReport>(StatusCodes.Status503ServiceUnavailable);
         operational.MapGet(OperationalEndpoints.Metrics, (Func<HttpContext, Task>)ExportMetricsAsync)
             .WithName("metrics")
             .WithSummary("Prometheus metrics")
@@ -71,14 +75,14 @@ public static class ServiceDefaults
     }
 
     /// <summary>Runs the checks tagged <see cref="ReadyTag"/>; each check's description, never exception text, is reported.</summary>
-    private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> ReadyAsync(
+    private static async Task<Results<Ok<ReadinessReport>, JsonHttpResult<ReadinessReport>>> ReadyAsync(
         HealthCheckService health, HttpContext context, CancellationToken cancellationToken)
     {
         var report = await health.CheckHealthAsync(check => check.Tags.Contains(ReadyTag), cancellationToken);
         context.Response.Headers.CacheControl = "no-store";
-        var body = new HealthReport(
+        var body = new ReadinessReport(
             report.Status.ToString(),
-            report.Entries.ToDictionary(entry => entry.Key, entry => new HealthCheckReport(entry.Value.Status.ToString(), entry.Value.Description)));
+            report.Entries.ToDictionary(entry => entry.Key, entry => new ReadinessCheck(entry.Value.Status.ToString(), entry.Value.Description)));
         return report.Status == HealthStatus.Healthy
             ? TypedResults.Ok(body)
             : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
@@ -91,11 +95,11 @@ public static class ServiceDefaults
         await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
     }
 
-    /// <summary>The body of <c>/healthz</c> and <c>/readyz</c>, for the OpenAPI document.</summary>
-    public sealed record HealthReport(string Status, IReadOnlyDictionary<string, HealthCheckReport> Checks);
+    /// <summary>The body of <c>/readyz</c>: overall status and each check's status and description.</summary>
+    public sealed record ReadinessReport(string Status, IReadOnlyDictionary<string, ReadinessCheck> Checks);
 
-    /// <summary>One check in a <see cref="HealthReport"/>.</summary>
-    public sealed record HealthCheckReport(string Status, string? Description);
+    /// <summary>One check in a <see cref="ReadinessReport"/>.</summary>
+    public sealed record ReadinessCheck(string Status, string? Description);
 }
 
 /// <summary>The paths every host serves for operators.</summary>

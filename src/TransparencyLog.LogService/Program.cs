@@ -21,6 +21,7 @@ builder.AddRekorApi();
 builder.AddRekorV2Api();
 builder.AddCertificateTransparency();
 builder.AddTimestamping();
+builder.AddLogServiceApiDescriptions();
 
 var app = builder.Build();
 app.MapServiceDefaults();
