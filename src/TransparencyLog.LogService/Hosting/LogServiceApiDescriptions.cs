@@ -17,7 +17,7 @@ internal static class LogServiceApiDescriptions
 
     public static IHostApplicationBuilder AddLogServiceApiDescriptions(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddApiDescriptions([.. RekorV1, .. Tiles(""), .. RekorV2, .. Tiles("/api/v2"), .. CertificateTransparency, .. Timestamping]);
+        builder.Services.AddApiDescriptions([.. RekorV1, .. Tiles("", ""), .. RekorV2, .. Tiles("/api/v2", "V2"), .. CertificateTransparency, .. Tiles("/ct", "Ct"), .. Timestamping]);
         return builder;
     }
 
@@ -101,12 +101,12 @@ internal static class LogServiceApiDescriptions
             "Base URL, log ID, key and validity of this log, to put in a trusted root.", [Ok("The log instance.")]),
     ];
 
-    private static ApiOperation[] Tiles(string prefix) =>
+    private static ApiOperation[] Tiles(string prefix, string log) =>
     [
-        new("GET", prefix + "/checkpoint", "getCheckpoint" + (prefix.Length == 0 ? "" : "V2"), "The latest checkpoint (c2sp.org/tlog-tiles)",
+        new("GET", prefix + "/checkpoint", "getCheckpoint" + log, "The latest checkpoint (c2sp.org/tlog-tiles)",
             "The signed note of the latest tree head; never cached.",
             [Ok("The checkpoint.", Text), new(500, "Storage failed.")]),
-        new("GET", prefix + "/tile/{path}", "getTile" + (prefix.Length == 0 ? "" : "V2"), "A tile or entry bundle (c2sp.org/tlog-tiles)",
+        new("GET", prefix + "/tile/{path}", "getTile" + log, "A tile or entry bundle (c2sp.org/tlog-tiles)",
             "tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]; full tiles are immutable and cached for a year.",
             [
                 Ok("The tile's hashes or the entry bundle.", "application/octet-stream"),

@@ -39,9 +39,8 @@ public static class TimestampingEndpoints
     /// <summary>Maps <c>POST /api/v1/timestamp</c> and <c>GET /api/v1/timestamp/certchain</c>.</summary>
     public static IEndpointRouteBuilder MapTimestamping(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/timestamp");
-        group.MapPost("", IssueAsync);
-        group.MapGet("/certchain", GetCertificateChain);
+        app.MapPost("/api/v1/timestamp", IssueAsync);
+        app.MapGet("/api/v1/timestamp/certchain", GetCertificateChain);
         return app;
     }
 
