@@ -10,6 +10,7 @@ builder.AddServiceDefaults("TransparencyLog CA", "Fulcio v2 certificate authorit
 builder.AddIdentity();
 builder.AddIssuance();
 builder.AddCaApi();
+builder.AddCaGrpc();
 builder.AddCaApiDescriptions();
 
 var app = builder.Build();
@@ -17,5 +18,5 @@ app.MapServiceDefaults().OnTransport(CaTransport.Rest);
 app.UseFulcioApiMetrics();
 app.UseCaApi();
 app.MapCaRestApi();
-app.MapCaGrpcApi();
+app.MapCaGrpc();
 app.Run();

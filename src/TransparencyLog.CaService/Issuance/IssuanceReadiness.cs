@@ -12,25 +12,8 @@ namespace TransparencyLog.CaService.Issuance;
 internal static class IssuanceReadiness
 {
     public static IHealthChecksBuilder AddIssuanceReadiness(this IHealthChecksBuilder health) => health
-        .AddCheck<CaKeyHealthCheck>("ca-key", tags: [ServiceDefaults.ReadyTag])
+        .AddCheck<IssuerHealthCheck>(IssuerHealthCheck.Name, tags: [ServiceDefaults.ReadyTag])
         .AddCheck<CtLogHealthCheck>("ct-log", tags: [ServiceDefaults.ReadyTag]);
-
-    /// <summary>Healthy once the issuer (CA chain, key, CT log key) has been built.</summary>
-    private sealed class CaKeyHealthCheck(IServiceProvider services) : IHealthCheck
-    {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            try
-            {
-                services.GetRequiredService<CertificateIssuer>();
-                return Task.FromResult(HealthCheckResult.Healthy());
-            }
-            catch (Exception e) when (e is InvalidOperationException or IOException or System.Security.Cryptography.CryptographicException or OptionsValidationException)
-            {
-                return Task.FromResult(HealthCheckResult.Unhealthy("the CA chain or key is not loaded"));
-            }
-        }
-    }
 
     /// <summary>
     /// Healthy when no CT log is configured, or when its <c>get-sth</c> answers 200 within the CT timeout: without it

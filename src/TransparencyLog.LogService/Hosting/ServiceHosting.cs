@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TransparencyLog.Hosting;
+using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Rekor;
@@ -53,6 +54,10 @@ internal static class ServiceHosting
         builder.Services.AddSingleton<Sequencers>();
         builder.Services.AddSingleton<CheckpointRefresher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CheckpointRefresher>());
+        builder.Services.AddOptions<IntegrityOptions>().BindConfiguration(IntegrityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<LogChecker>();
+        builder.Services.AddSingleton<IntegrityMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<IntegrityMonitor>());
         return builder;
     }
 
@@ -64,7 +69,10 @@ internal static class ServiceHosting
         (LogKind.RekorV2, "Logs:RekorV2"),
     ];
 
-    /// <summary>Opens every enabled log before the server accepts requests; a key or name mismatch stops start-up.</summary>
+    /// <summary>
+    /// Opens every enabled log before the server accepts requests; a key or name mismatch stops start-up. Then checks
+    /// each log's storage (bounded, see <see cref="IntegrityMonitor"/>): a log that fails is served read-only.
+    /// </summary>
     public static async Task OpenLogsAsync(this WebApplication app)
     {
         var registry = app.Services.GetRequiredService<LogRegistry>();
@@ -79,6 +87,8 @@ internal static class ServiceHosting
                 LogServiceMetrics.Register(log, (await heads.GetAsync(log.Id, fresh: true, app.Lifetime.ApplicationStopping)).Size);
             }
         }
+
+        await app.Services.GetRequiredService<IntegrityMonitor>().CheckAsync(app.Lifetime.ApplicationStopping);
     }
 
     /// <summary>Healthy when PostgreSQL answers and every log's head row can be read.</summary>

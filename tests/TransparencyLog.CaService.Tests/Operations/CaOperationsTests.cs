@@ -72,7 +72,7 @@ public sealed class CaOperationsTests(CaFixture fixture) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("Healthy", body.RootElement.GetProperty("checks").GetProperty("ct-log").GetProperty("status").GetString());
-        Assert.Equal("Healthy", body.RootElement.GetProperty("checks").GetProperty("ca-key").GetProperty("status").GetString());
+        Assert.Equal("Healthy", body.RootElement.GetProperty("checks").GetProperty("ca-issuer").GetProperty("status").GetString());
     }
 
     [Fact]
