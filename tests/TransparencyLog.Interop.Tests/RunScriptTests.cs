@@ -44,14 +44,14 @@ public sealed class RunScriptTests(LocalSystem system)
     public async Task RunBackground_SecondStartWhileRunning_SaysSoAndChangesNothing()
     {
         var pids = Path.Combine(system.DataDirectory, "pids");
-        var before = Directory.GetFiles(pids, "*.pid").ToDictionary(Path.GetFileName, File.ReadAllText);
+        var before = Directory.GetFiles(pids, "*.pid").ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal);
         var endpoints = await File.ReadAllTextAsync(Path.Combine(system.DataDirectory, "endpoints.env"));
 
         var result = await system.RunScriptAsync("--background");
 
         Assert.True(result.ExitCode == 0, result.Output);
         Assert.Contains("already running", result.Output, StringComparison.Ordinal);
-        Assert.Equal(before, Directory.GetFiles(pids, "*.pid").ToDictionary(Path.GetFileName, File.ReadAllText));
+        Assert.Equal(before, Directory.GetFiles(pids, "*.pid").ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal));
         Assert.Equal(endpoints, await File.ReadAllTextAsync(Path.Combine(system.DataDirectory, "endpoints.env")));
         using var http = new HttpClient();
         using var ready = await http.GetAsync(system["REKOR_URL"] + "/readyz");
