@@ -9,18 +9,24 @@ RUN dotnet publish src/TransparencyLog.LogService -c Release -o /out/log \
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS log
 WORKDIR /app
+# The state directory exists in the image owned by app, so a named volume mounted there is created writable by it.
+RUN mkdir -p /var/lib/tlog/keys && chown -R app:app /var/lib/tlog
 COPY --from=build /out/log .
 USER app
 ENTRYPOINT ["dotnet", "TransparencyLog.LogService.dll"]
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS ca
 WORKDIR /app
+# The state directory exists in the image owned by app, so a named volume mounted there is created writable by it.
+RUN mkdir -p /var/lib/tlog/ca && chown -R app:app /var/lib/tlog
 COPY --from=build /out/ca .
 USER app
 ENTRYPOINT ["dotnet", "TransparencyLog.CaService.dll"]
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS dev-issuer
 WORKDIR /app
+# The state directory exists in the image owned by app, so a named volume mounted there is created writable by it.
+RUN mkdir -p /var/lib/tlog/dev-issuer && chown -R app:app /var/lib/tlog
 COPY --from=build /out/dev-issuer .
 USER app
 ENTRYPOINT ["dotnet", "TransparencyLog.DevIssuer.dll"]

@@ -2,7 +2,7 @@
 # Starts the whole system locally: a private PostgreSQL cluster under .data/, the migrations, the log service, the
 # CA service and a development OIDC issuer, all on loopback.
 #   ./run.sh               foreground; Ctrl-C stops everything it started
-#   ./run.sh --background  returns once every service answers its health check
+#   ./run.sh --background  returns once every service answers its readiness check (/readyz)
 #   ./run.sh stop          stops what a background run started
 # Ports: PG_PORT (54329) REKOR_PORT (3000) FULCIO_PORT (5555) FULCIO_GRPC_PORT (5554) OIDC_PORT (5556)
 # REGISTRY_PORT (5100, the local OCI registry: Debian's docker-registry, storage in .data/registry); the TSA,
@@ -24,15 +24,18 @@ pids=$data/pids
 mkdir -p "$data" "$pids" "$data/logs" "$data/keys"
 
 stop_services() {
-  local f
+  local f pid
+  # A foreground run.sh is stopped too (its own trap then finds nothing left to stop); never this script itself.
   for f in "$pids"/*.pid; do
     [[ -f $f ]] || continue
-    kill "$(cat "$f")" 2>/dev/null || true
+    pid=$(cat "$f")
+    [[ $pid == "$$" ]] || kill "$pid" 2>/dev/null || true
   done
   sleep 0.5
   for f in "$pids"/*.pid; do
     [[ -f $f ]] || continue
-    kill -9 "$(cat "$f")" 2>/dev/null || true
+    pid=$(cat "$f")
+    [[ $pid == "$$" ]] || kill -9 "$pid" 2>/dev/null || true
     rm -f "$f"
   done
   scripts/pg.sh stop "$data/pg"
@@ -46,6 +49,23 @@ fi
 
 background=false
 [[ ${1:-} == --background ]] && background=true
+
+# A second start while the system runs (or is starting) changes nothing: its pid files would replace the running
+# ones and ./run.sh stop could no longer find them.
+for f in "$pids"/*.pid; do
+  [[ -f $f ]] || continue
+  if kill -0 "$(cat "$f")" 2>/dev/null; then
+    echo "==> already running ($(basename "$f" .pid) has pid $(cat "$f")); endpoints in ${data#$root/}/endpoints.env; ./run.sh stop stops it"
+    exit 0
+  fi
+  rm -f "$f"
+done
+echo $$ >"$pids/run.pid"
+
+# Ctrl-C (or a failure) during start-up stops whatever was already started.
+started=true
+trap 'echo; echo "==> interrupted; stopping what was started"; started=false; stop_services; exit 130' INT TERM
+trap 'status=$?; if ((status != 0)) && $started; then stop_services >/dev/null 2>&1 || true; fi; rm -f "$pids/run.pid"' EXIT
 
 command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 scripts/registry.sh ensure-binaries
@@ -63,8 +83,9 @@ if ! scripts/pg.sh psql "$data/pg" "$PG_PORT" -d postgres -tAc "SELECT 1 FROM pg
 fi
 
 if [[ ${TLOG_SKIP_BUILD:-} != 1 ]]; then
-  echo "==> building ($config)"
-  dotnet build TransparencyLog.sln -c "$config" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+  echo "==> building ($config; the first build restores packages and takes a few minutes)"
+  # One line per project as it is built, errors in full.
+  dotnet build TransparencyLog.sln -c "$config" -nologo -v minimal -clp:NoSummary
 fi
 bin() { echo "$root/src/$1/bin/$config/net10.0/$1.dll"; }
 
@@ -109,7 +130,7 @@ Logs__RekorV2__Name="localhost:$REKOR_PORT" \
 Logs__RekorV2__StateDirectory="$data/keys" \
 Urls="http://127.0.0.1:$REKOR_PORT" \
 start log dotnet "$(bin TransparencyLog.LogService)" --contentRoot "$root/src/TransparencyLog.LogService"
-wait_healthy log "http://127.0.0.1:$REKOR_PORT/healthz" || { stop_services; exit 1; }
+wait_healthy log "http://127.0.0.1:$REKOR_PORT/readyz" || { started=false; stop_services; exit 1; }
 
 vkey=$(curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/verifierKey")
 # The CA verifies every SCT it embeds with the CT log's key.
@@ -119,7 +140,7 @@ echo "==> development OIDC issuer on http://127.0.0.1:$OIDC_PORT (not for produc
 DevIssuer__Url="http://127.0.0.1:$OIDC_PORT" \
 DevIssuer__StateDirectory="$data/keys" \
 start oidc dotnet "$(bin TransparencyLog.DevIssuer)" --contentRoot "$root/src/TransparencyLog.DevIssuer"
-wait_healthy oidc "http://127.0.0.1:$OIDC_PORT/healthz" || { stop_services; exit 1; }
+wait_healthy oidc "http://127.0.0.1:$OIDC_PORT/readyz" || { started=false; stop_services; exit 1; }
 
 echo "==> CA on http://127.0.0.1:$FULCIO_PORT (gRPC 127.0.0.1:$FULCIO_GRPC_PORT)"
 Api__RestUrl="http://127.0.0.1:$FULCIO_PORT" \
@@ -132,7 +153,7 @@ Identity__Issuers__0__IssuerUrl="http://127.0.0.1:$OIDC_PORT" \
 Identity__Issuers__0__Type=email \
 Identity__Issuers__0__Description="development issuer started by run.sh" \
 start ca dotnet "$(bin TransparencyLog.CaService)" --contentRoot "$root/src/TransparencyLog.CaService"
-wait_healthy ca "http://127.0.0.1:$FULCIO_PORT/healthz" || { stop_services; exit 1; }
+wait_healthy ca "http://127.0.0.1:$FULCIO_PORT/readyz" || { started=false; stop_services; exit 1; }
 
 echo "==> OCI registry on 127.0.0.1:$REGISTRY_PORT (storage in .data/registry)"
 scripts/registry.sh config "$data/registry" "$REGISTRY_PORT"
@@ -171,12 +192,13 @@ if $background; then
   exit 0
 fi
 
-trap 'echo; echo "==> stopping"; stop_services; exit 0' INT TERM
+trap 'echo; echo "==> stopping"; started=false; stop_services; exit 0' INT TERM
 echo "==> running in the foreground; Ctrl-C stops everything"
 while true; do
   for f in "$pids"/*.pid; do
     if ! kill -0 "$(cat "$f")" 2>/dev/null; then
       echo "error: $(basename "$f" .pid) exited; see .data/logs/" >&2
+      started=false
       stop_services
       exit 1
     fi

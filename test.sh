@@ -67,6 +67,13 @@ fi
 echo "==> build ($config)"
 dotnet build TransparencyLog.sln -c "$config" -nologo -v quiet -clp:ErrorsOnly
 
+echo "==> tlog as a .NET tool (dotnet pack, dotnet tool install --add-source, tlog --help)"
+tooldir=$(mktemp -d)
+dotnet pack src/TransparencyLog.Cli -c "$config" --no-build -nologo -v quiet -o "$tooldir/nupkg" >/dev/null
+dotnet tool install tlog --tool-path "$tooldir/tools" --add-source "$tooldir/nupkg" --ignore-failed-sources >/dev/null
+"$tooldir/tools/tlog" --help | grep -q "sign-blob" || { echo "error: the installed tlog tool does not run" >&2; exit 1; }
+rm -rf "$tooldir"
+
 echo "==> tests"
 results=$(mktemp -d)
 status=0

@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using TransparencyLog.Hosting;
 
 namespace TransparencyLog.DevIssuer;
 
@@ -25,6 +27,8 @@ internal static class DevIssuerEndpoints
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SigningKey>();
         builder.Services.AddSingleton<IssuerAddress>();
+        builder.Services.AddHealthChecks().AddCheck<SigningKeyHealthCheck>("signing-key", tags: [ServiceDefaults.ReadyTag]);
+        builder.Services.AddApiDescriptions(Operations);
         // Only the configured loopback address: explicit Listen calls override ASPNETCORE_URLS and --urls.
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<DevIssuerOptions>>((kestrel, options) =>
         {
@@ -35,6 +39,21 @@ internal static class DevIssuerEndpoints
         });
         return builder;
     }
+
+    private static readonly ApiOperation[] Operations =
+    [
+        new("GET", "/.well-known/openid-configuration", "getOpenIdConfiguration", "OpenID Connect discovery document",
+            "Issuer URL, JWKS and token endpoints, and the claims the development tokens carry.", [new(200, "The discovery document.", "application/json")]),
+        new("GET", "/jwks", "getJwks", "The issuer's signing keys (JWK set)", "The public key development tokens are signed with.",
+            [new(200, "The JWK set.", "application/json")]),
+        new("POST", "/token", "mintToken", "Mints a development identity token",
+            "Form or JSON fields email, sub, aud (default sigstore), ttl (seconds), email_verified and claims (merged last; null removes a claim). Anyone on loopback can mint tokens: never for production.",
+            [
+                new(200, "The token (id_token, access_token, token_type, expires_in).", "application/json"),
+                new(400, "The request is not valid form data or JSON, or a field is out of range.", "application/problem+json"),
+                new(413, "The request body is too large."),
+            ]),
+    ];
 
     public static WebApplication MapDevIssuer(this WebApplication app)
     {
@@ -52,7 +71,6 @@ internal static class DevIssuerEndpoints
         }));
         app.MapGet("/jwks", (SigningKey key) => TypedResults.Json(key.Jwks));
         app.MapPost("/token", MintAsync);
-        app.MapGet("/healthz", () => TypedResults.Text("ok"));
         return app;
     }
 
@@ -200,6 +218,23 @@ internal sealed class IssuerAddress(IOptions<DevIssuerOptions> options, IServer 
 
             return server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()?.TrimEnd('/')
                 ?? throw new InvalidOperationException("the development issuer is not listening yet");
+        }
+    }
+}
+
+/// <summary>Ready once the signing key is loaded (or generated) from the state directory.</summary>
+internal sealed class SigningKeyHealthCheck(IServiceProvider services) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            services.GetRequiredService<SigningKey>();
+            return Task.FromResult(HealthCheckResult.Healthy());
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("the signing key is not loaded"));
         }
     }
 }

@@ -1,3 +1,4 @@
+using TransparencyLog.Hosting;
 using TransparencyLog.LogService.CertificateTransparency;
 using TransparencyLog.LogService.Hosting;
 using TransparencyLog.LogService.Http;
@@ -20,7 +21,7 @@ if (args.Length > 0 && args[0] == "fsck")
 }
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceLogging();
+builder.AddServiceDefaults("TransparencyLog log service", "Rekor v1 and v2 APIs, C2SP tlog-tiles, the RFC 6962 certificate-transparency log and the RFC 3161 timestamp authority.");
 builder.AddHeaderLimits();
 builder.AddStorage();
 builder.AddLogs();
@@ -28,11 +29,13 @@ builder.AddRekorApi();
 builder.AddRekorV2Api();
 builder.AddCertificateTransparency();
 builder.AddTimestamping();
+builder.AddLogServiceApiDescriptions();
 
 var app = builder.Build();
 app.UseHeaderLimits();
+app.MapServiceDefaults();
+app.UseRekorApiMetrics();
 await app.OpenLogsAsync();
-app.MapHealth();
 app.MapRekorApi();
 app.MapRekorV2Api();
 app.MapTiles("", LogKind.RekorV1);

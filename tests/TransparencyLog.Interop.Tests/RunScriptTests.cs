@@ -25,6 +25,11 @@ public sealed class RunScriptTests(LocalSystem system)
     [Theory]
     [InlineData("REKOR_URL", "/healthz")]
     [InlineData("FULCIO_URL", "/healthz")]
+    [InlineData("REKOR_URL", "/readyz")]
+    [InlineData("FULCIO_URL", "/readyz")]
+    [InlineData("OIDC_ISSUER", "/readyz")]
+    [InlineData("REKOR_URL", "/metrics")]
+    [InlineData("FULCIO_URL", "/openapi/v1.json")]
     [InlineData("OIDC_ISSUER", "/.well-known/openid-configuration")]
     [InlineData("REKOR_URL", "/api/v1/log")]
     [InlineData("FULCIO_URL", "/api/v2/trustBundle")]
@@ -33,6 +38,24 @@ public sealed class RunScriptTests(LocalSystem system)
         using var http = new HttpClient();
         using var response = await http.GetAsync(system[variable] + path);
         Assert.True(response.IsSuccessStatusCode, $"{system[variable]}{path} answered {(int)response.StatusCode}");
+    }
+
+    [Fact]
+    public async Task RunBackground_SecondStartWhileRunning_SaysSoAndChangesNothing()
+    {
+        var pids = Path.Combine(system.DataDirectory, "pids");
+        var before = Directory.GetFiles(pids, "*.pid").ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal);
+        var endpoints = await File.ReadAllTextAsync(Path.Combine(system.DataDirectory, "endpoints.env"));
+
+        var result = await system.RunScriptAsync("--background");
+
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains("already running", result.Output, StringComparison.Ordinal);
+        Assert.Equal(before, Directory.GetFiles(pids, "*.pid").ToDictionary(f => Path.GetFileName(f), File.ReadAllText, StringComparer.Ordinal));
+        Assert.Equal(endpoints, await File.ReadAllTextAsync(Path.Combine(system.DataDirectory, "endpoints.env")));
+        using var http = new HttpClient();
+        using var ready = await http.GetAsync(system["REKOR_URL"] + "/readyz");
+        Assert.True(ready.IsSuccessStatusCode, $"readyz answered {(int)ready.StatusCode}");
     }
 
     [Fact]

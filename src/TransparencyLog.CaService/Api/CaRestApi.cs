@@ -9,7 +9,7 @@ using TransparencyLog.CaService.Fulcio;
 
 namespace TransparencyLog.CaService.Api;
 
-/// <summary>Fulcio's v2 REST API (the grpc-gateway mapping of fulcio.proto) and <c>/healthz</c>, on the REST port.</summary>
+/// <summary>Fulcio's v2 REST API (the grpc-gateway mapping of fulcio.proto) on the REST port.</summary>
 internal static class CaRestApi
 {
     private static readonly UTF8Encoding _strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -17,7 +17,6 @@ internal static class CaRestApi
     public static IEndpointRouteBuilder MapCaRestApi(this IEndpointRouteBuilder app)
     {
         var rest = app.MapGroup("").OnTransport(CaTransport.Rest);
-        rest.MapGet("/healthz", () => TypedResults.Text("ok"));
         var api = rest.MapGroup("/api/v2");
         api.MapPost("/signingCert", CreateSigningCertificateAsync).RequireRateLimiting(CaApiExtensions.PerAddressPolicy);
         api.MapGet("/trustBundle", (FulcioApi fulcio) => new ProtoJsonResult(fulcio.GetTrustBundle(), StatusCodes.Status200OK));

@@ -23,14 +23,21 @@ internal sealed class FulcioApi(
     public async Task<SigningCertificate> CreateSigningCertificateAsync(
         CreateSigningCertificateRequest request, string? authorization, string transport, CancellationToken ct)
     {
+        var issuerType = "unknown";
         try
         {
             // The body wins over the header (Fulcio cmd/app/http.go); sigstore-js sends only the body, sigstore-go
             // and sigstore-python only the header.
-            var token = request.Credentials?.OidcIdentityToken is { Length: > 0 } fromBody ? fromBody : BearerToken(authorization)
-                ?? throw new CaException(CaErrorCode.InvalidIdentityToken,
+            var token = request.Credentials?.OidcIdentityToken is { Length: > 0 } fromBody ? fromBody : BearerToken(authorization);
+            if (token is null)
+            {
+                CaMetrics.TokenVerificationFailures.WithLabels("missing").Inc();
+                throw new CaException(CaErrorCode.InvalidIdentityToken,
                     "no identity token: send credentials.oidcIdentityToken or an 'Authorization: Bearer' header");
-            var principal = await verifier.VerifyAsync(token, ct);
+            }
+
+            var principal = await VerifyAsync(token, ct);
+            issuerType = issuers.Match(principal.Issuer)?.Type.ToName() ?? issuerType;
             identityLimiter.Acquire(principal);
 
             using var key = request.KeyCase switch
@@ -41,6 +48,8 @@ internal sealed class FulcioApi(
             };
 
             var issued = await issuer.IssueAsync(principal, key, ct);
+            CaMetrics.NewCertificates.Inc();
+            CaMetrics.Certificates.WithLabels(issuerType, "issued").Inc();
             Log.CertificateIssued(logger, issued.SerialHex, principal.San.Value, principal.Issuer, key.Fingerprint, issued.SctLogIndex, transport);
             var chain = new CertificateChain { Certificates = { issued.ChainPem } };
             return issued.DetachedSct is { } sct
@@ -52,12 +61,14 @@ internal sealed class FulcioApi(
         }
         catch (CaException e)
         {
+            CaMetrics.Certificates.WithLabels(issuerType, CaMetrics.Label(e.Code)).Inc();
             Log.CertificateRefused(logger, transport, e.Code.ToString(), e.Message);
             throw;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // The exception text stays in the log; the client gets the fixed internal message.
+            CaMetrics.Certificates.WithLabels(issuerType, CaMetrics.Label(CaErrorCode.Internal)).Inc();
             Log.CertificateRequestFailed(logger, e, transport);
             throw new CaException(CaErrorCode.Internal, "error communicating with CA backend");
         }
@@ -101,6 +112,19 @@ internal sealed class FulcioApi(
         }
 
         return configuration;
+    }
+
+    private async Task<Principal> VerifyAsync(string token, CancellationToken ct)
+    {
+        try
+        {
+            return await verifier.VerifyAsync(token, ct);
+        }
+        catch (CaException e)
+        {
+            CaMetrics.TokenVerificationFailures.WithLabels(CaMetrics.Label(e.Code)).Inc();
+            throw;
+        }
     }
 
     private static string? BearerToken(string? authorization)

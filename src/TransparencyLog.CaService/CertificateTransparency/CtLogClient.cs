@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
+using TransparencyLog.CaService.Api;
 using TransparencyLog.CaService.Errors;
 using TransparencyLog.CaService.Issuance;
 using TransparencyLog.Sigstore.CertificateTransparency;
@@ -81,11 +82,11 @@ internal sealed partial class CtLogClient : IDisposable
 
     /// <summary>Submits <c>[precertificate, intermediates…, root]</c> to <c>add-pre-chain</c>.</summary>
     public Task<SignedCertificateTimestamp> AddPreChainAsync(IReadOnlyList<byte[]> chainDer, CancellationToken cancellationToken) =>
-        SubmitAsync("ct/v1/add-pre-chain", chainDer, cancellationToken);
+        CaMetrics.TimeCtSubmissionAsync("add-pre-chain", SubmitAsync("ct/v1/add-pre-chain", chainDer, cancellationToken));
 
     /// <summary>Submits <c>[certificate, intermediates…, root]</c> to <c>add-chain</c>.</summary>
     public Task<SignedCertificateTimestamp> AddChainAsync(IReadOnlyList<byte[]> chainDer, CancellationToken cancellationToken) =>
-        SubmitAsync("ct/v1/add-chain", chainDer, cancellationToken);
+        CaMetrics.TimeCtSubmissionAsync("add-chain", SubmitAsync("ct/v1/add-chain", chainDer, cancellationToken));
 
     private async Task<SignedCertificateTimestamp> SubmitAsync(
         string path,

@@ -25,8 +25,9 @@ internal static class CaGrpcExtensions
             // size: RESOURCE_EXHAUSTED either way.
             grpc.MaxReceiveMessageSize = api.Value.MaxGrpcMessageBytes;
         });
-        // grpc.health.v1.Health reports the service's ASP.NET Core health checks (overall, service name "").
-        builder.Services.AddGrpcHealthChecks().AddCheck<IssuerHealthCheck>(IssuerHealthCheck.Name);
+        // grpc.health.v1.Health reports the service's ASP.NET Core health checks (overall, service name ""): the
+        // readiness checks of /readyz (IssuanceReadiness: the issuer's chain and key, the CT log).
+        builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         return builder;
     }

@@ -24,7 +24,7 @@ internal static class SigningCommands
             "signature is recorded in the transparency log, and everything a verifier needs is written to a bundle " +
             "(FILE.sigstore.json). With --key, signs with your own key instead.\n\n" +
             "Examples:\n" +
-            "  tlog sign-blob --fulcio-url http://127.0.0.1:5001 --rekor-url http://127.0.0.1:3000 --identity-token $JWT app.tar.gz\n" +
+            "  tlog sign-blob --fulcio-url http://127.0.0.1:5555 --rekor-url http://127.0.0.1:3000 --identity-token $JWT app.tar.gz\n" +
             "  SIGSTORE_ID_TOKEN=$JWT tlog sign-blob app.tar.gz --bundle app.bundle\n" +
             "  tlog sign-blob --dev-issuer http://127.0.0.1:5556 --dev-email me@example.com app.tar.gz\n" +
             "  tlog sign-blob --key cosign.key --rekor-url http://127.0.0.1:3000 app.tar.gz\n" +

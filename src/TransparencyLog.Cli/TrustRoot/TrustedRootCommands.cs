@@ -46,7 +46,7 @@ internal static class TrustedRootCommands
             "Compose trusted_root.json (and signing_config.json) from what the services expose. Review the result " +
             "before distributing it: whoever controls these URLs now is trusted.\n\n" +
             "Examples:\n" +
-            "  tlog trusted-root create --ca-url http://127.0.0.1:5001 --rekor-url http://127.0.0.1:3000 \\\n" +
+            "  tlog trusted-root create --ca-url http://127.0.0.1:5555 --rekor-url http://127.0.0.1:3000 \\\n" +
             "      --ct-log-key ctlog.pub --tsa-url http://127.0.0.1:3000 --out trusted_root.json\n" +
             "  tlog trusted-root create --ca-url … --rekor-url http://127.0.0.1:3000 --rekor-v2-url http://localhost:3000 --tsa-url … --out trusted_root.json\n" +
             "  tlog trusted-root create --ca-url … --rekor-url … --merge trusted_root.json --out trusted_root.json");

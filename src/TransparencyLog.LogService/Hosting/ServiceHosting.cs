@@ -1,43 +1,30 @@
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Serilog;
-using Serilog.Formatting.Json;
+using TransparencyLog.Hosting;
 using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Rekor;
 using TransparencyLog.LogService.Sequencing;
 using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Timestamping;
 
 namespace TransparencyLog.LogService.Hosting;
 
-/// <summary>The service's cross-cutting wiring: logging, storage, logs, health, request limits.</summary>
+/// <summary>The service's own wiring: storage, logs and their readiness checks.</summary>
 internal static class ServiceHosting
 {
-    /// <summary>Serilog as the only sink, configured from the <c>Serilog</c> section; <c>Serilog:Json=true</c> writes JSON lines.</summary>
-    public static IHostApplicationBuilder AddServiceLogging(this IHostApplicationBuilder builder)
-    {
-        var configuration = new LoggerConfiguration()
-            .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext();
-        configuration = builder.Configuration.GetValue<bool>("Serilog:Json")
-            ? configuration.WriteTo.Console(new JsonFormatter(renderMessage: true))
-            : configuration.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(configuration.CreateLogger(), dispose: true);
-        return builder;
-    }
-
     public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString()));
         builder.Services.AddSingleton<EntryStore>();
         builder.Services.AddSingleton<StorageAvailability>();
-        builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
+        builder.Services.AddHealthChecks()
+            .AddCheck<StorageHealthCheck>("postgresql", tags: [ServiceDefaults.ReadyTag])
+            .AddCheck<KeysHealthCheck>("keys", tags: [ServiceDefaults.ReadyTag]);
         return builder;
     }
 
@@ -92,22 +79,18 @@ internal static class ServiceHosting
     {
         var registry = app.Services.GetRequiredService<LogRegistry>();
         var options = app.Services.GetRequiredService<IOptionsMonitor<LogOptions>>();
+        var heads = app.Services.GetRequiredService<LogHeads>();
         foreach (var (kind, _) in LogSections)
         {
             var logOptions = options.Get(kind.ToString());
             if (kind == LogKind.RekorV1 || logOptions.Enabled)
             {
-                await registry.OpenAsync(kind, logOptions, app.Lifetime.ApplicationStopping);
+                var log = await registry.OpenAsync(kind, logOptions, app.Lifetime.ApplicationStopping);
+                LogServiceMetrics.Register(log, (await heads.GetAsync(log.Id, fresh: true, app.Lifetime.ApplicationStopping)).Size);
             }
         }
 
         await app.Services.GetRequiredService<IntegrityMonitor>().CheckAsync(app.Lifetime.ApplicationStopping);
-    }
-
-    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
-    {
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { AllowCachingResponses = false });
-        return app;
     }
 
     /// <summary>Healthy when PostgreSQL answers and every log's head row can be read.</summary>
@@ -128,6 +111,32 @@ internal static class ServiceHosting
             {
                 return HealthCheckResult.Unhealthy("storage is unreachable");
             }
+        }
+    }
+
+    /// <summary>Healthy when every enabled log was opened with its key and the timestamp authority has its chain and key.</summary>
+    private sealed class KeysHealthCheck(LogRegistry registry, IOptionsMonitor<LogOptions> options, IServiceProvider services) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            foreach (var (kind, _) in LogSections)
+            {
+                if ((kind == LogKind.RekorV1 || options.Get(kind.ToString()).Enabled) && !registry.TryGet(kind, out _))
+                {
+                    return Task.FromResult(HealthCheckResult.Unhealthy($"the {kind} log's key is not loaded"));
+                }
+            }
+
+            try
+            {
+                services.GetRequiredService<TimestampAuthority>();
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or System.Security.Cryptography.CryptographicException)
+            {
+                return Task.FromResult(HealthCheckResult.Unhealthy("the timestamp authority's chain or key is not loaded"));
+            }
+
+            return Task.FromResult(HealthCheckResult.Healthy());
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Npgsql;
 using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Hosting;
 using TransparencyLog.Merkle;
 
 namespace TransparencyLog.LogService.Logs;
@@ -72,9 +73,10 @@ internal sealed class LogHeads(NpgsqlDataSource dataSource, TimeProvider time, S
     public void Observe(int logId, TreeHead head, DateTimeOffset? readAt = null)
     {
         var at = readAt ?? time.GetUtcNow();
-        _heads.AddOrUpdate(
+        var latest = _heads.AddOrUpdate(
             logId,
             (head, at),
             (_, old) => old.Head.Size > head.Size ? (old.Head, at) : (head, at));
+        LogServiceMetrics.TreeSize.WithLabels(LogServiceMetrics.LogLabel(logId)).Set(latest.Head.Size);
     }
 }

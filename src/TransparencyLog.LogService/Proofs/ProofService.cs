@@ -1,3 +1,4 @@
+using TransparencyLog.LogService.Hosting;
 using TransparencyLog.Merkle;
 
 namespace TransparencyLog.LogService.Proofs;
@@ -11,13 +12,17 @@ internal sealed class ProofService(TileStore tiles)
     public async Task<Hash[]> InclusionAsync(int logId, long index, long size, CancellationToken cancellationToken)
     {
         var plan = ProofPlanner.Inclusion(index, size);
-        return plan.Assemble(await NodeHashesAsync(logId, plan.Nodes, null, cancellationToken));
+        var proof = plan.Assemble(await NodeHashesAsync(logId, plan.Nodes, null, cancellationToken));
+        LogServiceMetrics.ProofsServed.WithLabels(LogServiceMetrics.LogLabel(logId), "inclusion").Inc();
+        return proof;
     }
 
     public async Task<Hash[]> ConsistencyAsync(int logId, long size1, long size2, CancellationToken cancellationToken)
     {
         var plan = ProofPlanner.Consistency(size1, size2);
-        return plan.Assemble(await NodeHashesAsync(logId, plan.Nodes, null, cancellationToken));
+        var proof = plan.Assemble(await NodeHashesAsync(logId, plan.Nodes, null, cancellationToken));
+        LogServiceMetrics.ProofsServed.WithLabels(LogServiceMetrics.LogLabel(logId), "consistency").Inc();
+        return proof;
     }
 
     public async Task<Hash> RootAsync(int logId, long size, CancellationToken cancellationToken)

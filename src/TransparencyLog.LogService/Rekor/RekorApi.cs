@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TransparencyLog.LogService.Http;
@@ -36,7 +37,7 @@ internal static class RekorApi
         api.MapGet("/log/verifierKey", GetVerifierKey);
         api.MapGet("/log/proof", GetConsistencyProofAsync);
         api.MapGet("/log/entries", GetEntryByIndexAsync);
-        api.MapGet("/log/entries/{entryId}", GetEntryByIdAsync);
+        api.MapGet("/log/entries/{entryUUID}", GetEntryByIdAsync);
         api.MapPost("/log/entries/retrieve", RetrieveEntriesAsync);
         api.MapPost("/index/retrieve", SearchIndexAsync);
         return app;
@@ -173,7 +174,7 @@ internal static class RekorApi
             : new JsonBytes(RekorEntryWriter.Map(log, entry));
     }
 
-    private static async Task<IResult> GetEntryByIdAsync(string entryId, LogRegistry registry, EntryReader reader, CancellationToken cancellationToken)
+    private static async Task<IResult> GetEntryByIdAsync([FromRoute(Name = "entryUUID")] string entryId, LogRegistry registry, EntryReader reader, CancellationToken cancellationToken)
     {
         var log = registry.Get(LogKind.RekorV1);
         if (!TryParseEntryId(log, entryId, out var leafHash, out var error))

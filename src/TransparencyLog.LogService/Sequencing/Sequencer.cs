@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
+using TransparencyLog.LogService.Hosting;
 using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
@@ -126,11 +127,13 @@ internal sealed partial class Sequencer : IAsyncDisposable
             throw new LogSuspendedException();
         }
 
-        var pending = new Pending(entry, new TaskCompletionSource<AppendOutcome>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(entry, new TaskCompletionSource<AppendOutcome>(TaskCreationOptions.RunContinuationsAsynchronously), _time.GetTimestamp());
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new LogOverloadedException();
         }
+
+        LogServiceMetrics.QueueDepth.WithLabels(_log.Name).Set(_queue.Reader.Count);
 
         return pending.Completion.Task;
     }
@@ -201,7 +204,11 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
                 {
                     batch.Add(pending);
+                    LogServiceMetrics.QueueWait.WithLabels(_log.Name).Observe(_time.GetElapsedTime(pending.EnqueuedAt).TotalSeconds);
                 }
+
+                LogServiceMetrics.QueueDepth.WithLabels(_log.Name).Set(reader.Count);
+                LogServiceMetrics.BatchSize.WithLabels(_log.Name).Observe(batch.Count);
 
                 await CommitBatchAsync(batch);
                 batch.Clear();
@@ -229,8 +236,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
     {
         try
         {
+            var started = _time.GetTimestamp();
             var outcomes = await CommitAsync(batch, _stopping.Token);
             _availability.ReportSuccess();
+            LogServiceMetrics.CommitDuration.WithLabels(_log.Name).Observe(_time.GetElapsedTime(started).TotalSeconds);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Completion.TrySetResult(outcomes[i]);
@@ -333,6 +342,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
             next++;
         }
 
+        LogServiceMetrics.Duplicates.WithLabels(_log.Name).Inc(batch.Count - appended.Count);
         if (appended.Count == 0)
         {
             await transaction.RollbackAsync(cancellationToken);
@@ -407,6 +417,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
             }
         }
 
+        LogServiceMetrics.NewEntries.WithLabels(_log.Name).Inc(appended.Count);
         Log.BatchCommitted(_logger, _log.Name, appended.Count, batch.Count - appended.Count, newSize);
         return outcomes;
     }
@@ -510,7 +521,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private static NpgsqlParameter ArrayParameter(object values, NpgsqlDbType elementType) =>
         new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | elementType };
 
-    private sealed record Pending(EntryToAppend Entry, TaskCompletionSource<AppendOutcome> Completion);
+    private sealed record Pending(EntryToAppend Entry, TaskCompletionSource<AppendOutcome> Completion, long EnqueuedAt);
 
     private static partial class Log
     {

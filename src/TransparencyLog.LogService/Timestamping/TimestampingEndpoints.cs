@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using TransparencyLog.LogService.Hosting;
 
 namespace TransparencyLog.LogService.Timestamping;
 
@@ -38,9 +39,8 @@ public static class TimestampingEndpoints
     /// <summary>Maps <c>POST /api/v1/timestamp</c> and <c>GET /api/v1/timestamp/certchain</c>.</summary>
     public static IEndpointRouteBuilder MapTimestamping(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/timestamp");
-        group.MapPost("", IssueAsync);
-        group.MapGet("/certchain", GetCertificateChain);
+        app.MapPost("/api/v1/timestamp", IssueAsync);
+        app.MapGet("/api/v1/timestamp/certchain", GetCertificateChain);
         return app;
     }
 
@@ -77,7 +77,9 @@ public static class TimestampingEndpoints
         try
         {
             var timestampRequest = isJson ? TimestampRequestReader.ReadJson(body) : TimestampRequestReader.ReadDer(body);
-            return TypedResults.Bytes(authority.Issue(timestampRequest), TimestampReplyMediaType);
+            var reply = authority.Issue(timestampRequest);
+            LogServiceMetrics.Timestamps.WithLabels("issued").Inc();
+            return TypedResults.Bytes(reply, TimestampReplyMediaType);
         }
         catch (TimestampRequestException e)
         {
@@ -91,6 +93,7 @@ public static class TimestampingEndpoints
     private static JsonHttpResult<TimestampError> Error(ILogger logger, int status, string message)
     {
         Log.TimestampRejected(logger, status, message);
+        LogServiceMetrics.Timestamps.WithLabels("rejected").Inc();
         return TypedResults.Json(new TimestampError(status, message), statusCode: status);
     }
 

@@ -69,7 +69,7 @@ public sealed class CaServer : IAsyncDisposable
         await _factory.DisposeAsync();
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

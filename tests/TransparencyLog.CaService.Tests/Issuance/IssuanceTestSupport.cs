@@ -179,6 +179,8 @@ internal sealed class FakeCtLog : IAsyncDisposable
         var log = new FakeCtLog(app, ECDsa.Create(ECCurve.NamedCurves.nistP256));
         app.MapPost("/ct/v1/add-pre-chain", (Delegate)log.AddPreChainAsync);
         app.MapPost("/ct/v1/add-chain", (Delegate)log.AddChainAsync);
+        // What the CA's readiness check asks; the values are not read.
+        app.MapGet("/ct/v1/get-sth", () => Results.Json(new { tree_size = 0, timestamp = 0, sha256_root_hash = "", tree_head_signature = "" }));
         await app.StartAsync();
         return log;
     }

@@ -91,6 +91,10 @@ public sealed class LocalSystem : IAsyncLifetime
         return logs.ToString();
     }
 
+    /// <summary>Runs <c>./run.sh</c> again with this system's data directory (and fresh ports).</summary>
+    public Task<ProcessResult> RunScriptAsync(params string[] arguments) =>
+        RunAsync(Path.Combine(Repository.Root, "run.sh"), arguments, RunEnvironment(), TimeSpan.FromMinutes(2));
+
     private Dictionary<string, string> RunEnvironment() => new()
     {
         ["TLOG_DATA_DIR"] = DataDirectory,

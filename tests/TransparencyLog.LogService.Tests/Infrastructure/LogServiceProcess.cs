@@ -106,7 +106,7 @@ internal sealed class LogServiceProcess : IAsyncDisposable
 
             try
             {
-                using var response = await Client.GetAsync("/healthz");
+                using var response = await Client.GetAsync("/readyz");
                 if (response.IsSuccessStatusCode)
                 {
                     return;
@@ -119,7 +119,7 @@ internal sealed class LogServiceProcess : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException($"the log service did not become healthy:\n{Output}");
+        throw new TimeoutException($"the log service did not become ready:\n{Output}");
     }
 
     private void Append(string? line)
