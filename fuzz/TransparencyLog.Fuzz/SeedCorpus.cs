@@ -42,7 +42,7 @@ internal static class SeedCorpus
         // Rekor v1 entries: every kind, key and certificate verifiers, and near-misses.
         var hashedRekord = HashedRekord(digest, signature, ecdsaPem);
         var hashedRekordCert = HashedRekord(digest, signature, leafPem);
-        var (envelope, dssePae) = Envelope(ecdsa, """{"_type":"https://in-toto.io/Statement/v1","subject":[]}"""u8.ToArray());
+        var (envelope, _) = Envelope(ecdsa, """{"_type":"https://in-toto.io/Statement/v1","subject":[]}"""u8.ToArray());
         Seeds(directory, "rekor-v1-entry",
             Json(hashedRekord),
             Json(hashedRekordCert),
@@ -65,8 +65,7 @@ internal static class SeedCorpus
 
         Seeds(directory, "dsse-envelope",
             Encoding.UTF8.GetBytes(envelope),
-            """{"payload":"","payloadType":"","signatures":[]}"""u8.ToArray(),
-            dssePae);
+            """{"payload":"","payloadType":"","signatures":[]}"""u8.ToArray());
 
         Seeds(directory, "artifact-key",
             Encoding.UTF8.GetBytes(B64(ecdsaPem)),
