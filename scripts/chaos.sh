@@ -2,8 +2,9 @@
 # Fault trials of the log service (by hand, not in CI): SIGKILL of the service and crashes of PostgreSQL under three
 # concurrent writers, then a verifier that holds the log to everything it acknowledged. See docs/reliability.md.
 #
-#   scripts/chaos.sh [--kills N] [--pg-crashes N] [--rate R] [--out DIR] [--pg-port P] [--port P]
-#       runs until N service kills (default 100) and N PostgreSQL crashes (default 20) are done, in random order
+#   scripts/chaos.sh [--kills N] [--pg-crashes N] [--max-seconds S] [--rate R] [--out DIR] [--pg-port P] [--port P]
+#       runs until N service kills (default 100) and N PostgreSQL crashes (default 20) are done, in random order,
+#       or until S seconds have passed (then verifies what was done); several instances may run side by side
 #   scripts/chaos.sh --soak SECONDS [--rate R] [--out DIR] ...
 #       no faults: the three writers for SECONDS while the service's RSS is sampled; prints the soak table
 #
@@ -20,13 +21,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-kills=100 pg_crashes=20 rate=4 soak=0 out=/tmp/tlog-chaos pg_port=55431 port=3091
+kills=100 pg_crashes=20 rate=4 soak=0 max_seconds=0 out=/tmp/tlog-chaos pg_port=55431 port=3091
 while (($#)); do
     case $1 in
         --kills) kills=$2; shift 2 ;;
         --pg-crashes) pg_crashes=$2; shift 2 ;;
         --rate) rate=$2; shift 2 ;;
         --soak) soak=$2; shift 2 ;;
+        --max-seconds) max_seconds=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --pg-port) pg_port=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
@@ -84,10 +86,18 @@ start_service() {
     env "${service_auth[@]}" dotnet "$service_dll" --contentRoot "$root/src/TransparencyLog.LogService" >>"$out/service.log" 2>&1 &
     service_pid=$!
 }
+start_exits=0
 wait_healthy() {
     local i
     for i in $(seq 1 600); do
         curl -fsS -m 5 "$url/healthz" >/dev/null 2>&1 && return 0
+        if ! kill -0 "$service_pid" 2>/dev/null; then
+            # The service exits when it cannot open its logs at start-up (e.g. PostgreSQL still recovering, or too slow
+            # to answer on a loaded machine): a supervisor would start it again, and so does this script.
+            start_exits=$((start_exits + 1))
+            echo "$(date -u +%H:%M:%S) the service exited during start-up ($start_exits so far; see service.log); starting it again" >>"$out/trials.log"
+            start_service
+        fi
         sleep 0.5
     done
     return 1
@@ -123,6 +133,10 @@ else
     done_kills=0 done_pg=0 trial=0
     log "trials: $kills service kills and $pg_crashes PostgreSQL crashes, 3 writers at $rate appends/s each"
     while ((done_kills < kills || done_pg < pg_crashes)); do
+        if ((max_seconds > 0 && $(date +%s) - started >= max_seconds)); then
+            log "time limit of ${max_seconds}s reached: stopping the trials here"
+            break
+        fi
         trial=$((trial + 1))
         sleep "$((RANDOM % 4 + 1)).$((RANDOM % 10))"
         # PostgreSQL crashes are spread over the run: picked with the share still to do.
@@ -176,5 +190,8 @@ fi
 if ((soak > 0)); then
     dotnet "$bench_dll" chaos-soak-report --rss "$out/rss.txt" "${acks[@]}" --bucket 300 | tee "$out/soak.md" | tee -a "$out/trials.log"
 fi
-log "done in ${elapsed}s; failures: $failures"
+if ((soak == 0)); then
+    log "trials: $done_kills service kills, $done_pg PostgreSQL crashes"
+fi
+log "done in ${elapsed}s; service exits during start-up: $start_exits; failures: $failures"
 ((failures == 0))

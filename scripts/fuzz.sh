@@ -9,7 +9,7 @@
 # the SharpFuzz tool pinned in .config/dotnet-tools.json (the normal build output is never instrumented), and runs
 # afl-fuzz on one core per target, one target after another, starting from fuzz/corpus/<target>/. Findings stay in
 # $FUZZ_WORK/findings/<target>/; every crashing input is replayed to show its exception and copied to
-# $FUZZ_WORK/crashes/<target>/. Exits 1 if any target crashed (hangs are reported, not failed: a loaded machine
+# $FUZZ_WORK/crashes/<target>/ (FUZZ_SKIP_BUILD=1 reuses the last build there). Exits 1 if any target crashed (hangs are reported, not failed: a loaded machine
 # makes slow inputs look hung; replay one with `--replay` to tell).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +19,21 @@ project=fuzz/TransparencyLog.Fuzz
 
 build() {
     dotnet tool restore >/dev/null
+    if [[ ${FUZZ_SKIP_BUILD:-} == 1 && -f $work/build/TransparencyLog.Fuzz.dll ]]; then
+        # Reuse the last build of $work (e.g. a second run on a slow machine); instrument a fresh copy of it.
+        rm -rf "$work/bin"
+        cp -r "$work/build" "$work/bin"
+        instrument
+        return
+    fi
     rm -rf "$work/build" "$work/bin"
     dotnet build "$project" -c Release -o "$work/build" -nologo -v quiet >"$work/build.log" 2>&1 \
         || { cat "$work/build.log"; exit 1; }
     cp -r "$work/build" "$work/bin"
+    instrument
+}
+
+instrument() {
     # Only the product's assemblies are instrumented: the harness and the framework stay as they are.
     for assembly in TransparencyLog.Merkle TransparencyLog.Sigstore TransparencyLog.LogService TransparencyLog.CaService; do
         dotnet sharpfuzz "$work/bin/$assembly.dll" >>"$work/instrument.log" 2>&1 \
@@ -81,7 +92,7 @@ for target in "${targets[@]}"; do
     echo "== $target: ${seconds}s"
     # -V: stop after SECONDS; -t: per-execution timeout in ms (generous: the machine is shared); -m none: the CLR
     # reserves far more virtual memory than afl++'s default limit.
-    afl-fuzz -i "fuzz/corpus/$target" -o "$findings" -V "$seconds" -t 5000 -m none -- "${fuzzer[@]}" "$target" \
+    afl-fuzz -i "fuzz/corpus/$target" -o "$findings" -V "$seconds" -t 10000 -m none -- "${fuzzer[@]}" "$target" \
         >"$work/$target.afl.log" 2>&1 || { tail -30 "$work/$target.afl.log"; echo "afl-fuzz failed for $target" >&2; failed=1; continue; }
     stats=$findings/default/fuzzer_stats
     execs=$(stat execs_done "$stats")
