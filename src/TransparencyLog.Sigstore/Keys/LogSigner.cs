@@ -44,12 +44,20 @@ public abstract class LogSigner : IDisposable
         {
             return string.IsNullOrEmpty(password)
                 ? Pem.Encode("PRIVATE KEY", pkcs8)
-                : Pem.Encode("ENCRYPTED PRIVATE KEY", Pbes2.Encrypt(pkcs8, password));
+                : Pem.Encode("ENCRYPTED PRIVATE KEY", EncryptedPkcs8.Encrypt(pkcs8, password));
         }
         finally
         {
             CryptographicOperations.ZeroMemory(pkcs8);
         }
+    }
+
+    /// <summary>A log key whose signatures an <see cref="ISigner"/> makes (takes ownership): ECDSA P-256 or Ed25519.</summary>
+    /// <exception cref="KeyLoadException">The signer's algorithm is not one a log signs with.</exception>
+    public static LogSigner FromSigner(ISigner signer)
+    {
+        ArgumentNullException.ThrowIfNull(signer);
+        return new SignerLogSigner(signer, signer.PublicKeySpki.ToArray());
     }
 
     /// <summary>A fresh key, for development and tests.</summary>
@@ -104,7 +112,7 @@ public abstract class LogSigner : IDisposable
                         throw new KeyLoadException("the private key is encrypted and no password was given");
                     }
 
-                    var decrypted = Pbes2.Decrypt(der, password);
+                    var decrypted = EncryptedPkcs8.Decrypt(der, password);
                     try
                     {
                         return LoadPkcs8(decrypted, afterDecryption: true);

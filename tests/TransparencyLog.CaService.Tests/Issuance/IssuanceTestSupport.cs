@@ -16,13 +16,6 @@ using TransparencyLog.Sigstore.CertificateTransparency;
 
 namespace TransparencyLog.CaService.Tests.Issuance;
 
-internal sealed class FakeTimeProvider(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-
-    public override DateTimeOffset GetUtcNow() => Now;
-}
-
 internal sealed class SimpleHttpClientFactory : IHttpClientFactory
 {
     public HttpClient CreateClient(string name) => new() { Timeout = TimeSpan.FromSeconds(10) };
@@ -58,7 +51,7 @@ internal static class IssuanceTestSupport
     public static CaSigner NewCa(DateTimeOffset now)
     {
         var (key, chain) = EphemeralCaBackend.Generate(now);
-        return new InProcessCaSigner(key, chain);
+        return CaSigner.InProcess(key, chain);
     }
 
     public static CertificateIssuer NewIssuer(CaSigner ca, TimeProvider time, IssuanceOptions? options = null)
