@@ -4,11 +4,15 @@ using TransparencyLog.Benchmarks;
 //   log  the log service: appends, inclusion-proof reads, raw PostgreSQL baselines (bench/run-log-benchmark.sh)
 //   ca   the CA: certificates per second end to end, beside the crypto one certificate needs (bench/run-service-benchmarks.sh)
 //   tsa  the timestamp authority: timestamps per second, JSON and DER requests, beside the signing cost alone
+//   chaos-write, chaos-verify, chaos-soak-report  the fault trials' writer, verifier and soak table (scripts/chaos.sh)
 return args.FirstOrDefault() switch
 {
     "log" => await LogBenchmark.RunAsync(args[1..]),
     "ca" => await CaBenchmark.RunAsync(args[1..]),
     "tsa" => await TsaBenchmark.RunAsync(args[1..]),
+    "chaos-write" => await ChaosWriter.RunAsync(args[1..]),
+    "chaos-verify" => await ChaosVerifier.RunAsync(args[1..]),
+    "chaos-soak-report" => ChaosSoakReport.Run(args[1..]),
     _ => await Usage(),
 };
 

@@ -59,7 +59,7 @@ internal sealed class Proposals
         return i < _bodies.Length ? _bodies[i] : null;
     }
 
-    private static string HashedRekord(string digestHex, string signatureBase64, string publicKeyBase64) => new JsonObject
+    internal static string HashedRekord(string digestHex, string signatureBase64, string publicKeyBase64) => new JsonObject
     {
         ["apiVersion"] = "0.0.1",
         ["kind"] = "hashedrekord",

@@ -28,9 +28,19 @@ internal static class ProtoJson
             throw new JsonException("the request body is not a JSON object");
         }
 
-        // Google.Protobuf rejects an unknown enum name even when ignoring unknown fields, while grpc-gateway drops
-        // it: sigstore-go sends "algorithm":"RSA", which is not a PublicKeyAlgorithm name.
-        DropUnknownEnumNames(root, descriptor);
+        try
+        {
+            // Google.Protobuf rejects an unknown enum name even when ignoring unknown fields, while grpc-gateway drops
+            // it: sigstore-go sends "algorithm":"RSA", which is not a PublicKeyAlgorithm name.
+            DropUnknownEnumNames(root, descriptor);
+        }
+        catch (ArgumentException)
+        {
+            // JsonObject materializes its members on first access and throws on a repeated name (found by fuzzing:
+            // the CA answered 500). A repeated member is malformed JSON for a protobuf message.
+            throw new JsonException("the request body repeats a member name");
+        }
+
         return _parser.Parse<T>(root.ToJsonString());
     }
 

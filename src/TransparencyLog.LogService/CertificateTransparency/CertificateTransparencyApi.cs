@@ -157,7 +157,7 @@ internal static partial class CertificateTransparencyApi
     }
 
     /// <summary>Parses <c>{"chain":[base64 DER, …]}</c> within the configured bounds.</summary>
-    private static List<byte[]> ParseChain(byte[] body, CertificateTransparencyOptions options)
+    internal static List<byte[]> ParseChain(byte[] body, CertificateTransparencyOptions options)
     {
         try
         {

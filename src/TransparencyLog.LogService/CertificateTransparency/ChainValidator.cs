@@ -42,6 +42,21 @@ internal static class ChainValidator
     public static ValidatedChain Validate(
         IReadOnlyList<byte[]> chain, CtEntryType type, IReadOnlyList<X509Certificate2> roots)
     {
+        try
+        {
+            return ValidateLoaded(chain, type, roots);
+        }
+        catch (Exception e) when (e is CryptographicException or PlatformNotSupportedException or AsnContentException)
+        {
+            // A certificate loads with its extensions and key still encoded; a malformed basicConstraints, EKU or key
+            // throws only when read, deep in the checks (found by fuzzing: the log answered 500). The submitter's.
+            throw new ChainRejectedException("the chain holds a certificate with a malformed extension or public key");
+        }
+    }
+
+    private static ValidatedChain ValidateLoaded(
+        IReadOnlyList<byte[]> chain, CtEntryType type, IReadOnlyList<X509Certificate2> roots)
+    {
         if (roots.Count == 0)
         {
             throw new ChainRejectedException("no accepted roots configured");

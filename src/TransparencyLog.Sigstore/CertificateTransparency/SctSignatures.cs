@@ -68,9 +68,9 @@ public static class SctSignatures
                 return false;
             }
         }
-        catch (CryptographicException)
+        catch (Exception e) when (e is CryptographicException or PlatformNotSupportedException)
         {
-            // A key of another type than the SCT claims: not a valid SCT.
+            // A key of another type than the SCT claims, or on a curve the platform does not know: not a valid SCT.
             return false;
         }
 

@@ -61,7 +61,8 @@ public sealed class LogPublicKey
                             throw new KeyLoadException("trailing data after the public key");
                         }
                     }
-                    catch (CryptographicException ex)
+                    // PlatformNotSupportedException: a named curve the platform does not know (found by fuzzing).
+                    catch (Exception ex) when (ex is CryptographicException or PlatformNotSupportedException)
                     {
                         throw new KeyLoadException("the EC public key is invalid", ex);
                     }

@@ -163,7 +163,9 @@ internal sealed class ArtifactKey
                     throw new EntryRejectedException($"{field} uses an unsupported key algorithm (expected ECDSA, RSA or Ed25519)");
             }
         }
-        catch (Exception ex) when (ex is AsnContentException or CryptographicException)
+        // An EC key on a named curve OpenSSL does not know throws PlatformNotSupportedException from the import (found
+        // by fuzzing): as much the client's malformed key as any other.
+        catch (Exception ex) when (ex is AsnContentException or CryptographicException or PlatformNotSupportedException)
         {
             throw new EntryRejectedException($"{field} holds an invalid public key");
         }

@@ -111,7 +111,7 @@ public sealed record TrustedRoot(
                     return "PUBLIC_KEY_DETAILS_UNSPECIFIED";
             }
         }
-        catch (Exception ex) when (ex is CryptographicException or System.Formats.Asn1.AsnContentException)
+        catch (Exception ex) when (ex is CryptographicException or System.Formats.Asn1.AsnContentException or PlatformNotSupportedException)
         {
             return "PUBLIC_KEY_DETAILS_UNSPECIFIED";
         }

@@ -99,6 +99,26 @@ public sealed class SigningCertificateTests(CaFixture fixture)
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }
 
+    // Found by fuzzing (scripts/fuzz.sh ca-signing-request): a repeated member name threw ArgumentException from
+    // JsonObject and the CA answered 500.
+    [Fact]
+    public async Task SigningCert_RepeatedMemberName_Returns400()
+    {
+        var token = await fixture.Email.MintAsync(email: "alice@example.com");
+        using var key = new TestKey();
+        var json = $$$"""
+            {"credentials":{"oidcIdentityToken":{{{JsonSerializer.Serialize(token)}}}},
+             "publicKeyRequest":{"publicKey":{"algorithm":"ECDSA","content":"a","content":{{{JsonSerializer.Serialize(key.PublicKeyPem)}}}},
+                                 "proofOfPossession":"{{{key.Prove("alice@example.com")}}}"}}
+            """;
+
+        using var response = await CaResponses.PostSigningCertAsync(fixture.Ca.Rest, json);
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"expected 400, got {(int)response.StatusCode}: {body}");
+        Assert.Contains("not a valid CreateSigningCertificateRequest", body, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task SigningCert_ProtoFieldNames_AreAcceptedAndReturn201()
     {

@@ -29,6 +29,16 @@ public sealed class CtBadInputTests(CtFixture log) : IClassFixture<CtFixture>
         await AssertRejectedAsync("add-chain", [leaf, impostor.RawData, log.Ca.Root.RawData], "not signed by");
     }
 
+    // Found by fuzzing (scripts/fuzz.sh ct-chain): the extension threw CryptographicException when read and the log
+    // answered 500.
+    [Fact]
+    public async Task AddChain_IssuerWithMalformedBasicConstraints_Returns400()
+    {
+        using var malformed = log.Ca.IntermediateWithMalformedBasicConstraints();
+        var leaf = log.Ca.IssueLeaf(poison: false);
+        await AssertRejectedAsync("add-chain", [leaf, malformed.RawData, log.Ca.Root.RawData], "malformed extension");
+    }
+
     [Fact]
     public async Task AddChain_Precertificate_Returns400()
     {

@@ -58,6 +58,20 @@ internal sealed class TestCa : IDisposable
         return IssueCa(Intermediate.Subject, key, Root);
     }
 
+    /// <summary>
+    /// A certificate with this intermediate's name whose basicConstraints value is not DER (a truncated BOOLEAN):
+    /// it loads, and throws only when the extension is decoded.
+    /// </summary>
+    public X509Certificate2 IntermediateWithMalformedBasicConstraints()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(Intermediate.Subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509Extension("2.5.29.19", [0x30, 0x03, 0x01, 0x01], critical: true));
+        var now = DateTimeOffset.UtcNow;
+        using var rootWithKey = Root.CopyWithPrivateKey(_rootKey);
+        return request.Create(rootWithKey, now.AddDays(-1), now.AddYears(5), RandomNumberGenerator.GetBytes(16));
+    }
+
     public IReadOnlyList<byte[]> Chain(byte[] leaf) => [leaf, Intermediate.RawData, Root.RawData];
 
     public void Dispose()

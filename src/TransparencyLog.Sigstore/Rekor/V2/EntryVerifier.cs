@@ -196,7 +196,8 @@ internal sealed class EntryVerifier
                     break;
             }
         }
-        catch (Exception e) when (e is AsnContentException or CryptographicException)
+        // PlatformNotSupportedException: an EC key on a named curve the platform does not know (found by fuzzing).
+        catch (Exception e) when (e is AsnContentException or CryptographicException or PlatformNotSupportedException)
         {
             throw new EntryRejectedException($"{path} holds an invalid public key");
         }
