@@ -1,4 +1,5 @@
 using TransparencyLog.LogService.CertificateTransparency;
+using TransparencyLog.LogService.Explorer;
 using TransparencyLog.LogService.Hosting;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Rekor;
@@ -20,6 +21,7 @@ builder.AddRekorApi();
 builder.AddRekorV2Api();
 builder.AddCertificateTransparency();
 builder.AddTimestamping();
+builder.AddExplorer();
 
 var app = builder.Build();
 await app.OpenLogsAsync();
@@ -29,6 +31,7 @@ app.MapRekorV2Api();
 app.MapTiles("", LogKind.RekorV1);
 app.MapCertificateTransparency();
 app.MapTimestamping();
+app.MapExplorer();
 await app.RunAsync();
 return 0;
 
