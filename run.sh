@@ -146,9 +146,11 @@ FULCIO_GRPC=127.0.0.1:$FULCIO_GRPC_PORT
 OIDC_ISSUER=http://127.0.0.1:$OIDC_PORT
 DEV_TOKEN_CMD="$tlog dev token --issuer http://127.0.0.1:$OIDC_PORT"
 PG_CONNECTION="$app_connection"
+EXPLORER_URL=http://127.0.0.1:$REKOR_PORT/explorer
 ENV
 
 echo "==> ready; endpoints in .data/endpoints.env"
+echo "==> log explorer: http://127.0.0.1:$REKOR_PORT/explorer"
 cat "$data/endpoints.env"
 if $background; then
   exit 0

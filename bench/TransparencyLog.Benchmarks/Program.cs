@@ -4,16 +4,18 @@ using TransparencyLog.Benchmarks;
 //   log  the log service: appends, inclusion-proof reads, raw PostgreSQL baselines (bench/run-log-benchmark.sh)
 //   ca   the CA: certificates per second end to end, beside the crypto one certificate needs (bench/run-service-benchmarks.sh)
 //   tsa  the timestamp authority: timestamps per second, JSON and DER requests, beside the signing cost alone
+//   explorer  the log explorer's page render times on a log it fills first (bench/run-explorer-benchmark.sh)
 return args.FirstOrDefault() switch
 {
     "log" => await LogBenchmark.RunAsync(args[1..]),
     "ca" => await CaBenchmark.RunAsync(args[1..]),
     "tsa" => await TsaBenchmark.RunAsync(args[1..]),
+    "explorer" => await ExplorerBenchmark.RunAsync(args[1..]),
     _ => await Usage(),
 };
 
 static async Task<int> Usage()
 {
-    await Console.Error.WriteLineAsync("usage: TransparencyLog.Benchmarks {log|ca|tsa} [options]; run it through bench/run-log-benchmark.sh or bench/run-service-benchmarks.sh");
+    await Console.Error.WriteLineAsync("usage: TransparencyLog.Benchmarks {log|ca|tsa|explorer} [options]; run it through bench/run-log-benchmark.sh or bench/run-service-benchmarks.sh");
     return 2;
 }
