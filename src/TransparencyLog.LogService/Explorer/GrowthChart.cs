@@ -61,10 +61,12 @@ internal sealed record GrowthChart(string Range, DateTimeOffset[] Boundaries, lo
         }
 
         var format = bucket.TotalHours == 1 ? "dd HH:mm" : "MM-dd";
-        foreach (var i in new[] { 0, added.Length / 2, added.Length - 1 })
+        // First, middle and last bucket, anchored so that no label runs past the chart's edges.
+        foreach (var (i, anchor) in new[] { (0, "start"), (added.Length / 2, "middle"), (added.Length - 1, "end") })
         {
+            var x = anchor == "end" ? Left + ((i + 1) * barWidth) : Left + (i * barWidth) + (anchor == "middle" ? barWidth / 2 : 0);
             html.Element("text", Boundaries[i].UtcDateTime.ToString(format, CultureInfo.InvariantCulture),
-                ("x", N(Left + (i * barWidth))), ("y", N(Height - 8)), ("class", "tick"));
+                ("x", N(x)), ("y", N(Height - 8)), ("class", "tick"), ("text-anchor", anchor));
         }
 
         html.Close("svg").Element("figcaption", $"{char.ToUpperInvariant(label[0])}{label[1..]} (UTC), from the checkpoints the log signed.").Close("figure");
