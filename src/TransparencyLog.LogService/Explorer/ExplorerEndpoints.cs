@@ -19,6 +19,7 @@ internal static class ExplorerEndpoints
     {
         ["explorer.css"] = ("TransparencyLog.LogService.Explorer.Assets.explorer.css", "text/css; charset=utf-8"),
         ["explorer.js"] = ("TransparencyLog.LogService.Explorer.Assets.explorer.js", "text/javascript; charset=utf-8"),
+        ["favicon.svg"] = ("TransparencyLog.LogService.Explorer.Assets.favicon.svg", "image/svg+xml"),
     };
 
     public static IHostApplicationBuilder AddExplorer(this IHostApplicationBuilder builder)

@@ -17,6 +17,7 @@ internal static class Layout
             .Void("meta", ("name", "color-scheme"), ("content", "light dark"))
             .Element("title", title + " · Transparency log explorer")
             .Void("link", ("rel", "stylesheet"), ("href", $"{Root}/assets/explorer.css"))
+            .Void("link", ("rel", "icon"), ("href", $"{Root}/assets/favicon.svg"), ("type", "image/svg+xml"))
             .Open("script", ("src", $"{Root}/assets/explorer.js"), ("defer", "")).Close("script")
             .Close("head");
         html.Open("body")
