@@ -49,6 +49,11 @@ command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is requi
 
 echo "==> PostgreSQL on 127.0.0.1:$PG_PORT (data in .data/pg)"
 scripts/pg.sh start "$data/pg" "$PG_PORT"
+# Password authentication only (scripts/pg.sh): the superuser's password was generated with the cluster; the
+# service role's is generated here once and kept beside the keys, both readable only by their owner.
+pg_password_file=$data/pg/superuser-password
+app_password_file=$data/keys/pg-app-password
+[[ -s $app_password_file ]] || (umask 077; od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$app_password_file")
 admin="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=transparency_log"
 if ! scripts/pg.sh psql "$data/pg" "$PG_PORT" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'transparency_log'" | grep -q 1; then
   scripts/pg.sh psql "$data/pg" "$PG_PORT" -d postgres -c "CREATE DATABASE transparency_log"
@@ -61,7 +66,8 @@ fi
 bin() { echo "$root/src/$1/bin/$config/net10.0/$1.dll"; }
 
 echo "==> migrations"
-dotnet "$(bin TransparencyLog.LogService)" migrate --connection "$admin" --app-role tlog_app --migrations "$root/migrations"
+dotnet "$(bin TransparencyLog.LogService)" migrate --connection "$admin" --password-file "$pg_password_file" \
+  --app-role tlog_app --app-password-file "$app_password_file" --migrations "$root/migrations"
 app_connection="Host=127.0.0.1;Port=$PG_PORT;Username=tlog_app;Database=transparency_log;Maximum Pool Size=50"
 
 start() {
@@ -87,6 +93,7 @@ wait_healthy() {
 
 echo "==> log service on http://127.0.0.1:$REKOR_PORT"
 Storage__ConnectionString="$app_connection" \
+Storage__PasswordFile="$app_password_file" \
 Logs__Rekor__Name="127.0.0.1:$REKOR_PORT" \
 Logs__Rekor__StateDirectory="$data/keys" \
 Timestamping__Development__StateDirectory="$data/keys/tsa" \
@@ -146,6 +153,7 @@ FULCIO_GRPC=127.0.0.1:$FULCIO_GRPC_PORT
 OIDC_ISSUER=http://127.0.0.1:$OIDC_PORT
 DEV_TOKEN_CMD="$tlog dev token --issuer http://127.0.0.1:$OIDC_PORT"
 PG_CONNECTION="$app_connection"
+PG_PASSWORD_FILE=$app_password_file
 EXPLORER_URL=http://127.0.0.1:$REKOR_PORT/explorer
 ENV
 

@@ -24,7 +24,8 @@ cleanup() { scripts/pg.sh stop "$pgdir" || true; rm -rf "$pgdir"; }
 trap cleanup EXIT
 echo "==> private PostgreSQL on 127.0.0.1:$pgport"
 scripts/pg.sh start "$pgdir" "$pgport"
-export TLOG_TEST_PG="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=postgres;Maximum Pool Size=30"
+# The cluster requires passwords (scripts/pg.sh); the tests connect as its superuser with the generated one.
+export TLOG_TEST_PG="Host=127.0.0.1;Port=$pgport;Username=postgres;Password=$(scripts/pg.sh password "$pgdir");Database=postgres;Maximum Pool Size=30"
 
 for package in tests/interop/*/package.json; do
   [[ -f $package ]] || continue

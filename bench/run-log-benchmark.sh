@@ -69,8 +69,10 @@ pgport=$(free_port)
 echo "==> private PostgreSQL on 127.0.0.1:$pgport (fsync on, synchronous_commit on) in $work/pg"
 scripts/pg.sh start "$work/pg" "$pgport"
 scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -c "CREATE DATABASE bench_log"
-admin="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=bench_log"
-dotnet "$service_dll" migrate --connection "$admin" --app-role tlog_app --migrations "$root/migrations"
+# The cluster requires passwords (scripts/pg.sh): the superuser's was generated with it, the service role's here.
+admin="Host=127.0.0.1;Port=$pgport;Username=postgres;Password=$(scripts/pg.sh password "$work/pg");Database=bench_log"
+(umask 077; od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$work/app-password")
+dotnet "$service_dll" migrate --connection "$admin" --app-role tlog_app --app-password-file "$work/app-password" --migrations "$root/migrations"
 
 port=$(free_port)
 echo "==> log service (Release) on 127.0.0.1:$port, log in $work/service.log"
@@ -79,6 +81,7 @@ mkdir -p "$work/keys"
   cd "$(dirname "$service_dll")"
   export Urls="http://127.0.0.1:$port"
   export Storage__ConnectionString="Host=127.0.0.1;Port=$pgport;Username=tlog_app;Database=bench_log;Maximum Pool Size=50"
+  export Storage__PasswordFile="$work/app-password"
   export Logs__Rekor__Name="bench.log.local"
   export Logs__Rekor__StateDirectory="$work/keys"
   export Serilog__MinimumLevel__Default=Warning

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster for local runs and tests: its own data directory, port and socket directory.
-# Usage: scripts/pg.sh {ensure-binaries|start DIR PORT|stop DIR|status DIR|psql DIR PORT [args...]}
+# Usage: scripts/pg.sh {ensure-binaries|start DIR PORT|stop DIR|status DIR|password DIR|psql DIR PORT [args...]}
 # PostgreSQL refuses to run as root, so as root the cluster belongs to an unprivileged user (postgres, else tlogpg).
+# Every connection, over TCP or the socket, authenticates with a password (scram-sha-256): the superuser's is
+# generated at initdb into DIR/superuser-password (mode 0600, the cluster user's), and the socket directory is
+# private to the cluster user (0700). No local user can connect as superuser and switch the log's triggers off.
 set -euo pipefail
 
 pg_bindir() {
@@ -46,6 +49,24 @@ as_user() {
   fi
 }
 
+# The superuser password: 32 random hex digits, readable only by the cluster's user (and root).
+new_password() {
+  local file=$1 user=$2
+  (umask 077; od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$file")
+  [[ $(id -u) -eq 0 ]] && chown "$user" "$file"
+  chmod 600 "$file"
+}
+
+write_hba() {
+  local dir=$1 user=$2
+  as_user "$user" tee "$dir/data/pg_hba.conf" >/dev/null <<HBA
+# Written by scripts/pg.sh: every connection authenticates with a password; nothing is trusted.
+local   all   all                  scram-sha-256
+host    all   all   127.0.0.1/32   scram-sha-256
+host    all   all   ::1/128        scram-sha-256
+HBA
+}
+
 start() {
   local dir=$1 port=$2 bin user
   ensure_binaries
@@ -57,14 +78,20 @@ start() {
   local p=$dir
   while [[ $p != / ]]; do p=$(dirname "$p"); [[ $(id -u) -eq 0 ]] && chmod o+x "$p" 2>/dev/null || true; done
   [[ $(id -u) -eq 0 ]] && chown "$user" "$dir"
+  chmod 700 "$dir"
+  local password_file=$dir/superuser-password
   if [[ ! -f $dir/data/PG_VERSION ]]; then
     as_user "$user" mkdir -p "$dir/data" "$dir/socket"
-    as_user "$user" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
+    new_password "$password_file" "$user"
+    as_user "$user" "$bin/initdb" -D "$dir/data" -U postgres --auth-local=scram-sha-256 --auth-host=scram-sha-256 \
+      --pwfile="$password_file" --encoding=UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir/socket'
+unix_socket_permissions = 0700
+password_encryption = scram-sha-256
 max_connections = 200
 shared_buffers = 256MB
 fsync = on
@@ -72,11 +99,24 @@ synchronous_commit = on
 full_page_writes = on
 logging_collector = off
 CONF
+    write_hba "$dir" "$user"
   fi
   as_user "$user" mkdir -p "$dir/socket"
-  if as_user "$user" "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then return 0; fi
-  as_user "$user" "$bin/pg_ctl" -D "$dir/data" -o "-p $port -k $dir/socket" -l "$dir/postgres.log" -w -t 60 start >/dev/null \
-    || { tail -n 30 "$dir/postgres.log" >&2; exit 1; }
+  chmod 700 "$dir/socket"
+  if ! as_user "$user" "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    as_user "$user" "$bin/pg_ctl" -D "$dir/data" -o "-p $port -k $dir/socket" -l "$dir/postgres.log" -w -t 60 start >/dev/null \
+      || { tail -n 30 "$dir/postgres.log" >&2; exit 1; }
+  fi
+  if [[ ! -f $password_file ]]; then
+    # A cluster made by an older pg.sh trusts every local user: give the superuser a password (sent on stdin, never
+    # on a command line), then require it everywhere.
+    new_password "$password_file" "$user"
+    as_user "$user" "$bin/psql" -h "$dir/socket" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q -f - \
+      <<<"ALTER ROLE postgres PASSWORD '$(cat "$password_file")'" >/dev/null
+    write_hba "$dir" "$user"
+    as_user "$user" "$bin/pg_ctl" -D "$dir/data" reload >/dev/null
+    echo "scripts/pg.sh: $dir now requires passwords (superuser password in $password_file)" >&2
+  fi
 }
 
 stop() {
@@ -90,7 +130,7 @@ stop() {
 psql_cmd() {
   local dir=$1 port=$2; shift 2
   local bin; bin=$(pg_bindir)
-  "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -q "$@"
+  PGPASSWORD=$(cat "$dir/superuser-password") "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -q "$@"
 }
 
 case "${1:-}" in
@@ -99,6 +139,7 @@ case "${1:-}" in
   start) start "$2" "$3" ;;
   stop) stop "$2" ;;
   status) bin=$(pg_bindir); as_user "$(run_user)" "$bin/pg_ctl" -D "$2/data" status ;;
+  password) cat "$2/superuser-password" ;;
   psql) shift; psql_cmd "$@" ;;
-  *) echo "usage: $0 {ensure-binaries|bindir|start DIR PORT|stop DIR|status DIR|psql DIR PORT [psql args]}" >&2; exit 2 ;;
+  *) echo "usage: $0 {ensure-binaries|bindir|start DIR PORT|stop DIR|status DIR|password DIR|psql DIR PORT [psql args]}" >&2; exit 2 ;;
 esac

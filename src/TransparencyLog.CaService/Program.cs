@@ -9,9 +9,10 @@ builder.AddCaLogging();
 builder.AddIdentity();
 builder.AddIssuance();
 builder.AddCaApi();
+builder.AddCaGrpc();
 
 var app = builder.Build();
 app.UseCaApi();
 app.MapCaRestApi();
-app.MapCaGrpcApi();
+app.MapCaGrpc();
 app.Run();

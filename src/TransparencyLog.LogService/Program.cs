@@ -1,6 +1,7 @@
 using TransparencyLog.LogService.CertificateTransparency;
 using TransparencyLog.LogService.Explorer;
 using TransparencyLog.LogService.Hosting;
+using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Rekor;
 using TransparencyLog.LogService.RekorV2;
@@ -11,6 +12,11 @@ using TransparencyLog.LogService.Timestamping;
 if (args.Length > 0 && args[0] == "migrate")
 {
     return await MigrateCommand.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "fsck")
+{
+    return await FsckCommand.RunAsync(args[1..]);
 }
 
 var builder = WebApplication.CreateBuilder(args);

@@ -18,6 +18,7 @@ public sealed class RunScriptTests(LocalSystem system)
     [InlineData("TRUSTED_ROOT")]
     [InlineData("SIGNING_CONFIG")]
     [InlineData("PG_CONNECTION")]
+    [InlineData("PG_PASSWORD_FILE")]
     [InlineData("EXPLORER_URL")]
     public void RunBackground_EndpointsFile_HasEveryVariable(string name) =>
         Assert.False(string.IsNullOrWhiteSpace(system[name]), $"{name} is empty");
@@ -35,6 +36,38 @@ public sealed class RunScriptTests(LocalSystem system)
         using var response = await http.GetAsync(system[variable] + path);
         Assert.True(response.IsSuccessStatusCode, $"{system[variable]}{path} answered {(int)response.StatusCode}");
     }
+
+    [Fact]
+    public async Task RunBackground_Fsck_FindsEveryLogConsistent()
+    {
+        var result = await FsckAsync(system["PG_CONNECTION"], "--password-file", system["PG_PASSWORD_FILE"], "--full");
+        Assert.True(result.ExitCode == 0, result.StandardOutput + result.StandardError);
+        Assert.Contains("fsck: 3 log(s) consistent", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task RunBackground_LocalCluster_RequiresPasswordsAndKeepsItsSocketPrivate()
+    {
+        // Neither the service role nor the superuser gets in without a password, over TCP.
+        Assert.Equal(3, (await FsckAsync(system["PG_CONNECTION"])).ExitCode);
+        var superuser = system["PG_CONNECTION"].Replace("Username=tlog_app", "Username=postgres", StringComparison.Ordinal);
+        Assert.Equal(3, (await FsckAsync(superuser)).ExitCode);
+
+        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(Path.Combine(system.DataDirectory, "pg", "socket")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(system.DataDirectory, "pg", "superuser-password")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(system["PG_PASSWORD_FILE"]));
+        var hba = await File.ReadAllTextAsync(Path.Combine(system.DataDirectory, "pg", "data", "pg_hba.conf"));
+        Assert.DoesNotContain("trust", hba.Split('\n').Where(l => !l.StartsWith('#')).SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    private static Task<ProcessResult> FsckAsync(string connection, params string[] options) =>
+        LocalSystem.RunAsync(
+            "dotnet",
+            [Path.Combine(Repository.Root, "src", "TransparencyLog.LogService", "bin", Repository.Configuration, "net10.0", "TransparencyLog.LogService.dll"), "fsck", "--connection", connection, .. options],
+            new Dictionary<string, string> { ["Storage__PasswordFile"] = "" },
+            TimeSpan.FromMinutes(2));
 
     [Fact]
     public async Task DevTokenCommand_Email_PrintsAThreePartJwt()

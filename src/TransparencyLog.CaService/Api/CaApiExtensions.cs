@@ -65,9 +65,9 @@ internal static class CaApiExtensions
             limiter.OnRejected = async (rejected, ct) =>
             {
                 var http = rejected.HttpContext;
-                if (CaGrpcApi.IsGrpcRequest(http.Request))
+                if (CaGrpcExtensions.IsGrpcRequest(http.Request))
                 {
-                    CaGrpcApi.WriteStatus(http.Response, CaErrorMap.For(CaErrorCode.RateLimited).GrpcStatus, RateLimitMessages.PerAddress);
+                    CaGrpcExtensions.WriteRejection(http.Response, CaErrorCode.RateLimited, RateLimitMessages.PerAddress);
                     return;
                 }
 

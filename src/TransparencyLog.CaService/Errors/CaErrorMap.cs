@@ -1,4 +1,4 @@
-using TransparencyLog.CaService.Grpc;
+using Grpc.Core;
 
 namespace TransparencyLog.CaService.Errors;
 
@@ -8,23 +8,23 @@ namespace TransparencyLog.CaService.Errors;
 /// </summary>
 internal static class CaErrorMap
 {
-    public static (int HttpStatus, GrpcStatusCode GrpcStatus) For(CaErrorCode code) => code switch
+    public static (int HttpStatus, StatusCode GrpcStatus) For(CaErrorCode code) => code switch
     {
-        CaErrorCode.InvalidRequest => (StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument),
+        CaErrorCode.InvalidRequest => (StatusCodes.Status400BadRequest, StatusCode.InvalidArgument),
         // Fulcio answers every identity-token failure with InvalidArgument/400; clients do not retry a 400.
-        CaErrorCode.InvalidIdentityToken => (StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument),
-        CaErrorCode.UntrustedIssuer => (StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument),
-        CaErrorCode.MissingClaim => (StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument),
-        CaErrorCode.PolicyDenied => (StatusCodes.Status403Forbidden, GrpcStatusCode.PermissionDenied),
-        CaErrorCode.InvalidPublicKey => (StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument),
-        CaErrorCode.InsecurePublicKey => (StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument),
-        CaErrorCode.InvalidProofOfPossession => (StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument),
-        CaErrorCode.InvalidCsr => (StatusCodes.Status400BadRequest, GrpcStatusCode.InvalidArgument),
-        CaErrorCode.RequestTooLarge => (StatusCodes.Status413PayloadTooLarge, GrpcStatusCode.ResourceExhausted),
+        CaErrorCode.InvalidIdentityToken => (StatusCodes.Status400BadRequest, StatusCode.InvalidArgument),
+        CaErrorCode.UntrustedIssuer => (StatusCodes.Status400BadRequest, StatusCode.InvalidArgument),
+        CaErrorCode.MissingClaim => (StatusCodes.Status400BadRequest, StatusCode.InvalidArgument),
+        CaErrorCode.PolicyDenied => (StatusCodes.Status403Forbidden, StatusCode.PermissionDenied),
+        CaErrorCode.InvalidPublicKey => (StatusCodes.Status400BadRequest, StatusCode.InvalidArgument),
+        CaErrorCode.InsecurePublicKey => (StatusCodes.Status400BadRequest, StatusCode.InvalidArgument),
+        CaErrorCode.InvalidProofOfPossession => (StatusCodes.Status400BadRequest, StatusCode.InvalidArgument),
+        CaErrorCode.InvalidCsr => (StatusCodes.Status400BadRequest, StatusCode.InvalidArgument),
+        CaErrorCode.RequestTooLarge => (StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted),
         // 429 makes sigstore clients back off and retry, which is what a rate limit wants.
-        CaErrorCode.RateLimited => (StatusCodes.Status429TooManyRequests, GrpcStatusCode.ResourceExhausted),
-        CaErrorCode.CertificateTransparencyFailed => (StatusCodes.Status500InternalServerError, GrpcStatusCode.Internal),
-        CaErrorCode.Internal => (StatusCodes.Status500InternalServerError, GrpcStatusCode.Internal),
-        _ => (StatusCodes.Status500InternalServerError, GrpcStatusCode.Internal),
+        CaErrorCode.RateLimited => (StatusCodes.Status429TooManyRequests, StatusCode.ResourceExhausted),
+        CaErrorCode.CertificateTransparencyFailed => (StatusCodes.Status500InternalServerError, StatusCode.Internal),
+        CaErrorCode.Internal => (StatusCodes.Status500InternalServerError, StatusCode.Internal),
+        _ => (StatusCodes.Status500InternalServerError, StatusCode.Internal),
     };
 }

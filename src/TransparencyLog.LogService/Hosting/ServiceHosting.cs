@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Serilog;
 using Serilog.Formatting.Json;
+using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Rekor;
@@ -66,6 +67,10 @@ internal static class ServiceHosting
         builder.Services.AddSingleton<Sequencers>();
         builder.Services.AddSingleton<CheckpointRefresher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CheckpointRefresher>());
+        builder.Services.AddOptions<IntegrityOptions>().BindConfiguration(IntegrityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<LogChecker>();
+        builder.Services.AddSingleton<IntegrityMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<IntegrityMonitor>());
         return builder;
     }
 
@@ -77,7 +82,10 @@ internal static class ServiceHosting
         (LogKind.RekorV2, "Logs:RekorV2"),
     ];
 
-    /// <summary>Opens every enabled log before the server accepts requests; a key or name mismatch stops start-up.</summary>
+    /// <summary>
+    /// Opens every enabled log before the server accepts requests; a key or name mismatch stops start-up. Then checks
+    /// each log's storage (bounded, see <see cref="IntegrityMonitor"/>): a log that fails is served read-only.
+    /// </summary>
     public static async Task OpenLogsAsync(this WebApplication app)
     {
         var registry = app.Services.GetRequiredService<LogRegistry>();
@@ -90,6 +98,8 @@ internal static class ServiceHosting
                 await registry.OpenAsync(kind, logOptions, app.Lifetime.ApplicationStopping);
             }
         }
+
+        await app.Services.GetRequiredService<IntegrityMonitor>().CheckAsync(app.Lifetime.ApplicationStopping);
     }
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)

@@ -1,4 +1,7 @@
 using Npgsql;
+using TransparencyLog.LogService.Integrity;
+using TransparencyLog.LogService.Proofs;
+using TransparencyLog.LogService.Storage;
 
 namespace TransparencyLog.LogService.Logs;
 
@@ -7,7 +10,13 @@ namespace TransparencyLog.LogService.Logs;
 /// from a stalled one. The head row lock makes concurrent refreshers (several processes) harmless.
 /// </summary>
 internal sealed partial class CheckpointRefresher(
-    LogRegistry registry, NpgsqlDataSource dataSource, LogHeads heads, TimeProvider time, ILogger<CheckpointRefresher> logger)
+    LogRegistry registry,
+    NpgsqlDataSource dataSource,
+    LogHeads heads,
+    ProofService proofs,
+    IntegrityMonitor integrity,
+    TimeProvider time,
+    ILogger<CheckpointRefresher> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -21,7 +30,7 @@ internal sealed partial class CheckpointRefresher(
                 {
                     await RefreshIfStaleAsync(log, stoppingToken);
                 }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                catch (Exception e) when (e is NpgsqlException or TimeoutException or LogStorageException)
                 {
                     Log.RefreshFailed(logger, log.Name, e);
                 }
@@ -31,10 +40,15 @@ internal sealed partial class CheckpointRefresher(
 
     public async Task<bool> RefreshIfStaleAsync(LogInstance log, CancellationToken cancellationToken)
     {
+        if (integrity.IsSuspended(log.Id))
+        {
+            return false;
+        }
+
         var interval = TimeSpan.FromSeconds(log.Options.CheckpointRefreshSeconds);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var read = new NpgsqlCommand("SELECT tree_size, root_hash, checkpoint_time FROM logs WHERE id = $1 FOR UPDATE", connection, transaction);
+        await using var read = new NpgsqlCommand("SELECT tree_size, root_hash, checkpoint_time FROM log_lock_head($1)", connection, transaction);
         read.Parameters.AddWithValue(log.Id);
         long size;
         Merkle.Hash root;
@@ -54,8 +68,17 @@ internal sealed partial class CheckpointRefresher(
             return false;
         }
 
+        // Re-sign only a head whose root the stored tiles give; anything else was not written by a sequencer.
+        var computed = await proofs.RootAsync(log.Id, size, cancellationToken);
+        if (computed != root)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            integrity.Suspend(log, $"logs row (head) root_hash: expected {computed} (the root of the tiles at size {size}), found {root}");
+            return false;
+        }
+
         var checkpoint = log.SignCheckpoint(size, root, now);
-        await using var update = new NpgsqlCommand("UPDATE logs SET checkpoint = $2, checkpoint_time = $3 WHERE id = $1", connection, transaction);
+        await using var update = new NpgsqlCommand("SELECT log_refresh_checkpoint($1, $2, $3)", connection, transaction);
         update.Parameters.AddWithValue(log.Id);
         update.Parameters.AddWithValue(checkpoint);
         update.Parameters.AddWithValue(now);

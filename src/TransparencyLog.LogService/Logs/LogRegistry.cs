@@ -26,11 +26,7 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
         var treeId = options.TreeId ?? RandomTreeId();
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using (var create = new NpgsqlCommand("""
-            INSERT INTO logs (name, kind, tree_id, public_key, tree_size, root_hash, checkpoint, checkpoint_time)
-            VALUES ($1, $2, $3, $4, 0, $5, $6, $7)
-            ON CONFLICT (name) DO NOTHING
-            """, connection))
+        await using (var create = new NpgsqlCommand("SELECT log_create($1, $2, $3, $4, $5, $6)", connection))
         {
             // The empty tree's checkpoint is signed up front so a new log has a tree head from its first moment.
             var now = time.GetUtcNow();
@@ -39,7 +35,6 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
             create.Parameters.AddWithValue(label);
             create.Parameters.AddWithValue(treeId);
             create.Parameters.AddWithValue(signer.PublicKeySpki);
-            create.Parameters.AddWithValue(Rfc6962.EmptyRoot.ToArray());
             create.Parameters.AddWithValue(probe.SignCheckpoint(0, Rfc6962.EmptyRoot, now));
             create.Parameters.AddWithValue(now);
             await create.ExecuteNonQueryAsync(cancellationToken);

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
+using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Storage;
@@ -73,6 +74,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private readonly TileStore _tiles;
     private readonly ProofService _proofs;
     private readonly LogHeads _heads;
+    private readonly IntegrityMonitor _integrity;
     private readonly TimeProvider _time;
     private readonly SequencerOptions _options;
     private readonly ILogger _logger;
@@ -90,6 +92,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         TileStore tiles,
         ProofService proofs,
         LogHeads heads,
+        IntegrityMonitor integrity,
         TimeProvider time,
         SequencerOptions options,
         ILogger logger)
@@ -99,6 +102,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         _tiles = tiles;
         _proofs = proofs;
         _heads = heads;
+        _integrity = integrity;
         _time = time;
         _options = options;
         _logger = logger;
@@ -114,6 +118,11 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
     public Task<AppendOutcome> AppendAsync(EntryToAppend entry)
     {
+        if (_integrity.IsSuspended(_log.Id))
+        {
+            throw new LogSuspendedException();
+        }
+
         var pending = new Pending(entry, new TaskCompletionSource<AppendOutcome>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending))
         {
@@ -136,6 +145,11 @@ internal sealed partial class Sequencer : IAsyncDisposable
         catch (LogOverloadedException e)
         {
             return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, e.Message, RetryLater: true));
+        }
+        catch (LogSuspendedException e)
+        {
+            // Not transient: no Retry-After. The divergence itself is in the service log, not in the client's answer.
+            return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, e.Message, RetryLater: false));
         }
         catch (Exception e) when (e is LogStoppingException or OperationCanceledException)
         {
@@ -241,6 +255,11 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private async Task<AppendOutcome[]> CommitAsync(List<Pending> batch, CancellationToken cancellationToken)
     {
         var outcomes = new AppendOutcome[batch.Count];
+        if (_integrity.IsSuspended(_log.Id))
+        {
+            throw new LogSuspendedException();
+        }
+
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
@@ -251,7 +270,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         var existing = new Dictionary<Hash, long>();
         await using (var read = new NpgsqlBatch(connection, transaction))
         {
-            var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash FROM logs WHERE id = $1 FOR UPDATE");
+            var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash FROM log_lock_head($1)");
             lockHead.Parameters.AddWithValue(_log.Id);
             var duplicates = new NpgsqlBatchCommand("SELECT leaf_hash, idx FROM entries WHERE log_id = $1 AND leaf_hash = ANY($2)");
             duplicates.Parameters.AddWithValue(_log.Id);
@@ -320,30 +339,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 : batch[position].Entry.Signature;
         }
 
-        await using (var write = new NpgsqlBatch(connection, transaction))
+        await using (var write = Append(batch, appended, signatures, integratedTime, touched, head))
         {
-            write.BatchCommands.Add(InsertEntries(batch, appended, signatures, integratedTime));
-            write.BatchCommands.Add(UpsertTiles(touched));
-            if (InsertSearchKeys(batch, appended) is { } search)
-            {
-                write.BatchCommands.Add(search);
-            }
-
-            var history = new NpgsqlBatchCommand("INSERT INTO checkpoints (log_id, tree_size, root_hash, note, signed_at) VALUES ($1, $2, $3, $4, $5)");
-            history.Parameters.AddWithValue(_log.Id);
-            history.Parameters.AddWithValue(newSize);
-            history.Parameters.AddWithValue(newRoot.ToArray());
-            history.Parameters.AddWithValue(checkpoint);
-            history.Parameters.AddWithValue(now);
-            write.BatchCommands.Add(history);
-
-            var advance = new NpgsqlBatchCommand("UPDATE logs SET tree_size = $2, root_hash = $3, checkpoint = $4, checkpoint_time = $5 WHERE id = $1");
-            advance.Parameters.AddWithValue(_log.Id);
-            advance.Parameters.AddWithValue(newSize);
-            advance.Parameters.AddWithValue(newRoot.ToArray());
-            advance.Parameters.AddWithValue(checkpoint);
-            advance.Parameters.AddWithValue(now);
-            write.BatchCommands.Add(advance);
+            write.Connection = connection;
+            write.Transaction = transaction;
             await write.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -429,7 +428,8 @@ internal sealed partial class Sequencer : IAsyncDisposable
             partial[i] ??= [];
             if (partial[i].Length < width)
             {
-                throw new LogStorageException($"log {_log.Name}: edge tile at level {i} holds {partial[i].Length} hashes, size {size} needs {width}");
+                _integrity.Suspend(_log, $"tiles row {i}/{levels[i].Index}: expected {width} hashes (head size {size}), found {partial[i].Length}");
+                throw new LogSuspendedException();
             }
 
             partial[i] = partial[i][..width];
@@ -438,75 +438,60 @@ internal sealed partial class Sequencer : IAsyncDisposable
         var edge = new TreeEdge(size, partial);
         if (edge.Root != root)
         {
-            // Storage and head disagree: appending would sign a tree nobody can verify. Refuse.
-            throw new LogStorageException($"log {_log.Name}: root recomputed from tiles at size {size} does not match the head");
+            // Storage and head disagree: appending would sign a tree nobody can verify. Refuse, now and until repaired.
+            _integrity.Suspend(_log, $"logs row (head) root_hash: expected {edge.Root} (the root of the tiles at size {size}), found {root}");
+            throw new LogSuspendedException();
         }
 
         return edge;
     }
 
-    private NpgsqlBatchCommand InsertEntries(List<Pending> batch, List<(int Position, long Index)> appended, byte[]?[] signatures, long integratedTime)
-    {
-        var command = new NpgsqlBatchCommand("""
-            INSERT INTO entries (log_id, idx, leaf_hash, body, integrated_time, kind, api_version, entry_signature, extra_data)
-            SELECT $1, e.idx, e.leaf_hash, e.body, $5, e.kind, e.api_version, e.sig, e.extra
-            FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $6::text[], $7::text[], $8::bytea[], $9::bytea[]) AS e(idx, leaf_hash, body, kind, api_version, sig, extra)
-            """);
-        command.Parameters.AddWithValue(_log.Id);
-        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => a.Index).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.LeafHash.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.Body).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        command.Parameters.AddWithValue(integratedTime);
-        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.Kind).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.ApiVersion).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = signatures, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        command.Parameters.Add(new NpgsqlParameter { Value = appended.Select(a => batch[a.Position].Entry.ExtraData).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        return command;
-    }
-
-    private NpgsqlBatchCommand UpsertTiles(IReadOnlyList<(TileId Tile, Hash[] Entries)> touched)
-    {
-        // The tiles trigger accepts an update only when it extends the stored hashes.
-        var command = new NpgsqlBatchCommand("""
-            INSERT INTO tiles (log_id, level, idx, hashes)
-            SELECT $1, t.level, t.idx, t.hashes FROM unnest($2::smallint[], $3::bigint[], $4::bytea[]) AS t(level, idx, hashes)
-            ON CONFLICT (log_id, level, idx) DO UPDATE SET hashes = EXCLUDED.hashes
-            """);
-        command.Parameters.AddWithValue(_log.Id);
-        command.Parameters.Add(new NpgsqlParameter { Value = touched.Select(t => (short)t.Tile.Level).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
-        command.Parameters.Add(new NpgsqlParameter { Value = touched.Select(t => t.Tile.Index).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter { Value = touched.Select(t => TileStore.Encode(t.Entries)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        return command;
-    }
-
-    private NpgsqlBatchCommand? InsertSearchKeys(List<Pending> batch, List<(int Position, long Index)> appended)
+    /// <summary>
+    /// The whole write of a batch as one call of the database's append function (migration 0003): entries at the next
+    /// indices, the tiles they change, their search keys and the new head with its checkpoint. The service role may
+    /// write nothing else; the function refuses anything that is not a consistent extension of the log.
+    /// </summary>
+    private NpgsqlCommand Append(
+        List<Pending> batch,
+        List<(int Position, long Index)> appended,
+        byte[]?[] signatures,
+        long integratedTime,
+        IReadOnlyList<(TileId Tile, Hash[] Entries)> touched,
+        TreeHead head)
     {
         var keys = new List<string>();
-        var indices = new List<long>();
+        var keyIndices = new List<long>();
         foreach (var (position, index) in appended)
         {
             foreach (var key in batch[position].Entry.SearchKeys.Distinct(StringComparer.Ordinal))
             {
                 keys.Add(key);
-                indices.Add(index);
+                keyIndices.Add(index);
             }
         }
 
-        if (keys.Count == 0)
-        {
-            return null;
-        }
-
-        var command = new NpgsqlBatchCommand("""
-            INSERT INTO search_index (log_id, key, idx)
-            SELECT $1, k.key, k.idx FROM unnest($2::text[], $3::bigint[]) AS k(key, idx)
-            ON CONFLICT DO NOTHING
-            """);
+        var command = new NpgsqlCommand("SELECT log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
         command.Parameters.AddWithValue(_log.Id);
-        command.Parameters.Add(new NpgsqlParameter { Value = keys.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = indices.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(ArrayParameter(appended.Select(a => a.Index).ToArray(), NpgsqlDbType.Bigint));
+        command.Parameters.Add(ArrayParameter(appended.Select(a => batch[a.Position].Entry.Body).ToArray(), NpgsqlDbType.Bytea));
+        command.Parameters.Add(ArrayParameter(appended.Select(a => batch[a.Position].Entry.Kind).ToArray(), NpgsqlDbType.Text));
+        command.Parameters.Add(ArrayParameter(appended.Select(a => batch[a.Position].Entry.ApiVersion).ToArray(), NpgsqlDbType.Text));
+        command.Parameters.Add(ArrayParameter(signatures, NpgsqlDbType.Bytea));
+        command.Parameters.Add(ArrayParameter(appended.Select(a => batch[a.Position].Entry.ExtraData).ToArray(), NpgsqlDbType.Bytea));
+        command.Parameters.AddWithValue(integratedTime);
+        command.Parameters.Add(ArrayParameter(touched.Select(t => (short)t.Tile.Level).ToArray(), NpgsqlDbType.Smallint));
+        command.Parameters.Add(ArrayParameter(touched.Select(t => t.Tile.Index).ToArray(), NpgsqlDbType.Bigint));
+        command.Parameters.Add(ArrayParameter(touched.Select(t => TileStore.Encode(t.Entries)).ToArray(), NpgsqlDbType.Bytea));
+        command.Parameters.Add(ArrayParameter(keys.ToArray(), NpgsqlDbType.Text));
+        command.Parameters.Add(ArrayParameter(keyIndices.ToArray(), NpgsqlDbType.Bigint));
+        command.Parameters.AddWithValue(head.Root.ToArray());
+        command.Parameters.AddWithValue(head.Checkpoint);
+        command.Parameters.AddWithValue(head.SignedAt);
         return command;
     }
+
+    private static NpgsqlParameter ArrayParameter(object values, NpgsqlDbType elementType) =>
+        new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | elementType };
 
     private sealed record Pending(EntryToAppend Entry, TaskCompletionSource<AppendOutcome> Completion);
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 
@@ -11,6 +12,7 @@ internal sealed class Sequencers(
     TileStore tiles,
     ProofService proofs,
     LogHeads heads,
+    IntegrityMonitor integrity,
     TimeProvider time,
     IOptions<SequencerOptions> options,
     ILoggerFactory loggers) : IAsyncDisposable
@@ -23,7 +25,7 @@ internal sealed class Sequencers(
         {
             if (!_byLog.TryGetValue(log.Id, out var sequencer))
             {
-                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, time, options.Value, loggers.CreateLogger<Sequencer>());
+                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, integrity, time, options.Value, loggers.CreateLogger<Sequencer>());
                 _byLog[log.Id] = sequencer;
             }
 

@@ -103,14 +103,17 @@ internal sealed class Migrator(string adminConnectionString, string migrationsDi
             await ExecuteAsync(connection, transaction, $"ALTER ROLE {quoted} PASSWORD {QuoteLiteral(password)}", cancellationToken);
         }
 
-        // The service appends and reads; it never updates or deletes log rows (the triggers enforce the same for
-        // everyone). It moves heads forward and extends tiles, both guarded by triggers.
+        // The service reads every table and writes only through the append-path functions of migration 0003, which
+        // accept nothing but a consistent extension of a log. Revoking first also takes back what older versions
+        // granted (direct INSERT and UPDATE).
         await ExecuteAsync(connection, transaction, $"""
             GRANT USAGE ON SCHEMA public TO {quoted};
-            GRANT SELECT, INSERT ON entries, checkpoints, search_index TO {quoted};
-            GRANT SELECT, INSERT, UPDATE ON tiles, logs TO {quoted};
-            REVOKE DELETE, TRUNCATE ON entries, checkpoints, search_index, tiles, logs FROM {quoted};
-            REVOKE UPDATE ON entries, checkpoints, search_index FROM {quoted};
+            REVOKE ALL ON entries, checkpoints, search_index, tiles, logs, schema_migrations FROM {quoted};
+            GRANT SELECT ON entries, checkpoints, search_index, tiles, logs TO {quoted};
+            GRANT EXECUTE ON FUNCTION log_lock_head(integer), log_create(text, text, bigint, bytea, text, timestamptz),
+                log_refresh_checkpoint(integer, text, timestamptz),
+                log_append(integer, bigint[], bytea[], text[], text[], bytea[], bytea[], bigint, smallint[], bigint[], bytea[], text[], bigint[], bytea, text, timestamptz)
+                TO {quoted};
             """, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }

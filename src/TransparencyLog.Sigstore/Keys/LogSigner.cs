@@ -44,7 +44,7 @@ public abstract class LogSigner : IDisposable
         {
             return string.IsNullOrEmpty(password)
                 ? Pem.Encode("PRIVATE KEY", pkcs8)
-                : Pem.Encode("ENCRYPTED PRIVATE KEY", Pbes2.Encrypt(pkcs8, password));
+                : Pem.Encode("ENCRYPTED PRIVATE KEY", EncryptedPkcs8.Encrypt(pkcs8, password));
         }
         finally
         {
@@ -104,7 +104,7 @@ public abstract class LogSigner : IDisposable
                         throw new KeyLoadException("the private key is encrypted and no password was given");
                     }
 
-                    var decrypted = Pbes2.Decrypt(der, password);
+                    var decrypted = EncryptedPkcs8.Decrypt(der, password);
                     try
                     {
                         return LoadPkcs8(decrypted, afterDecryption: true);

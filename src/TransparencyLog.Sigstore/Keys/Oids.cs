@@ -12,11 +12,4 @@ internal static class Oids
 
     public const string Pbes2 = "1.2.840.113549.1.5.13";
     public const string Pbkdf2 = "1.2.840.113549.1.5.12";
-    public const string HmacWithSha1 = "1.2.840.113549.2.7";
-    public const string HmacWithSha256 = "1.2.840.113549.2.9";
-    public const string HmacWithSha384 = "1.2.840.113549.2.10";
-    public const string HmacWithSha512 = "1.2.840.113549.2.11";
-    public const string Aes128Cbc = "2.16.840.1.101.3.4.1.2";
-    public const string Aes192Cbc = "2.16.840.1.101.3.4.1.22";
-    public const string Aes256Cbc = "2.16.840.1.101.3.4.1.42";
 }

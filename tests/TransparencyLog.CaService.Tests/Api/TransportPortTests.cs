@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Options;
 using TransparencyLog.CaService.Fulcio;
 using TransparencyLog.CaService.Grpc;
+using TransparencyLog.CaService.Tests.Grpc;
 using TransparencyLog.CaService.Tests.Infrastructure;
 
 namespace TransparencyLog.CaService.Tests.Api;
@@ -43,7 +44,7 @@ public sealed class TransportPortTests(CaFixture fixture)
     {
         using var content = GrpcContent(new GetTrustBundleRequest());
 
-        using var response = await fixture.Ca.Rest.PostAsync(CaGrpcApi.ServicePath + "/" + method, content);
+        using var response = await fixture.Ca.Rest.PostAsync(CaGrpcService.ServicePath + "/" + method, content);
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
@@ -60,7 +61,7 @@ public sealed class TransportPortTests(CaFixture fixture)
         Assert.Equal(new Version(1, 1), bundle.Version);
 
         using var grpc = ca.CreateGrpcClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, CaGrpcApi.ServicePath + "/GetTrustBundle")
+        using var request = new HttpRequestMessage(HttpMethod.Post, CaGrpcService.ServicePath + "/GetTrustBundle")
         {
             Content = GrpcContent(new GetTrustBundleRequest()),
             Version = HttpVersion.Version20,
@@ -72,7 +73,7 @@ public sealed class TransportPortTests(CaFixture fixture)
 
         Assert.Equal(HttpVersion.Version20, response.Version);
         Assert.Equal("0", Assert.Single(response.TrailingHeaders.GetValues("grpc-status")));
-        Assert.NotEmpty(TrustBundle.Parser.ParseFrom(body.AsSpan(GrpcFraming.HeaderLength).ToArray()).Chains);
+        Assert.NotEmpty(GrpcFrames.Single(TrustBundle.Parser, body).Chains);
     }
 
     [Fact]
@@ -92,9 +93,7 @@ public sealed class TransportPortTests(CaFixture fixture)
 
     private static ByteArrayContent GrpcContent(IMessage message)
     {
-        var writer = new System.Buffers.ArrayBufferWriter<byte>();
-        GrpcFraming.WriteMessage(writer, message);
-        var content = new ByteArrayContent(writer.WrittenSpan.ToArray());
+        var content = new ByteArrayContent(GrpcFrames.Frame(message));
         content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/grpc");
         return content;
     }

@@ -18,30 +18,33 @@ public sealed class GrpcEndpointTests(CaFixture fixture)
         return content;
     }
 
-    private static byte[] Frame(IMessage message)
-    {
-        var writer = new System.Buffers.ArrayBufferWriter<byte>();
-        GrpcFraming.WriteMessage(writer, message);
-        return writer.WrittenSpan.ToArray();
-    }
+    private static byte[] Frame(IMessage message) => GrpcFrames.Frame(message);
 
-    private async Task<(HttpResponseMessage Response, byte[] Body)> CallAsync(string method, byte[] frame, string contentType = "application/grpc")
+    private async Task<(HttpResponseMessage Response, byte[] Body)> CallAsync(string method, byte[] frame, string contentType = "application/grpc", string? encoding = null)
     {
         using var client = fixture.Ca.CreateGrpcClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, CaGrpcApi.ServicePath + "/" + method)
+        using var request = new HttpRequestMessage(HttpMethod.Post, CaGrpcService.ServicePath + "/" + method)
         {
             Content = FrameContent(frame, contentType),
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         request.Headers.TE.ParseAdd("trailers");
+        if (encoding is not null)
+        {
+            request.Headers.Add("grpc-encoding", encoding);
+        }
+
         var response = await client.SendAsync(request);
         var body = await response.Content.ReadAsByteArrayAsync();
         return (response, body);
     }
 
+    /// <summary>A status field: in the trailers, or in the headers of a trailers-only response (an error without
+    /// a message), as PROTOCOL-HTTP2.md allows.</summary>
     private static string Trailer(HttpResponseMessage response, string name) =>
-        response.TrailingHeaders.TryGetValues(name, out var values) ? values.Single() : "";
+        response.TrailingHeaders.TryGetValues(name, out var values) ? values.Single()
+        : response.Headers.TryGetValues(name, out var headers) ? headers.Single() : "";
 
     [Fact]
     public async Task CreateSigningCertificate_ValidRequest_ReturnsFrameAndStatusOk()
@@ -63,8 +66,7 @@ public sealed class GrpcEndpointTests(CaFixture fixture)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/grpc", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal("0", Trailer(response, "grpc-status"));
-        Assert.Equal(0, body[0]);
-        var certificate = SigningCertificate.Parser.ParseFrom(body.AsSpan(GrpcFraming.HeaderLength).ToArray());
+        var certificate = GrpcFrames.Single(SigningCertificate.Parser, body);
         Assert.True(certificate.SignedCertificateEmbeddedSct.Chain.Certificates.Count >= 2);
     }
 
@@ -88,20 +90,43 @@ public sealed class GrpcEndpointTests(CaFixture fixture)
         var (response, body) = await CallAsync("GetTrustBundle", Frame(new GetTrustBundleRequest()), "application/grpc+proto");
 
         Assert.Equal("0", Trailer(response, "grpc-status"));
-        var bundle = TrustBundle.Parser.ParseFrom(body.AsSpan(GrpcFraming.HeaderLength).ToArray());
+        var bundle = GrpcFrames.Single(TrustBundle.Parser, body);
         Assert.NotEmpty(bundle.Chains);
     }
 
     [Fact]
-    public async Task GetConfiguration_CompressedFrame_ReturnsUnimplemented()
+    public async Task GetConfiguration_CompressedFrameWithoutEncoding_ReturnsInternal()
     {
         var frame = Frame(new GetConfigurationRequest());
         frame[0] = 1;
 
         var (response, _) = await CallAsync("GetConfiguration", frame);
 
-        Assert.Equal("12", Trailer(response, "grpc-status"));
+        Assert.Equal("13", Trailer(response, "grpc-status"));
     }
+
+    [Fact]
+    public async Task GetConfiguration_GzipFrameLargerThanLimitWhenInflated_ReturnsResourceExhausted()
+    {
+        // 200 KiB of zeros in an unknown length-delimited field (15): a few hundred bytes once gzipped.
+        var inflated = new List<byte> { 0x7A, 0x80, 0xC0, 0x0C };
+        inflated.AddRange(new byte[200 * 1024]);
+        using var packed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(packed, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+        {
+            gzip.Write(inflated.ToArray());
+        }
+
+        var compressed = packed.ToArray();
+        byte[] frame = [1, .. BigEndian((uint)compressed.Length), .. compressed];
+
+        var (response, _) = await CallAsync("GetConfiguration", frame, encoding: "gzip");
+
+        Assert.True(frame.Length < 1024);
+        Assert.Equal("8", Trailer(response, "grpc-status"));
+    }
+
+    private static byte[] BigEndian(uint value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
 
     [Fact]
     public async Task CreateSigningCertificate_LengthPrefixAboveLimit_ReturnsResourceExhausted()

@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using TransparencyLog.CaService.Errors;
 using TransparencyLog.CaService.Identity;
 using TransparencyLog.CaService.Issuance;
@@ -17,7 +18,7 @@ public sealed class CertificateProfileTests : IDisposable
 
     public CertificateProfileTests()
     {
-        _ca = NewCa(_time.Now);
+        _ca = NewCa(_time.GetUtcNow());
         _issuer = NewIssuer(_ca, _time);
     }
 
@@ -53,8 +54,8 @@ public sealed class CertificateProfileTests : IDisposable
         var notAfter = validity.ReadUtcTime();
         Assert.Equal(TimeSpan.FromSeconds(600), notAfter - notBefore);
         Assert.Equal(0, notBefore.Ticks % TimeSpan.TicksPerSecond);
-        Assert.True(notBefore <= _time.Now);
-        Assert.True(_time.Now - notBefore < TimeSpan.FromSeconds(1));
+        Assert.True(notBefore <= _time.GetUtcNow());
+        Assert.True(_time.GetUtcNow() - notBefore < TimeSpan.FromSeconds(1));
     }
 
     [Fact]

@@ -16,13 +16,6 @@ using TransparencyLog.Sigstore.CertificateTransparency;
 
 namespace TransparencyLog.CaService.Tests.Issuance;
 
-internal sealed class FakeTimeProvider(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-
-    public override DateTimeOffset GetUtcNow() => Now;
-}
-
 internal sealed class SimpleHttpClientFactory : IHttpClientFactory
 {
     public HttpClient CreateClient(string name) => new() { Timeout = TimeSpan.FromSeconds(10) };

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Time.Testing;
 using TransparencyLog.CaService.Errors;
 using TransparencyLog.CaService.Issuance;
 using TransparencyLog.Sigstore.CertificateTransparency;
@@ -16,7 +17,7 @@ public sealed class SctEmbeddingTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _ca = NewCa(_time.Now);
+        _ca = NewCa(_time.GetUtcNow());
         _log = await FakeCtLog.StartAsync();
     }
 

@@ -7,15 +7,34 @@ namespace TransparencyLog.LogService.Tests.Infrastructure;
 
 /// <summary>
 /// The PostgreSQL server tests run against: the one <c>./test.sh</c> started (<c>TLOG_TEST_PG</c>, an admin connection
-/// string), or else a private cluster this process starts with <c>scripts/pg.sh</c> and removes when it exits.
-/// There is no fallback to anything else: without PostgreSQL these tests fail, they never skip.
+/// string with its password), or else a private cluster this process starts with <c>scripts/pg.sh</c> and removes
+/// when it exits. Both require passwords. There is no fallback to anything else: without PostgreSQL these tests fail,
+/// they never skip.
 /// </summary>
 internal static class PostgresServer
 {
+    private const string AppRole = "tlog_app";
+
     private static readonly Lazy<string> Admin = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private static readonly Lazy<Task> AppRoleReady = new(EnsureAppRoleAsync, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>Connection string of a superuser, without a database.</summary>
     public static string AdminConnectionString => Admin.Value;
+
+    /// <summary>
+    /// Connection string of the service role, without a database. Its password is derived from the superuser's, so
+    /// every test process using this cluster agrees on it without writing it anywhere.
+    /// </summary>
+    public static string AppConnectionString => new NpgsqlConnectionStringBuilder(AdminConnectionString)
+    {
+        Username = AppRole,
+        Password = AppPassword,
+        MaxPoolSize = 50,
+    }.ConnectionString;
+
+    private static string AppPassword => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+        System.Text.Encoding.UTF8.GetBytes("tlog_app test password:" + new NpgsqlConnectionStringBuilder(AdminConnectionString).Password)));
 
     /// <summary>Creates an empty, migrated database and returns (admin, app-role) connection strings for it.</summary>
     public static async Task<(string Admin, string App)> CreateDatabaseAsync(string prefix)
@@ -28,11 +47,29 @@ internal static class PostgresServer
             await create.ExecuteNonQueryAsync();
         }
 
+        await AppRoleReady.Value;
         var admin = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
         await new global::TransparencyLog.LogService.Storage.Migrator(admin, Path.Combine(RepositoryPaths.Root, "migrations"), TextWriter.Null)
-            .RunAsync("tlog_app", null, CancellationToken.None);
-        var app = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Username = "tlog_app", MaxPoolSize = 50 }.ConnectionString;
+            .RunAsync(AppRole, null, CancellationToken.None);
+        var app = new NpgsqlConnectionStringBuilder(AppConnectionString) { Database = name }.ConnectionString;
         return (admin, app);
+    }
+
+    /// <summary>
+    /// Creates the service role and sets its password once per process (roles are cluster-wide, and concurrent
+    /// ALTER ROLE statements from parallel test classes would conflict), so each migrate only grants.
+    /// </summary>
+    private static async Task EnsureAppRoleAsync()
+    {
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = "postgres" }.ConnectionString);
+        await connection.OpenAsync();
+        await using var role = new NpgsqlCommand($$"""
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{{AppRole}}') THEN CREATE ROLE {{AppRole}} LOGIN; END IF;
+            END $$;
+            ALTER ROLE {{AppRole}} PASSWORD '{{AppPassword}}';
+            """, connection);
+        await role.ExecuteNonQueryAsync();
     }
 
     private static string Start()
@@ -46,6 +83,7 @@ internal static class PostgresServer
         var directory = Path.Combine(Path.GetTempPath(), "tlog-test-pg-" + Environment.ProcessId);
         var port = FreePort();
         Run(Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh"), $"start {directory} {port}");
+        var password = Run(Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh"), $"password {directory}").Trim();
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             Run(Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh"), $"stop {directory}");
@@ -60,7 +98,10 @@ internal static class PostgresServer
             {
             }
         };
-        return $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Maximum Pool Size=20";
+        return new NpgsqlConnectionStringBuilder($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Maximum Pool Size=20")
+        {
+            Password = password,
+        }.ConnectionString;
     }
 
     public static int FreePort()
@@ -70,7 +111,7 @@ internal static class PostgresServer
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static void Run(string script, string arguments)
+    private static string Run(string script, string arguments)
     {
         using var process = Process.Start(new ProcessStartInfo("bash", $"{script} {arguments}")
         {
@@ -78,11 +119,13 @@ internal static class PostgresServer
             RedirectStandardOutput = true,
         })!;
         var error = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
+        var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"PostgreSQL could not be started for the tests ({script} {arguments}): {error.Result}");
         }
+
+        return output;
     }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using TransparencyLog.LogService.Timestamping;
 
 namespace TransparencyLog.LogService.Tests.Timestamping;

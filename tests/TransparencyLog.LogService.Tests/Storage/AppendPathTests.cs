@@ -1,0 +1,222 @@
+using Npgsql;
+using TransparencyLog.LogService.Integrity;
+using TransparencyLog.LogService.Logs;
+using TransparencyLog.LogService.Tests.Infrastructure;
+using TransparencyLog.Merkle;
+
+namespace TransparencyLog.LogService.Tests.Storage;
+
+/// <summary>A migrated database whose logs the tests write as the service role, without a running service.</summary>
+public sealed class AppendPathFixture : IAsyncLifetime
+{
+    internal string Admin { get; private set; } = "";
+
+    internal string App { get; private set; } = "";
+
+    public async Task InitializeAsync() => (Admin, App) = await PostgresServer.CreateDatabaseAsync("append");
+
+    public Task DisposeAsync() => Task.CompletedTask;
+}
+
+/// <summary>
+/// The service role can only extend a log consistently: every direct write is refused, and the append functions
+/// refuse a batch that is off by one index, one tile hash or one checkpoint line.
+/// </summary>
+public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<AppendPathFixture>
+{
+    [Fact]
+    public async Task AppendFunction_ConsistentBatches_ExtendTheLogAndPassFsck()
+    {
+        using var log = await DirectLog.CreateAsync(database.App, "consistent-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV1);
+
+        // 600 entries in uneven batches: tiles fill and cross, and level 1 gains the roots of two full tiles.
+        await log.AppendAsync(600, 1, 99, 200, 300);
+
+        var (size, checkpoints) = await HeadAsync(log.Id);
+        Assert.Equal(600, size);
+        Assert.Equal(4, checkpoints);
+        await using var dataSource = NpgsqlDataSource.Create(database.App);
+        var result = await new LogChecker(dataSource).CheckAsync(log.Id, CheckScope.Full, CancellationToken.None);
+        Assert.True(result.Consistent, result.ToString());
+        Assert.Equal(600, result.Entries);
+    }
+
+    [Theory]
+    [InlineData("UPDATE logs SET tree_size = tree_size + 5, root_hash = sha256(root_hash) WHERE id = {LOG}")]
+    [InlineData("UPDATE logs SET checkpoint = 'forged' WHERE id = {LOG}")]
+    [InlineData("UPDATE logs SET checkpoint_time = now() WHERE id = {LOG}")]
+    [InlineData("UPDATE tiles SET hashes = hashes || decode(repeat('00', 32), 'hex') WHERE log_id = {LOG}")]
+    [InlineData("INSERT INTO tiles (log_id, level, idx, hashes) VALUES ({LOG}, 0, 99, decode(repeat('00', 32), 'hex'))")]
+    [InlineData("INSERT INTO entries (log_id, idx, leaf_hash, body, integrated_time, kind, api_version) SELECT {LOG}, tree_size + 3, sha256('\\x0078'::bytea), 'x'::bytea, 0, 'k', 'v' FROM logs WHERE id = {LOG}")]
+    [InlineData("INSERT INTO entries (log_id, idx, leaf_hash, body, integrated_time, kind, api_version) SELECT {LOG}, tree_size, sha256('\\x0078'::bytea), 'x'::bytea, 0, 'k', 'v' FROM logs WHERE id = {LOG}")]
+    [InlineData("INSERT INTO checkpoints (log_id, tree_size, root_hash, note, signed_at) VALUES ({LOG}, 1000000, sha256(''::bytea), 'x', now())")]
+    [InlineData("INSERT INTO search_index (log_id, key, idx) VALUES ({LOG}, 'sha256:00', 3)")]
+    [InlineData("INSERT INTO logs (name, kind, tree_id, public_key, tree_size, root_hash, checkpoint, checkpoint_time) VALUES ('x', 'ct', 1, '\\x00', 7, sha256(''::bytea), 'x', now())")]
+    [InlineData("SELECT * FROM logs WHERE id = {LOG} FOR UPDATE")]
+    public async Task ServiceRole_DirectWrite_IsRefused(string sql)
+    {
+        using var log = await DirectLog.CreateAsync(database.App, "direct-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV1);
+        await log.AppendAsync(20, 20);
+        var before = await HeadAsync(log.Id);
+
+        await using var connection = new NpgsqlConnection(database.App);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql.Replace("{LOG}", log.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal), connection);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteNonQueryAsync());
+
+        Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, error.SqlState);
+        Assert.Equal(before, await HeadAsync(log.Id));
+    }
+
+    [Theory]
+    [InlineData("entry-beyond-head")]
+    [InlineData("entry-at-old-index")]
+    [InlineData("entries-out-of-order")]
+    [InlineData("zero-hash-appended-to-tile")]
+    [InlineData("tile-hash-not-the-leaf")]
+    [InlineData("level-1-hash-not-the-tile-root")]
+    [InlineData("tile-wider-than-entries")]
+    [InlineData("tiles-missing")]
+    [InlineData("checkpoint-for-another-size")]
+    [InlineData("checkpoint-for-another-root")]
+    [InlineData("checkpoint-of-another-log")]
+    [InlineData("root-differs-from-checkpoint")]
+    [InlineData("search-key-for-an-old-entry")]
+    public async Task AppendFunction_InconsistentBatch_IsRefusedAndChangesNothing(string damage)
+    {
+        using var log = await DirectLog.CreateAsync(database.App, "damage-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV1);
+        await log.AppendAsync(250, 250);
+        var before = await HeadAsync(log.Id);
+
+        // The next batch takes the log from 250 to 260: level-0 tile 0 fills, tile 1 starts, level 1 gets its first hash.
+        var batch = log.Next(10);
+        var original = (batch.Indices, batch.TileLevels, batch.TileIndices, batch.TileHashes, batch.Checkpoint, batch.Root, batch.SearchIndices);
+        Damage(batch, damage, log);
+
+        var error = await Assert.ThrowsAsync<PostgresException>(() => log.WriteAsync(batch));
+        Assert.Equal(PostgresErrorCodes.IntegrityConstraintViolation, error.SqlState);
+        Assert.Equal(before, await HeadAsync(log.Id));
+
+        // The same batch undamaged is accepted: the refusal was the damage's, not the batch's.
+        (batch.Indices, batch.TileLevels, batch.TileIndices, batch.TileHashes, batch.Checkpoint, batch.Root, batch.SearchIndices) = original;
+        await log.WriteAsync(batch);
+        Assert.Equal(260, (await HeadAsync(log.Id)).Size);
+    }
+
+    [Fact]
+    public async Task RefreshFunction_CheckpointNamingAnotherHead_IsRefused()
+    {
+        using var log = await DirectLog.CreateAsync(database.App, "refresh-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV2);
+        await log.AppendAsync(5, 5);
+        var root = await RootAsync(log.Id);
+        await using var connection = new NpgsqlConnection(database.App);
+        await connection.OpenAsync();
+
+        foreach (var forged in new[] { log.Sign(6, root), log.Sign(5, Rfc6962.EmptyRoot), "forged\n5\n" })
+        {
+            await using var refresh = new NpgsqlCommand("SELECT log_refresh_checkpoint($1, $2, now())", connection);
+            refresh.Parameters.AddWithValue(log.Id);
+            refresh.Parameters.AddWithValue(forged);
+            var error = await Assert.ThrowsAsync<PostgresException>(() => refresh.ExecuteNonQueryAsync());
+            Assert.Equal(PostgresErrorCodes.IntegrityConstraintViolation, error.SqlState);
+        }
+
+        await using var valid = new NpgsqlCommand("SELECT log_refresh_checkpoint($1, $2, now())", connection);
+        valid.Parameters.AddWithValue(log.Id);
+        valid.Parameters.AddWithValue(log.Sign(5, root));
+        await valid.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task CreateFunction_CheckpointOfANonEmptyTree_IsRefused()
+    {
+        using var log = await DirectLog.CreateAsync(database.App, "create-" + Guid.NewGuid().ToString("N")[..8], LogKind.CertificateTransparency);
+        await using var connection = new NpgsqlConnection(database.App);
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand("SELECT log_create('another', 'ct', 7, '\\x00'::bytea, $1, now())", connection);
+        create.Parameters.AddWithValue(log.Sign(3, Rfc6962.EmptyRoot));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => create.ExecuteNonQueryAsync());
+        Assert.Equal(PostgresErrorCodes.IntegrityConstraintViolation, error.SqlState);
+    }
+
+    private static void Damage(DirectLog.Batch batch, string damage, DirectLog log)
+    {
+        var zero = new byte[32];
+        switch (damage)
+        {
+            case "entry-beyond-head":
+                batch.Indices = batch.Indices.Select(i => i + 1).ToArray();
+                break;
+            case "entry-at-old-index":
+                batch.Indices = batch.Indices.Select(i => i - 1).ToArray();
+                break;
+            case "entries-out-of-order":
+                batch.Indices = batch.Indices.Reverse().ToArray();
+                break;
+            case "zero-hash-appended-to-tile":
+                batch.TileHashes = batch.TileHashes.Select((h, i) => batch.TileLevels[i] == 0 && batch.TileIndices[i] == 1 ? [.. h, .. zero] : h).ToArray();
+                break;
+            case "tile-hash-not-the-leaf":
+                batch.TileHashes = batch.TileHashes.Select((h, i) => batch.TileLevels[i] == 0 && batch.TileIndices[i] == 0 ? Flip(h, h.Length - 1) : h).ToArray();
+                break;
+            case "level-1-hash-not-the-tile-root":
+                Assert.Contains((short)1, batch.TileLevels);
+                batch.TileHashes = batch.TileHashes.Select((h, i) => batch.TileLevels[i] == 1 ? Flip(h, 0) : h).ToArray();
+                break;
+            case "tile-wider-than-entries":
+                batch.TileLevels = [.. batch.TileLevels, 0];
+                batch.TileIndices = [.. batch.TileIndices, 2];
+                batch.TileHashes = [.. batch.TileHashes, zero];
+                break;
+            case "tiles-missing":
+                batch.TileLevels = [];
+                batch.TileIndices = [];
+                batch.TileHashes = [];
+                break;
+            case "checkpoint-for-another-size":
+                batch.Checkpoint = log.Sign(261, Hash.FromBytes(batch.Root));
+                break;
+            case "checkpoint-for-another-root":
+                batch.Checkpoint = log.Sign(260, Rfc6962.EmptyRoot);
+                break;
+            case "checkpoint-of-another-log":
+                batch.Checkpoint = "another.log - 1\n260\n" + Convert.ToBase64String(batch.Root) + "\n\n— another.log AAAA\n";
+                break;
+            case "root-differs-from-checkpoint":
+                batch.Root = Rfc6962.EmptyRoot.ToArray();
+                break;
+            case "search-key-for-an-old-entry":
+                batch.SearchIndices = [0];
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(damage));
+        }
+    }
+
+    private static byte[] Flip(byte[] bytes, int position)
+    {
+        var copy = bytes.ToArray();
+        copy[position] ^= 0x01;
+        return copy;
+    }
+
+    private async Task<(long Size, long Checkpoints)> HeadAsync(int logId)
+    {
+        await using var connection = new NpgsqlConnection(database.App);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT tree_size, (SELECT count(*) FROM checkpoints WHERE log_id = $1) FROM logs WHERE id = $1", connection);
+        command.Parameters.AddWithValue(logId);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private async Task<Hash> RootAsync(int logId)
+    {
+        await using var connection = new NpgsqlConnection(database.App);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT root_hash FROM logs WHERE id = $1", connection);
+        command.Parameters.AddWithValue(logId);
+        return await command.ExecuteScalarAsync() is byte[] root ? Hash.FromBytes(root) : throw new InvalidOperationException("no head");
+    }
+}
