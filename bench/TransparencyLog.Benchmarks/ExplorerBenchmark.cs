@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
 namespace TransparencyLog.Benchmarks;
@@ -100,7 +101,20 @@ internal static partial class ExplorerBenchmark
                 var digest = SHA256.HashData(RandomNumberGenerator.GetBytes(32));
                 var signature = key.SignHash(digest, DSASignatureFormat.Rfc3279DerSequence);
                 var hex = Convert.ToHexStringLower(digest);
-                var body = $$"""{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":"{{hex}}"}},"signature":{"content":"{{Convert.ToBase64String(signature)}}","publicKey":{"content":"{{certificate}}"}}}}""";
+                var body = new JsonObject
+                {
+                    ["apiVersion"] = "0.0.1",
+                    ["kind"] = "hashedrekord",
+                    ["spec"] = new JsonObject
+                    {
+                        ["data"] = new JsonObject { ["hash"] = new JsonObject { ["algorithm"] = "sha256", ["value"] = hex } },
+                        ["signature"] = new JsonObject
+                        {
+                            ["content"] = Convert.ToBase64String(signature),
+                            ["publicKey"] = new JsonObject { ["content"] = certificate },
+                        },
+                    },
+                }.ToJsonString();
                 using var content = new StringContent(body, Encoding.UTF8);
                 content.Headers.ContentType = json;
                 for (var attempt = 0; ; attempt++)
