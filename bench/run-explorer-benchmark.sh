@@ -65,8 +65,10 @@ scripts/pg.sh start "$work/pg" "$pgport"
 if ! scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'bench_explorer'" | grep -q 1; then
   scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -c "CREATE DATABASE bench_explorer"
 fi
-admin="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=bench_explorer"
-dotnet "$service_dll" migrate --connection "$admin" --app-role tlog_app --migrations "$root/migrations"
+# The cluster requires passwords (scripts/pg.sh): the superuser's was generated with it, the service role's here.
+admin="Host=127.0.0.1;Port=$pgport;Username=postgres;Password=$(scripts/pg.sh password "$work/pg");Database=bench_explorer"
+[[ -f $work/app-password ]] || (umask 077; od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$work/app-password")
+dotnet "$service_dll" migrate --connection "$admin" --app-role tlog_app --app-password-file "$work/app-password" --migrations "$root/migrations"
 
 port=$(free_port)
 echo "==> log service (Release) on 127.0.0.1:$port, log in $work/service.log"
@@ -74,6 +76,7 @@ echo "==> log service (Release) on 127.0.0.1:$port, log in $work/service.log"
   cd "$(dirname "$service_dll")"
   export Urls="http://127.0.0.1:$port"
   export Storage__ConnectionString="Host=127.0.0.1;Port=$pgport;Username=tlog_app;Database=bench_explorer;Maximum Pool Size=50"
+  export Storage__PasswordFile="$work/app-password"
   export Logs__Rekor__Name="bench.explorer.local"
   export Logs__Rekor__StateDirectory="$work/keys"
   export Serilog__MinimumLevel__Default=Warning
