@@ -117,6 +117,10 @@ DECLARE
     expected bytea;
     lower_tile bytea;
     lvl integer;
+    last_index bigint;
+    leaves bytea[];
+    batch_leaves bytea;
+    first_new bigint;
 BEGIN
     SELECT * INTO head FROM public.logs WHERE id = p_log FOR UPDATE;
     IF NOT FOUND THEN
@@ -137,15 +141,19 @@ BEGIN
         RAISE EXCEPTION 'log %: entries must take indices % to % in order', head.name, head.tree_size, head.tree_size + n - 1
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    IF EXISTS (SELECT 1 FROM public.entries e WHERE e.log_id = p_log AND e.idx >= head.tree_size) THEN
+    -- max() reads the end of the primary key index (an EXISTS with idx >= size could be planned as a table scan).
+    SELECT max(e.idx) INTO last_index FROM public.entries e WHERE e.log_id = p_log;
+    IF last_index >= head.tree_size THEN
         RAISE EXCEPTION 'log %: entries exist beyond its head (size %)', head.name, head.tree_size
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     new_size := head.tree_size + n;
     -- The leaf hash is computed here, never taken from the caller: a leaf always hashes its body.
+    leaves := ARRAY(SELECT sha256('\x00'::bytea || u.body) FROM unnest(p_body) WITH ORDINALITY AS u(body, ord) ORDER BY u.ord);
+    batch_leaves := (SELECT string_agg(u.leaf, ''::bytea ORDER BY u.ord) FROM unnest(leaves) WITH ORDINALITY AS u(leaf, ord));
     INSERT INTO public.entries (log_id, idx, leaf_hash, body, integrated_time, kind, api_version, entry_signature, extra_data)
-    SELECT p_log, e.idx, sha256('\x00'::bytea || e.body), e.body, p_integrated_time, e.kind, e.api_version, e.sig, e.extra
-    FROM unnest(p_idx, p_body, p_kind, p_api_version, p_signature, p_extra) AS e(idx, body, kind, api_version, sig, extra);
+    SELECT p_log, e.idx, e.leaf, e.body, p_integrated_time, e.kind, e.api_version, e.sig, e.extra
+    FROM unnest(p_idx, leaves, p_body, p_kind, p_api_version, p_signature, p_extra) AS e(idx, leaf, body, kind, api_version, sig, extra);
 
     -- Tiles, lower levels first so a level's new hashes can be checked against the tiles below them.
     FOR tile IN
@@ -166,9 +174,15 @@ BEGIN
         old_width := coalesce(length(old_hashes), 0) / 32;
         -- Hashes already stored are checked by the tiles_extend_only trigger; only the new ones are checked here.
         IF tile.level = 0 THEN
-            SELECT string_agg(e.leaf_hash, ''::bytea ORDER BY e.idx) INTO expected
-            FROM public.entries e
-            WHERE e.log_id = p_log AND e.idx >= tile.idx * 256 + old_width AND e.idx < tile.idx * 256 + width;
+            -- New hashes for this batch's entries come from its own leaves; older entries (a tile that lagged) are read.
+            first_new := tile.idx * 256 + old_width;
+            IF first_new >= head.tree_size THEN
+                expected := substring(batch_leaves FROM ((first_new - head.tree_size) * 32 + 1)::integer FOR (width - old_width) * 32);
+            ELSE
+                SELECT string_agg(e.leaf_hash, ''::bytea ORDER BY e.idx) INTO expected
+                FROM public.entries e
+                WHERE e.log_id = p_log AND e.idx >= first_new AND e.idx < tile.idx * 256 + width;
+            END IF;
             IF width > old_width AND expected IS DISTINCT FROM substring(tile.hashes FROM old_width * 32 + 1) THEN
                 RAISE EXCEPTION 'log %: tile 0/% does not hold the leaf hashes of entries % to %', head.name, tile.idx,
                     tile.idx * 256 + old_width, tile.idx * 256 + width - 1

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
+using TransparencyLog.Sigstore.Keys;
+
 namespace TransparencyLog.CaService.Issuance;
 
 /// <summary>
@@ -12,6 +14,25 @@ internal static class CaChainValidator
     private const string CodeSigningOid = "1.3.6.1.5.5.7.3.3";
 
     /// <exception cref="InvalidOperationException">The chain or key is unusable; the message says why.</exception>
+    public static void Validate(IReadOnlyList<X509Certificate2> chain, ISigner signer, DateTimeOffset now)
+    {
+        // The same checks on the signer's public key (a PKCS#11 key never shows its private half).
+        using AsymmetricAlgorithm? publicKey = signer.Algorithm switch
+        {
+            SignatureAlgorithm.RsaPkcs1Sha256 => RSA.Create(),
+            SignatureAlgorithm.Ed25519 => null,
+            _ => ECDsa.Create(),
+        };
+        if (publicKey is null)
+        {
+            throw Fail("the CA key must be ECDSA P-256/384/521 or RSA ≥ 2048 (Ed25519 is not used for certificates).");
+        }
+
+        publicKey.ImportSubjectPublicKeyInfo(signer.PublicKeySpki.Span, out _);
+        Validate(chain, publicKey, now);
+    }
+
+    /// <inheritdoc cref="Validate(IReadOnlyList{X509Certificate2}, ISigner, DateTimeOffset)"/>
     public static void Validate(IReadOnlyList<X509Certificate2> chain, AsymmetricAlgorithm key, DateTimeOffset now)
     {
         if (chain.Count == 0)

@@ -32,7 +32,7 @@ internal static class EphemeralCaBackend
         }
 
         CaChainValidator.Validate(chain, key, now);
-        return new InProcessCaSigner(key, chain);
+        return CaSigner.InProcess(key, chain);
     }
 
     internal static (ECDsa Key, List<X509Certificate2> Chain) Generate(DateTimeOffset now)
@@ -72,7 +72,7 @@ internal static class EphemeralCaBackend
         var key = ECDsa.Create();
         key.ImportFromPem(File.ReadAllText(Path.Combine(directory, KeyFile)));
         CaChainValidator.Validate(chain, key, now);
-        return new InProcessCaSigner(key, chain);
+        return CaSigner.InProcess(key, chain);
     }
 
     private static void Save(string directory, ECDsa key, List<X509Certificate2> chain)

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Keys.Pkcs11;
 
 namespace TransparencyLog.CaService.Issuance;
 
@@ -12,13 +14,18 @@ internal static class FileCaBackend
     public static CaSigner Load(IssuanceOptions options, DateTimeOffset now)
     {
         var chain = ReadChain(options.ChainPath ?? throw Fail("Issuance:ChainPath is not set."));
+        if (options.PrivateKeyPath is { } uri && Pkcs11Uri.IsPkcs11(uri))
+        {
+            return LoadPkcs11(uri, chain, now);
+        }
+
         var password = ReadPassword(options);
         var keyPem = ReadFile(options.PrivateKeyPath ?? throw Fail("Issuance:PrivateKeyPath is not set."), "private key");
         var key = ImportEncryptedKey(keyPem, password);
         try
         {
             CaChainValidator.Validate(chain, key, now);
-            return new InProcessCaSigner(key, chain);
+            return CaSigner.InProcess(key, chain);
         }
         catch
         {
@@ -29,6 +36,28 @@ internal static class FileCaBackend
             }
 
             throw;
+        }
+    }
+
+    /// <summary>The issuing CA's key in a PKCS#11 token (<c>Issuance:PrivateKeyPath</c> is a <c>pkcs11:</c> URI).</summary>
+    private static CaSigner LoadPkcs11(string uri, List<X509Certificate2> chain, DateTimeOffset now)
+    {
+        ISigner? signer = null;
+        try
+        {
+            signer = Pkcs11Signer.Open(uri);
+            CaChainValidator.Validate(chain, signer, now);
+            return new CaSigner(signer, chain);
+        }
+        catch (Exception e) when (e is KeyLoadException or InvalidOperationException)
+        {
+            signer?.Dispose();
+            foreach (var certificate in chain)
+            {
+                certificate.Dispose();
+            }
+
+            throw e is KeyLoadException ? Fail(e.Message) : e;
         }
     }
 

@@ -80,8 +80,10 @@ internal sealed class IssuanceOptionsValidator : IValidateOptions<IssuanceOption
                 failures.Add("Issuance:PrivateKeyPath is required with the File backend.");
             }
 
+            // A pkcs11: URI names its PIN itself (pin-source= or x-pin-env=).
             if (string.IsNullOrWhiteSpace(options.PrivateKeyPasswordFile)
-                && string.IsNullOrWhiteSpace(options.PrivateKeyPasswordEnvironmentVariable))
+                && string.IsNullOrWhiteSpace(options.PrivateKeyPasswordEnvironmentVariable)
+                && !TransparencyLog.Sigstore.Keys.Pkcs11.Pkcs11Uri.IsPkcs11(options.PrivateKeyPath))
             {
                 failures.Add("Issuance:PrivateKeyPasswordFile or Issuance:PrivateKeyPasswordEnvironmentVariable is required with the File backend.");
             }

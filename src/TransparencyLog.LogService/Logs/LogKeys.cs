@@ -1,4 +1,5 @@
 using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Keys.Pkcs11;
 
 namespace TransparencyLog.LogService.Logs;
 
@@ -7,6 +8,19 @@ internal static class LogKeys
 {
     public static LogSigner Load(LogOptions options, string logLabel)
     {
+        if (Pkcs11Uri.IsPkcs11(options.PrivateKeyPath))
+        {
+            try
+            {
+                return LogSigner.FromSigner(Pkcs11Signer.Open(options.PrivateKeyPath));
+            }
+            catch (KeyLoadException e)
+            {
+                // The message names token and object, never the PIN.
+                throw new InvalidOperationException($"cannot load the {logLabel} key: {e.Message}", e);
+            }
+        }
+
         if (!string.IsNullOrWhiteSpace(options.PrivateKeyPath))
         {
             var password = string.IsNullOrWhiteSpace(options.PrivateKeyPasswordFile)

@@ -20,7 +20,8 @@ internal sealed class LogOptions
     [Range(1, long.MaxValue)]
     public long? TreeId { get; set; }
 
-    /// <summary>PEM private key (PKCS#8, encrypted allowed; SEC1 EC). Empty: a development key (see StateDirectory).</summary>
+    /// <summary>PEM private key (PKCS#8, encrypted allowed; SEC1 EC), or a <c>pkcs11:</c> URI naming a key in an HSM.
+    /// Empty: a development key (see StateDirectory).</summary>
     public string? PrivateKeyPath { get; set; }
 
     /// <summary>File holding the private key's password. Never logged.</summary>

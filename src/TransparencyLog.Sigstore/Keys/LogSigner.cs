@@ -52,6 +52,14 @@ public abstract class LogSigner : IDisposable
         }
     }
 
+    /// <summary>A log key whose signatures an <see cref="ISigner"/> makes (takes ownership): ECDSA P-256 or Ed25519.</summary>
+    /// <exception cref="KeyLoadException">The signer's algorithm is not one a log signs with.</exception>
+    public static LogSigner FromSigner(ISigner signer)
+    {
+        ArgumentNullException.ThrowIfNull(signer);
+        return new SignerLogSigner(signer, signer.PublicKeySpki.ToArray());
+    }
+
     /// <summary>A fresh key, for development and tests.</summary>
     public static LogSigner Generate(LogKeyType type) => type switch
     {

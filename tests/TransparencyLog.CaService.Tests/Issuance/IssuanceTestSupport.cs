@@ -51,7 +51,7 @@ internal static class IssuanceTestSupport
     public static CaSigner NewCa(DateTimeOffset now)
     {
         var (key, chain) = EphemeralCaBackend.Generate(now);
-        return new InProcessCaSigner(key, chain);
+        return CaSigner.InProcess(key, chain);
     }
 
     public static CertificateIssuer NewIssuer(CaSigner ca, TimeProvider time, IssuanceOptions? options = null)

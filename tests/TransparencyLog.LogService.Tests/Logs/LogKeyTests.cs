@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using TransparencyLog.LogService.Tests.Infrastructure;
 using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Keys.Pkcs11;
 using TransparencyLog.Sigstore.Notes;
+using TransparencyLog.Testing;
 
 namespace TransparencyLog.LogService.Tests.Logs;
 
@@ -38,6 +40,50 @@ public sealed class LogKeyTests
         Assert.True(new NoteVerifier(service.LogName, served).Verify(entry.Checkpoint));
         Assert.True(entry.SignedEntryTimestampVerifies(served));
         Assert.DoesNotContain("correct horse", service.Output, StringComparison.Ordinal);
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Service_LogKeyInHsm_CheckpointAndSetVerifyWithTheTokensKey()
+    {
+        var (_, app) = await PostgresServer.CreateDatabaseAsync("hsmkey");
+        var directory = Directory.CreateTempSubdirectory("tlog-hsm-").FullName;
+        using var hsmKey = Pkcs11Signer.Open(SoftHsm.Uri("log-key"));
+        var expected = LogPublicKey.FromSpki(hsmKey.PublicKeySpki.ToArray());
+
+        await using var service = await LogServiceProcess.StartAsync(app, directory, settings: new Dictionary<string, string>
+        {
+            ["SOFTHSM2_CONF"] = SoftHsm.ConfigurationFile,
+            ["Logs__Rekor__PrivateKeyPath"] = SoftHsm.Uri("log-key"),
+        });
+
+        var served = LogPublicKey.FromPem(await service.Client.GetStringAsync("/api/v1/log/publicKey"));
+        Assert.Equal(expected.Spki, served.Spki);
+        using var entries = new Entries();
+        using var response = await service.Client.PostAsync("/api/v1/log/entries", new StringContent(entries.NewHashedRekord().Json, System.Text.Encoding.UTF8, "application/json"));
+        var entry = RekorEntry.Parse(await response.Content.ReadAsStringAsync());
+        Assert.True(new NoteVerifier(service.LogName, expected).Verify(entry.Checkpoint));
+        Assert.True(entry.SignedEntryTimestampVerifies(expected));
+        Assert.DoesNotContain(SoftHsm.Pin, service.Output, StringComparison.Ordinal);
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Service_LogKeyInHsmWithWrongPin_RefusesToStartWithoutEchoingThePin()
+    {
+        var (_, app) = await PostgresServer.CreateDatabaseAsync("hsmpin");
+        var directory = Directory.CreateTempSubdirectory("tlog-hsm-").FullName;
+        var uri = $"pkcs11:token={SoftHsm.Token};object=log-key?module-path={SoftHsm.Module}&x-pin-env=TEST_HSM_PIN";
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => LogServiceProcess.StartAsync(app, directory, settings: new Dictionary<string, string>
+        {
+            ["SOFTHSM2_CONF"] = SoftHsm.ConfigurationFile,
+            ["TEST_HSM_PIN"] = "9999-wrong",
+            ["Logs__Rekor__PrivateKeyPath"] = uri,
+        }));
+
+        Assert.Contains("CKR_PIN_INCORRECT", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("9999-wrong", error.Message, StringComparison.Ordinal);
         Directory.Delete(directory, recursive: true);
     }
 
