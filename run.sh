@@ -184,9 +184,11 @@ DEV_TOKEN_CMD="$tlog dev token --issuer http://127.0.0.1:$OIDC_PORT"
 PG_CONNECTION="$app_connection"
 PG_PASSWORD_FILE=$app_password_file
 REGISTRY=127.0.0.1:$REGISTRY_PORT
+EXPLORER_URL=http://127.0.0.1:$REKOR_PORT/explorer
 ENV
 
 echo "==> ready; endpoints in .data/endpoints.env"
+echo "==> log explorer: http://127.0.0.1:$REKOR_PORT/explorer"
 cat "$data/endpoints.env"
 if $background; then
   exit 0

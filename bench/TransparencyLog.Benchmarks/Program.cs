@@ -5,6 +5,7 @@ using TransparencyLog.Benchmarks;
 //   ca   the CA: certificates per second end to end, beside the crypto one certificate needs (bench/run-service-benchmarks.sh)
 //   tsa  the timestamp authority: timestamps per second, JSON and DER requests, beside the signing cost alone
 //   chaos-write, chaos-verify, chaos-soak-report  the fault trials' writer, verifier and soak table (scripts/chaos.sh)
+//   explorer  the log explorer's page render times on a log it fills first (bench/run-explorer-benchmark.sh)
 return args.FirstOrDefault() switch
 {
     "log" => await LogBenchmark.RunAsync(args[1..]),
@@ -13,11 +14,12 @@ return args.FirstOrDefault() switch
     "chaos-write" => await ChaosWriter.RunAsync(args[1..]),
     "chaos-verify" => await ChaosVerifier.RunAsync(args[1..]),
     "chaos-soak-report" => ChaosSoakReport.Run(args[1..]),
+    "explorer" => await ExplorerBenchmark.RunAsync(args[1..]),
     _ => await Usage(),
 };
 
 static async Task<int> Usage()
 {
-    await Console.Error.WriteLineAsync("usage: TransparencyLog.Benchmarks {log|ca|tsa} [options]; run it through bench/run-log-benchmark.sh or bench/run-service-benchmarks.sh");
+    await Console.Error.WriteLineAsync("usage: TransparencyLog.Benchmarks {log|ca|tsa|explorer} [options]; run it through bench/run-log-benchmark.sh or bench/run-service-benchmarks.sh");
     return 2;
 }

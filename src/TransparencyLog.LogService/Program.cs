@@ -1,5 +1,6 @@
 using TransparencyLog.Hosting;
 using TransparencyLog.LogService.CertificateTransparency;
+using TransparencyLog.LogService.Explorer;
 using TransparencyLog.LogService.Hosting;
 using TransparencyLog.LogService.Http;
 using TransparencyLog.LogService.Integrity;
@@ -30,6 +31,7 @@ builder.AddRekorV2Api();
 builder.AddCertificateTransparency();
 builder.AddTimestamping();
 builder.AddLogServiceApiDescriptions();
+builder.AddExplorer();
 
 var app = builder.Build();
 app.UseHeaderLimits();
@@ -41,6 +43,7 @@ app.MapRekorV2Api();
 app.MapTiles("", LogKind.RekorV1);
 app.MapCertificateTransparency();
 app.MapTimestamping();
+app.MapExplorer();
 await app.RunAsync();
 return 0;
 

@@ -19,6 +19,7 @@ public sealed class RunScriptTests(LocalSystem system)
     [InlineData("SIGNING_CONFIG")]
     [InlineData("PG_CONNECTION")]
     [InlineData("PG_PASSWORD_FILE")]
+    [InlineData("EXPLORER_URL")]
     public void RunBackground_EndpointsFile_HasEveryVariable(string name) =>
         Assert.False(string.IsNullOrWhiteSpace(system[name]), $"{name} is empty");
 
@@ -33,6 +34,7 @@ public sealed class RunScriptTests(LocalSystem system)
     [InlineData("OIDC_ISSUER", "/.well-known/openid-configuration")]
     [InlineData("REKOR_URL", "/api/v1/log")]
     [InlineData("FULCIO_URL", "/api/v2/trustBundle")]
+    [InlineData("EXPLORER_URL", "")]
     public async Task RunBackground_Services_AnswerOnTheirUrls(string variable, string path)
     {
         using var http = new HttpClient();

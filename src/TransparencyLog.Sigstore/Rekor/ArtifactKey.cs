@@ -174,7 +174,7 @@ internal sealed class ArtifactKey
     }
 
     /// <summary>rfc822Name and URI SANs, lowercased: the identities sigstore verifiers match on.</summary>
-    private static List<string> ReadIdentities(X509Certificate2 certificate)
+    internal static List<string> ReadIdentities(X509Certificate2 certificate)
     {
         var identities = new List<string>();
         var extension = certificate.Extensions[SubjectAltNameOid];

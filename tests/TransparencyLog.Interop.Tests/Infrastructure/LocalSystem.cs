@@ -15,6 +15,9 @@ public sealed class LocalSystem : IAsyncLifetime
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("tlog-system-").FullName;
 
+    /// <summary>The port of the system's PostgreSQL cluster (under <c>DataDirectory/pg</c>), for tests that act as its superuser.</summary>
+    public string PostgresPort { get; } = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The variables of <c>endpoints.env</c> (REKOR_URL, FULCIO_URL, TRUSTED_ROOT, DEV_TOKEN_CMD, ...).</summary>
     public IReadOnlyDictionary<string, string> Endpoints => _environment;
 
@@ -100,7 +103,7 @@ public sealed class LocalSystem : IAsyncLifetime
         ["TLOG_DATA_DIR"] = DataDirectory,
         ["TLOG_SKIP_BUILD"] = "1",
         ["CONFIGURATION"] = Repository.Configuration,
-        ["PG_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["PG_PORT"] = PostgresPort,
         ["REKOR_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["FULCIO_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["FULCIO_GRPC_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -35,6 +35,12 @@ internal sealed class EntryVerifier
 
     public string Fingerprint => Convert.ToHexStringLower(SHA256.HashData(Spki));
 
+    /// <summary>
+    /// The certificate's rfc822Name and URI SANs, lowercased, for the search index (as Rekor v1 entries are keyed);
+    /// none for a bare key, or when the SAN extension cannot be read (identity is not what admits a v2 entry).
+    /// </summary>
+    public IReadOnlyList<string> Identities => IsCertificate ? CertificateIdentities(RawBytes) : [];
+
     /// <exception cref="EntryRejectedException">Malformed, unsupported, or keyDetails does not describe the key.</exception>
     public static EntryVerifier Parse(JsonElement element, string path)
     {
@@ -140,6 +146,19 @@ internal sealed class EntryVerifier
         catch (AsnContentException)
         {
             throw new EntryRejectedException($"{field} is not DER");
+        }
+    }
+
+    private static IReadOnlyList<string> CertificateIdentities(byte[] der)
+    {
+        try
+        {
+            using var certificate = X509CertificateLoader.LoadCertificate(der);
+            return ArtifactKey.ReadIdentities(certificate);
+        }
+        catch (Exception e) when (e is CryptographicException or EntryRejectedException)
+        {
+            return [];
         }
     }
 

@@ -72,7 +72,7 @@ public static class RekorV2EntryParser
             },
         });
         var hashKey = $"{verifier.Details.HashName.Replace("SHA2_", "sha", StringComparison.Ordinal)}:{Convert.ToHexStringLower(digest)}";
-        return new ProposedEntry(HashedRekordKind, ApiVersion, RekorJson.Canonicalize(body, limits), new EntryIndexKeys([hashKey], [verifier.Fingerprint], []));
+        return new ProposedEntry(HashedRekordKind, ApiVersion, RekorJson.Canonicalize(body, limits), new EntryIndexKeys([hashKey], [verifier.Fingerprint], verifier.Identities));
     }
 
     private static ProposedEntry ParseDsse(JsonElement request, EntryLimits limits)
@@ -157,7 +157,8 @@ public static class RekorV2EntryParser
             ["signatures"] = signaturesJson,
         });
         var fingerprints = pairs.Select(static p => p.Verifier.Fingerprint).Distinct(StringComparer.Ordinal).ToList();
-        var indexKeys = new EntryIndexKeys([$"sha256:{Convert.ToHexStringLower(payloadHash)}"], fingerprints, []);
+        var identities = pairs.SelectMany(static p => p.Verifier.Identities).Distinct(StringComparer.Ordinal).ToList();
+        var indexKeys = new EntryIndexKeys([$"sha256:{Convert.ToHexStringLower(payloadHash)}"], fingerprints, identities);
         return new ProposedEntry(DsseKind, ApiVersion, RekorJson.Canonicalize(body, limits), indexKeys);
     }
 

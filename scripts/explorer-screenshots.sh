@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Regenerates the screenshots in docs/explorer/: starts the system with ./run.sh --background in a scratch data
+# directory on free ports, signs a few artifacts on both logs with the tlog CLI, then photographs each explorer page
+# in chromium with the browser tests' script (tests/interop/explorer/explorer.mjs screenshots). Stops what it started.
+# Needs a Release build (./run.sh builds one; TLOG_SKIP_BUILD=1 reuses it) and npm ci in tests/interop/explorer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+free_port() {
+  local p
+  while true; do
+    p=$((20000 + RANDOM % 30000))
+    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+export TLOG_DATA_DIR=$(mktemp -d /tmp/tlog-screenshots.XXXXXX)
+export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port)
+cleanup() { ./run.sh stop >/dev/null || true; rm -rf "$TLOG_DATA_DIR"; }
+trap cleanup EXIT
+./run.sh --background >/dev/null
+
+set -a; . "$TLOG_DATA_DIR/endpoints.env"; set +a
+tlog() { dotnet "$root/src/TransparencyLog.Cli/bin/Release/net10.0/tlog.dll" "$@"; }
+work=$(mktemp -d)
+for who in alice@example.com bob@example.com alice@example.com; do
+  echo "release notes $RANDOM $who" >"$work/artifact.txt"
+  SIGSTORE_ID_TOKEN=$($DEV_TOKEN_CMD --email "$who") tlog sign-blob "$work/artifact.txt" --bundle "$work/last.sigstore.json" >/dev/null
+done
+echo "v2 artifact $RANDOM" >"$work/v2.txt"
+SIGSTORE_ID_TOKEN=$($DEV_TOKEN_CMD --email alice@example.com) tlog sign-blob "$work/v2.txt" --rekor-version 2 --bundle "$work/v2.sigstore.json" >/dev/null
+index=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).verificationMaterial.tlogEntries[0].logIndex)' "$work/last.sigstore.json")
+rm -rf "$work"
+
+pages=$(cat <<JSON
+[
+  {"name": "search", "url": "/explorer/search?q=alice%40example.com&type=auto"},
+  {"name": "entry", "url": "/explorer/entries/rekor-v1/$index"},
+  {"name": "log", "url": "/explorer/logs/rekor-v1?first=1&second=$((index + 1))"},
+  {"name": "health", "url": "/explorer/health"},
+  {"name": "entry-phone-dark", "url": "/explorer/entries/rekor-v1/$index", "width": 390, "colorScheme": "dark"}
+]
+JSON
+)
+EXPLORER_URL=$EXPLORER_URL SCREENSHOT_DIR="$root/docs/explorer" SCREENSHOT_PAGES=$pages \
+  node tests/interop/explorer/explorer.mjs screenshots
+echo "screenshots written to docs/explorer/"
