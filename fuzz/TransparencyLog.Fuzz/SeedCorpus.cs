@@ -173,7 +173,7 @@ internal static class SeedCorpus
 
         var validity = new ValidityPeriod(s_now.AddDays(-1), null);
         var log = TrustedRoot.LogFromKey(LogPublicKey.FromSpki(rawKey), "http://127.0.0.1:3000", validity);
-        var v2Log = TrustedRoot.LogFromKey(ed25519.PublicKey, "http://localhost:3000", validity, c2spCheckpointKeyId: true, checkpointName: "localhost:3000");
+        var v2Log = TrustedRoot.LogFromKey(ed25519.PublicKey, "http://localhost:3000", validity, c2spLogId: true, checkpointName: "localhost:3000");
         var trustedRoot = new TrustedRoot(
             TrustedRoot.MediaTypeV01,
             [log],
