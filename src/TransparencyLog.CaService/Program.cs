@@ -15,7 +15,7 @@ builder.AddCaGrpc();
 builder.AddCaApiDescriptions();
 
 var app = builder.Build();
-app.UseHeaderLimits();
+app.UseHeaderLimits(HeaderLimitRejection.WriteAsync);
 app.MapServiceDefaults().OnTransport(CaTransport.Rest);
 app.UseFulcioApiMetrics();
 app.UseCaApi();

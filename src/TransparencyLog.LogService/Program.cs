@@ -34,7 +34,7 @@ builder.AddLogServiceApiDescriptions();
 builder.AddExplorer();
 
 var app = builder.Build();
-app.UseHeaderLimits();
+app.UseHeaderLimits(HeaderLimitRejection.WriteAsync);
 app.MapServiceDefaults();
 app.UseRekorApiMetrics();
 await app.OpenLogsAsync();
