@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Cli.Tests.Keys;
 

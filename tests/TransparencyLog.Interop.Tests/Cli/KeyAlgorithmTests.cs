@@ -1,4 +1,5 @@
 using TransparencyLog.Interop.Tests.Infrastructure;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Interop.Tests.Cli;
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using TransparencyLog.Interop.Tests.Infrastructure;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Interop.Tests.Cli;
 

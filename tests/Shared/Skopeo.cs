@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace TransparencyLog.Cli.Tests.Keys;
+namespace TransparencyLog.Tests.Shared;
 
 /// <summary>
 /// Upstream skopeo 1.13.3 (Debian's is built with sigstore disabled): <c>TLOG_TEST_SKOPEO</c> names the binary
