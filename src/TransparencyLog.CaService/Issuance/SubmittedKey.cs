@@ -136,11 +136,24 @@ internal sealed class SubmittedKey : IDisposable
             case RsaEncryptionOid:
                 return new SubmittedKey(der, SubmittedKeyType.Rsa, rsa: CheckRsa(der));
             case Ed25519Oid when parameters is null && publicKey.Length == 32:
-                return new SubmittedKey(der, SubmittedKeyType.Ed25519, ed25519: new Ed25519PublicKeyParameters(publicKey, 0));
+                return new SubmittedKey(der, SubmittedKeyType.Ed25519, ed25519: Ed25519Point(publicKey));
             case Ed25519Oid:
                 throw InvalidKey();
             default:
                 throw new CaException(CaErrorCode.InsecurePublicKey, "The public key algorithm is not allowed.");
+        }
+    }
+
+    /// <summary>BouncyCastle decodes the point eagerly and refuses one off the curve (or not canonical) with ArgumentException.</summary>
+    private static Ed25519PublicKeyParameters Ed25519Point(byte[] publicKey)
+    {
+        try
+        {
+            return new Ed25519PublicKeyParameters(publicKey, 0);
+        }
+        catch (ArgumentException)
+        {
+            throw InvalidKey();
         }
     }
 

@@ -131,6 +131,18 @@ public sealed class SubmittedKeyTests
     }
 
     [Fact]
+    public void FromSpki_Ed25519PointNotOnCurve_InvalidKey()
+    {
+        // y = 2^255 - 1 is not below the field prime: no such point (found by the ca-public-key fuzz target, where
+        // BouncyCastle's ArgumentException escaped as a 500).
+        var spki = Convert.FromHexString("302a300506032b6570032100").Concat(Enumerable.Repeat((byte)0xFF, 32)).ToArray();
+
+        var error = Assert.Throws<CaException>(() => SubmittedKey.FromSpki(spki));
+
+        Assert.Equal(CaErrorCode.InvalidPublicKey, error.Code);
+    }
+
+    [Fact]
     public void FromSpki_SmallOrOtherCurve_Insecure()
     {
         byte[] spki;
