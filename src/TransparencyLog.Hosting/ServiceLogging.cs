@@ -94,9 +94,15 @@ public static class ServiceLogging
             options.Logger = logger;
             options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
             options.IncludeQueryInRequestPath = false;
-            options.GetLevel = (context, _, exception) => exception is not null || context.Response.StatusCode >= 500
+            // 503 is a deliberate answer (storage or the CT log unavailable, with Retry-After) whose cause the service
+            // logs once per transition; an error line per request would bury that.
+            options.GetLevel = (context, _, exception) => exception is not null
                 ? LogEventLevel.Error
-                : OperationalEndpoints.IsOperational(context.Request.Path) ? LogEventLevel.Debug : LogEventLevel.Information;
+                : context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable
+                    ? LogEventLevel.Warning
+                    : context.Response.StatusCode >= 500
+                        ? LogEventLevel.Error
+                        : OperationalEndpoints.IsOperational(context.Request.Path) ? LogEventLevel.Debug : LogEventLevel.Information;
             options.EnrichDiagnosticContext = (diagnostics, context) =>
             {
                 if (context.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } route })

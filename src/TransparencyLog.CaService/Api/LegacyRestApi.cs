@@ -23,6 +23,7 @@ internal static class LegacyRestApi
         var api = app.MapGroup("/api/v1").OnTransport(CaTransport.Rest).WithTags("Fulcio v1 (legacy)");
         api.MapPost("/signingCert", CreateSigningCertificateAsync)
             .RequireRateLimiting(CaApiExtensions.PerAddressPolicy)
+            .WithName("LegacyCA_CreateSigningCertificate")
             .WithSummary("Issue a code-signing certificate (Fulcio v1 API)")
             .WithDescription(
                 "Body {\"publicKey\":{\"content\":base64 DER or PEM SubjectPublicKeyInfo,\"algorithm\":\"ecdsa\"},\"signedEmailAddress\":" +
@@ -34,9 +35,12 @@ internal static class LegacyRestApi
             .Produces(StatusCodes.Status400BadRequest, contentType: "application/json")
             .Produces(StatusCodes.Status403Forbidden, contentType: "application/json")
             .Produces(StatusCodes.Status413PayloadTooLarge, contentType: "application/json")
+            .Produces(StatusCodes.Status415UnsupportedMediaType)
             .Produces(StatusCodes.Status429TooManyRequests, contentType: "application/json")
-            .Produces(StatusCodes.Status500InternalServerError, contentType: "application/json");
+            .Produces(StatusCodes.Status500InternalServerError, contentType: "application/json")
+            .Produces(StatusCodes.Status503ServiceUnavailable, contentType: "application/json");
         api.MapGet("/rootCert", GetRootCertificate)
+            .WithName("LegacyCA_GetRootCertificate")
             .WithSummary("The CA certificate chain (Fulcio v1 API)")
             .WithDescription("Every chain of the trust bundle, PEM, concatenated: intermediates then the root.")
             .Produces<string>(StatusCodes.Status200OK, PemCertificateChain);
