@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Cli.Registry;
+using TransparencyLog.Cli.Verifying;
 using TransparencyLog.Sigstore.Bundles;
 using TransparencyLog.Sigstore.TrustRoot;
 using TransparencyLog.Sigstore.Verification;
@@ -155,7 +156,7 @@ internal sealed class ImageVerifyFlags
                 throw new CliException(ExitCodes.Usage, "--key verifies key-based signatures; it cannot be combined with --certificate-* flags");
             }
 
-            key = LoadPublicKey(keyPath);
+            key = VerifyCommands.LoadPublicKey(keyPath);
         }
         else
         {
@@ -202,30 +203,6 @@ internal sealed class ImageVerifyFlags
             CtlogThreshold = parseResult.GetValue(_ignoreSct) || key is not null ? 0 : 1,
         };
         return new ImageVerifier(_registry.Resolve(parseResult, host), new BundleVerifier(root, options), policy, key, claims, annotations, ignoreTlog);
-    }
-
-    private static byte[] LoadPublicKey(string path)
-    {
-        var pem = CommandActions.ReadInputFile(path, "public key file");
-        try
-        {
-            var fields = PemEncoding.Find(pem);
-            var label = pem[fields.Label];
-            var der = Convert.FromBase64String(pem[fields.Base64Data]);
-            if (label == "CERTIFICATE")
-            {
-                using var certificate = X509CertificateLoader.LoadCertificate(der);
-                return certificate.PublicKey.ExportSubjectPublicKeyInfo();
-            }
-
-            return label == "PUBLIC KEY"
-                ? der
-                : throw new CliException(ExitCodes.Usage, $"'{path}' holds a {label}, not a PUBLIC KEY (pass the .pub file, not the private key)");
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or CryptographicException)
-        {
-            throw new CliException(ExitCodes.Usage, $"'{path}' is not a PEM public key");
-        }
     }
 }
 

@@ -144,7 +144,8 @@ internal static class VerifyCommands
         return command;
     }
 
-    private static byte[] LoadPublicKey(string path)
+    /// <summary>The SubjectPublicKeyInfo of a PEM public key (or of a certificate's key) given by --key, for blobs and images.</summary>
+    internal static byte[] LoadPublicKey(string path)
     {
         var pem = CommandActions.ReadInputFile(path, "public key file");
         try
@@ -160,11 +161,11 @@ internal static class VerifyCommands
 
             return label == "PUBLIC KEY"
                 ? der
-                : throw new CliException(ExitCodes.Error, $"'{path}' holds a {label}, not a PUBLIC KEY");
+                : throw new CliException(ExitCodes.Usage, $"'{path}' holds a {label}, not a PUBLIC KEY (pass the .pub file, not the private key)");
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or CryptographicException)
         {
-            throw new CliException(ExitCodes.Error, $"'{path}' is not a PEM public key");
+            throw new CliException(ExitCodes.Usage, $"'{path}' is not a PEM public key");
         }
     }
 }
