@@ -8,6 +8,7 @@ using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Rekor;
 using TransparencyLog.LogService.RekorV2;
 using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Streaming;
 using TransparencyLog.LogService.Tiles;
 using TransparencyLog.LogService.Timestamping;
 
@@ -32,6 +33,7 @@ builder.AddCertificateTransparency();
 builder.AddTimestamping();
 builder.AddLogServiceApiDescriptions();
 builder.AddExplorer();
+builder.AddEntryStream();
 
 var app = builder.Build();
 app.UseHeaderLimits(HeaderLimitRejection.WriteAsync);
@@ -44,6 +46,7 @@ app.MapTiles("", LogKind.RekorV1);
 app.MapCertificateTransparency();
 app.MapTimestamping();
 app.MapExplorer();
+app.MapEntryStream();
 await app.RunAsync();
 return 0;
 
