@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using TransparencyLog.Sigstore.Keys;
 
 namespace TransparencyLog.LogService.Timestamping;
 
@@ -11,7 +12,7 @@ namespace TransparencyLog.LogService.Timestamping;
 internal static class TsaCertificateValidator
 {
     /// <summary>Throws <see cref="InvalidOperationException"/> naming the first rule the chain or key breaks.</summary>
-    public static void Validate(IReadOnlyList<X509Certificate2> chain, AsymmetricAlgorithm key, DateTimeOffset now)
+    public static void Validate(IReadOnlyList<X509Certificate2> chain, ISigner key, DateTimeOffset now)
     {
         if (chain.Count < 2)
         {
@@ -98,27 +99,27 @@ internal static class TsaCertificateValidator
         }
     }
 
-    private static void VerifyKey(X509Certificate2 leaf, AsymmetricAlgorithm key)
+    private static void VerifyKey(X509Certificate2 leaf, ISigner key)
     {
-        switch (key)
+        switch (key.Algorithm)
         {
-            case ECDsa ecdsa:
-                var curve = ecdsa.ExportParameters(false).Curve;
-                if (!curve.IsNamed || curve.Oid.Value is not (Oids.NistP256 or Oids.NistP384 or Oids.NistP521))
+            case SignatureAlgorithm.EcdsaP256Sha256 or SignatureAlgorithm.EcdsaP384Sha384 or SignatureAlgorithm.EcdsaP521Sha512:
+                break;
+            case SignatureAlgorithm.RsaPkcs1Sha256:
+                using (var rsa = leaf.GetRSAPublicKey())
                 {
-                    throw Fail("the TSA key must be on P-256, P-384 or P-521");
+                    if (rsa is null || rsa.KeySize < 2048)
+                    {
+                        throw Fail($"the TSA RSA key has {rsa?.KeySize ?? 0} bits; at least 2048 are required");
+                    }
                 }
 
                 break;
-            case RSA rsa when rsa.KeySize < 2048:
-                throw Fail($"the TSA RSA key has {rsa.KeySize} bits; at least 2048 are required");
-            case RSA:
-                break;
             default:
-                throw Fail("the TSA key must be ECDSA or RSA");
+                throw Fail("the TSA key must be ECDSA (P-256, P-384 or P-521) or RSA");
         }
 
-        if (!key.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(leaf.PublicKey.ExportSubjectPublicKeyInfo()))
+        if (!key.PublicKeySpki.Span.SequenceEqual(leaf.PublicKey.ExportSubjectPublicKeyInfo()))
         {
             throw Fail("the private key does not match the TSA certificate's public key");
         }
