@@ -86,7 +86,13 @@ internal sealed class RegistryFlags
         {
             SslOptions = new SslClientAuthenticationOptions
             {
-                CertificateChainPolicy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, CustomTrustStore = { } },
+                // Revocation is not checked, as docker and cosign (Go's crypto/x509) do not: a private registry CA
+                // rarely publishes CRLs, and an online check would fail every connection on "revocation unknown".
+                CertificateChainPolicy = new X509ChainPolicy
+                {
+                    TrustMode = X509ChainTrustMode.CustomRootTrust,
+                    RevocationMode = X509RevocationMode.NoCheck,
+                },
             },
         };
         handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(roots);

@@ -568,10 +568,13 @@ internal sealed class RegistryClient
         if (!response.IsSuccessStatusCode)
         {
             var description = await ErrorDescriptionAsync(response, cancellationToken);
-            if (_credential is not null)
+            if (_credential is { Secret.Length: > 0 })
             {
-                // Whatever the token service echoes, the secret sent to it never reaches a message.
-                description = description.Replace(_credential.Secret, "***", StringComparison.Ordinal);
+                // Whatever the token service echoes, the secret sent to it (as such or in the Basic header) never
+                // reaches a message.
+                description = description
+                    .Replace(BasicHeader(_credential).Parameter!, "***", StringComparison.Ordinal)
+                    .Replace(_credential.Secret, "***", StringComparison.Ordinal);
             }
 
             var who = _credential is null ? "anonymous access" : $"the credentials of {_credential.Username}";
