@@ -20,7 +20,7 @@ public sealed class LocalSystem : IAsyncLifetime
     }
 
     /// <summary>A system started with further <c>./run.sh</c> settings (such as <c>TLOG_KEYS=pkcs11</c>).</summary>
-    public LocalSystem(IReadOnlyDictionary<string, string> runSettings) => _runSettings = runSettings;
+    internal LocalSystem(IReadOnlyDictionary<string, string> runSettings) => _runSettings = runSettings;
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("tlog-system-").FullName;
 
