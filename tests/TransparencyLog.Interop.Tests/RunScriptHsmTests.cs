@@ -18,6 +18,9 @@ public sealed class HsmSystem : IAsyncLifetime
     public Task DisposeAsync() => System.DisposeAsync();
 }
 
+// In the shared system's collection so that the two systems never start at the same time (each picks free ports
+// and then binds them; two start-ups at once could pick the same one).
+[Collection(SystemCollection.Name)]
 public sealed class RunScriptHsmTests(HsmSystem hsm) : IClassFixture<HsmSystem>, IDisposable
 {
     private readonly TlogRunner _tlog = new(hsm.System);

@@ -120,12 +120,12 @@ internal static class TsaKeyFiles
             throw Fail("the TSA private key is encrypted but no password is configured (PrivateKeyPasswordFile or PrivateKeyPasswordEnvironmentVariable)");
         }
 
-        AsymmetricAlgorithm key = leaf.GetKeyAlgorithm() switch
+        AsymmetricAlgorithm key;
+        using (var ecdsa = leaf.GetECDsaPublicKey())
+        using (var rsa = ecdsa is null ? leaf.GetRSAPublicKey() : null)
         {
-            Oids.EcPublicKey => ECDsa.Create(),
-            Oids.RsaEncryption => RSA.Create(),
-            _ => throw Fail("the TSA certificate's key must be ECDSA or RSA"),
-        };
+            key = ecdsa is not null ? ECDsa.Create() : rsa is not null ? RSA.Create() : throw Fail("the TSA certificate's key must be ECDSA or RSA");
+        }
 
         try
         {
