@@ -36,7 +36,7 @@ trap cleanup EXIT
 set -a; . "$data/endpoints.env"; set +a
 tlog() { dotnet "$root/src/TransparencyLog.Cli/bin/Release/net10.0/tlog.dll" "$@"; }
 # Commands whose output is not a figure go to a log; a failure shows it instead of ending silently.
-quiet() { "$@" >>"$data/bench.log" 2>&1 || { echo "error: $* failed; last lines of its output:" >&2; tail -n 20 "$data/bench.log" >&2; exit 1; }; }
+quiet() { "$@" >>"$data/bench.log" 2>&1 || { echo "error: $1 $2 ($# arguments) failed; last lines of its output:" >&2; tail -n 20 "$data/bench.log" >&2; exit 1; }; }
 work=$data/work; mkdir -p "$work"; cd "$work"
 
 # N distinct images (one shared layer, a config per image) pushed with the distribution API.
