@@ -8,7 +8,9 @@
 # REGISTRY_PORT (5100, the local OCI registry: Debian's docker-registry, storage in .data/registry); the TSA,
 # the certificate-transparency log and the Rekor v2 log are served by the log service on REKOR_PORT.
 # TLOG_DATA_DIR (default .data) holds the cluster, keys, logs and endpoints.env. CONFIGURATION (Release) picks the
-# build; TLOG_SKIP_BUILD=1 uses an existing build (the interop tests do).
+# build; TLOG_SKIP_BUILD=1 uses an existing build (the interop tests do). TLOG_KEYS=pkcs11 keeps every signing key
+# (CA, logs, CT log, TSA) in a SoftHSM2 token under .data/hsm instead of key files (scripts/hsm.sh); the default is
+# files. A data directory keeps the mode it was first started with.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
@@ -70,6 +72,40 @@ trap 'status=$?; if ((status != 0)) && $started; then stop_services >/dev/null 2
 command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 scripts/registry.sh ensure-binaries
 
+# Where the signing keys live. Switching an existing data directory would give its logs new keys, so it is refused.
+keys_mode=${TLOG_KEYS:-files}
+[[ $keys_mode == files || $keys_mode == pkcs11 ]] || { echo "error: TLOG_KEYS must be files or pkcs11, not '$keys_mode'" >&2; exit 2; }
+previous_mode=files
+[[ -f $data/keys-mode ]] && previous_mode=$(cat "$data/keys-mode")
+if [[ $previous_mode != "$keys_mode" && -d $data/pg ]]; then
+  echo "error: ${data#$root/} was set up with TLOG_KEYS=$previous_mode; use that, or another TLOG_DATA_DIR for $keys_mode" >&2
+  exit 2
+fi
+echo "$keys_mode" >"$data/keys-mode"
+ca_roots=$data/keys/ca/ca-chain.pem
+log_keys=() ca_keys=(Issuance__Backend=Ephemeral Issuance__Development__StateDirectory="$data/keys/ca")
+if [[ $keys_mode == pkcs11 ]]; then
+  scripts/hsm.sh ensure-binaries
+  hsm=$data/hsm
+  echo "==> keys in a SoftHSM2 token (${hsm#$root/})"
+  scripts/hsm.sh init "$hsm"
+  export SOFTHSM2_CONF=$hsm/softhsm2.conf
+  ca_roots=$hsm/ca-chain.pem
+  log_keys=(
+    Logs__Rekor__PrivateKeyPath="$(scripts/hsm.sh uri "$hsm" log-key)"
+    Logs__RekorV2__PrivateKeyPath="$(scripts/hsm.sh uri "$hsm" log-v2-key)"
+    Logs__Ct__PrivateKeyPath="$(scripts/hsm.sh uri "$hsm" ct-key)"
+    Timestamping__Backend=file
+    Timestamping__CertificateChainPath="$hsm/tsa-chain.pem"
+    Timestamping__PrivateKeyPath="$(scripts/hsm.sh uri "$hsm" tsa-key)"
+  )
+  ca_keys=(
+    Issuance__Backend=File
+    Issuance__ChainPath="$hsm/ca-chain.pem"
+    Issuance__PrivateKeyPath="$(scripts/hsm.sh uri "$hsm" ca-key)"
+  )
+fi
+
 echo "==> PostgreSQL on 127.0.0.1:$PG_PORT (data in .data/pg)"
 scripts/pg.sh start "$data/pg" "$PG_PORT"
 # Password authentication only (scripts/pg.sh): the superuser's password was generated with the cluster; the
@@ -124,12 +160,12 @@ Timestamping__Development__StateDirectory="$data/keys/tsa" \
 Logs__Ct__Enabled=true \
 Logs__Ct__Name="127.0.0.1:$REKOR_PORT/ct" \
 Logs__Ct__StateDirectory="$data/keys" \
-CertificateTransparency__RootsPath="$data/keys/ca/ca-chain.pem" \
+CertificateTransparency__RootsPath="$ca_roots" \
 Logs__RekorV2__Enabled=true \
 Logs__RekorV2__Name="localhost:$REKOR_PORT" \
 Logs__RekorV2__StateDirectory="$data/keys" \
 Urls="http://127.0.0.1:$REKOR_PORT" \
-start log dotnet "$(bin TransparencyLog.LogService)" --contentRoot "$root/src/TransparencyLog.LogService"
+start log env "${log_keys[@]}" dotnet "$(bin TransparencyLog.LogService)" --contentRoot "$root/src/TransparencyLog.LogService"
 wait_healthy log "http://127.0.0.1:$REKOR_PORT/readyz" || { started=false; stop_services; exit 1; }
 
 vkey=$(curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/verifierKey")
@@ -145,14 +181,12 @@ wait_healthy oidc "http://127.0.0.1:$OIDC_PORT/readyz" || { started=false; stop_
 echo "==> CA on http://127.0.0.1:$FULCIO_PORT (gRPC 127.0.0.1:$FULCIO_GRPC_PORT)"
 Api__RestUrl="http://127.0.0.1:$FULCIO_PORT" \
 Api__GrpcUrl="http://127.0.0.1:$FULCIO_GRPC_PORT" \
-Issuance__Backend=Ephemeral \
-Issuance__Development__StateDirectory="$data/keys/ca" \
 Issuance__CtLogUrl="http://127.0.0.1:$REKOR_PORT" \
 Issuance__CtLogPublicKeyPath="$data/keys/ct-public.pem" \
 Identity__Issuers__0__IssuerUrl="http://127.0.0.1:$OIDC_PORT" \
 Identity__Issuers__0__Type=email \
 Identity__Issuers__0__Description="development issuer started by run.sh" \
-start ca dotnet "$(bin TransparencyLog.CaService)" --contentRoot "$root/src/TransparencyLog.CaService"
+start ca env "${ca_keys[@]}" dotnet "$(bin TransparencyLog.CaService)" --contentRoot "$root/src/TransparencyLog.CaService"
 wait_healthy ca "http://127.0.0.1:$FULCIO_PORT/readyz" || { started=false; stop_services; exit 1; }
 
 echo "==> OCI registry on 127.0.0.1:$REGISTRY_PORT (storage in .data/registry)"

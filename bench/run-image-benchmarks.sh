@@ -6,7 +6,9 @@
 #     and with --key;
 #   - `tlog verify` wall time per run including process start (p50, p99 over R runs) for an image with 1 signature and
 #     one with 20 signatures, and the registry round trips per verification (from `verify -o json`).
-# It measures; it is not a test and exits 0 whatever the figures.
+#   - the push itself: images pushed per second (config blob + manifest over the distribution API, with curl);
+#   - keyless `tlog verify` p50/p99 as well, against the trusted root, for one keyless-signed image.
+# It measures; it is not a test and exits 0 whatever the figures (a failing command stops it and prints its output).
 # Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--no-build] [--keep]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,7 @@ while [[ $# -gt 0 ]]; do
     --runs) runs=$2; shift 2 ;;
     --no-build) build=false; shift ;;
     --keep) keep=true; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -33,6 +35,8 @@ trap cleanup EXIT
 ./run.sh --background >"$data/run.log" 2>&1 || { cat "$data/run.log"; exit 1; }
 set -a; . "$data/endpoints.env"; set +a
 tlog() { dotnet "$root/src/TransparencyLog.Cli/bin/Release/net10.0/tlog.dll" "$@"; }
+# Commands whose output is not a figure go to a log; a failure shows it instead of ending silently.
+quiet() { "$@" >>"$data/bench.log" 2>&1 || { echo "error: $1 $2 ($# arguments) failed; last lines of its output:" >&2; tail -n 20 "$data/bench.log" >&2; exit 1; }; }
 work=$data/work; mkdir -p "$work"; cd "$work"
 
 # N distinct images (one shared layer, a config per image) pushed with the distribution API.
@@ -54,42 +58,46 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 echo "==> pushing $images images for each signing mode"
 keyless=() keyed=()
+t0=$(ms)
 for i in $(seq 1 "$images"); do
   keyless+=("$REGISTRY/bench/keyless@$(push_image bench/keyless "t$i")")
   keyed+=("$REGISTRY/bench/keyed@$(push_image bench/keyed "t$i")")
 done
+t1=$(ms)
+echo "push:    $((2 * images)) images in $((t1 - t0)) ms = $(python3 -c "print(round(2*$images*1000/($t1-$t0),1))") images/s (curl, 3 requests each)"
 openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt >bench.key
 openssl ec -in bench.key -pubout >bench.pub 2>/dev/null
 
 echo "==> one tlog sign process, $images images (keyless, one certificate)"
-t0=$(ms); tlog sign "${keyless[@]}" --dev-issuer "$OIDC_ISSUER" --dev-email bench@example.com >/dev/null 2>&1; t1=$(ms)
+t0=$(ms); quiet tlog sign "${keyless[@]}" --dev-issuer "$OIDC_ISSUER" --dev-email bench@example.com; t1=$(ms)
 echo "keyless: $images images in $((t1 - t0)) ms = $(python3 -c "print(round($images*1000/($t1-$t0),1))") images/s"
-t0=$(ms); tlog sign "${keyed[@]}" --key bench.key >/dev/null 2>&1; t1=$(ms)
+t0=$(ms); quiet tlog sign "${keyed[@]}" --key bench.key; t1=$(ms)
 echo "--key:   $images images in $((t1 - t0)) ms = $(python3 -c "print(round($images*1000/($t1-$t0),1))") images/s"
 
 one="$REGISTRY/bench/one@$(push_image bench/one v1)"
 many="$REGISTRY/bench/many@$(push_image bench/many v1)"
-tlog sign "$one" --key bench.key --format legacy >/dev/null 2>&1
+quiet tlog sign "$one" --key bench.key --format legacy
 for i in $(seq 1 19); do
   openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt >k$i.key
-  tlog sign "$many" --key k$i.key --format legacy >/dev/null 2>&1
+  quiet tlog sign "$many" --key k$i.key --format legacy
 done
-tlog sign "$many" --key bench.key --format legacy >/dev/null 2>&1   # the verifying key's signature comes last (20th layer)
+quiet tlog sign "$many" --key bench.key --format legacy   # the verifying key's signature comes last (20th layer)
 
-measure() { # label image
-  local times=() trips
+measure() { # label image verify-flags...
+  local label=$1 image=$2 times=() trips; shift 2
   for r in $(seq 1 "$runs"); do
-    local a b; a=$(ms); out=$(tlog verify "$2" --key bench.pub --trusted-root "$TRUSTED_ROOT" -o json 2>/dev/null); b=$(ms)
+    local a b; a=$(ms); out=$(tlog verify "$image" "$@" --trusted-root "$TRUSTED_ROOT" -o json 2>>"$data/bench.log") || { echo "error: tlog verify $image failed" >&2; tail -n 20 "$data/bench.log" >&2; exit 1; }; b=$(ms)
     times+=($((b - a)))
     trips=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['registryRoundTrips'])" "$out")
   done
-  python3 - "$1" "$trips" "${times[@]}" <<'PY'
+  python3 - "$label" "$trips" "${times[@]}" <<'PY'
 import sys
 label, trips, t = sys.argv[1], sys.argv[2], sorted(int(x) for x in sys.argv[3:])
 pct = lambda p: t[min(len(t) - 1, int(round(p / 100 * (len(t) - 1))))]
 print(f"{label:<28} runs {len(t):>3}  p50 {pct(50):>5} ms  p99 {pct(99):>5} ms  registry round trips {trips}")
 PY
 }
-echo "==> tlog verify --key, wall time per process (includes .NET start-up)"
-measure "1 signature (.sig)" "$one"
-measure "20 signatures (.sig)" "$many"
+echo "==> tlog verify, wall time per process (includes .NET start-up)"
+measure "--key, 1 signature (.sig)" "$one" --key bench.pub
+measure "--key, 20 signatures (.sig)" "$many" --key bench.pub
+measure "keyless (bundle referrer)" "${keyless[0]}" --certificate-identity bench@example.com --certificate-oidc-issuer "$OIDC_ISSUER"

@@ -260,7 +260,7 @@ internal static class SeedCorpus
     {
         using var signer = DevelopmentTsaCertificates.LoadOrCreate(null, TimeProvider.System, NullLogger.Instance);
         var authority = new TimestampAuthority(signer, Options.Create(new TimestampingOptions()), TimeProvider.System, NullLogger<TimestampAuthority>.Instance);
-        var response = new AsnReader(authority.Issue(TimestampRequestReader.ReadDer(request)), AsnEncodingRules.DER).ReadSequence();
+        var response = new AsnReader(authority.IssueAsync(TimestampRequestReader.ReadDer(request)).AsTask().GetAwaiter().GetResult(), AsnEncodingRules.DER).ReadSequence();
         response.ReadSequence();
         return response.ReadEncodedValue().ToArray();
     }

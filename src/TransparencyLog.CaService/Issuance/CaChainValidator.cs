@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Verification;
 
 namespace TransparencyLog.CaService.Issuance;
 
@@ -11,8 +12,6 @@ namespace TransparencyLog.CaService.Issuance;
 /// </summary>
 internal static class CaChainValidator
 {
-    private const string CodeSigningOid = "1.3.6.1.5.5.7.3.3";
-
     /// <exception cref="InvalidOperationException">The chain or key is unusable; the message says why.</exception>
     public static void Validate(IReadOnlyList<X509Certificate2> chain, ISigner signer, DateTimeOffset now)
     {
@@ -60,7 +59,7 @@ internal static class CaChainValidator
             if (i < chain.Count - 1)
             {
                 var eku = certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().SingleOrDefault();
-                if (eku is null || !eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value == CodeSigningOid))
+                if (eku is null || !eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value == CertificateChains.CodeSigningEku))
                 {
                     throw Fail($"intermediate {i} ({certificate.Subject}) does not carry the codeSigning extended key usage.");
                 }
@@ -103,24 +102,9 @@ internal static class CaChainValidator
 
     private static void VerifyPath(IReadOnlyList<X509Certificate2> chain, DateTimeOffset now)
     {
-        using var builder = new X509Chain();
-        builder.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        builder.ChainPolicy.CustomTrustStore.Add(chain[^1]);
-        foreach (var certificate in chain.Take(chain.Count - 1))
+        if (CertificateChains.VerifyInOrder(chain, now, CertificateChains.CodeSigningEku) is { } problem)
         {
-            builder.ChainPolicy.ExtraStore.Add(certificate);
-        }
-
-        builder.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        builder.ChainPolicy.VerificationTime = now.UtcDateTime;
-        builder.ChainPolicy.VerificationTimeIgnored = false;
-        builder.ChainPolicy.ApplicationPolicy.Add(new Oid(CodeSigningOid));
-        var built = builder.Build(chain[0]);
-        var path = builder.ChainElements.Select(e => e.Certificate.RawData).ToList();
-        if (!built || path.Count != chain.Count || !path.Zip(chain).All(p => p.First.AsSpan().SequenceEqual(p.Second.RawData)))
-        {
-            var status = string.Join(", ", builder.ChainStatus.Select(s => s.Status));
-            throw Fail($"the chain does not verify, in file order, to its root ({status}).");
+            throw Fail($"the chain does not verify, in file order, to its root ({problem}).");
         }
     }
 

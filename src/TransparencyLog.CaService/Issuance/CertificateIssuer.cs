@@ -227,7 +227,7 @@ internal sealed partial class CertificateIssuer : IDisposable
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSequence())
         {
-            writer.WriteObjectIdentifier("1.3.6.1.5.5.7.3.3");
+            writer.WriteObjectIdentifier(TransparencyLog.Sigstore.Verification.CertificateChains.CodeSigningEku);
         }
 
         return writer.Encode();

@@ -59,7 +59,7 @@ internal static class EphemeralCaBackend
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
         request.CertificateExtensions.Add(
             new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.3")], false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(TransparencyLog.Sigstore.Verification.CertificateChains.CodeSigningEku)], false));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(rootSki));
         var intermediate = request.Create(rootName, rootGenerator, notBefore, notAfter, RandomSerial());

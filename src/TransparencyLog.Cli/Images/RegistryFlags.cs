@@ -24,13 +24,13 @@ internal sealed class RegistryFlags
 
     public Option<string?> CaCert { get; } = new("--registry-cacert")
     {
-        Description = "PEM file of CA certificates to trust for the registry's HTTPS certificate instead of the system store.",
+        Description = "PEM file of CA certificates to trust for the registry's HTTPS certificate instead of the system store (HTTPS then also for a loopback registry).",
         HelpName = "PEM",
     };
 
     public Option<bool> AllowInsecure { get; } = new("--allow-insecure-registry")
     {
-        Description = "Use plain HTTP for a registry that is not on loopback (loopback registries always use HTTP).",
+        Description = "Use plain HTTP for a registry that is not on loopback (loopback registries use HTTP unless --registry-cacert is given).",
     };
 
     public void AddTo(Command command)
@@ -51,7 +51,8 @@ internal sealed class RegistryFlags
         }
 
         var http = host.Context.Http;
-        if (parseResult.GetValue(CaCert) is { } caPath)
+        var caPath = parseResult.GetValue(CaCert);
+        if (caPath is not null)
         {
             http = HttpWithRoots(caPath);
         }
@@ -60,7 +61,8 @@ internal sealed class RegistryFlags
             http,
             host.Context,
             username is null ? null : new RegistryCredential(username, password ?? string.Empty),
-            parseResult.GetValue(AllowInsecure));
+            parseResult.GetValue(AllowInsecure),
+            requireTls: caPath is not null);
     }
 
     private static HttpClient HttpWithRoots(string path)
@@ -84,7 +86,13 @@ internal sealed class RegistryFlags
         {
             SslOptions = new SslClientAuthenticationOptions
             {
-                CertificateChainPolicy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, CustomTrustStore = { } },
+                // Revocation is not checked, as docker and cosign (Go's crypto/x509) do not: a private registry CA
+                // rarely publishes CRLs, and an online check would fail every connection on "revocation unknown".
+                CertificateChainPolicy = new X509ChainPolicy
+                {
+                    TrustMode = X509ChainTrustMode.CustomRootTrust,
+                    RevocationMode = X509RevocationMode.NoCheck,
+                },
             },
         };
         handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(roots);
@@ -93,7 +101,7 @@ internal sealed class RegistryFlags
 }
 
 /// <summary>One <see cref="RegistryClient"/> per registry host for the lifetime of a command (tokens are reused).</summary>
-internal sealed class RegistryConnections(HttpClient http, TlogContext context, RegistryCredential? flags, bool allowInsecure)
+internal sealed class RegistryConnections(HttpClient http, TlogContext context, RegistryCredential? flags, bool allowInsecure, bool requireTls = false)
 {
     private readonly Dictionary<string, RegistryClient> _clients = new(StringComparer.OrdinalIgnoreCase);
 
@@ -102,7 +110,7 @@ internal sealed class RegistryConnections(HttpClient http, TlogContext context, 
         if (!_clients.TryGetValue(image.Registry, out var client))
         {
             var credential = flags ?? RegistryCredentials.Find(image.Registry, context);
-            client = new RegistryClient(http, image.Registry, credential, allowInsecure);
+            client = new RegistryClient(http, image.Registry, credential, allowInsecure, requireTls: requireTls);
             _clients[image.Registry] = client;
         }
 

@@ -34,12 +34,14 @@ internal sealed class RegistryClient
     private bool _basic;
     private int _roundTrips;
 
-    public RegistryClient(HttpClient http, string registry, RegistryCredential? credential, bool allowInsecure, TimeSpan? retryDelay = null)
+    /// <param name="requireTls">HTTPS even for a loopback registry (given with <c>--registry-cacert</c>: roots for it
+    /// mean the registry speaks TLS).</param>
+    public RegistryClient(HttpClient http, string registry, RegistryCredential? credential, bool allowInsecure, TimeSpan? retryDelay = null, bool requireTls = false)
     {
         _http = http;
         Registry = registry;
         _credential = credential;
-        var scheme = IsLoopback(registry) || allowInsecure ? "http" : "https";
+        var scheme = !requireTls && (IsLoopback(registry) || allowInsecure) ? "http" : "https";
         BaseUri = new Uri($"{scheme}://{registry}/");
         _retry = new ResiliencePipelineBuilder<HttpResponseMessage>()
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
@@ -565,10 +567,33 @@ internal sealed class RegistryClient
             cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
-            throw new CliException(
-                ExitCodes.Error,
-                $"the token service of {Registry} refused {(_credential is null ? "anonymous access" : "the credentials")} for {scope} ({(int)response.StatusCode})",
-                "REGISTRY_UNAUTHORIZED");
+            var description = await ErrorDescriptionAsync(response, cancellationToken);
+            if (_credential is { Secret.Length: > 0 })
+            {
+                // Whatever the token service echoes, the secret sent to it (as such or in the Basic header) never
+                // reaches a message.
+                description = description
+                    .Replace(BasicHeader(_credential).Parameter!, "***", StringComparison.Ordinal)
+                    .Replace(_credential.Secret, "***", StringComparison.Ordinal);
+            }
+
+            var who = _credential is null ? "anonymous access" : $"the credentials of {_credential.Username}";
+            throw response.StatusCode switch
+            {
+                HttpStatusCode.Forbidden => new CliException(
+                    ExitCodes.Error,
+                    $"the token service of {Registry} denied {who} the scope {scope} (403 forbidden{description}): the account lacks that permission",
+                    "REGISTRY_DENIED"),
+                HttpStatusCode.Unauthorized => new CliException(
+                    ExitCodes.Error,
+                    $"the token service of {Registry} rejected {who} for {scope} (401 unauthorized{description}); " +
+                    "log in (~/.docker/config.json) or pass --registry-username/--registry-password",
+                    "REGISTRY_UNAUTHORIZED"),
+                _ => new CliException(
+                    ExitCodes.Error,
+                    $"the token service of {Registry} answered {(int)response.StatusCode} for {scope}{description}",
+                    "REGISTRY_UNAUTHORIZED"),
+            };
         }
 
         var body = await ReadBoundedAsync(response, MaxErrorBytes, "the token response", cancellationToken);

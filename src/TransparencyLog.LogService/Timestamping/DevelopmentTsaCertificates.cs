@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
+using TransparencyLog.Sigstore.Keys;
 
 namespace TransparencyLog.LogService.Timestamping;
 
@@ -13,15 +14,16 @@ internal static class DevelopmentTsaCertificates
     public const string ChainFileName = "tsa-chain.pem";
     public const string KeyFileName = "tsa-key.pem";
 
-    public static LocalTimestampSigner LoadOrCreate(string? stateDirectory, TimeProvider time, ILogger logger)
+    public static TimestampSigner LoadOrCreate(string? stateDirectory, TimeProvider time, ILogger logger)
     {
         var now = time.GetUtcNow();
         if (string.IsNullOrWhiteSpace(stateDirectory))
         {
             var (chain, key) = Create(now);
-            TsaCertificateValidator.Validate(chain, key, now);
+            var signer = new SoftwareSigner(key);
+            TsaCertificateValidator.Validate(chain, signer, now);
             Log.DevelopmentCertificatesGenerated(logger, "memory");
-            return new LocalTimestampSigner(chain, key);
+            return new TimestampSigner(chain, signer);
         }
 
         var chainPath = Path.Combine(stateDirectory, ChainFileName);

@@ -2,7 +2,9 @@ using System.Formats.Asn1;
 
 namespace TransparencyLog.LogService.Timestamping;
 
-/// <summary>Object identifiers of RFC 3161, RFC 5652 (CMS) and RFC 5035 (ESS) used by the token encoder.</summary>
+/// <summary>Object identifiers of RFC 3161, RFC 5652 (CMS) and RFC 5035 (ESS) used by the token encoder. Key and
+/// signature-algorithm OIDs are not here: the signer's <c>SignatureAlgorithms</c> table in TransparencyLog.Sigstore
+/// writes them.</summary>
 internal static class Oids
 {
     public const string SignedData = "1.2.840.113549.1.7.2";
@@ -11,14 +13,7 @@ internal static class Oids
     public const string MessageDigest = "1.2.840.113549.1.9.4";
     public const string SigningTime = "1.2.840.113549.1.9.5";
     public const string SigningCertificateV2 = "1.2.840.113549.1.9.16.2.47";
-    public const string TimeStampingPurpose = "1.3.6.1.5.5.7.3.8";
-    public const string EcdsaWithSha256 = "1.2.840.10045.4.3.2";
-    public const string Sha256WithRsaEncryption = "1.2.840.113549.1.1.11";
-    public const string EcPublicKey = "1.2.840.10045.2.1";
-    public const string RsaEncryption = "1.2.840.113549.1.1.1";
-    public const string NistP256 = "1.2.840.10045.3.1.7";
-    public const string NistP384 = "1.3.132.0.34";
-    public const string NistP521 = "1.3.132.0.35";
+    public const string TimeStampingPurpose = Sigstore.Verification.CertificateChains.TimeStampingEku;
 
     /// <summary>Most arcs a policy OID may have (the limit of sigstore/timestamp-authority, GHSA-4qg8-fj49-pxjh).</summary>
     public const int MaxPolicyArcs = 128;

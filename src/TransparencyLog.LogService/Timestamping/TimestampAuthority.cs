@@ -16,7 +16,7 @@ internal sealed class TimestampAuthority
     private static readonly Asn1Tag Context0 = new(TagClass.ContextSpecific, 0, isConstructed: true);
     private static readonly Asn1Tag DirectoryName = new(TagClass.ContextSpecific, 4, isConstructed: true);
 
-    private readonly ITimestampSigner _signer;
+    private readonly TimestampSigner _signer;
     private readonly TimestampingOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<TimestampAuthority> _logger;
@@ -24,7 +24,7 @@ internal sealed class TimestampAuthority
     private readonly byte[] _issuerAndSerialNumber;
     private readonly byte[] _signerSerialNumber;
 
-    public TimestampAuthority(ITimestampSigner signer, IOptions<TimestampingOptions> options, TimeProvider time, ILogger<TimestampAuthority> logger)
+    public TimestampAuthority(TimestampSigner signer, IOptions<TimestampingOptions> options, TimeProvider time, ILogger<TimestampAuthority> logger)
     {
         _signer = signer;
         _options = options.Value;
@@ -55,7 +55,7 @@ internal sealed class TimestampAuthority
 
     /// <summary>Returns the DER <c>TimeStampResp</c> granting a token for <paramref name="request"/>.</summary>
     /// <exception cref="TimestampRequestException">The requested policy is not accepted.</exception>
-    public byte[] Issue(TimestampRequest request)
+    public async ValueTask<byte[]> IssueAsync(TimestampRequest request, CancellationToken cancellationToken = default)
     {
         var policy = request.PolicyOid ?? _options.DefaultPolicyOid;
         if (!_acceptedPolicies.Contains(policy))
@@ -74,7 +74,7 @@ internal sealed class TimestampAuthority
 
         var tstInfo = EncodeTstInfo(request, policy, serial, genTime);
         var signedAttributes = EncodeSignedAttributes(tstInfo, genTime, request.HashAlgorithm);
-        var signature = _signer.Sign(signedAttributes);
+        var signature = await _signer.SignAsync(signedAttributes, cancellationToken);
         var response = EncodeResponse(tstInfo, signedAttributes, signature, request.CertificateRequested);
 
         Log.TimestampIssued(_logger, Convert.ToHexStringLower(serial), request.HashAlgorithm.Name, policy, request.Nonce is not null, request.CertificateRequested);
@@ -141,7 +141,7 @@ internal sealed class TimestampAuthority
                 writer.WriteObjectIdentifier(Oids.MessageDigest);
                 using (writer.PushSetOf())
                 {
-                    writer.WriteOctetString(SHA256.HashData(tstInfo));
+                    writer.WriteOctetString(_signer.DigestAlgorithm.Hash(tstInfo));
                 }
             }
 
@@ -214,7 +214,7 @@ internal sealed class TimestampAuthority
                     writer.WriteInteger(3);
                     using (writer.PushSetOf())
                     {
-                        WriteAlgorithmIdentifier(writer, TimestampHashAlgorithm.Sha256.Oid, nullParameters: false);
+                        WriteAlgorithmIdentifier(writer, _signer.DigestAlgorithm.Oid, nullParameters: false);
                     }
 
                     using (writer.PushSequence()) // EncapsulatedContentInfo
@@ -243,7 +243,7 @@ internal sealed class TimestampAuthority
                     {
                         writer.WriteInteger(1); // v1: sid is IssuerAndSerialNumber
                         writer.WriteEncodedValue(_issuerAndSerialNumber);
-                        WriteAlgorithmIdentifier(writer, TimestampHashAlgorithm.Sha256.Oid, nullParameters: false);
+                        WriteAlgorithmIdentifier(writer, _signer.DigestAlgorithm.Oid, nullParameters: false);
 
                         // signedAttrs [0] IMPLICIT: the same bytes that were signed, re-tagged from SET to [0].
                         var implicitAttributes = signedAttributes.AsSpan().ToArray();

@@ -27,7 +27,7 @@ public static class TimestampingEndpoints
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TimestampingOptions>, TimestampingOptionsValidator>());
-        services.AddSingleton<ITimestampSigner>(CreateSigner);
+        services.AddSingleton(CreateSigner);
         services.AddSingleton<TimestampAuthority>();
 
         // Resolving the authority loads and validates the chain and key, so a bad configuration stops start-up
@@ -77,7 +77,7 @@ public static class TimestampingEndpoints
         try
         {
             var timestampRequest = isJson ? TimestampRequestReader.ReadJson(body) : TimestampRequestReader.ReadDer(body);
-            var reply = authority.Issue(timestampRequest);
+            var reply = await authority.IssueAsync(timestampRequest, cancellationToken);
             LogServiceMetrics.Timestamps.WithLabels("issued").Inc();
             return TypedResults.Bytes(reply, TimestampReplyMediaType);
         }
@@ -128,7 +128,7 @@ public static class TimestampingEndpoints
         return body.ToArray();
     }
 
-    private static ITimestampSigner CreateSigner(IServiceProvider services)
+    private static TimestampSigner CreateSigner(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<TimestampingOptions>>().Value;
         var time = services.GetRequiredService<TimeProvider>();

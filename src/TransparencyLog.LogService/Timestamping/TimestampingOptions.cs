@@ -10,14 +10,16 @@ public sealed record TimestampingOptions
     /// <summary>The Sigstore TSA policy, used when a request names no policy.</summary>
     public const string SigstoreDefaultPolicyOid = "1.3.6.1.4.1.57264.2";
 
-    /// <summary><c>development</c> (generated P-256 root and TSA certificate) or <c>file</c> (PEM chain and key).</summary>
+    /// <summary><c>development</c> (generated P-256 root and TSA certificate) or <c>file</c> (PEM chain; PEM key or <c>pkcs11:</c> URI).</summary>
     [Required]
     public string Backend { get; init; } = TimestampingBackends.Development;
 
     /// <summary>File backend: PEM certificates, TSA certificate first, root last.</summary>
     public string? CertificateChainPath { get; init; }
 
-    /// <summary>File backend: PEM private key of the TSA certificate (PKCS#8, SEC1 or PKCS#1; PKCS#8 may be encrypted).</summary>
+    /// <summary>File backend: PEM private key of the TSA certificate (PKCS#8, SEC1 or PKCS#1; PKCS#8 may be encrypted),
+    /// or an RFC 7512 <c>pkcs11:</c> URI naming the key in a PKCS#11 token (its PIN from <c>pin-source=file:</c> or
+    /// <c>x-pin-env=</c> in the URI).</summary>
     public string? PrivateKeyPath { get; init; }
 
     /// <summary>File backend: file whose content (trailing newline ignored) decrypts an encrypted private key.</summary>

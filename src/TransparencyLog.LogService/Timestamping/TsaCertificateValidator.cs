@@ -1,6 +1,8 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Verification;
 
 namespace TransparencyLog.LogService.Timestamping;
 
@@ -11,7 +13,7 @@ namespace TransparencyLog.LogService.Timestamping;
 internal static class TsaCertificateValidator
 {
     /// <summary>Throws <see cref="InvalidOperationException"/> naming the first rule the chain or key breaks.</summary>
-    public static void Validate(IReadOnlyList<X509Certificate2> chain, AsymmetricAlgorithm key, DateTimeOffset now)
+    public static void Validate(IReadOnlyList<X509Certificate2> chain, ISigner key, DateTimeOffset now)
     {
         if (chain.Count < 2)
         {
@@ -68,57 +70,33 @@ internal static class TsaCertificateValidator
 
     private static void VerifyChain(IReadOnlyList<X509Certificate2> chain, DateTimeOffset now)
     {
-        using var x509Chain = new X509Chain();
-        var policy = x509Chain.ChainPolicy;
-        policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        policy.CustomTrustStore.Add(chain[^1]);
-        for (var i = 1; i < chain.Count - 1; i++)
+        if (CertificateChains.VerifyInOrder(chain, now, CertificateChains.TimeStampingEku) is { } problem)
         {
-            policy.ExtraStore.Add(chain[i]);
-        }
-
-        // Private PKI: no revocation endpoints to ask. The time is ours so tests and operators agree on "now".
-        policy.RevocationMode = X509RevocationMode.NoCheck;
-        policy.VerificationTime = now.UtcDateTime;
-        policy.VerificationTimeIgnored = false;
-        policy.ApplicationPolicy.Add(new Oid(Oids.TimeStampingPurpose));
-
-        if (!x509Chain.Build(chain[0]))
-        {
-            var reasons = string.Join("; ", x509Chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Distinct());
-            throw Fail($"the certificate chain does not verify from the TSA certificate to the last certificate: {reasons}");
-        }
-
-        // The built path must be exactly the configured one, in order: that is the chain we publish and verifiers
-        // (sigstore-js reads certChain[0] as the signer) rely on its order.
-        var built = x509Chain.ChainElements;
-        if (built.Count != chain.Count || !built.Select(e => e.Certificate.RawData).Zip(chain, (a, b) => a.AsSpan().SequenceEqual(b.RawData)).All(x => x))
-        {
-            throw Fail("the certificate chain is not in TSA-certificate-to-root order or holds unrelated certificates");
+            throw Fail($"the certificate chain does not verify as a TSA chain: {problem}");
         }
     }
 
-    private static void VerifyKey(X509Certificate2 leaf, AsymmetricAlgorithm key)
+    private static void VerifyKey(X509Certificate2 leaf, ISigner key)
     {
-        switch (key)
+        switch (key.Algorithm)
         {
-            case ECDsa ecdsa:
-                var curve = ecdsa.ExportParameters(false).Curve;
-                if (!curve.IsNamed || curve.Oid.Value is not (Oids.NistP256 or Oids.NistP384 or Oids.NistP521))
+            case SignatureAlgorithm.EcdsaP256Sha256 or SignatureAlgorithm.EcdsaP384Sha384 or SignatureAlgorithm.EcdsaP521Sha512:
+                break;
+            case SignatureAlgorithm.RsaPkcs1Sha256:
+                using (var rsa = leaf.GetRSAPublicKey())
                 {
-                    throw Fail("the TSA key must be on P-256, P-384 or P-521");
+                    if (rsa is null || rsa.KeySize < 2048)
+                    {
+                        throw Fail($"the TSA RSA key has {rsa?.KeySize ?? 0} bits; at least 2048 are required");
+                    }
                 }
 
                 break;
-            case RSA rsa when rsa.KeySize < 2048:
-                throw Fail($"the TSA RSA key has {rsa.KeySize} bits; at least 2048 are required");
-            case RSA:
-                break;
             default:
-                throw Fail("the TSA key must be ECDSA or RSA");
+                throw Fail("the TSA key must be ECDSA (P-256, P-384 or P-521) or RSA");
         }
 
-        if (!key.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(leaf.PublicKey.ExportSubjectPublicKeyInfo()))
+        if (!key.PublicKeySpki.Span.SequenceEqual(leaf.PublicKey.ExportSubjectPublicKeyInfo()))
         {
             throw Fail("the private key does not match the TSA certificate's public key");
         }

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Keys.Pkcs11;
 
 namespace TransparencyLog.LogService.Timestamping;
 
@@ -9,16 +11,19 @@ internal static class TsaKeyFiles
     // Operator files, but still bounded: a chain or key is a few kilobytes.
     private const long MaxFileBytes = 1024 * 1024;
 
-    /// <summary>Loads and validates a chain (TSA certificate first) and its key; throws with a clear message on any problem.</summary>
-    public static LocalTimestampSigner Load(string chainPath, string keyPath, ReadOnlySpan<char> password, bool passwordConfigured, DateTimeOffset now)
+    /// <summary>
+    /// Loads and validates a chain (TSA certificate first) and its key: a PEM file, or a <c>pkcs11:</c> URI naming a
+    /// key in a PKCS#11 token (its PIN named by the URI). Throws with a clear message on any problem.
+    /// </summary>
+    public static TimestampSigner Load(string chainPath, string keyPath, ReadOnlySpan<char> password, bool passwordConfigured, DateTimeOffset now)
     {
         var chain = ReadChain(chainPath);
-        AsymmetricAlgorithm? key = null;
+        ISigner? key = null;
         try
         {
-            key = ReadKey(keyPath, chain[0], password, passwordConfigured);
+            key = Pkcs11Uri.IsPkcs11(keyPath) ? OpenToken(keyPath) : new SoftwareSigner(ReadKey(keyPath, chain[0], password, passwordConfigured));
             TsaCertificateValidator.Validate(chain, key, now);
-            return new LocalTimestampSigner(chain, key);
+            return new TimestampSigner(chain, key);
         }
         catch
         {
@@ -29,6 +34,19 @@ internal static class TsaKeyFiles
             }
 
             throw;
+        }
+    }
+
+    private static Pkcs11Signer OpenToken(string uri)
+    {
+        try
+        {
+            return Pkcs11Signer.Open(uri);
+        }
+        catch (KeyLoadException e)
+        {
+            // KeyLoadException messages name the token and object, never the PIN.
+            throw Fail("the TSA key cannot be opened in its PKCS#11 token: " + e.Message.TrimEnd('.'));
         }
     }
 
@@ -102,12 +120,12 @@ internal static class TsaKeyFiles
             throw Fail("the TSA private key is encrypted but no password is configured (PrivateKeyPasswordFile or PrivateKeyPasswordEnvironmentVariable)");
         }
 
-        AsymmetricAlgorithm key = leaf.GetKeyAlgorithm() switch
+        AsymmetricAlgorithm key;
+        using (var ecdsa = leaf.GetECDsaPublicKey())
+        using (var rsa = ecdsa is null ? leaf.GetRSAPublicKey() : null)
         {
-            Oids.EcPublicKey => ECDsa.Create(),
-            Oids.RsaEncryption => RSA.Create(),
-            _ => throw Fail("the TSA certificate's key must be ECDSA or RSA"),
-        };
+            key = ecdsa is not null ? ECDsa.Create() : rsa is not null ? RSA.Create() : throw Fail("the TSA certificate's key must be ECDSA or RSA");
+        }
 
         try
         {

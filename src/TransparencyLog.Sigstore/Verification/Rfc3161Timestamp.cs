@@ -24,7 +24,7 @@ internal static class Rfc3161Timestamp
     private const string MessageDigestAttributeOid = "1.2.840.113549.1.9.4";
     private const string SigningCertificateV2AttributeOid = "1.2.840.113549.1.9.16.2.47";
     private const string Sha256Oid = "2.16.840.1.101.3.4.2.1";
-    private const string TimeStampingEku = "1.3.6.1.5.5.7.3.8";
+    private const string TimeStampingEku = CertificateChains.TimeStampingEku;
 
     /// <summary>Returns the verified genTime.</summary>
     /// <exception cref="VerificationException">TIMESTAMP_ERROR with the specific reason.</exception>

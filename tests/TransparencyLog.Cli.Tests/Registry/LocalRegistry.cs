@@ -26,7 +26,8 @@ public sealed class LocalRegistry : IAsyncDisposable
     /// <summary>host:port.</summary>
     public string Address { get; }
 
-    public static async Task<LocalRegistry> StartAsync(bool authenticated)
+    /// <summary>Starts a registry; with <paramref name="tls"/> (PEM certificate chain and key files) it speaks HTTPS only.</summary>
+    public static async Task<LocalRegistry> StartAsync(bool authenticated, (string Certificate, string Key)? tls = null)
     {
         var directory = Directory.CreateTempSubdirectory("tlog-registry-").FullName;
         var port = FreePort();
@@ -39,6 +40,11 @@ public sealed class LocalRegistry : IAsyncDisposable
             http:
               addr: 127.0.0.1:{port}
             """;
+        if (tls is { } files)
+        {
+            config += $"\n  tls: {{certificate: \"{files.Certificate}\", key: \"{files.Key}\"}}\n";
+        }
+
         if (authenticated)
         {
             var htpasswd = Path.Combine(directory, "htpasswd");
@@ -67,12 +73,15 @@ public sealed class LocalRegistry : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var registry = new LocalRegistry(process, directory, $"127.0.0.1:{port}");
-        using var http = new HttpClient();
+        // The readiness probe only waits for the port; the tests themselves check the certificate.
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = static (_, _, _, _) => true };
+        using var http = new HttpClient(handler);
+        var scheme = tls is null ? "http" : "https";
         for (var i = 0; i < 100; i++)
         {
             try
             {
-                using var response = await http.GetAsync(new Uri($"http://{registry.Address}/v2/"));
+                using var response = await http.GetAsync(new Uri($"{scheme}://{registry.Address}/v2/"));
                 if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
                 {
                     return registry;

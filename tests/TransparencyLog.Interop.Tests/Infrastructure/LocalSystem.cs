@@ -12,6 +12,15 @@ namespace TransparencyLog.Interop.Tests.Infrastructure;
 public sealed class LocalSystem : IAsyncLifetime
 {
     private readonly Dictionary<string, string> _environment = new(StringComparer.Ordinal);
+    private readonly IReadOnlyDictionary<string, string> _runSettings;
+
+    public LocalSystem()
+        : this(new Dictionary<string, string>())
+    {
+    }
+
+    /// <summary>A system started with further <c>./run.sh</c> settings (such as <c>TLOG_KEYS=pkcs11</c>).</summary>
+    internal LocalSystem(IReadOnlyDictionary<string, string> runSettings) => _runSettings = runSettings;
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("tlog-system-").FullName;
 
@@ -98,7 +107,18 @@ public sealed class LocalSystem : IAsyncLifetime
     public Task<ProcessResult> RunScriptAsync(params string[] arguments) =>
         RunAsync(Path.Combine(Repository.Root, "run.sh"), arguments, RunEnvironment(), TimeSpan.FromMinutes(2));
 
-    private Dictionary<string, string> RunEnvironment() => new()
+    private Dictionary<string, string> RunEnvironment()
+    {
+        var environment = BaseRunEnvironment();
+        foreach (var (key, value) in _runSettings)
+        {
+            environment[key] = value;
+        }
+
+        return environment;
+    }
+
+    private Dictionary<string, string> BaseRunEnvironment() => new()
     {
         ["TLOG_DATA_DIR"] = DataDirectory,
         ["TLOG_SKIP_BUILD"] = "1",

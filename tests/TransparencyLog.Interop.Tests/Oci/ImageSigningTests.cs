@@ -200,6 +200,57 @@ public sealed class ImageSigningTests(LocalSystem system) : IDisposable
         Assert.Contains("\"dsseEnvelope\"", downloaded.StandardOutput, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task VerifyOffline_AfterKeylessSigning_NoRequestReachesTheLogCaTsaOrTheEnvironmentsUrls()
+    {
+        var digest = await _lab.PushImageAsync("images/offline:1.0");
+        var token = await system.DevTokenAsync(TlogRunner.Alice);
+        await _tlog.SucceedAsync(
+            "sign", $"{_lab.Registry}/images/offline@{digest}", "--identity-token", token, "--fulcio-url", system["FULCIO_URL"], "--rekor-url", Rekor,
+            "--tsa-url", system["TSA_URL"]);
+        // Service URLs in the environment lead to a listener that counts connections; the real log service (log, CT
+        // log, TSA) and CA count the requests they serve in /metrics. Only the registry may be contacted.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var connections = 0;
+        var accepting = Task.Run(async () =>
+        {
+            while (true)
+            {
+                using var socket = await listener.AcceptSocketAsync();
+                Interlocked.Increment(ref connections);
+            }
+        });
+        var decoy = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+        var decoys = new Dictionary<string, string>
+        {
+            ["REKOR_URL"] = decoy, ["REKOR_V2_URL"] = decoy, ["FULCIO_URL"] = decoy, ["TSA_URL"] = decoy + "/api/v1/timestamp",
+            ["SIGSTORE_REKOR_URL"] = decoy, ["SIGSTORE_FULCIO_URL"] = decoy,
+        };
+        var logBefore = await RequestsServedAsync(Rekor);
+        var caBefore = await RequestsServedAsync(system["FULCIO_URL"]);
+
+        var verified = await _tlog.RunAsync(
+            ["verify", $"{_lab.Registry}/images/offline:1.0", "--offline", "--trusted-root", system["TRUSTED_ROOT"], .. _tlog.Identity()], decoys);
+
+        Assert.True(verified.ExitCode == 0, verified.Output);
+        Assert.Equal(logBefore, await RequestsServedAsync(Rekor));
+        Assert.Equal(caBefore, await RequestsServedAsync(system["FULCIO_URL"]));
+        Assert.Equal(0, Volatile.Read(ref connections));
+        listener.Stop();
+        await Assert.ThrowsAnyAsync<Exception>(() => accepting);
+    }
+
+    /// <summary>Requests a service has answered on any route but /metrics (its http_requests_received_total).</summary>
+    private static async Task<double> RequestsServedAsync(string baseUrl)
+    {
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(baseUrl + "/metrics");
+        return text.Split('\n')
+            .Where(static l => l.StartsWith("http_requests_received_total{", StringComparison.Ordinal) && !l.Contains("endpoint=\"/metrics\"", StringComparison.Ordinal))
+            .Sum(static l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     private static string FallbackTag(string digest) => "sha256-" + digest["sha256:".Length..];
 
     public void Dispose()

@@ -3,6 +3,8 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using TransparencyLog.LogService.Timestamping;
+using TransparencyLog.Sigstore.Keys.Pkcs11;
+using TransparencyLog.Testing;
 
 namespace TransparencyLog.LogService.Tests.Timestamping;
 
@@ -255,6 +257,93 @@ public sealed class TsaKeyFilesTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task PostTimestamp_FileBackendWithP384Key_SignsWithSha384AndOpensslVerifies()
+    {
+        using var p384 = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        using var leaf = Issue("CN=Test TSA P-384", p384, _intermediate);
+        WriteFiles([leaf, _intermediate, _root], p384, encrypt: false, password: null);
+        await using var server = await TsaTestServer.StartAsync(FileSettings());
+        await File.WriteAllTextAsync(_directory.File("artifact.txt"), "p-384\n");
+        await Openssl.RunCheckedAsync(_directory.Path, "ts", "-query", "-data", "artifact.txt", "-sha256", "-cert", "-out", "req.tsq");
+        await File.WriteAllBytesAsync(_directory.File("resp.tsr"), await server.TimestampAsync(await File.ReadAllBytesAsync(_directory.File("req.tsq"))));
+        await File.WriteAllTextAsync(_directory.File("root.pem"), _root.ExportCertificatePem() + "\n");
+        await File.WriteAllTextAsync(_directory.File("untrusted.pem"), _intermediate.ExportCertificatePem() + "\n");
+
+        var output = await Openssl.RunCheckedAsync(_directory.Path,
+            "ts", "-verify", "-in", "resp.tsr", "-queryfile", "req.tsq", "-CAfile", "root.pem", "-untrusted", "untrusted.pem");
+        await Openssl.RunCheckedAsync(_directory.Path, "ts", "-reply", "-in", "resp.tsr", "-token_out", "-out", "token.der");
+        var token = await Openssl.RunCheckedAsync(_directory.Path, "cms", "-cmsout", "-inform", "DER", "-in", "token.der", "-print");
+
+        Assert.Contains("Verification: OK", output, StringComparison.Ordinal);
+        Assert.Contains("ecdsa-with-SHA384", token, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PostTimestamp_TsaKeyInHsm_OpensslVerifies()
+    {
+        var uri = SoftHsm.Uri("tsa-key");
+        using var leaf = IssueForTokenKey(uri);
+        File.WriteAllText(_directory.File("chain.pem"), string.Concat(new[] { leaf, _intermediate, _root }.Select(c => c.ExportCertificatePem() + "\n")));
+        var settings = FileSettings();
+        settings["Timestamping:PrivateKeyPath"] = uri;
+        await using var server = await TsaTestServer.StartAsync(settings);
+        await File.WriteAllTextAsync(_directory.File("artifact.txt"), "hsm backend\n");
+        await Openssl.RunCheckedAsync(_directory.Path, "ts", "-query", "-data", "artifact.txt", "-sha256", "-cert", "-out", "req.tsq");
+        await File.WriteAllBytesAsync(_directory.File("resp.tsr"), await server.TimestampAsync(await File.ReadAllBytesAsync(_directory.File("req.tsq"))));
+        await File.WriteAllTextAsync(_directory.File("root.pem"), _root.ExportCertificatePem() + "\n");
+        await File.WriteAllTextAsync(_directory.File("untrusted.pem"), _intermediate.ExportCertificatePem() + "\n");
+
+        var output = await Openssl.RunCheckedAsync(_directory.Path,
+            "ts", "-verify", "-in", "resp.tsr", "-queryfile", "req.tsq", "-CAfile", "root.pem", "-untrusted", "untrusted.pem");
+
+        Assert.Contains("Verification: OK", output, StringComparison.Ordinal);
+        Assert.Equal(leaf.RawData, (await server.GetChainAsync())[0].RawData);
+    }
+
+    [Fact]
+    public async Task StartAsync_HsmKeyNotMatchingChain_FailsNamingTheMismatch()
+    {
+        using var leaf = Issue("CN=Test TSA", _leafKey, _intermediate);
+        WriteFiles([leaf, _intermediate, _root], _leafKey, encrypt: false, password: null);
+        var settings = FileSettings();
+        settings["Timestamping:PrivateKeyPath"] = SoftHsm.Uri("tsa-key");
+        await using var app = TsaTestServer.Build(settings);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync());
+
+        Assert.Contains("does not match the TSA certificate's public key", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_HsmObjectMissing_FailsNamingTheObjectNotThePin()
+    {
+        using var leaf = Issue("CN=Test TSA", _leafKey, _intermediate);
+        WriteFiles([leaf, _intermediate, _root], _leafKey, encrypt: false, password: null);
+        var settings = FileSettings();
+        settings["Timestamping:PrivateKeyPath"] = SoftHsm.Uri(SoftHsm.Token, "no-such-key");
+        await using var app = TsaTestServer.Build(settings);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync());
+
+        Assert.StartsWith("Timestamping: the TSA key cannot be opened in its PKCS#11 token", error.Message, StringComparison.Ordinal);
+        Assert.Contains("no-such-key", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(SoftHsm.Pin, error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A TSA certificate, issued by the test intermediate, for the public half of a key in the token.</summary>
+    private X509Certificate2 IssueForTokenKey(string uri)
+    {
+        using var tokenKey = Pkcs11Signer.Open(uri);
+        var publicKey = PublicKey.CreateFromSubjectPublicKeyInfo(tokenKey.PublicKeySpki.Span, out _);
+        var request = new CertificateRequest(new X500DistinguishedName("CN=Test HSM TSA"), publicKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(Oids.TimeStampingPurpose)], true));
+        var generator = X509SignatureGenerator.CreateForECDsa(_intermediateKey);
+        return request.Create(_intermediate.SubjectName, generator, Now.AddDays(-1), Now.AddYears(1), RandomSerial());
+    }
+
     private Dictionary<string, string?> FileSettings() => new()
     {
         ["Timestamping:Backend"] = "file",
@@ -262,7 +351,7 @@ public sealed class TsaKeyFilesTests : IDisposable
         ["Timestamping:PrivateKeyPath"] = _directory.File("key.pem"),
     };
 
-    private LocalTimestampSigner Load(X509Certificate2[] chain, AsymmetricAlgorithm key, bool encrypt = false, string? password = null)
+    private TimestampSigner Load(X509Certificate2[] chain, AsymmetricAlgorithm key, bool encrypt = false, string? password = null)
     {
         WriteFiles(chain, key, encrypt, encrypt ? Password : null);
         return TsaKeyFiles.Load(_directory.File("chain.pem"), _directory.File("key.pem"), password, password is not null, Now);
@@ -276,7 +365,7 @@ public sealed class TsaKeyFilesTests : IDisposable
             : key.ExportPkcs8PrivateKeyPem());
     }
 
-    private static void AssertRejected(string expected, Func<LocalTimestampSigner> load)
+    private static void AssertRejected(string expected, Func<TimestampSigner> load)
     {
         var error = Assert.Throws<InvalidOperationException>(() => load().Dispose());
         Assert.StartsWith("Timestamping: ", error.Message, StringComparison.Ordinal);
