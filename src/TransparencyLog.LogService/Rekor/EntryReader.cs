@@ -13,8 +13,8 @@ internal sealed class EntryReader(EntryStore entries, LogHeads heads, ProofServi
         var head = await heads.GetAsync(log.Id, fresh: false, cancellationToken);
         if (index >= head.Size)
         {
-            // Possibly appended by another process since the cached head was read.
-            head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
+            // Possibly appended by another process since the cached head was read (or not yet replayed by a standby).
+            head = await heads.GetNewestAsync(log.Id, cancellationToken);
             if (index >= head.Size)
             {
                 return null;
@@ -36,7 +36,7 @@ internal sealed class EntryReader(EntryStore entries, LogHeads heads, ProofServi
         var head = await heads.GetAsync(log.Id, fresh: false, cancellationToken);
         if (stored.Index >= head.Size)
         {
-            head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
+            head = await heads.GetNewestAsync(log.Id, cancellationToken);
         }
 
         return await WithProofAsync(log, stored, head, cancellationToken);
