@@ -29,12 +29,37 @@ internal sealed class TileStore(ReadReplica replica, IOptions<StorageOptions> op
 
         if (_cache.Count >= limit)
         {
-            // Crude but bounded: the working set (right edge, recent tiles) refills within a few requests.
-            _cache.Clear();
+            Evict(limit);
         }
 
         return _cache.AddOrUpdate((logId, tile), nodes, (_, old) => old.Width >= nodes.Width ? old : nodes);
     }
+
+    // Drops a quarter of the cache, level-0 tiles first (in no particular order): they are 255 of every 256 tiles and
+    // each serves only its own 256 entries, while the few tiles above serve every proof. Bounded and O(n) per quarter.
+    private void Evict(int limit)
+    {
+        var target = limit * 3 / 4;
+        foreach (var level in new[] { 0, -1 })
+        {
+            foreach (var key in _cache.Keys)
+            {
+                if (_cache.Count <= target)
+                {
+                    return;
+                }
+
+                if (level < 0 || key.Tile.Level == level)
+                {
+                    _cache.TryRemove(key, out _);
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether the cache holds the tile with at least <paramref name="width"/> entries.</summary>
+    public bool Holds(int logId, TileKey tile, int width) =>
+        _cache.TryGetValue((logId, tile), out var cached) && cached.Width >= width;
 
     /// <summary>Reads every wanted tile with at least the given number of entries, from cache or one query.</summary>
     public async Task<Dictionary<TileKey, TileNodes>> ReadAsync(

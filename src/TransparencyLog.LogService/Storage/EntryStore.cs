@@ -24,6 +24,32 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource, ReadReplica replic
             found => found is not null,
             cancellationToken);
 
+    /// <summary>
+    /// The entry and, in the same round trip, the hashes of the level-0 tile holding it (null when that tile row does
+    /// not exist): for an inclusion proof whose lower eight levels are not cached yet.
+    /// </summary>
+    public Task<(StoredEntry? Entry, byte[]? Tile)> GetByIndexWithTileAsync(int logId, long index, CancellationToken cancellationToken) =>
+        ReadAsync(
+            $"""
+            SELECT e.idx, e.body, e.integrated_time, e.entry_signature, e.leaf_hash, t.hashes
+            FROM entries e LEFT JOIN tiles t ON t.log_id = e.log_id AND t.level = 0 AND t.idx = e.idx / 256
+            WHERE e.log_id = $1 AND e.idx = $2
+            """,
+            command =>
+            {
+                command.Parameters.AddWithValue(logId);
+                command.Parameters.AddWithValue(index);
+            },
+            async (command, ct) =>
+            {
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                return await reader.ReadAsync(ct)
+                    ? (Read(reader), reader.IsDBNull(5) ? null : (byte[])reader[5])
+                    : ((StoredEntry?)null, (byte[]?)null);
+            },
+            found => found.Item1 is not null,
+            cancellationToken);
+
     public Task<StoredEntry?> GetByLeafHashAsync(int logId, Hash leafHash, CancellationToken cancellationToken) =>
         ReadAsync(
             $"SELECT {Columns} FROM entries WHERE log_id = $1 AND leaf_hash = $2",
@@ -147,6 +173,11 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource, ReadReplica replic
             return null;
         }
 
+        return Read(reader);
+    }
+
+    private static StoredEntry Read(NpgsqlDataReader reader)
+    {
         return new StoredEntry(
             reader.GetInt64(0),
             (byte[])reader[1],

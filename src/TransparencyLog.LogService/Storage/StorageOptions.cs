@@ -54,9 +54,12 @@ internal sealed class StorageOptions
         ? null
         : WithAutoPrepare(WithPassword(StandbyConnectionString));
 
-    /// <summary>Full tiles are immutable, so they are cached; this bounds how many.</summary>
+    /// <summary>
+    /// Full tiles are immutable, so they are cached; this bounds how many (each holds its 256 hashes and the subtrees
+    /// inside them, 16 KiB: the default is at most 128 MiB). A level-0 tile that is not cached comes with its entry.
+    /// </summary>
     [Range(0, 10_000_000)]
-    public int TileCacheEntries { get; set; } = 100_000;
+    public int TileCacheEntries { get; set; } = 8_192;
 
     /// <summary>
     /// Full entry bundles (<c>tile/entries/N</c>) are immutable too; the most recently served are kept up to this many
