@@ -473,6 +473,19 @@ internal sealed partial class Sequencer : IAsyncDisposable
     /// <summary>Awaits a batch's commit, then answers its clients: proofs from the tiles just written, no database.</summary>
     private async Task CompleteAsync(List<Pending> batch, Written written, long started)
     {
+        try
+        {
+            await AnswerAfterCommitAsync(batch, written, started);
+        }
+        catch (Exception e)
+        {
+            // Never leave a client waiting, nor stop the sequencer loop that awaits this task.
+            Fail(batch, e);
+        }
+    }
+
+    private async Task AnswerAfterCommitAsync(List<Pending> batch, Written written, long started)
+    {
         if (written.Commit is null)
         {
             Answer(batch, written.Outcomes);
