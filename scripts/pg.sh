@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster for local runs and tests: its own data directory, port and socket directory.
-# Usage: scripts/pg.sh {ensure-binaries|start DIR PORT|stop DIR|status DIR|password DIR|psql DIR PORT [args...]}
+# Usage: scripts/pg.sh {ensure-binaries|start DIR PORT|standby DIR PORT PRIMARY_DIR PRIMARY_PORT|stop DIR|status DIR|
+#                       password DIR|psql DIR PORT [args...]}
+# standby: a hot standby of the cluster in PRIMARY_DIR (pg_basebackup -R, streaming replication), read-only, same
+# superuser password, on its own port; stop it like any cluster.
 # PostgreSQL refuses to run as root, so as root the cluster belongs to an unprivileged user (postgres, else tlogpg).
 # Every connection, over TCP or the socket, authenticates with a password (scram-sha-256): the superuser's is
 # generated at initdb into DIR/superuser-password (mode 0600, the cluster user's), and the socket directory is
@@ -64,6 +67,7 @@ write_hba() {
 local   all   all                  scram-sha-256
 host    all   all   127.0.0.1/32   scram-sha-256
 host    all   all   ::1/128        scram-sha-256
+host    replication   all   127.0.0.1/32   scram-sha-256
 HBA
 }
 
@@ -119,6 +123,48 @@ CONF
   fi
 }
 
+standby() {
+  local dir=$1 port=$2 primary=$3 primary_port=$4 bin user
+  ensure_binaries
+  bin=$(pg_bindir)
+  user=$(run_user)
+  primary=$(cd "$primary" && pwd)
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  local p=$dir
+  while [[ $p != / ]]; do p=$(dirname "$p"); [[ $(id -u) -eq 0 ]] && chmod o+x "$p" 2>/dev/null || true; done
+  [[ $(id -u) -eq 0 ]] && chown "$user" "$dir"
+  chmod 700 "$dir"
+  # A primary made before replication was allowed: allow it (for 127.0.0.1 with the password, like every connection).
+  if ! grep -q '^host *replication' "$primary/data/pg_hba.conf"; then
+    write_hba "$primary" "$user"
+    as_user "$user" "$bin/pg_ctl" -D "$primary/data" reload >/dev/null
+  fi
+  if [[ ! -f $dir/data/PG_VERSION ]]; then
+    as_user "$user" mkdir -p "$dir/socket"
+    # The password reaches pg_basebackup (and the standby's primary_conninfo) through a passfile, never a command line.
+    cp "$primary/superuser-password" "$dir/superuser-password"
+    [[ $(id -u) -eq 0 ]] && chown "$user" "$dir/superuser-password"
+    chmod 600 "$dir/superuser-password"
+    (umask 077; echo "127.0.0.1:$primary_port:*:postgres:$(cat "$primary/superuser-password")" >"$dir/pgpass")
+    [[ $(id -u) -eq 0 ]] && chown "$user" "$dir/pgpass"
+    as_user "$user" env PGPASSFILE="$dir/pgpass" "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres \
+      -D "$dir/data" -R -X stream -c fast >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; exit 1; }
+    # The copied postgresql.conf names the primary's port and socket; later lines win.
+    as_user "$user" tee -a "$dir/data/postgresql.conf" >/dev/null <<CONF
+port = $port
+unix_socket_directories = '$dir/socket'
+hot_standby = on
+CONF
+  fi
+  as_user "$user" mkdir -p "$dir/socket"
+  chmod 700 "$dir/socket"
+  if ! as_user "$user" "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    as_user "$user" "$bin/pg_ctl" -D "$dir/data" -o "-p $port -k $dir/socket" -l "$dir/postgres.log" -w -t 60 start >/dev/null \
+      || { tail -n 30 "$dir/postgres.log" >&2; exit 1; }
+  fi
+}
+
 stop() {
   local dir=$1 bin user
   [[ -f $dir/data/PG_VERSION ]] || return 0
@@ -137,9 +183,10 @@ case "${1:-}" in
   ensure-binaries) ensure_binaries ;;
   bindir) pg_bindir ;;
   start) start "$2" "$3" ;;
+  standby) standby "$2" "$3" "$4" "$5" ;;
   stop) stop "$2" ;;
   status) bin=$(pg_bindir); as_user "$(run_user)" "$bin/pg_ctl" -D "$2/data" status ;;
   password) cat "$2/superuser-password" ;;
   psql) shift; psql_cmd "$@" ;;
-  *) echo "usage: $0 {ensure-binaries|bindir|start DIR PORT|stop DIR|status DIR|password DIR|psql DIR PORT [psql args]}" >&2; exit 2 ;;
+  *) echo "usage: $0 {ensure-binaries|bindir|start DIR PORT|standby DIR PORT PRIMARY_DIR PRIMARY_PORT|stop DIR|status DIR|password DIR|psql DIR PORT [psql args]}" >&2; exit 2 ;;
 esac

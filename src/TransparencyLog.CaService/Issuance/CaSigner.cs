@@ -29,6 +29,13 @@ internal sealed class CaSigner : IDisposable
 
     public X509Certificate2 IssuingCertificate => Chain[0];
 
+    /// <summary>
+    /// Whether the key is in this process (file and ephemeral backends): the BCL signs with the key the chain was
+    /// validated against, so its signatures need no second check. A token or a remote signer may hand back a signature
+    /// over other data or by another key, so those are verified before a certificate leaves the CA.
+    /// </summary>
+    public bool SignsInProcess => _signer is SoftwareSigner;
+
     /// <summary>A CA whose ECDSA or RSA key is in this process (takes ownership of both).</summary>
     public static CaSigner InProcess(AsymmetricAlgorithm key, IReadOnlyList<X509Certificate2> chain) => new(new SoftwareSigner(key), chain);
 

@@ -108,7 +108,7 @@ internal static partial class CertificateTransparencyApi
             // lookup are both appended (their leaves differ by timestamp) and both get valid SCTs; later
             // resubmissions get the first one's. Harmless, and cheaper than serializing submissions on a lock.
             var duplicateKey = CtEntries.DuplicateKey(chain.Certificate);
-            var earlier = await submission.Entries.SearchAsync(log.Id, [duplicateKey], matchAll: true, limit: 1, cancellationToken);
+            var earlier = await submission.Entries.SearchAsync(log.Id, [duplicateKey], matchAll: false, limit: 1, cancellationToken);
             if (earlier.Count > 0 && await StoredSctAsync(submission.Entries, log, earlier[0], cancellationToken) is { } stored)
             {
                 return SctResult(stored);
@@ -273,6 +273,12 @@ internal static partial class CertificateTransparencyApi
         var head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
         if (size2 > head.Size)
         {
+            // A standby may lag the head the client was given; the primary has the last word.
+            head = await heads.GetNewestAsync(log.Id, cancellationToken);
+        }
+
+        if (size2 > head.Size)
+        {
             return BadRequest($"second {size2} is beyond the current tree size {head.Size}");
         }
 
@@ -297,6 +303,12 @@ internal static partial class CertificateTransparencyApi
 
         var log = registry.Get(LogKind.CertificateTransparency);
         var head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
+        if (size > head.Size)
+        {
+            // A standby may lag the head the client was given; the primary has the last word.
+            head = await heads.GetNewestAsync(log.Id, cancellationToken);
+        }
+
         if (size > head.Size)
         {
             return BadRequest($"tree_size {size} is beyond the current tree size {head.Size}");

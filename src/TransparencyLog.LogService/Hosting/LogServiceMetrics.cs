@@ -14,6 +14,9 @@ internal static class LogServiceMetrics
 {
     private static readonly ConcurrentDictionary<int, string> _logNames = new();
 
+    public static readonly Counter StandbyReads = Metrics.CreateCounter(
+        "tlog_standby_reads_total", "Reads sent to the PostgreSQL hot standby, by who answered (standby, or primary_fallback when it had not replayed them yet).", "source");
+
     public static readonly Counter NewEntries = Metrics.CreateCounter(
         "rekor_new_entries", "Entries durably appended to a log.", "log");
 

@@ -19,7 +19,12 @@ internal static class ServiceHosting
     public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString()));
+        builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value.DataSourceConnectionString()));
+        builder.Services.AddSingleton(sp => new ReadReplica(
+            sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.StandbyDataSourceConnectionString() is { } standby
+                ? NpgsqlDataSource.Create(standby)
+                : null));
         builder.Services.AddSingleton<EntryStore>();
         builder.Services.AddSingleton<StorageAvailability>();
         builder.Services.AddHealthChecks()

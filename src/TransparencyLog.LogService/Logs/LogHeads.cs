@@ -14,7 +14,7 @@ internal sealed record TreeHead(long Size, Hash Root, string Checkpoint, DateTim
 /// signed one, and proofs are built for exactly its size, so a slightly older head is still a consistent answer.
 /// Other processes appending to the same log are picked up by that refresh.
 /// </summary>
-internal sealed class LogHeads(NpgsqlDataSource dataSource, TimeProvider time, StorageAvailability availability)
+internal sealed class LogHeads(ReadReplica replica, TimeProvider time, StorageAvailability availability)
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromMilliseconds(500);
 
@@ -28,7 +28,27 @@ internal sealed class LogHeads(NpgsqlDataSource dataSource, TimeProvider time, S
             return cached.Head;
         }
 
-        await using var command = dataSource.CreateCommand(
+        return await ReadAsync(replica.Reads, logId, now, cancellationToken);
+    }
+
+    /// <summary>
+    /// The primary's head (the standby's may lag), for a read about an index or tile no known head covers yet: only
+    /// the primary can say it does not exist. Without a standby the same as a fresh <see cref="GetAsync"/>.
+    /// </summary>
+    public async Task<TreeHead> GetNewestAsync(int logId, CancellationToken cancellationToken)
+    {
+        var head = await ReadAsync(replica.Primary, logId, time.GetUtcNow(), cancellationToken);
+        if (replica.Standby is not null)
+        {
+            ReadReplica.Count(fallback: true);
+        }
+
+        return head;
+    }
+
+    private async Task<TreeHead> ReadAsync(NpgsqlDataSource source, int logId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = source.CreateCommand(
             "SELECT tree_size, root_hash, checkpoint, checkpoint_time FROM logs WHERE id = $1");
         command.Parameters.AddWithValue(logId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -40,7 +60,10 @@ internal sealed class LogHeads(NpgsqlDataSource dataSource, TimeProvider time, S
         var head = new TreeHead(reader.GetInt64(0), Hash.FromBytes((byte[])reader[1]), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3));
         Observe(logId, head, now);
         availability.ReportSuccess();
-        return head;
+
+        // A standby behind a head this process already committed or saw: answer with the newer one, which is signed
+        // and whose entries and tiles the primary has (reads fall back to it for what the standby lacks).
+        return _heads.TryGetValue(logId, out var latest) && latest.Head.Size > head.Size ? latest.Head : head;
     }
 
     /// <summary>

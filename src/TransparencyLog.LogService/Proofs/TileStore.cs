@@ -14,7 +14,7 @@ internal readonly record struct TileKey(int Level, long Index);
 /// Reads tiles from PostgreSQL, caching what it read. Tiles only ever grow at their end, so a cached tile is a valid
 /// prefix forever: it answers every request that needs no more entries than it holds.
 /// </summary>
-internal sealed class TileStore(NpgsqlDataSource dataSource, IOptions<StorageOptions> options)
+internal sealed class TileStore(ReadReplica replica, IOptions<StorageOptions> options)
 {
     private readonly ConcurrentDictionary<(int LogId, TileKey Tile), TileNodes> _cache = new();
 
@@ -29,12 +29,37 @@ internal sealed class TileStore(NpgsqlDataSource dataSource, IOptions<StorageOpt
 
         if (_cache.Count >= limit)
         {
-            // Crude but bounded: the working set (right edge, recent tiles) refills within a few requests.
-            _cache.Clear();
+            Evict(limit);
         }
 
         return _cache.AddOrUpdate((logId, tile), nodes, (_, old) => old.Width >= nodes.Width ? old : nodes);
     }
+
+    // Drops a quarter of the cache, level-0 tiles first (in no particular order): they are 255 of every 256 tiles and
+    // each serves only its own 256 entries, while the few tiles above serve every proof. Bounded and O(n) per quarter.
+    private void Evict(int limit)
+    {
+        var target = limit * 3 / 4;
+        foreach (var level in new[] { 0, -1 })
+        {
+            foreach (var key in _cache.Keys)
+            {
+                if (_cache.Count <= target)
+                {
+                    return;
+                }
+
+                if (level < 0 || key.Tile.Level == level)
+                {
+                    _cache.TryRemove(key, out _);
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether the cache holds the tile with at least <paramref name="width"/> entries.</summary>
+    public bool Holds(int logId, TileKey tile, int width) =>
+        _cache.TryGetValue((logId, tile), out var cached) && cached.Width >= width;
 
     /// <summary>Reads every wanted tile with at least the given number of entries, from cache or one query.</summary>
     public async Task<Dictionary<TileKey, TileNodes>> ReadAsync(
@@ -59,19 +84,19 @@ internal sealed class TileStore(NpgsqlDataSource dataSource, IOptions<StorageOpt
             return result;
         }
 
-        await using var command = dataSource.CreateCommand("""
-            SELECT t.level, t.idx, t.hashes
-            FROM tiles t JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) ON t.level = w.level AND t.idx = w.idx
-            WHERE t.log_id = $1
-            """);
-        command.Parameters.AddWithValue(logId);
-        command.Parameters.Add(new NpgsqlParameter { Value = missing.Select(t => (short)t.Level).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
-        command.Parameters.Add(new NpgsqlParameter { Value = missing.Select(t => t.Index).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        if (replica.Standby is { } standby)
         {
-            var tile = new TileKey(reader.GetInt16(0), reader.GetInt64(1));
-            result[tile] = Remember(logId, tile, Decode((byte[])reader[2]));
+            // The standby's tiles are a consistent earlier state: those it has at the wanted width are as good as the
+            // primary's (tiles only grow); the rest it has not replayed yet and the primary answers.
+            await FetchAsync(standby, logId, missing, result, cancellationToken);
+            var behind = missing.Where(t => !result.TryGetValue(t, out var read) || read.Width < wanted[t]).ToList();
+            ReadReplica.Count(fallback: behind.Count > 0);
+            missing = behind;
+        }
+
+        if (missing.Count > 0)
+        {
+            await FetchAsync(replica.Primary, logId, missing, result, cancellationToken);
         }
 
         foreach (var tile in missing)
@@ -83,6 +108,25 @@ internal sealed class TileStore(NpgsqlDataSource dataSource, IOptions<StorageOpt
         }
 
         return result;
+    }
+
+    private async Task FetchAsync(
+        NpgsqlDataSource source, int logId, List<TileKey> tiles, Dictionary<TileKey, TileNodes> result, CancellationToken cancellationToken)
+    {
+        await using var command = source.CreateCommand("""
+            SELECT t.level, t.idx, t.hashes
+            FROM tiles t JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) ON t.level = w.level AND t.idx = w.idx
+            WHERE t.log_id = $1
+            """);
+        command.Parameters.AddWithValue(logId);
+        command.Parameters.Add(new NpgsqlParameter { Value = tiles.Select(t => (short)t.Level).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        command.Parameters.Add(new NpgsqlParameter { Value = tiles.Select(t => t.Index).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var tile = new TileKey(reader.GetInt16(0), reader.GetInt64(1));
+            result[tile] = Remember(logId, tile, Decode((byte[])reader[2]));
+        }
     }
 
     public static Hash[] Decode(ReadOnlySpan<byte> bytes)

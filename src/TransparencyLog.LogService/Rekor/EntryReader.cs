@@ -6,22 +6,39 @@ using TransparencyLog.Merkle;
 namespace TransparencyLog.LogService.Rekor;
 
 /// <summary>Reads entries together with an inclusion proof against one signed tree head.</summary>
-internal sealed class EntryReader(EntryStore entries, LogHeads heads, ProofService proofs)
+internal sealed class EntryReader(EntryStore entries, LogHeads heads, ProofService proofs, TileStore tiles)
 {
     public async Task<VerifiedEntry?> ByIndexAsync(LogInstance log, long index, CancellationToken cancellationToken)
     {
         var head = await heads.GetAsync(log.Id, fresh: false, cancellationToken);
         if (index >= head.Size)
         {
-            // Possibly appended by another process since the cached head was read.
-            head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
+            // Possibly appended by another process since the cached head was read (or not yet replayed by a standby).
+            head = await heads.GetNewestAsync(log.Id, cancellationToken);
             if (index >= head.Size)
             {
                 return null;
             }
         }
 
-        var stored = await entries.GetByIndexAsync(log.Id, index, cancellationToken);
+        // The proof's lower eight levels lie in the entry's level-0 tile: when it is not cached at the width this head
+        // needs, it comes with the entry in one round trip (large logs have more level-0 tiles than the cache holds).
+        var tile = new TileKey(0, index / TileMath.Width);
+        var width = (int)Math.Min(TileMath.Width, head.Size - (tile.Index * TileMath.Width));
+        StoredEntry? stored;
+        if (tiles.Holds(log.Id, tile, width))
+        {
+            stored = await entries.GetByIndexAsync(log.Id, index, cancellationToken);
+        }
+        else
+        {
+            (stored, var hashes) = await entries.GetByIndexWithTileAsync(log.Id, index, cancellationToken);
+            if (hashes is not null)
+            {
+                tiles.Remember(log.Id, tile, TileStore.Decode(hashes));
+            }
+        }
+
         return stored is null ? null : await WithProofAsync(log, stored, head, cancellationToken);
     }
 
@@ -36,7 +53,7 @@ internal sealed class EntryReader(EntryStore entries, LogHeads heads, ProofServi
         var head = await heads.GetAsync(log.Id, fresh: false, cancellationToken);
         if (stored.Index >= head.Size)
         {
-            head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
+            head = await heads.GetNewestAsync(log.Id, cancellationToken);
         }
 
         return await WithProofAsync(log, stored, head, cancellationToken);

@@ -152,6 +152,12 @@ internal static class RekorApi
         var head = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
         if (last > head.Size)
         {
+            // A standby may lag the head the client was given; the primary has the last word.
+            head = await heads.GetNewestAsync(log.Id, cancellationToken);
+        }
+
+        if (last > head.Size)
+        {
             return RekorError.Result(StatusCodes.Status400BadRequest, $"lastSize {last} is beyond the current tree size {head.Size}");
         }
 

@@ -68,6 +68,12 @@ internal sealed record AppendFailure(int Status, string Message, bool RetryLater
 /// checkpoint, and commits. Only then are the waiting requests answered: an acknowledged entry is durable. Several
 /// processes may run a sequencer for the same log; the head row lock serializes them into one gap-free tree.
 /// </summary>
+/// <remarks>
+/// Pipelined: request threads parse, canonicalise and verify before queueing; SETs are signed before the lock for the
+/// indices the previous batch predicts; while batch N's commit is in flight, batch N+1 is gathered, signed and sent
+/// (its lock waits in PostgreSQL until N is durable); proofs are built after the commit from the tiles just written.
+/// A batch's checkpoint is published (<see cref="LogHeads.Observe"/>) in <see cref="CompleteAsync"/>, once durable.
+/// </remarks>
 internal sealed partial class Sequencer : IAsyncDisposable
 {
     private readonly LogInstance _log;
@@ -188,19 +194,30 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        var batch = new List<Pending>(_options.MaxBatchSize);
         var reader = _queue.Reader;
+
+        // Batches whose commit is in flight, oldest first. The loop writes batch N+1 while batch N's commit (its
+        // fsync) and post-commit work run; the head row lock makes N+1's write wait in PostgreSQL until N is durable,
+        // so indices stay gap-free and in order. At most two are kept in flight: slow answers slow intake.
+        var inFlight = new Queue<Task>();
+        List<Pending>? batch = null;
         try
         {
             while (await reader.WaitToReadAsync(_stopping.Token))
             {
-                if (_options.BatchWindowMilliseconds > 0)
+                while (inFlight.Count > 0 && inFlight.Peek().IsCompleted)
                 {
-                    // Under load the previous commit already gathered a batch; when idle, a short wait lets concurrent
-                    // clients share one transaction instead of paying a commit each.
+                    await inFlight.Dequeue();
+                }
+
+                if (_options.BatchWindowMilliseconds > 0 && inFlight.Count == 0)
+                {
+                    // When idle, a short wait lets concurrent clients share one transaction instead of paying a
+                    // commit each. Under load the commit in flight already gathers the next batch.
                     await Task.Delay(TimeSpan.FromMilliseconds(_options.BatchWindowMilliseconds), _time, _stopping.Token);
                 }
 
+                batch = new List<Pending>(Math.Min(_options.MaxBatchSize, Math.Max(reader.Count, 1)));
                 while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
                 {
                     batch.Add(pending);
@@ -210,8 +227,13 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 LogServiceMetrics.QueueDepth.WithLabels(_log.Name).Set(reader.Count);
                 LogServiceMetrics.BatchSize.WithLabels(_log.Name).Observe(batch.Count);
 
-                await CommitBatchAsync(batch);
-                batch.Clear();
+                var written = batch;
+                batch = null;
+                inFlight.Enqueue(await WriteBatchAsync(written));
+                if (inFlight.Count > 2)
+                {
+                    await inFlight.Dequeue();
+                }
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -219,8 +241,14 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
         finally
         {
+            // Batches already sent to commit are answered by their commit, whatever shutdown does.
+            while (inFlight.Count > 0)
+            {
+                await inFlight.Dequeue();
+            }
+
             // Stopping: whatever still waits was not appended. Tell those clients now rather than leave them hanging.
-            foreach (var pending in batch)
+            foreach (var pending in batch ?? [])
             {
                 pending.Completion.TrySetException(new LogStoppingException());
             }
@@ -232,18 +260,17 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
     }
 
-    private async Task CommitBatchAsync(List<Pending> batch)
+    /// <summary>
+    /// Runs the serial part of a batch (lock, indices, tiles, write, the commit sent) and returns the task that awaits
+    /// the commit and answers the batch's clients. Never throws: every failure is some client's answer.
+    /// </summary>
+    private async Task<Task> WriteBatchAsync(List<Pending> batch)
     {
+        var started = _time.GetTimestamp();
+        Written written;
         try
         {
-            var started = _time.GetTimestamp();
-            var outcomes = await CommitAsync(batch, _stopping.Token);
-            _availability.ReportSuccess();
-            LogServiceMetrics.CommitDuration.WithLabels(_log.Name).Observe(_time.GetElapsedTime(started).TotalSeconds);
-            for (var i = 0; i < batch.Count; i++)
-            {
-                batch[i].Completion.TrySetResult(outcomes[i]);
-            }
+            written = await WriteAsync(batch, _stopping.Token);
         }
         catch (PostgresException e) when (batch.Count > 1 && e.SqlState.Length == 5 && e.SqlState[..2] is "22" or "23")
         {
@@ -253,32 +280,48 @@ internal sealed partial class Sequencer : IAsyncDisposable
             Log.BatchSplit(_logger, _log.Name, batch.Count, e.SqlState);
             foreach (var pending in batch.ToList())
             {
-                await CommitBatchAsync([pending]);
+                await await WriteBatchAsync([pending]);
             }
+
+            return Task.CompletedTask;
         }
         catch (Exception e)
         {
-            // Nothing of a failed batch was acknowledged. If the commit itself failed mid-flight the entries may
-            // still be durable: a client retry then sees 409 with the existing entry, never a second copy.
             _edge = null;
-            if (StorageAvailability.IsOutage(e))
-            {
-                // Logged once per outage, not once per batch; each client is answered 503.
-                _availability.ReportFailure(e);
-            }
-            else
-            {
-                Log.BatchFailed(_logger, _log.Name, batch.Count, e);
-            }
+            Fail(batch, e);
+            return Task.CompletedTask;
+        }
 
-            foreach (var pending in batch)
-            {
-                pending.Completion.TrySetException(e);
-            }
+        return CompleteAsync(batch, written, started);
+    }
+
+    /// <summary>Fails every submission of a batch: nothing of it was acknowledged.</summary>
+    private void Fail(List<Pending> batch, Exception e)
+    {
+        // If the commit itself failed mid-flight the entries may still be durable: a client retry then sees 409 with
+        // the existing entry, never a second copy.
+        if (StorageAvailability.IsOutage(e))
+        {
+            // Logged once per outage, not once per batch; each client is answered 503.
+            _availability.ReportFailure(e);
+        }
+        else
+        {
+            Log.BatchFailed(_logger, _log.Name, batch.Count, e);
+        }
+
+        foreach (var pending in batch)
+        {
+            pending.Completion.TrySetException(e);
         }
     }
 
-    private async Task<AppendOutcome[]> CommitAsync(List<Pending> batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Locks the head, assigns indices, extends the tiles, signs the checkpoint and writes the batch, then sends the
+    /// commit without waiting for it. Only this runs while the head row is locked; SETs were signed before (for the
+    /// indices the last batch predicts) and proofs are built after the commit, in <see cref="CompleteAsync"/>.
+    /// </summary>
+    private async Task<Written> WriteAsync(List<Pending> batch, CancellationToken cancellationToken)
     {
         var outcomes = new AppendOutcome[batch.Count];
         if (_integrity.IsSuspended(_log.Id))
@@ -286,125 +329,218 @@ internal sealed partial class Sequencer : IAsyncDisposable
             throw new LogSuspendedException();
         }
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-
-        // One round trip: lock the head, then (in a statement that starts after the lock is held, so it sees every
-        // earlier commit) find which of the batch's leaves are already in the log.
-        long size;
-        Hash root;
-        var existing = new Dictionary<Hash, long>();
-        await using (var read = new NpgsqlBatch(connection, transaction))
-        {
-            var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash FROM log_lock_head($1)");
-            lockHead.Parameters.AddWithValue(_log.Id);
-            var duplicates = new NpgsqlBatchCommand("SELECT leaf_hash, idx FROM entries WHERE log_id = $1 AND leaf_hash = ANY($2)");
-            duplicates.Parameters.AddWithValue(_log.Id);
-            duplicates.Parameters.Add(new NpgsqlParameter { Value = batch.Select(p => p.Entry.LeafHash.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-            read.BatchCommands.Add(lockHead);
-            read.BatchCommands.Add(duplicates);
-            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                throw new LogStorageException($"log {_log.Name} has no head row");
-            }
-
-            size = reader.GetInt64(0);
-            root = Hash.FromBytes((byte[])reader[1]);
-            await reader.NextResultAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                existing[Hash.FromBytes((byte[])reader[0])] = reader.GetInt64(1);
-            }
-        }
-
-        var edge = _edge is { } cached && cached.Size == size && cached.Root == root
-            ? cached
-            : await LoadEdgeAsync(connection, transaction, size, root, cancellationToken);
-        _edge = null;
-
+        // Before the lock: the batch's own duplicates, and SETs signed for the indices the edge of the last batch
+        // written predicts. Batch N's commit is usually still in flight here, so this CPU work overlaps its fsync.
         var integratedTime = _time.GetUtcNow().ToUnixTimeSeconds();
-        var appended = new List<(int Position, long Index)>(batch.Count);
-        var leaves = new List<Hash>(batch.Count);
-        var next = size;
+        var seen = new HashSet<Hash>(batch.Count);
+        var unique = new List<int>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
-            var leaf = batch[i].Entry.LeafHash;
-            if (existing.TryGetValue(leaf, out var index))
+            if (seen.Add(batch[i].Entry.LeafHash))
             {
-                outcomes[i] = new AlreadyPresent(index);
-                continue;
+                unique.Add(i);
+            }
+        }
+
+        var predicted = _edge;
+        var presigned = predicted is null ? null : SignEntries(batch, unique, predicted.Size, integratedTime);
+
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        NpgsqlTransaction? transaction = null;
+        try
+        {
+            transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+            // One round trip: lock the head, then (in a statement that starts after the lock is held, so it sees every
+            // earlier commit, including the previous batch's) find which of the batch's leaves are already in the log.
+            long size;
+            Hash root;
+            var existing = new Dictionary<Hash, long>();
+            await using (var read = new NpgsqlBatch(connection, transaction))
+            {
+                var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash FROM log_lock_head($1)");
+                lockHead.Parameters.AddWithValue(_log.Id);
+                var duplicates = new NpgsqlBatchCommand("SELECT leaf_hash, idx FROM entries WHERE log_id = $1 AND leaf_hash = ANY($2)");
+                duplicates.Parameters.AddWithValue(_log.Id);
+                duplicates.Parameters.Add(new NpgsqlParameter { Value = unique.Select(i => batch[i].Entry.LeafHash.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+                read.BatchCommands.Add(lockHead);
+                read.BatchCommands.Add(duplicates);
+                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                if (!await reader.ReadAsync(cancellationToken))
+                {
+                    throw new LogStorageException($"log {_log.Name} has no head row");
+                }
+
+                size = reader.GetInt64(0);
+                root = Hash.FromBytes((byte[])reader[1]);
+                await reader.NextResultAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    existing[Hash.FromBytes((byte[])reader[0])] = reader.GetInt64(1);
+                }
             }
 
-            existing[leaf] = next;
-            appended.Add((i, next));
-            leaves.Add(leaf);
-            next++;
-        }
+            // The predicted edge is valid only if the previous batch committed and no other process appended since:
+            // then the head is exactly what it predicted. Otherwise the edge is read again (and checked) from storage.
+            var predictionHeld = predicted is not null && predicted.Size == size && predicted.Root == root;
+            var edge = predictionHeld ? predicted! : await LoadEdgeAsync(connection, transaction, size, root, cancellationToken);
+            _edge = null;
 
-        LogServiceMetrics.Duplicates.WithLabels(_log.Name).Inc(batch.Count - appended.Count);
-        if (appended.Count == 0)
-        {
-            await transaction.RollbackAsync(cancellationToken);
+            var appended = new List<(int Position, long Index)>(unique.Count);
+            var leaves = new List<Hash>(unique.Count);
+            var next = size;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var leaf = batch[i].Entry.LeafHash;
+                if (existing.TryGetValue(leaf, out var index))
+                {
+                    outcomes[i] = new AlreadyPresent(index);
+                    continue;
+                }
+
+                existing[leaf] = next;
+                appended.Add((i, next));
+                leaves.Add(leaf);
+                next++;
+            }
+
+            LogServiceMetrics.Duplicates.WithLabels(_log.Name).Inc(batch.Count - appended.Count);
+            if (appended.Count == 0)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                _edge = edge;
+                await transaction.DisposeAsync();
+                await connection.DisposeAsync();
+                return new Written(null, null, null, outcomes, appended, [], integratedTime, [], [], null);
+            }
+
+            // SETs cover the index: the presigned ones hold when every unique leaf took its predicted index.
+            var signatures = predictionHeld && presigned is not null && appended.Count == unique.Count
+                ? presigned
+                : SignEntries(batch, appended.Select(a => a.Position).ToList(), size, integratedTime);
+
+            var touched = edge.Append(leaves.ToArray());
+            var newRoot = edge.Root;
+            var newSize = edge.Size;
+            var now = _time.GetUtcNow();
+            var checkpoint = _log.SignCheckpoint(newSize, newRoot, now);
+            var head = new TreeHead(newSize, newRoot, checkpoint, now);
+
+            await using (var write = Append(batch, appended, signatures, integratedTime, touched, head))
+            {
+                write.Connection = connection;
+                write.Transaction = transaction;
+                await write.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            // The edge is read by proofs after the commit while the next batch extends it: take the partial tiles now.
+            var partial = edge.PartialTiles;
+
+            // Sent, not awaited: the next batch's lock waits for it in PostgreSQL, and CompleteAsync answers from it.
+            // Not cancelled by shutdown, which waits for it instead: the client learns what really happened.
+            var commit = transaction.CommitAsync(CancellationToken.None);
+
+            // The prediction for the next batch; it holds only if this commit succeeds, which the next lock shows.
             _edge = edge;
-            return outcomes;
+            return new Written(connection, transaction, commit, outcomes, appended, signatures, integratedTime, touched, partial, head);
         }
-
-        var touched = edge.Append(leaves.ToArray());
-        var newRoot = edge.Root;
-        var newSize = edge.Size;
-        var now = _time.GetUtcNow();
-        var checkpoint = _log.SignCheckpoint(newSize, newRoot, now);
-        var head = new TreeHead(newSize, newRoot, checkpoint, now);
-
-        var signatures = new byte[]?[appended.Count];
-        for (var j = 0; j < appended.Count; j++)
+        catch
         {
-            var (position, index) = appended[j];
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync();
+            }
+
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private byte[]?[] SignEntries(List<Pending> batch, List<int> positions, long firstIndex, long integratedTime)
+    {
+        var signatures = new byte[]?[positions.Count];
+        for (var j = 0; j < positions.Count; j++)
+        {
+            var entry = batch[positions[j]].Entry;
             signatures[j] = _log.Kind == LogKind.RekorV1
-                ? _log.SignEntryTimestamp(batch[position].Entry.Body, integratedTime, index)
-                : batch[position].Entry.Signature;
+                ? _log.SignEntryTimestamp(entry.Body, integratedTime, firstIndex + j)
+                : entry.Signature;
         }
 
-        await using (var write = Append(batch, appended, signatures, integratedTime, touched, head))
+        return signatures;
+    }
+
+    /// <summary>Awaits a batch's commit, then answers its clients: proofs from the tiles just written, no database.</summary>
+    private async Task CompleteAsync(List<Pending> batch, Written written, long started)
+    {
+        try
         {
-            write.Connection = connection;
-            write.Transaction = transaction;
-            await write.ExecuteNonQueryAsync(cancellationToken);
+            await AnswerAfterCommitAsync(batch, written, started);
+        }
+        catch (Exception e)
+        {
+            // Never leave a client waiting, nor stop the sequencer loop that awaits this task.
+            Fail(batch, e);
+        }
+    }
+
+    private async Task AnswerAfterCommitAsync(List<Pending> batch, Written written, long started)
+    {
+        if (written.Commit is null)
+        {
+            Answer(batch, written.Outcomes);
+            return;
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        try
+        {
+            await written.Commit;
+        }
+        catch (Exception e)
+        {
+            Fail(batch, e);
+            return;
+        }
+        finally
+        {
+            await written.Transaction!.DisposeAsync();
+            await written.Connection!.DisposeAsync();
+        }
 
-        // Durable from here on. Remember what we wrote, then build each entry's proof against the new head from
-        // the tiles just written (every node of a new leaf's path lies in the tiles on the right edge).
-        _edge = edge;
+        _availability.ReportSuccess();
+        LogServiceMetrics.CommitDuration.WithLabels(_log.Name).Observe(_time.GetElapsedTime(started).TotalSeconds);
+
+        // Durable from here on. Build each entry's proof against the new head from the tiles just written (every node
+        // of a new leaf's path lies in the tiles on the right edge).
+        var head = written.Head!;
+        var outcomes = written.Outcomes;
+        var appended = written.Appended;
         _heads.Observe(_log.Id, head);
         var local = new Dictionary<TileKey, TileNodes>();
-        foreach (var (tile, entries) in touched)
+        foreach (var (tile, entries) in written.Touched)
         {
             var key = new TileKey(tile.Level, tile.Index);
             local[key] = _tiles.Remember(_log.Id, key, entries);
         }
 
-        for (var level = 0; level < edge.PartialTiles.Count; level++)
+        for (var level = 0; level < written.Partial.Count; level++)
         {
-            var key = new TileKey(level, TileMath.FullTileCount(level, newSize));
-            if (edge.PartialTiles[level].Length > 0 && !local.ContainsKey(key))
+            var key = new TileKey(level, TileMath.FullTileCount(level, head.Size));
+            if (written.Partial[level].Length > 0 && !local.ContainsKey(key))
             {
-                local[key] = new TileNodes(edge.PartialTiles[level]);
+                local[key] = new TileNodes(written.Partial[level]);
             }
         }
 
-        // Post-commit work is not cancelled by shutdown: the entries are in the log either way.
         try
         {
             var memo = new Dictionary<NodeId, Hash>();
             for (var j = 0; j < appended.Count; j++)
             {
                 var (position, index) = appended[j];
-                var plan = ProofPlanner.Inclusion(index, newSize);
+                var plan = ProofPlanner.Inclusion(index, head.Size);
                 var nodes = await _proofs.NodeHashesAsync(_log.Id, plan.Nodes, local, CancellationToken.None, memo);
-                outcomes[position] = new Appended(index, integratedTime, signatures[j], head, plan.Assemble(nodes));
+                outcomes[position] = new Appended(index, written.IntegratedTime, written.Signatures[j], head, plan.Assemble(nodes));
             }
         }
         catch (Exception e) when (e is NpgsqlException or LogStorageException or TimeoutException)
@@ -413,13 +549,21 @@ internal sealed partial class Sequencer : IAsyncDisposable
             for (var j = 0; j < appended.Count; j++)
             {
                 var (position, index) = appended[j];
-                outcomes[position] = new AppendedWithoutProof(index, integratedTime, signatures[j], head);
+                outcomes[position] = new AppendedWithoutProof(index, written.IntegratedTime, written.Signatures[j], head);
             }
         }
 
         LogServiceMetrics.NewEntries.WithLabels(_log.Name).Inc(appended.Count);
-        Log.BatchCommitted(_logger, _log.Name, appended.Count, batch.Count - appended.Count, newSize);
-        return outcomes;
+        Log.BatchCommitted(_logger, _log.Name, appended.Count, batch.Count - appended.Count, head.Size);
+        Answer(batch, outcomes);
+    }
+
+    private static void Answer(List<Pending> batch, AppendOutcome[] outcomes)
+    {
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Completion.TrySetResult(outcomes[i]);
+        }
     }
 
     private async Task<TreeEdge> LoadEdgeAsync(
@@ -522,6 +666,19 @@ internal sealed partial class Sequencer : IAsyncDisposable
         new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | elementType };
 
     private sealed record Pending(EntryToAppend Entry, TaskCompletionSource<AppendOutcome> Completion, long EnqueuedAt);
+
+    /// <summary>A batch written and its commit sent; <see cref="Commit"/> is null when nothing needed writing.</summary>
+    private sealed record Written(
+        NpgsqlConnection? Connection,
+        NpgsqlTransaction? Transaction,
+        Task? Commit,
+        AppendOutcome[] Outcomes,
+        List<(int Position, long Index)> Appended,
+        byte[]?[] Signatures,
+        long IntegratedTime,
+        IReadOnlyList<(TileId Tile, Hash[] Entries)> Touched,
+        IReadOnlyList<Hash[]> Partial,
+        TreeHead? Head);
 
     private static partial class Log
     {

@@ -8,59 +8,97 @@ namespace TransparencyLog.LogService.Storage;
 internal sealed record StoredEntry(long Index, byte[] Body, long IntegratedTime, byte[]? EntrySignature, Hash LeafHash);
 
 /// <summary>Reads entries and the search index. Writes happen only in the sequencer's transaction.</summary>
-internal sealed class EntryStore(NpgsqlDataSource dataSource)
+internal sealed class EntryStore(NpgsqlDataSource dataSource, ReadReplica replica)
 {
     private const string Columns = "idx, body, integrated_time, entry_signature, leaf_hash";
 
-    public async Task<StoredEntry?> GetByIndexAsync(int logId, long index, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM entries WHERE log_id = $1 AND idx = $2");
-        command.Parameters.AddWithValue(logId);
-        command.Parameters.AddWithValue(index);
-        return await ReadOneAsync(command, cancellationToken);
-    }
+    public Task<StoredEntry?> GetByIndexAsync(int logId, long index, CancellationToken cancellationToken) =>
+        ReadAsync(
+            $"SELECT {Columns} FROM entries WHERE log_id = $1 AND idx = $2",
+            command =>
+            {
+                command.Parameters.AddWithValue(logId);
+                command.Parameters.AddWithValue(index);
+            },
+            ReadOneAsync,
+            found => found is not null,
+            cancellationToken);
 
-    public async Task<StoredEntry?> GetByLeafHashAsync(int logId, Hash leafHash, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM entries WHERE log_id = $1 AND leaf_hash = $2");
-        command.Parameters.AddWithValue(logId);
-        command.Parameters.AddWithValue(leafHash.ToArray());
-        return await ReadOneAsync(command, cancellationToken);
-    }
+    /// <summary>
+    /// The entry and, in the same round trip, the hashes of the level-0 tile holding it (null when that tile row does
+    /// not exist): for an inclusion proof whose lower eight levels are not cached yet.
+    /// </summary>
+    public Task<(StoredEntry? Entry, byte[]? Tile)> GetByIndexWithTileAsync(int logId, long index, CancellationToken cancellationToken) =>
+        ReadAsync(
+            $"""
+            SELECT e.idx, e.body, e.integrated_time, e.entry_signature, e.leaf_hash, t.hashes
+            FROM entries e LEFT JOIN tiles t ON t.log_id = e.log_id AND t.level = 0 AND t.idx = e.idx / 256
+            WHERE e.log_id = $1 AND e.idx = $2
+            """,
+            command =>
+            {
+                command.Parameters.AddWithValue(logId);
+                command.Parameters.AddWithValue(index);
+            },
+            async (command, ct) =>
+            {
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                return await reader.ReadAsync(ct)
+                    ? (Read(reader), reader.IsDBNull(5) ? null : (byte[])reader[5])
+                    : ((StoredEntry?)null, (byte[]?)null);
+            },
+            found => found.Item1 is not null,
+            cancellationToken);
+
+    public Task<StoredEntry?> GetByLeafHashAsync(int logId, Hash leafHash, CancellationToken cancellationToken) =>
+        ReadAsync(
+            $"SELECT {Columns} FROM entries WHERE log_id = $1 AND leaf_hash = $2",
+            command =>
+            {
+                command.Parameters.AddWithValue(logId);
+                command.Parameters.AddWithValue(leafHash.ToArray());
+            },
+            ReadOneAsync,
+            found => found is not null,
+            cancellationToken);
 
     /// <summary>Bodies of entries [start, start + count), in index order.</summary>
-    public async Task<List<byte[]>> GetBodiesAsync(int logId, long start, int count, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("SELECT body FROM entries WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx");
-        command.Parameters.AddWithValue(logId);
-        command.Parameters.AddWithValue(start);
-        command.Parameters.AddWithValue(start + count);
-        var bodies = new List<byte[]>(count);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            bodies.Add((byte[])reader[0]);
-        }
+    public Task<List<byte[]>> GetBodiesAsync(int logId, long start, int count, CancellationToken cancellationToken) =>
+        ReadAsync(
+            "SELECT body FROM entries WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+            command => BindRange(command, logId, start, count),
+            async (command, ct) =>
+            {
+                var bodies = new List<byte[]>(count);
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    bodies.Add((byte[])reader[0]);
+                }
 
-        return bodies;
-    }
+                return bodies;
+            },
+            bodies => bodies.Count == count,
+            cancellationToken);
 
     /// <summary>Bodies and extra data of entries [start, start + count), in index order.</summary>
-    public async Task<List<(byte[] Body, byte[]? ExtraData)>> GetBodiesWithExtraDataAsync(int logId, long start, int count, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("SELECT body, extra_data FROM entries WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx");
-        command.Parameters.AddWithValue(logId);
-        command.Parameters.AddWithValue(start);
-        command.Parameters.AddWithValue(start + count);
-        var rows = new List<(byte[], byte[]?)>(count);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rows.Add(((byte[])reader[0], reader.IsDBNull(1) ? null : (byte[])reader[1]));
-        }
+    public Task<List<(byte[] Body, byte[]? ExtraData)>> GetBodiesWithExtraDataAsync(int logId, long start, int count, CancellationToken cancellationToken) =>
+        ReadAsync(
+            "SELECT body, extra_data FROM entries WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+            command => BindRange(command, logId, start, count),
+            async (command, ct) =>
+            {
+                var rows = new List<(byte[], byte[]?)>(count);
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    rows.Add(((byte[])reader[0], reader.IsDBNull(1) ? null : (byte[])reader[1]));
+                }
 
-        return rows;
-    }
+                return rows;
+            },
+            rows => rows.Count == count,
+            cancellationToken);
 
     /// <summary>
     /// Indices of entries matching the search keys: all of them (<paramref name="matchAll"/>) or any, at most
@@ -88,6 +126,45 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource)
         return result;
     }
 
+    private static void BindRange(NpgsqlCommand command, int logId, long start, int count)
+    {
+        command.Parameters.AddWithValue(logId);
+        command.Parameters.AddWithValue(start);
+        command.Parameters.AddWithValue(start + count);
+    }
+
+    /// <summary>
+    /// Runs a read on the standby when there is one; an answer that is not <paramref name="complete"/> (the standby has
+    /// not replayed those entries yet, or they do not exist) is asked of the primary, which has the last word.
+    /// </summary>
+    private async Task<T> ReadAsync<T>(
+        string sql,
+        Action<NpgsqlCommand> bind,
+        Func<NpgsqlCommand, CancellationToken, Task<T>> read,
+        Func<T, bool> complete,
+        CancellationToken cancellationToken)
+    {
+        if (replica.Standby is { } standby)
+        {
+            await using (var onStandby = standby.CreateCommand(sql))
+            {
+                bind(onStandby);
+                var answer = await read(onStandby, cancellationToken);
+                if (complete(answer))
+                {
+                    ReadReplica.Count(fallback: false);
+                    return answer;
+                }
+            }
+
+            ReadReplica.Count(fallback: true);
+        }
+
+        await using var command = dataSource.CreateCommand(sql);
+        bind(command);
+        return await read(command, cancellationToken);
+    }
+
     private static async Task<StoredEntry?> ReadOneAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -96,6 +173,11 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource)
             return null;
         }
 
+        return Read(reader);
+    }
+
+    private static StoredEntry Read(NpgsqlDataReader reader)
+    {
         return new StoredEntry(
             reader.GetInt64(0),
             (byte[])reader[1],

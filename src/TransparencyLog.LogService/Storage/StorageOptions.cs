@@ -15,13 +15,51 @@ internal sealed class StorageOptions
     public string? PasswordFile { get; set; }
 
     /// <summary>The connection string with the password from <see cref="PasswordFile"/>, when one is set.</summary>
-    public string EffectiveConnectionString() => string.IsNullOrEmpty(PasswordFile)
-        ? ConnectionString
-        : new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString) { Password = File.ReadAllText(PasswordFile).TrimEnd('\r', '\n') }.ConnectionString;
+    public string EffectiveConnectionString() => WithPassword(ConnectionString);
 
-    /// <summary>Full tiles are immutable, so they are cached; this bounds how many.</summary>
+    /// <summary>
+    /// How many statements each connection keeps prepared (Npgsql auto-prepare), unless the connection string sets
+    /// <c>Max Auto Prepare</c> itself. The head lock, the append call and the entry lookups are the same few
+    /// statements thousands of times a second; prepared, PostgreSQL skips their parse and plan. 0 turns it off.
+    /// </summary>
+    [Range(0, 1000)]
+    public int AutoPrepareStatements { get; set; } = 32;
+
+    /// <summary>The connection string the service's data source uses: <see cref="EffectiveConnectionString"/> with auto-prepare.</summary>
+    public string DataSourceConnectionString() => WithAutoPrepare(EffectiveConnectionString());
+
+    private string WithPassword(string connectionString) => string.IsNullOrEmpty(PasswordFile)
+        ? connectionString
+        : new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Password = File.ReadAllText(PasswordFile).TrimEnd('\r', '\n') }.ConnectionString;
+
+    private string WithAutoPrepare(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = AutoPrepareStatements;
+        }
+
+        return builder.ConnectionString;
+    }
+
+    /// <summary>
+    /// Npgsql connection string of a hot standby of the same cluster (streaming replication), for entries, proofs,
+    /// tiles and checkpoints; same role and <see cref="PasswordFile"/>. Unset: every read goes to the primary.
+    /// </summary>
+    public string? StandbyConnectionString { get; set; }
+
+    /// <summary>The standby's connection string as the read data source uses it, or null without a standby.</summary>
+    public string? StandbyDataSourceConnectionString() => string.IsNullOrEmpty(StandbyConnectionString)
+        ? null
+        : WithAutoPrepare(WithPassword(StandbyConnectionString));
+
+    /// <summary>
+    /// Full tiles are immutable, so they are cached; this bounds how many (each holds its 256 hashes and the subtrees
+    /// inside them, 16 KiB: the default is at most 128 MiB). A level-0 tile that is not cached comes with its entry.
+    /// </summary>
     [Range(0, 10_000_000)]
-    public int TileCacheEntries { get; set; } = 100_000;
+    public int TileCacheEntries { get; set; } = 8_192;
 
     /// <summary>
     /// Full entry bundles (<c>tile/entries/N</c>) are immutable too; the most recently served are kept up to this many

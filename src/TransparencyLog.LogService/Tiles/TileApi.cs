@@ -53,7 +53,7 @@ internal static class TileApi
         var head = await heads.GetServableAsync(log.Id, fresh: false, context.RequestAborted);
         if (!Exists(tile, isEntries ? 0 : tile.Level, head.Size))
         {
-            head = await heads.GetAsync(log.Id, fresh: true, context.RequestAborted);
+            head = await heads.GetNewestAsync(log.Id, context.RequestAborted);
             if (!Exists(tile, isEntries ? 0 : tile.Level, head.Size))
             {
                 return TypedResults.NotFound();

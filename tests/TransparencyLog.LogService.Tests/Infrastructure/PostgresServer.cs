@@ -111,7 +111,7 @@ internal static class PostgresServer
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string Run(string script, string arguments)
+    internal static string Run(string script, string arguments)
     {
         using var process = Process.Start(new ProcessStartInfo("bash", $"{script} {arguments}")
         {

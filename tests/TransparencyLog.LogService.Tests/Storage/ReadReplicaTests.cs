@@ -1,0 +1,181 @@
+using System.Net;
+using System.Text;
+using Npgsql;
+using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Tests.Infrastructure;
+using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Tests.Shared;
+
+namespace TransparencyLog.LogService.Tests.Storage;
+
+/// <summary>
+/// A primary and a real hot standby of it (<c>scripts/pg.sh standby</c>: <c>pg_basebackup -R</c>, streaming replication),
+/// private to this class: the log service appends to the primary and reads from the standby.
+/// </summary>
+public sealed class ReplicaCluster : IAsyncLifetime
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("tlog-replica-").FullName;
+    private string _primaryAdmin = "";
+
+    public string PrimaryApp { get; private set; } = "";
+
+    public string StandbyApp { get; private set; } = "";
+
+    public string StandbyAdmin { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        var pg = Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh");
+        var primaryPort = PostgresServer.FreePort();
+        PostgresServer.Run(pg, $"start {_root}/primary {primaryPort}");
+        var password = PostgresServer.Run(pg, $"password {_root}/primary").Trim();
+        _primaryAdmin = $"Host=127.0.0.1;Port={primaryPort};Username=postgres;Password={password};Database=postgres";
+        await using (var connection = new NpgsqlConnection(_primaryAdmin))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE replica; CREATE ROLE tlog_app LOGIN PASSWORD '{password}'", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var admin = new NpgsqlConnectionStringBuilder(_primaryAdmin) { Database = "replica" }.ConnectionString;
+        await new Migrator(admin, Path.Combine(RepositoryPaths.Root, "migrations"), TextWriter.Null).RunAsync("tlog_app", null, CancellationToken.None);
+
+        // The standby is a copy of the migrated primary that keeps replaying it.
+        var standbyPort = PostgresServer.FreePort();
+        PostgresServer.Run(pg, $"standby {_root}/standby {standbyPort} {_root}/primary {primaryPort}");
+        PrimaryApp = new NpgsqlConnectionStringBuilder(admin) { Username = "tlog_app" }.ConnectionString;
+        StandbyApp = new NpgsqlConnectionStringBuilder(PrimaryApp) { Port = standbyPort }.ConnectionString;
+        StandbyAdmin = new NpgsqlConnectionStringBuilder(admin) { Port = standbyPort }.ConnectionString;
+    }
+
+    public Task DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        var pg = Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh");
+        PostgresServer.Run(pg, $"stop {_root}/standby");
+        PostgresServer.Run(pg, $"stop {_root}/primary");
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Runs SQL on the standby as superuser (pausing and resuming WAL replay) and returns the first value.</summary>
+    public async Task<object?> OnStandbyAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(StandbyAdmin);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+
+    /// <summary>Waits until the standby has replayed the log to at least <paramref name="size"/> entries.</summary>
+    public async Task WaitReplayedAsync(long size)
+    {
+        for (var attempt = 0; attempt < 600; attempt++)
+        {
+            if (await OnStandbyAsync("SELECT coalesce(max(tree_size), 0) FROM logs") is long replayed && replayed >= size)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"the standby did not replay the log to size {size}");
+    }
+}
+
+public sealed class ReadReplicaTests(ReplicaCluster cluster) : IClassFixture<ReplicaCluster>
+{
+    [Fact]
+    public async Task Reads_StandbyCaughtUp_ServedByStandbyWithProofsThatVerify()
+    {
+        await using var service = await StartAsync();
+        var key = LogPublicKey.FromPem(await service.Client.GetStringAsync("/api/v1/log/publicKey"));
+        var appended = await AppendAsync(service, 20);
+        await cluster.WaitReplayedAsync(appended.Max(e => e.LogIndex) + 1);
+
+        var before = await StandbyReadsAsync(service, "standby");
+        foreach (var entry in appended)
+        {
+            RekorEntry.Parse(await service.Client.GetStringAsync($"/api/v1/log/entries?logIndex={entry.LogIndex}")).AssertVerifies(key, service.LogName);
+        }
+
+        Assert.True(await StandbyReadsAsync(service, "standby") >= before + appended.Length, "the standby answered fewer reads than were made");
+    }
+
+    [Fact]
+    public async Task Reads_StandbyReplayPaused_AnsweredFromPrimaryWithProofsAgainstServedCheckpoint()
+    {
+        await using var service = await StartAsync();
+        var key = LogPublicKey.FromPem(await service.Client.GetStringAsync("/api/v1/log/publicKey"));
+        await AppendAsync(service, 3);
+        await cluster.OnStandbyAsync("SELECT pg_wal_replay_pause()");
+        try
+        {
+            var standbySize = (long)(await cluster.OnStandbyAsync("SELECT tree_size FROM logs"))!;
+
+            // A second process that never appends: its only knowledge of the head comes from reads.
+            await using var reader = await StartAsync();
+            var late = await AppendAsync(service, 5);
+            Assert.All(late, e => Assert.True(e.LogIndex >= standbySize));
+
+            var before = await StandbyReadsAsync(reader, "primary_fallback");
+            foreach (var entry in late)
+            {
+                using var response = await reader.Client.GetAsync($"/api/v1/log/entries?logIndex={entry.LogIndex}");
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                var served = RekorEntry.Parse(await response.Content.ReadAsStringAsync());
+                served.AssertVerifies(key, reader.LogName);
+                Assert.True(served.TreeSize > entry.LogIndex);
+            }
+
+            Assert.True(await StandbyReadsAsync(reader, "primary_fallback") > before, "no read fell back to the primary");
+
+            // The tile holding the late entries exists on the primary only: served, never a 404 or a short tile.
+            var size = late.Max(e => e.LogIndex) + 1;
+            using var tile = await reader.Client.GetAsync($"/tile/0/000.p/{size}");
+            Assert.Equal(HttpStatusCode.OK, tile.StatusCode);
+            Assert.Equal((int)size * 32, (await tile.Content.ReadAsByteArrayAsync()).Length);
+
+            // A tile no head covers yet is still a 404.
+            using var beyond = await reader.Client.GetAsync("/tile/0/001");
+            Assert.Equal(HttpStatusCode.NotFound, beyond.StatusCode);
+        }
+        finally
+        {
+            await cluster.OnStandbyAsync("SELECT pg_wal_replay_resume()");
+        }
+    }
+
+    private Task<LogServiceProcess> StartAsync() => LogServiceProcess.StartAsync(
+        cluster.PrimaryApp,
+        KeyDirectory,
+        settings: new Dictionary<string, string> { ["Storage__StandbyConnectionString"] = cluster.StandbyApp });
+
+    // One key for every process of this class: they serve one log.
+    private static string KeyDirectory { get; } = Directory.CreateTempSubdirectory("tlog-replica-keys-").FullName;
+
+    private static async Task<RekorEntry[]> AppendAsync(LogServiceProcess service, int count)
+    {
+        using var entries = new Entries();
+        var appended = new List<RekorEntry>();
+        for (var i = 0; i < count; i++)
+        {
+            using var response = await service.Client.PostAsync("/api/v1/log/entries", new StringContent(entries.NewHashedRekord().Json, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            appended.Add(RekorEntry.Parse(await response.Content.ReadAsStringAsync()));
+        }
+
+        return [.. appended];
+    }
+
+    private static async Task<double> StandbyReadsAsync(LogServiceProcess service, string source) =>
+        (await PrometheusScrape.GetAsync(service.Client)).Sum("tlog_standby_reads_total", ("source", source));
+}
