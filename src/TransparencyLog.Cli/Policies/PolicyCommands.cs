@@ -31,7 +31,6 @@ internal static class PolicyCommands
         {
             Description = "A policy file (YAML, several documents allowed) or a directory of *.yaml/*.yml files; repeatable.",
             Required = true,
-            AllowMultipleArgumentsPerToken = true,
             HelpName = "FILE",
         };
         var review = new Option<string?>("--review") { Description = "Replay a saved AdmissionReview (JSON) and print the webhook's /validate answer.", HelpName = "FILE" };

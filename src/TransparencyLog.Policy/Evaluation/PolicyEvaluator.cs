@@ -167,7 +167,7 @@ public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache
                 }
                 catch (OciException ex) when (ex.Failure is OciFailure.NoSignatures or OciFailure.NoMatchingSignature)
                 {
-                    failures.Add(identities.Count > 1 ? $"[{text}] {ex.Message}" : ex.Message);
+                    failures.Add(identities.Count > 1 ? $"[{text}] {Describe(ex)}" : Describe(ex));
                 }
             }
 
@@ -175,7 +175,7 @@ public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache
         }
         catch (OciException ex)
         {
-            return new Attempt(false, null, ex.Code is null ? ex.Message : $"{ex.Code}: {ex.Message}", [], ex.Failure == OciFailure.Error);
+            return new Attempt(false, null, Describe(ex), [], ex.Failure == OciFailure.Error);
         }
         catch (OperationCanceledException)
         {
@@ -196,7 +196,7 @@ public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache
             }
             catch (OciException ex) when (ex.Failure is OciFailure.NoSignatures or OciFailure.NoMatchingSignature)
             {
-                return $"attestation {requirement.Name} ({requirement.PredicateType}): {ex.Message}";
+                return $"attestation {requirement.Name} ({requirement.PredicateType}): {Describe(ex)}";
             }
 
             if (requirement.Condition is { } condition)
@@ -222,6 +222,8 @@ public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache
 
         return null;
     }
+
+    private static string Describe(OciException ex) => ex.Code is null ? ex.Message : $"{ex.Code}: {ex.Message}";
 
     private static string? Signer(IReadOnlyList<JsonObject> payloads) =>
         payloads.Select(static p => p["optional"]?["Subject"]?.ToString()).FirstOrDefault(static s => s is not null);
