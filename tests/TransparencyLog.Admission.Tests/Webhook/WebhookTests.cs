@@ -358,12 +358,12 @@ public sealed class WebhookTests : IDisposable
     /// <summary>An AdmissionReview v1 CREATE as the API server sends it, with the pod spec where <paramref name="kind"/> keeps it.</summary>
     private static JsonObject Review(string kind, string group, JsonObject podSpec)
     {
-        var template = new JsonObject { ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = "web" } }, ["spec"] = podSpec };
+        JsonObject Template() => new() { ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = "web" } }, ["spec"] = podSpec };
         JsonObject spec = kind switch
         {
             "Pod" => podSpec,
-            "CronJob" => new JsonObject { ["schedule"] = "*/5 * * * *", ["jobTemplate"] = new JsonObject { ["spec"] = new JsonObject { ["template"] = template } } },
-            _ => new JsonObject { ["replicas"] = 2, ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "web" } }, ["template"] = template },
+            "CronJob" => new JsonObject { ["schedule"] = "*/5 * * * *", ["jobTemplate"] = new JsonObject { ["spec"] = new JsonObject { ["template"] = Template() } } },
+            _ => new JsonObject { ["replicas"] = 2, ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "web" } }, ["template"] = Template() },
         };
         var version = "v1";
         var resource = Interop(kind);
