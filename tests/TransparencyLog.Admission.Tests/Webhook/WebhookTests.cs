@@ -170,7 +170,10 @@ public sealed class WebhookTests : IDisposable
         using var noUid = await _http.PostAsync("/mutate", new StringContent("""{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}""", Encoding.UTF8, "application/json"));
         var huge = Review("Pod", "", PodSpec(containers: [.. Enumerable.Repeat(Unreachable, 10)]));
         huge["request"]!["object"]!["metadata"]!["annotations"] = new JsonObject { ["padding"] = new string('x', 5 * 1024 * 1024) };
-        using var tooLarge = await _http.PostAsync("/validate", new StringContent(huge.ToJsonString(), Encoding.UTF8, "application/json"));
+        // As the API server may: announce the body and let the webhook refuse it before it is sent.
+        using var hugeRequest = new HttpRequestMessage(HttpMethod.Post, "/validate") { Content = new StringContent(huge.ToJsonString(), Encoding.UTF8, "application/json") };
+        hugeRequest.Headers.ExpectContinue = true;
+        using var tooLarge = await _http.SendAsync(hugeRequest);
         using var health = await _http.GetAsync("/healthz");
 
         Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
