@@ -5,6 +5,7 @@ COPY . .
 RUN dotnet publish src/TransparencyLog.LogService -c Release -o /out/log \
  && dotnet publish src/TransparencyLog.CaService -c Release -o /out/ca \
  && dotnet publish src/TransparencyLog.DevIssuer -c Release -o /out/dev-issuer \
+ && dotnet publish src/TransparencyLog.Admission -c Release -o /out/admission \
  && cp -r migrations /out/log/migrations
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS log
@@ -30,3 +31,9 @@ RUN mkdir -p /var/lib/tlog/dev-issuer && chown -R app:app /var/lib/tlog
 COPY --from=build /out/dev-issuer .
 USER app
 ENTRYPOINT ["dotnet", "TransparencyLog.DevIssuer.dll"]
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS admission
+WORKDIR /app
+COPY --from=build /out/admission .
+USER app
+ENTRYPOINT ["dotnet", "TransparencyLog.Admission.dll"]

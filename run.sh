@@ -5,7 +5,8 @@
 #   ./run.sh --background  returns once every service answers its readiness check (/readyz)
 #   ./run.sh stop          stops what a background run started
 # Ports: PG_PORT (54329) REKOR_PORT (3000) FULCIO_PORT (5555) FULCIO_GRPC_PORT (5554) OIDC_PORT (5556)
-# REGISTRY_PORT (5100, the local OCI registry: Debian's docker-registry, storage in .data/registry); the TSA,
+# REGISTRY_PORT (5100, the local OCI registry: Debian's docker-registry, storage in .data/registry)
+# ADMISSION_PORT (8443, the admission webhook over HTTPS, policies in .data/admission/policies); the TSA,
 # the certificate-transparency log and the Rekor v2 log are served by the log service on REKOR_PORT.
 # TLOG_DATA_DIR (default .data) holds the cluster, keys, logs and endpoints.env. CONFIGURATION (Release) picks the
 # build; TLOG_SKIP_BUILD=1 uses an existing build (the interop tests do). TLOG_KEYS=pkcs11 keeps every signing key
@@ -21,6 +22,7 @@ FULCIO_PORT=${FULCIO_PORT:-5555}
 FULCIO_GRPC_PORT=${FULCIO_GRPC_PORT:-5554}
 OIDC_PORT=${OIDC_PORT:-5556}
 REGISTRY_PORT=${REGISTRY_PORT:-5100}
+ADMISSION_PORT=${ADMISSION_PORT:-8443}
 config=${CONFIGURATION:-Release}
 pids=$data/pids
 mkdir -p "$data" "$pids" "$data/logs" "$data/keys"
@@ -139,7 +141,7 @@ start() {
 wait_healthy() {
   local name=$1 url=$2 i
   for i in $(seq 1 120); do
-    if curl -fsS "$url" >/dev/null 2>&1; then return 0; fi
+    if curl -fsS "${@:3}" "$url" >/dev/null 2>&1; then return 0; fi
     if ! kill -0 "$(cat "$pids/$name.pid")" 2>/dev/null; then
       echo "error: $name exited; last lines of .data/logs/$name.log:" >&2
       tail -n 30 "$data/logs/$name.log" >&2
@@ -202,6 +204,18 @@ $tlog trusted-root create --ca-url "http://127.0.0.1:$FULCIO_PORT" --rekor-url "
   --ct-log-key "$data/keys/ct-public.pem" --ct-log-url "http://127.0.0.1:$REKOR_PORT/ct" \
   --tsa-url "http://127.0.0.1:$REKOR_PORT" --oidc-url "http://127.0.0.1:$OIDC_PORT" \
   --out "$data/trusted_root.json" --signing-config "$data/signing_config.json" >/dev/null
+echo "==> admission webhook on https://127.0.0.1:$ADMISSION_PORT (policies in .data/admission/policies)"
+scripts/admission-cert.sh "$data/admission"
+mkdir -p "$data/admission/policies"
+Admission__Url="https://127.0.0.1:$ADMISSION_PORT" \
+Admission__CertificatePath="$data/admission/tls.crt" \
+Admission__KeyPath="$data/admission/tls.key" \
+Admission__PoliciesDirectory="$data/admission/policies" \
+Admission__TrustedRootPath="$data/trusted_root.json" \
+Admission__PullSecretsDirectory="$data/admission/pull-secrets" \
+start admission dotnet "$(bin TransparencyLog.Admission)" --contentRoot "$root/src/TransparencyLog.Admission"
+wait_healthy admission "https://127.0.0.1:$ADMISSION_PORT/readyz" --cacert "$data/admission/ca.pem" || { started=false; stop_services; exit 1; }
+
 cat >"$data/endpoints.env" <<ENV
 # Written by ./run.sh; source it: . .data/endpoints.env
 REKOR_URL=http://127.0.0.1:$REKOR_PORT
@@ -219,6 +233,9 @@ PG_CONNECTION="$app_connection"
 PG_PASSWORD_FILE=$app_password_file
 REGISTRY=127.0.0.1:$REGISTRY_PORT
 EXPLORER_URL=http://127.0.0.1:$REKOR_PORT/explorer
+ADMISSION_URL=https://127.0.0.1:$ADMISSION_PORT
+ADMISSION_CA_BUNDLE=$data/admission/ca.pem
+ADMISSION_POLICIES=$data/admission/policies
 ENV
 
 echo "==> ready; endpoints in .data/endpoints.env"

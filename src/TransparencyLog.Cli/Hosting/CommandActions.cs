@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using TransparencyLog.Sigstore.Bundles;
 using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Oci;
 using TransparencyLog.Sigstore.Verification;
 
 namespace TransparencyLog.Cli.Hosting;
@@ -29,6 +30,10 @@ internal static class CommandActions
             catch (CliException ex)
             {
                 return reporter.Fail(ex.ExitCode, ex.Message, ex.Code);
+            }
+            catch (OciException ex)
+            {
+                return reporter.Fail(ExitCodes.For(ex.Failure), ex.Message, ex.Code);
             }
             catch (VerificationException ex)
             {

@@ -1,3 +1,5 @@
+using TransparencyLog.Sigstore.Oci;
+
 namespace TransparencyLog.Cli.Hosting;
 
 /// <summary>Process exit codes; documented in docs/cli.md and stable for scripts.</summary>
@@ -25,6 +27,16 @@ internal static class ExitCodes
 
     /// <summary>An image has signatures, but none verified against the policy (each reason is printed); cosign's code.</summary>
     public const int NoMatchingSignature = 12;
+
+    /// <summary>The exit code of a registry or image-verification failure from the shared library.</summary>
+    public static int For(OciFailure failure) => failure switch
+    {
+        OciFailure.Usage => Usage,
+        OciFailure.ImageNotFound => ImageNotFound,
+        OciFailure.NoSignatures => NoSignatures,
+        OciFailure.NoMatchingSignature => NoMatchingSignature,
+        _ => Error,
+    };
 }
 
 /// <summary>An expected failure with its exit code; the message is printed as is.</summary>

@@ -4,6 +4,7 @@ using TransparencyLog.Cli.Dev;
 using TransparencyLog.Cli.Images;
 using TransparencyLog.Cli.Keys;
 using TransparencyLog.Cli.Monitoring;
+using TransparencyLog.Cli.Policies;
 using TransparencyLog.Cli.Signing;
 using TransparencyLog.Cli.TrustRoot;
 using TransparencyLog.Cli.Verifying;
@@ -60,6 +61,7 @@ internal static class TlogApp
         root.Subcommands.Add(DevCommands.Create(host));
         root.Subcommands.Add(KeyCommands.GenerateKeyPair(host));
         root.Subcommands.Add(MonitorCommand.Create(host));
+        root.Subcommands.Add(PolicyCommands.Create(host));
         return root;
     }
 

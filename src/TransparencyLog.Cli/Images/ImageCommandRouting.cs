@@ -1,4 +1,4 @@
-using TransparencyLog.Cli.Registry;
+using TransparencyLog.Sigstore.Oci;
 
 namespace TransparencyLog.Cli.Images;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Hosting;
-using TransparencyLog.Cli.Registry;
+using TransparencyLog.Sigstore.Oci;
 
 namespace TransparencyLog.Cli.Images;
 

@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Cli.Http;
-using TransparencyLog.Cli.Registry;
+using TransparencyLog.Sigstore.Oci;
 using TransparencyLog.Cli.Signing;
 using TransparencyLog.Sigstore.Bundles;
 
@@ -423,12 +423,4 @@ internal sealed class ImageSigningRun(
             CommandActions.WriteFileAtomically(outputs.Payload, Encoding.UTF8.GetString(layer.Content));
         }
     }
-}
-
-/// <summary>Tag or digest to manifest, with cosign's exit codes for what is missing.</summary>
-internal static class ImageResolver
-{
-    public static async Task<OciManifest> ResolveAsync(RegistryClient client, ImageReference image, CancellationToken cancellationToken) =>
-        await client.GetManifestAsync(image.Repository, image.Reference, cancellationToken)
-            ?? throw new CliException(ExitCodes.ImageNotFound, $"{image} does not exist in the registry (no manifest for {image.Reference})", "IMAGE_NOT_FOUND");
 }

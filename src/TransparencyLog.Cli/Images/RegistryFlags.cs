@@ -3,7 +3,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using TransparencyLog.Cli.Hosting;
-using TransparencyLog.Cli.Registry;
+using TransparencyLog.Sigstore.Oci;
 
 namespace TransparencyLog.Cli.Images;
 
@@ -57,10 +57,11 @@ internal sealed class RegistryFlags
             http = HttpWithRoots(caPath);
         }
 
+        var flags = username is null ? null : new RegistryCredential(username, password ?? string.Empty);
+        var context = host.Context;
         return new RegistryConnections(
             http,
-            host.Context,
-            username is null ? null : new RegistryCredential(username, password ?? string.Empty),
+            registry => flags ?? RegistryCredentials.Find(registry, context.Env, context.HomeDirectory),
             parseResult.GetValue(AllowInsecure),
             requireTls: caPath is not null);
     }
@@ -98,24 +99,4 @@ internal sealed class RegistryFlags
         handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(roots);
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
     }
-}
-
-/// <summary>One <see cref="RegistryClient"/> per registry host for the lifetime of a command (tokens are reused).</summary>
-internal sealed class RegistryConnections(HttpClient http, TlogContext context, RegistryCredential? flags, bool allowInsecure, bool requireTls = false)
-{
-    private readonly Dictionary<string, RegistryClient> _clients = new(StringComparer.OrdinalIgnoreCase);
-
-    public RegistryClient For(ImageReference image)
-    {
-        if (!_clients.TryGetValue(image.Registry, out var client))
-        {
-            var credential = flags ?? RegistryCredentials.Find(image.Registry, context);
-            client = new RegistryClient(http, image.Registry, credential, allowInsecure, requireTls: requireTls);
-            _clients[image.Registry] = client;
-        }
-
-        return client;
-    }
-
-    public int RoundTrips => _clients.Values.Sum(static c => c.RoundTrips);
 }

@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using System.Text;
 using TransparencyLog.Cli.Hosting;
-using TransparencyLog.Cli.Registry;
+using TransparencyLog.Sigstore.Oci;
 
 namespace TransparencyLog.Cli.Tests.Registry;
 
@@ -99,7 +99,7 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
         var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{LocalRegistry.Username}:{LocalRegistry.Password}"));
         await File.WriteAllTextAsync(Path.Combine(dockerConfig, "config.json"), "{\"auths\":{\"http://" + registries.Protected.Address + "/v2/\":{\"auth\":\"" + auth + "\"}}}");
         var context = new TlogContext(_http, _ => null, _home, TimeProvider.System);
-        var found = RegistryCredentials.Find(registries.Protected.Address, context);
+        var found = RegistryCredentials.Find(registries.Protected.Address, context.Env, context.HomeDirectory);
         var fromConfig = new RegistryClient(_http, registries.Protected.Address, found, allowInsecure: false);
 
         Assert.NotNull(await fromConfig.GetManifestAsync("auth/app", "v1", CancellationToken.None));
@@ -112,8 +112,8 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
         var wrong = new RegistryClient(_http, registries.Protected.Address, new RegistryCredential(LocalRegistry.Username, "wrong-password-123"), allowInsecure: false);
         var anonymous = new RegistryClient(_http, registries.Protected.Address, null, allowInsecure: false);
 
-        var refused = await Assert.ThrowsAsync<CliException>(() => wrong.GetManifestAsync("auth/app", "v1", CancellationToken.None));
-        var needsLogin = await Assert.ThrowsAsync<CliException>(() => anonymous.GetManifestAsync("auth/app", "v1", CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<OciException>(() => wrong.GetManifestAsync("auth/app", "v1", CancellationToken.None));
+        var needsLogin = await Assert.ThrowsAsync<OciException>(() => anonymous.GetManifestAsync("auth/app", "v1", CancellationToken.None));
 
         Assert.Equal("REGISTRY_UNAUTHORIZED", refused.Code);
         Assert.DoesNotContain("wrong-password-123", refused.Message, StringComparison.Ordinal);
@@ -141,8 +141,8 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
         try
         {
             var context = new TlogContext(_http, name => name == "DOCKER_CONFIG" ? dockerConfig : null, _home, TimeProvider.System);
-            var credential = RegistryCredentials.Find(registries.Protected.Address, context);
-            var missing = RegistryCredentials.Find("other.example:5000", context);
+            var credential = RegistryCredentials.Find(registries.Protected.Address, context.Env, context.HomeDirectory);
+            var missing = RegistryCredentials.Find("other.example:5000", context.Env, context.HomeDirectory);
 
             Assert.Equal(LocalRegistry.Username, credential?.Username);
             Assert.Null(missing);
@@ -165,7 +165,7 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
         });
         var client = new RegistryClient(_http, fake.Address, null, allowInsecure: false);
 
-        var error = await Assert.ThrowsAsync<CliException>(() => client.GetManifestAsync("app", OciDigest.Of(real), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<OciException>(() => client.GetManifestAsync("app", OciDigest.Of(real), CancellationToken.None));
 
         Assert.Equal("DIGEST_MISMATCH", error.Code);
     }
@@ -188,8 +188,8 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
         });
         var client = new RegistryClient(_http, fake.Address, null, allowInsecure: false);
 
-        var big = await Assert.ThrowsAsync<CliException>(() => client.GetManifestAsync("app", "big", CancellationToken.None));
-        var unknown = await Assert.ThrowsAsync<CliException>(() => client.GetManifestAsync("app", "odd", CancellationToken.None));
+        var big = await Assert.ThrowsAsync<OciException>(() => client.GetManifestAsync("app", "big", CancellationToken.None));
+        var unknown = await Assert.ThrowsAsync<OciException>(() => client.GetManifestAsync("app", "odd", CancellationToken.None));
 
         Assert.Equal("TOO_LARGE", big.Code);
         Assert.Equal("UNSUPPORTED_MEDIA_TYPE", unknown.Code);
@@ -217,7 +217,7 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
         });
 
         var recovered = await new RegistryClient(_http, flaky.Address, null, false, TimeSpan.FromMilliseconds(10)).GetManifestAsync("app", "v1", CancellationToken.None);
-        var error = await Assert.ThrowsAsync<CliException>(() => new RegistryClient(_http, limited.Address, null, false, TimeSpan.FromMilliseconds(10)).GetManifestAsync("app", "v1", CancellationToken.None));
+        var error = await Assert.ThrowsAsync<OciException>(() => new RegistryClient(_http, limited.Address, null, false, TimeSpan.FromMilliseconds(10)).GetManifestAsync("app", "v1", CancellationToken.None));
 
         Assert.Null(recovered);
         Assert.Equal(3, flaky.Requests);
@@ -278,9 +278,9 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
     [InlineData("")]
     public void ImageReference_Invalid_UsageError(string text)
     {
-        var error = Assert.Throws<CliException>(() => ImageReference.Parse(text));
+        var error = Assert.Throws<OciException>(() => ImageReference.Parse(text));
 
-        Assert.Equal(ExitCodes.Usage, error.ExitCode);
+        Assert.Equal(OciFailure.Usage, error.Failure);
     }
 
     private static async Task<byte[]> PushManifestAsync(RegistryClient client, string repository, string tag)

@@ -5,7 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using TransparencyLog.Cli.Hosting;
-using TransparencyLog.Cli.Registry;
+using TransparencyLog.Sigstore.Oci;
 
 namespace TransparencyLog.Cli.Tests.Registry;
 
@@ -149,7 +149,7 @@ public sealed class RegistryTlsAndTokenTests : IDisposable
         });
         var client = new RegistryClient(_http, fake.Address, new RegistryCredential("robot", "pw-secret-9"), allowInsecure: false);
 
-        var error = await Assert.ThrowsAsync<CliException>(() => client.GetManifestAsync("team/app", "v1", CancellationToken.None));
+        var error = await Assert.ThrowsAsync<OciException>(() => client.GetManifestAsync("team/app", "v1", CancellationToken.None));
 
         Assert.Equal(code, error.Code);
         Assert.Contains(phrase, error.Message, StringComparison.Ordinal);

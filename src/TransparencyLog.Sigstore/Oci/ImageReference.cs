@@ -1,13 +1,12 @@
 using System.Text.RegularExpressions;
-using TransparencyLog.Cli.Hosting;
 
-namespace TransparencyLog.Cli.Registry;
+namespace TransparencyLog.Sigstore.Oci;
 
 /// <summary>
 /// An image reference <c>[HOST[:PORT]/]REPO[:TAG][@sha256:HEX]</c>, normalized as the Docker CLI does: a first path
 /// part without a dot, a colon or <c>localhost</c> is a Docker Hub repository (<c>index.docker.io/library/x</c>).
 /// </summary>
-internal sealed partial record ImageReference(string Registry, string Repository, string? Tag, string? Digest)
+public sealed partial record ImageReference(string Registry, string Repository, string? Tag, string? Digest)
 {
     public const int MaxLength = 1024;
 
@@ -90,12 +89,12 @@ internal sealed partial record ImageReference(string Registry, string Repository
         return new ImageReference(registry, repository, digest is null ? tag ?? "latest" : tag, digest);
     }
 
-    private static CliException Invalid(string text, string why) =>
-        new(ExitCodes.Usage, $"'{(text.Length > 200 ? text[..200] + "…" : text)}' is not a valid image reference: {why}", "INVALID_REFERENCE");
+    private static OciException Invalid(string text, string why) =>
+        new(OciFailure.Usage, $"'{(text.Length > 200 ? text[..200] + "…" : text)}' is not a valid image reference: {why}", "INVALID_REFERENCE");
 }
 
 /// <summary>OCI content digests: only <c>sha256</c> is produced or accepted.</summary>
-internal static partial class OciDigest
+public static partial class OciDigest
 {
     [GeneratedRegex("^sha256:[a-f0-9]{64}$")]
     private static partial Regex Pattern();

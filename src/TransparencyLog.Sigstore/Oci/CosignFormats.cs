@@ -1,13 +1,12 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Sigstore.Bundles;
 
-namespace TransparencyLog.Cli.Images;
+namespace TransparencyLog.Sigstore.Oci;
 
 /// <summary>The byte formats cosign and containers/image read (oci-signing §2, §3): simple signing, annotations, statements.</summary>
-internal static class CosignFormats
+public static class CosignFormats
 {
     public const string SimpleSigningType = "cosign container image signature";
     public const string SignPredicateType = "https://sigstore.dev/cosign/sign/v1";
@@ -55,7 +54,7 @@ internal static class CosignFormats
     /// <summary>The in-toto statement cosign v3 signs for an image, or attests with a predicate: one subject, digest only.</summary>
     public static byte[] Statement(string digest, string predicateType, JsonNode predicate, IReadOnlyDictionary<string, string> annotations)
     {
-        var subject = new JsonObject { ["digest"] = new JsonObject { ["sha256"] = Registry.OciDigest.Hex(digest) } };
+        var subject = new JsonObject { ["digest"] = new JsonObject { ["sha256"] = OciDigest.Hex(digest) } };
         if (annotations.Count > 0)
         {
             var a = new JsonObject();
@@ -112,7 +111,7 @@ internal static class CosignFormats
         }
         catch (Exception ex) when (ex is JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
         {
-            throw new CliException(ExitCodes.Error, "the dev.sigstore.cosign/bundle annotation is not a {SignedEntryTimestamp, Payload{body, integratedTime, logIndex, logID}} object", "SIGNATURE_FORMAT");
+            throw new OciException(OciFailure.Error, "the dev.sigstore.cosign/bundle annotation is not a {SignedEntryTimestamp, Payload{body, integratedTime, logIndex, logID}} object", "SIGNATURE_FORMAT");
         }
     }
 
@@ -128,7 +127,7 @@ internal static class CosignFormats
         }
         catch (Exception ex) when (ex is JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
         {
-            throw new CliException(ExitCodes.Error, "the dev.sigstore.cosign/rfc3161timestamp annotation is not {SignedRFC3161Timestamp}", "SIGNATURE_FORMAT");
+            throw new OciException(OciFailure.Error, "the dev.sigstore.cosign/rfc3161timestamp annotation is not {SignedRFC3161Timestamp}", "SIGNATURE_FORMAT");
         }
     }
 
@@ -144,8 +143,8 @@ internal static class CosignFormats
         "openvex" => "https://openvex.dev/ns",
         "custom" => "https://cosign.sigstore.dev/attestation/v1",
         _ when Uri.TryCreate(type, UriKind.Absolute, out _) => type,
-        _ => throw new CliException(
-            ExitCodes.Usage,
+        _ => throw new OciException(
+            OciFailure.Usage,
             $"--type '{type}' is neither a known alias (slsaprovenance, slsaprovenance1, spdxjson, cyclonedx, vuln, openvex, custom) nor a URI"),
     };
 }

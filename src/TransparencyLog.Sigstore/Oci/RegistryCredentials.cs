@@ -1,12 +1,11 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using TransparencyLog.Cli.Hosting;
 
-namespace TransparencyLog.Cli.Registry;
+namespace TransparencyLog.Sigstore.Oci;
 
 /// <summary>A user name and secret for one registry. <see cref="ToString"/> never shows the secret.</summary>
-internal sealed record RegistryCredential(string Username, string Secret)
+public sealed record RegistryCredential(string Username, string Secret)
 {
     /// <summary>Docker's convention: a helper answering user <c>&lt;token&gt;</c> hands out an identity (refresh) token.</summary>
     public bool IsIdentityToken => Username == "<token>";
@@ -20,14 +19,23 @@ internal sealed record RegistryCredential(string Username, string Secret)
 /// containers auth files (<c>$REGISTRY_AUTH_FILE</c>, <c>$XDG_RUNTIME_DIR/containers/auth.json</c>,
 /// <c>~/.config/containers/auth.json</c>).
 /// </summary>
-internal static class RegistryCredentials
+public static class RegistryCredentials
 {
     private const int MaxConfigBytes = 1024 * 1024;
     private const int MaxHelperOutputBytes = 64 * 1024;
 
-    public static RegistryCredential? Find(string registry, TlogContext context)
+    /// <summary>The Docker CLI's lookup: its config files in order (credential helpers allowed).</summary>
+    public static RegistryCredential? Find(string registry, Func<string, string?> environment, string homeDirectory) =>
+        FromFiles(registry, ConfigFiles(name => environment(name) is { Length: > 0 } value ? value : null, homeDirectory), allowHelpers: true);
+
+    /// <summary>
+    /// The first credential for <paramref name="registry"/> in Docker config files (<c>.dockerconfigjson</c> of a pull
+    /// secret has the same shape). Without <paramref name="allowHelpers"/>, <c>credHelpers</c>/<c>credsStore</c> are
+    /// ignored: a file written by someone else must not choose a program to run.
+    /// </summary>
+    public static RegistryCredential? FromFiles(string registry, IEnumerable<string> files, bool allowHelpers)
     {
-        foreach (var file in ConfigFiles(context))
+        foreach (var file in files)
         {
             if (!File.Exists(file))
             {
@@ -37,7 +45,7 @@ internal static class RegistryCredentials
             var info = new FileInfo(file);
             if (info.Length > MaxConfigBytes)
             {
-                throw new CliException(ExitCodes.Error, $"the credentials file '{file}' is larger than {MaxConfigBytes} bytes");
+                throw new OciException(OciFailure.Error, $"the credentials file '{file}' is larger than {MaxConfigBytes} bytes");
             }
 
             JsonDocument document;
@@ -47,12 +55,12 @@ internal static class RegistryCredentials
             }
             catch (JsonException)
             {
-                throw new CliException(ExitCodes.Error, $"the credentials file '{file}' is not valid JSON");
+                throw new OciException(OciFailure.Error, $"the credentials file '{file}' is not valid JSON");
             }
 
             using (document)
             {
-                if (FromConfig(document.RootElement, registry, file) is { } credential)
+                if (FromConfig(document.RootElement, registry, file, allowHelpers) is { } credential)
                 {
                     return credential;
                 }
@@ -62,36 +70,36 @@ internal static class RegistryCredentials
         return null;
     }
 
-    private static IEnumerable<string> ConfigFiles(TlogContext context)
+    private static IEnumerable<string> ConfigFiles(Func<string, string?> env, string homeDirectory)
     {
-        yield return Path.Combine(context.Env("DOCKER_CONFIG") ?? Path.Combine(context.HomeDirectory, ".docker"), "config.json");
-        if (context.Env("REGISTRY_AUTH_FILE") is { } authFile)
+        yield return Path.Combine(env("DOCKER_CONFIG") ?? Path.Combine(homeDirectory, ".docker"), "config.json");
+        if (env("REGISTRY_AUTH_FILE") is { } authFile)
         {
             yield return authFile;
         }
 
-        if (context.Env("XDG_RUNTIME_DIR") is { } runtime)
+        if (env("XDG_RUNTIME_DIR") is { } runtime)
         {
             yield return Path.Combine(runtime, "containers", "auth.json");
         }
 
-        yield return Path.Combine(context.HomeDirectory, ".config", "containers", "auth.json");
+        yield return Path.Combine(homeDirectory, ".config", "containers", "auth.json");
     }
 
-    private static RegistryCredential? FromConfig(JsonElement root, string registry, string file)
+    private static RegistryCredential? FromConfig(JsonElement root, string registry, string file, bool allowHelpers)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
             return null;
         }
 
-        if (root.TryGetProperty("credHelpers", out var helpers) && helpers.ValueKind == JsonValueKind.Object
+        if (allowHelpers && root.TryGetProperty("credHelpers", out var helpers) && helpers.ValueKind == JsonValueKind.Object
             && helpers.TryGetProperty(registry, out var helper) && helper.GetString() is { Length: > 0 } helperName)
         {
             return FromHelper(helperName, registry);
         }
 
-        if (root.TryGetProperty("credsStore", out var store) && store.GetString() is { Length: > 0 } storeName)
+        if (allowHelpers && root.TryGetProperty("credsStore", out var store) && store.GetString() is { Length: > 0 } storeName)
         {
             if (FromHelper(storeName, registry) is { } stored)
             {
@@ -152,12 +160,12 @@ internal static class RegistryCredentials
             }
             catch (FormatException)
             {
-                throw new CliException(ExitCodes.Error, $"the credentials for {registry} in '{file}' are not base64 user:password");
+                throw new OciException(OciFailure.Error, $"the credentials for {registry} in '{file}' are not base64 user:password");
             }
 
             var colon = decoded.IndexOf(':', StringComparison.Ordinal);
             return colon <= 0
-                ? throw new CliException(ExitCodes.Error, $"the credentials for {registry} in '{file}' are not base64 user:password")
+                ? throw new OciException(OciFailure.Error, $"the credentials for {registry} in '{file}' are not base64 user:password")
                 : new RegistryCredential(decoded[..colon], decoded[(colon + 1)..]);
         }
 
@@ -178,7 +186,7 @@ internal static class RegistryCredentials
     {
         if (name.IndexOfAny(['/', '\\', ' ']) >= 0)
         {
-            throw new CliException(ExitCodes.Error, $"'{name}' is not a credential helper name");
+            throw new OciException(OciFailure.Error, $"'{name}' is not a credential helper name");
         }
 
         var start = new ProcessStartInfo("docker-credential-" + name, "get")
@@ -191,11 +199,11 @@ internal static class RegistryCredentials
         Process process;
         try
         {
-            process = Process.Start(start) ?? throw new CliException(ExitCodes.Error, $"cannot start docker-credential-{name}");
+            process = Process.Start(start) ?? throw new OciException(OciFailure.Error, $"cannot start docker-credential-{name}");
         }
         catch (System.ComponentModel.Win32Exception)
         {
-            throw new CliException(ExitCodes.Error, $"the credential helper docker-credential-{name} (configured for {registry}) is not installed");
+            throw new OciException(OciFailure.Error, $"the credential helper docker-credential-{name} (configured for {registry}) is not installed");
         }
 
         using (process)
@@ -207,7 +215,7 @@ internal static class RegistryCredentials
             if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
             {
                 process.Kill(entireProcessTree: true);
-                throw new CliException(ExitCodes.Error, $"the credential helper docker-credential-{name} did not answer within 30 s");
+                throw new OciException(OciFailure.Error, $"the credential helper docker-credential-{name} did not answer within 30 s");
             }
 
             var stdout = output.GetAwaiter().GetResult();
@@ -220,12 +228,12 @@ internal static class RegistryCredentials
                 }
 
                 // The helper's own message may name the store; it never holds the secret (it failed to produce one).
-                throw new CliException(ExitCodes.Error, $"the credential helper docker-credential-{name} failed for {registry} (exit {process.ExitCode})");
+                throw new OciException(OciFailure.Error, $"the credential helper docker-credential-{name} failed for {registry} (exit {process.ExitCode})");
             }
 
             if (stdout.Length > MaxHelperOutputBytes)
             {
-                throw new CliException(ExitCodes.Error, $"the credential helper docker-credential-{name} printed more than {MaxHelperOutputBytes} bytes");
+                throw new OciException(OciFailure.Error, $"the credential helper docker-credential-{name} printed more than {MaxHelperOutputBytes} bytes");
             }
 
             try
@@ -237,7 +245,7 @@ internal static class RegistryCredentials
             }
             catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
             {
-                throw new CliException(ExitCodes.Error, $"the credential helper docker-credential-{name} printed no {{Username, Secret}} JSON");
+                throw new OciException(OciFailure.Error, $"the credential helper docker-credential-{name} printed no {{Username, Secret}} JSON");
             }
         }
     }

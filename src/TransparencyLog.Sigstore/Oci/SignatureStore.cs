@@ -1,22 +1,20 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using TransparencyLog.Cli.Hosting;
-using TransparencyLog.Cli.Registry;
 
-namespace TransparencyLog.Cli.Images;
+namespace TransparencyLog.Sigstore.Oci;
 
 /// <summary>One signature or attestation layer as cosign stores it in a <c>.sig</c>/<c>.att</c> tag: the blob and its annotations.</summary>
-internal sealed record SignatureLayer(byte[] Content, string MediaType, IReadOnlyDictionary<string, string> Annotations);
+public sealed record SignatureLayer(byte[] Content, string MediaType, IReadOnlyDictionary<string, string> Annotations);
 
 /// <summary>A layer read back from the registry: its descriptor and the verified content.</summary>
-internal sealed record StoredLayer(OciDescriptor Descriptor, byte[] Content);
+public sealed record StoredLayer(OciDescriptor Descriptor, byte[] Content);
 
 /// <summary>
 /// Writes and reads signatures in the registry, in both places verifiers look (oci-signing §2, §3): the legacy
 /// <c>sha256-HEX.sig</c>/<c>.att</c> tag and OCI 1.1 referrers holding a sigstore bundle.
 /// </summary>
-internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
+public sealed class SignatureStore(RegistryClient registry, TimeProvider time)
 {
     private const int MaxMergeAttempts = 8;
     private static readonly byte[] s_emptyJson = "{}"u8.ToArray();
@@ -41,7 +39,7 @@ internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
 
             if (layers.Count >= OciManifest.MaxLayers)
             {
-                throw new CliException(ExitCodes.Error, $"{repository}:{tag} already holds {OciManifest.MaxLayers} layers; readers would refuse more", "TOO_MANY_SIGNATURES");
+                throw new OciException(OciFailure.Error, $"{repository}:{tag} already holds {OciManifest.MaxLayers} layers; readers would refuse more", "TOO_MANY_SIGNATURES");
             }
 
             layers.Add(ours);
@@ -74,7 +72,7 @@ internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
             }
         }
 
-        throw new CliException(ExitCodes.Error, $"{repository}:{tag} kept changing under concurrent writers; the signature was not stored after {MaxMergeAttempts} attempts", "CONCURRENT_WRITERS");
+        throw new OciException(OciFailure.Error, $"{repository}:{tag} kept changing under concurrent writers; the signature was not stored after {MaxMergeAttempts} attempts", "CONCURRENT_WRITERS");
     }
 
     /// <summary>
@@ -124,7 +122,7 @@ internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
 
         if (manifest.MediaType != MediaTypes.OciManifest && manifest.MediaType != MediaTypes.DockerManifest)
         {
-            throw new CliException(ExitCodes.Error, $"{repository}:{tag} is a {manifest.MediaType}, not a signature manifest", "SIGNATURE_FORMAT");
+            throw new OciException(OciFailure.Error, $"{repository}:{tag} is a {manifest.MediaType}, not a signature manifest", "SIGNATURE_FORMAT");
         }
 
         var layers = new List<StoredLayer>();
@@ -132,7 +130,7 @@ internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
         {
             if (descriptor.Size > RegistryClient.MaxBlobBytes)
             {
-                throw new CliException(ExitCodes.Error, $"a layer of {repository}:{tag} is {descriptor.Size} bytes, above the {RegistryClient.MaxBlobBytes}-byte limit", "TOO_LARGE");
+                throw new OciException(OciFailure.Error, $"a layer of {repository}:{tag} is {descriptor.Size} bytes, above the {RegistryClient.MaxBlobBytes}-byte limit", "TOO_LARGE");
             }
 
             layers.Add(new StoredLayer(descriptor, await registry.GetBlobAsync(repository, descriptor.Digest, RegistryClient.MaxBlobBytes, cancellationToken)));
@@ -172,7 +170,7 @@ internal sealed class SignatureStore(RegistryClient registry, TimeProvider time)
 
             if (layers[0].Size > RegistryClient.MaxBlobBytes)
             {
-                throw new CliException(ExitCodes.Error, $"the bundle of referrer {referrer.Digest} is {layers[0].Size} bytes, above the {RegistryClient.MaxBlobBytes}-byte limit", "TOO_LARGE");
+                throw new OciException(OciFailure.Error, $"the bundle of referrer {referrer.Digest} is {layers[0].Size} bytes, above the {RegistryClient.MaxBlobBytes}-byte limit", "TOO_LARGE");
             }
 
             bundles.Add((referrer.Digest, await registry.GetBlobAsync(repository, layers[0].Digest, RegistryClient.MaxBlobBytes, cancellationToken)));

@@ -1,11 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TransparencyLog.Cli.Hosting;
 
-namespace TransparencyLog.Cli.Registry;
+namespace TransparencyLog.Sigstore.Oci;
 
 /// <summary>Media types this client reads and writes (image-spec, Docker v2 schema 2, cosign and sigstore).</summary>
-internal static class MediaTypes
+public static class MediaTypes
 {
     public const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
     public const string OciIndex = "application/vnd.oci.image.index.v1+json";
@@ -24,7 +23,7 @@ internal static class MediaTypes
 }
 
 /// <summary>An OCI content descriptor (image-spec descriptor.md), with the fields this client uses.</summary>
-internal sealed record OciDescriptor(
+public sealed record OciDescriptor(
     string MediaType,
     string Digest,
     long Size,
@@ -87,13 +86,13 @@ internal sealed record OciDescriptor(
         }
         catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            throw new CliException(ExitCodes.Error, $"{where} holds a descriptor without a valid mediaType, sha256 digest and size", "MANIFEST_INVALID");
+            throw new OciException(OciFailure.Error, $"{where} holds a descriptor without a valid mediaType, sha256 digest and size", "MANIFEST_INVALID");
         }
     }
 }
 
 /// <summary>A manifest exactly as the registry served it; <see cref="Digest"/> is the SHA-256 of those bytes.</summary>
-internal sealed class OciManifest
+public sealed class OciManifest
 {
     public const int MaxLayers = 1000;
 
@@ -141,7 +140,7 @@ internal sealed class OciManifest
 
             if (list.GetArrayLength() > MaxLayers)
             {
-                throw new CliException(ExitCodes.Error, $"manifest {Digest} lists more than {MaxLayers} {name}", "MANIFEST_INVALID");
+                throw new OciException(OciFailure.Error, $"manifest {Digest} lists more than {MaxLayers} {name}", "MANIFEST_INVALID");
             }
 
             return [.. list.EnumerateArray().Select(e => OciDescriptor.Parse(e, $"manifest {Digest}"))];
@@ -162,27 +161,27 @@ internal sealed class OciManifest
         }
         catch (JsonException)
         {
-            throw new CliException(ExitCodes.Error, $"{where} is not JSON", "MANIFEST_INVALID");
+            throw new OciException(OciFailure.Error, $"{where} is not JSON", "MANIFEST_INVALID");
         }
 
         if (root.ValueKind != JsonValueKind.Object)
         {
-            throw new CliException(ExitCodes.Error, $"{where} is not a JSON object", "MANIFEST_INVALID");
+            throw new OciException(OciFailure.Error, $"{where} is not a JSON object", "MANIFEST_INVALID");
         }
 
         var bodyType = root.TryGetProperty("mediaType", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
         var mediaType = bodyType ?? contentType ?? string.Empty;
         if (!MediaTypes.Manifests.Contains(mediaType))
         {
-            throw new CliException(
-                ExitCodes.Error,
+            throw new OciException(
+                OciFailure.Error,
                 $"{where} has media type '{Shorten(mediaType)}', not an OCI or Docker v2 manifest or index",
                 "UNSUPPORTED_MEDIA_TYPE");
         }
 
         if (bodyType is not null && contentType is not null && MediaTypes.Manifests.Contains(contentType) && contentType != bodyType)
         {
-            throw new CliException(ExitCodes.Error, $"{where} was served as {contentType} but says it is {bodyType}", "MANIFEST_INVALID");
+            throw new OciException(OciFailure.Error, $"{where} was served as {contentType} but says it is {bodyType}", "MANIFEST_INVALID");
         }
 
         return new OciManifest(bytes, mediaType, OciDigest.Of(bytes), root);

@@ -6,9 +6,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Polly;
 using Polly.Retry;
-using TransparencyLog.Cli.Hosting;
 
-namespace TransparencyLog.Cli.Registry;
+namespace TransparencyLog.Sigstore.Oci;
 
 /// <summary>
 /// The OCI distribution API of one registry (oci-signing §1): manifests, blobs, tags, referrers, with anonymous,
@@ -16,7 +15,7 @@ namespace TransparencyLog.Cli.Registry;
 /// digest asked for; every response is size-bounded; idempotent requests are retried a bounded number of times on
 /// 429 and 5xx.
 /// </summary>
-internal sealed class RegistryClient
+public sealed class RegistryClient
 {
     /// <summary>Manifests above this are refused (the distribution spec expects registries to accept 4 MB).</summary>
     public const int MaxManifestBytes = 4 * 1024 * 1024;
@@ -99,8 +98,8 @@ internal sealed class RegistryClient
         var manifest = OciManifest.Parse(bytes, response.Content.Headers.ContentType?.MediaType, $"{Registry}/{what}");
         if (reference.StartsWith("sha256:", StringComparison.Ordinal) && manifest.Digest != reference)
         {
-            throw new CliException(
-                ExitCodes.Error,
+            throw new OciException(
+                OciFailure.Error,
                 $"the registry {Registry} served other bytes for {repository}@{reference} (they hash to {manifest.Digest}); refusing them",
                 "DIGEST_MISMATCH");
         }
@@ -113,7 +112,7 @@ internal sealed class RegistryClient
     {
         if (bytes.Length > MaxManifestBytes)
         {
-            throw new CliException(ExitCodes.Error, $"the manifest for {repository}:{reference} would be {bytes.Length} bytes, above the {MaxManifestBytes}-byte limit", "MANIFEST_TOO_LARGE");
+            throw new OciException(OciFailure.Error, $"the manifest for {repository}:{reference} would be {bytes.Length} bytes, above the {MaxManifestBytes}-byte limit", "MANIFEST_TOO_LARGE");
         }
 
         using var response = await SendAsync(
@@ -131,7 +130,7 @@ internal sealed class RegistryClient
         var expected = OciDigest.Of(bytes);
         if (response.Headers.TryGetValues("Docker-Content-Digest", out var digests) && digests.FirstOrDefault() is { } stored && stored != expected)
         {
-            throw new CliException(ExitCodes.Error, $"the registry {Registry} stored manifest {repository}:{reference} as {stored}, not {expected}", "DIGEST_MISMATCH");
+            throw new OciException(OciFailure.Error, $"the registry {Registry} stored manifest {repository}:{reference} as {stored}, not {expected}", "DIGEST_MISMATCH");
         }
 
         return response.Headers.Contains("OCI-Subject");
@@ -172,7 +171,7 @@ internal sealed class RegistryClient
         var bytes = await ReadBoundedAsync(response, maxBytes, what, cancellationToken);
         if (OciDigest.Of(bytes) != digest)
         {
-            throw new CliException(ExitCodes.Error, $"the registry {Registry} served {what} with content that does not hash to that digest", "DIGEST_MISMATCH");
+            throw new OciException(OciFailure.Error, $"the registry {Registry} served {what} with content that does not hash to that digest", "DIGEST_MISMATCH");
         }
 
         return bytes;
@@ -191,7 +190,7 @@ internal sealed class RegistryClient
         }
 
         var location = await StartUploadAsync(repository, null, cancellationToken)
-            ?? throw new CliException(ExitCodes.Error, $"the registry {Registry} opened no upload session for {repository}", "BLOB_UPLOAD_INVALID");
+            ?? throw new OciException(OciFailure.Error, $"the registry {Registry} opened no upload session for {repository}", "BLOB_UPLOAD_INVALID");
         if (chunkSize > 0)
         {
             for (var offset = 0; offset < content.Length; offset += chunkSize)
@@ -292,7 +291,7 @@ internal sealed class RegistryClient
         {
             if (page >= MaxTagPages)
             {
-                throw new CliException(ExitCodes.Error, $"the registry {Registry} returned more than {MaxTagPages} pages of tags for {repository}");
+                throw new OciException(OciFailure.Error, $"the registry {Registry} returned more than {MaxTagPages} pages of tags for {repository}");
             }
 
             var url = next;
@@ -411,8 +410,8 @@ internal sealed class RegistryClient
                 {
                     var description = await ErrorDescriptionAsync(response, cancellationToken);
                     response.Dispose();
-                    throw new CliException(
-                        ExitCodes.Error,
+                    throw new OciException(
+                        OciFailure.Error,
                         $"the registry {Registry} refused the {(_credential is null ? "anonymous " : string.Empty)}request for {repository} (401 unauthorized{description}); " +
                         "log in (~/.docker/config.json) or pass --registry-username/--registry-password",
                         "REGISTRY_UNAUTHORIZED");
@@ -425,15 +424,15 @@ internal sealed class RegistryClient
             response.Dispose();
             if (challenge is null)
             {
-                throw new CliException(ExitCodes.Error, $"the registry {Registry} answered 401 without a WWW-Authenticate challenge", "REGISTRY_UNAUTHORIZED");
+                throw new OciException(OciFailure.Error, $"the registry {Registry} answered 401 without a WWW-Authenticate challenge", "REGISTRY_UNAUTHORIZED");
             }
 
             if (challenge.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
             {
                 if (_credential is null)
                 {
-                    throw new CliException(
-                        ExitCodes.Error,
+                    throw new OciException(
+                        OciFailure.Error,
                         $"the registry {Registry} needs credentials for {repository}: log in (~/.docker/config.json) or pass --registry-username/--registry-password",
                         "REGISTRY_UNAUTHORIZED");
                 }
@@ -446,7 +445,7 @@ internal sealed class RegistryClient
             }
             else
             {
-                throw new CliException(ExitCodes.Error, $"the registry {Registry} asks for '{challenge.Scheme}' authentication, which is not supported", "REGISTRY_UNAUTHORIZED");
+                throw new OciException(OciFailure.Error, $"the registry {Registry} asks for '{challenge.Scheme}' authentication, which is not supported", "REGISTRY_UNAUTHORIZED");
             }
         }
     }
@@ -469,8 +468,8 @@ internal sealed class RegistryClient
                 var description = await ErrorDescriptionAsync(response, cancellationToken);
                 var status = (int)response.StatusCode;
                 response.Dispose();
-                throw new CliException(
-                    ExitCodes.Error,
+                throw new OciException(
+                    OciFailure.Error,
                     $"the registry {Registry} answered {status}{description}{(retry ? " (after 3 retries)" : string.Empty)}",
                     status == 429 ? "REGISTRY_TOOMANYREQUESTS" : "REGISTRY_UNAVAILABLE");
             }
@@ -479,11 +478,11 @@ internal sealed class RegistryClient
         }
         catch (HttpRequestException ex)
         {
-            throw new CliException(ExitCodes.Error, $"the registry {Registry} is unreachable at {BaseUri}: {ex.Message}", "REGISTRY_UNREACHABLE");
+            throw new OciException(OciFailure.Error, $"the registry {Registry} is unreachable at {BaseUri}: {ex.Message}", "REGISTRY_UNREACHABLE");
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new CliException(ExitCodes.Error, $"the registry {Registry} did not answer in time", "REGISTRY_UNREACHABLE");
+            throw new OciException(OciFailure.Error, $"the registry {Registry} did not answer in time", "REGISTRY_UNREACHABLE");
         }
     }
 
@@ -514,12 +513,12 @@ internal sealed class RegistryClient
         var values = ParseChallenge(parameters);
         if (!values.TryGetValue("realm", out var realm) || !Uri.TryCreate(realm, UriKind.Absolute, out var realmUri))
         {
-            throw new CliException(ExitCodes.Error, $"the registry {Registry} sent a Bearer challenge without a valid realm", "REGISTRY_UNAUTHORIZED");
+            throw new OciException(OciFailure.Error, $"the registry {Registry} sent a Bearer challenge without a valid realm", "REGISTRY_UNAUTHORIZED");
         }
 
         if (realmUri.Scheme != Uri.UriSchemeHttps && !(realmUri.Scheme == Uri.UriSchemeHttp && (IsLoopback(realmUri.Authority) || BaseUri.Scheme == Uri.UriSchemeHttp)))
         {
-            throw new CliException(ExitCodes.Error, $"the registry {Registry} sent a token realm that is not https ({realmUri.Scheme}); refusing to send credentials there", "REGISTRY_UNAUTHORIZED");
+            throw new OciException(OciFailure.Error, $"the registry {Registry} sent a token realm that is not https ({realmUri.Scheme}); refusing to send credentials there", "REGISTRY_UNAUTHORIZED");
         }
 
         var query = new StringBuilder();
@@ -580,17 +579,17 @@ internal sealed class RegistryClient
             var who = _credential is null ? "anonymous access" : $"the credentials of {_credential.Username}";
             throw response.StatusCode switch
             {
-                HttpStatusCode.Forbidden => new CliException(
-                    ExitCodes.Error,
+                HttpStatusCode.Forbidden => new OciException(
+                    OciFailure.Error,
                     $"the token service of {Registry} denied {who} the scope {scope} (403 forbidden{description}): the account lacks that permission",
                     "REGISTRY_DENIED"),
-                HttpStatusCode.Unauthorized => new CliException(
-                    ExitCodes.Error,
+                HttpStatusCode.Unauthorized => new OciException(
+                    OciFailure.Error,
                     $"the token service of {Registry} rejected {who} for {scope} (401 unauthorized{description}); " +
                     "log in (~/.docker/config.json) or pass --registry-username/--registry-password",
                     "REGISTRY_UNAUTHORIZED"),
-                _ => new CliException(
-                    ExitCodes.Error,
+                _ => new OciException(
+                    OciFailure.Error,
                     $"the token service of {Registry} answered {(int)response.StatusCode} for {scope}{description}",
                     "REGISTRY_UNAUTHORIZED"),
             };
@@ -607,7 +606,7 @@ internal sealed class RegistryClient
         }
         catch (JsonException)
         {
-            throw new CliException(ExitCodes.Error, $"the token service of {Registry} returned no token", "REGISTRY_UNAUTHORIZED");
+            throw new OciException(OciFailure.Error, $"the token service of {Registry} returned no token", "REGISTRY_UNAUTHORIZED");
         }
     }
 
@@ -661,14 +660,14 @@ internal sealed class RegistryClient
 
         var status = (int)response.StatusCode;
         var (code, message) = await ErrorAsync(response, cancellationToken);
-        var exitCode = response.StatusCode == HttpStatusCode.NotFound ? ExitCodes.ImageNotFound : ExitCodes.Error;
+        var exitCode = response.StatusCode == HttpStatusCode.NotFound ? OciFailure.ImageNotFound : OciFailure.Error;
         var stable = response.StatusCode switch
         {
             HttpStatusCode.Forbidden => "REGISTRY_DENIED",
             HttpStatusCode.NotFound => "NOT_FOUND",
             _ => code ?? "REGISTRY_ERROR",
         };
-        throw new CliException(exitCode, $"the registry {Registry} answered {status} for {what}{(message is null ? string.Empty : ": " + (code is null ? message : $"{code}: {message}"))}", stable);
+        throw new OciException(exitCode, $"the registry {Registry} answered {status} for {what}{(message is null ? string.Empty : ": " + (code is null ? message : $"{code}: {message}"))}", stable);
     }
 
     private async Task<string> ErrorDescriptionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -685,7 +684,7 @@ internal sealed class RegistryClient
         {
             body = await ReadBoundedAsync(response, MaxErrorBytes, "an error response", cancellationToken);
         }
-        catch (CliException)
+        catch (OciException)
         {
             return (null, null);
         }
@@ -715,7 +714,7 @@ internal sealed class RegistryClient
     {
         if (response.Content.Headers.ContentLength > maxBytes)
         {
-            throw new CliException(ExitCodes.Error, $"{what} is {response.Content.Headers.ContentLength} bytes, above the {maxBytes}-byte limit", "TOO_LARGE");
+            throw new OciException(OciFailure.Error, $"{what} is {response.Content.Headers.ContentLength} bytes, above the {maxBytes}-byte limit", "TOO_LARGE");
         }
 
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
@@ -726,7 +725,7 @@ internal sealed class RegistryClient
         {
             if (buffer.Length + read > maxBytes)
             {
-                throw new CliException(ExitCodes.Error, $"{what} is larger than the {maxBytes}-byte limit", "TOO_LARGE");
+                throw new OciException(OciFailure.Error, $"{what} is larger than the {maxBytes}-byte limit", "TOO_LARGE");
             }
 
             buffer.Write(chunk, 0, read);

@@ -1,0 +1,191 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using TransparencyLog.Admission.Policies;
+using TransparencyLog.Hosting;
+using TransparencyLog.Policy.Evaluation;
+
+namespace TransparencyLog.Admission.Webhook;
+
+/// <summary>
+/// <c>POST /validate</c> and <c>POST /mutate</c>: AdmissionReview v1 in, AdmissionReview v1 out (admission-policy
+/// §1). Every well-formed review gets an answer within the deadline, never an error status: a policy that cannot be
+/// checked denies (or warns, in warn mode). Malformed or oversized requests get 400/413.
+/// </summary>
+internal static class WebhookEndpoints
+{
+    public static IHostApplicationBuilder AddWebhook(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AdmissionOptions>()
+            .BindConfiguration(AdmissionOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(static o => Uri.TryCreate(o.Url, UriKind.Absolute, out var u) && u.Scheme == Uri.UriSchemeHttps, "Admission:Url must be https://HOST:PORT")
+            .ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddHttpClient("registry", static client => client.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton<PullSecrets>();
+        builder.Services.AddSingleton(static services => new OutcomeCache(
+            services.GetRequiredService<TimeProvider>(), services.GetRequiredService<IOptions<AdmissionOptions>>().Value.CacheEntries));
+        builder.Services.AddSingleton<ReviewHandler>();
+        builder.Services.AddApiDescriptions(Operations);
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<AdmissionOptions>>(static (kestrel, options) =>
+        {
+            var admission = options.Value;
+            kestrel.Limits.MaxRequestBodySize = admission.MaxRequestBytes;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            if (Uri.TryCreate(admission.Url, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps)
+            {
+                var address = url.Host is "localhost" ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Parse(url.Host.Trim('[', ']'));
+                kestrel.Listen(address, url.Port, listen => listen.UseHttps(https =>
+                {
+                    https.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
+                    // Re-read per handshake is cheap enough at admission rates and lets a rotated Secret take effect.
+                    https.ServerCertificateSelector = (_, _) => ServingCertificate.Load(admission.CertificatePath, admission.KeyPath);
+                }));
+            }
+        });
+        return builder;
+    }
+
+    private static readonly ApiOperation[] Operations =
+    [
+        new("POST", "/validate", "validate", "Validating admission webhook",
+            "An admission.k8s.io/v1 AdmissionReview; answers allowed or denied (status 403 with each failing image, policy and authority), warnings for warn-mode policies, and audit annotations.",
+            [new(200, "The AdmissionReview response.", "application/json"), new(400, "The body is not an AdmissionReview v1.", "application/problem+json"), new(413, "The body is larger than Admission:MaxRequestBytes.", "application/problem+json")]),
+        new("POST", "/mutate", "mutate", "Mutating admission webhook",
+            "An admission.k8s.io/v1 AdmissionReview; pins every image given by tag to its current digest with a base64 JSONPatch (repo:tag@sha256:…).",
+            [new(200, "The AdmissionReview response.", "application/json"), new(400, "The body is not an AdmissionReview v1.", "application/problem+json"), new(413, "The body is larger than Admission:MaxRequestBytes.", "application/problem+json")]),
+    ];
+
+    public static WebApplication MapWebhook(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<AdmissionOptions>>().Value;
+        app.Lifetime.ApplicationStarted.Register(() => Log.Listening(app.Logger, options.Url));
+        _ = app.Services.GetRequiredService<PolicyStore>();
+        app.MapPost("/validate", (HttpContext context, ReviewHandler handler, CancellationToken cancellationToken) => handler.HandleAsync(context, mutate: false, cancellationToken));
+        app.MapPost("/mutate", (HttpContext context, ReviewHandler handler, CancellationToken cancellationToken) => handler.HandleAsync(context, mutate: true, cancellationToken));
+        return app;
+    }
+}
+
+/// <summary>Reads one review (bounded), judges it with the policies in force, records the decision.</summary>
+internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, OutcomeCache cache, TimeProvider time, IOptions<AdmissionOptions> options, ILogger<ReviewHandler> logger)
+{
+    private static readonly JsonSerializerOptions s_compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public async Task<Results<JsonHttpResult<JsonObject>, ProblemHttpResult>> HandleAsync(HttpContext context, bool mutate, CancellationToken cancellationToken)
+    {
+        var endpoint = mutate ? "mutate" : "validate";
+        var started = time.GetTimestamp();
+        var admission = options.Value;
+        JsonNode? body;
+        try
+        {
+            body = await ReadBodyAsync(context, admission.MaxRequestBytes, cancellationToken);
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Refuse(StatusCodes.Status413PayloadTooLarge, $"the AdmissionReview is larger than {admission.MaxRequestBytes} bytes");
+        }
+        catch (JsonException)
+        {
+            return Refuse(StatusCodes.Status400BadRequest, "the body is not JSON");
+        }
+
+        var set = store.Current;
+        var evaluator = new ReviewEvaluator(
+            new PolicyEvaluator(store.DefaultRoot, cache),
+            (ns, secrets) => new ReviewRegistries(pullSecrets.Connect(ns, secrets, out var scope), scope),
+            time,
+            TimeSpan.FromSeconds(admission.DeadlineSeconds));
+        ReviewDecision decision;
+        try
+        {
+            if (set is null)
+            {
+                decision = await evaluator.EvaluateAsync(NoPolicies, body, mutate: false, requireDigest: true, cancellationToken);
+                decision = Deny(decision, "no policy set is in force (the policy files did not load)");
+            }
+            else if (Exempt(body, admission))
+            {
+                decision = await evaluator.EvaluateAsync(AllowAll, body, mutate: false, requireDigest: false, cancellationToken);
+            }
+            else
+            {
+                decision = await evaluator.EvaluateAsync(set, body, mutate, admission.RequireDigest, cancellationToken);
+            }
+        }
+        catch (ReviewFormatException ex)
+        {
+            return Refuse(StatusCodes.Status400BadRequest, ex.Message);
+        }
+
+        var verdict = decision.Verdict;
+        AdmissionMetrics.Reviews.WithLabels(endpoint, verdict).Inc();
+        AdmissionMetrics.ReviewDuration.WithLabels(endpoint, verdict).Observe(time.GetElapsedTime(started).TotalSeconds);
+        AdmissionMetrics.CacheEntries.Set(cache.Count);
+        Log.Decision(logger, verdict, decision.Record["reviewUID"]?.ToString() ?? string.Empty, decision.Record.ToJsonString(s_compact));
+        return TypedResults.Json(decision.Review);
+    }
+
+    private static readonly Policy.Documents.PolicySet NoPolicies = new([], new Dictionary<string, Policy.Documents.TrustRootDocument>(), Policy.Documents.NoMatchPolicy.Deny, "none", "none");
+    private static readonly Policy.Documents.PolicySet AllowAll = new([], new Dictionary<string, Policy.Documents.TrustRootDocument>(), Policy.Documents.NoMatchPolicy.Allow, "exempt", "exempt");
+
+    private static bool Exempt(JsonNode? body, AdmissionOptions admission) =>
+        body?["request"]?["namespace"] is JsonValue ns && ns.TryGetValue<string>(out var name) && admission.ExemptNamespaces.Contains(name);
+
+    private static ReviewDecision Deny(ReviewDecision decision, string reason)
+    {
+        var response = decision.Review["response"]!.AsObject();
+        response["allowed"] = false;
+        response["status"] = new JsonObject { ["code"] = 403, ["reason"] = "Forbidden", ["message"] = reason };
+        decision.Record["allowed"] = false;
+        decision.Record["verdict"] = "denied";
+        decision.Record["errors"] = new JsonArray(reason);
+        return decision with { Allowed = false, Verdict = "denied" };
+    }
+
+    private static async Task<JsonNode?> ReadBodyAsync(HttpContext context, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (context.Request.ContentLength > maxBytes)
+        {
+            throw new Microsoft.AspNetCore.Http.BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                throw new Microsoft.AspNetCore.Http.BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 128 });
+    }
+
+    private static ProblemHttpResult Refuse(int status, string detail)
+    {
+        AdmissionMetrics.MalformedReviews.Inc();
+        return TypedResults.Problem(statusCode: status, title: status == StatusCodes.Status413PayloadTooLarge ? "review too large" : "not an AdmissionReview", detail: detail);
+    }
+}
+
+/// <summary>The serving certificate and key from PEM files (a mounted kubernetes.io/tls Secret, or what run.sh generated).</summary>
+internal static class ServingCertificate
+{
+    public static X509Certificate2 Load(string certificatePath, string keyPath)
+    {
+        using var pem = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+        // Re-imported so SChannel/OpenSSL get a key they can use for the handshake on every platform.
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+    }
+}

@@ -1,0 +1,95 @@
+using TransparencyLog.Policy.Evaluation;
+using TransparencyLog.Policy.Matching;
+using TransparencyLog.Sigstore.TrustRoot;
+using TransparencyLog.Sigstore.Verification;
+
+namespace TransparencyLog.Policy.Documents;
+
+/// <summary>What a failing policy does: deny (<c>enforce</c>) or admit with a warning (<c>warn</c>).</summary>
+public enum PolicyMode
+{
+    Enforce,
+    Warn,
+}
+
+/// <summary>
+/// Notation's verification levels as a per-policy setting (annotation <c>transparencylog.dev/verification-level</c>):
+/// which failures block and which are only reported (admission-policy §5).
+/// </summary>
+public enum VerificationLevel
+{
+    /// <summary>Every check blocks.</summary>
+    Strict,
+
+    /// <summary>Integrity and authenticity block; the time evidence (log entry, timestamp, SCT) is only reported.</summary>
+    Permissive,
+
+    /// <summary>Only integrity blocks (a signature that does not match the image); everything else is reported.</summary>
+    Audit,
+
+    /// <summary>No verification at all; the image is admitted.</summary>
+    Skip,
+}
+
+/// <summary>The answer when no policy matches an image (<c>no-match-policy</c>, deny by default).</summary>
+public enum NoMatchPolicy
+{
+    Deny,
+    Allow,
+    Warn,
+}
+
+/// <summary>A sigstore policy-controller <c>ClusterImagePolicy</c> (v1alpha1 or v1beta1), validated at load.</summary>
+public sealed record ClusterImagePolicy(
+    string Name,
+    string Origin,
+    long Generation,
+    IReadOnlyList<ImageGlob> Images,
+    IReadOnlyList<Authority> Authorities,
+    PolicyMode Mode,
+    VerificationLevel Level,
+    IReadOnlyList<ResourceMatch> Match);
+
+/// <summary>A <c>spec.match[]</c> entry: the policy applies only to these resources (and labels).</summary>
+public sealed record ResourceMatch(string Group, string Version, string Resource, IReadOnlyDictionary<string, string> Labels);
+
+/// <summary>One <c>spec.authorities[]</c> entry: exactly one of key, keyless and static.</summary>
+public sealed record Authority(
+    string Name,
+    KeyAuthority? Key,
+    KeylessAuthority? Keyless,
+    StaticAuthority? Static,
+    TlogRequirement? Ctlog,
+    string? TimestampTrustRootRef,
+    string? SignatureRepository,
+    IReadOnlyList<AttestationRequirement> Attestations);
+
+/// <summary>A public key (DER SubjectPublicKeyInfo) the signatures must verify with.</summary>
+public sealed record KeyAuthority(byte[] Spki, string HashAlgorithm);
+
+/// <summary>Certificate-based signatures from these identities, chained to the trust root (or the given CA).</summary>
+public sealed record KeylessAuthority(
+    IReadOnlyList<IdentityRequirement> Identities,
+    string? TrustRootRef,
+    IReadOnlyList<byte[]>? CaChain,
+    bool InsecureIgnoreSct);
+
+/// <summary>One <c>identities[]</c> entry: issuer or issuerRegExp, subject or subjectRegExp.</summary>
+public sealed record IdentityRequirement(string? Issuer, string? IssuerRegExp, string? Subject, string? SubjectRegExp)
+{
+    public CertificateIdentityPolicy ToPolicy() => CertificateIdentityPolicy.Create(Subject, SubjectRegExp, Issuer, IssuerRegExp);
+
+    public override string ToString() => $"{Subject ?? "~" + SubjectRegExp} from {Issuer ?? "~" + IssuerRegExp}";
+}
+
+/// <summary>No cryptography: always pass or always fail.</summary>
+public sealed record StaticAuthority(bool Pass, string? Message);
+
+/// <summary><c>ctlog</c>: the signature must be in a transparency (Rekor) log of the trust root.</summary>
+public sealed record TlogRequirement(string? Url, string? TrustRootRef);
+
+/// <summary>An attestation of <see cref="PredicateType"/> that must verify, and satisfy <see cref="Condition"/> when given.</summary>
+public sealed record AttestationRequirement(string Name, string PredicateType, CelCondition? Condition);
+
+/// <summary>A policy-controller <c>TrustRoot</c>, as the trusted root it stands for.</summary>
+public sealed record TrustRootDocument(string Name, string Origin, long Generation, TrustedRoot Root);

@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.RegularExpressions;
+using TransparencyLog.Interop.Tests.Infrastructure;
+using TransparencyLog.Policy.Documents;
+using YamlDotNet.RepresentationModel;
+
+namespace TransparencyLog.Admission.Tests.Docs;
+
+/// <summary>Every YAML block of docs/admission.md parses and carries the fields its kind requires (admission-policy §1.2, §3, §4).</summary>
+public sealed partial class AdmissionDocsTests
+{
+    private static readonly IReadOnlyList<YamlMappingNode> s_documents = LoadDocuments();
+
+    [GeneratedRegex("```yaml\\n(.*?)```", RegexOptions.Singleline)]
+    private static partial Regex YamlBlock();
+
+    private static IReadOnlyList<YamlMappingNode> LoadDocuments()
+    {
+        var markdown = File.ReadAllText(Path.Combine(Repository.Root, "docs", "admission.md"));
+        var documents = new List<YamlMappingNode>();
+        foreach (Match block in YamlBlock().Matches(markdown))
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(block.Groups[1].Value));
+            documents.AddRange(stream.Documents.Select(static d => (YamlMappingNode)d.RootNode));
+        }
+
+        return documents;
+    }
+
+    private static IEnumerable<YamlMappingNode> OfKind(string kind) =>
+        s_documents.Where(d => d.Children.TryGetValue(new YamlScalarNode("kind"), out var k) && k.ToString() == kind);
+
+    private static YamlNode At(YamlNode node, params string[] path) =>
+        path.Aggregate(node, (current, key) => ((YamlMappingNode)current).Children[new YamlScalarNode(key)]);
+
+    private static bool Has(YamlNode node, string key) => node is YamlMappingNode m && m.Children.ContainsKey(new YamlScalarNode(key));
+
+    [Fact]
+    public void WebhookConfigurations_BothKinds_ValidAdmissionRegistrationV1()
+    {
+        var configurations = OfKind("MutatingWebhookConfiguration").Concat(OfKind("ValidatingWebhookConfiguration")).ToList();
+
+        Assert.Equal(2, configurations.Count);
+        foreach (var configuration in configurations)
+        {
+            Assert.Equal("admissionregistration.k8s.io/v1", At(configuration, "apiVersion").ToString());
+            var mutating = At(configuration, "kind").ToString() == "MutatingWebhookConfiguration";
+            foreach (var webhook in ((YamlSequenceNode)At(configuration, "webhooks")).Children)
+            {
+                Assert.Contains("v1", ((YamlSequenceNode)At(webhook, "admissionReviewVersions")).Children.Select(static c => c.ToString()));
+                Assert.Equal(mutating ? "/mutate" : "/validate", At(webhook, "clientConfig", "service", "path").ToString());
+                Assert.True(Has(At(webhook, "clientConfig"), "caBundle"));
+                Assert.Contains(At(webhook, "sideEffects").ToString(), new[] { "None", "NoneOnDryRun" });
+                Assert.Contains(At(webhook, "failurePolicy").ToString(), new[] { "Fail", "Ignore" });
+                var timeout = int.Parse(At(webhook, "timeoutSeconds").ToString(), System.Globalization.CultureInfo.InvariantCulture);
+                Assert.InRange(timeout, 9, 30); // above the webhook's 8 s internal deadline
+                Assert.Equal(mutating, Has(webhook, "reinvocationPolicy"));
+                var resources = ((YamlSequenceNode)At(webhook, "rules")).Children.SelectMany(r => ((YamlSequenceNode)At(r, "resources")).Children.Select(static c => c.ToString())).ToHashSet();
+                Assert.Superset(new HashSet<string> { "pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs", "replicationcontrollers" }, resources);
+            }
+        }
+    }
+
+    [Fact]
+    public void PolicyControllerDocuments_LoadInOurWebhookWithRealKeys()
+    {
+        var markdown = File.ReadAllText(Path.Combine(Repository.Root, "docs", "admission.md"));
+        var yaml = string.Join("\n---\n", YamlBlock().Matches(markdown).Select(static m => m.Groups[1].Value)
+            .Where(static b => !b.Contains("admissionregistration.k8s.io", StringComparison.Ordinal) && !b.Contains("kyverno.io/v1", StringComparison.Ordinal)));
+        yaml = yaml.Replace("CA_CHAIN_BASE64", Base64Pem(Certificate("CN=ca")), StringComparison.Ordinal)
+            .Replace("TSA_CHAIN_BASE64", Base64Pem(Certificate("CN=tsa")), StringComparison.Ordinal)
+            .Replace("REKOR_KEY_BASE64", Base64Pem(PublicKey()), StringComparison.Ordinal)
+            .Replace("CT_KEY_BASE64", Base64Pem(PublicKey()), StringComparison.Ordinal);
+
+        var set = PolicySet.Load([("docs/admission.md", yaml)]);
+
+        Assert.Equal(["our-ci", "base-images", "transparencylog-keyless"], set.Policies.Select(static p => p.Name));
+        Assert.Equal(VerificationLevel.Permissive, set.Policies[1].Level);
+        Assert.Equal(PolicyMode.Warn, set.Policies[1].Mode);
+        Assert.NotNull(set.Policies[0].Authorities[0].Attestations[0].Condition);
+        var root = set.TrustRoots["transparencylog"].Root;
+        Assert.Single(root.CertificateAuthorities);
+        Assert.Single(root.Tlogs);
+        Assert.Single(root.Ctlogs);
+        Assert.Single(root.TimestampAuthorities);
+        Assert.Equal(NoMatchPolicy.Deny, set.NoMatch);
+    }
+
+    [Fact]
+    public void KyvernoPolicy_VerifyImagesFields_AsKyvernoV1Defines()
+    {
+        var policy = Assert.Single(OfKind("ClusterPolicy"));
+        Assert.Equal("kyverno.io/v1", At(policy, "apiVersion").ToString());
+        var allowedVerify = new HashSet<string> { "type", "imageReferences", "skipImageReferences", "attestors", "attestations", "mutateDigest", "verifyDigest", "required", "useCache", "imageRegistryCredentials", "failureAction" };
+        var allowedKeyless = new HashSet<string> { "subject", "subjectRegExp", "issuer", "issuerRegExp", "roots", "additionalExtensions", "rekor", "ctlog" };
+
+        foreach (var rule in ((YamlSequenceNode)At(policy, "spec", "rules")).Children)
+        {
+            foreach (var verify in ((YamlSequenceNode)At(rule, "verifyImages")).Children.Cast<YamlMappingNode>())
+            {
+                Assert.Subset(allowedVerify, verify.Children.Keys.Select(static k => k.ToString()).ToHashSet());
+                Assert.Contains(At(verify, "type").ToString(), new[] { "Cosign", "SigstoreBundle", "Notary" });
+                Assert.Contains(At(verify, "failureAction").ToString(), new[] { "Audit", "Enforce" });
+                var entries = ((YamlSequenceNode)At(verify, "attestors")).Children
+                    .Concat(((YamlSequenceNode)At(verify, "attestations")).Children.SelectMany(a => ((YamlSequenceNode)At(a, "attestors")).Children))
+                    .SelectMany(a => ((YamlSequenceNode)At(a, "entries")).Children);
+                foreach (var entry in entries)
+                {
+                    var keyless = (YamlMappingNode)At(entry, "keyless");
+                    Assert.Subset(allowedKeyless, keyless.Children.Keys.Select(static k => k.ToString()).ToHashSet());
+                    Assert.True(Has(keyless, "issuer") || Has(keyless, "issuerRegExp"));
+                    Assert.True(Has(keyless, "subject") || Has(keyless, "subjectRegExp"));
+                    Assert.Contains("BEGIN CERTIFICATE", At(keyless, "roots").ToString(), StringComparison.Ordinal);
+                    Assert.StartsWith("https://", At(keyless, "rekor", "url").ToString(), StringComparison.Ordinal);
+                }
+            }
+        }
+    }
+
+    private static string Base64Pem(string pem) => Convert.ToBase64String(Encoding.UTF8.GetBytes(pem));
+
+    private static string PublicKey()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return key.ExportSubjectPublicKeyInfoPem();
+    }
+
+    private static string Certificate(string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = new CertificateRequest(subject, key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        return certificate.ExportCertificatePem();
+    }
+}

@@ -1,0 +1,184 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using TransparencyLog.Policy.Documents;
+
+namespace TransparencyLog.Admission.Tests.Policies;
+
+/// <summary>ClusterImagePolicy and TrustRoot YAML as policy-controller users write them; what cannot be enforced is refused at load.</summary>
+public sealed class PolicyLoadingTests
+{
+    private static readonly string s_publicKey = Indent(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportSubjectPublicKeyInfoPem(), 8);
+
+    private static PolicySet Load(string yaml) => PolicySet.Load([("policy.yaml", yaml)]);
+
+    private static string Indent(string text, int spaces) =>
+        string.Join("\n", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => new string(' ', spaces) + l));
+
+    [Fact]
+    public void Load_EveryAuthorityKindInBothVersions_ReadsFields()
+    {
+        var set = Load($$$"""
+            apiVersion: policy.sigstore.dev/v1beta1
+            kind: ClusterImagePolicy
+            metadata:
+              name: keyless
+              annotations: {transparencylog.dev/verification-level: permissive}
+            spec:
+              mode: warn
+              images: [{glob: "registry.example:5000/apps/**"}]
+              authorities:
+              - name: ci
+                keyless:
+                  identities:
+                  - {issuer: "https://issuer.example", subject: "ci@example.com"}
+                  - {issuerRegExp: "https://.*\\.example", subjectRegExp: ".*@example\\.com"}
+                  trustRootRef: ours
+                  insecureIgnoreSCT: true
+                ctlog: {url: "https://rekor.example", trustRootRef: ours}
+                attestations:
+                - name: provenance
+                  predicateType: slsaprovenance1
+                  policy: {type: cel, data: "predicate.builder.id == 'https://ci.example'"}
+            ---
+            apiVersion: policy.sigstore.dev/v1alpha1
+            kind: ClusterImagePolicy
+            metadata: {name: keyed, generation: 7}
+            spec:
+              images: [{glob: "*"}]
+              match:
+              - resource: pods
+                selector: {matchLabels: {team: a} }
+              authorities:
+              - key:
+                  hashAlgorithm: sha384
+                  data: |
+            {{{s_publicKey}}}
+              - rfc3161timestamp: {trustRootRef: ours}
+                keyless: {url: "https://fulcio.example", identities: [{issuer: i, subject: s}]}
+              - static: {action: fail, message: nope}
+            ---
+            apiVersion: policy.sigstore.dev/v1alpha1
+            kind: TrustRoot
+            metadata: {name: ours}
+            spec:
+              sigstoreKeys:
+                certificateAuthorities:
+                - subject: {organization: tlog, commonName: root}
+                  uri: https://fulcio.example
+                  certChain: {{{Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(SelfSignedPem()))}}}
+                tLogs:
+                - baseURL: https://rekor.example
+                  hashAlgorithm: sha-256
+                  publicKey: {{{Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportSubjectPublicKeyInfoPem()))}}}
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: config-policy-controller}
+            data: {no-match-policy: warn}
+            """);
+
+        var keyless = set.Policies[0];
+        Assert.Equal(PolicyMode.Warn, keyless.Mode);
+        Assert.Equal(VerificationLevel.Permissive, keyless.Level);
+        Assert.Equal("ci", keyless.Authorities[0].Name);
+        Assert.Equal(2, keyless.Authorities[0].Keyless!.Identities.Count);
+        Assert.True(keyless.Authorities[0].Keyless!.InsecureIgnoreSct);
+        Assert.Equal("ours", keyless.Authorities[0].Ctlog!.TrustRootRef);
+        Assert.Equal("https://slsa.dev/provenance/v1", keyless.Authorities[0].Attestations[0].PredicateType);
+        Assert.NotNull(keyless.Authorities[0].Attestations[0].Condition);
+
+        var keyed = set.Policies[1];
+        Assert.Equal(7, keyed.Generation);
+        Assert.Equal(PolicyMode.Enforce, keyed.Mode);
+        Assert.Equal(VerificationLevel.Strict, keyed.Level);
+        Assert.Equal(["authority-0", "authority-1", "authority-2"], keyed.Authorities.Select(static a => a.Name));
+        Assert.Equal("sha384", keyed.Authorities[0].Key!.HashAlgorithm);
+        Assert.Equal("ours", keyed.Authorities[1].TimestampTrustRootRef);
+        Assert.False(keyed.Authorities[2].Static!.Pass);
+        Assert.Equal("a", keyed.Match[0].Labels["team"]);
+
+        Assert.Single(set.TrustRoots["ours"].Root.CertificateAuthorities);
+        Assert.Single(set.TrustRoots["ours"].Root.Tlogs);
+        Assert.Equal(NoMatchPolicy.Warn, set.NoMatch);
+    }
+
+    [Theory]
+    [InlineData("cue", "no CUE or Rego evaluator")]
+    [InlineData("rego", "no CUE or Rego evaluator")]
+    public void Load_CueOrRegoAttestationPolicy_RefusedWithReason(string type, string reason)
+    {
+        var error = Assert.Throws<PolicyLoadException>(() => Load($$$"""
+            apiVersion: policy.sigstore.dev/v1beta1
+            kind: ClusterImagePolicy
+            metadata: {name: p}
+            spec:
+              images: [{glob: "**"}]
+              authorities:
+              - keyless:
+                  identities: [{issuer: i, subject: s}]
+                attestations:
+                - {name: a, predicateType: vuln, policy: {type: {{{type}}}, data: "predicate: {}"}}
+            """));
+
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.Equal("spec.authorities[0].attestations[0].policy", error.Field);
+    }
+
+    [Theory]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  policy: {type: rego, data: x}\n  authorities: [{static: {action: pass}}]", "spec.policy", "no CUE or Rego evaluator")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: []", "spec.authorities", "must not be empty")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: maybe}}]", "spec.authorities[0].static.action", "not pass or fail")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i}]}}]", "spec.authorities[0].keyless.identities[0]", "subject")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {url: u, ca-cert: {data: x}, identities: [{issuer: i, subject: s}]}}]", "spec.authorities[0].keyless", "not both")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subjectRegExp: \"(\"}]}}]", "spec.authorities[0].keyless.identities[0]", "regular expression")]
+    [InlineData("spec:\n  images: [{glob: \"bad glob!\"}]\n  authorities: [{static: {action: pass}}]", "spec.images[0].glob", "not a glob")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{key: {kms: \"awskms://x\"}}]", "spec.authorities[0].key", "not supported")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: pass}, keyless: {identities: [{issuer: i, subject: s}]}}]", "spec.authorities[0]", "exactly one")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}], trustRootRef: missing}}]", "spec.authorities[0]", "names no TrustRoot")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  mode: audit\n  authorities: [{static: {action: pass}}]", "spec.mode", "not enforce or warn")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: pass}}]\n  typo: 1", "spec.typo", "unknown field")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, attestations: [{name: a, predicateType: vuln, policy: {type: cel, data: \"predicate.(\"}}]}]", "spec.authorities[0].attestations[0].policy.data", "not a valid CEL expression")]
+    public void Load_InvalidPolicy_RefusedWithFieldPath(string spec, string field, string reason)
+    {
+        var error = Assert.Throws<PolicyLoadException>(() => Load("apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: p}\n" + spec));
+
+        Assert.Equal(field, error.Field);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("kind: Deployment\napiVersion: apps/v1", "kind")]
+    [InlineData("apiVersion: policy.sigstore.dev/v2\nkind: ClusterImagePolicy\nmetadata: {name: p}", "apiVersion")]
+    [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {remote: {mirror: https://tuf.example, root: eA==}}", "spec.remote")]
+    [InlineData("a: [unclosed", "line 2")]
+    [InlineData("- just\n- a list", "")]
+    public void Load_NotAPolicyDocument_Refused(string yaml, string field)
+    {
+        var error = Assert.Throws<PolicyLoadException>(() => Load(yaml));
+
+        Assert.Equal(field, error.Field);
+        Assert.StartsWith("policy.yaml", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_ChangedPolicy_ChangesGenerationButNotTrustRootGeneration()
+    {
+        const string policy = "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: p}\nspec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: ACTION}}]";
+
+        var first = Load(policy.Replace("ACTION", "pass", StringComparison.Ordinal));
+        var again = Load(policy.Replace("ACTION", "pass", StringComparison.Ordinal));
+        var changed = Load(policy.Replace("ACTION", "fail", StringComparison.Ordinal));
+
+        Assert.Equal(first.PolicyGeneration, again.PolicyGeneration);
+        Assert.NotEqual(first.PolicyGeneration, changed.PolicyGeneration);
+        Assert.Equal(first.TrustRootGeneration, changed.TrustRootGeneration);
+    }
+
+    private static string SelfSignedPem()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=root", key, HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        return certificate.ExportCertificatePem();
+    }
+}
