@@ -1,8 +1,7 @@
 -- Witnessing (c2sp.org/tlog-witness). Two sides share this database:
 --   * the witness host (TransparencyLog.Witness) keeps, per log origin, the one checkpoint it last cosigned, and the
 --     log-signed notes it refused as evidence of misbehaviour;
---   * the log service remembers, per log and witness, the size that witness last cosigned (the old size of the next
---     request), and the latest checkpoint of each log that carries the witness quorum.
+--   * the log service keeps the latest checkpoint of each log that carries its witnesses' cosignatures.
 --
 -- Invariants enforced here:
 --   * a witnessed log is never removed (re-adding it at size 0 would let a forked view be cosigned);
@@ -64,15 +63,6 @@ CREATE TRIGGER witness_state_no_delete BEFORE DELETE ON witness_state
     FOR EACH ROW EXECUTE FUNCTION witness_no_removal();
 CREATE TRIGGER witness_evidence_no_change BEFORE UPDATE OR DELETE ON witness_evidence
     FOR EACH ROW EXECUTE FUNCTION witness_no_removal();
-
--- Log side: the size each witness last cosigned for each log (0 = unknown: the next request discovers it via 409).
-CREATE TABLE log_witness_sizes (
-    log_id       integer     NOT NULL REFERENCES logs (id),
-    witness      text        NOT NULL CHECK (length(witness) BETWEEN 1 AND 255),
-    tree_size    bigint      NOT NULL CHECK (tree_size >= 0),
-    updated_at   timestamptz NOT NULL,
-    PRIMARY KEY (log_id, witness)
-);
 
 -- Log side: the latest checkpoint of each log carrying its witnesses' cosignatures (served at /checkpoint).
 CREATE TABLE log_cosigned_checkpoints (

@@ -6,6 +6,7 @@ using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Witnessing;
 using TransparencyLog.Merkle;
 
 namespace TransparencyLog.LogService.Sequencing;
@@ -78,6 +79,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private readonly IntegrityMonitor _integrity;
     private readonly StorageAvailability _availability;
     private readonly TimeProvider _time;
+    private readonly CheckpointWitnessing _witnessing;
     private readonly SequencerOptions _options;
     private readonly ILogger _logger;
     private readonly Channel<Pending> _queue;
@@ -97,6 +99,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         IntegrityMonitor integrity,
         StorageAvailability availability,
         TimeProvider time,
+        CheckpointWitnessing witnessing,
         SequencerOptions options,
         ILogger logger)
     {
@@ -108,6 +111,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         _integrity = integrity;
         _availability = availability;
         _time = time;
+        _witnessing = witnessing;
         _options = options;
         _logger = logger;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.MaxPending)
@@ -149,6 +153,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
             return (await AppendAsync(entry), null);
         }
         catch (LogOverloadedException e)
+        {
+            return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, e.Message, RetryLater: true));
+        }
+        catch (WitnessQuorumUnmetException e)
         {
             return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, e.Message, RetryLater: true));
         }
@@ -254,6 +262,14 @@ internal sealed partial class Sequencer : IAsyncDisposable
             foreach (var pending in batch.ToList())
             {
                 await CommitBatchAsync([pending]);
+            }
+        }
+        catch (WitnessQuorumUnmetException e)
+        {
+            // Committed, but not published: each client is answered 503 and a retry finds its entry (409).
+            foreach (var pending in batch)
+            {
+                pending.Completion.TrySetException(e);
             }
         }
         catch (Exception e)
@@ -419,6 +435,9 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
         LogServiceMetrics.NewEntries.WithLabels(_log.Name).Inc(appended.Count);
         Log.BatchCommitted(_logger, _log.Name, appended.Count, batch.Count - appended.Count, newSize);
+
+        // Witnessing (fail-closed) holds the answers until the quorum cosigned this checkpoint.
+        await _witnessing.CheckpointSignedAsync(_log, head);
         return outcomes;
     }
 

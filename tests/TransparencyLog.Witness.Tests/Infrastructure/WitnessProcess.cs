@@ -42,9 +42,9 @@ internal sealed class WitnessProcess : IAsyncDisposable
     /// <summary>A witnessed log: origin, verifier key, and optionally its own rate limit.</summary>
     public sealed record LogConfig(string Origin, string VerifierKey, int? Burst = null, double? RequestsPerSecond = null);
 
-    public static async Task<WitnessProcess> StartAsync(string appConnectionString, string keyDirectory, IReadOnlyList<LogConfig> logs, string name = "witness.test/w1")
+    public static async Task<WitnessProcess> StartAsync(string appConnectionString, string keyDirectory, IReadOnlyList<LogConfig> logs, string name = "witness.test/w1", int? port = null)
     {
-        var port = FreePort();
+        var chosen = port ?? FreePort();
         var dll = RepositoryPaths.ProjectOutput("TransparencyLog.Witness");
         var start = new ProcessStartInfo("dotnet", [dll, "--contentRoot", Path.GetDirectoryName(dll)!])
         {
@@ -52,7 +52,7 @@ internal sealed class WitnessProcess : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
-        start.Environment["Urls"] = $"http://127.0.0.1:{port}";
+        start.Environment["Urls"] = $"http://127.0.0.1:{chosen}";
         start.Environment["Storage__ConnectionString"] = appConnectionString;
         start.Environment["Witness__Name"] = name;
         start.Environment["Witness__StateDirectory"] = keyDirectory;
@@ -75,7 +75,7 @@ internal sealed class WitnessProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start the witness");
-        var witness = new WitnessProcess(process, port);
+        var witness = new WitnessProcess(process, chosen);
         await witness.WaitReadyAsync();
         return witness;
     }
@@ -95,7 +95,7 @@ internal sealed class WitnessProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
