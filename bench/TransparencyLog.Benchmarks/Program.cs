@@ -6,6 +6,7 @@ using TransparencyLog.Benchmarks;
 //   tsa  the timestamp authority: timestamps per second, JSON and DER requests, beside the signing cost alone
 //   chaos-write, chaos-verify, chaos-soak-report  the fault trials' writer, verifier and soak table (scripts/chaos.sh)
 //   explorer  the log explorer's page render times on a log it fills first (bench/run-explorer-benchmark.sh)
+//   monitor  tlog monitor: catch-up entries/s over tiles and append-to-webhook alert latency (bench/run-monitor-benchmark.sh)
 return args.FirstOrDefault() switch
 {
     "log" => await LogBenchmark.RunAsync(args[1..]),
@@ -15,6 +16,7 @@ return args.FirstOrDefault() switch
     "chaos-verify" => await ChaosVerifier.RunAsync(args[1..]),
     "chaos-soak-report" => ChaosSoakReport.Run(args[1..]),
     "explorer" => await ExplorerBenchmark.RunAsync(args[1..]),
+    "monitor" => await MonitorBenchmark.RunAsync(args[1..]),
     _ => await Usage(),
 };
 

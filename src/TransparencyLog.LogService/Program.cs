@@ -8,6 +8,7 @@ using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Rekor;
 using TransparencyLog.LogService.RekorV2;
 using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Streaming;
 using TransparencyLog.LogService.Tiles;
 using TransparencyLog.LogService.Timestamping;
 using TransparencyLog.LogService.Witnessing;
@@ -34,6 +35,7 @@ builder.AddTimestamping();
 builder.AddLogServiceApiDescriptions();
 builder.AddExplorer();
 builder.AddWitnessing();
+builder.AddEntryStream();
 
 var app = builder.Build();
 app.UseHeaderLimits(HeaderLimitRejection.WriteAsync);
@@ -46,6 +48,7 @@ app.MapTiles("", LogKind.RekorV1);
 app.MapCertificateTransparency();
 app.MapTimestamping();
 app.MapExplorer();
+app.MapEntryStream();
 await app.RunAsync();
 return 0;
 

@@ -24,6 +24,7 @@ internal static class LogCommands
         command.Subcommands.Add(Info(host));
         command.Subcommands.Add(Get(host));
         command.Subcommands.Add(VerifyConsistency(host));
+        LogAuditCommands.AddTo(command, host);
         return command;
     }
 
@@ -213,7 +214,7 @@ internal static class LogCommands
             : throw new CliException(ExitCodes.Usage, "no home directory: pass --state");
 
     /// <summary>Verifies checkpoints with the auditor's configured key, under whatever name the log signs as.</summary>
-    private sealed class CheckpointVerifier
+    internal sealed class CheckpointVerifier
     {
         private readonly NoteVerifierKey? _vkey;
         private readonly LogPublicKey? _key;
@@ -252,6 +253,22 @@ internal static class LogCommands
             catch (KeyLoadException ex)
             {
                 throw new CliException(ExitCodes.Error, $"'{publicKeyPath}' is not a log public key: {ex.Message}");
+            }
+        }
+
+        /// <summary>The log's public key, when the auditor gave one (signed entry timestamps need it).</summary>
+        public LogPublicKey? PublicKey => _key;
+
+        /// <summary>A verifier for the PEM key the log itself serves (trust on first use, as rekor-cli does).</summary>
+        public static CheckpointVerifier FromPem(string pem)
+        {
+            try
+            {
+                return new CheckpointVerifier(null, LogPublicKey.FromPem(pem));
+            }
+            catch (KeyLoadException ex)
+            {
+                throw new CliException(ExitCodes.Error, $"the log's public key cannot be used: {ex.Message}");
             }
         }
 

@@ -3,6 +3,7 @@ using TransparencyLog.Cli.Auditing;
 using TransparencyLog.Cli.Dev;
 using TransparencyLog.Cli.Images;
 using TransparencyLog.Cli.Keys;
+using TransparencyLog.Cli.Monitoring;
 using TransparencyLog.Cli.Signing;
 using TransparencyLog.Cli.TrustRoot;
 using TransparencyLog.Cli.Verifying;
@@ -58,6 +59,7 @@ internal static class TlogApp
         root.Subcommands.Add(TrustedRootCommands.Create(host));
         root.Subcommands.Add(DevCommands.Create(host));
         root.Subcommands.Add(KeyCommands.GenerateKeyPair(host));
+        root.Subcommands.Add(MonitorCommand.Create(host));
         return root;
     }
 

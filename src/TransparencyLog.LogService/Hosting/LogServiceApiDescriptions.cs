@@ -81,6 +81,14 @@ internal static class LogServiceApiDescriptions
                 new(415, "The body is not application/json.", Json, typeof(RekorError)),
                 RekorInternal,
             ]),
+        new("GET", "/api/v1/log/stream", "streamLogEntries", "Server-sent events of new log entries (our addition)",
+            "One `entry` event per committed entry in index order, from the index `from` (else after the Last-Event-ID header, else the current tree size); the event id is the log index and the data {logIndex, uuid, body (base64 canonical body)}. Comment lines keep an idle stream alive.",
+            [
+                Ok("The event stream.", "text/event-stream"),
+                RekorBadRequest,
+                RekorInternal,
+                new(503, "EntryStream:MaxSubscribers streams are open; retry after Retry-After seconds.", Json, typeof(RekorError)),
+            ]),
     ];
 
     private static readonly ApiOperation[] RekorV2 =
@@ -99,6 +107,15 @@ internal static class LogServiceApiDescriptions
         new("GET", "/api/v2/log/verifierKey", "getV2VerifierKey", "The Rekor v2 log's C2SP verifier key", "For checking its checkpoints with signed-note tools.", [Ok("The verifier key.", Text)]),
         new("GET", "/api/v2/log/tlogInstance", "getTlogInstance", "The Rekor v2 log as a signing_config/trusted_root entry",
             "Base URL, log ID, key and validity of this log, to put in a trusted root.", [Ok("The log instance.")]),
+        new("POST", "/api/v2/index/retrieve", "searchV2Index", "Searches the Rekor v2 log by entry metadata (our addition)",
+            "The body of /api/v1/index/retrieve (hash, publicKey, email, subject, operator); answers {\"entries\": [TransparencyLogEntry]} with inclusion proofs against the current checkpoint, in index order, at most Limits:MaxSearchResults.",
+            [
+                Ok("Zero or more matching entries."),
+                new(400, "The query is malformed or names nothing to search for.", Json, typeof(RekorV2Error)),
+                TooLarge,
+                new(415, "The body is not application/json.", Json, typeof(RekorV2Error)),
+                new(500, "Storage failed.", Json, typeof(RekorV2Error)),
+            ]),
     ];
 
     private static ApiOperation[] Tiles(string prefix, string log) =>

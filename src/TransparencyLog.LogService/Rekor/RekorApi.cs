@@ -325,71 +325,12 @@ internal static class RekorApi
             return RekorError.Result(StatusCodes.Status400BadRequest, "request body is not a JSON object");
         }
 
-        var keys = new List<string>();
-        if (request.TryGetProperty("hash", out var hash) && hash.ValueKind == JsonValueKind.String)
+        if (!SearchQuery.TryParse(request, out var query, out var error))
         {
-            if (!SearchKeys.TryArtifactHash(hash.GetString()!, out var key))
-            {
-                return RekorError.Result(StatusCodes.Status400BadRequest, "hash must be <algorithm>:<hex digest> (sha256, sha384 or sha512) or a bare sha256 hex digest");
-            }
-
-            keys.Add(key);
+            return RekorError.Result(StatusCodes.Status400BadRequest, error);
         }
 
-        if (request.TryGetProperty("publicKey", out var publicKey) && publicKey.ValueKind == JsonValueKind.Object)
-        {
-            if (!publicKey.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String
-                || !SearchKeys.TryPublicKey(content.GetString()!, out var key))
-            {
-                return RekorError.Result(StatusCodes.Status400BadRequest, "publicKey.content must be a base64 PEM public key or certificate");
-            }
-
-            keys.Add(key);
-        }
-
-        if (request.TryGetProperty("email", out var email) && email.ValueKind == JsonValueKind.String)
-        {
-            var address = email.GetString()!;
-            if (address.Length is 0 or > 320 || !address.Contains('@', StringComparison.Ordinal))
-            {
-                return RekorError.Result(StatusCodes.Status400BadRequest, "email is not an email address");
-            }
-
-            keys.Add(SearchKeys.Identity(address));
-        }
-
-        if (request.TryGetProperty("subject", out var subject) && subject.ValueKind == JsonValueKind.String)
-        {
-            var value = subject.GetString()!;
-            if (value.Length is 0 or > 4096)
-            {
-                return RekorError.Result(StatusCodes.Status400BadRequest, "subject must be 1 to 4096 characters");
-            }
-
-            keys.Add(SearchKeys.Identity(value));
-        }
-
-        if (keys.Count == 0)
-        {
-            return RekorError.Result(StatusCodes.Status400BadRequest, "give at least one of hash, publicKey, email or subject");
-        }
-
-        var matchAll = true;
-        if (request.TryGetProperty("operator", out var op) && op.ValueKind == JsonValueKind.String)
-        {
-            switch (op.GetString())
-            {
-                case "and":
-                    break;
-                case "or":
-                    matchAll = false;
-                    break;
-                default:
-                    return RekorError.Result(StatusCodes.Status400BadRequest, "operator must be \"and\" or \"or\"");
-            }
-        }
-
-        var indices = await entries.SearchAsync(log.Id, keys, matchAll, limits.Value.MaxSearchResults, context.RequestAborted);
+        var indices = await entries.SearchAsync(log.Id, query.Keys, query.MatchAll, limits.Value.MaxSearchResults, context.RequestAborted);
         var ids = new List<string>(indices.Count);
         foreach (var index in indices)
         {
@@ -402,7 +343,7 @@ internal static class RekorApi
         return TypedResults.Json(ids);
     }
 
-    private static JsonElement ParseObject(byte[] body)
+    internal static JsonElement ParseObject(byte[] body)
     {
         using var document = JsonInput.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
         if (document.RootElement.ValueKind != JsonValueKind.Object)

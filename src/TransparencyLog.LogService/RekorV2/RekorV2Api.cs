@@ -37,6 +37,7 @@ internal static partial class RekorV2Api
         api.MapGet("/log/publicKey", GetPublicKey);
         api.MapGet("/log/verifierKey", GetVerifierKey);
         api.MapGet("/log/tlogInstance", GetTlogInstance);
+        api.MapPost("/index/retrieve", RekorV2Search.SearchAsync);
         app.MapTiles("/api/v2", LogKind.RekorV2);
         return app;
     }

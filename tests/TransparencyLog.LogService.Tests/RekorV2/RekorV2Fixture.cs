@@ -83,7 +83,7 @@ public sealed class RekorV2Fixture : IAsyncLifetime
     /// <c>checkpointKeyId</c> = logId[:4]: find the signature whose key hint is the checkpoint key ID, verify it, then
     /// check the inclusion proof of the leaf (canonicalizedBody) against the checkpoint's size and root.
     /// </summary>
-    private void VerifyAsSigstoreJs(V2Entry entry)
+    internal void VerifyAsSigstoreJs(V2Entry entry)
     {
         var logId = ExpectedLogId();
         Assert.Equal(logId, entry.LogId);

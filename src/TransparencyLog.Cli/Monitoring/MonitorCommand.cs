@@ -1,0 +1,298 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using TransparencyLog.Cli.Hosting;
+using TransparencyLog.Sigstore.Notes;
+
+namespace TransparencyLog.Cli.Monitoring;
+
+/// <summary>
+/// <c>tlog monitor</c>: rekor-monitor's flags and configuration over our logs. <c>--once</c> (the default, as in
+/// rekor-monitor) runs one cycle for CI; <c>--once=false</c> runs as a daemon, woken by the log's entry stream when
+/// it has one and every <c>--interval</c> otherwise.
+/// </summary>
+internal static partial class MonitorCommand
+{
+    /// <summary><c>--once</c> found watched identities (events were printed and sent).</summary>
+    public const int IdentitiesFound = 5;
+
+    private const int DefaultMetricsPort = 9464;
+
+    public static Command Create(CliHost host)
+    {
+        var configFile = new Option<string?>("--config-file") { Description = "rekor-monitor YAML configuration (monitoredValues, startIndex, endIndex, ...; plus alerts.webhooks).", HelpName = "PATH" };
+        var config = new Option<string?>("--config") { Description = "The same configuration inline, as YAML text.", HelpName = "YAML" };
+        var once = new Option<bool>("--once") { Description = "Run one cycle and exit (default true, as rekor-monitor); --once=false runs as a daemon.", DefaultValueFactory = _ => true };
+        var interval = new Option<string>("--interval") { Description = "Daemon: time between cycles without stream events (Go duration, default 5m).", HelpName = "DURATION", DefaultValueFactory = _ => "5m" };
+        var url = new Option<string?>("--url") { Description = "The log's base URL [env: REKOR_URL].", HelpName = "URL" };
+        var kind = new Option<string>("--log-kind") { Description = "rekor-v1 (tiles at the URL's root, default) or rekor-v2 (tiles under /api/v2).", HelpName = "KIND", DefaultValueFactory = _ => "rekor-v1" };
+        var vkey = new Option<string?>("--vkey") { Description = "The log's C2SP verifier key or a file holding it (default: the key the log serves, pinned in the state on first use).", HelpName = "VKEY" };
+        var state = new Option<string?>("--state", "--file") { Description = "State file (default: the config's logInfoFile, else ~/.config/tlog/monitor/<sha256 of URL>.json).", HelpName = "PATH" };
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "Daemon: serve Prometheus /metrics on this port (default 9464; 0 = off).", HelpName = "PORT" };
+        var webhooks = new Option<string[]>("--webhook") { Description = "POST every event as JSON to this URL (repeatable; retried with backoff).", HelpName = "URL", AllowMultipleArgumentsPerToken = false };
+        var stream = new Option<string>("--stream") { Description = "auto (default): use the log's entry stream when offered; off: poll only.", HelpName = "auto|off", DefaultValueFactory = _ => "auto" };
+        var command = new Command(
+            "monitor",
+            "Watch a transparency log: verify every checkpoint is consistent with the last one verified (exit 4 / alert on " +
+            "a fork, a shrink or a bad signature), read every new entry from the tiles, and report entries whose " +
+            "certificate identity, key fingerprint or extensions are on the watch list (a rekor-monitor configuration). " +
+            "Each event is a JSON line on stdout, a webhook POST and a Prometheus counter. --once exits 0 (nothing found), " +
+            "5 (identities found), 4 (the log misbehaved) or 1 (could not check).\n\n" +
+            "Examples:\n  tlog monitor --config-file monitor.yaml --url http://127.0.0.1:3000\n" +
+            "  tlog monitor --config-file monitor.yaml --once=false --interval 1m --webhook https://hooks.example/tlog");
+        foreach (var option in new Option[] { configFile, config, once, interval, url, kind, vkey, state, metricsPort, webhooks, stream })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            try
+            {
+                var settings = new Settings(
+                    LoadConfig(parseResult.GetValue(configFile), parseResult.GetValue(config)),
+                    parseResult.GetValue(once),
+                    ParseDuration(parseResult.GetValue(interval) ?? "5m"),
+                    CommandActions.Required(parseResult.GetValue(url) ?? host.Context.Env("REKOR_URL"), "no log URL: pass --url or set REKOR_URL").TrimEnd('/'),
+                    parseResult.GetValue(kind) ?? "rekor-v1",
+                    parseResult.GetValue(vkey),
+                    parseResult.GetValue(state),
+                    parseResult.GetValue(metricsPort),
+                    parseResult.GetValue(webhooks) ?? [],
+                    parseResult.GetValue(stream) ?? "auto");
+                return await RunAsync(host, settings, cancellationToken);
+            }
+            catch (CliException ex)
+            {
+                await host.Error.WriteLineAsync(ex.Code is null ? $"Error: {ex.Message}" : $"Error: {ex.Code}: {ex.Message}");
+                return ex.ExitCode;
+            }
+        });
+        return command;
+    }
+
+    private sealed record Settings(
+        MonitorConfig Config, bool Once, TimeSpan Interval, string Url, string Kind, string? Vkey, string? StatePath, int? MetricsPort, string[] Webhooks, string Stream);
+
+    private static async Task<int> RunAsync(CliHost host, Settings settings, CancellationToken cancellationToken)
+    {
+        var prefix = settings.Kind switch
+        {
+            "rekor-v1" => settings.Url,
+            "rekor-v2" => settings.Url + "/api/v2",
+            _ => throw new CliException(ExitCodes.Usage, "--log-kind must be rekor-v1 or rekor-v2"),
+        };
+        if (settings.Stream is not ("auto" or "off"))
+        {
+            throw new CliException(ExitCodes.Usage, "--stream must be auto or off");
+        }
+
+        var statePath = settings.StatePath ?? settings.Config.LogInfoFile ?? DefaultStatePath(host, settings.Url);
+        var key = await VerifierKeyAsync(host, settings, statePath, cancellationToken);
+        using var metrics = new MonitorMetrics();
+        var alerts = new AlertSinks(host.Output, host.Context.Http, Webhooks(host, settings), settings.Config.OutputIdentities, metrics, host.Error);
+        var follower = new LogFollower(
+            new TileLogClient(host.Context.Http, prefix), key, new IdentityMatcher(settings.Config.MonitoredValues), settings.Config, alerts, metrics, host.Context.Time, settings.Url, statePath);
+        if (!settings.Config.WatchesAnything)
+        {
+            await host.Error.WriteLineAsync("note: the configuration watches no identities; checking the log's consistency only");
+        }
+
+        if (settings.Once)
+        {
+            var result = await CycleAsync(host, follower, daemon: false, cancellationToken);
+            return result.Misbehaviour is not null ? ExitCodes.LogInconsistent : result.Matches > 0 ? IdentitiesFound : ExitCodes.Success;
+        }
+
+        if ((settings.MetricsPort ?? DefaultMetricsPort) is > 0 and var port)
+        {
+            try
+            {
+                metrics.Serve(port);
+            }
+            catch (System.Net.HttpListenerException ex)
+            {
+                throw new CliException(ExitCodes.Error, $"cannot serve metrics on port {port}: {ex.Message}");
+            }
+        }
+
+        return await DaemonAsync(host, settings, follower, cancellationToken);
+    }
+
+    private static async Task<int> DaemonAsync(CliHost host, Settings settings, LogFollower follower, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var waker = settings.Stream == "auto" && settings.Kind == "rekor-v1" ? new EntryStreamWaker(host.Context.Http, settings.Url, host.Error) : null;
+        Task? listening = null;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var result = await CycleAsync(host, follower, daemon: true, stop.Token);
+                if (waker is not null && listening is null && result.Size >= 0)
+                {
+                    listening = waker.RunAsync(result.Size, stop.Token);
+                }
+
+                if (waker is not null && listening is { IsCompleted: false })
+                {
+                    await waker.WaitAsync(settings.Interval, stop.Token);
+                }
+                else
+                {
+                    await Task.Delay(settings.Interval, host.Context.Time, stop.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            if (listening is not null)
+            {
+                await listening.ContinueWith(static _ => { }, TaskScheduler.Default);
+            }
+        }
+
+        return ExitCodes.Success;
+    }
+
+    /// <summary>One cycle; a daemon survives a cycle that could not check (it says why and tries again).</summary>
+    private static async Task<CycleResult> CycleAsync(CliHost host, LogFollower follower, bool daemon, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await follower.RunAsync(cancellationToken);
+        }
+        catch (MonitorLogException ex) when (!daemon)
+        {
+            throw new CliException(ExitCodes.Error, $"the log served malformed data: {ex.Message}");
+        }
+        catch (Exception ex) when (daemon && ex is MonitorLogException or CliException { ExitCode: ExitCodes.Error } && !cancellationToken.IsCancellationRequested)
+        {
+            await host.Error.WriteLineAsync($"warning: {ex.Message}; retrying");
+            return new CycleResult(0, 0, null, -1);
+        }
+    }
+
+    private static async Task<NoteVerifierKey> VerifierKeyAsync(CliHost host, Settings settings, string statePath, CancellationToken cancellationToken)
+    {
+        var text = settings.Vkey is { } given
+            ? File.Exists(given) ? (await File.ReadAllTextAsync(given, cancellationToken)).Trim() : given.Trim()
+            : MonitorState.Load(statePath)?.VerifierKey;
+        if (text is null)
+        {
+            var path = settings.Kind == "rekor-v2" ? "/api/v2/log/verifierKey" : "/api/v1/log/verifierKey";
+            text = Encoding.UTF8.GetString(await Http.ServiceCall.GetAsync(host.Context.Http, Http.ServiceCall.Url(settings.Url, path), "the log", cancellationToken)).Trim();
+            await host.Error.WriteLineAsync($"note: trusting the log's key on first use: {text}");
+        }
+
+        try
+        {
+            return NoteVerifierKey.Parse(text);
+        }
+        catch (FormatException ex)
+        {
+            throw new CliException(ExitCodes.Usage, $"the log's verifier key is not a C2SP verifier key: {ex.Message}");
+        }
+    }
+
+    private static List<(Uri, byte[]?)> Webhooks(CliHost host, Settings settings)
+    {
+        var hooks = new List<(Uri, byte[]?)>();
+        foreach (var url in settings.Webhooks)
+        {
+            hooks.Add((WebhookUri(url), null));
+        }
+
+        foreach (var webhook in settings.Config.Alerts.Webhooks)
+        {
+            byte[]? secret = null;
+            if (webhook.SecretEnv is { } variable)
+            {
+                secret = host.Context.Env(variable) is { } value
+                    ? Encoding.UTF8.GetBytes(value)
+                    : throw new CliException(ExitCodes.Usage, $"the webhook secret variable {variable} is not set");
+            }
+
+            hooks.Add((WebhookUri(webhook.Url), secret));
+        }
+
+        return hooks;
+    }
+
+    private static Uri WebhookUri(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new CliException(ExitCodes.Usage, $"webhook '{url}' is not an http(s) URL");
+
+    private static MonitorConfig LoadConfig(string? file, string? inline)
+    {
+        if (file is not null && inline is not null)
+        {
+            throw new CliException(ExitCodes.Usage, "give --config-file or --config, not both");
+        }
+
+        if (file is not null)
+        {
+            var info = new FileInfo(file);
+            if (!info.Exists)
+            {
+                throw new CliException(ExitCodes.Usage, $"configuration file '{file}' does not exist");
+            }
+
+            return info.Length <= MonitorConfig.MaxFileBytes
+                ? MonitorConfig.Parse(File.ReadAllText(file), file)
+                : throw new CliException(ExitCodes.Usage, $"configuration file '{file}' is larger than {MonitorConfig.MaxFileBytes} bytes");
+        }
+
+        if (inline is not null)
+        {
+            return inline.Length <= MonitorConfig.MaxFileBytes ? MonitorConfig.Parse(inline, "--config") : throw new CliException(ExitCodes.Usage, "--config is too long");
+        }
+
+        return new MonitorConfig();
+    }
+
+    private static string DefaultStatePath(CliHost host, string url)
+    {
+        var home = host.Context.HomeDirectory is { Length: > 0 } h ? h : throw new CliException(ExitCodes.Usage, "no home directory: pass --state");
+        var name = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(url)));
+        return Path.Combine(home, ".config", "tlog", "monitor", name + ".json");
+    }
+
+    /// <summary>Go's <c>time.ParseDuration</c> subset rekor-monitor users write: <c>90s</c>, <c>5m</c>, <c>1h30m</c>, <c>500ms</c>.</summary>
+    internal static TimeSpan ParseDuration(string text)
+    {
+        var match = DurationPattern().Match(text.Trim());
+        if (!match.Success || text.Trim().Length == 0)
+        {
+            throw new CliException(ExitCodes.Usage, $"--interval '{text}' is not a duration like 30s, 5m or 1h");
+        }
+
+        var total = TimeSpan.Zero;
+        foreach (Capture part in match.Groups["part"].Captures)
+        {
+            var unit = part.Value.TrimStart("0123456789.".ToCharArray());
+            var number = double.Parse(part.Value[..^unit.Length], CultureInfo.InvariantCulture);
+            total += unit switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(number),
+                "s" => TimeSpan.FromSeconds(number),
+                "m" => TimeSpan.FromMinutes(number),
+                _ => TimeSpan.FromHours(number),
+            };
+        }
+
+        return total > TimeSpan.Zero && total <= TimeSpan.FromDays(7)
+            ? total
+            : throw new CliException(ExitCodes.Usage, "--interval must be between 1ms and 7 days");
+    }
+
+    [GeneratedRegex(@"^(?<part>[0-9]+(\.[0-9]+)?(ms|s|m|h))+$", RegexOptions.CultureInvariant)]
+    private static partial Regex DurationPattern();
+}

@@ -1,0 +1,201 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using TransparencyLog.Merkle;
+using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Notes;
+
+namespace TransparencyLog.Cli.Tests.Monitoring;
+
+/// <summary>
+/// A c2sp.org/tlog-tiles log on loopback built from an in-memory list of entries: checkpoint, hash tiles, entry
+/// bundles, the verifier key and the entry stream (<c>/api/v1/log/stream</c>). Tests rewrite its history to make it
+/// fork or shrink, and can make it drop every stream after a few events.
+/// </summary>
+internal sealed class FakeTileLog : IAsyncDisposable
+{
+    public const string Name = "fake.tiles.test";
+
+    private readonly WebApplication _app;
+    private readonly LogSigner _key = LogSigner.Generate(LogKeyType.EcdsaP256);
+    private readonly Lock _lock = new();
+    private readonly List<byte[]> _entries = [];
+    private Dictionary<(int Level, long Index), Hash[]> _tiles = [];
+    private int _streamConnections;
+
+    private FakeTileLog(WebApplication app) => _app = app;
+
+    public string Url => _app.Urls.First();
+
+    public string VerifierKey => new NoteSigner(Name, _key).VerifierKey;
+
+    /// <summary>When set, each stream is cut after this many events (the client must resume).</summary>
+    public int? DropStreamAfter { get; set; }
+
+    public int StreamConnections => Volatile.Read(ref _streamConnections);
+
+    public long Size
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _entries.Count;
+            }
+        }
+    }
+
+    public void Append(params byte[][] entries)
+    {
+        lock (_lock)
+        {
+            _entries.AddRange(entries);
+            Rebuild();
+        }
+    }
+
+    /// <summary>Replaces entry <paramref name="index"/>: history rewritten, size unchanged.</summary>
+    public void Replace(int index, byte[] entry)
+    {
+        lock (_lock)
+        {
+            _entries[index] = entry;
+            Rebuild();
+        }
+    }
+
+    public void Truncate(int size)
+    {
+        lock (_lock)
+        {
+            _entries.RemoveRange(size, _entries.Count - size);
+            Rebuild();
+        }
+    }
+
+    public static async Task<FakeTileLog> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var log = new FakeTileLog(app);
+        app.MapGet("/checkpoint", () => Results.Text(log.Checkpoint(), "text/plain; charset=utf-8"));
+        app.MapGet("/api/v1/log/verifierKey", () => Results.Text(log.VerifierKey + "\n"));
+        app.MapGet("/tile/{**path}", (string path) => log.Tile(path) is { } bytes ? Results.Bytes(bytes, "application/octet-stream") : Results.NotFound());
+        app.MapGet("/api/v1/log/stream", log.StreamAsync);
+        await app.StartAsync();
+        return log;
+    }
+
+    private string Checkpoint()
+    {
+        lock (_lock)
+        {
+            var edge = TreeEdge.Empty;
+            edge.Append([.. _entries.Select(static e => Rfc6962.HashLeaf(e))]);
+            return SignedNote.Sign(new Checkpoint(Name, _entries.Count, edge.Root.ToArray()).ToNoteText(), new NoteSigner(Name, _key));
+        }
+    }
+
+    private void Rebuild()
+    {
+        var edge = TreeEdge.Empty;
+        var tiles = new Dictionary<(int, long), Hash[]>();
+        foreach (var (tile, hashes) in edge.Append([.. _entries.Select(static e => Rfc6962.HashLeaf(e))]))
+        {
+            tiles[(tile.Level, tile.Index)] = hashes;
+        }
+
+        _tiles = tiles;
+    }
+
+    private byte[]? Tile(string path)
+    {
+        var partial = path.IndexOf(".p/", StringComparison.Ordinal);
+        var width = partial < 0 ? TileMath.Width : int.Parse(path[(partial + 3)..], CultureInfo.InvariantCulture);
+        var head = partial < 0 ? path : path[..partial];
+        var slash = head.IndexOf('/', StringComparison.Ordinal);
+        var index = long.Parse(head[(slash + 1)..].Replace("x", "", StringComparison.Ordinal).Replace("/", "", StringComparison.Ordinal), CultureInfo.InvariantCulture);
+        lock (_lock)
+        {
+            if (head.StartsWith("entries/", StringComparison.Ordinal))
+            {
+                var start = index * TileMath.Width;
+                if (start + width > _entries.Count)
+                {
+                    return null;
+                }
+
+                using var bundle = new MemoryStream();
+                for (var i = start; i < start + width; i++)
+                {
+                    var length = new byte[2];
+                    BinaryPrimitives.WriteUInt16BigEndian(length, (ushort)_entries[(int)i].Length);
+                    bundle.Write(length);
+                    bundle.Write(_entries[(int)i]);
+                }
+
+                return bundle.ToArray();
+            }
+
+            var level = int.Parse(head[..slash], CultureInfo.InvariantCulture);
+            // Any width up to the current one: a tile's prefix is the same tile at a smaller tree size.
+            return _tiles.TryGetValue((level, index), out var hashes) && hashes.Length >= width
+                ? [.. hashes.Take(width).SelectMany(static h => h.ToArray())]
+                : null;
+        }
+    }
+
+    private async Task StreamAsync(HttpContext context, long from)
+    {
+        Interlocked.Increment(ref _streamConnections);
+        context.Response.ContentType = "text/event-stream";
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+        var next = from;
+        var sent = 0;
+        try
+        {
+            while (!context.RequestAborted.IsCancellationRequested)
+            {
+                byte[]? entry = null;
+                lock (_lock)
+                {
+                    if (next < _entries.Count)
+                    {
+                        entry = _entries[(int)next];
+                    }
+                }
+
+                if (entry is null)
+                {
+                    await Task.Delay(10, context.RequestAborted);
+                    continue;
+                }
+
+                var text = $"id: {next}\nevent: entry\ndata: {{\"logIndex\":{next},\"body\":\"{Convert.ToBase64String(entry)}\"}}\n\n";
+                await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                next++;
+                if (++sent == DropStreamAfter)
+                {
+                    context.Abort();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        _key.Dispose();
+    }
+}

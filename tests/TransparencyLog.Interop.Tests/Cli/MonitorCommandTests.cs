@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Text.Json;
+using TransparencyLog.Interop.Tests.Infrastructure;
+
+namespace TransparencyLog.Interop.Tests.Cli;
+
+/// <summary><c>tlog monitor --once</c> against the running log's Rekor v1 and v2 tiles.</summary>
+[Collection(SystemCollection.Name)]
+public sealed class MonitorCommandTests(LocalSystem system) : IDisposable
+{
+    private readonly TlogRunner _tlog = new(system);
+
+    private string Config(string email) => $"startIndex: 0\nmonitoredValues:\n  certIdentities:\n    - certSubject: ^{email.Replace(".", "\\.", StringComparison.Ordinal)}$\n      issuers:\n        - ^{system["OIDC_ISSUER"].Replace(".", "\\.", StringComparison.Ordinal)}$\n";
+
+    [Fact]
+    public async Task Monitor_RekorV1Tiles_FindsTheKeylessSignatureOnceAndVerifiesTheLog()
+    {
+        var email = $"monitor-{Guid.NewGuid():N}@example.com";
+        var file = _tlog.Write("monitored.txt", $"monitored {Guid.NewGuid()}\n");
+        var bundle = await _tlog.SignBlobAsync(file, email);
+        var state = _tlog.PathOf("v1.state");
+        string[] monitor = ["monitor", "--config", Config(email), "--url", system["REKOR_URL"], "--state", state, "--vkey", system["REKOR_NOTE_VKEY"]];
+
+        var first = await _tlog.RunAsync(monitor);
+        var second = await _tlog.RunAsync(monitor);
+
+        Assert.True(first.ExitCode == 5, first.Output);
+        using var logged = JsonDocument.Parse(await File.ReadAllTextAsync(bundle));
+        var index = long.Parse(logged.RootElement.GetProperty("verificationMaterial").GetProperty("tlogEntries")[0].GetProperty("logIndex").GetString()!, CultureInfo.InvariantCulture);
+        using var line = JsonDocument.Parse(first.StandardOutput.Trim());
+        Assert.Equal(index, line.RootElement.GetProperty("logIndex").GetInt64());
+        Assert.Equal(email, line.RootElement.GetProperty("value").GetString());
+        Assert.True(second.ExitCode == 0, second.Output);
+    }
+
+    [Fact]
+    public async Task Monitor_RekorV2Tiles_FindsTheKeylessSignature()
+    {
+        var email = $"monitor-v2-{Guid.NewGuid():N}@example.com";
+        var file = _tlog.Write("monitored-v2.txt", $"monitored v2 {Guid.NewGuid()}\n");
+        var token = await system.DevTokenAsync(email);
+        await _tlog.SucceedAsync("sign-blob", file, "--identity-token", token, "--fulcio-url", system["FULCIO_URL"],
+            "--rekor-version", "2", "--rekor-url", system["REKOR_V2_URL"], "--tsa-url", system["TSA_URL"]);
+
+        var result = await _tlog.RunAsync("monitor", "--config", Config(email), "--url", system["REKOR_V2_URL"], "--log-kind", "rekor-v2", "--state", _tlog.PathOf("v2.state"));
+
+        Assert.True(result.ExitCode == 5, result.Output);
+        using var line = JsonDocument.Parse(result.StandardOutput.Trim());
+        Assert.Equal(email, line.RootElement.GetProperty("value").GetString());
+    }
+
+    public void Dispose() => _tlog.Dispose();
+}
