@@ -11,6 +11,7 @@ using TransparencyLog.LogService.Storage;
 using TransparencyLog.LogService.Streaming;
 using TransparencyLog.LogService.Tiles;
 using TransparencyLog.LogService.Timestamping;
+using TransparencyLog.LogService.Witnessing;
 
 if (args.Length > 0 && args[0] == "migrate")
 {
@@ -33,6 +34,7 @@ builder.AddCertificateTransparency();
 builder.AddTimestamping();
 builder.AddLogServiceApiDescriptions();
 builder.AddExplorer();
+builder.AddWitnessing();
 builder.AddEntryStream();
 
 var app = builder.Build();

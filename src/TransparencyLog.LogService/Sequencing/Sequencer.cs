@@ -6,6 +6,7 @@ using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Witnessing;
 using TransparencyLog.Merkle;
 
 namespace TransparencyLog.LogService.Sequencing;
@@ -84,6 +85,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private readonly IntegrityMonitor _integrity;
     private readonly StorageAvailability _availability;
     private readonly TimeProvider _time;
+    private readonly CheckpointWitnessing _witnessing;
     private readonly SequencerOptions _options;
     private readonly ILogger _logger;
     private readonly Channel<Pending> _queue;
@@ -103,6 +105,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         IntegrityMonitor integrity,
         StorageAvailability availability,
         TimeProvider time,
+        CheckpointWitnessing witnessing,
         SequencerOptions options,
         ILogger logger)
     {
@@ -114,6 +117,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         _integrity = integrity;
         _availability = availability;
         _time = time;
+        _witnessing = witnessing;
         _options = options;
         _logger = logger;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.MaxPending)
@@ -155,6 +159,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
             return (await AppendAsync(entry), null);
         }
         catch (LogOverloadedException e)
+        {
+            return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, e.Message, RetryLater: true));
+        }
+        catch (WitnessQuorumUnmetException e)
         {
             return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, e.Message, RetryLater: true));
         }
@@ -555,6 +563,23 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
         LogServiceMetrics.NewEntries.WithLabels(_log.Name).Inc(appended.Count);
         Log.BatchCommitted(_logger, _log.Name, appended.Count, batch.Count - appended.Count, head.Size);
+
+        try
+        {
+            // Witnessing (fail-closed) holds the answers until the quorum cosigned this checkpoint.
+            await _witnessing.CheckpointSignedAsync(_log, head);
+        }
+        catch (WitnessQuorumUnmetException e)
+        {
+            // Committed, but not published: each client is answered 503 and a retry finds its entry (409).
+            foreach (var pending in batch)
+            {
+                pending.Completion.TrySetException(e);
+            }
+
+            return;
+        }
+
         Answer(batch, outcomes);
     }
 

@@ -4,6 +4,7 @@ using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Witnessing;
 
 namespace TransparencyLog.LogService.Sequencing;
 
@@ -16,6 +17,7 @@ internal sealed class Sequencers(
     IntegrityMonitor integrity,
     StorageAvailability availability,
     TimeProvider time,
+    CheckpointWitnessing witnessing,
     IOptions<SequencerOptions> options,
     ILoggerFactory loggers) : IAsyncDisposable
 {
@@ -27,7 +29,7 @@ internal sealed class Sequencers(
         {
             if (!_byLog.TryGetValue(log.Id, out var sequencer))
             {
-                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, integrity, availability, time, options.Value, loggers.CreateLogger<Sequencer>());
+                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, integrity, availability, time, witnessing, options.Value, loggers.CreateLogger<Sequencer>());
                 _byLog[log.Id] = sequencer;
             }
 

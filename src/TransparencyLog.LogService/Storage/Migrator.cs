@@ -114,6 +114,8 @@ internal sealed class Migrator(string adminConnectionString, string migrationsDi
                 log_refresh_checkpoint(integer, text, timestamptz),
                 log_append(integer, bigint[], bytea[], text[], text[], bytea[], bytea[], bigint, smallint[], bigint[], bytea[], text[], bigint[], bytea, text, timestamptz)
                 TO {quoted};
+            GRANT SELECT, INSERT, UPDATE ON witness_log, witness_state, log_cosigned_checkpoints TO {quoted};
+            GRANT SELECT, INSERT ON witness_evidence TO {quoted};
             """, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }

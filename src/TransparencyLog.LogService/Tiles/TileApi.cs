@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Witnessing;
 using TransparencyLog.Merkle;
 
 namespace TransparencyLog.LogService.Tiles;
@@ -20,18 +21,20 @@ internal static class TileApi
     {
         var tileApi = app.MapGroup(prefix).AnswerStorageOutage(
             (status, message) => TypedResults.Text(message + "\n", "text/plain; charset=utf-8", statusCode: status));
-        tileApi.MapGet("/checkpoint", (HttpContext context, LogRegistry registry, LogHeads heads) =>
-            GetCheckpointAsync(context, registry.Get(kind), heads));
+        tileApi.MapGet("/checkpoint", (HttpContext context, LogRegistry registry, LogHeads heads, CheckpointWitnessing witnessing) =>
+            GetCheckpointAsync(context, registry.Get(kind), heads, witnessing));
         tileApi.MapGet("/tile/{**path}", (string path, HttpContext context, LogRegistry registry, [AsParameters] TileSources sources) =>
             GetTileAsync(path, context, registry.Get(kind), sources));
         return app;
     }
 
-    private static async Task<IResult> GetCheckpointAsync(HttpContext context, LogInstance log, LogHeads heads)
+    private static async Task<IResult> GetCheckpointAsync(HttpContext context, LogInstance log, LogHeads heads, CheckpointWitnessing witnessing)
     {
         var head = await heads.GetServableAsync(log.Id, fresh: true, context.RequestAborted);
         context.Response.Headers.CacheControl = "no-cache";
-        return TypedResults.Text(head.Checkpoint, "text/plain; charset=utf-8");
+        // With a witness policy, the checkpoint carrying the witnesses' cosignatures (docs/witness.md).
+        var note = await witnessing.ServedCheckpointAsync(log, head, context.RequestAborted);
+        return TypedResults.Text(note, "text/plain; charset=utf-8");
     }
 
     private static async Task<IResult> GetTileAsync(string path, HttpContext context, LogInstance log, TileSources sources)

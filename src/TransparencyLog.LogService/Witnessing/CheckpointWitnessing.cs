@@ -1,0 +1,267 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using TransparencyLog.LogService.Logs;
+using TransparencyLog.LogService.Proofs;
+using TransparencyLog.Sigstore.Notes;
+
+namespace TransparencyLog.LogService.Witnessing;
+
+/// <summary>The witness quorum was not reached within the budget (fail-closed): the checkpoint is not published.</summary>
+internal sealed class WitnessQuorumUnmetException()
+    : Exception("the entry is in the log, but its checkpoint has not yet been cosigned by the witness quorum; retry later (a retry answers 409 with the entry)");
+
+/// <summary>
+/// The sequencer's one hook into witnessing: <see cref="CheckpointSignedAsync"/> runs after each new checkpoint is
+/// committed. It sends the checkpoint to every policy witness in parallel and keeps the lines that verify until the
+/// quorum is met or the budget runs out. Fail-closed, appends are acknowledged only once the quorum cosigned; fail-open,
+/// at once. The latest cosigned checkpoint is stored (<c>log_cosigned_checkpoints</c>) and served at <c>/checkpoint</c>.
+/// Without a policy file it does nothing.
+/// </summary>
+internal sealed partial class CheckpointWitnessing : IDisposable
+{
+    private readonly WitnessingOptions _options;
+    private readonly WitnessPolicy? _policy;
+    private readonly IReadOnlyList<WitnessClient> _clients;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly HttpClient _http;
+    private readonly ILogger<CheckpointWitnessing> _logger;
+    private readonly ConcurrentDictionary<int, SemaphoreSlim> _rounds = new();
+    private readonly ConcurrentDictionary<int, (long Size, string Note)> _cosigned = new();
+    private readonly ConcurrentDictionary<int, TreeHead> _latest = new();
+
+    public CheckpointWitnessing(IOptions<WitnessingOptions> options, ProofService proofs, NpgsqlDataSource dataSource, ILogger<CheckpointWitnessing> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        _dataSource = dataSource;
+        _logger = logger;
+        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
+        if (string.IsNullOrWhiteSpace(_options.PolicyFile))
+        {
+            _clients = [];
+            return;
+        }
+
+        _policy = LoadPolicy(_options.PolicyFile);
+        _clients = [.. _policy.Witnesses.Select(w => new WitnessClient(w, _http, proofs, logger))];
+    }
+
+    public bool Enabled => _policy is not null;
+
+    public WitnessingMode Mode => _options.Mode;
+
+    /// <summary>
+    /// After <paramref name="head"/> of <paramref name="log"/> was committed. Fail-closed: returns once the quorum
+    /// cosigned, or throws <see cref="WitnessQuorumUnmetException"/> when the budget ran out. Fail-open: returns at once.
+    /// </summary>
+    public async Task CheckpointSignedAsync(LogInstance log, TreeHead head)
+    {
+        if (_policy is null)
+        {
+            return;
+        }
+
+        if (_options.Mode == WitnessingMode.FailOpen)
+        {
+            _latest.AddOrUpdate(log.Id, head, (_, old) => old.Size >= head.Size ? old : head);
+            StartFailOpenRounds(log);
+            return;
+        }
+
+        if (!await CollectAsync(log, head))
+        {
+            throw new WitnessQuorumUnmetException();
+        }
+    }
+
+    /// <summary>
+    /// What <c>/checkpoint</c> serves: the latest checkpoint that carries cosignatures (fail-closed: only one whose quorum
+    /// was met), unless fail-open and the log has grown past it; the log-signed head when none was cosigned yet.
+    /// </summary>
+    public async Task<string> ServedCheckpointAsync(LogInstance log, TreeHead head, CancellationToken cancellationToken)
+    {
+        if (_policy is null)
+        {
+            return head.Checkpoint;
+        }
+
+        var cosigned = await LatestCosignedAsync(log.Id, cancellationToken);
+        if (cosigned is not { } found || (_options.Mode == WitnessingMode.FailOpen && found.Size < head.Size))
+        {
+            return head.Checkpoint;
+        }
+
+        return found.Note;
+    }
+
+    /// <summary>The latest cosigned checkpoint of <paramref name="logId"/> (this process's, or another's from the database).</summary>
+    public async Task<(long Size, string Note)?> LatestCosignedAsync(int logId, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT tree_size, note FROM log_cosigned_checkpoints WHERE log_id = $1");
+        command.Parameters.AddWithValue(logId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (await reader.ReadAsync(cancellationToken))
+        {
+            var stored = (reader.GetInt64(0), reader.GetString(1));
+            return _cosigned.AddOrUpdate(logId, stored, (_, mine) => mine.Size > stored.Item1 ? mine : stored);
+        }
+
+        return _cosigned.TryGetValue(logId, out var local) ? local : null;
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        foreach (var round in _rounds.Values)
+        {
+            round.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Fail-open: one background loop per log keeps asking for the newest head until it is cosigned (a newer checkpoint
+    /// covers every older one, so heads that arrive meanwhile are not queued), pausing a second after a failed round.
+    /// </summary>
+    private void StartFailOpenRounds(LogInstance log)
+    {
+        var round = _rounds.GetOrAdd(log.Id, _ => new SemaphoreSlim(1, 1));
+        if (!round.Wait(0))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            long done = -1;
+            try
+            {
+                while (_latest.TryGetValue(log.Id, out var head) && head.Size > done)
+                {
+                    if (await CollectAsync(log, head))
+                    {
+                        done = head.Size;
+                    }
+                    else
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(1));
+                    }
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or Storage.LogStorageException or InvalidOperationException)
+            {
+                LogStoreFailed(_logger, log.Id, e);
+            }
+            finally
+            {
+                round.Release();
+            }
+
+            // A head that arrived between the last check and the release found the loop busy: pick it up now.
+            if (_latest.TryGetValue(log.Id, out var newest) && newest.Size > done)
+            {
+                StartFailOpenRounds(log);
+            }
+        });
+    }
+
+    /// <summary>One round: all witnesses at once; true once their verified lines satisfy the quorum.</summary>
+    private async Task<bool> CollectAsync(LogInstance log, TreeHead head)
+    {
+        var policy = _policy!;
+        var started = Stopwatch.GetTimestamp();
+        using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.BudgetMilliseconds));
+        var timeout = TimeSpan.FromMilliseconds(Math.Min(_options.WitnessTimeoutMilliseconds, _options.BudgetMilliseconds));
+        var pending = _clients.ToDictionary(c => (Task<string?>)c.CosignAsync(log, head, timeout, budget.Token), c => c);
+        var lines = new Dictionary<string, string>(StringComparer.Ordinal);
+        var met = policy.IsSatisfiedBy(new HashSet<string>());
+        while (!met && pending.Count > 0)
+        {
+            var done = await Task.WhenAny(pending.Keys);
+            var client = pending[done];
+            pending.Remove(done);
+            try
+            {
+                if (await done is { } line)
+                {
+                    lines[client.Witness.Name] = line;
+                    met = policy.IsSatisfiedBy(lines.Keys.ToHashSet(StringComparer.Ordinal));
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or NpgsqlException or Storage.LogStorageException)
+            {
+                WitnessingMetrics.Failures.WithLabels(client.Witness.Name, "proof").Inc();
+            }
+        }
+
+        // Let the stragglers go: their answers are not needed for this checkpoint.
+        await budget.CancelAsync();
+        WitnessingMetrics.QuorumWait.WithLabels(log.Name, met ? "met" : "unmet").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (!met)
+        {
+            LogQuorumUnmet(_logger, log.Name, head.Size, lines.Count);
+            if (_options.Mode == WitnessingMode.FailClosed || lines.Count == 0)
+            {
+                return false;
+            }
+        }
+
+        // Cosignatures follow the log's own signature, in policy order.
+        var note = head.Checkpoint + string.Concat(policy.Witnesses.Where(w => lines.ContainsKey(w.Name)).Select(w => lines[w.Name]));
+        await StoreAsync(log.Id, head.Size, note);
+        return met;
+    }
+
+    private async Task StoreAsync(int logId, long size, string note)
+    {
+        _cosigned.AddOrUpdate(logId, (size, note), (_, old) => old.Size > size ? old : (size, note));
+        try
+        {
+            await using var command = _dataSource.CreateCommand("""
+                INSERT INTO log_cosigned_checkpoints (log_id, tree_size, note, cosigned_at) VALUES ($1, $2, $3, now())
+                ON CONFLICT (log_id) DO UPDATE SET tree_size = EXCLUDED.tree_size, note = EXCLUDED.note, cosigned_at = EXCLUDED.cosigned_at
+                WHERE log_cosigned_checkpoints.tree_size <= EXCLUDED.tree_size
+                """);
+            command.Parameters.AddWithValue(logId);
+            command.Parameters.AddWithValue(size);
+            command.Parameters.AddWithValue(note);
+            await command.ExecuteNonQueryAsync();
+        }
+        catch (NpgsqlException e)
+        {
+            // This process still serves it; another process picks it up on its next store.
+            LogStoreFailed(_logger, logId, e);
+        }
+    }
+
+    private static WitnessPolicy LoadPolicy(string path)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > WitnessPolicy.MaxBytes)
+            {
+                throw new FormatException($"a witness policy is at most {WitnessPolicy.MaxBytes} bytes");
+            }
+
+            var policy = WitnessPolicy.Parse(File.ReadAllText(path));
+            if (policy.Witnesses.Any(w => w.Url is null))
+            {
+                throw new FormatException("every witness line needs a URL for the log to reach it");
+            }
+
+            return policy;
+        }
+        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"Witnessing:PolicyFile {path}: {e.Message}", e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Log} at size {Size}: witness quorum not met within the budget ({Cosigned} cosignatures)")]
+    private static partial void LogQuorumUnmet(ILogger logger, string log, long size, int cosigned);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "could not store the cosigned checkpoint of log {LogId}")]
+    private static partial void LogStoreFailed(ILogger logger, int logId, Exception exception);
+}

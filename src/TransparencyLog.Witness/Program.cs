@@ -1,0 +1,20 @@
+using TransparencyLog.Hosting;
+using TransparencyLog.Witness.Checkpoints;
+using TransparencyLog.Witness.Cosigning;
+using TransparencyLog.Witness.State;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults("TransparencyLog witness", "A c2sp.org/tlog-witness witness: cosigns checkpoints of the logs it is configured for, once they are proved consistent with what it cosigned before.")
+    .AddWitnessStateCheck();
+builder.AddWitnessState();
+builder.AddCosigning();
+builder.AddCheckpoints();
+
+var app = builder.Build();
+app.MapServiceDefaults();
+app.MapCosigning();
+app.MapCheckpoints();
+await app.RunAsync();
+
+/// <summary>Entry point, visible to the in-process test host.</summary>
+public partial class Program;

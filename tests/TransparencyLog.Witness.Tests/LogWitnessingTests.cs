@@ -1,0 +1,186 @@
+using System.Net;
+using System.Text.Json;
+using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Notes;
+using TransparencyLog.Tests.Shared;
+using TransparencyLog.Witness.Tests.Infrastructure;
+
+namespace TransparencyLog.Witness.Tests;
+
+/// <summary>
+/// The log service asking real witness processes for cosignatures under a 2-of-3 policy: fail-closed appends wait for
+/// the quorum, fail-open ones do not, and <c>/checkpoint</c> carries the cosignatures.
+/// </summary>
+public sealed class LogWitnessingTests : IAsyncLifetime
+{
+    private readonly List<(string Name, int Port, string Directory, string VerifierKey, string Database)> _witnesses = [];
+    private readonly List<WitnessProcess> _running = [];
+    private readonly string _stateDirectory = Directory.CreateTempSubdirectory("tlog-witnessed-log-").FullName;
+    private string _policyFile = "";
+    private string _app = "";
+    private WitnessPolicy _policy = null!;
+
+    public async Task InitializeAsync()
+    {
+        (_, _app) = await PostgresServer.CreateDatabaseAsync("witnessed");
+        for (var i = 0; i < 3; i++)
+        {
+            var directory = Directory.CreateTempSubdirectory("tlog-witness-key-").FullName;
+            using var key = LogSigner.Generate(LogKeyType.Ed25519);
+            await File.WriteAllTextAsync(Path.Combine(directory, "witness-key.pem"), key.ExportPkcs8Pem(null));
+            var name = $"w{i}.witness.test";
+            // Each witness is its own party with its own database (the state is per origin, not per witness key).
+            var (_, database) = await PostgresServer.CreateDatabaseAsync("witness" + i);
+            _witnesses.Add((name, WitnessProcess.FreePort(), directory, new Cosigner(name, key).VerifierKey, database));
+        }
+
+        var policy = string.Concat(_witnesses.Select((w, i) => $"witness w{i} {w.VerifierKey} http://127.0.0.1:{w.Port}/\n")) + "group main 2 w0 w1 w2\nquorum main\n";
+        _policyFile = Path.Combine(_stateDirectory, "witness-policy.txt");
+        await File.WriteAllTextAsync(_policyFile, policy);
+        _policy = WitnessPolicy.Parse(policy);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var witness in _running)
+        {
+            await witness.DisposeAsync();
+        }
+
+        foreach (var (_, _, directory, _, _) in _witnesses)
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
+        Directory.Delete(_stateDirectory, recursive: true);
+    }
+
+    [Fact]
+    public async Task FailClosed_QuorumOfTwoOfThree_AppendsAcknowledgedAndCheckpointCosigned()
+    {
+        var (origin, vkey) = await ReadLogIdentityAsync();
+        await using (var log = await StartLogAsync("FailClosed"))
+        {
+            await StartWitnessesAsync(origin, vkey, 0, 1, 2);
+            for (var i = 0; i < 3; i++)
+            {
+                using var response = await log.AppendAsync();
+                Assert.True(response.StatusCode == HttpStatusCode.Created, log.Output + string.Concat(_running.Select(w => w.Output)));
+            }
+
+            var checkpoint = await log.Client.GetStringAsync("/checkpoint");
+            Assert.True(_policy.Verify(checkpoint, out var cosigned), checkpoint);
+            Assert.True(cosigned.Count >= 2);
+            Assert.True(new NoteVerifier(vkey).TryVerifyCheckpoint(checkpoint, out var parsed));
+            Assert.Equal(3, parsed!.Size);
+
+            // Rekor v1 answers keep a checkpoint with the log's signature only (sigstore clients reject unknown lines).
+            using var info = JsonDocument.Parse(await log.Client.GetStringAsync("/api/v1/log"));
+            Assert.Single(info.RootElement.GetProperty("signedTreeHead").GetString()!.Split('\n'), line => line.StartsWith('\u2014'));
+
+            var scrape = await PrometheusScrape.GetAsync(log.Client);
+            Assert.True(scrape.Sum("tlog_witness_cosignature_seconds_count") >= 6);
+            Assert.Equal(3, scrape.Sum("tlog_witness_quorum_wait_seconds_count", ("result", "met")));
+        }
+
+        // A new log process knows no witness sizes: each witness answers 409 with its size and the log proves from it.
+        await using var restarted = await StartLogAsync("FailClosed");
+        using (var again = await restarted.AppendAsync())
+        {
+            Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        }
+
+        Assert.True(_policy.Verify(await restarted.Client.GetStringAsync("/checkpoint"), out _));
+        Assert.True((await PrometheusScrape.GetAsync(restarted.Client)).Sum("tlog_witness_conflicts_total") >= 2);
+    }
+
+    [Fact]
+    public async Task FailClosed_TwoWitnessesDown_Returns503ThenRecovers()
+    {
+        var (origin, vkey) = await ReadLogIdentityAsync();
+        await using var log = await StartLogAsync("FailClosed");
+        await StartWitnessesAsync(origin, vkey, 0);
+
+        using (var blocked = await log.AppendAsync())
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, blocked.StatusCode);
+        }
+
+        // No checkpoint with the quorum exists: none is served as witnessed.
+        Assert.False(_policy.Verify(await log.Client.GetStringAsync("/checkpoint"), out _));
+        Assert.True((await PrometheusScrape.GetAsync(log.Client)).Sum("tlog_witness_failures_total") >= 2);
+
+        await StartWitnessesAsync(origin, vkey, 1);
+        using (var recovered = await log.AppendAsync())
+        {
+            Assert.Equal(HttpStatusCode.Created, recovered.StatusCode);
+        }
+
+        var checkpoint = await log.Client.GetStringAsync("/checkpoint");
+        Assert.True(_policy.Verify(checkpoint, out var cosigned), checkpoint);
+        Assert.Equal(["w0", "w1"], cosigned.Order());
+        Assert.True(new NoteVerifier(vkey).TryVerifyCheckpoint(checkpoint, out var after));
+        Assert.Equal(2, after!.Size);
+    }
+
+    [Fact]
+    public async Task FailOpen_WitnessesDown_AppendsProceedAndCosignaturesFollow()
+    {
+        var (origin, vkey) = await ReadLogIdentityAsync();
+        await using var log = await StartLogAsync("FailOpen");
+
+        using (var unwitnessed = await log.AppendAsync())
+        {
+            Assert.Equal(HttpStatusCode.Created, unwitnessed.StatusCode);
+        }
+
+        Assert.True(new NoteVerifier(vkey).TryVerifyCheckpoint(await log.Client.GetStringAsync("/checkpoint"), out var plain));
+        Assert.Equal(1, plain!.Size);
+
+        await StartWitnessesAsync(origin, vkey, 0, 1, 2);
+        using (var witnessed = await log.AppendAsync())
+        {
+            Assert.Equal(HttpStatusCode.Created, witnessed.StatusCode);
+        }
+
+        // Collected in the background: wait (bounded) for the cosigned checkpoint to be served.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        string checkpoint;
+        do
+        {
+            await Task.Delay(100);
+            checkpoint = await log.Client.GetStringAsync("/checkpoint");
+        }
+        while (!_policy.Verify(checkpoint, out _) && DateTime.UtcNow < deadline);
+
+        Assert.True(_policy.Verify(checkpoint, out _), checkpoint);
+        Assert.True(new NoteVerifier(vkey).TryVerifyCheckpoint(checkpoint, out var cosigned));
+        Assert.Equal(2, cosigned!.Size);
+    }
+
+    /// <summary>Starts the log once without witnessing to learn its origin and verifier key (kept in the state directory).</summary>
+    private async Task<(string Origin, string VerifierKey)> ReadLogIdentityAsync()
+    {
+        await using var log = await LogProcess.StartAsync(_app, _stateDirectory, new Dictionary<string, string>());
+        var checkpoint = await log.Client.GetStringAsync("/checkpoint");
+        var vkey = (await log.Client.GetStringAsync("/api/v1/log/verifierKey")).Trim();
+        return (checkpoint.Split('\n')[0], vkey);
+    }
+
+    private Task<LogProcess> StartLogAsync(string mode) => LogProcess.StartAsync(_app, _stateDirectory, new Dictionary<string, string>
+    {
+        ["Witnessing__PolicyFile"] = _policyFile,
+        ["Witnessing__Mode"] = mode,
+        ["Witnessing__WitnessTimeoutMilliseconds"] = "10000",
+        ["Witnessing__BudgetMilliseconds"] = "15000",
+    });
+
+    private async Task StartWitnessesAsync(string origin, string vkey, params int[] which)
+    {
+        foreach (var i in which)
+        {
+            var (name, port, directory, _, database) = _witnesses[i];
+            _running.Add(await WitnessProcess.StartAsync(database, directory, [new WitnessProcess.LogConfig(origin, vkey, Burst: 1000)], name, port));
+        }
+    }
+}
