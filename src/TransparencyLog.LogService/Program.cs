@@ -10,6 +10,7 @@ using TransparencyLog.LogService.RekorV2;
 using TransparencyLog.LogService.Storage;
 using TransparencyLog.LogService.Tiles;
 using TransparencyLog.LogService.Timestamping;
+using TransparencyLog.LogService.Tuf;
 
 if (args.Length > 0 && args[0] == "migrate")
 {
@@ -32,6 +33,7 @@ builder.AddCertificateTransparency();
 builder.AddTimestamping();
 builder.AddLogServiceApiDescriptions();
 builder.AddExplorer();
+builder.AddTuf();
 
 var app = builder.Build();
 app.UseHeaderLimits(HeaderLimitRejection.WriteAsync);
@@ -44,6 +46,7 @@ app.MapTiles("", LogKind.RekorV1);
 app.MapCertificateTransparency();
 app.MapTimestamping();
 app.MapExplorer();
+app.MapTuf();
 await app.RunAsync();
 return 0;
 

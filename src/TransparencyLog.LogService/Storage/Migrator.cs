@@ -115,6 +115,9 @@ internal sealed class Migrator(string adminConnectionString, string migrationsDi
                 log_append(integer, bigint[], bytea[], text[], text[], bytea[], bytea[], bigint, smallint[], bigint[], bytea[], text[], bigint[], bytea, text, timestamptz)
                 TO {quoted};
             """, cancellationToken);
+
+        // The TUF repository (0006): rows are immutable once published; the advisory lock serializes writers.
+        await ExecuteAsync(connection, transaction, $"GRANT SELECT, INSERT ON tuf_metadata, tuf_target TO {quoted}", cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
