@@ -6,8 +6,11 @@ namespace TransparencyLog.LogService.Tests.Tuf;
 /// <summary>A log service with the TUF repository on, its online key and admin token in a temporary directory.</summary>
 internal sealed class TufService : IAsyncDisposable
 {
-    private TufService(LogServiceProcess process, string directory, LogSigner online, string token, string app)
+    private readonly bool _ownsDirectory;
+
+    private TufService(LogServiceProcess process, string directory, LogSigner online, string token, string app, bool ownsDirectory)
     {
+        _ownsDirectory = ownsDirectory;
         Process = process;
         Directory = directory;
         Online = online;
@@ -27,11 +30,13 @@ internal sealed class TufService : IAsyncDisposable
 
     public string AppConnectionString { get; }
 
-    public static async Task<TufService> StartAsync(IReadOnlyDictionary<string, string>? extra = null, string? appConnectionString = null, LogSigner? online = null, string? token = null)
+    /// <summary>Starts a service; with <paramref name="replicaOf"/>, a second replica on the same database, keys and token.</summary>
+    public static async Task<TufService> StartAsync(IReadOnlyDictionary<string, string>? extra = null, TufService? replicaOf = null)
     {
-        var directory = System.IO.Directory.CreateTempSubdirectory("tlog-tuf-").FullName;
-        online ??= LogSigner.Generate(LogKeyType.EcdsaP256);
-        token ??= Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var directory = replicaOf?.Directory ?? System.IO.Directory.CreateTempSubdirectory("tlog-tuf-").FullName;
+        var online = replicaOf?.Online ?? LogSigner.Generate(LogKeyType.EcdsaP256);
+        var token = replicaOf?.Token ?? Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var appConnectionString = replicaOf?.AppConnectionString;
         await File.WriteAllTextAsync(Path.Combine(directory, "online.pem"), online.ExportPkcs8Pem(null));
         await File.WriteAllTextAsync(Path.Combine(directory, "token"), token + "\n");
         var app = appConnectionString ?? (await PostgresServer.CreateDatabaseAsync("tuf")).App;
@@ -47,12 +52,15 @@ internal sealed class TufService : IAsyncDisposable
         }
 
         var process = await LogServiceProcess.StartAsync(app, directory, settings: settings);
-        return new TufService(process, directory, online, token, app);
+        return new TufService(process, directory, online, token, app, replicaOf is null);
     }
 
     public async ValueTask DisposeAsync()
     {
         await Process.DisposeAsync();
-        System.IO.Directory.Delete(Directory, recursive: true);
+        if (_ownsDirectory)
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
     }
 }
