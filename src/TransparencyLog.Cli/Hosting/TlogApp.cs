@@ -5,6 +5,7 @@ using TransparencyLog.Cli.Images;
 using TransparencyLog.Cli.Keys;
 using TransparencyLog.Cli.Signing;
 using TransparencyLog.Cli.TrustRoot;
+using TransparencyLog.Cli.Tuf;
 using TransparencyLog.Cli.Verifying;
 
 namespace TransparencyLog.Cli.Hosting;
@@ -58,6 +59,8 @@ internal static class TlogApp
         root.Subcommands.Add(TrustedRootCommands.Create(host));
         root.Subcommands.Add(DevCommands.Create(host));
         root.Subcommands.Add(KeyCommands.GenerateKeyPair(host));
+        root.Subcommands.Add(TufCommands.Initialize(host));
+        root.Subcommands.Add(TufCommands.Create(host));
         return root;
     }
 
