@@ -182,7 +182,7 @@ $tlog trusted-root create --ca-url "http://127.0.0.1:$FULCIO_PORT" --rekor-url "
 echo "==> TUF repository at http://127.0.0.1:$REKOR_PORT/tuf (development keys in .data/keys/tuf, one per role)"
 # The ceremony directory .data/tuf holds what was published; a database without a repository starts it afresh.
 ceremony="$data/tuf"
-if ! curl -fsS -o /dev/null "http://127.0.0.1:$REKOR_PORT/tuf/1.root.json"; then
+if ! curl -fs -o /dev/null "http://127.0.0.1:$REKOR_PORT/tuf/1.root.json"; then
   rm -rf "$ceremony"
   for role in root targets; do
     [[ -f $tuf_keys/$role.pem ]] || $tlog tuf generate-key --out "$tuf_keys/$role" >/dev/null
