@@ -92,8 +92,27 @@ for target in "${targets[@]}"; do
     echo "== $target: ${seconds}s"
     # -V: stop after SECONDS; -t: per-execution timeout in ms (generous: the machine is shared); -m none: the CLR
     # reserves far more virtual memory than afl++'s default limit.
-    afl-fuzz -i "fuzz/corpus/$target" -o "$findings" -V "$seconds" -t 10000 -m none -- "${fuzzer[@]}" "$target" \
-        >"$work/$target.afl.log" 2>&1 || { tail -30 "$work/$target.afl.log"; echo "afl-fuzz failed for $target" >&2; failed=1; continue; }
+    # On a loaded machine afl++ 4.04c sometimes aborts its dry run with "No instrumentation detected" (an empty trace
+    # map from a first execution that did run instrumented code; the same build and seeds pass on the next start).
+    # That abort, and only that one, is retried twice; any other start failure, or a third abort, fails the run.
+    started=0
+    for attempt in 1 2 3; do
+        rm -rf "$findings"
+        if afl-fuzz -i "fuzz/corpus/$target" -o "$findings" -V "$seconds" -t 10000 -m none -- "${fuzzer[@]}" "$target" \
+            >"$work/$target.afl.log" 2>&1; then
+            started=1
+            break
+        fi
+        grep -q "No instrumentation detected" "$work/$target.afl.log" || break
+        echo "   afl-fuzz aborted its dry run of $target with an empty trace map (attempt $attempt of 3)"
+    done
+    if ((!started)); then
+        tail -30 "$work/$target.afl.log"
+        echo "afl-fuzz failed for $target" >&2
+        summary+=("$(printf '%-20s %s' "$target" 'afl-fuzz did not start (see above)')")
+        failed=1
+        continue
+    fi
     stats=$findings/default/fuzzer_stats
     execs=$(stat execs_done "$stats")
     crashes=$(stat saved_crashes "$stats"); crashes=${crashes:-$(stat unique_crashes "$stats")}
@@ -112,7 +131,7 @@ echo
 echo "target               time            executions    corpus   crashes   hangs"
 printf '%s\n' "${summary[@]}"
 if ((failed)); then
-    echo "fuzz: FAILED (crashing inputs under $work/crashes/)"
+    echo "fuzz: FAILED (a target crashed, inputs under $work/crashes/, or afl-fuzz did not start)"
     exit 1
 fi
 echo "fuzz: no crashes"
