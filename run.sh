@@ -153,7 +153,18 @@ wait_healthy() {
   return 1
 }
 
+# The TUF repository's online key (snapshot, timestamp) and the admin token tlog tuf publish presents; development only.
+tuf_keys="$data/keys/tuf"
+tlog_dll="$root/src/TransparencyLog.Cli/bin/$config/net10.0/tlog.dll"
+mkdir -p "$tuf_keys" && chmod 700 "$tuf_keys"
+[[ -f $tuf_keys/online.pem ]] || dotnet "$tlog_dll" tuf generate-key --out "$tuf_keys/online" >/dev/null
+[[ -f $tuf_keys/admin-token ]] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tuf_keys/admin-token")
+
 echo "==> log service on http://127.0.0.1:$REKOR_PORT"
+Tuf__Enabled=true \
+Tuf__OnlineKeyPath="$tuf_keys/online.pem" \
+Tuf__AdminTokenFile="$tuf_keys/admin-token" \
+Tuf__SigningConfigLeadSeconds=0 \
 Storage__ConnectionString="$app_connection" \
 Storage__PasswordFile="$app_password_file" \
 Logs__Rekor__Name="127.0.0.1:$REKOR_PORT" \
@@ -215,6 +226,25 @@ Admission__TrustedRootPath="$data/trusted_root.json" \
 Admission__PullSecretsDirectory="$data/admission/pull-secrets" \
 start admission dotnet "$(bin TransparencyLog.Admission)" --contentRoot "$root/src/TransparencyLog.Admission"
 wait_healthy admission "https://127.0.0.1:$ADMISSION_PORT/readyz" --cacert "$data/admission/ca.pem" || { started=false; stop_services; exit 1; }
+echo "==> TUF repository at http://127.0.0.1:$REKOR_PORT/tuf (development keys in .data/keys/tuf, one per role)"
+# The ceremony directory .data/tuf holds what was published; a database without a repository starts it afresh.
+ceremony="$data/tuf"
+if ! curl -fs -o /dev/null "http://127.0.0.1:$REKOR_PORT/tuf/1.root.json"; then
+  rm -rf "$ceremony"
+  for role in root targets; do
+    [[ -f $tuf_keys/$role.pem ]] || $tlog tuf generate-key --out "$tuf_keys/$role" >/dev/null
+  done
+  $tlog tuf init --repo "$ceremony" --root-key "$tuf_keys/root.pub" --targets-key "$tuf_keys/targets.pub" \
+    --online-key "$tuf_keys/online.pub" 2>/dev/null >/dev/null
+fi
+curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/publicKey" >"$data/keys/rekor-public.pem"
+$tlog tuf add-target --repo "$ceremony" --name trusted_root.json --file "$data/trusted_root.json" >/dev/null
+$tlog tuf add-target --repo "$ceremony" --name signing_config.v0.2.json --file "$data/signing_config.json" >/dev/null
+$tlog tuf add-target --repo "$ceremony" --name rekor.pub --file "$data/keys/rekor-public.pem" --usage Rekor >/dev/null
+$tlog tuf add-target --repo "$ceremony" --name ctfe.pub --file "$data/keys/ct-public.pem" --usage CTFE >/dev/null
+if [[ -f $ceremony/staged/root.json ]]; then $tlog tuf sign --repo "$ceremony" --role root --key "$tuf_keys/root.pem" >/dev/null; fi
+if [[ -f $ceremony/staged/targets.json ]]; then $tlog tuf sign --repo "$ceremony" --role targets --key "$tuf_keys/targets.pem" >/dev/null; fi
+$tlog tuf publish --repo "$ceremony" --server "http://127.0.0.1:$REKOR_PORT" --token-file "$tuf_keys/admin-token" >/dev/null
 
 cat >"$data/endpoints.env" <<ENV
 # Written by ./run.sh; source it: . .data/endpoints.env
@@ -236,6 +266,8 @@ EXPLORER_URL=http://127.0.0.1:$REKOR_PORT/explorer
 ADMISSION_URL=https://127.0.0.1:$ADMISSION_PORT
 ADMISSION_CA_BUNDLE=$data/admission/ca.pem
 ADMISSION_POLICIES=$data/admission/policies
+TUF_MIRROR=http://127.0.0.1:$REKOR_PORT/tuf
+TUF_ROOT=$ceremony/metadata/1.root.json
 ENV
 
 echo "==> ready; endpoints in .data/endpoints.env"

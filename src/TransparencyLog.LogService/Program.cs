@@ -12,6 +12,7 @@ using TransparencyLog.LogService.Streaming;
 using TransparencyLog.LogService.Tiles;
 using TransparencyLog.LogService.Timestamping;
 using TransparencyLog.LogService.Witnessing;
+using TransparencyLog.LogService.Tuf;
 
 if (args.Length > 0 && args[0] == "migrate")
 {
@@ -36,6 +37,7 @@ builder.AddLogServiceApiDescriptions();
 builder.AddExplorer();
 builder.AddWitnessing();
 builder.AddEntryStream();
+builder.AddTuf();
 
 var app = builder.Build();
 app.UseHeaderLimits(HeaderLimitRejection.WriteAsync);
@@ -49,6 +51,7 @@ app.MapCertificateTransparency();
 app.MapTimestamping();
 app.MapExplorer();
 app.MapEntryStream();
+app.MapTuf();
 await app.RunAsync();
 return 0;
 

@@ -7,6 +7,7 @@ using TransparencyLog.Cli.Monitoring;
 using TransparencyLog.Cli.Policies;
 using TransparencyLog.Cli.Signing;
 using TransparencyLog.Cli.TrustRoot;
+using TransparencyLog.Cli.Tuf;
 using TransparencyLog.Cli.Verifying;
 
 namespace TransparencyLog.Cli.Hosting;
@@ -62,6 +63,8 @@ internal static class TlogApp
         root.Subcommands.Add(KeyCommands.GenerateKeyPair(host));
         root.Subcommands.Add(MonitorCommand.Create(host));
         root.Subcommands.Add(PolicyCommands.Create(host));
+        root.Subcommands.Add(TufCommands.Initialize(host));
+        root.Subcommands.Add(TufCommands.Create(host));
         return root;
     }
 

@@ -106,7 +106,7 @@ internal sealed class ImageVerifyFlags
     private readonly Option<string?> _workflowRepository = new("--certificate-github-workflow-repository") { Description = "The repository the certificate must name (OID .1.5).", HelpName = "OWNER/REPO" };
     private readonly Option<string?> _workflowRef = new("--certificate-github-workflow-ref") { Description = "The git ref the certificate must name (OID .1.6).", HelpName = "REF" };
     private readonly Option<string?> _key = new("--key") { Description = "Verify with this PEM public key (or certificate) instead of a certificate identity.", HelpName = "PUBKEY" };
-    private readonly Option<string?> _trustedRoot = new("--trusted-root") { Description = "trusted_root.json to verify against [env: TLOG_TRUSTED_ROOT, SIGSTORE_ROOT_FILE].", HelpName = "PATH" };
+    private readonly Option<string?> _trustedRoot = new("--trusted-root") { Description = "trusted_root.json to verify against [env: TLOG_TRUSTED_ROOT; else from TUF after tlog initialize; else TRUSTED_ROOT, SIGSTORE_ROOT_FILE].", HelpName = "PATH" };
     private readonly Option<bool> _offline = new("--offline") { Description = "Use only what is stored with the image (tlog verification never queries the log online; accepted for cosign compatibility)." };
     private readonly Option<bool> _ignoreTlog = new("--insecure-ignore-tlog") { Description = "Do not require a transparency log entry (only with --key: for signatures made without a log, e.g. by skopeo)." };
     private readonly Option<bool> _ignoreSct = new("--insecure-ignore-sct") { Description = "Do not require an embedded SCT in the signing certificate." };
@@ -175,12 +175,12 @@ internal sealed class ImageVerifyFlags
             }
         }
 
-        var rootPath = parseResult.GetValue(_trustedRoot) ?? host.Context.Env("TLOG_TRUSTED_ROOT") ?? host.Context.Env("SIGSTORE_ROOT_FILE");
+        var rootPath = Tuf.TufClientCache.ResolveTrustedRootPath(host, parseResult.GetValue(_trustedRoot));
         TrustedRoot root = rootPath is not null
             ? CommandActions.LoadTrustedRoot(rootPath)
             : ignoreTlog && key is not null
                 ? TrustedRoot.Empty
-                : throw new CliException(ExitCodes.Usage, "no trusted root: pass --trusted-root or set TLOG_TRUSTED_ROOT");
+                : throw new CliException(ExitCodes.Usage, "no trusted root: pass --trusted-root, set TLOG_TRUSTED_ROOT or TRUSTED_ROOT, or run tlog initialize");
 
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var pair in parseResult.GetValue(_annotations) ?? [])

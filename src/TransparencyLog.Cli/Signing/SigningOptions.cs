@@ -66,6 +66,26 @@ internal sealed class SigningOptions
     public SigningPlan Resolve(ParseResult parseResult, CliHost host)
     {
         var rekorVersion = parseResult.GetValue(RekorVersion);
+        // After tlog initialize, services not named by a flag or variable come from the TUF-distributed signing config.
+        var fromConfig = Tuf.TufClientCache.IsInitialized(host.Context) && !HasExplicitServices(parseResult, host, rekorVersion)
+            ? Tuf.TufClientCache.SigningConfig(host)
+            : null;
+        if (fromConfig is not null)
+        {
+            var now = host.Context.Time.GetUtcNow();
+            var explicitVersion = parseResult.GetResult(RekorVersion) is { Implicit: false };
+            var log = Tuf.SigningServiceSelection.Selected(fromConfig.RekorTlogUrls, fromConfig.RekorTlogConfig, explicitVersion ? [rekorVersion] : [1, 2], now, "rekor")
+                ?? throw new CliException(ExitCodes.Error, "the signing config lists no transparency log valid now" + (explicitVersion ? $" with API version {rekorVersion}" : ""));
+            rekorVersion = log.MajorApiVersion;
+            return ResolveWith(
+                parseResult,
+                host,
+                log.Url,
+                rekorVersion,
+                CommandActions.FlagOrEnv(parseResult, TsaUrl, host, "TSA_URL") ?? Tuf.SigningServiceSelection.Selected(fromConfig.TsaUrls, fromConfig.TsaConfig, [1], now, "tsa")?.Url,
+                CommandActions.FlagOrEnv(parseResult, FulcioUrl, host, "FULCIO_URL") ?? Tuf.SigningServiceSelection.One(fromConfig.CaUrls, [1], now)?.Url);
+        }
+
         var rekorUrl = rekorVersion == 2
             ? CommandActions.Required(
                 CommandActions.FlagOrEnv(parseResult, RekorUrl, host, "REKOR_V2_URL") ?? host.Context.Env("REKOR_URL"),
@@ -73,7 +93,20 @@ internal sealed class SigningOptions
             : CommandActions.Required(
                 CommandActions.FlagOrEnv(parseResult, RekorUrl, host, "REKOR_URL"),
                 "no transparency log URL: pass --rekor-url or set REKOR_URL");
-        var tsaUrl = CommandActions.FlagOrEnv(parseResult, TsaUrl, host, "TSA_URL");
+        return ResolveWith(
+            parseResult,
+            host,
+            rekorUrl,
+            rekorVersion,
+            CommandActions.FlagOrEnv(parseResult, TsaUrl, host, "TSA_URL"),
+            CommandActions.FlagOrEnv(parseResult, FulcioUrl, host, "FULCIO_URL"));
+    }
+
+    private bool HasExplicitServices(ParseResult parseResult, CliHost host, int rekorVersion) =>
+        CommandActions.FlagOrEnv(parseResult, RekorUrl, host, rekorVersion == 2 ? "REKOR_V2_URL" : "REKOR_URL") is not null;
+
+    private SigningPlan ResolveWith(ParseResult parseResult, CliHost host, string rekorUrl, int rekorVersion, string? tsaUrl, string? caUrl)
+    {
         if (rekorVersion == 2 && tsaUrl is null)
         {
             throw new CliException(
@@ -96,7 +129,7 @@ internal sealed class SigningOptions
         }
 
         var fulcioUrl = CommandActions.Required(
-            CommandActions.FlagOrEnv(parseResult, FulcioUrl, host, "FULCIO_URL"),
+            caUrl,
             "no CA URL for keyless signing: pass --fulcio-url or set FULCIO_URL (or sign with --key)");
         token ??= devIssuer is null ? host.Context.Env("SIGSTORE_ID_TOKEN") : null;
         if (token is null && devIssuer is null)

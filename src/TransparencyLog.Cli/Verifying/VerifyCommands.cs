@@ -41,7 +41,7 @@ internal static class VerifyCommands
         var bundle = new Option<string?>("--bundle") { Description = $"The bundle to verify (default: FILE{bundleSuffix}).", HelpName = "PATH" };
         var trustedRoot = new Option<string?>("--trusted-root")
         {
-            Description = "trusted_root.json to verify against [env: TLOG_TRUSTED_ROOT, SIGSTORE_ROOT_FILE].",
+            Description = "trusted_root.json to verify against [env: TLOG_TRUSTED_ROOT; else from TUF after tlog initialize; else TRUSTED_ROOT, SIGSTORE_ROOT_FILE].",
             HelpName = "PATH",
         };
         var identity = new Option<string?>("--certificate-identity") { Description = "The exact SAN (email or URI) the signing certificate must carry.", HelpName = "ID" };
@@ -85,8 +85,8 @@ internal static class VerifyCommands
             }
 
             var rootPath = CommandActions.Required(
-                parseResult.GetValue(trustedRoot) ?? host.Context.Env("TLOG_TRUSTED_ROOT") ?? host.Context.Env("SIGSTORE_ROOT_FILE"),
-                "no trusted root: pass --trusted-root or set TLOG_TRUSTED_ROOT");
+                Tuf.TufClientCache.ResolveTrustedRootPath(host, parseResult.GetValue(trustedRoot)),
+                "no trusted root: pass --trusted-root, set TLOG_TRUSTED_ROOT or TRUSTED_ROOT, or run tlog initialize");
             var bundlePath = parseResult.GetValue(bundle) ?? path + bundleSuffix;
             var artifact = CommandActions.ReadInputBytes(path, "file");
             var bundleText = CommandActions.ReadInputFile(bundlePath, "bundle");

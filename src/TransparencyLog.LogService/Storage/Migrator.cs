@@ -117,6 +117,9 @@ internal sealed class Migrator(string adminConnectionString, string migrationsDi
             GRANT SELECT, INSERT, UPDATE ON witness_log, witness_state, log_cosigned_checkpoints TO {quoted};
             GRANT SELECT, INSERT ON witness_evidence TO {quoted};
             """, cancellationToken);
+
+        // The TUF repository (0006): rows are immutable once published; the advisory lock serializes writers.
+        await ExecuteAsync(connection, transaction, $"GRANT SELECT, INSERT ON tuf_metadata, tuf_target TO {quoted}", cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 

@@ -1,0 +1,68 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Tuf;
+
+namespace TransparencyLog.Sigstore.Tests.Tuf;
+
+public sealed class TufCanonicalJsonTests
+{
+    [Fact]
+    public void Encode_PemNewlinesQuotesAndNonAscii_OnlyBackslashAndQuoteEscaped()
+    {
+        var node = JsonNode.Parse("""{"b":"line1\nline2","a":"say \"hi\" \\ é","c":[1,true,null,{"z":0,"y":-5}]}""");
+
+        var encoded = Encoding.UTF8.GetString(TufCanonicalJson.Encode(node));
+
+        // As securesystemslib encode_canonical and tuf-js canonicalize: raw newline and raw UTF-8, sorted keys.
+        Assert.Equal("{\"a\":\"say \\\"hi\\\" \\\\ é\",\"b\":\"line1\nline2\",\"c\":[1,true,null,{\"y\":-5,\"z\":0}]}", encoded);
+    }
+
+    [Fact]
+    public void Encode_Float_Refused()
+    {
+        Assert.Throws<TufException>(() => TufCanonicalJson.Encode(JsonNode.Parse("""{"version":1.5}""")));
+        Assert.Throws<TufException>(() => TufCanonicalJson.Encode(JsonNode.Parse("""{"version":1e3}""")));
+    }
+
+    [Fact]
+    public void Parse_RepeatedKeyId_RefusedAsTufJsDoes()
+    {
+        using var key = LogSigner.Generate(LogKeyType.EcdsaP256);
+        var targets = TufDocuments.BuildTargets(1, DateTimeOffset.UtcNow.AddDays(1), new Dictionary<string, TufTargetFile>());
+        targets.Sign(key);
+        var json = JsonNode.Parse(targets.ToBytes())!.AsObject();
+        json["signatures"]!.AsArray().Add(json["signatures"]![0]!.DeepClone());
+
+        var error = Assert.Throws<TufException>(() => TufMetadata.Parse(Encoding.UTF8.GetBytes(json.ToJsonString()), TufMetadata.Targets));
+        Assert.Equal(TufError.BadFormat, error.Error);
+    }
+
+    [Fact]
+    public void Sign_EcdsaAndEd25519_RoundTripThroughServedBytesAndVerify()
+    {
+        using var ecdsa = LogSigner.Generate(LogKeyType.EcdsaP256);
+        using var ed25519 = LogSigner.Generate(LogKeyType.Ed25519);
+        var keys = new List<TufKey> { TufKey.FromPublicKey(ecdsa.PublicKey), TufKey.FromPublicKey(ed25519.PublicKey) };
+        var root = TufRoot.Build(1, DateTimeOffset.UtcNow.AddDays(1), new Dictionary<string, (IReadOnlyList<TufKey>, int)>
+        {
+            [TufMetadata.Root] = (keys, 2),
+            [TufMetadata.Targets] = (keys, 1),
+            [TufMetadata.Snapshot] = (keys, 1),
+            [TufMetadata.Timestamp] = (keys, 1),
+        });
+        root.Sign(ecdsa);
+        root.Sign(ed25519);
+
+        var parsed = TufMetadata.Parse(root.ToBytes(), TufMetadata.Root);
+        var trusted = TufRoot.From(parsed);
+        Assert.Equal(2, trusted.CountValidSignatures(TufMetadata.Root, parsed));
+        Assert.Equal("ecdsa", keys[0].KeyType);
+        Assert.Contains("-----BEGIN PUBLIC KEY-----\n", keys[0].Public, StringComparison.Ordinal);
+        Assert.Equal(64, keys[1].Public.Length);
+
+        // One changed byte of `signed` and neither signature counts.
+        parsed.Signed["version"] = 2;
+        Assert.Equal(0, trusted.CountValidSignatures(TufMetadata.Root, parsed));
+    }
+}
