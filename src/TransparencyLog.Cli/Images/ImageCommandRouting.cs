@@ -40,7 +40,7 @@ internal static class ImageCommandRouting
             ImageReference.Parse(token);
             return true;
         }
-        catch (Hosting.CliException)
+        catch (OciException)
         {
             return false;
         }

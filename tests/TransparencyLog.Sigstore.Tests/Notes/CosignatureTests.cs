@@ -42,7 +42,7 @@ public sealed class CosignatureTests
 
         var verifier = CosignatureVerifierKey.Parse(cosigner.VerifierKey);
         Assert.Equal(cosigner.VerifierKey, verifier.VerifierKey);
-        Assert.Equal(0x04, Convert.FromBase64String(cosigner.VerifierKey.Split('+')[2])[0]);
+        Assert.Equal(0x04, Convert.FromBase64String(cosigner.VerifierKey.Split('+', 3)[2])[0]);
         Assert.True(Cosignature.TryVerify(note + line, verifier, out var time));
         Assert.Equal(1679315147, time);
         Assert.Equal(104, line.TrimEnd('\n').Split(' ')[2].Length);
