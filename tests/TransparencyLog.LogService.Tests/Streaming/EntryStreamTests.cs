@@ -175,13 +175,28 @@ internal sealed class SseStream : IAsyncDisposable
 
     public static async Task<SseStream> OpenAsync(HttpClient client, string path, long? lastEventId = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        if (lastEventId is { } id)
+        // A stream closed by an earlier test frees its slot only once the server sees the disconnect, so a 503 (all
+        // slots taken) is retried for a while, as a client honouring Retry-After would; any other status fails at once.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        HttpResponseMessage response;
+        while (true)
         {
-            request.Headers.Add("Last-Event-ID", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            if (lastEventId is { } id)
+            {
+                request.Headers.Add("Last-Event-ID", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+
+            response.Dispose();
+            await Task.Delay(100);
         }
 
-        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         return new SseStream(response, new StreamReader(await response.Content.ReadAsStreamAsync()));
