@@ -267,7 +267,7 @@ ADMISSION_URL=https://127.0.0.1:$ADMISSION_PORT
 ADMISSION_CA_BUNDLE=$data/admission/ca.pem
 ADMISSION_POLICIES=$data/admission/policies
 TUF_MIRROR=http://127.0.0.1:$REKOR_PORT/tuf
-TUF_ROOT=$ceremony/metadata/1.root.json
+TUF_ROOT_JSON=$ceremony/metadata/1.root.json
 ENV
 
 echo "==> ready; endpoints in .data/endpoints.env"

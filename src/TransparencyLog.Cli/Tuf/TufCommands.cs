@@ -509,13 +509,13 @@ internal static class TufCommands
     public static Command Initialize(CliHost host)
     {
         var mirror = new Option<string>("--mirror") { Required = true, HelpName = "URL", Description = "The TUF mirror [e.g. $TUF_MIRROR]." };
-        var rootFile = new Option<string>("--root") { Required = true, HelpName = "FILE", Description = "The initial trusted root.json [e.g. $TUF_ROOT]." };
+        var rootFile = new Option<string>("--root") { Required = true, HelpName = "FILE", Description = "The initial trusted root.json [e.g. $TUF_ROOT_JSON]." };
         var command = new Command(
             "initialize",
             "Trust a TUF mirror, as cosign initialize does: caches the root, refreshes the repository and its trusted_root.json and " +
             "signing_config.v0.2.json under $TLOG_TUF_CACHE (default ~/.config/tlog/tuf). Afterwards verify commands take their trusted " +
             "root from TUF (--trusted-root and TLOG_TRUSTED_ROOT still override) and signing commands their services from the signing config.\n\n" +
-            "Example:\n  tlog initialize --mirror \"$TUF_MIRROR\" --root \"$TUF_ROOT\"");
+            "Example:\n  tlog initialize --mirror \"$TUF_MIRROR\" --root \"$TUF_ROOT_JSON\"");
         command.Options.Add(mirror);
         command.Options.Add(rootFile);
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>

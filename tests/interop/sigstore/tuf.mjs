@@ -1,5 +1,5 @@
 // TUF interop: unmodified tuf-js 4.1 (what @sigstore/tuf 4.0 runs) and sigstore 4.1 against our mirror.
-//   node tuf.mjs fetch                        tuf-js refreshes from TUF_MIRROR with TUF_ROOT and downloads trusted_root.json
+//   node tuf.mjs fetch                        tuf-js refreshes from TUF_MIRROR with TUF_ROOT_JSON and downloads trusted_root.json
 //   node tuf.mjs sigstore-verify --artifact FILE --bundle FILE
 //                                             sigstore.verify with tufMirrorURL + tufRootPath (identity IDENTITY_EMAIL, OIDC_ISSUER)
 //   node tuf.mjs capture --out FILE           saves the mirror's current timestamp.json (for a later rollback)
@@ -31,8 +31,8 @@ const { positionals, values: args } = parseArgs({
   },
 });
 const mirror = process.env.TUF_MIRROR.replace(/\/$/, '');
-const rootPath = process.env.TUF_ROOT;
-assert.ok(mirror && rootPath, 'TUF_MIRROR and TUF_ROOT are required (endpoints.env)');
+const rootPath = process.env.TUF_ROOT_JSON;
+assert.ok(mirror && rootPath, 'TUF_MIRROR and TUF_ROOT_JSON are required (endpoints.env)');
 
 /** A fresh tuf-js client: its own metadata and target directories, seeded with the initial root. */
 function client(base, dirs) {
