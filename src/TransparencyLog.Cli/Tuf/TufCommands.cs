@@ -287,7 +287,7 @@ internal static class TufCommands
     {
         var repo = RepoOption();
         var role = new Option<string>("--role") { Required = true, HelpName = "ROLE", Description = "root or targets (snapshot and timestamp are signed by the service)." }.AcceptOnlyFromAmong(s_offlineRoles);
-        var key = new Option<string>("--key") { Required = true, HelpName = "FILE", Description = "Private key PEM (encrypted: TLOG_TUF_KEY_PASSWORD)." };
+        var key = new Option<string>("--key") { Required = true, HelpName = "FILE|URI", Description = "Private key PEM (encrypted: TLOG_TUF_KEY_PASSWORD), or a pkcs11: URI of a key in a token." };
         var command = new Command("sign", "Add one key holder's signature to the staged root or targets.\n\nExample:\n  tlog tuf sign --role targets --key t1.pem");
         foreach (var option in new Option[] { repo, role, key })
         {

@@ -436,9 +436,29 @@ internal sealed class TufOnlineKey : IDisposable
             throw new InvalidOperationException("Tuf:OnlineKeyPath is required when Tuf:Enabled is true");
         }
 
-        var password = string.IsNullOrEmpty(value.OnlineKeyPasswordFile) ? null : File.ReadAllText(value.OnlineKeyPasswordFile).TrimEnd('\r', '\n');
-        Signer = LogSigner.LoadPem(File.ReadAllText(value.OnlineKeyPath), password);
+        Signer = Load(value);
         Key = TufKey.FromPublicKey(Signer.PublicKey);
+    }
+
+    /// <summary>A PEM file (encrypted allowed), or a <c>pkcs11:</c> URI naming the key in a token (its PIN never logged).</summary>
+    private static LogSigner Load(TufOptions options)
+    {
+        var path = options.OnlineKeyPath!;
+        if (Sigstore.Keys.Pkcs11.Pkcs11Uri.IsPkcs11(path))
+        {
+            try
+            {
+                return LogSigner.FromSigner(Sigstore.Keys.Pkcs11.Pkcs11Signer.Open(path));
+            }
+            catch (KeyLoadException e)
+            {
+                // The message names token and object, never the PIN.
+                throw new InvalidOperationException($"cannot load the TUF online key: {e.Message}", e);
+            }
+        }
+
+        var password = string.IsNullOrEmpty(options.OnlineKeyPasswordFile) ? null : File.ReadAllText(options.OnlineKeyPasswordFile).TrimEnd('\r', '\n');
+        return LogSigner.LoadPem(File.ReadAllText(path), password);
     }
 
     public LogSigner Signer { get; }

@@ -70,6 +70,13 @@ public sealed class TufInteropTests(LocalSystem system)
         await PublishNewTargetsAsync(run);
         var rollback = await run.NodeAsync("tuf.mjs", "tamper", "--attack", "rollback", "--old-timestamp", old);
         Assert.Contains("BadVersionError", rollback, StringComparison.Ordinal);
+
+        // With more than one published state, older consistent-snapshot files exist to mix in.
+        foreach (var attack in new[] { "mix-and-match", "duplicate-keyid" })
+        {
+            var output = await run.NodeAsync("tuf.mjs", "tamper", "--attack", attack);
+            Assert.Contains("ok - tuf-js refuses", output, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

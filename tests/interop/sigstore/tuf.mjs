@@ -166,6 +166,32 @@ if (mode === 'fetch') {
     } finally {
       server.close();
     }
+  } else if (attack === 'mix-and-match') {
+    // Consistent snapshots keep 1.snapshot.json forever, validly signed: served under the name the current timestamp
+    // lists, it is a snapshot of another repository state (needs a repository published more than once).
+    const first = Buffer.from(await (await fetch(`${mirror}/1.snapshot.json`)).arrayBuffer());
+    const timestamp = JSON.parse(Buffer.from(await (await fetch(`${mirror}/timestamp.json`)).arrayBuffer()));
+    const current = timestamp.signed.meta['snapshot.json'].version;
+    assert.ok(current > 1, `the repository has only snapshot v${current}; publish again first`);
+    const { server, base } = await proxy((file) => (file === `${current}.snapshot.json` ? first : null));
+    try {
+      await expectRefusal('a snapshot of another repository state', base, 'RuntimeError', undefined, /Snapshot version doesn't match timestamp/);
+    } finally {
+      server.close();
+    }
+  } else if (attack === 'duplicate-keyid') {
+    // One key's signature twice: it must never count twice toward a threshold; tuf-js refuses the whole file.
+    const { server, base } = await proxy((file, body) => {
+      if (!/^\d+\.targets\.json$/.test(file)) return null;
+      const doc = JSON.parse(body);
+      doc.signatures = [...doc.signatures, ...doc.signatures];
+      return Buffer.from(JSON.stringify(doc));
+    });
+    try {
+      await expectRefusal('a repeated keyid in signatures', base, 'RuntimeError', undefined, /multiple signatures found for keyid/);
+    } finally {
+      server.close();
+    }
   } else {
     assert.fail(`unknown attack ${attack}`);
   }
