@@ -5,21 +5,33 @@
 # Everything it started is stopped on exit. It measures; it is not a test and exits 0 whatever the figures.
 #
 # Usage: bench/run-log-benchmark.sh [--clients C] [--duration S] [--read-duration S] [--warmup S] [--entries N]
-#                                   [--raw-batch-rows R] [--keep]
+#                                   [--raw-batch-rows R] [--processes P] [--keep]
 # Defaults: 64 clients, 60 s of appends after 15 s of warm-up, 20 s of reads, 4,000 proposals per second of load.
+#   --processes P  run P log-service processes on the one database (default 1), clients spread over them round-robin:
+#                  the aggregate appends/s of several stateless services on one primary (issue 13).
 #   --keep   keep the temp directory (cluster data, service log) for debugging; processes are still stopped.
 # Service settings can be varied through the environment, e.g. Sequencer__BatchWindowMilliseconds=2 or
 # Sequencer__MaxBatchSize=500; the service inherits the environment (Sequencer__*, Kestrel__*, ...).
 . "$(dirname "$0")/lib.sh"
 
+processes=1
+bench_option() {
+  if [[ $1 == --processes ]]; then
+    [[ $# -ge 2 && $2 =~ ^[1-9]$ ]] || { echo "error: --processes needs 1 to 9" >&2; exit 2; }
+    processes=$2; bench_shift=2
+  fi
+}
 bench_parse_args "--clients --duration --read-duration --warmup --entries --raw-batch-rows" "$@"
 bench_build src/TransparencyLog.LogService bench/TransparencyLog.Benchmarks
 bench_work_dir
 bench_start_cluster bench_log
-bench_start_service
+targets=()
+for p in $(seq "$processes"); do
+  bench_start_service "$( [[ $processes -gt 1 ]] && echo "$p" )"
+  targets+=(--url "http://127.0.0.1:$service_port" --service-pid "$service_pid")
+done
 
 echo "==> benchmark ($(bench_load))"
-dotnet "$bench_dll" log --url "http://127.0.0.1:$service_port" --admin-connection "$admin" \
-  --service-pid "$service_pid" --postgres-data "$work/pg/data" "${bench_args[@]}"
+dotnet "$bench_dll" log "${targets[@]}" --admin-connection "$admin" --postgres-data "$work/pg/data" "${bench_args[@]}"
 echo "    $(bench_load)"
 bench_service_warnings
