@@ -4,18 +4,29 @@
 # under 64 certificate identities), then requests each kind of explorer page and prints p50/p95/max. Everything it
 # started is stopped on exit. It measures; it is not a test and exits 0 whatever the figures.
 #
-# Usage: bench/run-explorer-benchmark.sh [--entries N] [--clients C] [--samples S] [--keep DIR]
+# Usage: bench/run-explorer-benchmark.sh [--entries N] [--clients C] [--samples S] [--keep DIR] [--fill]
 # Defaults: 1,000,000 entries, 32 clients, 30 requests per page.
-#   --keep DIR  keep (or reuse) the cluster in DIR, so a filled log can be measured again without refilling it.
+#   --keep DIR  keep (or reuse) the cluster in DIR, so a filled log can be measured again without refilling it; the
+#               database and log are those of the other log benchmarks, so a cluster kept by
+#               bench/run-scale-benchmark.sh --keep DIR (filled by bulk import) is measured as it is.
+#   --fill      grow the log to --entries by bulk import (the fill mode of bench/run-scale-benchmark.sh, what the
+#               sequencer writes) before the service starts, instead of through the API.
 . "$(dirname "$0")/lib.sh"
 
 bench_work_prefix=tlog-explorer-bench
 bench_keep_takes_dir=true
+fill=false
+bench_option() { [[ $1 == --fill ]] && { fill=true; bench_shift=1; }; return 0; }
 bench_parse_args "--entries --clients --samples" "$@"
 bench_build src/TransparencyLog.LogService bench/TransparencyLog.Benchmarks
 bench_work_dir
-bench_start_cluster bench_explorer
-bench_log_name=bench.explorer.local
+bench_start_cluster bench_log
+if $fill; then
+  entries=1000000
+  for ((i = 0; i < ${#bench_args[@]}; i++)); do [[ ${bench_args[i]} == --entries ]] && entries=${bench_args[i + 1]}; done
+  echo "==> fill to $entries entries by bulk import ($(bench_load))"
+  dotnet "$bench_dll" fill --admin-connection "$admin" --state-directory "$work/keys" --entries "$entries"
+fi
 bench_start_service
 
 echo "==> benchmark ($(bench_load))"
