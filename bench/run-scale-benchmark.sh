@@ -63,9 +63,9 @@ for size in ${sizes//,/ }; do
   read -r tree entries_b tiles_b search_b checkpoints_b database_b <<<"$storage"
   echo "==> storage at $tree entries: entries $((entries_b / tree)) B/entry, tiles $((tiles_b / tree)), search index $((search_b / tree)), checkpoints $((checkpoints_b / tree)); database $((database_b / 1048576)) MiB = $((database_b / tree)) B/entry"
   {
-    echo "size $size (tree $tree after the run): $(grep -E '^log appends \(POST\)' "$work/log-$size.txt" | tr -s ' ')"
-    echo "    $(grep -E '^inclusion-proof reads \(GET\)' "$work/log-$size.txt" | tr -s ' ')"
-    echo "    $(grep -E '^raw PG, 1 row' "$work/log-$size.txt" | tr -s ' ')"
+    echo "size $size (tree $tree after the run): $(grep -m1 -E '^log appends \(POST\)' "$work/log-$size.txt" | tr -s ' ')"
+    echo "    $(grep -m1 -E '^inclusion-proof reads \(GET\)' "$work/log-$size.txt" | tr -s ' ')"
+    echo "    $(grep -m1 -E '^raw PG, 1 row' "$work/log-$size.txt" | tr -s ' ')"
     echo "    $(grep -E '^service CPU per (append|read)' "$work/log-$size.txt" | tr '\n' ';')"
     echo "    $(grep -E '^service peak RSS' "$work/log-$size.txt" | tr -s ' ')"
     echo "    database $((database_b / tree)) B/entry ($((database_b / 1048576)) MiB); $fsck_line; $(grep -E '^fill:' "$work/fill-$size.txt" | tail -n 1)"
