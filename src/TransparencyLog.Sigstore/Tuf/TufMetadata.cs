@@ -94,7 +94,9 @@ public sealed class TufMetadata
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 32 });
+            // A member named twice would otherwise throw ArgumentException when first read (found by the tuf-metadata
+            // fuzz target); clients disagree on which copy wins, so such a file is refused outright.
+            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 32, AllowDuplicateProperties = false });
         }
         catch (JsonException ex)
         {

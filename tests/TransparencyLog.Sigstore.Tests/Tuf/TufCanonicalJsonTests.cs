@@ -89,4 +89,16 @@ public sealed class TufCanonicalJsonTests
 
         Assert.Equal(TufError.BadFormat, refused.Error);
     }
+
+    [Theory]
+    [InlineData("""{"signed":{"_type":"snapshot","_type":"root"},"signatures":[]}""")]
+    [InlineData("""{"signed":{"_type":"root"},"signatures":[{"keyid":"ab","sig":"00","sig":"01"}]}""")]
+    [InlineData("""{"signed":{"_type":"root"},"signed":{"_type":"root"},"signatures":[]}""")]
+    public void Parse_MemberNamedTwice_RefusedAsBadFormat(string text)
+    {
+        // Found by the tuf-metadata fuzz target: a repeated member escaped as ArgumentException when first read.
+        var refused = Assert.Throws<TufException>(() => TufMetadata.Parse(Encoding.UTF8.GetBytes(text)));
+
+        Assert.Equal(TufError.BadFormat, refused.Error);
+    }
 }
