@@ -65,6 +65,7 @@ internal sealed class PolicyStore : IDisposable
             try
             {
                 var set = PolicySet.LoadFiles(files.Select(static f => f.FullName), _options.NoMatchPolicy);
+                set.CheckTlogUrls(DefaultRoot);
                 Volatile.Write(ref _current, set);
                 LastError = null;
                 AdmissionMetrics.PolicyReloads.WithLabels("loaded").Inc();

@@ -1,5 +1,7 @@
 using TransparencyLog.Policy.Evaluation;
+using System.Security.Cryptography;
 using TransparencyLog.Policy.Matching;
+using TransparencyLog.Sigstore.Oci;
 using TransparencyLog.Sigstore.TrustRoot;
 using TransparencyLog.Sigstore.Verification;
 
@@ -53,7 +55,11 @@ public sealed record ClusterImagePolicy(
 /// <summary>A <c>spec.match[]</c> entry: the policy applies only to these resources (and labels).</summary>
 public sealed record ResourceMatch(string Group, string Version, string Resource, IReadOnlyDictionary<string, string> Labels);
 
-/// <summary>One <c>spec.authorities[]</c> entry: exactly one of key, keyless and static.</summary>
+/// <summary>
+/// One <c>spec.authorities[]</c> entry: exactly one of key, keyless and static. <see cref="SignatureFormat"/> is
+/// where signatures are read: policy-controller's default <c>legacy</c> (the <c>.sig</c>/<c>.att</c> tag) or
+/// <c>bundle</c> (OCI 1.1 referrers).
+/// </summary>
 public sealed record Authority(
     string Name,
     KeyAuthority? Key,
@@ -62,10 +68,23 @@ public sealed record Authority(
     TlogRequirement? Ctlog,
     string? TimestampTrustRootRef,
     string? SignatureRepository,
-    IReadOnlyList<AttestationRequirement> Attestations);
+    IReadOnlyList<AttestationRequirement> Attestations,
+    SignatureFormat SignatureFormat = SignatureFormat.Legacy);
 
-/// <summary>A public key (DER SubjectPublicKeyInfo) the signatures must verify with.</summary>
-public sealed record KeyAuthority(byte[] Spki, string HashAlgorithm);
+/// <summary>
+/// A public key (DER SubjectPublicKeyInfo) the signatures must verify with; <see cref="HashAlgorithm"/> is the hash
+/// they were made with (<c>key.hashAlgorithm</c>), null when not given (SHA-256, or the curve's own for P-384/P-521).
+/// </summary>
+public sealed record KeyAuthority(byte[] Spki, string? HashAlgorithm)
+{
+    public HashAlgorithmName? SignatureHash => HashAlgorithm switch
+    {
+        null => null,
+        "sha384" => HashAlgorithmName.SHA384,
+        "sha512" => HashAlgorithmName.SHA512,
+        _ => HashAlgorithmName.SHA256,
+    };
+}
 
 /// <summary>Certificate-based signatures from these identities, chained to the trust root (or the given CA).</summary>
 public sealed record KeylessAuthority(
@@ -85,8 +104,15 @@ public sealed record IdentityRequirement(string? Issuer, string? IssuerRegExp, s
 /// <summary>No cryptography: always pass or always fail.</summary>
 public sealed record StaticAuthority(bool Pass, string? Message);
 
-/// <summary><c>ctlog</c>: the signature must be in a transparency (Rekor) log of the trust root.</summary>
-public sealed record TlogRequirement(string? Url, string? TrustRootRef);
+/// <summary>
+/// <c>ctlog</c>: the signature must be in a transparency (Rekor) log of the trust root; with <see cref="Url"/>, in
+/// that log (the trust root's log whose base URL it is). <c>ctlog: {}</c> (neither field) disables the log check, as
+/// in policy-controller.
+/// </summary>
+public sealed record TlogRequirement(string? Url, string? TrustRootRef)
+{
+    public bool Disabled => Url is null && TrustRootRef is null;
+}
 
 /// <summary>An attestation of <see cref="PredicateType"/> that must verify, and satisfy <see cref="Condition"/> when given.</summary>
 public sealed record AttestationRequirement(string Name, string PredicateType, CelCondition? Condition);

@@ -143,12 +143,14 @@ internal static class PolicyReader
             throw new PolicyLoadException(where, $"{path}.source", "not supported: signatures are read from the image's own repository");
         }
 
-        if (node["signatureFormat"]?.ToString() is { } format && format is not ("legacy" or "bundle"))
+        var format = node["signatureFormat"]?.ToString() switch
         {
-            throw new PolicyLoadException(where, $"{path}.signatureFormat", $"'{format}' is not legacy or bundle");
-        }
+            null or "" or "legacy" => SignatureFormat.Legacy,
+            "bundle" => SignatureFormat.Bundle,
+            var other => throw new PolicyLoadException(where, $"{path}.signatureFormat", $"'{other}' is not legacy or bundle"),
+        };
 
-        TlogRequirement? ctlog = node["ctlog"] is JsonObject c ? new TlogRequirement(c["url"]?.ToString(), c["trustRootRef"]?.ToString()) : null;
+        var ctlog = node["ctlog"] is JsonObject c ? ReadTlog(c, where, $"{path}.ctlog") : null;
         var timestampRoot = node["rfc3161timestamp"] is JsonObject t
             ? t["trustRootRef"]?.ToString() ?? throw new PolicyLoadException(where, $"{path}.rfc3161timestamp.trustRootRef", "required")
             : null;
@@ -174,11 +176,23 @@ internal static class PolicyReader
 
         if (node["key"] is JsonObject key)
         {
-            return new Authority(name, ReadKey(key, where, $"{path}.key"), null, null, ctlog, timestampRoot, null, attestations);
+            return new Authority(name, ReadKey(key, where, $"{path}.key"), null, null, ctlog, timestampRoot, null, attestations, format);
         }
 
         var keyless = node["keyless"] as JsonObject ?? throw new PolicyLoadException(where, $"{path}.keyless", "must be a mapping");
-        return new Authority(name, null, ReadKeyless(keyless, where, $"{path}.keyless"), null, ctlog, timestampRoot, null, attestations);
+        return new Authority(name, null, ReadKeyless(keyless, where, $"{path}.keyless"), null, ctlog, timestampRoot, null, attestations, format);
+    }
+
+    /// <summary><c>ctlog.url</c> names the Rekor log (its trust-root base URL) the entry must come from.</summary>
+    private static TlogRequirement ReadTlog(JsonObject ctlog, string where, string path)
+    {
+        var url = ctlog["url"]?.ToString();
+        if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("https" or "http") || url.Length > 2048))
+        {
+            throw new PolicyLoadException(where, $"{path}.url", $"'{url}' is not an http(s) URL");
+        }
+
+        return new TlogRequirement(url, ctlog["trustRootRef"]?.ToString());
     }
 
     private static KeyAuthority ReadKey(JsonObject key, string where, string path)
@@ -189,13 +203,24 @@ internal static class PolicyReader
         }
 
         var data = key["data"]?.ToString() ?? throw new PolicyLoadException(where, $"{path}.data", "required (a PEM public key)");
-        var hash = key["hashAlgorithm"]?.ToString() ?? "sha256";
-        if (hash is not ("sha224" or "sha256" or "sha384" or "sha512"))
+        var hash = key["hashAlgorithm"]?.ToString();
+        if (hash == "sha224")
         {
-            throw new PolicyLoadException(where, $"{path}.hashAlgorithm", $"'{hash}' is not sha224, sha256, sha384 or sha512");
+            throw new PolicyLoadException(where, $"{path}.hashAlgorithm", "sha224 signatures cannot be verified here (.NET has no SHA-224 signature verification); use sha256, sha384 or sha512");
         }
 
-        return new KeyAuthority(PemBlocks.PublicKey(data, where, $"{path}.data"), hash);
+        if (hash is not (null or "sha256" or "sha384" or "sha512"))
+        {
+            throw new PolicyLoadException(where, $"{path}.hashAlgorithm", $"'{hash}' is not sha256, sha384 or sha512");
+        }
+
+        var spki = PemBlocks.PublicKey(data, where, $"{path}.data");
+        if (hash is not (null or "sha256") && PublicKey.CreateFromSubjectPublicKeyInfo(spki, out _).Oid.Value == "1.3.101.112")
+        {
+            throw new PolicyLoadException(where, $"{path}.hashAlgorithm", $"an Ed25519 key signs without a separate hash; {hash} cannot apply");
+        }
+
+        return new KeyAuthority(spki, hash);
     }
 
     private static KeylessAuthority ReadKeyless(JsonObject keyless, string where, string path)

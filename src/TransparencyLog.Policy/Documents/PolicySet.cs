@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using TransparencyLog.Policy.Evaluation;
+using TransparencyLog.Sigstore.TrustRoot;
 
 namespace TransparencyLog.Policy.Documents;
 
@@ -91,12 +93,43 @@ public sealed record PolicySet(
             }
         }
 
-        return new PolicySet(
+        var loaded = new PolicySet(
             policies,
             trustRoots,
             noMatch,
             Convert.ToHexStringLower(policyHash.GetHashAndReset())[..16],
             Convert.ToHexStringLower(rootHash.GetHashAndReset())[..16]);
+        loaded.CheckTlogUrls(null);
+        return loaded;
+    }
+
+    /// <summary>
+    /// Every <c>ctlog.url</c> must name a transparency log of the trust root its authority uses (the referenced
+    /// TrustRoot, else <paramref name="defaultRoot"/>; authorities on the default root are skipped when it is null).
+    /// </summary>
+    /// <exception cref="PolicyLoadException">A <c>ctlog.url</c> names no log of its trust root.</exception>
+    public void CheckTlogUrls(TrustedRoot? defaultRoot)
+    {
+        foreach (var policy in Policies)
+        {
+            foreach (var (authority, i) in policy.Authorities.Select(static (a, i) => (a, i)))
+            {
+                if (authority.Ctlog?.Url is not { } url)
+                {
+                    continue;
+                }
+
+                var reference = authority.Keyless?.TrustRootRef ?? authority.Ctlog.TrustRootRef ?? authority.TimestampTrustRootRef;
+                var root = reference is not null ? TrustRoots[reference].Root : defaultRoot;
+                if (root is not null && PolicyEvaluator.TlogsAt(root, url).Count == 0)
+                {
+                    var known = root.Tlogs.Count == 0 ? "none" : string.Join(", ", root.Tlogs.Select(static l => l.BaseUrl).Distinct(StringComparer.Ordinal));
+                    throw new PolicyLoadException(
+                        $"{policy.Origin} ({policy.Name})", $"spec.authorities[{i}].ctlog.url",
+                        $"'{url}' names no transparency log of {(reference is null ? "the default trusted root" : $"TrustRoot '{reference}'")} (its logs: {known})");
+                }
+            }
+        }
     }
 
     /// <summary>Reads the files (each size-checked before reading) and loads them.</summary>

@@ -147,6 +147,84 @@ public sealed class PolicyLoadingTests
     }
 
     [Theory]
+    [InlineData("sha224", "no SHA-224 signature verification")]
+    [InlineData("md5", "not sha256, sha384 or sha512")]
+    public void Load_KeyHashAlgorithmNotVerifiable_RefusedAtLoad(string hash, string reason)
+    {
+        var error = Assert.Throws<PolicyLoadException>(() => Load(KeyPolicy(s_publicKey, $"hashAlgorithm: {hash}")));
+
+        Assert.Equal("spec.authorities[0].key.hashAlgorithm", error.Field);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_Ed25519KeyWithHashAlgorithm_RefusedAtLoad()
+    {
+        var ed25519 = Indent("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----", 8);
+
+        var refused = Assert.Throws<PolicyLoadException>(() => Load(KeyPolicy(ed25519, "hashAlgorithm: sha512")));
+        var plain = Load(KeyPolicy(ed25519, string.Empty));
+
+        Assert.Equal("spec.authorities[0].key.hashAlgorithm", refused.Field);
+        Assert.Contains("Ed25519", refused.Message, StringComparison.Ordinal);
+        Assert.Null(plain.Policies[0].Authorities[0].Key!.HashAlgorithm);
+    }
+
+    [Theory]
+    [InlineData("", TransparencyLog.Sigstore.Oci.SignatureFormat.Legacy)]
+    [InlineData("signatureFormat: legacy", TransparencyLog.Sigstore.Oci.SignatureFormat.Legacy)]
+    [InlineData("signatureFormat: bundle", TransparencyLog.Sigstore.Oci.SignatureFormat.Bundle)]
+    public void Load_SignatureFormat_DefaultsToLegacyAsPolicyController(string field, TransparencyLog.Sigstore.Oci.SignatureFormat expected)
+    {
+        var set = Load($"apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: p}}\nspec:\n  images: [{{glob: \"**\"}}]\n  authorities:\n  - keyless: {{identities: [{{issuer: i, subject: s}}]}}\n    {field}\n");
+
+        Assert.Equal(expected, set.Policies[0].Authorities[0].SignatureFormat);
+    }
+
+    [Theory]
+    [InlineData("{url: \"https://other.example\", trustRootRef: ours}", "names no transparency log of TrustRoot 'ours' (its logs: https://rekor.example)")]
+    [InlineData("{url: \"ftp://rekor.example\"}", "is not an http(s) URL")]
+    public void Load_CtlogUrlNotALogOfTheTrustRoot_RefusedAtLoad(string ctlog, string reason)
+    {
+        var error = Assert.Throws<PolicyLoadException>(() => Load($$$"""
+            apiVersion: policy.sigstore.dev/v1beta1
+            kind: ClusterImagePolicy
+            metadata: {name: p}
+            spec:
+              images: [{glob: "**"}]
+              authorities:
+              - keyless: {identities: [{issuer: i, subject: s}]}
+                ctlog: {{{ctlog}}}
+            ---
+            {{{TrustRootWithLog("https://rekor.example/")}}}
+            """));
+
+        Assert.Equal("spec.authorities[0].ctlog.url", error.Field);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckTlogUrls_DefaultRootWithoutThatLog_Refused()
+    {
+        var set = Load("apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: p}\nspec:\n  images: [{glob: \"**\"}]\n  authorities:\n  - keyless: {identities: [{issuer: i, subject: s}]}\n    ctlog: {url: \"https://rekor.example\"}\n");
+        var withLog = Load(TrustRootWithLog("https://REKOR.example/")).TrustRoots["ours"].Root;
+
+        var error = Assert.Throws<PolicyLoadException>(() => set.CheckTlogUrls(TransparencyLog.Sigstore.TrustRoot.TrustedRoot.Empty));
+        set.CheckTlogUrls(withLog);
+
+        Assert.Contains("the default trusted root", error.Message, StringComparison.Ordinal);
+    }
+
+    private static string KeyPolicy(string indentedKey, string extra) =>
+        $"apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: p}}\nspec:\n  images: [{{glob: \"**\"}}]\n  authorities:\n  - key:\n      {extra}\n      data: |\n{indentedKey}\n";
+
+    private static string TrustRootWithLog(string baseUrl) =>
+        "apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: ours}\nspec:\n  sigstoreKeys:\n    certificateAuthorities:\n" +
+        $"    - certChain: {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(SelfSignedPem()))}\n" +
+        $"    tLogs:\n    - baseURL: {baseUrl}\n      hashAlgorithm: sha-256\n" +
+        $"      publicKey: {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportSubjectPublicKeyInfoPem()))}\n";
+
+    [Theory]
     [InlineData("kind: Deployment\napiVersion: apps/v1", "kind")]
     [InlineData("apiVersion: policy.sigstore.dev/v2\nkind: ClusterImagePolicy\nmetadata: {name: p}", "apiVersion")]
     [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {remote: {mirror: https://tuf.example, root: eA==}}", "spec.remote")]
