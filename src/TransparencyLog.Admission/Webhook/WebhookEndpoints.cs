@@ -27,6 +27,7 @@ internal static class WebhookEndpoints
             .ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHttpClient("registry", static client => client.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddHttpClient("tuf", static client => client.Timeout = TimeSpan.FromSeconds(15));
         builder.Services.AddSingleton<PullSecrets>();
         builder.Services.AddSingleton(static services => new OutcomeCache(
             services.GetRequiredService<TimeProvider>(), services.GetRequiredService<IOptions<AdmissionOptions>>().Value.CacheEntries));

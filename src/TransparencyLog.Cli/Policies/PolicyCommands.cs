@@ -64,7 +64,7 @@ internal static class PolicyCommands
 
             var rootPath = parseResult.GetValue(trustedRoot) ?? host.Context.Env("TLOG_TRUSTED_ROOT") ?? host.Context.Env("SIGSTORE_ROOT_FILE");
             var root = rootPath is null ? TrustedRoot.Empty : CommandActions.LoadTrustedRoot(rootPath);
-            var set = LoadPolicies(parseResult.GetRequiredValue(policies), root);
+            var set = await LoadPoliciesAsync(parseResult.GetRequiredValue(policies), root, host, cancellationToken);
             var connections = registry.Resolve(parseResult, host);
             var evaluator = new ReviewEvaluator(
                 new PolicyEvaluator(root), (_, _) => new ReviewRegistries(connections, "cli"), host.Context.Time, TimeSpan.FromMinutes(2));
@@ -86,7 +86,7 @@ internal static class PolicyCommands
         return command;
     }
 
-    private static PolicySet LoadPolicies(string[] paths, TrustedRoot root)
+    private static async Task<PolicySet> LoadPoliciesAsync(string[] paths, TrustedRoot root, CliHost host, CancellationToken cancellationToken)
     {
         var files = new List<string>();
         foreach (var path in paths)
@@ -108,6 +108,16 @@ internal static class PolicyCommands
         try
         {
             var set = PolicySet.LoadFiles(files);
+            var tufCache = Directory.CreateTempSubdirectory("tlog-policy-tuf-").FullName;
+            try
+            {
+                set = await TufTrustRoots.ResolveAsync(set, host.Context.Http, tufCache, host.Context.Time.GetUtcNow(), cancellationToken);
+            }
+            finally
+            {
+                Directory.Delete(tufCache, recursive: true);
+            }
+
             set.CheckTlogUrls(root);
             return set;
         }

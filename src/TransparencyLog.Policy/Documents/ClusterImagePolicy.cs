@@ -117,5 +117,15 @@ public sealed record TlogRequirement(string? Url, string? TrustRootRef)
 /// <summary>An attestation of <see cref="PredicateType"/> that must verify, and satisfy <see cref="Condition"/> when given.</summary>
 public sealed record AttestationRequirement(string Name, string PredicateType, CelCondition? Condition);
 
-/// <summary>A policy-controller <c>TrustRoot</c>, as the trusted root it stands for.</summary>
-public sealed record TrustRootDocument(string Name, string Origin, long Generation, TrustedRoot Root);
+/// <summary>
+/// A policy-controller <c>TrustRoot</c>, as the trusted root it stands for. A <c>remote</c> (TUF) one carries its
+/// <see cref="Tuf"/> source and an empty <see cref="Root"/> until <see cref="TufTrustRoots.ResolveAsync"/> fetched it.
+/// </summary>
+public sealed record TrustRootDocument(string Name, string Origin, long Generation, TrustedRoot Root, TufSource? Tuf = null)
+{
+    /// <summary>A TUF trust root not fetched yet: its <see cref="Root"/> trusts nothing.</summary>
+    public bool Pending => Tuf is not null && ReferenceEquals(Root, TrustedRoot.Empty);
+}
+
+/// <summary>A TUF mirror and the initial root.json that vouches for it (TrustRoot <c>spec.remote</c>).</summary>
+public sealed record TufSource(Uri Mirror, byte[] InitialRoot);

@@ -120,6 +120,11 @@ public sealed record PolicySet(
                 }
 
                 var reference = authority.Keyless?.TrustRootRef ?? authority.Ctlog.TrustRootRef ?? authority.TimestampTrustRootRef;
+                if (reference is not null && TrustRoots[reference].Pending)
+                {
+                    continue;
+                }
+
                 var root = reference is not null ? TrustRoots[reference].Root : defaultRoot;
                 if (root is not null && PolicyEvaluator.TlogsAt(root, url).Count == 0)
                 {

@@ -182,7 +182,7 @@ public sealed class PolicyLoadingTests
     }
 
     [Theory]
-    [InlineData("{url: \"https://other.example\", trustRootRef: ours}", "names no transparency log of TrustRoot 'ours' (its logs: https://rekor.example)")]
+    [InlineData("{url: \"https://other.example\", trustRootRef: ours}", "names no transparency log of TrustRoot 'ours' (its logs: https://rekor.example/)")]
     [InlineData("{url: \"ftp://rekor.example\"}", "is not an http(s) URL")]
     public void Load_CtlogUrlNotALogOfTheTrustRoot_RefusedAtLoad(string ctlog, string reason)
     {
@@ -227,7 +227,9 @@ public sealed class PolicyLoadingTests
     [Theory]
     [InlineData("kind: Deployment\napiVersion: apps/v1", "kind")]
     [InlineData("apiVersion: policy.sigstore.dev/v2\nkind: ClusterImagePolicy\nmetadata: {name: p}", "apiVersion")]
-    [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {remote: {mirror: https://tuf.example, root: eA==}}", "spec.remote")]
+    [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {remote: {mirror: https://tuf.example, root: eA==}}", "spec.remote.root")]
+    [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {remote: {mirror: \"file:///etc\", root: eA==}}", "spec.remote.mirror")]
+    [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {repository: {root: eA==, mirrorFS: eA==}}", "spec.repository")]
     [InlineData("a: [unclosed", "line 2")]
     [InlineData("- just\n- a list", "")]
     public void Load_NotAPolicyDocument_Refused(string yaml, string field)
