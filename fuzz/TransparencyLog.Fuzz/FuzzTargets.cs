@@ -11,6 +11,8 @@ using TransparencyLog.CaService.Issuance;
 using TransparencyLog.LogService.CertificateTransparency;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Timestamping;
+using TransparencyLog.Policy.Documents;
+using TransparencyLog.Policy.Evaluation;
 using TransparencyLog.Sigstore.Bundles;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
@@ -108,6 +110,12 @@ internal static class FuzzTargets
 
         new("timestamp-token", "an RFC 3161 timestamp token from a bundle, verified against an empty trust root (Rfc3161Timestamp.Verify)",
             input => Rfc3161Timestamp.Verify(input, TimestampedSignature, TrustedRoot.Empty), typeof(VerificationException)),
+
+        new("admission-review", "POST /validate of the admission webhook: JSON as the handler reads it, then ReviewEvaluator (images found, references parsed, a static policy judged)",
+            AdmissionTargets.JudgeReview, typeof(JsonException), typeof(ReviewFormatException)),
+
+        new("image-policy", "the admission webhook's policy files: ClusterImagePolicy, TrustRoot and ConfigMap YAML (PolicySet.Load)",
+            input => PolicySet.Load([("fuzz.yaml", Text(input))]), typeof(PolicyLoadException)),
     ];
 
     /// <summary>The signature bytes the timestamp-token seeds were issued over.</summary>
