@@ -52,8 +52,31 @@ public sealed record ClusterImagePolicy(
     VerificationLevel Level,
     IReadOnlyList<ResourceMatch> Match);
 
-/// <summary>A <c>spec.match[]</c> entry: the policy applies only to these resources (and labels).</summary>
-public sealed record ResourceMatch(string Group, string Version, string Resource, IReadOnlyDictionary<string, string> Labels);
+/// <summary>A <c>spec.match[]</c> entry: the policy applies only to these resources (and labels: a Kubernetes label selector).</summary>
+public sealed record ResourceMatch(
+    string Group, string Version, string Resource, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<LabelExpression>? Expressions = null)
+{
+    /// <summary><c>matchLabels</c> and every <c>matchExpressions</c> entry must hold (Kubernetes' label-selector rules).</summary>
+    public bool Selects(IReadOnlyDictionary<string, string> labels) =>
+        Labels.All(l => labels.TryGetValue(l.Key, out var v) && v == l.Value)
+        && (Expressions ?? []).All(e => e.Holds(labels));
+}
+
+/// <summary>One <c>matchExpressions</c> entry: <c>In</c>, <c>NotIn</c>, <c>Exists</c> or <c>DoesNotExist</c>.</summary>
+public sealed record LabelExpression(string Key, string Operator, IReadOnlyList<string> Values)
+{
+    public bool Holds(IReadOnlyDictionary<string, string> labels)
+    {
+        var present = labels.TryGetValue(Key, out var value);
+        return Operator switch
+        {
+            "In" => present && Values.Contains(value, StringComparer.Ordinal),
+            "NotIn" => !present || !Values.Contains(value, StringComparer.Ordinal),
+            "Exists" => present,
+            _ => !present,
+        };
+    }
+}
 
 /// <summary>
 /// One <c>spec.authorities[]</c> entry: exactly one of key, keyless and static. <see cref="SignatureFormat"/> is

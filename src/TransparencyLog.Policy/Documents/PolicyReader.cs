@@ -111,20 +111,39 @@ internal static class PolicyReader
         }
 
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        var expressions = new List<LabelExpression>();
         if (node["selector"] is JsonObject selector)
         {
-            if (selector.ContainsKey("matchExpressions"))
-            {
-                throw new PolicyLoadException(where, $"{path}.selector.matchExpressions", "not supported: use matchLabels");
-            }
-
             foreach (var (key, value) in selector["matchLabels"] as JsonObject ?? [])
             {
                 labels[key] = value?.ToString() ?? string.Empty;
             }
+
+            expressions.AddRange(Array(selector, "matchExpressions", where, $"{path}.selector", required: false, 32)
+                .Select((e, i) => ReadExpression(e, where, $"{path}.selector.matchExpressions[{i}]")));
         }
 
-        return new ResourceMatch(node["group"]?.ToString() ?? string.Empty, node["version"]?.ToString() ?? "v1", resource, labels);
+        return new ResourceMatch(node["group"]?.ToString() ?? string.Empty, node["version"]?.ToString() ?? "v1", resource, labels, expressions);
+    }
+
+    /// <summary>As Kubernetes validates a label selector: In/NotIn need values, Exists/DoesNotExist take none.</summary>
+    private static LabelExpression ReadExpression(JsonNode? node, string where, string path)
+    {
+        var key = node?["key"]?.ToString();
+        if (string.IsNullOrEmpty(key) || key.Length > 317)
+        {
+            throw new PolicyLoadException(where, $"{path}.key", "required, at most 317 characters");
+        }
+
+        var op = node!["operator"]?.ToString();
+        var values = (node["values"] as JsonArray ?? []).Select(static v => v?.ToString() ?? string.Empty).Take(256).ToList();
+        return op switch
+        {
+            "In" or "NotIn" when values.Count == 0 => throw new PolicyLoadException(where, $"{path}.values", $"{op} needs at least one value"),
+            "Exists" or "DoesNotExist" when values.Count > 0 => throw new PolicyLoadException(where, $"{path}.values", $"{op} takes no values"),
+            "In" or "NotIn" or "Exists" or "DoesNotExist" => new LabelExpression(key, op, values),
+            _ => throw new PolicyLoadException(where, $"{path}.operator", $"'{op}' is not In, NotIn, Exists or DoesNotExist"),
+        };
     }
 
     private static Authority ReadAuthority(JsonObject node, int index, string where)

@@ -55,7 +55,7 @@ public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache
 
     private static bool MatchesResource(ClusterImagePolicy policy, ImageSubject subject) =>
         policy.Match.Count == 0
-        || policy.Match.Any(m => m.Resource == subject.Resource && m.Labels.All(l => subject.Labels.TryGetValue(l.Key, out var v) && v == l.Value));
+        || policy.Match.Any(m => m.Resource == subject.Resource && m.Selects(subject.Labels));
 
     private async Task<PolicyOutcome> EvaluatePolicyAsync(
         PolicySet set, ClusterImagePolicy policy, ImageSubject subject, RegistryConnections registries, string credentialScope, CancellationToken cancellationToken)
