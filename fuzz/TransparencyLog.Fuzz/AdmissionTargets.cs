@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using TransparencyLog.Policy.Documents;
 using TransparencyLog.Policy.Evaluation;
 using TransparencyLog.Sigstore.Oci;
@@ -18,7 +16,7 @@ internal static class AdmissionTargets
     /// <summary>As ReviewHandler: the body parsed with the same depth limit, then judged by /validate's rules.</summary>
     public static void JudgeReview(byte[] input)
     {
-        var body = JsonNode.Parse(input, documentOptions: new JsonDocumentOptions { MaxDepth = 128 });
+        var body = ReviewEvaluator.ParseReview(input);
         var evaluator = new ReviewEvaluator(
             new PolicyEvaluator(TrustedRoot.Empty),
             static (_, _) => new ReviewRegistries(new RegistryConnections(s_http, static _ => null, allowInsecure: false), "fuzz"),

@@ -111,8 +111,8 @@ internal static class FuzzTargets
         new("timestamp-token", "an RFC 3161 timestamp token from a bundle, verified against an empty trust root (Rfc3161Timestamp.Verify)",
             input => Rfc3161Timestamp.Verify(input, TimestampedSignature, TrustedRoot.Empty), typeof(VerificationException)),
 
-        new("admission-review", "POST /validate of the admission webhook: JSON as the handler reads it, then ReviewEvaluator (images found, references parsed, a static policy judged)",
-            AdmissionTargets.JudgeReview, typeof(JsonException), typeof(ReviewFormatException)),
+        new("admission-review", "POST /validate of the admission webhook: the body as the handler reads it (ReviewEvaluator.ParseReview), then ReviewEvaluator (images found, references parsed, a static policy judged)",
+            AdmissionTargets.JudgeReview, typeof(ReviewFormatException)),
 
         new("image-policy", "the admission webhook's policy files: ClusterImagePolicy, TrustRoot and ConfigMap YAML (PolicySet.Load)",
             input => PolicySet.Load([("fuzz.yaml", Text(input))]), typeof(PolicyLoadException)),

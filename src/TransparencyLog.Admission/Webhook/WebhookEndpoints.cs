@@ -96,9 +96,9 @@ internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, 
         {
             return Refuse(StatusCodes.Status413PayloadTooLarge, $"the AdmissionReview is larger than {admission.MaxRequestBytes} bytes");
         }
-        catch (JsonException)
+        catch (ReviewFormatException ex)
         {
-            return Refuse(StatusCodes.Status400BadRequest, "the body is not JSON");
+            return Refuse(StatusCodes.Status400BadRequest, ex.Message);
         }
 
         var set = store.Current;
@@ -189,7 +189,7 @@ internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, 
 
         return tooLarge
             ? throw new Microsoft.AspNetCore.Http.BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge)
-            : JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 128 });
+            : ReviewEvaluator.ParseReview(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 
     private static ProblemHttpResult Refuse(int status, string detail)

@@ -234,12 +234,25 @@ internal static class PolicyReader
         }
 
         var spki = PemBlocks.PublicKey(data, where, $"{path}.data");
-        if (hash is not (null or "sha256") && PublicKey.CreateFromSubjectPublicKeyInfo(spki, out _).Oid.Value == "1.3.101.112")
+        if (hash is not (null or "sha256") && KeyAlgorithm(spki, where, $"{path}.data") == "1.3.101.112")
         {
             throw new PolicyLoadException(where, $"{path}.hashAlgorithm", $"an Ed25519 key signs without a separate hash; {hash} cannot apply");
         }
 
         return new KeyAuthority(spki, hash);
+    }
+
+    /// <summary>The key's algorithm OID; a PUBLIC KEY block whose content is not a SubjectPublicKeyInfo is refused.</summary>
+    private static string? KeyAlgorithm(byte[] spki, string where, string path)
+    {
+        try
+        {
+            return PublicKey.CreateFromSubjectPublicKeyInfo(spki, out _).Oid.Value;
+        }
+        catch (CryptographicException)
+        {
+            throw new PolicyLoadException(where, path, "not a PEM public key");
+        }
     }
 
     private static KeylessAuthority ReadKeyless(JsonObject keyless, string where, string path)

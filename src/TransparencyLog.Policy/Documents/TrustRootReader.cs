@@ -87,6 +87,11 @@ internal static class TrustRootReader
             throw new PolicyLoadException(where, "spec.remote.root", "neither root.json nor base64 of it");
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(rootBytes))
+        {
+            throw new PolicyLoadException(where, "spec.remote.root", "not a TUF root signed to its own threshold: not UTF-8");
+        }
+
         try
         {
             var metadata = Sigstore.Tuf.TufMetadata.Parse(rootBytes, Sigstore.Tuf.TufMetadata.Root);

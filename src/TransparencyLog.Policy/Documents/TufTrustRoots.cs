@@ -75,6 +75,12 @@ public static class TufTrustRoots
         {
             throw new PolicyLoadException(where, "spec.remote.mirror", $"the TUF mirror {source.Mirror} did not answer in time");
         }
+        catch (InvalidOperationException ex)
+        {
+            // TufMetadata.Parse lets System.Text.Json's InvalidOperationException out on invalid UTF-8 inside a
+            // string (seen by fuzzing the initial root); metadata from a mirror is just as untrusted.
+            throw new PolicyLoadException(where, "spec.remote", $"the TUF repository at {source.Mirror} was refused (bad_format): {ex.Message}");
+        }
         catch (Sigstore.Bundles.BundleFormatException ex)
         {
             throw new PolicyLoadException(where, "spec.remote", $"the repository's {TrustedRootTarget} is not a valid trusted root: {ex.Message}");

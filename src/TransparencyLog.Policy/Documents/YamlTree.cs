@@ -25,6 +25,11 @@ internal static class YamlTree
         {
             throw new PolicyLoadException(source, $"line {ex.Start.Line}", $"not valid YAML: {ex.Message}");
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (not a YamlException) on some malformed plain scalars (found by fuzzing).
+            throw new PolicyLoadException(source, string.Empty, "not valid YAML");
+        }
 
         if (stream.Documents.Count > MaxDocuments)
         {

@@ -28,6 +28,29 @@ public sealed class ReviewEvaluator(
     TimeSpan deadline)
 {
     public const int MaxMessageLength = 4096;
+    public const int MaxJsonDepth = 128;
+
+    /// <summary>
+    /// The body of a review as JSON. UTF-8 is checked first: System.Text.Json defers string decoding until a value is
+    /// read, so invalid UTF-8 inside a string would otherwise surface later as an InvalidOperationException.
+    /// </summary>
+    /// <exception cref="ReviewFormatException">Not UTF-8, not JSON, or nested deeper than <see cref="MaxJsonDepth"/>.</exception>
+    public static JsonNode? ParseReview(ReadOnlySpan<byte> body)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            throw new ReviewFormatException("the body is not UTF-8");
+        }
+
+        try
+        {
+            return JsonNode.Parse(body, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = MaxJsonDepth });
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            throw new ReviewFormatException("the body is not JSON");
+        }
+    }
     public const int MaxWarnings = 20;
     public const int MaxWarningLength = 256;
 

@@ -240,6 +240,18 @@ public sealed class PolicyLoadingTests
         Assert.StartsWith("policy.yaml", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>Inputs the image-policy fuzz target found escaping as other exceptions (docs/reliability.md).</summary>
+    [Theory]
+    [InlineData("YXBpVmVyc2lvbjogcG9saWN5LnNpZ3N0b3JlLmRldi92MWFscGhhMQpraW5kOiBUcnVzdFJvb3QKbWV0YWRhdGE6IHtuYW1lOiByfQpzcGVjOgogIHJabW90ZToge21pcnJvcjogImh0dHBzOi8vdHVmLmV4YW1wbGUiLCByb290OiBleUp6YVdkdVpXUWlPbnQ5ZlE9PX0KLS0tCmFwaVZlcnNpb246IHBvbGljeS5zaWdzdG9yZS5kZXYvdjFiZXRhMQpraW5kOiBDbHVzdGVySW1hZ2VQb2xpY3kKbWV0YWRhdGE6IHtuYW1lOiBwfQpzcGVjOgogIGltYWdXUWlPbnQ5ZlE9PX0KLS0tCmFwaSBhdRBob3JpdGllczogW3trZXlsZXNzOiB7aWRlbnRpdGl0ZXJJbWFnZVBvbGljeQptZXRhZGF0ZXM6IFt7aXNzdWVyOiBpLCBzdWJqZWN0OiBzfV0sIHRydXN0Um9vdFJlZjogcn19XQo=", "")]
+    [InlineData("YXBpVmVyc2lvbjogcG9saWN5LnNpZ3N0b3JlLmRldi92MWFscGhhMQpraW5kOiBUcnVzdFJvb3QKbWV0YWRhdGE6IHtuYW1lOiByfQpzcGVjOiB7cmVtb3RlOiB7bWlycm9yOiAiaHR0cHM6Ly90dWYuZXhhbXBsZSIsIHJvb3Q6IGV5SnphV2R1WldRaU9uc2lYM1I1Y0dVaU9pTC9JbjE5fX0K", "spec.remote.root")]
+    [InlineData("YXBpVmVyc2lvbjogcG9saWN5LnNpZ3N0b3JlLmRldi92MWJldGExCmtpbmQ6IENsdXN0ZXJJbWFnZVBvbGljeQptZXRhZGF0YToge25hbWU6IHB9CnNwZWM6CiAgaW1hZ2VzOiBbe2dsb2I6ICIqKiJ9XQogIGF1dGhvcml0aWVzOgogIC0ga2V5OgogICAgICBoYXNoQWxnb3JpdGhtOiBzaGEzODQKICAgICAgZGF0YTogfAogICAgICAgIC0tLS0tQkVHSU4gUFVCTElDIEtFWS0tLS0tCiAgICAgICAgTUZrd0V3WUhLb1pJemowQ0FRWUlLb1pJemowREFReURRZ0FFZmRTOAogICAgICAgIC0tLS0tRU5EIFBVQkxJQyBLRVktLS0tLQo=", "spec.authorities[0].key.data")]
+    public void Load_FuzzFinding_RefusedAsPolicyError(string base64, string field)
+    {
+        var error = Assert.Throws<PolicyLoadException>(() => Load(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(base64))));
+
+        Assert.Equal(field, error.Field);
+    }
+
     [Fact]
     public void Load_ChangedPolicy_ChangesGenerationButNotTrustRootGeneration()
     {

@@ -11,13 +11,13 @@ public sealed class ResourceMatchTests
     private const string Image = "registry.example/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     private static PolicySet Policy(string selector) => PolicySet.Load(
-        [("p.yaml", $$"""
+        [("p.yaml", $$$"""
             apiVersion: policy.sigstore.dev/v1beta1
             kind: ClusterImagePolicy
             metadata: {name: selected}
             spec:
               images: [{glob: "registry.example/**"}]
-              match: [{resource: pods, selector: {{selector}}}]
+              match: [{resource: pods, selector: {{{selector}}} }]
               authorities: [{static: {action: fail, message: selected}}]
             ---
             apiVersion: v1
