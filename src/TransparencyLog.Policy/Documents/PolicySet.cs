@@ -42,40 +42,48 @@ public sealed record PolicySet(
                 throw new PolicyLoadException(origin, string.Empty, $"larger than {MaxFileBytes} bytes");
             }
 
-            foreach (var document in YamlTree.Parse(text, origin))
+            try
             {
-                var kind = document["kind"]?.ToString();
-                var isConfig = kind == "ConfigMap" && document["metadata"]?["name"]?.ToString() == "config-policy-controller";
-                var canonical = Encoding.UTF8.GetBytes(document.ToJsonString() + "\n");
-                switch (kind)
+                foreach (var document in YamlTree.Parse(text, origin))
                 {
-                    case "ClusterImagePolicy":
-                        var policy = PolicyReader.ReadPolicy(document, origin);
-                        if (policies.Any(p => p.Name == policy.Name))
-                        {
-                            throw new PolicyLoadException(origin, "metadata.name", $"a second ClusterImagePolicy named '{policy.Name}'");
-                        }
-
-                        policies.Add(policy);
-                        policyHash.AppendData(canonical);
-                        break;
-                    case "TrustRoot":
-                        var root = TrustRootReader.Read(document, origin);
-                        if (!trustRoots.TryAdd(root.Name, root))
-                        {
-                            throw new PolicyLoadException(origin, "metadata.name", $"a second TrustRoot named '{root.Name}'");
-                        }
-
-                        rootHash.AppendData(canonical);
-                        break;
-                    case "ConfigMap" when isConfig:
-                        noMatch = PolicyReader.ReadNoMatch(document, origin);
-                        policyHash.AppendData(canonical);
-                        break;
-                    default:
-                        throw new PolicyLoadException(
-                            origin, "kind", $"'{kind}' is not a ClusterImagePolicy, TrustRoot or the config-policy-controller ConfigMap");
+                    var kind = document["kind"]?.ToString();
+                    var isConfig = kind == "ConfigMap" && document["metadata"]?["name"]?.ToString() == "config-policy-controller";
+                    var canonical = Encoding.UTF8.GetBytes(document.ToJsonString() + "\n");
+                    switch (kind)
+                    {
+                        case "ClusterImagePolicy":
+                            var policy = PolicyReader.ReadPolicy(document, origin);
+                            if (policies.Any(p => p.Name == policy.Name))
+                            {
+                                throw new PolicyLoadException(origin, "metadata.name", $"a second ClusterImagePolicy named '{policy.Name}'");
+                            }
+    
+                            policies.Add(policy);
+                            policyHash.AppendData(canonical);
+                            break;
+                        case "TrustRoot":
+                            var root = TrustRootReader.Read(document, origin);
+                            if (!trustRoots.TryAdd(root.Name, root))
+                            {
+                                throw new PolicyLoadException(origin, "metadata.name", $"a second TrustRoot named '{root.Name}'");
+                            }
+    
+                            rootHash.AppendData(canonical);
+                            break;
+                        case "ConfigMap" when isConfig:
+                            noMatch = PolicyReader.ReadNoMatch(document, origin);
+                            policyHash.AppendData(canonical);
+                            break;
+                        default:
+                            throw new PolicyLoadException(
+                                origin, "kind", $"'{kind}' is not a ClusterImagePolicy, TrustRoot or the config-policy-controller ConfigMap");
+                    }
                 }
+            }
+            catch (InvalidOperationException ex) when (ex.TargetSite?.DeclaringType?.Namespace?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+            {
+                // JsonNode's indexers throw this for a mapping, list or scalar where the schema has another (found by fuzzing).
+                throw new PolicyLoadException(origin, string.Empty, "a field is a mapping, list or scalar where the schema expects another");
             }
         }
 

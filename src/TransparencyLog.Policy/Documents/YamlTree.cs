@@ -25,9 +25,9 @@ internal static class YamlTree
         {
             throw new PolicyLoadException(source, $"line {ex.Start.Line}", $"not valid YAML: {ex.Message}");
         }
-        catch (InvalidOperationException)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet's scanner throws this (not a YamlException) on some malformed plain scalars (found by fuzzing).
+            // YamlDotNet throws these (not a YamlException) on some malformed scalars and event sequences (found by fuzzing).
             throw new PolicyLoadException(source, string.Empty, "not valid YAML");
         }
 

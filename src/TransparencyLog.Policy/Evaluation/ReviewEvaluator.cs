@@ -44,7 +44,8 @@ public sealed class ReviewEvaluator(
 
         try
         {
-            return JsonNode.Parse(body, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = MaxJsonDepth });
+            // A repeated member would otherwise throw ArgumentException only when its object is first read (fuzzing).
+            return JsonNode.Parse(body, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = MaxJsonDepth, AllowDuplicateProperties = false });
         }
         catch (System.Text.Json.JsonException)
         {
@@ -57,6 +58,20 @@ public sealed class ReviewEvaluator(
     /// <summary>Validates the review's shape and judges it.</summary>
     /// <exception cref="ReviewFormatException">Not an AdmissionReview v1 request.</exception>
     public async Task<ReviewDecision> EvaluateAsync(PolicySet set, JsonNode? body, bool mutate, bool requireDigest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await EvaluateCoreAsync(set, body, mutate, requireDigest, cancellationToken);
+        }
+        catch (InvalidOperationException ex) when (ex.TargetSite?.DeclaringType?.Namespace?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+        {
+            // JsonNode's indexers throw this when a field has another JSON type than the review's schema gives it
+            // (e.g. a string where an object belongs): the review is malformed, not the webhook.
+            throw new ReviewFormatException("a field of the review has the wrong JSON type");
+        }
+    }
+
+    private async Task<ReviewDecision> EvaluateCoreAsync(PolicySet set, JsonNode? body, bool mutate, bool requireDigest, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(set);
         var started = time.GetTimestamp();
