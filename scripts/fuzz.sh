@@ -35,7 +35,7 @@ build() {
 
 instrument() {
     # Only the product's assemblies are instrumented: the harness and the framework stay as they are.
-    for assembly in TransparencyLog.Merkle TransparencyLog.Sigstore TransparencyLog.LogService TransparencyLog.CaService; do
+    for assembly in TransparencyLog.Merkle TransparencyLog.Sigstore TransparencyLog.LogService TransparencyLog.CaService TransparencyLog.Policy; do
         dotnet sharpfuzz "$work/bin/$assembly.dll" >>"$work/instrument.log" 2>&1 \
             || { cat "$work/instrument.log"; exit 1; }
     done

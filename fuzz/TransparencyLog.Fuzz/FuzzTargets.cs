@@ -11,6 +11,8 @@ using TransparencyLog.CaService.Issuance;
 using TransparencyLog.LogService.CertificateTransparency;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Timestamping;
+using TransparencyLog.Policy.Documents;
+using TransparencyLog.Policy.Evaluation;
 using TransparencyLog.Sigstore.Bundles;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
@@ -113,6 +115,12 @@ internal static class FuzzTargets
 
         new("tuf-metadata", "a TUF root, timestamp, snapshot or targets file from a mirror: parse, role contents, signatures against a fixed root (TufMetadata.Parse, TufRoot, TufDocuments)",
             ParseTufMetadata, typeof(TufException)),
+
+        new("admission-review", "POST /validate of the admission webhook: the body as the handler reads it (ReviewEvaluator.ParseReview), then ReviewEvaluator (images found, references parsed, a static policy judged)",
+            AdmissionTargets.JudgeReview, typeof(ReviewFormatException)),
+
+        new("image-policy", "the admission webhook's policy files: ClusterImagePolicy, TrustRoot and ConfigMap YAML (PolicySet.Load)",
+            input => PolicySet.Load([("fuzz.yaml", Text(input))]), typeof(PolicyLoadException)),
     ];
 
     /// <summary>The signature bytes the timestamp-token seeds were issued over.</summary>

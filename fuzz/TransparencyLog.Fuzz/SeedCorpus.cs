@@ -28,6 +28,7 @@ internal static class SeedCorpus
 
     public static void Write(string directory, string ctRootsPath)
     {
+        AdmissionSeeds.Write(directory, static (d, t, s) => Seeds(d, t, s));
         using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var rsa = RSA.Create(2048);
         var ecdsaPem = PemEncoding.WriteString("PUBLIC KEY", ecdsa.ExportSubjectPublicKeyInfo()) + "\n";

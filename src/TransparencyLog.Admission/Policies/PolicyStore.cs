@@ -19,13 +19,18 @@ internal sealed class PolicyStore : IDisposable
     private readonly FileSystemWatcher? _watcher;
     private readonly Timer _poll;
     private readonly Lock _reloadLock = new();
+    private readonly HttpClient _tufHttp;
+    private readonly TimeProvider _time;
     private string _fingerprint = string.Empty;
+    private DateTimeOffset _resolvedAt;
     private PolicySet? _current;
 
-    public PolicyStore(IOptions<AdmissionOptions> options, ILogger<PolicyStore> logger)
+    public PolicyStore(IOptions<AdmissionOptions> options, IHttpClientFactory http, TimeProvider time, ILogger<PolicyStore> logger)
     {
         _options = options.Value;
         _logger = logger;
+        _tufHttp = http.CreateClient("tuf");
+        _time = time;
         DefaultRoot = _options.TrustedRootPath is { } path ? TrustedRoot.Parse(File.ReadAllText(path)) : TrustedRoot.Empty;
         Reload();
         if (Directory.Exists(_options.PoliciesDirectory))
@@ -56,7 +61,10 @@ internal sealed class PolicyStore : IDisposable
         {
             var files = PolicyFiles();
             var fingerprint = string.Join("|", files.Select(static f => $"{f.FullName}:{f.Length}:{f.LastWriteTimeUtc.Ticks}"));
-            if (fingerprint == _fingerprint && _current is not null)
+            var now = _time.GetUtcNow();
+            var tufDue = _current is { } current && current.TrustRoots.Values.Any(static r => r.Tuf is not null)
+                && now - _resolvedAt >= TimeSpan.FromMinutes(_options.TufRefreshMinutes);
+            if (fingerprint == _fingerprint && _current is not null && !tufDue)
             {
                 return false;
             }
@@ -65,6 +73,15 @@ internal sealed class PolicyStore : IDisposable
             try
             {
                 var set = PolicySet.LoadFiles(files.Select(static f => f.FullName), _options.NoMatchPolicy);
+                // Reloads run on the watcher's and the timer's threads, never on a request's, so waiting here
+                // for the TUF mirrors holds no review up; the set in force keeps answering meanwhile.
+                using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+                {
+                    set = TufTrustRoots.ResolveAsync(set, _tufHttp, _options.TufCacheDirectory, now, timeout.Token).GetAwaiter().GetResult();
+                }
+
+                _resolvedAt = now;
+                set.CheckTlogUrls(DefaultRoot);
                 Volatile.Write(ref _current, set);
                 LastError = null;
                 AdmissionMetrics.PolicyReloads.WithLabels("loaded").Inc();
@@ -107,7 +124,7 @@ internal sealed class PolicyHealthCheck(PolicyStore store) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(store.Current is { } set
-            ? HealthCheckResult.Healthy($"{set.Policies.Count} policies in force (generation {set.PolicyGeneration})")
+            ? HealthCheckResult.Healthy($"{set.Policies.Count} policies in force (generation {set.PolicyGeneration}, trust roots {set.TrustRootGeneration})")
             : HealthCheckResult.Unhealthy("no policy set has loaded"));
 }
 

@@ -52,4 +52,12 @@ public sealed record AdmissionOptions
     /// <summary>How often the policy directory is also polled (file-system events can be missed on mounted volumes).</summary>
     [Range(1, 3600)]
     public int ReloadPollSeconds { get; init; } = 5;
+
+    /// <summary>Where the trusted TUF metadata of <c>TrustRoot</c>s with <c>spec.remote</c> is kept between refreshes.</summary>
+    [Required]
+    public string TufCacheDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "tlog-admission-tuf");
+
+    /// <summary>How often TUF trust roots are fetched again even when no policy file changed (rotations, expiry).</summary>
+    [Range(1, 24 * 60)]
+    public int TufRefreshMinutes { get; init; } = 60;
 }

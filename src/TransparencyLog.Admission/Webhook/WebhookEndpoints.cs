@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,6 +28,7 @@ internal static class WebhookEndpoints
             .ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHttpClient("registry", static client => client.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddHttpClient("tuf", static client => client.Timeout = TimeSpan.FromSeconds(15));
         builder.Services.AddSingleton<PullSecrets>();
         builder.Services.AddSingleton(static services => new OutcomeCache(
             services.GetRequiredService<TimeProvider>(), services.GetRequiredService<IOptions<AdmissionOptions>>().Value.CacheEntries));
@@ -75,6 +77,9 @@ internal static class WebhookEndpoints
 /// <summary>Reads one review (bounded), judges it with the policies in force, records the decision.</summary>
 internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, OutcomeCache cache, TimeProvider time, IOptions<AdmissionOptions> options, ILogger<ReviewHandler> logger)
 {
+    /// <summary>How far past the limit a refused body is still read (and dropped) so the 413 reaches the client.</summary>
+    private const int DrainFactor = 4;
+
     private static readonly JsonSerializerOptions s_compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public async Task<Results<JsonHttpResult<JsonObject>, ProblemHttpResult>> HandleAsync(HttpContext context, bool mutate, CancellationToken cancellationToken)
@@ -91,9 +96,9 @@ internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, 
         {
             return Refuse(StatusCodes.Status413PayloadTooLarge, $"the AdmissionReview is larger than {admission.MaxRequestBytes} bytes");
         }
-        catch (JsonException)
+        catch (ReviewFormatException ex)
         {
-            return Refuse(StatusCodes.Status400BadRequest, "the body is not JSON");
+            return Refuse(StatusCodes.Status400BadRequest, ex.Message);
         }
 
         var set = store.Current;
@@ -149,27 +154,42 @@ internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, 
         return decision with { Allowed = false, Verdict = "denied" };
     }
 
+    /// <summary>
+    /// Reads at most <paramref name="maxBytes"/>. A larger body is refused with 413; unless the client waits for
+    /// 100-continue (then nothing more is sent), the rest is read and dropped, up to <see cref="DrainFactor"/> times
+    /// the limit, so a client that sends everything at once sees the 413 instead of a connection reset.
+    /// </summary>
     private static async Task<JsonNode?> ReadBodyAsync(HttpContext context, int maxBytes, CancellationToken cancellationToken)
     {
-        if (context.Request.ContentLength > maxBytes)
+        var drainLimit = (long)maxBytes * DrainFactor;
+        var waitsForContinue = context.Request.Headers.Expect.Any(static e => string.Equals(e, "100-continue", StringComparison.OrdinalIgnoreCase));
+        if (context.Request.ContentLength > maxBytes && (waitsForContinue || context.Request.ContentLength > drainLimit))
         {
             throw new Microsoft.AspNetCore.Http.BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+        }
+
+        // Kestrel's own limit stays at maxBytes for every other route; here it is raised so the excess can be drained.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = drainLimit;
         }
 
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
+        var tooLarge = false;
         while ((read = await context.Request.Body.ReadAsync(chunk, cancellationToken)) > 0)
         {
-            if (buffer.Length + read > maxBytes)
+            tooLarge |= buffer.Length + read > maxBytes;
+            if (!tooLarge)
             {
-                throw new Microsoft.AspNetCore.Http.BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+                buffer.Write(chunk, 0, read);
             }
-
-            buffer.Write(chunk, 0, read);
         }
 
-        return JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 128 });
+        return tooLarge
+            ? throw new Microsoft.AspNetCore.Http.BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge)
+            : ReviewEvaluator.ParseReview(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 
     private static ProblemHttpResult Refuse(int status, string detail)

@@ -62,9 +62,9 @@ internal static class PolicyCommands
                 throw new CliException(ExitCodes.Usage, "give an IMAGE or --review FILE (exactly one)");
             }
 
-            var set = LoadPolicies(parseResult.GetRequiredValue(policies));
             var rootPath = parseResult.GetValue(trustedRoot) ?? host.Context.Env("TLOG_TRUSTED_ROOT") ?? host.Context.Env("SIGSTORE_ROOT_FILE");
             var root = rootPath is null ? TrustedRoot.Empty : CommandActions.LoadTrustedRoot(rootPath);
+            var set = await LoadPoliciesAsync(parseResult.GetRequiredValue(policies), root, host, cancellationToken);
             var connections = registry.Resolve(parseResult, host);
             var evaluator = new ReviewEvaluator(
                 new PolicyEvaluator(root), (_, _) => new ReviewRegistries(connections, "cli"), host.Context.Time, TimeSpan.FromMinutes(2));
@@ -86,7 +86,7 @@ internal static class PolicyCommands
         return command;
     }
 
-    private static PolicySet LoadPolicies(string[] paths)
+    private static async Task<PolicySet> LoadPoliciesAsync(string[] paths, TrustedRoot root, CliHost host, CancellationToken cancellationToken)
     {
         var files = new List<string>();
         foreach (var path in paths)
@@ -107,7 +107,19 @@ internal static class PolicyCommands
 
         try
         {
-            return PolicySet.LoadFiles(files);
+            var set = PolicySet.LoadFiles(files);
+            var tufCache = Directory.CreateTempSubdirectory("tlog-policy-tuf-").FullName;
+            try
+            {
+                set = await TufTrustRoots.ResolveAsync(set, host.Context.Http, tufCache, host.Context.Time.GetUtcNow(), cancellationToken);
+            }
+            finally
+            {
+                Directory.Delete(tufCache, recursive: true);
+            }
+
+            set.CheckTlogUrls(root);
+            return set;
         }
         catch (PolicyLoadException ex)
         {

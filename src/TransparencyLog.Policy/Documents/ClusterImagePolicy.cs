@@ -1,5 +1,7 @@
 using TransparencyLog.Policy.Evaluation;
+using System.Security.Cryptography;
 using TransparencyLog.Policy.Matching;
+using TransparencyLog.Sigstore.Oci;
 using TransparencyLog.Sigstore.TrustRoot;
 using TransparencyLog.Sigstore.Verification;
 
@@ -50,10 +52,37 @@ public sealed record ClusterImagePolicy(
     VerificationLevel Level,
     IReadOnlyList<ResourceMatch> Match);
 
-/// <summary>A <c>spec.match[]</c> entry: the policy applies only to these resources (and labels).</summary>
-public sealed record ResourceMatch(string Group, string Version, string Resource, IReadOnlyDictionary<string, string> Labels);
+/// <summary>A <c>spec.match[]</c> entry: the policy applies only to these resources (and labels: a Kubernetes label selector).</summary>
+public sealed record ResourceMatch(
+    string Group, string Version, string Resource, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<LabelExpression>? Expressions = null)
+{
+    /// <summary><c>matchLabels</c> and every <c>matchExpressions</c> entry must hold (Kubernetes' label-selector rules).</summary>
+    public bool Selects(IReadOnlyDictionary<string, string> labels) =>
+        Labels.All(l => labels.TryGetValue(l.Key, out var v) && v == l.Value)
+        && (Expressions ?? []).All(e => e.Holds(labels));
+}
 
-/// <summary>One <c>spec.authorities[]</c> entry: exactly one of key, keyless and static.</summary>
+/// <summary>One <c>matchExpressions</c> entry: <c>In</c>, <c>NotIn</c>, <c>Exists</c> or <c>DoesNotExist</c>.</summary>
+public sealed record LabelExpression(string Key, string Operator, IReadOnlyList<string> Values)
+{
+    public bool Holds(IReadOnlyDictionary<string, string> labels)
+    {
+        var present = labels.TryGetValue(Key, out var value);
+        return Operator switch
+        {
+            "In" => present && Values.Contains(value, StringComparer.Ordinal),
+            "NotIn" => !present || !Values.Contains(value, StringComparer.Ordinal),
+            "Exists" => present,
+            _ => !present,
+        };
+    }
+}
+
+/// <summary>
+/// One <c>spec.authorities[]</c> entry: exactly one of key, keyless and static. <see cref="SignatureFormat"/> is
+/// where signatures are read: policy-controller's default <c>legacy</c> (the <c>.sig</c>/<c>.att</c> tag) or
+/// <c>bundle</c> (OCI 1.1 referrers).
+/// </summary>
 public sealed record Authority(
     string Name,
     KeyAuthority? Key,
@@ -62,10 +91,23 @@ public sealed record Authority(
     TlogRequirement? Ctlog,
     string? TimestampTrustRootRef,
     string? SignatureRepository,
-    IReadOnlyList<AttestationRequirement> Attestations);
+    IReadOnlyList<AttestationRequirement> Attestations,
+    SignatureFormat SignatureFormat = SignatureFormat.Legacy);
 
-/// <summary>A public key (DER SubjectPublicKeyInfo) the signatures must verify with.</summary>
-public sealed record KeyAuthority(byte[] Spki, string HashAlgorithm);
+/// <summary>
+/// A public key (DER SubjectPublicKeyInfo) the signatures must verify with; <see cref="HashAlgorithm"/> is the hash
+/// they were made with (<c>key.hashAlgorithm</c>), null when not given (SHA-256, or the curve's own for P-384/P-521).
+/// </summary>
+public sealed record KeyAuthority(byte[] Spki, string? HashAlgorithm)
+{
+    public HashAlgorithmName? SignatureHash => HashAlgorithm switch
+    {
+        null => null,
+        "sha384" => HashAlgorithmName.SHA384,
+        "sha512" => HashAlgorithmName.SHA512,
+        _ => HashAlgorithmName.SHA256,
+    };
+}
 
 /// <summary>Certificate-based signatures from these identities, chained to the trust root (or the given CA).</summary>
 public sealed record KeylessAuthority(
@@ -85,11 +127,28 @@ public sealed record IdentityRequirement(string? Issuer, string? IssuerRegExp, s
 /// <summary>No cryptography: always pass or always fail.</summary>
 public sealed record StaticAuthority(bool Pass, string? Message);
 
-/// <summary><c>ctlog</c>: the signature must be in a transparency (Rekor) log of the trust root.</summary>
-public sealed record TlogRequirement(string? Url, string? TrustRootRef);
+/// <summary>
+/// <c>ctlog</c>: the signature must be in a transparency (Rekor) log of the trust root; with <see cref="Url"/>, in
+/// that log (the trust root's log whose base URL it is). <c>ctlog: {}</c> (neither field) disables the log check, as
+/// in policy-controller.
+/// </summary>
+public sealed record TlogRequirement(string? Url, string? TrustRootRef)
+{
+    public bool Disabled => Url is null && TrustRootRef is null;
+}
 
 /// <summary>An attestation of <see cref="PredicateType"/> that must verify, and satisfy <see cref="Condition"/> when given.</summary>
 public sealed record AttestationRequirement(string Name, string PredicateType, CelCondition? Condition);
 
-/// <summary>A policy-controller <c>TrustRoot</c>, as the trusted root it stands for.</summary>
-public sealed record TrustRootDocument(string Name, string Origin, long Generation, TrustedRoot Root);
+/// <summary>
+/// A policy-controller <c>TrustRoot</c>, as the trusted root it stands for. A <c>remote</c> (TUF) one carries its
+/// <see cref="Tuf"/> source and an empty <see cref="Root"/> until <see cref="TufTrustRoots.ResolveAsync"/> fetched it.
+/// </summary>
+public sealed record TrustRootDocument(string Name, string Origin, long Generation, TrustedRoot Root, TufSource? Tuf = null)
+{
+    /// <summary>A TUF trust root not fetched yet: its <see cref="Root"/> trusts nothing.</summary>
+    public bool Pending => Tuf is not null && ReferenceEquals(Root, TrustedRoot.Empty);
+}
+
+/// <summary>A TUF mirror and the initial root.json that vouches for it (TrustRoot <c>spec.remote</c>).</summary>
+public sealed record TufSource(Uri Mirror, byte[] InitialRoot);

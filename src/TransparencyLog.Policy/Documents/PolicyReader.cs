@@ -111,20 +111,39 @@ internal static class PolicyReader
         }
 
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        var expressions = new List<LabelExpression>();
         if (node["selector"] is JsonObject selector)
         {
-            if (selector.ContainsKey("matchExpressions"))
-            {
-                throw new PolicyLoadException(where, $"{path}.selector.matchExpressions", "not supported: use matchLabels");
-            }
-
             foreach (var (key, value) in selector["matchLabels"] as JsonObject ?? [])
             {
                 labels[key] = value?.ToString() ?? string.Empty;
             }
+
+            expressions.AddRange(Array(selector, "matchExpressions", where, $"{path}.selector", required: false, 32)
+                .Select((e, i) => ReadExpression(e, where, $"{path}.selector.matchExpressions[{i}]")));
         }
 
-        return new ResourceMatch(node["group"]?.ToString() ?? string.Empty, node["version"]?.ToString() ?? "v1", resource, labels);
+        return new ResourceMatch(node["group"]?.ToString() ?? string.Empty, node["version"]?.ToString() ?? "v1", resource, labels, expressions);
+    }
+
+    /// <summary>As Kubernetes validates a label selector: In/NotIn need values, Exists/DoesNotExist take none.</summary>
+    private static LabelExpression ReadExpression(JsonNode? node, string where, string path)
+    {
+        var key = node?["key"]?.ToString();
+        if (string.IsNullOrEmpty(key) || key.Length > 317)
+        {
+            throw new PolicyLoadException(where, $"{path}.key", "required, at most 317 characters");
+        }
+
+        var op = node!["operator"]?.ToString();
+        var values = (node["values"] as JsonArray ?? []).Select(static v => v?.ToString() ?? string.Empty).Take(256).ToList();
+        return op switch
+        {
+            "In" or "NotIn" when values.Count == 0 => throw new PolicyLoadException(where, $"{path}.values", $"{op} needs at least one value"),
+            "Exists" or "DoesNotExist" when values.Count > 0 => throw new PolicyLoadException(where, $"{path}.values", $"{op} takes no values"),
+            "In" or "NotIn" or "Exists" or "DoesNotExist" => new LabelExpression(key, op, values),
+            _ => throw new PolicyLoadException(where, $"{path}.operator", $"'{op}' is not In, NotIn, Exists or DoesNotExist"),
+        };
     }
 
     private static Authority ReadAuthority(JsonObject node, int index, string where)
@@ -143,12 +162,14 @@ internal static class PolicyReader
             throw new PolicyLoadException(where, $"{path}.source", "not supported: signatures are read from the image's own repository");
         }
 
-        if (node["signatureFormat"]?.ToString() is { } format && format is not ("legacy" or "bundle"))
+        var format = node["signatureFormat"]?.ToString() switch
         {
-            throw new PolicyLoadException(where, $"{path}.signatureFormat", $"'{format}' is not legacy or bundle");
-        }
+            null or "" or "legacy" => SignatureFormat.Legacy,
+            "bundle" => SignatureFormat.Bundle,
+            var other => throw new PolicyLoadException(where, $"{path}.signatureFormat", $"'{other}' is not legacy or bundle"),
+        };
 
-        TlogRequirement? ctlog = node["ctlog"] is JsonObject c ? new TlogRequirement(c["url"]?.ToString(), c["trustRootRef"]?.ToString()) : null;
+        var ctlog = node["ctlog"] is JsonObject c ? ReadTlog(c, where, $"{path}.ctlog") : null;
         var timestampRoot = node["rfc3161timestamp"] is JsonObject t
             ? t["trustRootRef"]?.ToString() ?? throw new PolicyLoadException(where, $"{path}.rfc3161timestamp.trustRootRef", "required")
             : null;
@@ -174,11 +195,23 @@ internal static class PolicyReader
 
         if (node["key"] is JsonObject key)
         {
-            return new Authority(name, ReadKey(key, where, $"{path}.key"), null, null, ctlog, timestampRoot, null, attestations);
+            return new Authority(name, ReadKey(key, where, $"{path}.key"), null, null, ctlog, timestampRoot, null, attestations, format);
         }
 
         var keyless = node["keyless"] as JsonObject ?? throw new PolicyLoadException(where, $"{path}.keyless", "must be a mapping");
-        return new Authority(name, null, ReadKeyless(keyless, where, $"{path}.keyless"), null, ctlog, timestampRoot, null, attestations);
+        return new Authority(name, null, ReadKeyless(keyless, where, $"{path}.keyless"), null, ctlog, timestampRoot, null, attestations, format);
+    }
+
+    /// <summary><c>ctlog.url</c> names the Rekor log (its trust-root base URL) the entry must come from.</summary>
+    private static TlogRequirement ReadTlog(JsonObject ctlog, string where, string path)
+    {
+        var url = ctlog["url"]?.ToString();
+        if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("https" or "http") || url.Length > 2048))
+        {
+            throw new PolicyLoadException(where, $"{path}.url", $"'{url}' is not an http(s) URL");
+        }
+
+        return new TlogRequirement(url, ctlog["trustRootRef"]?.ToString());
     }
 
     private static KeyAuthority ReadKey(JsonObject key, string where, string path)
@@ -189,13 +222,37 @@ internal static class PolicyReader
         }
 
         var data = key["data"]?.ToString() ?? throw new PolicyLoadException(where, $"{path}.data", "required (a PEM public key)");
-        var hash = key["hashAlgorithm"]?.ToString() ?? "sha256";
-        if (hash is not ("sha224" or "sha256" or "sha384" or "sha512"))
+        var hash = key["hashAlgorithm"]?.ToString();
+        if (hash == "sha224")
         {
-            throw new PolicyLoadException(where, $"{path}.hashAlgorithm", $"'{hash}' is not sha224, sha256, sha384 or sha512");
+            throw new PolicyLoadException(where, $"{path}.hashAlgorithm", "sha224 signatures cannot be verified here (.NET has no SHA-224 signature verification); use sha256, sha384 or sha512");
         }
 
-        return new KeyAuthority(PemBlocks.PublicKey(data, where, $"{path}.data"), hash);
+        if (hash is not (null or "sha256" or "sha384" or "sha512"))
+        {
+            throw new PolicyLoadException(where, $"{path}.hashAlgorithm", $"'{hash}' is not sha256, sha384 or sha512");
+        }
+
+        var spki = PemBlocks.PublicKey(data, where, $"{path}.data");
+        if (hash is not (null or "sha256") && KeyAlgorithm(spki, where, $"{path}.data") == "1.3.101.112")
+        {
+            throw new PolicyLoadException(where, $"{path}.hashAlgorithm", $"an Ed25519 key signs without a separate hash; {hash} cannot apply");
+        }
+
+        return new KeyAuthority(spki, hash);
+    }
+
+    /// <summary>The key's algorithm OID; a PUBLIC KEY block whose content is not a SubjectPublicKeyInfo is refused.</summary>
+    private static string? KeyAlgorithm(byte[] spki, string where, string path)
+    {
+        try
+        {
+            return PublicKey.CreateFromSubjectPublicKeyInfo(spki, out _).Oid.Value;
+        }
+        catch (CryptographicException)
+        {
+            throw new PolicyLoadException(where, path, "not a PEM public key");
+        }
     }
 
     private static KeylessAuthority ReadKeyless(JsonObject keyless, string where, string path)

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using TransparencyLog.Policy.Evaluation;
+using TransparencyLog.Sigstore.TrustRoot;
 
 namespace TransparencyLog.Policy.Documents;
 
@@ -40,40 +42,48 @@ public sealed record PolicySet(
                 throw new PolicyLoadException(origin, string.Empty, $"larger than {MaxFileBytes} bytes");
             }
 
-            foreach (var document in YamlTree.Parse(text, origin))
+            try
             {
-                var kind = document["kind"]?.ToString();
-                var isConfig = kind == "ConfigMap" && document["metadata"]?["name"]?.ToString() == "config-policy-controller";
-                var canonical = Encoding.UTF8.GetBytes(document.ToJsonString() + "\n");
-                switch (kind)
+                foreach (var document in YamlTree.Parse(text, origin))
                 {
-                    case "ClusterImagePolicy":
-                        var policy = PolicyReader.ReadPolicy(document, origin);
-                        if (policies.Any(p => p.Name == policy.Name))
-                        {
-                            throw new PolicyLoadException(origin, "metadata.name", $"a second ClusterImagePolicy named '{policy.Name}'");
-                        }
-
-                        policies.Add(policy);
-                        policyHash.AppendData(canonical);
-                        break;
-                    case "TrustRoot":
-                        var root = TrustRootReader.Read(document, origin);
-                        if (!trustRoots.TryAdd(root.Name, root))
-                        {
-                            throw new PolicyLoadException(origin, "metadata.name", $"a second TrustRoot named '{root.Name}'");
-                        }
-
-                        rootHash.AppendData(canonical);
-                        break;
-                    case "ConfigMap" when isConfig:
-                        noMatch = PolicyReader.ReadNoMatch(document, origin);
-                        policyHash.AppendData(canonical);
-                        break;
-                    default:
-                        throw new PolicyLoadException(
-                            origin, "kind", $"'{kind}' is not a ClusterImagePolicy, TrustRoot or the config-policy-controller ConfigMap");
+                    var kind = document["kind"]?.ToString();
+                    var isConfig = kind == "ConfigMap" && document["metadata"]?["name"]?.ToString() == "config-policy-controller";
+                    var canonical = Encoding.UTF8.GetBytes(document.ToJsonString() + "\n");
+                    switch (kind)
+                    {
+                        case "ClusterImagePolicy":
+                            var policy = PolicyReader.ReadPolicy(document, origin);
+                            if (policies.Any(p => p.Name == policy.Name))
+                            {
+                                throw new PolicyLoadException(origin, "metadata.name", $"a second ClusterImagePolicy named '{policy.Name}'");
+                            }
+    
+                            policies.Add(policy);
+                            policyHash.AppendData(canonical);
+                            break;
+                        case "TrustRoot":
+                            var root = TrustRootReader.Read(document, origin);
+                            if (!trustRoots.TryAdd(root.Name, root))
+                            {
+                                throw new PolicyLoadException(origin, "metadata.name", $"a second TrustRoot named '{root.Name}'");
+                            }
+    
+                            rootHash.AppendData(canonical);
+                            break;
+                        case "ConfigMap" when isConfig:
+                            noMatch = PolicyReader.ReadNoMatch(document, origin);
+                            policyHash.AppendData(canonical);
+                            break;
+                        default:
+                            throw new PolicyLoadException(
+                                origin, "kind", $"'{kind}' is not a ClusterImagePolicy, TrustRoot or the config-policy-controller ConfigMap");
+                    }
                 }
+            }
+            catch (InvalidOperationException ex) when (ex.TargetSite?.DeclaringType?.Namespace?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+            {
+                // JsonNode's indexers throw this for a mapping, list or scalar where the schema has another (found by fuzzing).
+                throw new PolicyLoadException(origin, string.Empty, "a field is a mapping, list or scalar where the schema expects another");
             }
         }
 
@@ -91,12 +101,48 @@ public sealed record PolicySet(
             }
         }
 
-        return new PolicySet(
+        var loaded = new PolicySet(
             policies,
             trustRoots,
             noMatch,
             Convert.ToHexStringLower(policyHash.GetHashAndReset())[..16],
             Convert.ToHexStringLower(rootHash.GetHashAndReset())[..16]);
+        loaded.CheckTlogUrls(null);
+        return loaded;
+    }
+
+    /// <summary>
+    /// Every <c>ctlog.url</c> must name a transparency log of the trust root its authority uses (the referenced
+    /// TrustRoot, else <paramref name="defaultRoot"/>; authorities on the default root are skipped when it is null).
+    /// </summary>
+    /// <exception cref="PolicyLoadException">A <c>ctlog.url</c> names no log of its trust root.</exception>
+    public void CheckTlogUrls(TrustedRoot? defaultRoot)
+    {
+        foreach (var policy in Policies)
+        {
+            foreach (var (authority, i) in policy.Authorities.Select(static (a, i) => (a, i)))
+            {
+                if (authority.Ctlog?.Url is not { } url)
+                {
+                    continue;
+                }
+
+                var reference = authority.Keyless?.TrustRootRef ?? authority.Ctlog.TrustRootRef ?? authority.TimestampTrustRootRef;
+                if (reference is not null && TrustRoots[reference].Pending)
+                {
+                    continue;
+                }
+
+                var root = reference is not null ? TrustRoots[reference].Root : defaultRoot;
+                if (root is not null && PolicyEvaluator.TlogsAt(root, url).Count == 0)
+                {
+                    var known = root.Tlogs.Count == 0 ? "none" : string.Join(", ", root.Tlogs.Select(static l => l.BaseUrl).Distinct(StringComparer.Ordinal));
+                    throw new PolicyLoadException(
+                        $"{policy.Origin} ({policy.Name})", $"spec.authorities[{i}].ctlog.url",
+                        $"'{url}' names no transparency log of {(reference is null ? "the default trusted root" : $"TrustRoot '{reference}'")} (its logs: {known})");
+                }
+            }
+        }
     }
 
     /// <summary>Reads the files (each size-checked before reading) and loads them.</summary>

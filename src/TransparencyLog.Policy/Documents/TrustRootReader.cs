@@ -7,7 +7,8 @@ namespace TransparencyLog.Policy.Documents;
 
 /// <summary>
 /// Reads a policy-controller <c>TrustRoot</c> (admission-policy §3.5). <c>sigstoreKeys</c> becomes a trusted root;
-/// <c>remote</c> and <c>repository</c> (TUF) are refused at load until a TUF client exists here.
+/// <c>remote</c> (a TUF mirror and its initial root) is checked here and fetched by <see cref="TufTrustRoots"/>;
+/// <c>repository</c> (a serialized repository) is refused.
 /// </summary>
 internal static class TrustRootReader
 {
@@ -32,9 +33,18 @@ internal static class TrustRootReader
             throw new PolicyLoadException(where, "spec", "exactly one of remote, repository and sigstoreKeys is required");
         }
 
-        if (forms[0] != "sigstoreKeys")
+        var generation = document["metadata"]?["generation"]?.ToString() is { } g && long.TryParse(g, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 1;
+        if (forms[0] == "repository")
         {
-            throw new PolicyLoadException(where, $"spec.{forms[0]}", "TUF-based trust roots are not supported yet: give the keys in spec.sigstoreKeys");
+            throw new PolicyLoadException(
+                where, "spec.repository",
+                "a serialized TUF repository (mirrorFS) is not supported: serve it over HTTP (any static file server) and name it in spec.remote.mirror");
+        }
+
+        if (forms[0] == "remote")
+        {
+            var remote = spec["remote"] as JsonObject ?? throw new PolicyLoadException(where, "spec.remote", "must be a mapping");
+            return new TrustRootDocument(name, origin, generation, TrustedRoot.Empty, ReadRemote(remote, where));
         }
 
         var keys = spec["sigstoreKeys"] as JsonObject ?? throw new PolicyLoadException(where, "spec.sigstoreKeys", "must be a mapping");
@@ -46,8 +56,53 @@ internal static class TrustRootReader
         }
 
         var root = new TrustedRoot(TrustedRoot.MediaTypeV01, Logs(keys, "tLogs", where), cas, Logs(keys, "ctLogs", where), tsas);
-        var generation = document["metadata"]?["generation"]?.ToString() is { } g && long.TryParse(g, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 1;
         return new TrustRootDocument(name, origin, generation, root);
+    }
+
+    /// <summary><c>remote</c>: <c>mirror</c> (http/https) and <c>root</c>, the initial root.json as JSON or base64 of it, self-signed to its threshold.</summary>
+    private static TufSource ReadRemote(JsonObject remote, string where)
+    {
+        foreach (var (key, _) in remote)
+        {
+            if (key is not ("mirror" or "root"))
+            {
+                throw new PolicyLoadException(where, $"spec.remote.{key}", "unknown field");
+            }
+        }
+
+        var mirrorText = remote["mirror"]?.ToString() ?? throw new PolicyLoadException(where, "spec.remote.mirror", "required (the TUF repository's URL)");
+        if (!Uri.TryCreate(mirrorText, UriKind.Absolute, out var mirror) || mirror.Scheme is not ("https" or "http") || mirrorText.Length > 2048)
+        {
+            throw new PolicyLoadException(where, "spec.remote.mirror", $"'{mirrorText}' is not an http(s) URL");
+        }
+
+        var rootText = remote["root"]?.ToString() ?? throw new PolicyLoadException(where, "spec.remote.root", "required (the trusted initial root.json)");
+        byte[] rootBytes;
+        try
+        {
+            rootBytes = rootText.TrimStart().StartsWith('{') ? System.Text.Encoding.UTF8.GetBytes(rootText) : Convert.FromBase64String(rootText);
+        }
+        catch (FormatException)
+        {
+            throw new PolicyLoadException(where, "spec.remote.root", "neither root.json nor base64 of it");
+        }
+
+        if (!System.Text.Unicode.Utf8.IsValid(rootBytes))
+        {
+            throw new PolicyLoadException(where, "spec.remote.root", "not a TUF root signed to its own threshold: not UTF-8");
+        }
+
+        try
+        {
+            var metadata = Sigstore.Tuf.TufMetadata.Parse(rootBytes, Sigstore.Tuf.TufMetadata.Root);
+            Sigstore.Tuf.TufRoot.From(metadata).VerifyRole(Sigstore.Tuf.TufMetadata.Root, metadata, "the initial root");
+        }
+        catch (Sigstore.Tuf.TufException ex)
+        {
+            throw new PolicyLoadException(where, "spec.remote.root", $"not a TUF root signed to its own threshold: {ex.Message}");
+        }
+
+        return new TufSource(mirror, rootBytes);
     }
 
     private static List<CertificateAuthority> Authorities(JsonObject keys, string field, string where)

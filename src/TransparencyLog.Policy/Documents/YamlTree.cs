@@ -25,6 +25,11 @@ internal static class YamlTree
         {
             throw new PolicyLoadException(source, $"line {ex.Start.Line}", $"not valid YAML: {ex.Message}");
         }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these (not a YamlException) on some malformed scalars and event sequences (found by fuzzing).
+            throw new PolicyLoadException(source, string.Empty, "not valid YAML");
+        }
 
         if (stream.Documents.Count > MaxDocuments)
         {

@@ -55,7 +55,7 @@ public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache
 
     private static bool MatchesResource(ClusterImagePolicy policy, ImageSubject subject) =>
         policy.Match.Count == 0
-        || policy.Match.Any(m => m.Resource == subject.Resource && m.Labels.All(l => subject.Labels.TryGetValue(l.Key, out var v) && v == l.Value));
+        || policy.Match.Any(m => m.Resource == subject.Resource && m.Selects(subject.Labels));
 
     private async Task<PolicyOutcome> EvaluatePolicyAsync(
         PolicySet set, ClusterImagePolicy policy, ImageSubject subject, RegistryConnections registries, string credentialScope, CancellationToken cancellationToken)
@@ -152,7 +152,7 @@ public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache
             {
                 var verifier = new ImageVerifier(
                     registries, new BundleVerifier(root, Options(authority, relaxed)), identity, authority.Key?.Spki,
-                    new Dictionary<string, string>(), new Dictionary<string, string>(), ignoreTlog: authority.Key is not null && authority.Ctlog is null);
+                    new Dictionary<string, string>(), new Dictionary<string, string>(), ignoreTlog: !LogRequired(authority), authority.SignatureFormat);
                 try
                 {
                     var signatures = await verifier.VerifyAsync(image, attestation: false, null, cancellationToken);
@@ -237,8 +237,36 @@ public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache
             root = root with { CertificateAuthorities = [new CertificateAuthority(null, null, chain, ValidityPeriod.Unbounded)] };
         }
 
+        if (authority.Ctlog?.Url is { } url)
+        {
+            // Only entries of the named log count: its key is the one the entry's SET and checkpoint must verify with.
+            var logs = TlogsAt(root, url);
+            root = logs.Count > 0
+                ? root with { Tlogs = logs }
+                : throw new OciException(
+                    OciFailure.NoMatchingSignature,
+                    $"ctlog.url {url} names no transparency log of the trust root (it has {string.Join(", ", root.Tlogs.Select(static l => l.BaseUrl).Distinct(StringComparer.Ordinal))})",
+                    "CTLOG_URL_UNKNOWN");
+        }
+
         return root;
     }
+
+    /// <summary>The trust root's logs whose base URL is <paramref name="url"/> (scheme and host case-insensitive, trailing slash ignored).</summary>
+    internal static List<TransparencyLogInstance> TlogsAt(TrustedRoot root, string url) =>
+        [.. root.Tlogs.Where(l => SameBaseUrl(l.BaseUrl, url))];
+
+    private static bool SameBaseUrl(string a, string b) =>
+        Uri.TryCreate(a.TrimEnd('/'), UriKind.Absolute, out var x) && Uri.TryCreate(b.TrimEnd('/'), UriKind.Absolute, out var y)
+        && Uri.Compare(x, y, UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+
+    /// <summary>
+    /// policy-controller's rule: a key needs a log entry only with <c>ctlog</c>; keyless always, unless
+    /// <c>rfc3161timestamp</c> replaces it; <c>ctlog: {}</c> (no url, no trustRootRef) turns the log check off.
+    /// </summary>
+    private static bool LogRequired(Authority authority) =>
+        authority.Ctlog is not { Disabled: true }
+        && (authority.Key is not null ? authority.Ctlog is not null : authority.TimestampTrustRootRef is null);
 
     /// <summary>
     /// Keyless: a log entry (or, with <c>rfc3161timestamp</c>, a TSA timestamp) and an SCT; key: the log only with
@@ -248,18 +276,18 @@ public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache
     {
         if (relaxed)
         {
-            return new VerificationOptions { TlogThreshold = 0, TimestampThreshold = 0, CtlogThreshold = 0 };
+            return new VerificationOptions { TlogThreshold = 0, TimestampThreshold = 0, CtlogThreshold = 0, KeySignatureHash = authority.Key?.SignatureHash };
         }
 
         if (authority.Key is not null)
         {
-            var logged = authority.Ctlog is not null ? 1 : 0;
-            return new VerificationOptions { TlogThreshold = logged, TimestampThreshold = logged, CtlogThreshold = 0 };
+            var logged = LogRequired(authority) ? 1 : 0;
+            return new VerificationOptions { TlogThreshold = logged, TimestampThreshold = logged, CtlogThreshold = 0, KeySignatureHash = authority.Key.SignatureHash };
         }
 
         return new VerificationOptions
         {
-            TlogThreshold = authority.TimestampTrustRootRef is not null ? 0 : 1,
+            TlogThreshold = LogRequired(authority) ? 1 : 0,
             TimestampThreshold = 1,
             CtlogThreshold = authority.Keyless!.InsecureIgnoreSct ? 0 : 1,
         };

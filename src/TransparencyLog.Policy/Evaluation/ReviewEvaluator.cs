@@ -28,12 +28,50 @@ public sealed class ReviewEvaluator(
     TimeSpan deadline)
 {
     public const int MaxMessageLength = 4096;
+    public const int MaxJsonDepth = 128;
+
+    /// <summary>
+    /// The body of a review as JSON. UTF-8 is checked first: System.Text.Json defers string decoding until a value is
+    /// read, so invalid UTF-8 inside a string would otherwise surface later as an InvalidOperationException.
+    /// </summary>
+    /// <exception cref="ReviewFormatException">Not UTF-8, not JSON, or nested deeper than <see cref="MaxJsonDepth"/>.</exception>
+    public static JsonNode? ParseReview(ReadOnlySpan<byte> body)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            throw new ReviewFormatException("the body is not UTF-8");
+        }
+
+        try
+        {
+            // A repeated member would otherwise throw ArgumentException only when its object is first read (fuzzing).
+            return JsonNode.Parse(body, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = MaxJsonDepth, AllowDuplicateProperties = false });
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            throw new ReviewFormatException("the body is not JSON");
+        }
+    }
     public const int MaxWarnings = 20;
     public const int MaxWarningLength = 256;
 
     /// <summary>Validates the review's shape and judges it.</summary>
     /// <exception cref="ReviewFormatException">Not an AdmissionReview v1 request.</exception>
     public async Task<ReviewDecision> EvaluateAsync(PolicySet set, JsonNode? body, bool mutate, bool requireDigest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await EvaluateCoreAsync(set, body, mutate, requireDigest, cancellationToken);
+        }
+        catch (InvalidOperationException ex) when (ex.TargetSite?.DeclaringType?.Namespace?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+        {
+            // JsonNode's indexers throw this when a field has another JSON type than the review's schema gives it
+            // (e.g. a string where an object belongs): the review is malformed, not the webhook.
+            throw new ReviewFormatException("a field of the review has the wrong JSON type");
+        }
+    }
+
+    private async Task<ReviewDecision> EvaluateCoreAsync(PolicySet set, JsonNode? body, bool mutate, bool requireDigest, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(set);
         var started = time.GetTimestamp();

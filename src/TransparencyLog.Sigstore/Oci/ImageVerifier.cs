@@ -11,6 +11,19 @@ namespace TransparencyLog.Sigstore.Oci;
 /// <summary>What a successful image verification found.</summary>
 public sealed record ImageVerification(string Digest, string Source, IReadOnlyList<JsonObject> Payloads);
 
+/// <summary>Where signatures are looked for: both places (bundles first), only the legacy tag, or only bundle referrers.</summary>
+public enum SignatureFormat
+{
+    /// <summary>OCI 1.1 referrers holding a bundle when there are any, else the <c>sha256-HEX.sig</c>/<c>.att</c> tag.</summary>
+    Any,
+
+    /// <summary>Only the <c>sha256-HEX.sig</c>/<c>.att</c> tag (cosign's simple-signing layers; policy-controller's <c>legacy</c>).</summary>
+    Legacy,
+
+    /// <summary>Only OCI 1.1 referrers holding a sigstore bundle (policy-controller's <c>bundle</c>).</summary>
+    Bundle,
+}
+
 /// <summary>Finds and verifies the signatures of one image; at least one must pass every check.</summary>
 public sealed class ImageVerifier(
     RegistryConnections registries,
@@ -19,7 +32,8 @@ public sealed class ImageVerifier(
     byte[]? key,
     IReadOnlyDictionary<string, string> claims,
     IReadOnlyDictionary<string, string> annotations,
-    bool ignoreTlog)
+    bool ignoreTlog,
+    SignatureFormat format = SignatureFormat.Any)
 {
     public bool UsesKey => key is not null;
 
@@ -36,8 +50,8 @@ public sealed class ImageVerifier(
         var failures = new List<string>();
         var payloads = new List<JsonObject>();
 
-        var bundles = await store.ReadBundlesAsync(image.Repository, digest, cancellationToken);
-        if (bundles.Count > 0)
+        IReadOnlyList<(string ManifestDigest, byte[] Bundle)> bundles = format == SignatureFormat.Legacy ? [] : await store.ReadBundlesAsync(image.Repository, digest, cancellationToken);
+        if (bundles.Count > 0 || format == SignatureFormat.Bundle)
         {
             foreach (var (referrer, bytes) in bundles)
             {
@@ -78,7 +92,7 @@ public sealed class ImageVerifier(
         return Outcome(image, digest, "legacy", payloads, failures, attestation, predicateType, layers.Count);
     }
 
-    private static ImageVerification Outcome(
+    private ImageVerification Outcome(
         ImageReference image, string digest, string source, List<JsonObject> payloads, List<string> failures, bool attestation, string? predicateType, int found)
     {
         if (payloads.Count > 0)
@@ -89,7 +103,13 @@ public sealed class ImageVerifier(
         var what = attestation ? "attestations" : "signatures";
         if (found == 0)
         {
-            throw new OciException(OciFailure.NoSignatures, $"no {what} found for {image.RepositoryName}@{digest}", "NO_SIGNATURES");
+            var where = format switch
+            {
+                SignatureFormat.Bundle => " as sigstore bundle referrers (signatureFormat bundle)",
+                SignatureFormat.Legacy => " in the .sig/.att tag (signatureFormat legacy)",
+                _ => string.Empty,
+            };
+            throw new OciException(OciFailure.NoSignatures, $"no {what} found for {image.RepositoryName}@{digest}{where}", "NO_SIGNATURES");
         }
 
         if (failures.Count == 0)

@@ -97,7 +97,7 @@ public sealed class BundleVerifier
             VerifyTlogEntry(entry, bundle, spki, leaf);
         }
 
-        VerifySignature(bundle, artifact, spki);
+        VerifySignature(bundle, artifact, spki, leaf is null ? _options.KeySignatureHash : null);
         identity?.Check(subject, issuer);
 
         return new VerificationResult(subject, issuer, timestamps, [.. entries.Select(static e => e.LogIndex)], bundle.DsseEnvelope?.PayloadType);
@@ -395,7 +395,7 @@ public sealed class BundleVerifier
         throw ProofError(reasons.Count > 0 ? string.Join("; ", reasons) : "the checkpoint carries no signature from a trusted log key");
     }
 
-    private static void VerifySignature(Bundle bundle, byte[]? artifact, byte[] spki)
+    private static void VerifySignature(Bundle bundle, byte[]? artifact, byte[] spki, HashAlgorithmName? hash)
     {
         if (bundle.MessageSignature is { } message)
         {
@@ -419,7 +419,7 @@ public sealed class BundleVerifier
                 }
             }
 
-            if (!SignatureKey.Verify(spki, artifact, message.Signature) && !SignatureKey.VerifyEd25519Prehash(spki, artifact, message.Signature))
+            if (!SignatureKey.Verify(spki, artifact, message.Signature, hash) && !SignatureKey.VerifyEd25519Prehash(spki, artifact, message.Signature))
             {
                 throw new VerificationException(VerificationErrorCode.Signature, "the signature does not verify over the artifact with the signing key");
             }
@@ -428,7 +428,7 @@ public sealed class BundleVerifier
         }
 
         var envelope = bundle.DsseEnvelope ?? throw new VerificationException(VerificationErrorCode.Bundle, "the bundle holds no signature");
-        if (!SignatureKey.Verify(spki, envelope.Pae(), envelope.Signatures[0].Sig))
+        if (!SignatureKey.Verify(spki, envelope.Pae(), envelope.Signatures[0].Sig, hash))
         {
             throw new VerificationException(VerificationErrorCode.Signature, "the DSSE signature does not verify over the envelope with the signing key");
         }

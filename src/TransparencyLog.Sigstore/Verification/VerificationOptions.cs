@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace TransparencyLog.Sigstore.Verification;
 
 /// <summary>How much independent evidence a bundle must carry; the defaults are those of @sigstore/verify.</summary>
@@ -11,6 +13,12 @@ public sealed record VerificationOptions
 
     /// <summary>Verified embedded SCTs in the signing certificate. Any SCT present must verify, even at 0.</summary>
     public int CtlogThreshold { get; init; } = 1;
+
+    /// <summary>
+    /// Key-based verification only: the hash the artifact or DSSE signature was made with (ECDSA and RSA keys;
+    /// policy-controller's <c>key.hashAlgorithm</c>). Null: by the key (SHA-256, or the curve's hash for P-384/P-521).
+    /// </summary>
+    public HashAlgorithmName? KeySignatureHash { get; init; }
 }
 
 /// <summary>Where a verified time came from.</summary>

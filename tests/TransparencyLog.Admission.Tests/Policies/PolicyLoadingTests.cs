@@ -147,9 +147,89 @@ public sealed class PolicyLoadingTests
     }
 
     [Theory]
+    [InlineData("sha224", "no SHA-224 signature verification")]
+    [InlineData("md5", "not sha256, sha384 or sha512")]
+    public void Load_KeyHashAlgorithmNotVerifiable_RefusedAtLoad(string hash, string reason)
+    {
+        var error = Assert.Throws<PolicyLoadException>(() => Load(KeyPolicy(s_publicKey, $"hashAlgorithm: {hash}")));
+
+        Assert.Equal("spec.authorities[0].key.hashAlgorithm", error.Field);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_Ed25519KeyWithHashAlgorithm_RefusedAtLoad()
+    {
+        var ed25519 = Indent("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----", 8);
+
+        var refused = Assert.Throws<PolicyLoadException>(() => Load(KeyPolicy(ed25519, "hashAlgorithm: sha512")));
+        var plain = Load(KeyPolicy(ed25519, string.Empty));
+
+        Assert.Equal("spec.authorities[0].key.hashAlgorithm", refused.Field);
+        Assert.Contains("Ed25519", refused.Message, StringComparison.Ordinal);
+        Assert.Null(plain.Policies[0].Authorities[0].Key!.HashAlgorithm);
+    }
+
+    [Theory]
+    [InlineData("", TransparencyLog.Sigstore.Oci.SignatureFormat.Legacy)]
+    [InlineData("signatureFormat: legacy", TransparencyLog.Sigstore.Oci.SignatureFormat.Legacy)]
+    [InlineData("signatureFormat: bundle", TransparencyLog.Sigstore.Oci.SignatureFormat.Bundle)]
+    public void Load_SignatureFormat_DefaultsToLegacyAsPolicyController(string field, TransparencyLog.Sigstore.Oci.SignatureFormat expected)
+    {
+        var set = Load($"apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: p}}\nspec:\n  images: [{{glob: \"**\"}}]\n  authorities:\n  - keyless: {{identities: [{{issuer: i, subject: s}}]}}\n    {field}\n");
+
+        Assert.Equal(expected, set.Policies[0].Authorities[0].SignatureFormat);
+    }
+
+    [Theory]
+    [InlineData("{url: \"https://other.example\", trustRootRef: ours}", "names no transparency log of TrustRoot 'ours' (its logs: https://rekor.example/)")]
+    [InlineData("{url: \"ftp://rekor.example\"}", "is not an http(s) URL")]
+    public void Load_CtlogUrlNotALogOfTheTrustRoot_RefusedAtLoad(string ctlog, string reason)
+    {
+        var error = Assert.Throws<PolicyLoadException>(() => Load($$$"""
+            apiVersion: policy.sigstore.dev/v1beta1
+            kind: ClusterImagePolicy
+            metadata: {name: p}
+            spec:
+              images: [{glob: "**"}]
+              authorities:
+              - keyless: {identities: [{issuer: i, subject: s}]}
+                ctlog: {{{ctlog}}}
+            ---
+            {{{TrustRootWithLog("https://rekor.example/")}}}
+            """));
+
+        Assert.Equal("spec.authorities[0].ctlog.url", error.Field);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckTlogUrls_DefaultRootWithoutThatLog_Refused()
+    {
+        var set = Load("apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: p}\nspec:\n  images: [{glob: \"**\"}]\n  authorities:\n  - keyless: {identities: [{issuer: i, subject: s}]}\n    ctlog: {url: \"https://rekor.example\"}\n");
+        var withLog = Load(TrustRootWithLog("https://REKOR.example/")).TrustRoots["ours"].Root;
+
+        var error = Assert.Throws<PolicyLoadException>(() => set.CheckTlogUrls(TransparencyLog.Sigstore.TrustRoot.TrustedRoot.Empty));
+        set.CheckTlogUrls(withLog);
+
+        Assert.Contains("the default trusted root", error.Message, StringComparison.Ordinal);
+    }
+
+    private static string KeyPolicy(string indentedKey, string extra) =>
+        $"apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: p}}\nspec:\n  images: [{{glob: \"**\"}}]\n  authorities:\n  - key:\n      {extra}\n      data: |\n{indentedKey}\n";
+
+    private static string TrustRootWithLog(string baseUrl) =>
+        "apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: ours}\nspec:\n  sigstoreKeys:\n    certificateAuthorities:\n" +
+        $"    - certChain: {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(SelfSignedPem()))}\n" +
+        $"    tLogs:\n    - baseURL: {baseUrl}\n      hashAlgorithm: sha-256\n" +
+        $"      publicKey: {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportSubjectPublicKeyInfoPem()))}\n";
+
+    [Theory]
     [InlineData("kind: Deployment\napiVersion: apps/v1", "kind")]
     [InlineData("apiVersion: policy.sigstore.dev/v2\nkind: ClusterImagePolicy\nmetadata: {name: p}", "apiVersion")]
-    [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {remote: {mirror: https://tuf.example, root: eA==}}", "spec.remote")]
+    [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {remote: {mirror: https://tuf.example, root: eA==}}", "spec.remote.root")]
+    [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {remote: {mirror: \"file:///etc\", root: eA==}}", "spec.remote.mirror")]
+    [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {repository: {root: eA==, mirrorFS: eA==}}", "spec.repository")]
     [InlineData("a: [unclosed", "line 2")]
     [InlineData("- just\n- a list", "")]
     public void Load_NotAPolicyDocument_Refused(string yaml, string field)
@@ -158,6 +238,20 @@ public sealed class PolicyLoadingTests
 
         Assert.Equal(field, error.Field);
         Assert.StartsWith("policy.yaml", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Inputs the image-policy fuzz target found escaping as other exceptions (docs/reliability.md).</summary>
+    [Theory]
+    [InlineData("YXBpVmVyc2lvbjogcG9saWN5LnNpZ3N0b3JlLmRldi92MWFscGhhMQpraW5kOiBUcnVzdFJvb3QKbWV0YWRhdGE6IHtuYW1lOiByfQpzcGVjOgogIHJabW90ZToge21pcnJvcjogImh0dHBzOi8vdHVmLmV4YW1wbGUiLCByb290OiBleUp6YVdkdVpXUWlPbnQ5ZlE9PX0KLS0tCmFwaVZlcnNpb246IHBvbGljeS5zaWdzdG9yZS5kZXYvdjFiZXRhMQpraW5kOiBDbHVzdGVySW1hZ2VQb2xpY3kKbWV0YWRhdGE6IHtuYW1lOiBwfQpzcGVjOgogIGltYWdXUWlPbnQ5ZlE9PX0KLS0tCmFwaSBhdRBob3JpdGllczogW3trZXlsZXNzOiB7aWRlbnRpdGl0ZXJJbWFnZVBvbGljeQptZXRhZGF0ZXM6IFt7aXNzdWVyOiBpLCBzdWJqZWN0OiBzfV0sIHRydXN0Um9vdFJlZjogcn19XQo=", "")]
+    [InlineData("YXBpVmVyc2lvbjogcG9saWN5LnNpZ3N0b3JlLmRldi92MWFscGhhMQpraW5kOiBUcnVzdFJvb3QKbWV0YWRhdGE6IHtuYW1lOiByfQpzcGVjOiB7cmVtb3RlOiB7bWlycm9yOiAiaHR0cHM6Ly90dWYuZXhhbXBsZSIsIHJvb3Q6IGV5SnphV2R1WldRaU9uc2lYM1I1Y0dVaU9pTC9JbjE5fX0K", "spec.remote.root")]
+    [InlineData("YXBpVmVyc2lvbjogcG9saWN5LnNpZ3N0b3JlLmRldi92MWJldGExCmtpbmQ6IENsdXN0ZXJJbWFnZVBvbGljeQptZXRhZGF0YToge25hbWU6IHB9CnNwZWM6CiAgaW1hZ2VzOiBbe2dsb2I6ICIqKiJ9XQogIGF1dGhvcml0aWVzOgogIC0ga2V5OgogICAgICBoYXNoQWxnb3JpdGhtOiBzaGEzODQKICAgICAgZGF0YTogfAogICAgICAgIC0tLS0tQkVHSU4gUFVCTElDIEtFWS0tLS0tCiAgICAgICAgTUZrd0V3WUhLb1pJemowQ0FRWUlLb1pJemowREFReURRZ0FFZmRTOAogICAgICAgIC0tLS0tRU5EIFBVQkxJQyBLRVktLS0tLQo=", "spec.authorities[0].key.data")]
+    [InlineData("YXBpVmUQc2lvbjogcG9saWN5LnNpZ3N0b3JlLmRldi92MWJldGExCmtpbmQ6IENsdXN0ZXJJbWFnZVBvbGljeQptZXRhZGF0YToge25hbWU6IGtleWxlc3MsIGFubm90YXRpb25zOiB7dHJhbnNwYXJlbmN5bG9nLmRldi92ZXJpZmljYXRpb24tbGV2ZWw6IHBlcm1pc3NpdmV9fQpzcGVjOgogIG1vZGU6IHdhcm4KICBpbWFnZXM6IFt7Z2xvYjogInJlZ2lzdHJ5LmV4YW1wbGUvKioifV0KICD//3RjaDogW3tyZXNvdXJjZTogcG9kcywgc2VsZWN0b3I6IHttYXRjaExhYmVsczoge3RlYW06IGF9fX1dCiAgYXV0aG9yaXRpZXM6CiAgLSBuYW1lOiBjaQogICAgc2lnbmF0dXJlRm9ybWF0OiBidW5kbGUKICAgIGtleWxlc3M6CiAgICAgIGlkZW50aXRpZXM6IFt7aXNzdWVyOiAiaHR0cHM6Ly9pc3N1ZXIuZXhhbXBsZSIsIHN1YmplY3RSZWdFeHA6ICIuKkBleGFtcGxlXFwuY29tIn1dCiAgICBjdGxvZzoge3VybDogImh0dHBzOi8vcmVrb3IuZXhhbXBsZSJ9CiAgICBhdHRlc3RhdGlvbnM6CiAgICAtIDogQ2x1c3RlckltYWdlUG9saWN5Cm17bmFtY2F0ZVR5cGU6IHZ1bG4sIHBvbGljeToge3R5cGU6IGNlbCwgZGF0YTogInByZWRpY2F0ZS5jcml0aWNhbCA9PSAwIn19Cg==", "")]
+    [InlineData("YXBpVmVyc2lvbjogcG9saWN5LnNpZ3N0b3JlLmRldi92MWJldGExCmtpbmQ6IENsdXN0ZXJJbWFnZVBvbGljeQptZXRhZGF0YTogjG5hbWU6YXB/VmVyc2lvbjqgcG9saWMBLnNpZ3N0b3JlLmRldg==", "")]
+    public void Load_FuzzFinding_RefusedAsPolicyError(string base64, string field)
+    {
+        var error = Assert.Throws<PolicyLoadException>(() => Load(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(base64))));
+
+        Assert.Equal(field, error.Field);
     }
 
     [Fact]

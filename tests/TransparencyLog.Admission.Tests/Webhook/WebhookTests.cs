@@ -16,7 +16,7 @@ namespace TransparencyLog.Admission.Tests.Webhook;
 /// API documentation shows them.
 /// </summary>
 [Collection(SystemCollection.Name)]
-public sealed class WebhookTests : IDisposable
+public sealed partial class WebhookTests : IDisposable
 {
     private const string Unreachable = "127.0.0.1:1/apps/gone@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
