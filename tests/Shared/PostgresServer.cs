@@ -1,17 +1,15 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
-namespace TransparencyLog.LogService.Tests.Infrastructure;
+namespace TransparencyLog.Testing;
 
 /// <summary>
 /// The PostgreSQL server tests run against: the one <c>./test.sh</c> started (<c>TLOG_TEST_PG</c>, an admin connection
 /// string with its password), or else a private cluster this process starts with <c>scripts/pg.sh</c> and removes
 /// when it exits. Both require passwords. There is no fallback to anything else: without PostgreSQL these tests fail,
-/// they never skip.
+/// they never skip. Each test project says how a new database gets the schema (<see cref="MigrateAsync"/>).
 /// </summary>
-internal static class PostgresServer
+internal static partial class PostgresServer
 {
     private const string AppRole = "tlog_app";
 
@@ -49,11 +47,13 @@ internal static class PostgresServer
 
         await AppRoleReady.Value;
         var admin = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
-        await new global::TransparencyLog.LogService.Storage.Migrator(admin, Path.Combine(RepositoryPaths.Root, "migrations"), TextWriter.Null)
-            .RunAsync(AppRole, null, CancellationToken.None);
+        await MigrateAsync(admin, AppRole);
         var app = new NpgsqlConnectionStringBuilder(AppConnectionString) { Database = name }.ConnectionString;
         return (admin, app);
     }
+
+    /// <summary>Applies <c>migrations/</c> to the database of <paramref name="admin"/>, granting <paramref name="appRole"/>.</summary>
+    private static partial Task MigrateAsync(string admin, string appRole);
 
     /// <summary>
     /// Creates the service role and sets its password once per process (roles are cluster-wide, and concurrent
@@ -104,12 +104,7 @@ internal static class PostgresServer
         }.ConnectionString;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => ServiceProcess.FreePort();
 
     internal static string Run(string script, string arguments)
     {
