@@ -25,7 +25,7 @@ public sealed class LocalSystem : IAsyncLifetime
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("tlog-system-").FullName;
 
     /// <summary>The port of the system's PostgreSQL cluster (under <c>DataDirectory/pg</c>), for tests that act as its superuser.</summary>
-    public string PostgresPort { get; } = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public string PostgresPort { get; private set; } = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The variables of <c>endpoints.env</c> (REKOR_URL, FULCIO_URL, TRUSTED_ROOT, DEV_TOKEN_CMD, ...).</summary>
     public IReadOnlyDictionary<string, string> Endpoints => _environment;
@@ -36,10 +36,25 @@ public sealed class LocalSystem : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var result = await RunAsync(Path.Combine(Repository.Root, "run.sh"), ["--background"], RunEnvironment(), TimeSpan.FromMinutes(5));
-        if (result.ExitCode != 0)
+        // Ports are picked free and bound later by the services, so a parallel system (or anything else) may take one
+        // in between: a start that failed on a port in use is stopped and tried again with fresh ports.
+        for (var attempt = 1; ; attempt++)
         {
-            throw new InvalidOperationException($"./run.sh --background failed ({result.ExitCode}):\n{result.Output}\n{ServiceLogs()}");
+            var result = await RunAsync(Path.Combine(Repository.Root, "run.sh"), ["--background"], RunEnvironment(), TimeSpan.FromMinutes(5));
+            if (result.ExitCode == 0)
+            {
+                break;
+            }
+
+            var logs = ServiceLogs();
+            if (attempt < 3 && IsPortInUse(result.Output + logs))
+            {
+                await RunAsync(Path.Combine(Repository.Root, "run.sh"), ["stop"], RunEnvironment(), TimeSpan.FromMinutes(1));
+                PostgresPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                continue;
+            }
+
+            throw new InvalidOperationException($"./run.sh --background failed ({result.ExitCode}):\n{result.Output}\n{logs}");
         }
 
         foreach (var line in await File.ReadAllLinesAsync(Path.Combine(DataDirectory, "endpoints.env")))
@@ -134,6 +149,11 @@ public sealed class LocalSystem : IAsyncLifetime
         // throttle the suite rather than a client. The per-identity limit stays as shipped.
         ["Api__RateLimits__PerAddressPermits"] = "0",
     };
+
+    /// <summary>Kestrel's, PostgreSQL's and the registry's words for a port another process holds.</summary>
+    private static bool IsPortInUse(string output) =>
+        output.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+        || output.Contains("could not bind", StringComparison.OrdinalIgnoreCase);
 
     private static int FreePort()
     {
