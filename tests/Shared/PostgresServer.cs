@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Npgsql;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Testing;
 
@@ -81,7 +82,7 @@ internal static partial class PostgresServer
         }
 
         var directory = Path.Combine(Path.GetTempPath(), "tlog-test-pg-" + Environment.ProcessId);
-        var port = FreePort();
+        var port = TestPorts.Next();
         Run(Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh"), $"start {directory} {port}");
         var password = Run(Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh"), $"password {directory}").Trim();
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
@@ -104,7 +105,6 @@ internal static partial class PostgresServer
         }.ConnectionString;
     }
 
-    public static int FreePort() => ServiceProcess.FreePort();
 
     internal static string Run(string script, string arguments)
     {

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Testing;
 
@@ -152,13 +151,8 @@ internal sealed class ServiceProcess : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>A loopback port free at the time of asking (another process may take it before it is bound).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A loopback port for a service started later (<see cref="TestPorts"/>: claimed, below the ephemeral range).</summary>
+    public static int FreePort() => TestPorts.Next();
 
     private void Append(string? line)
     {

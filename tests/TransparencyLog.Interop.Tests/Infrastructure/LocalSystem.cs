@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Text;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Interop.Tests.Infrastructure;
 
@@ -25,7 +26,7 @@ public sealed class LocalSystem : IAsyncLifetime
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("tlog-system-").FullName;
 
     /// <summary>The port of the system's PostgreSQL cluster (under <c>DataDirectory/pg</c>), for tests that act as its superuser.</summary>
-    public string PostgresPort { get; private set; } = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public string PostgresPort { get; } = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The variables of <c>endpoints.env</c> (REKOR_URL, FULCIO_URL, TRUSTED_ROOT, DEV_TOKEN_CMD, ...).</summary>
     public IReadOnlyDictionary<string, string> Endpoints => _environment;
@@ -36,25 +37,10 @@ public sealed class LocalSystem : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // Ports are picked free and bound later by the services, so a parallel system (or anything else) may take one
-        // in between: a start that failed on a port in use is stopped and tried again with fresh ports.
-        for (var attempt = 1; ; attempt++)
+        var result = await RunAsync(Path.Combine(Repository.Root, "run.sh"), ["--background"], RunEnvironment(), TimeSpan.FromMinutes(5));
+        if (result.ExitCode != 0)
         {
-            var result = await RunAsync(Path.Combine(Repository.Root, "run.sh"), ["--background"], RunEnvironment(), TimeSpan.FromMinutes(5));
-            if (result.ExitCode == 0)
-            {
-                break;
-            }
-
-            var logs = ServiceLogs();
-            if (attempt < 3 && IsPortInUse(result.Output + logs))
-            {
-                await RunAsync(Path.Combine(Repository.Root, "run.sh"), ["stop"], RunEnvironment(), TimeSpan.FromMinutes(1));
-                PostgresPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-                continue;
-            }
-
-            throw new InvalidOperationException($"./run.sh --background failed ({result.ExitCode}):\n{result.Output}\n{logs}");
+            throw new InvalidOperationException($"./run.sh --background failed ({result.ExitCode}):\n{result.Output}\n{ServiceLogs()}");
         }
 
         foreach (var line in await File.ReadAllLinesAsync(Path.Combine(DataDirectory, "endpoints.env")))
@@ -139,28 +125,17 @@ public sealed class LocalSystem : IAsyncLifetime
         ["TLOG_SKIP_BUILD"] = "1",
         ["CONFIGURATION"] = Repository.Configuration,
         ["PG_PORT"] = PostgresPort,
-        ["REKOR_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["FULCIO_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["FULCIO_GRPC_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["OIDC_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["REGISTRY_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["ADMISSION_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["REKOR_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["FULCIO_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["FULCIO_GRPC_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["OIDC_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["REGISTRY_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["ADMISSION_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         // Every client of every test calls the CA from 127.0.0.1, so the per-address limit (60 a minute) would
         // throttle the suite rather than a client. The per-identity limit stays as shipped.
         ["Api__RateLimits__PerAddressPermits"] = "0",
     };
 
-    /// <summary>Kestrel's, PostgreSQL's and the registry's words for a port another process holds.</summary>
-    private static bool IsPortInUse(string output) =>
-        output.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
-        || output.Contains("could not bind", StringComparison.OrdinalIgnoreCase);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>Runs a program to completion with a time limit, capturing its output.</summary>
     public static async Task<ProcessResult> RunAsync(
