@@ -6,34 +6,37 @@ RUN dotnet publish src/TransparencyLog.LogService -c Release -o /out/log \
  && dotnet publish src/TransparencyLog.CaService -c Release -o /out/ca \
  && dotnet publish src/TransparencyLog.DevIssuer -c Release -o /out/dev-issuer \
  && dotnet publish src/TransparencyLog.Admission -c Release -o /out/admission \
+ && dotnet publish src/TransparencyLog.Cli -c Release -o /out/cli \
  && cp -r migrations /out/log/migrations
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS log
+# Every state directory a compose volume is mounted on exists in every image, owned by the image's user (app): an
+# empty named volume takes the ownership of the directory it is first mounted on, so the services can write to it.
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+RUN mkdir -p /var/lib/tlog/keys /var/lib/tlog/ca /var/lib/tlog/dev-issuer /var/lib/tlog/trust \
+ && chown -R app:app /var/lib/tlog
 WORKDIR /app
-# The state directory exists in the image owned by app, so a named volume mounted there is created writable by it.
-RUN mkdir -p /var/lib/tlog/keys && chown -R app:app /var/lib/tlog
+
+FROM runtime AS log
 COPY --from=build /out/log .
 USER app
 ENTRYPOINT ["dotnet", "TransparencyLog.LogService.dll"]
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS ca
-WORKDIR /app
-# The state directory exists in the image owned by app, so a named volume mounted there is created writable by it.
-RUN mkdir -p /var/lib/tlog/ca && chown -R app:app /var/lib/tlog
+FROM runtime AS ca
 COPY --from=build /out/ca .
 USER app
 ENTRYPOINT ["dotnet", "TransparencyLog.CaService.dll"]
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS dev-issuer
-WORKDIR /app
-# The state directory exists in the image owned by app, so a named volume mounted there is created writable by it.
-RUN mkdir -p /var/lib/tlog/dev-issuer && chown -R app:app /var/lib/tlog
+FROM runtime AS dev-issuer
 COPY --from=build /out/dev-issuer .
 USER app
 ENTRYPOINT ["dotnet", "TransparencyLog.DevIssuer.dll"]
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS admission
-WORKDIR /app
+FROM runtime AS admission
 COPY --from=build /out/admission .
 USER app
 ENTRYPOINT ["dotnet", "TransparencyLog.Admission.dll"]
+
+FROM runtime AS cli
+COPY --from=build /out/cli .
+USER app
+ENTRYPOINT ["dotnet", "tlog.dll"]

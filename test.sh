@@ -54,10 +54,13 @@ done
 
 if command -v docker-compose >/dev/null; then
   echo "==> docker-compose.yml"
+  # The default and the dev profile; the services themselves run outside Docker in tests/.../Compose/ComposeFileTests.
   secrets_dir=$(mktemp -d)
-  mkdir -p "$secrets_dir/secrets" && echo x >"$secrets_dir/secrets/postgres-password" && echo y >"$secrets_dir/secrets/app-password"
-  cp docker-compose.yml "$secrets_dir/" && cp -r docs "$secrets_dir/"
-  (cd "$secrets_dir" && docker-compose config -q) || { echo "error: docker-compose.yml is not valid" >&2; exit 1; }
+  mkdir -p "$secrets_dir/secrets/admission" && echo x >"$secrets_dir/secrets/postgres-password" && echo y >"$secrets_dir/secrets/app-password"
+  touch "$secrets_dir/secrets/admission/tls.crt" "$secrets_dir/secrets/admission/tls.key"
+  cp docker-compose.yml "$secrets_dir/" && cp -r docs deploy admission-policies "$secrets_dir/"
+  (cd "$secrets_dir" && docker-compose config -q && TLOG_CA_ISSUERS=issuers-dev.json docker-compose --profile dev config -q) ||
+    { echo "error: docker-compose.yml is not valid" >&2; exit 1; }
   rm -rf "$secrets_dir"
 elif [[ ${CI:-} == true ]]; then
   echo "error: docker-compose is needed in CI to check docker-compose.yml" >&2

@@ -65,18 +65,7 @@ internal static class FileCaBackend
     internal static List<X509Certificate2> ReadChain(string path)
     {
         var text = ReadFile(path, "certificate chain");
-        var chain = new List<X509Certificate2>();
-        var rest = text.AsSpan();
-        while (PemEncoding.TryFind(rest, out var fields))
-        {
-            if (rest[fields.Label].SequenceEqual("CERTIFICATE"))
-            {
-                chain.Add(X509CertificateLoader.LoadCertificate(Convert.FromBase64String(rest[fields.Base64Data].ToString())));
-            }
-
-            rest = rest[fields.Location.End..];
-        }
-
+        var chain = PemCertificates.Read(text);
         return chain.Count > 0 ? chain : throw Fail($"{path} holds no PEM CERTIFICATE.");
     }
 

@@ -49,14 +49,18 @@ internal sealed record IssuanceOptions
 
     public SctMode SctMode { get; init; } = SctMode.Embedded;
 
-    /// <summary>Timeout of one CT log submission attempt; sigstore clients give the whole request 5 s by default.</summary>
-    public TimeSpan CtLogTimeout { get; init; } = TimeSpan.FromSeconds(4);
+    /// <summary>Timeout of one CT log submission attempt (a healthy log answers in milliseconds).</summary>
+    public TimeSpan CtLogTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Total time for submitting to the CT log, retries with backoff included, after which the CA answers 503
     /// (UNAVAILABLE) with Retry-After. Resubmitting is safe: a CT log answers a chain it holds with its first SCT.
+    /// Under <see cref="SigstoreClientTimeout"/>, so a client hears the 503 and its Retry-After rather than timing out.
     /// </summary>
-    public TimeSpan CtLogRetryBudget { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan CtLogRetryBudget { get; init; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>How long sigstore clients (cosign, sigstore-js, sigstore-python) wait for the CA by default.</summary>
+    public static readonly TimeSpan SigstoreClientTimeout = TimeSpan.FromSeconds(5);
 
     public DevelopmentOptions Development { get; init; } = new();
 }

@@ -6,6 +6,8 @@ using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using TransparencyLog.CaService.Errors;
 
+using TransparencyLog.Sigstore.Keys;
+
 namespace TransparencyLog.CaService.Issuance;
 
 /// <summary>The algorithm family and parameters of a key that passed the key policy.</summary>
@@ -35,9 +37,6 @@ internal sealed class SubmittedKey : IDisposable
     /// <summary>A CSR larger than this is refused before parsing.</summary>
     public const int MaxCsrLength = 32 * 1024;
 
-    private const string EcPublicKeyOid = "1.2.840.10045.2.1";
-    private const string RsaEncryptionOid = "1.2.840.113549.1.1.1";
-    private const string Ed25519Oid = "1.3.101.112";
 
     // Exactly one is set, matching KeyType.
     private readonly ECDsa? _ecdsa;
@@ -127,17 +126,17 @@ internal sealed class SubmittedKey : IDisposable
         var der = spkiDer.ToArray();
         switch (algorithm)
         {
-            case EcPublicKeyOid:
+            case Oids.EcPublicKey:
                 {
                     var (type, ecdsa) = CheckEc(der, parameters);
                     return new SubmittedKey(der, type, ecdsa: ecdsa);
                 }
 
-            case RsaEncryptionOid:
+            case Oids.Rsa:
                 return new SubmittedKey(der, SubmittedKeyType.Rsa, rsa: CheckRsa(der));
-            case Ed25519Oid when parameters is null && publicKey.Length == 32:
+            case Oids.Ed25519 when parameters is null && publicKey.Length == 32:
                 return new SubmittedKey(der, SubmittedKeyType.Ed25519, ed25519: Ed25519Point(publicKey));
-            case Ed25519Oid:
+            case Oids.Ed25519:
                 throw InvalidKey();
             default:
                 throw new CaException(CaErrorCode.InsecurePublicKey, "The public key algorithm is not allowed.");
@@ -262,17 +261,11 @@ internal sealed class SubmittedKey : IDisposable
     private bool VerifyCsrSignature(string signatureAlgorithm, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
     {
         var isEc = KeyType is SubmittedKeyType.EcP256 or SubmittedKeyType.EcP384 or SubmittedKeyType.EcP521;
-        HashAlgorithmName? hash = (signatureAlgorithm, KeyType) switch
-        {
-            ("1.2.840.10045.4.3.2", _) when isEc => HashAlgorithmName.SHA256,
-            ("1.2.840.10045.4.3.3", _) when isEc => HashAlgorithmName.SHA384,
-            ("1.2.840.10045.4.3.4", _) when isEc => HashAlgorithmName.SHA512,
-            ("1.2.840.113549.1.1.11", SubmittedKeyType.Rsa) => HashAlgorithmName.SHA256,
-            ("1.2.840.113549.1.1.12", SubmittedKeyType.Rsa) => HashAlgorithmName.SHA384,
-            ("1.2.840.113549.1.1.13", SubmittedKeyType.Rsa) => HashAlgorithmName.SHA512,
-            (Ed25519Oid, SubmittedKeyType.Ed25519) => HashAlgorithmName.SHA512, // unused by pure Ed25519
-            _ => null, // SHA-1, MD5, PSS, or an algorithm that does not match the key
-        };
+        // SHA-1, MD5, PSS, or an algorithm that does not match the key: no hash, no verification.
+        HashAlgorithmName? hash = !SignatureAlgorithms.TryDescribe(signatureAlgorithm, out var digest, out var ecdsaAlgorithm) ? null
+            : signatureAlgorithm == SignatureAlgorithms.Ed25519 ? (KeyType == SubmittedKeyType.Ed25519 ? HashAlgorithmName.SHA512 : null) // unused by pure Ed25519
+            : ecdsaAlgorithm ? (isEc ? digest : null)
+            : KeyType == SubmittedKeyType.Rsa ? digest : null;
         return hash is not null && Verify(hash.Value, data, signature);
     }
 
@@ -337,9 +330,9 @@ internal sealed class SubmittedKey : IDisposable
 
         var type = curve switch
         {
-            "1.2.840.10045.3.1.7" => SubmittedKeyType.EcP256,
-            "1.3.132.0.34" => SubmittedKeyType.EcP384,
-            "1.3.132.0.35" => SubmittedKeyType.EcP521,
+            Oids.P256 => SubmittedKeyType.EcP256,
+            Oids.P384 => SubmittedKeyType.EcP384,
+            Oids.P521 => SubmittedKeyType.EcP521,
             _ => throw new CaException(CaErrorCode.InsecurePublicKey, "The elliptic curve is not allowed."),
         };
 

@@ -27,14 +27,9 @@ internal static class LogAuditCommands
         log.Subcommands.Add(Proof(host));
     }
 
-    private static Option<string?> RekorUrl() => new("--rekor-url") { Description = "Transparency log base URL [env: REKOR_URL].", HelpName = "URL" };
-
-    private static string BaseUrl(ParseResult parseResult, Option<string?> rekorUrl, CliHost host, string variable = "REKOR_URL") =>
-        CommandActions.Required(CommandActions.FlagOrEnv(parseResult, rekorUrl, host, variable), $"no transparency log URL: pass --rekor-url or set {variable}");
-
     private static Command Search(CliHost host)
     {
-        var rekorUrl = RekorUrl();
+        var rekorUrl = LogFlags.RekorUrl();
         var email = new Option<string?>("--email") { Description = "Entries whose certificate names this email address.", HelpName = "ADDRESS" };
         var sha = new Option<string?>("--sha") { Description = "Entries over this artifact digest: [sha256:|sha384:|sha512:]HEX.", HelpName = "DIGEST" };
         var artifact = new Option<string?>("--artifact") { Description = "Entries over this file (its SHA-256).", HelpName = "FILE" };
@@ -77,7 +72,7 @@ internal static class LogAuditCommands
                 throw new CliException(ExitCodes.Usage, "--rekor-version must be 1 or 2");
             }
 
-            var uuids = await new RekorSearchClient(host.Context.Http, BaseUrl(parseResult, rekorUrl, host)).SearchV1Async(query, cancellationToken);
+            var uuids = await new RekorSearchClient(host.Context.Http, LogFlags.BaseUrl(parseResult, rekorUrl, host)).SearchV1Async(query, cancellationToken);
             foreach (var uuid in uuids)
             {
                 reporter.Line(uuid);
@@ -134,7 +129,7 @@ internal static class LogAuditCommands
 
     private static Command Upload(CliHost host)
     {
-        var rekorUrl = RekorUrl();
+        var rekorUrl = LogFlags.RekorUrl();
         var entry = new EntryOptions();
         var command = new Command(
             "upload",
@@ -148,7 +143,7 @@ internal static class LogAuditCommands
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {
             var proposed = entry.Build(parseResult) ?? throw new CliException(ExitCodes.Usage, "give --artifact with --signature and --public-key, or --bundle, or --entry");
-            var url = BaseUrl(parseResult, rekorUrl, host);
+            var url = LogFlags.BaseUrl(parseResult, rekorUrl, host);
             var uri = ServiceCall.Url(url, "/api/v1/log/entries");
             var (status, body, response) = await ServiceCall.PostJsonAsync(host.Context.Http, uri, proposed, "the transparency log", cancellationToken);
             string uuid;
@@ -185,10 +180,10 @@ internal static class LogAuditCommands
 
     private static Command Verify(CliHost host)
     {
-        var rekorUrl = RekorUrl();
-        var uuid = new Option<string?>("--uuid") { Description = "The entry's UUID (64 hex) or entry ID (80 hex).", HelpName = "UUID" };
-        var index = new Option<long?>("--index") { Description = "The entry's log index.", HelpName = "N" };
-        var vkey = new Option<string?>("--vkey") { Description = "The log's C2SP verifier key, or a file holding it (default: the key the log serves).", HelpName = "VKEY" };
+        var rekorUrl = LogFlags.RekorUrl();
+        var uuid = LogFlags.Uuid();
+        var index = LogFlags.Index();
+        var vkey = LogFlags.VerifierKey("default: the key the log serves");
         var logKey = new Option<string?>("--log-public-key") { Description = "The log's PEM public key file (default: the key the log serves).", HelpName = "PATH" };
         var entry = new EntryOptions();
         var command = new Command(
@@ -206,7 +201,7 @@ internal static class LogAuditCommands
         entry.AddTo(command);
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {
-            var url = BaseUrl(parseResult, rekorUrl, host);
+            var url = LogFlags.BaseUrl(parseResult, rekorUrl, host);
             var client = new RekorClient(host.Context.Http, url);
             var proposed = entry.Build(parseResult);
             var byUuid = parseResult.GetValue(uuid);
@@ -299,7 +294,7 @@ internal static class LogAuditCommands
 
     private static Command Proof(CliHost host)
     {
-        var rekorUrl = RekorUrl();
+        var rekorUrl = LogFlags.RekorUrl();
         var first = new Option<long>("--first", "--first-size") { Description = "The smaller tree size.", HelpName = "N", Required = true };
         var last = new Option<long?>("--last", "--last-size") { Description = "The larger tree size (default: the current size).", HelpName = "M" };
         var command = new Command(
@@ -311,7 +306,7 @@ internal static class LogAuditCommands
         command.Options.Add(last);
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {
-            var client = new RekorClient(host.Context.Http, BaseUrl(parseResult, rekorUrl, host));
+            var client = new RekorClient(host.Context.Http, LogFlags.BaseUrl(parseResult, rekorUrl, host));
             var firstSize = parseResult.GetValue(first);
             var lastSize = parseResult.GetValue(last) ?? (await client.GetLogInfoAsync(cancellationToken)).TreeSize;
             if (firstSize < 1 || lastSize < firstSize)

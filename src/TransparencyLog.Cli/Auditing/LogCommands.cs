@@ -28,15 +28,12 @@ internal static class LogCommands
         return command;
     }
 
-    private static Option<string?> RekorUrl() => new("--rekor-url") { Description = "Transparency log base URL [env: REKOR_URL].", HelpName = "URL" };
-
-    private static RekorClient Client(ParseResult parseResult, Option<string?> rekorUrl, CliHost host) => new(
-        host.Context.Http,
-        CommandActions.Required(CommandActions.FlagOrEnv(parseResult, rekorUrl, host, "REKOR_URL"), "no transparency log URL: pass --rekor-url or set REKOR_URL"));
+    private static RekorClient Client(ParseResult parseResult, Option<string?> rekorUrl, CliHost host) =>
+        new(host.Context.Http, LogFlags.BaseUrl(parseResult, rekorUrl, host));
 
     private static Command Info(CliHost host)
     {
-        var rekorUrl = RekorUrl();
+        var rekorUrl = LogFlags.RekorUrl();
         var command = new Command("info", "Show the log's current tree size, root hash and signed checkpoint.\n\nExample:\n  tlog log info --rekor-url http://127.0.0.1:3000");
         command.Options.Add(rekorUrl);
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
@@ -62,9 +59,9 @@ internal static class LogCommands
 
     private static Command Get(CliHost host)
     {
-        var rekorUrl = RekorUrl();
-        var index = new Option<long?>("--index") { Description = "The entry's log index.", HelpName = "N" };
-        var uuid = new Option<string?>("--uuid") { Description = "The entry's UUID (64 hex) or entry ID (80 hex).", HelpName = "UUID" };
+        var rekorUrl = LogFlags.RekorUrl();
+        var index = LogFlags.Index();
+        var uuid = LogFlags.Uuid();
         var command = new Command(
             "get",
             "Fetch one entry by index or UUID; with --output json, prints it as a bundle tlogEntry.\n\n" +
@@ -103,8 +100,8 @@ internal static class LogCommands
 
     private static Command VerifyConsistency(CliHost host)
     {
-        var rekorUrl = RekorUrl();
-        var vkey = new Option<string?>("--vkey") { Description = "The log's C2SP verifier key (name+hash+key), or a file holding it.", HelpName = "VKEY" };
+        var rekorUrl = LogFlags.RekorUrl();
+        var vkey = LogFlags.VerifierKey("or --public-key");
         var publicKey = new Option<string?>("--public-key") { Description = "The log's PEM public key file (alternative to --vkey).", HelpName = "PATH" };
         var state = new Option<string?>("--state")
         {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
+using TransparencyLog.Sigstore.Keys;
 
 namespace TransparencyLog.LogService.CertificateTransparency;
 
@@ -60,25 +61,18 @@ internal sealed partial class AcceptedRoots(IOptions<CertificateTransparencyOpti
     private static List<X509Certificate2> Parse(string pem)
     {
         var roots = new List<X509Certificate2>();
-        ReadOnlySpan<char> rest = pem;
-        while (PemEncoding.TryFind(rest, out var fields))
+        foreach (var certificate in PemCertificates.Read(pem))
         {
-            if (rest[fields.Label].SequenceEqual("CERTIFICATE"))
+            if (certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData))
             {
-                var certificate = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(rest[fields.Base64Data].ToString()));
-                if (certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData))
-                {
-                    roots.Add(certificate);
-                }
-                else
-                {
-                    // Only self-issued certificates are roots, so the CA's whole chain file (issuing CA first, root
-                    // last) can be given as is without making its intermediate a trust anchor.
-                    certificate.Dispose();
-                }
+                roots.Add(certificate);
             }
-
-            rest = rest[fields.Location.End..];
+            else
+            {
+                // Only self-issued certificates are roots, so the CA's whole chain file (issuing CA first, root
+                // last) can be given as is without making its intermediate a trust anchor.
+                certificate.Dispose();
+            }
         }
 
         return roots;

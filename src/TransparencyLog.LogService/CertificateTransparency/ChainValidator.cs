@@ -4,6 +4,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using TransparencyLog.Sigstore.CertificateTransparency;
 
+using TransparencyLog.Sigstore.Keys;
+
 namespace TransparencyLog.LogService.CertificateTransparency;
 
 /// <summary>The two RFC 6962 entry types (§3.1 <c>LogEntryType</c>).</summary>
@@ -265,16 +267,10 @@ internal static class ChainValidator
                 return false;
             }
 
-            var (hash, ecdsa) = algorithm switch
+            if (!SignatureAlgorithms.TryDescribe(algorithm, out var digest, out var ecdsa) || digest is not { } hash)
             {
-                "1.2.840.10045.4.3.2" => (HashAlgorithmName.SHA256, true),
-                "1.2.840.10045.4.3.3" => (HashAlgorithmName.SHA384, true),
-                "1.2.840.10045.4.3.4" => (HashAlgorithmName.SHA512, true),
-                "1.2.840.113549.1.1.11" => (HashAlgorithmName.SHA256, false),
-                "1.2.840.113549.1.1.12" => (HashAlgorithmName.SHA384, false),
-                "1.2.840.113549.1.1.13" => (HashAlgorithmName.SHA512, false),
-                _ => throw new ChainRejectedException($"signature algorithm {algorithm} is not supported (ECDSA or RSA PKCS#1 v1.5 with SHA-2 only)"),
-            };
+                throw new ChainRejectedException($"signature algorithm {algorithm} is not supported (ECDSA or RSA PKCS#1 v1.5 with SHA-2 only)");
+            }
 
             try
             {

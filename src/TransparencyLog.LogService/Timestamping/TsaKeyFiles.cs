@@ -53,26 +53,18 @@ internal static class TsaKeyFiles
     public static List<X509Certificate2> ReadChain(string path)
     {
         var text = ReadText(path, "certificate chain");
-        var chain = new List<X509Certificate2>();
-        var rest = text.AsSpan();
-        while (PemEncoding.TryFind(rest, out var fields))
+        List<X509Certificate2> chain;
+        try
         {
-            var label = rest[fields.Label];
-            if (!label.SequenceEqual("CERTIFICATE"))
-            {
-                throw Fail($"the certificate chain file '{path}' holds a '{label}' PEM block; only CERTIFICATE is allowed");
-            }
-
-            try
-            {
-                chain.Add(X509CertificateLoader.LoadCertificate(Convert.FromBase64String(rest[fields.Base64Data].ToString())));
-            }
-            catch (CryptographicException)
-            {
-                throw Fail($"the certificate chain file '{path}' holds a certificate that cannot be parsed");
-            }
-
-            rest = rest[fields.Location.End..];
+            chain = PemCertificates.Read(text, certificatesOnly: true);
+        }
+        catch (FormatException e)
+        {
+            throw Fail($"the certificate chain file '{path}' {e.Message}");
+        }
+        catch (CryptographicException)
+        {
+            throw Fail($"the certificate chain file '{path}' holds a certificate that cannot be parsed");
         }
 
         if (chain.Count == 0)

@@ -1,6 +1,7 @@
 namespace TransparencyLog.Sigstore.Keys;
 
-internal static class Oids
+/// <summary>The key-type and curve OIDs of SubjectPublicKeyInfo (signature-algorithm OIDs: <see cref="SignatureAlgorithms"/>).</summary>
+public static class Oids
 {
     public const string EcPublicKey = "1.2.840.10045.2.1";
     public const string P256 = "1.2.840.10045.3.1.7";

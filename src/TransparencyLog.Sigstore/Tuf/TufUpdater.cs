@@ -169,54 +169,47 @@ public sealed class TufUpdater
         return timestamp;
     }
 
-    private async Task<TufMetadata> UpdateSnapshotAsync(TufRoot root, TufMetadata timestamp, DateTimeOffset now, CancellationToken cancellationToken)
+    private Task<TufMetadata> UpdateSnapshotAsync(TufRoot root, TufMetadata timestamp, DateTimeOffset now, CancellationToken cancellationToken) =>
+        FetchListedRoleAsync(root, timestamp, TufMetadata.Timestamp, TufMetadata.Snapshot, now, async snapshot =>
+        {
+            if (await CachedAsync(TufMetadata.Snapshot, root, cancellationToken) is { } cached
+                && TufDocuments.MetaEntry(snapshot, "targets.json").Version < TufDocuments.MetaEntry(cached, "targets.json").Version)
+            {
+                throw new TufException(TufError.BadVersion, $"snapshot v{snapshot.Version} lowers the targets version below the trusted snapshot's");
+            }
+        }, cancellationToken);
+
+    private Task<TufMetadata> UpdateTargetsAsync(TufRoot root, TufMetadata snapshot, DateTimeOffset now, CancellationToken cancellationToken) =>
+        FetchListedRoleAsync(root, snapshot, TufMetadata.Snapshot, TufMetadata.Targets, now, static _ => Task.CompletedTask, cancellationToken);
+
+    /// <summary>
+    /// A role its referrer lists (the timestamp lists the snapshot, the snapshot the targets): downloaded at the listed
+    /// version within the listed length, checked against the listed hash, signed by the root's threshold, exactly that
+    /// version, then <paramref name="checkRollback"/>, then not expired; only then cached.
+    /// </summary>
+    private async Task<TufMetadata> FetchListedRoleAsync(
+        TufRoot root, TufMetadata referrer, string referrerRole, string role, DateTimeOffset now, Func<TufMetadata, Task> checkRollback, CancellationToken cancellationToken)
     {
-        var (version, length, sha256) = TufDocuments.MetaEntry(timestamp, "snapshot.json");
-        var bytes = await DownloadAsync($"{version}.snapshot.json", length ?? TufMetadata.MaxBytes(TufMetadata.Snapshot), cancellationToken)
-            ?? throw new TufException(TufError.NotFound, $"the mirror does not serve {version}.snapshot.json");
-        CheckHash(bytes, length, sha256, "snapshot.json");
-        var snapshot = TufMetadata.Parse(bytes, TufMetadata.Snapshot);
-        root.VerifyRole(TufMetadata.Snapshot, snapshot, $"snapshot v{snapshot.Version}");
-        if (snapshot.Version != version)
+        var file = role + ".json";
+        var (version, length, sha256) = TufDocuments.MetaEntry(referrer, file);
+        var bytes = await DownloadAsync($"{version}.{file}", length ?? TufMetadata.MaxBytes(role), cancellationToken)
+            ?? throw new TufException(TufError.NotFound, $"the mirror does not serve {version}.{file}");
+        CheckHash(bytes, length, sha256, file);
+        var metadata = TufMetadata.Parse(bytes, role);
+        root.VerifyRole(role, metadata, $"{role} v{metadata.Version}");
+        if (metadata.Version != version)
         {
-            throw new TufException(TufError.BadVersion, $"snapshot v{snapshot.Version} is not the v{version} the timestamp lists");
+            throw new TufException(TufError.BadVersion, $"{role} v{metadata.Version} is not the v{version} the {referrerRole} lists");
         }
 
-        if (await CachedAsync(TufMetadata.Snapshot, root, cancellationToken) is { } cached
-            && TufDocuments.MetaEntry(snapshot, "targets.json").Version < TufDocuments.MetaEntry(cached, "targets.json").Version)
+        await checkRollback(metadata);
+        if (metadata.Expires < now)
         {
-            throw new TufException(TufError.BadVersion, $"snapshot v{snapshot.Version} lowers the targets version below the trusted snapshot's");
+            throw new TufException(TufError.Expired, $"{role} v{metadata.Version} expired at {TufMetadata.FormatExpires(metadata.Expires)}");
         }
 
-        if (snapshot.Expires < now)
-        {
-            throw new TufException(TufError.Expired, $"snapshot v{snapshot.Version} expired at {TufMetadata.FormatExpires(snapshot.Expires)}");
-        }
-
-        WriteAtomically(Path.Combine(_cache, "snapshot.json"), bytes);
-        return snapshot;
-    }
-
-    private async Task<TufMetadata> UpdateTargetsAsync(TufRoot root, TufMetadata snapshot, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var (version, length, sha256) = TufDocuments.MetaEntry(snapshot, "targets.json");
-        var bytes = await DownloadAsync($"{version}.targets.json", length ?? TufMetadata.MaxBytes(TufMetadata.Targets), cancellationToken)
-            ?? throw new TufException(TufError.NotFound, $"the mirror does not serve {version}.targets.json");
-        CheckHash(bytes, length, sha256, "targets.json");
-        var targets = TufMetadata.Parse(bytes, TufMetadata.Targets);
-        root.VerifyRole(TufMetadata.Targets, targets, $"targets v{targets.Version}");
-        if (targets.Version != version)
-        {
-            throw new TufException(TufError.BadVersion, $"targets v{targets.Version} is not the v{version} the snapshot lists");
-        }
-
-        if (targets.Expires < now)
-        {
-            throw new TufException(TufError.Expired, $"targets v{targets.Version} expired at {TufMetadata.FormatExpires(targets.Expires)}");
-        }
-
-        WriteAtomically(Path.Combine(_cache, "targets.json"), bytes);
-        return targets;
+        WriteAtomically(Path.Combine(_cache, file), bytes);
+        return metadata;
     }
 
     private static void CheckHash(byte[] bytes, long? length, string? sha256, string what)

@@ -181,6 +181,26 @@ public sealed class SctEmbeddingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IssueAsync_LogHangsWithTheDefaultBudget_UnavailableWhileTheClientStillWaits()
+    {
+        // Every attempt hangs; with the shipped budget the CA must give its answer (503 / UNAVAILABLE, Retry-After)
+        // while a sigstore client is still waiting, not after the client has given up.
+        _log.Failure = FakeCtLogFailure.Hang;
+        _log.FailNext = int.MaxValue;
+        var issuer = NewIssuer(_ca, _time, new IssuanceOptions
+        {
+            CtLogUrl = _log.Url,
+            CtLogPublicKeyPath = _log.WritePublicKey(_directory),
+        });
+        using var client = new CancellationTokenSource(IssuanceOptions.SigstoreClientTimeout);
+
+        var error = await Assert.ThrowsAsync<CaException>(() => issuer.IssueAsync(Principal(), NewKey(), client.Token));
+
+        Assert.Equal(CaErrorCode.CertificateTransparencyUnavailable, error.Code);
+        Assert.False(client.IsCancellationRequested);
+    }
+
+    [Fact]
     public async Task IssueAsync_LogAnswers5xxThroughoutTheBudget_CertificateTransparencyUnavailable()
     {
         _log.Mode = FakeCtLogMode.ServerError;

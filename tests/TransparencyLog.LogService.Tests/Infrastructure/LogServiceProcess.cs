@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.LogService.Tests.Infrastructure;
 
@@ -10,19 +7,14 @@ namespace TransparencyLog.LogService.Tests.Infrastructure;
 /// </summary>
 internal sealed class LogServiceProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly ServiceProcess _process;
 
-    private LogServiceProcess(Process process, int port, string logName)
+    private LogServiceProcess(ServiceProcess process, int port, string logName)
     {
         _process = process;
         Port = port;
         LogName = logName;
         Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
     }
 
     public int Port { get; }
@@ -31,16 +23,7 @@ internal sealed class LogServiceProcess : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _process.Output;
 
     /// <summary>Starts the service; <paramref name="keyDirectory"/> keeps the log key across restarts.</summary>
     public static async Task<LogServiceProcess> StartAsync(
@@ -50,89 +33,29 @@ internal sealed class LogServiceProcess : IAsyncDisposable
         IReadOnlyDictionary<string, string>? settings = null,
         int? port = null)
     {
-        var chosenPort = port ?? TestPorts.Next();
+        var chosenPort = port ?? ServiceProcess.FreePort();
         var name = logName ?? "test.log.local";
-        var dll = RepositoryPaths.ProjectOutput("TransparencyLog.LogService");
-        var start = new ProcessStartInfo("dotnet", [dll, "--contentRoot", Path.GetDirectoryName(dll)!])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
-        };
+        var start = ServiceProcess.Dotnet(RepositoryPaths.ProjectOutput("TransparencyLog.LogService"));
         start.Environment["Urls"] = $"http://127.0.0.1:{chosenPort}";
         start.Environment["Storage__ConnectionString"] = appConnectionString;
         start.Environment["Logs__Rekor__Name"] = name;
         start.Environment["Logs__Rekor__StateDirectory"] = keyDirectory;
         start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start the log service");
-        var service = new LogServiceProcess(process, chosenPort, name);
-        await service.WaitHealthyAsync();
-        return service;
+        var process = await ServiceProcess.StartReadyAsync("the log service", start, new Uri($"http://127.0.0.1:{chosenPort}/readyz"));
+        return new LogServiceProcess(process, chosenPort, name);
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing; whatever was not committed is gone.</summary>
-    public void Kill()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
-    }
+    public void Kill() => _process.Kill();
 
     public async ValueTask DisposeAsync()
     {
-        Kill();
         Client.Dispose();
-        _process.Dispose();
-        await Task.CompletedTask;
-    }
-
-    private async Task WaitHealthyAsync()
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"the log service exited with {_process.ExitCode}:\n{Output}");
-            }
-
-            try
-            {
-                using var response = await Client.GetAsync("/readyz");
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"the log service did not become ready:\n{Output}");
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
+        await _process.DisposeAsync();
     }
 }

@@ -4,7 +4,6 @@ using TransparencyLog.LogService.Tests.Infrastructure;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Keys.Pkcs11;
 using TransparencyLog.Sigstore.Notes;
-using TransparencyLog.Testing;
 
 namespace TransparencyLog.LogService.Tests.Logs;
 

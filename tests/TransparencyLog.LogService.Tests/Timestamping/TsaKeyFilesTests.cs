@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using TransparencyLog.LogService.Timestamping;
 using TransparencyLog.Sigstore.Keys.Pkcs11;
-using TransparencyLog.Testing;
 
 namespace TransparencyLog.LogService.Tests.Timestamping;
 

@@ -1,18 +1,16 @@
 using System.Diagnostics;
-using System.Net.Sockets;
-using System.Net;
 using Npgsql;
 using TransparencyLog.Tests.Shared;
 
-namespace TransparencyLog.Witness.Tests.Infrastructure;
+namespace TransparencyLog.Testing;
 
 /// <summary>
 /// The PostgreSQL server tests run against: the one <c>./test.sh</c> started (<c>TLOG_TEST_PG</c>, an admin connection
 /// string with its password), or else a private cluster this process starts with <c>scripts/pg.sh</c> and removes
 /// when it exits. Both require passwords. There is no fallback to anything else: without PostgreSQL these tests fail,
-/// they never skip.
+/// they never skip. Each test project says how a new database gets the schema (<see cref="MigrateAsync"/>).
 /// </summary>
-internal static class PostgresServer
+internal static partial class PostgresServer
 {
     private const string AppRole = "tlog_app";
 
@@ -50,25 +48,13 @@ internal static class PostgresServer
 
         await AppRoleReady.Value;
         var admin = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
-        // The schema is applied the way operators apply it: the log service's separate migrate step.
-        var migrate = Process.Start(new ProcessStartInfo("dotnet", [RepositoryPaths.ProjectOutput("TransparencyLog.LogService"), "migrate",
-            "--migrations", Path.Combine(RepositoryPaths.Root, "migrations"), "--app-role", AppRole])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["MIGRATE_CONNECTION"] = admin },
-        }) ?? throw new InvalidOperationException("cannot start migrate");
-        var errors = migrate.StandardError.ReadToEndAsync();
-        await migrate.StandardOutput.ReadToEndAsync();
-        await migrate.WaitForExitAsync();
-        if (migrate.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"migrate failed: {await errors}");
-        }
-
+        await MigrateAsync(admin, AppRole);
         var app = new NpgsqlConnectionStringBuilder(AppConnectionString) { Database = name }.ConnectionString;
         return (admin, app);
     }
+
+    /// <summary>Applies <c>migrations/</c> to the database of <paramref name="admin"/>, granting <paramref name="appRole"/>.</summary>
+    private static partial Task MigrateAsync(string admin, string appRole);
 
     /// <summary>
     /// Creates the service role and sets its password once per process (roles are cluster-wide, and concurrent
@@ -120,7 +106,7 @@ internal static class PostgresServer
     }
 
 
-    private static string Run(string script, string arguments)
+    internal static string Run(string script, string arguments)
     {
         using var process = Process.Start(new ProcessStartInfo("bash", $"{script} {arguments}")
         {

@@ -1,4 +1,4 @@
-namespace TransparencyLog.LogService.Tests.Infrastructure;
+namespace TransparencyLog.Testing;
 
 /// <summary>Locates the repository and the build output of the projects under test.</summary>
 internal static class RepositoryPaths
