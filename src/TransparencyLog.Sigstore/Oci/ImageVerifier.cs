@@ -8,8 +8,12 @@ using TransparencyLog.Sigstore.Verification;
 
 namespace TransparencyLog.Sigstore.Oci;
 
-/// <summary>What a successful image verification found.</summary>
-public sealed record ImageVerification(string Digest, string Source, IReadOnlyList<JsonObject> Payloads);
+/// <summary>
+/// What a successful image verification found. <paramref name="VerifiedTlogEntries"/> holds, per signature that passed
+/// the checks, its transparency log entries (for checks made beside the bundle, such as a witness quorum).
+/// </summary>
+public sealed record ImageVerification(
+    string Digest, string Source, IReadOnlyList<JsonObject> Payloads, IReadOnlyList<IReadOnlyList<TransparencyLogEntry>>? VerifiedTlogEntries = null);
 
 /// <summary>Finds and verifies the signatures of one image; at least one must pass every check.</summary>
 public sealed class ImageVerifier(
@@ -27,8 +31,13 @@ public sealed class ImageVerifier(
 
     public int RoundTrips => registries.RoundTrips;
 
+    // The entries of the signature checked last, kept once that signature passed every check (a payload came out).
+    private readonly List<IReadOnlyList<TransparencyLogEntry>> _verifiedEntries = [];
+    private IReadOnlyList<TransparencyLogEntry> _checkedEntries = [];
+
     public async Task<ImageVerification> VerifyAsync(ImageReference image, bool attestation, string? predicateType, CancellationToken cancellationToken)
     {
+        _verifiedEntries.Clear();
         var client = registries.For(image);
         var manifest = await ImageResolver.ResolveAsync(client, image, cancellationToken);
         var digest = manifest.Digest;
@@ -46,6 +55,7 @@ public sealed class ImageVerifier(
                     if (VerifyBundle(image, digest, bytes, attestation, predicateType) is { } payload)
                     {
                         payloads.Add(payload);
+                        _verifiedEntries.Add(_checkedEntries);
                     }
                 }
                 catch (Exception ex) when (ex is VerificationException or OciException)
@@ -67,6 +77,7 @@ public sealed class ImageVerifier(
                 if (payload is not null)
                 {
                     payloads.Add(payload);
+                    _verifiedEntries.Add(_checkedEntries);
                 }
             }
             catch (Exception ex) when (ex is VerificationException or OciException)
@@ -78,12 +89,12 @@ public sealed class ImageVerifier(
         return Outcome(image, digest, "legacy", payloads, failures, attestation, predicateType, layers.Count);
     }
 
-    private static ImageVerification Outcome(
+    private ImageVerification Outcome(
         ImageReference image, string digest, string source, List<JsonObject> payloads, List<string> failures, bool attestation, string? predicateType, int found)
     {
         if (payloads.Count > 0)
         {
-            return new ImageVerification(digest, source, payloads);
+            return new ImageVerification(digest, source, payloads, [.. _verifiedEntries]);
         }
 
         var what = attestation ? "attestations" : "signatures";
@@ -289,6 +300,14 @@ public sealed class ImageVerifier(
     }
 
     private VerificationResult Check(Bundle bundle, byte[]? artifact)
+    {
+        _checkedEntries = [];
+        var result = CheckSignature(bundle, artifact);
+        _checkedEntries = bundle.VerificationMaterial.TlogEntries;
+        return result;
+    }
+
+    private VerificationResult CheckSignature(Bundle bundle, byte[]? artifact)
     {
         if (key is not null)
         {
