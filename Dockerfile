@@ -7,6 +7,7 @@ RUN dotnet publish src/TransparencyLog.LogService -c Release -o /out/log \
  && dotnet publish src/TransparencyLog.DevIssuer -c Release -o /out/dev-issuer \
  && dotnet publish src/TransparencyLog.Admission -c Release -o /out/admission \
  && cp -r migrations /out/log/migrations
+RUN dotnet publish src/TransparencyLog.Witness -c Release -o /out/witness
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS log
 WORKDIR /app
@@ -37,3 +38,11 @@ WORKDIR /app
 COPY --from=build /out/admission .
 USER app
 ENTRYPOINT ["dotnet", "TransparencyLog.Admission.dll"]
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS witness
+WORKDIR /app
+# The state directory (the witness's development key) exists owned by app, so a named volume there is writable by it.
+RUN mkdir -p /var/lib/tlog/witness && chown -R app:app /var/lib/tlog
+COPY --from=build /out/witness .
+USER app
+ENTRYPOINT ["dotnet", "TransparencyLog.Witness.dll"]
