@@ -103,6 +103,24 @@ public sealed class WitnessPolicyTests(LocalSystem system) : IDisposable
         Assert.Equal(saved, await File.ReadAllTextAsync(state));
     }
 
+    [Fact]
+    public async Task VerifyImage_WitnessPolicy_MetWithRunScriptWitnessRefusedWithAbsentOne()
+    {
+        using var lab = new Oci.ImageLab(system);
+        await lab.PushImageAsync("images/witnessed:1.0");
+        var (privateKey, publicKey) = _tlog.WriteKeyPair("image");
+        await _tlog.SucceedAsync("sign", $"{lab.Registry}/images/witnessed:1.0", "--key", privateKey, "--rekor-url", system["REKOR_URL"]);
+        string[] verify = ["verify", $"{lab.Registry}/images/witnessed:1.0", "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"], "--output", "json"];
+
+        var met = await RetryWhileBehindAsync(() => _tlog.RunAsync([.. verify, "--witness-policy", system["WITNESS_POLICY"]]));
+        Assert.True(met.ExitCode == 0, met.Output);
+        Assert.Equal("local", TlogRunner.Json(met).GetProperty("witnessed")[0].GetProperty("witnesses")[0].GetString());
+
+        var absent = _tlog.Write("image-absent.policy", $"witness absent {AbsentWitnessKey()}\nquorum absent\n");
+        var unmet = await _tlog.RunAsync([.. verify, "--witness-policy", absent]);
+        TlogRunner.AssertFailed(unmet, 3, "WITNESS QUORUM NOT MET");
+    }
+
     public void Dispose() => _tlog.Dispose();
 
     private static string AbsentWitnessKey()
