@@ -156,11 +156,27 @@ wait_healthy() {
   return 1
 }
 
-# The TUF repository's online key (snapshot, timestamp) and the admin token tlog tuf publish presents; development only.
+# The TUF repository's keys (root, targets: offline roles, here one development key each; online: snapshot and
+# timestamp) and the admin token tlog tuf publish presents; development only. With TLOG_KEYS=pkcs11 the three keys
+# are in the token (pkcs11: URIs) and only their public halves are files.
 tuf_keys="$data/keys/tuf"
 tlog_dll="$root/src/TransparencyLog.Cli/bin/$config/net10.0/tlog.dll"
 mkdir -p "$tuf_keys" && chmod 700 "$tuf_keys"
-[[ -f $tuf_keys/online.pem ]] || dotnet "$tlog_dll" tuf generate-key --out "$tuf_keys/online" >/dev/null
+if [[ $keys_mode == pkcs11 ]]; then
+  for role in root targets online; do
+    scripts/hsm.sh pubkey "$hsm" "tuf-$role-key" "$tuf_keys/$role.pub"
+  done
+  tuf_root_key=$(scripts/hsm.sh uri "$hsm" tuf-root-key)
+  tuf_targets_key=$(scripts/hsm.sh uri "$hsm" tuf-targets-key)
+  tuf_online_key=$(scripts/hsm.sh uri "$hsm" tuf-online-key)
+else
+  for role in root targets online; do
+    [[ -f $tuf_keys/$role.pem ]] || dotnet "$tlog_dll" tuf generate-key --out "$tuf_keys/$role" >/dev/null
+  done
+  tuf_root_key=$tuf_keys/root.pem
+  tuf_targets_key=$tuf_keys/targets.pem
+  tuf_online_key=$tuf_keys/online.pem
+fi
 [[ -f $tuf_keys/admin-token ]] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tuf_keys/admin-token")
 
 # The witness's key exists before either service starts, so the log's policy can name it; the name is fixed (part of
@@ -173,7 +189,7 @@ printf '# Written by ./run.sh: the log asks this witness to cosign its checkpoin
 
 echo "==> log service on http://127.0.0.1:$REKOR_PORT"
 Tuf__Enabled=true \
-Tuf__OnlineKeyPath="$tuf_keys/online.pem" \
+Tuf__OnlineKeyPath="$tuf_online_key" \
 Tuf__AdminTokenFile="$tuf_keys/admin-token" \
 Tuf__SigningConfigLeadSeconds=0 \
 Storage__ConnectionString="$app_connection" \
@@ -264,9 +280,6 @@ echo "==> TUF repository at http://127.0.0.1:$REKOR_PORT/tuf (development keys i
 ceremony="$data/tuf"
 if ! curl -fs -o /dev/null "http://127.0.0.1:$REKOR_PORT/tuf/1.root.json"; then
   rm -rf "$ceremony"
-  for role in root targets; do
-    [[ -f $tuf_keys/$role.pem ]] || $tlog tuf generate-key --out "$tuf_keys/$role" >/dev/null
-  done
   $tlog tuf init --repo "$ceremony" --root-key "$tuf_keys/root.pub" --targets-key "$tuf_keys/targets.pub" \
     --online-key "$tuf_keys/online.pub" 2>/dev/null >/dev/null
 fi
@@ -275,8 +288,8 @@ $tlog tuf add-target --repo "$ceremony" --name trusted_root.json --file "$data/t
 $tlog tuf add-target --repo "$ceremony" --name signing_config.v0.2.json --file "$data/signing_config.json" >/dev/null
 $tlog tuf add-target --repo "$ceremony" --name rekor.pub --file "$data/keys/rekor-public.pem" --usage Rekor >/dev/null
 $tlog tuf add-target --repo "$ceremony" --name ctfe.pub --file "$data/keys/ct-public.pem" --usage CTFE >/dev/null
-if [[ -f $ceremony/staged/root.json ]]; then $tlog tuf sign --repo "$ceremony" --role root --key "$tuf_keys/root.pem" >/dev/null; fi
-if [[ -f $ceremony/staged/targets.json ]]; then $tlog tuf sign --repo "$ceremony" --role targets --key "$tuf_keys/targets.pem" >/dev/null; fi
+if [[ -f $ceremony/staged/root.json ]]; then $tlog tuf sign --repo "$ceremony" --role root --key "$tuf_root_key" >/dev/null; fi
+if [[ -f $ceremony/staged/targets.json ]]; then $tlog tuf sign --repo "$ceremony" --role targets --key "$tuf_targets_key" >/dev/null; fi
 $tlog tuf publish --repo "$ceremony" --server "http://127.0.0.1:$REKOR_PORT" --token-file "$tuf_keys/admin-token" >/dev/null
 
 cat >"$data/endpoints.env" <<ENV
@@ -300,7 +313,7 @@ ADMISSION_URL=https://127.0.0.1:$ADMISSION_PORT
 ADMISSION_CA_BUNDLE=$data/admission/ca.pem
 ADMISSION_POLICIES=$data/admission/policies
 TUF_MIRROR=http://127.0.0.1:$REKOR_PORT/tuf
-TUF_ROOT=$ceremony/metadata/1.root.json
+TUF_ROOT_JSON=$ceremony/metadata/1.root.json
 WITNESS_URL=http://127.0.0.1:$WITNESS_PORT
 WITNESS_VKEY=$witness_vkey
 WITNESS_POLICY=$witness_policy

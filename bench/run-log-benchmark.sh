@@ -5,98 +5,33 @@
 # Everything it started is stopped on exit. It measures; it is not a test and exits 0 whatever the figures.
 #
 # Usage: bench/run-log-benchmark.sh [--clients C] [--duration S] [--read-duration S] [--warmup S] [--entries N]
-#                                   [--raw-batch-rows R] [--keep]
+#                                   [--raw-batch-rows R] [--processes P] [--keep]
 # Defaults: 64 clients, 60 s of appends after 15 s of warm-up, 20 s of reads, 4,000 proposals per second of load.
+#   --processes P  run P log-service processes on the one database (default 1), clients spread over them round-robin:
+#                  the aggregate appends/s of several stateless services on one primary (issue 13).
 #   --keep   keep the temp directory (cluster data, service log) for debugging; processes are still stopped.
 # Service settings can be varied through the environment, e.g. Sequencer__BatchWindowMilliseconds=2 or
 # Sequencer__MaxBatchSize=500; the service inherits the environment (Sequencer__*, Kestrel__*, ...).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-config=Release
+. "$(dirname "$0")/lib.sh"
 
-keep=false
-bench_args=()
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --keep) keep=true; shift ;;
-    --clients|--duration|--read-duration|--warmup|--entries|--raw-batch-rows)
-      [[ $# -ge 2 ]] || { echo "error: $1 needs a value" >&2; exit 2; }
-      bench_args+=("$1" "$2"); shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
-  esac
+processes=1
+bench_option() {
+  if [[ $1 == --processes ]]; then
+    [[ $# -ge 2 && $2 =~ ^[1-9]$ ]] || { echo "error: --processes needs 1 to 9" >&2; exit 2; }
+    processes=$2; bench_shift=2
+  fi
+}
+bench_parse_args "--clients --duration --read-duration --warmup --entries --raw-batch-rows" "$@"
+bench_build src/TransparencyLog.LogService bench/TransparencyLog.Benchmarks
+bench_work_dir
+bench_start_cluster bench_log
+targets=()
+for p in $(seq "$processes"); do
+  bench_start_service "$( [[ $processes -gt 1 ]] && echo "$p" )"
+  targets+=(--url "http://127.0.0.1:$service_port" --service-pid "$service_pid")
 done
 
-command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
-scripts/pg.sh ensure-binaries
-
-free_port() {
-  local p
-  while true; do
-    p=$((20000 + RANDOM % 30000))
-    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
-work=$(mktemp -d /tmp/tlog-bench.XXXXXX)
-service_pid=
-cleanup() {
-  local status=$?
-  if [[ -n $service_pid ]] && kill -0 "$service_pid" 2>/dev/null; then
-    kill "$service_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$service_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$service_pid" 2>/dev/null || true
-  fi
-  scripts/pg.sh stop "$work/pg" || true
-  if $keep; then
-    echo "kept $work (service.log, pg/postgres.log, pg/data)" >&2
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-echo "==> build ($config)"
-dotnet build src/TransparencyLog.LogService -c "$config" -nologo -v quiet -clp:ErrorsOnly
-dotnet build bench/TransparencyLog.Benchmarks -c "$config" -nologo -v quiet -clp:ErrorsOnly
-service_dll=$root/src/TransparencyLog.LogService/bin/$config/net10.0/TransparencyLog.LogService.dll
-bench_dll=$root/bench/TransparencyLog.Benchmarks/bin/$config/net10.0/TransparencyLog.Benchmarks.dll
-
-pgport=$(free_port)
-echo "==> private PostgreSQL on 127.0.0.1:$pgport (fsync on, synchronous_commit on) in $work/pg"
-scripts/pg.sh start "$work/pg" "$pgport"
-scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -c "CREATE DATABASE bench_log"
-# The cluster requires passwords (scripts/pg.sh): the superuser's was generated with it, the service role's here.
-admin="Host=127.0.0.1;Port=$pgport;Username=postgres;Password=$(scripts/pg.sh password "$work/pg");Database=bench_log"
-(umask 077; od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$work/app-password")
-dotnet "$service_dll" migrate --connection "$admin" --app-role tlog_app --app-password-file "$work/app-password" --migrations "$root/migrations"
-
-port=$(free_port)
-echo "==> log service (Release) on 127.0.0.1:$port, log in $work/service.log"
-mkdir -p "$work/keys"
-(
-  cd "$(dirname "$service_dll")"
-  export Urls="http://127.0.0.1:$port"
-  export Storage__ConnectionString="Host=127.0.0.1;Port=$pgport;Username=tlog_app;Database=bench_log;Maximum Pool Size=50"
-  export Storage__PasswordFile="$work/app-password"
-  export Logs__Rekor__Name="bench.log.local"
-  export Logs__Rekor__StateDirectory="$work/keys"
-  export Serilog__MinimumLevel__Default=Warning
-  export DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production
-  # A dotted name is no shell identifier, so env sets it.
-  exec env "Serilog__MinimumLevel__Override__Microsoft.Hosting.Lifetime=Warning" dotnet "$service_dll" --contentRoot "$(dirname "$service_dll")"
-) >"$work/service.log" 2>&1 &
-service_pid=$!
-env | grep -E '^(Sequencer|Kestrel|Limits)__' | sed 's/^/    service setting: /' || true
-
-echo "==> benchmark"
-dotnet "$bench_dll" log --url "http://127.0.0.1:$port" --admin-connection "$admin" \
-  --service-pid "$service_pid" --postgres-data "$work/pg/data" "${bench_args[@]}"
-
-if [[ -s $work/service.log ]]; then
-  echo "==> service warnings and errors (last 20 lines of $work/service.log)"
-  tail -n 20 "$work/service.log"
-fi
+echo "==> benchmark ($(bench_load))"
+dotnet "$bench_dll" log "${targets[@]}" --admin-connection "$admin" --postgres-data "$work/pg/data" "${bench_args[@]}"
+echo "    $(bench_load)"
+bench_service_warnings

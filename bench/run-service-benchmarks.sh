@@ -13,35 +13,23 @@
 # The CA's rate limits are lifted for the run (Api__RateLimits__*Permits=0: zero disables a limit); other service
 # settings can be varied through the environment, which every service inherits (e.g. Sequencer__BatchWindowMilliseconds=2,
 # Serilog__MinimumLevel__Default=Warning).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-config=Release
+. "$(dirname "$0")/lib.sh"
 
 only=
 build=true
-keep=false
-bench_args=()
-while [[ $# -gt 0 ]]; do
+bench_option() {
   case $1 in
     --only)
       [[ $# -ge 2 && $2 =~ ^(ca|tsa)$ ]] || { echo "error: --only needs ca or tsa" >&2; exit 2; }
-      only=$2; shift 2 ;;
-    --no-build) build=false; shift ;;
-    --keep) keep=true; shift ;;
-    --clients|--duration|--warmup|--crypto-iterations)
-      [[ $# -ge 2 ]] || { echo "error: $1 needs a value" >&2; exit 2; }
-      bench_args+=("$1" "$2"); shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
+      only=$2; bench_shift=2 ;;
+    --no-build) build=false; bench_shift=1 ;;
   esac
-done
-
-command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+}
+bench_parse_args "--clients --duration --warmup --crypto-iterations" "$@"
 scripts/pg.sh ensure-binaries
 
 # Ports in distinct ranges so the five picks cannot collide with each other.
-free_port() {
+free_port_from() {
   local base=$1 p
   while true; do
     p=$((base + RANDOM % 5000))
@@ -53,11 +41,11 @@ export TLOG_DATA_DIR
 TLOG_DATA_DIR=$(mktemp -d /tmp/tlog-service-bench.XXXXXX)
 export TLOG_SKIP_BUILD=1 CONFIGURATION=$config
 export PG_PORT REKOR_PORT FULCIO_PORT FULCIO_GRPC_PORT OIDC_PORT
-PG_PORT=$(free_port 20000)
-REKOR_PORT=$(free_port 25000)
-FULCIO_PORT=$(free_port 30000)
-FULCIO_GRPC_PORT=$(free_port 35000)
-OIDC_PORT=$(free_port 40000)
+PG_PORT=$(free_port_from 20000)
+REKOR_PORT=$(free_port_from 25000)
+FULCIO_PORT=$(free_port_from 30000)
+FULCIO_GRPC_PORT=$(free_port_from 35000)
+OIDC_PORT=$(free_port_from 40000)
 # Without this the CA allows 60 requests per address and 30 per identity per minute; the option's range tops out at
 # 1,000,000, so "lifted" is 0, which the CA documents as "disabled".
 export Api__RateLimits__PerAddressPermits=0 Api__RateLimits__PerIdentityPermits=0
@@ -76,12 +64,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if $build; then
-  echo "==> build ($config): the services run.sh starts, tlog, the benchmark"
-  for project in src/TransparencyLog.LogService src/TransparencyLog.CaService src/TransparencyLog.DevIssuer src/TransparencyLog.Cli bench/TransparencyLog.Benchmarks; do
-    dotnet build "$project" -c "$config" -nologo -v quiet -clp:ErrorsOnly
-  done
+  # The services run.sh starts, tlog, the benchmark.
+  bench_build src/TransparencyLog.LogService src/TransparencyLog.CaService src/TransparencyLog.DevIssuer src/TransparencyLog.Cli bench/TransparencyLog.Benchmarks
 fi
-bench_dll=$root/bench/TransparencyLog.Benchmarks/bin/$config/net10.0/TransparencyLog.Benchmarks.dll
 
 echo "==> ./run.sh --background (data in $TLOG_DATA_DIR)"
 ./run.sh --background >"$TLOG_DATA_DIR/run.log" 2>&1 || { cat "$TLOG_DATA_DIR/run.log" >&2; exit 1; }
@@ -95,12 +80,12 @@ env | grep -E '^(Api|Sequencer|Kestrel|Limits|Serilog|Issuance|Timestamping)__' 
 
 common=(--log-pid "$log_pid" --postgres-data "$TLOG_DATA_DIR/pg/data" "${bench_args[@]}")
 if [[ $only != tsa ]]; then
-  echo "==> CA benchmark"
+  echo "==> CA benchmark ($(bench_load))"
   dotnet "$bench_dll" ca --fulcio-url "$FULCIO_URL" --oidc-issuer "$OIDC_ISSUER" --ct-log-url "$CT_LOG_URL" \
     --ca-pid "$ca_pid" "${common[@]}" || echo "(the CA benchmark ended with status $?)"
 fi
 if [[ $only != ca ]]; then
-  echo "==> TSA benchmark"
+  echo "==> TSA benchmark ($(bench_load))"
   dotnet "$bench_dll" tsa --tsa-url "$TSA_URL" "${common[@]}" || echo "(the TSA benchmark ended with status $?)"
 fi
 

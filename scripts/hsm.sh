@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # A SoftHSM2 token holding every signing key of the system, for ./run.sh with TLOG_KEYS=pkcs11 (docs/operations.md).
-# Usage: scripts/hsm.sh {ensure-binaries|init DIR|uri DIR KEY}
+# Usage: scripts/hsm.sh {ensure-binaries|init DIR|uri DIR KEY|pubkey DIR KEY OUT}
 #   ensure-binaries  installs softhsm2 and opensc (pkcs11-tool) with apt-get when they are missing
 #   init DIR         once: DIR/softhsm2.conf, a token "tlog" under DIR/tokens with the key pairs ca-key, log-key,
 #                    log-v2-key (Ed25519), ct-key and tsa-key made inside the token by pkcs11-tool, the PIN in DIR/pin,
 #                    and certificates for the token's CA and TSA public keys: DIR/ca-chain.pem (intermediate, root)
 #                    and DIR/tsa-chain.pem (TSA certificate, root), issued by two roots made with openssl whose keys
 #                    are deleted once they have signed (development stand-ins for an offline root ceremony)
+#                    Also (added to a token made before them): tuf-root-key, tuf-targets-key and tuf-online-key,
+#                    the development TUF repository's keys (ECDSA P-256)
 #   uri DIR KEY      prints the pkcs11: URI of KEY (PIN from DIR/pin)
+#   pubkey DIR KEY OUT  writes KEY's public key as PEM to OUT
 # Services need SOFTHSM2_CONF=DIR/softhsm2.conf in their environment.
 set -euo pipefail
 
@@ -51,9 +54,32 @@ root() {
     -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 }
 
+# The TUF keys, in their own step so a token made before they existed gets them too.
+tuf_keys() {
+  local dir=$1
+  [[ -f $dir/tuf-ready ]] && return
+  export SOFTHSM2_CONF=$dir/softhsm2.conf
+  local pin id=16 key
+  pin=$(cat "$dir/pin")
+  for key in tuf-root-key tuf-targets-key tuf-online-key; do
+    pkcs11-tool --module "$module" --token-label "$token" --login --pin "$pin" --keypairgen \
+      --key-type EC:prime256v1 --label "$key" --id "$(printf '%02x' $id)" >/dev/null
+    id=$((id + 1))
+  done
+  touch "$dir/tuf-ready"
+}
+
+pubkey() {
+  local dir=$1 key=$2 out=$3
+  SOFTHSM2_CONF=$dir/softhsm2.conf pkcs11-tool --module "$module" --token-label "$token" --read-object --type pubkey \
+    --label "$key" -o "$out.der" >/dev/null
+  openssl pkey -pubin -inform DER -in "$out.der" -out "$out"
+  rm -f "$out.der"
+}
+
 init() {
   local dir=$1
-  [[ -f $dir/ready ]] && return
+  [[ -f $dir/ready ]] && { tuf_keys "$dir"; return; }
   rm -rf "$dir"
   mkdir -p "$dir/tokens"
   chmod 700 "$dir"
@@ -82,11 +108,13 @@ init() {
   # The roots have signed what they will ever sign here; their keys are not kept.
   rm -f "$dir/ca-root.key" "$dir/tsa-root.key"
   touch "$dir/ready"
+  tuf_keys "$dir"
 }
 
 case ${1:-} in
   ensure-binaries) ensure_binaries ;;
   init) init "${2:?directory}" ;;
   uri) uri "${2:?directory}" "${3:?key label}" ;;
-  *) echo "usage: $0 {ensure-binaries|init DIR|uri DIR KEY}" >&2; exit 2 ;;
+  pubkey) pubkey "${2:?directory}" "${3:?key label}" "${4:?output file}" ;;
+  *) echo "usage: $0 {ensure-binaries|init DIR|uri DIR KEY|pubkey DIR KEY OUT}" >&2; exit 2 ;;
 esac

@@ -8,11 +8,17 @@ internal sealed record BenchmarkOptions
     /// <summary>Base address of the running log service.</summary>
     public required Uri ServiceUrl { get; init; }
 
+    /// <summary>
+    /// Every log-service process of the run (<c>--url</c> given several times: processes sharing one database); clients
+    /// are spread over them round-robin.
+    /// </summary>
+    public IReadOnlyList<Uri> ServiceUrls { get; init; } = [];
+
     /// <summary>Superuser connection string to the log's database (the raw-insert baseline creates its tables there).</summary>
     public required string AdminConnectionString { get; init; }
 
-    /// <summary>The service process, for peak memory and CPU time; 0 when unknown.</summary>
-    public int ServicePid { get; init; }
+    /// <summary>The service processes (<c>--service-pid</c>, once per process), for peak memory and CPU time; empty when unknown.</summary>
+    public IReadOnlyList<int> ServicePids { get; init; } = [];
 
     /// <summary>The PostgreSQL data directory, whose <c>postmaster.pid</c> names the server to account CPU time to.</summary>
     public string? PostgresDataDirectory { get; init; }
@@ -52,9 +58,9 @@ internal sealed record BenchmarkOptions
                     : throw new ArgumentException($"{name} needs an integer of at least {min}");
             options = name switch
             {
-                "--url" => options with { ServiceUrl = url = new Uri(Next()) },
+                "--url" => options with { ServiceUrls = [.. options.ServiceUrls, new Uri(Next())] },
                 "--admin-connection" => options with { AdminConnectionString = admin = Next() },
-                "--service-pid" => options with { ServicePid = NextInt(1) },
+                "--service-pid" => options with { ServicePids = [.. options.ServicePids, NextInt(1)] },
                 "--postgres-data" => options with { PostgresDataDirectory = Next() },
                 "--clients" => options with { Clients = NextInt(1) },
                 "--duration" => options with { DurationSeconds = NextInt(1) },
@@ -66,11 +72,12 @@ internal sealed record BenchmarkOptions
             };
         }
 
+        url = options.ServiceUrls.FirstOrDefault();
         if (url is null || admin is null)
         {
             throw new ArgumentException("--url and --admin-connection are required (bench/run-log-benchmark.sh passes them)");
         }
 
-        return options;
+        return options with { ServiceUrl = url };
     }
 }

@@ -142,7 +142,7 @@ internal static partial class ExplorerBenchmark
     }
 
     /// <summary>Self-signed certificates with an email SAN, like short-lived keyless certificates (the log checks no chain).</summary>
-    private static (ECDsa Key, string Email, string CertificateBase64)[] MakeSigners() =>
+    internal static (ECDsa Key, string Email, string CertificateBase64)[] MakeSigners() =>
         [.. Enumerable.Range(0, Identities).Select(i =>
         {
             var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);

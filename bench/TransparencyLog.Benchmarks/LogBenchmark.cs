@@ -40,14 +40,24 @@ internal static class LogBenchmark
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
         };
         using var http = new HttpClient(handler) { BaseAddress = options.ServiceUrl, Timeout = TimeSpan.FromSeconds(30) };
-        await WaitHealthyAsync(http);
+        // One client per service process (several processes on one database); worker w talks to process w mod N.
+        var clients = options.ServiceUrls.Select(u => u == options.ServiceUrl ? http : new HttpClient(handler, disposeHandler: false) { BaseAddress = u, Timeout = TimeSpan.FromSeconds(30) }).ToArray();
+        foreach (var client in clients)
+        {
+            await WaitHealthyAsync(client);
+        }
+
+        if (clients.Length > 1)
+        {
+            Console.WriteLine($"{clients.Length} service processes on one database; clients spread round-robin");
+        }
 
         Console.WriteLine($"pre-signing {options.EntriesToSign:N0} hashedrekord proposals (ECDSA P-256)...");
         var signing = Stopwatch.StartNew();
         var proposals = Proposals.Sign(options.EntriesToSign);
         Console.WriteLine($"  done in {signing.Elapsed.TotalSeconds:F1} s");
 
-        await using var sampler = new ProcessSampler(options.ServicePid, options.PostgresDataDirectory);
+        await using var sampler = new ProcessSampler(options.ServicePids.Count > 0 ? options.ServicePids : [0], options.PostgresDataDirectory);
         var json = new MediaTypeHeaderValue("application/json");
         async Task<Outcome> AppendAsync(int worker, CancellationToken cancellationToken)
         {
@@ -58,7 +68,7 @@ internal static class LogBenchmark
 
             using var content = new ByteArrayContent(proposal);
             content.Headers.ContentType = json;
-            using var response = await http.PostAsync("/api/v1/log/entries", content, cancellationToken);
+            using var response = await clients[worker % clients.Length].PostAsync("/api/v1/log/entries", content, cancellationToken);
             await response.Content.LoadIntoBufferAsync(cancellationToken);
             return response.StatusCode == HttpStatusCode.Created ? Outcome.Ok : Outcome.Failed($"HTTP {(int)response.StatusCode}");
         }
@@ -88,7 +98,7 @@ internal static class LogBenchmark
             reads = await LoadPhase.RunAsync("inclusion-proof reads (GET)", options.Clients, TimeSpan.FromSeconds(options.ReadDurationSeconds), async (worker, cancellationToken) =>
             {
                 var index = Random.Shared.NextInt64(treeSize);
-                using var response = await http.GetAsync($"/api/v1/log/entries?logIndex={index}", cancellationToken);
+                using var response = await clients[worker % clients.Length].GetAsync($"/api/v1/log/entries?logIndex={index}", cancellationToken);
                 await response.Content.LoadIntoBufferAsync(cancellationToken);
                 return response.StatusCode == HttpStatusCode.OK ? Outcome.Ok : Outcome.Failed($"HTTP {(int)response.StatusCode}");
             });

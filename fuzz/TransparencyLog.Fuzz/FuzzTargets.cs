@@ -17,6 +17,7 @@ using TransparencyLog.Sigstore.Notes;
 using TransparencyLog.Sigstore.Rekor;
 using TransparencyLog.Sigstore.Rekor.V2;
 using TransparencyLog.Sigstore.TrustRoot;
+using TransparencyLog.Sigstore.Tuf;
 using TransparencyLog.Sigstore.Verification;
 
 namespace TransparencyLog.Fuzz;
@@ -53,6 +54,7 @@ internal static class FuzzTargets
     private static readonly Lazy<CertificateTransparencyOptions> s_ctOptions = new(static () => new CertificateTransparencyOptions());
     private static readonly Lazy<int> s_maxTokenLength = new(static () => new IdentityOptions().MaxTokenLength);
     private static readonly Lazy<IReadOnlyList<X509Certificate2>> s_ctRoots = new(CtRoots.Load);
+    private static readonly Lazy<TufRoot> s_tufRoot = new(static () => TufRoot.From(SeedKeys.TufTrustedRoot()));
     private static readonly Lazy<NoteVerifier> s_noteVerifier = new(() => new NoteVerifier(SeedKeys.CheckpointVerifierKey));
 
     // Callers read text with a lossy UTF-8 decode (HttpClient.GetStringAsync, File.ReadAllText): so do the targets.
@@ -108,6 +110,9 @@ internal static class FuzzTargets
 
         new("timestamp-token", "an RFC 3161 timestamp token from a bundle, verified against an empty trust root (Rfc3161Timestamp.Verify)",
             input => Rfc3161Timestamp.Verify(input, TimestampedSignature, TrustedRoot.Empty), typeof(VerificationException)),
+
+        new("tuf-metadata", "a TUF root, timestamp, snapshot or targets file from a mirror: parse, role contents, signatures against a fixed root (TufMetadata.Parse, TufRoot, TufDocuments)",
+            ParseTufMetadata, typeof(TufException)),
     ];
 
     /// <summary>The signature bytes the timestamp-token seeds were issued over.</summary>
@@ -218,6 +223,35 @@ internal static class FuzzTargets
         _ = s_noteVerifier.Value.TryVerifyCheckpoint(text, out _);
     }
 
+    /// <summary>
+    /// As <c>TufUpdater</c> reads a file from a mirror: the size cap and envelope, the role's contents, then the
+    /// signatures: a root must be signed by itself and by the trusted root, any other role by the trusted root's keys.
+    /// </summary>
+    private static void ParseTufMetadata(byte[] input)
+    {
+        var metadata = TufMetadata.Parse(input);
+        var trusted = s_tufRoot.Value;
+        switch (metadata.Type)
+        {
+            case TufMetadata.Root:
+                var root = TufRoot.From(metadata);
+                root.VerifyRole(TufMetadata.Root, metadata, "the fuzzed root");
+                break;
+            case TufMetadata.Targets:
+                _ = TufDocuments.TargetFiles(metadata);
+                break;
+            case TufMetadata.Snapshot:
+                _ = TufDocuments.MetaEntry(metadata, "targets.json");
+                break;
+            default:
+                _ = TufDocuments.MetaEntry(metadata, "snapshot.json");
+                break;
+        }
+
+        trusted.VerifyRole(metadata.Type, metadata, "the fuzzed file");
+        _ = TufMetadata.Parse(metadata.ToBytes(), metadata.Type);
+    }
+
     private static void ParseTrustedRoot(byte[] input)
     {
         var text = Text(input);
@@ -244,6 +278,28 @@ internal static class SeedKeys
     public static NoteSigner CheckpointSigner() => new(CheckpointOrigin, new Ed25519LogSigner(s_checkpointSeed));
 
     public static string CheckpointVerifierKey => CheckpointSigner().VerifierKey;
+
+    // A fuzzing-only Ed25519 seed for every TUF role: fixed so the tuf-metadata seeds verify against TufTrustedRoot().
+    private static readonly byte[] s_tufSeed = [.. Enumerable.Range(33, 32).Select(static i => (byte)i)];
+
+    public static LogSigner TufSigner() => new Ed25519LogSigner(s_tufSeed);
+
+    /// <summary>Root v1 with the one fuzzing key in all four roles (threshold 1), signed by it.</summary>
+    public static TufMetadata TufTrustedRoot()
+    {
+        using var signer = TufSigner();
+        var key = TufKey.FromPublicKey(signer.PublicKey);
+        var roles = new Dictionary<string, (IReadOnlyList<TufKey>, int)>
+        {
+            [TufMetadata.Root] = ([key], 1),
+            [TufMetadata.Targets] = ([key], 1),
+            [TufMetadata.Snapshot] = ([key], 1),
+            [TufMetadata.Timestamp] = ([key], 1),
+        };
+        var root = TufRoot.Build(1, new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero), roles);
+        root.Sign(signer);
+        return root;
+    }
 }
 
 /// <summary>The CT log's accepted roots for the ct-chain target: fuzz/ct-roots.pem when present, else a fresh one.</summary>

@@ -12,6 +12,7 @@ using TransparencyLog.Sigstore.Bundles;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
 using TransparencyLog.Sigstore.TrustRoot;
+using TransparencyLog.Sigstore.Tuf;
 
 namespace TransparencyLog.Fuzz;
 
@@ -185,6 +186,29 @@ internal static class SeedCorpus
             Encoding.UTF8.GetBytes(TrustedRoot.WithMediaTypeFor(trustedRoot with { Tlogs = [log, v2Log] }).ToJson()),
             Encoding.UTF8.GetBytes(new TrustedRoot(TrustedRoot.MediaTypeV01, [v2Log], [], [], []).ToJson()[..60]),
             Encoding.UTF8.GetBytes(JsonNode.Parse(TrustedRoot.WithMediaTypeFor(trustedRoot with { Tlogs = [v2Log] }).ToJson())!["tlogs"]![0]!.ToJsonString()));
+        TufSeeds(directory);
+    }
+
+    /// <summary>Root, targets (with a Sigstore custom field), snapshot and timestamp, all verifying against the fixed fuzzing root.</summary>
+    public static void TufSeeds(string directory)
+    {
+        using var signer = SeedKeys.TufSigner();
+        var expires = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var content = "{\"mediaType\":\"application/vnd.dev.sigstore.trustedroot+json;version=0.1\"}\n"u8.ToArray();
+        var targets = TufDocuments.BuildTargets(1, expires, new Dictionary<string, TufTargetFile>
+        {
+            ["trusted_root.json"] = new(content.Length, Convert.ToHexStringLower(SHA256.HashData(content)), null),
+            ["rekor.pub"] = new(178, Convert.ToHexStringLower(SHA256.HashData("rekor"u8)), new JsonObject { ["sigstore"] = new JsonObject { ["usage"] = "Rekor", ["status"] = "Active" } }),
+        });
+        var snapshot = TufDocuments.BuildSnapshot(1, expires, 1);
+        var timestamp = TufDocuments.BuildTimestamp(1, expires, 1);
+        foreach (var metadata in new[] { targets, snapshot, timestamp })
+        {
+            metadata.Sign(signer);
+        }
+
+        var root = SeedKeys.TufTrustedRoot().ToBytes();
+        Seeds(directory, "tuf-metadata", root, targets.ToBytes(), snapshot.ToBytes(), timestamp.ToBytes(), root[..(root.Length / 2)]);
     }
 
     public static X509Certificate2 CreateRoot(ECDsa key)

@@ -65,18 +65,19 @@ public sealed class RunScriptHsmTests(HsmSystem hsm) : IClassFixture<HsmSystem>,
     public async Task RunBackgroundPkcs11_KeysNeverLeaveTheToken_NoPrivateKeyFilesOrPinInLogs()
     {
         // Not signing keys of the services, so they stay files: the development OIDC issuer's key (it stands in for an
-        // identity provider), the admission webhook's loopback TLS serving key and its CA, and the development TUF
-        // repository's keys under keys/tuf: its offline role keys (held by key holders outside the system in a real
-        // ceremony) and, a known gap, its online snapshot/timestamp key, which cannot be a pkcs11: URI yet; and the
-        // development witness's key under keys/witness (a witness stands in for an independent party, not the log).
+        // identity provider) and the admission webhook's loopback TLS serving key and its CA. The development TUF
+        // repository's keys (root, targets, and the service's online snapshot/timestamp key) are in the token too:
+        // keys/tuf holds only their public halves and the admin token.
+        // The development witness's key under keys/witness stays a file: a witness stands in for an independent party.
         var sep = Path.DirectorySeparatorChar;
         var files = Directory.GetFiles(hsm.System.DataDirectory, "*", SearchOption.AllDirectories)
             .Where(f => !f.Contains(Path.Combine("hsm", "tokens"), StringComparison.Ordinal) && !f.Contains(sep + "pg" + sep, StringComparison.Ordinal))
             .Where(f => Path.GetFileName(f) != "dev-issuer-key.pem")
-            .Where(f => !f.Contains(sep + "admission" + sep, StringComparison.Ordinal) && !f.Contains(Path.Combine("keys", "tuf") + sep, StringComparison.Ordinal))
+            .Where(f => !f.Contains(sep + "admission" + sep, StringComparison.Ordinal))
             .Where(f => !f.Contains(Path.Combine("keys", "witness") + sep, StringComparison.Ordinal))
             .ToList();
         var pin = (await File.ReadAllTextAsync(Path.Combine(hsm.Hsm, "pin"))).Trim();
+        Assert.Contains(files, f => f.EndsWith(Path.Combine("keys", "tuf", "online.pub"), StringComparison.Ordinal));
 
         foreach (var path in files)
         {

@@ -65,6 +65,22 @@ public sealed class RunScriptTests(LocalSystem system)
     }
 
     [Fact]
+    public async Task RunBackground_EndpointsEnv_NamesTheInitialRootTufRootJsonNotCosignsCacheVariable()
+    {
+        // cosign reads $TUF_ROOT as its cache directory (and deletes it on initialize); the initial root.json file is
+        // $TUF_ROOT_JSON, the name cosign and sigstore-go read for a custom mirror's root.
+        var variables = (await File.ReadAllLinesAsync(Path.Combine(system.DataDirectory, "endpoints.env")))
+            .Where(static l => l.Contains('=', StringComparison.Ordinal) && !l.StartsWith('#'))
+            .Select(static l => l[..l.IndexOf('=', StringComparison.Ordinal)])
+            .ToList();
+
+        Assert.DoesNotContain("TUF_ROOT", variables);
+        Assert.Contains("TUF_ROOT_JSON", variables);
+        Assert.EndsWith("1.root.json", system["TUF_ROOT_JSON"], StringComparison.Ordinal);
+        Assert.True(File.Exists(system["TUF_ROOT_JSON"]), system["TUF_ROOT_JSON"]);
+    }
+
+    [Fact]
     public async Task RunBackground_Fsck_FindsEveryLogConsistent()
     {
         var result = await FsckAsync(system["PG_CONNECTION"], "--password-file", system["PG_PASSWORD_FILE"], "--full");

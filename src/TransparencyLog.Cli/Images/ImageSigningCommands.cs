@@ -186,6 +186,14 @@ internal sealed class ImageSigningFlags(bool attestation)
             throw new CliException(ExitCodes.Usage, "the legacy .sig/.att form needs a Rekor v1 signed entry timestamp: use --format bundle with --rekor-version 2");
         }
 
+        if (plan.RekorUrls.Count > 1 && format.HasFlag(SignatureFormats.Legacy))
+        {
+            // cosign's bundle annotation holds one log entry; writing only the first would hide the others.
+            throw new CliException(
+                ExitCodes.Usage,
+                $"the signing config selects {plan.RekorUrls.Count} transparency logs, and the legacy .sig/.att form carries one log entry: use --format bundle (or --rekor-url)");
+        }
+
         var upload = parseResult.GetValue(Upload);
         var outputs = new SigningOutputs(
             parseResult.GetValue(OutputSignature), parseResult.GetValue(OutputCertificate), parseResult.GetValue(OutputPayload), parseResult.GetValue(Signing.Bundle));
@@ -330,13 +338,13 @@ internal sealed class ImageSigningRun(
         var payload = CosignFormats.SimpleSigningPayload(image.RepositoryName, digest, annotations);
         var (digestOfPayload, signature) = signer.SignArtifact(payload);
         var timestamps = await plan.TimestampAsync(host, signature, step, cancellationToken);
-        var (_, entry) = await plan.RecordAsync(
+        var (_, entries) = await plan.RecordAsync(
             host,
             () => SigningCommands.HashedRekord(signer.DigestNames.RekorName, digestOfPayload, signature, signer.PublicMaterialPem),
             () => throw new InvalidOperationException("legacy signatures need Rekor v1"),
             step,
             cancellationToken);
-        return new SignatureLayer(payload, MediaTypes.SimpleSigning, LegacyAnnotations(signer, Convert.ToBase64String(signature), entry, timestamps, null));
+        return new SignatureLayer(payload, MediaTypes.SimpleSigning, LegacyAnnotations(signer, Convert.ToBase64String(signature), entries[0], timestamps, null));
     }
 
     private async Task<SignatureLayer> LegacyAttestationAsync(
@@ -345,17 +353,17 @@ internal sealed class ImageSigningRun(
         var envelope = SignEnvelope(signer, CosignFormats.Statement(digest, predicate.Type, predicate.Predicate, annotations));
         var envelopeJson = Encoding.UTF8.GetBytes(envelope.ToRekorJson());
         var timestamps = await plan.TimestampAsync(host, envelopeJson, step, cancellationToken);
-        var (_, entry) = await plan.RecordAsync(host, () => DsseEntry(envelope, signer), () => throw new InvalidOperationException("legacy attestations need Rekor v1"), step, cancellationToken);
-        return new SignatureLayer(envelopeJson, MediaTypes.DsseEnvelope, LegacyAnnotations(signer, string.Empty, entry, timestamps, predicate.Type));
+        var (_, entries) = await plan.RecordAsync(host, () => DsseEntry(envelope, signer), () => throw new InvalidOperationException("legacy attestations need Rekor v1"), step, cancellationToken);
+        return new SignatureLayer(envelopeJson, MediaTypes.DsseEnvelope, LegacyAnnotations(signer, string.Empty, entries[0], timestamps, predicate.Type));
     }
 
     private async Task<Bundle> BundleAsync(SigningIdentity signer, string digest, string predicateType, JsonNode predicate, Action<string> step, CancellationToken cancellationToken)
     {
         var envelope = SignEnvelope(signer, CosignFormats.Statement(digest, predicateType, predicate, annotations));
         var timestamps = await plan.TimestampAsync(host, envelope.Signatures[0].Sig, step, cancellationToken);
-        var (_, entry) = await plan.RecordAsync(
+        var (_, entries) = await plan.RecordAsync(
             host, () => DsseEntry(envelope, signer), () => RekorV2Client.DsseRequest(envelope, signer.RekorV2Verifier()), step, cancellationToken);
-        var material = new VerificationMaterial(signer.Certificate, null, signer.Certificate is null ? signer.KeyHint : null, [entry], timestamps);
+        var material = new VerificationMaterial(signer.Certificate, null, signer.Certificate is null ? signer.KeyHint : null, entries, timestamps);
         return new Bundle(Bundle.MediaTypeV03, material, null, envelope);
     }
 

@@ -43,7 +43,7 @@ internal static class SigningCommands
                 step("Signing the artifact");
                 var (digest, signature) = signer.SignArtifact(artifact);
                 var timestamps = await plan.TimestampAsync(host, signature, step, cancellationToken);
-                var (uuid, entry) = await plan.RecordAsync(
+                var (uuid, entries) = await plan.RecordAsync(
                     host,
                     () => HashedRekord(signer.DigestNames.RekorName, digest, signature, signer.PublicMaterialPem),
                     () => RekorV2Client.HashedRekordRequest(digest, signature, signer.RekorV2Verifier()),
@@ -51,7 +51,7 @@ internal static class SigningCommands
                     cancellationToken);
                 var bundle = new Bundle(
                     Bundle.MediaTypeV03,
-                    Material(signer, entry, timestamps),
+                    Material(signer, entries, timestamps),
                     new MessageSignature(new MessageDigest(signer.DigestNames.BundleName, digest), signature),
                     null);
                 return (bundle, uuid, signer.Identity);
@@ -114,7 +114,7 @@ internal static class SigningCommands
                 var signature = signer.SignMessage(unsigned.Pae());
                 var envelope = unsigned with { Signatures = [new DsseSignature(signature, string.Empty)] };
                 var timestamps = await plan.TimestampAsync(host, signature, step, cancellationToken);
-                var (uuid, entry) = await plan.RecordAsync(
+                var (uuid, entries) = await plan.RecordAsync(
                     host,
                     () => new JsonObject
                     {
@@ -132,7 +132,7 @@ internal static class SigningCommands
                     () => RekorV2Client.DsseRequest(envelope, signer.RekorV2Verifier()),
                     step,
                     cancellationToken);
-                return (new Bundle(Bundle.MediaTypeV03, Material(signer, entry, timestamps), null, envelope), uuid, signer.Identity);
+                return (new Bundle(Bundle.MediaTypeV03, Material(signer, entries, timestamps), null, envelope), uuid, signer.Identity);
             });
             return Finish(reporter, bundle, bundlePath, uuid, identity);
         });
@@ -154,8 +154,8 @@ internal static class SigningCommands
         },
     };
 
-    private static VerificationMaterial Material(SigningIdentity signer, TransparencyLogEntry entry, IReadOnlyList<byte[]> timestamps) =>
-        new(signer.Certificate, null, signer.Certificate is null ? signer.KeyHint : null, [entry], timestamps);
+    private static VerificationMaterial Material(SigningIdentity signer, IReadOnlyList<TransparencyLogEntry> entries, IReadOnlyList<byte[]> timestamps) =>
+        new(signer.Certificate, null, signer.Certificate is null ? signer.KeyHint : null, entries, timestamps);
 
     private static int Finish(Reporter reporter, Bundle bundle, string bundlePath, string? uuid, string? identity)
     {

@@ -74,15 +74,21 @@ internal sealed class SigningOptions
         {
             var now = host.Context.Time.GetUtcNow();
             var explicitVersion = parseResult.GetResult(RekorVersion) is { Implicit: false };
-            var log = Tuf.SigningServiceSelection.Selected(fromConfig.RekorTlogUrls, fromConfig.RekorTlogConfig, explicitVersion ? [rekorVersion] : [1, 2], now, "rekor")
-                ?? throw new CliException(ExitCodes.Error, "the signing config lists no transparency log valid now" + (explicitVersion ? $" with API version {rekorVersion}" : ""));
-            rekorVersion = log.MajorApiVersion;
+            var logs = Tuf.SigningServiceSelection.Selected(fromConfig.RekorTlogUrls, fromConfig.RekorTlogConfig, explicitVersion ? [rekorVersion] : [1, 2], now, "rekor");
+            if (logs.Count == 0)
+            {
+                throw new CliException(ExitCodes.Error, "the signing config lists no transparency log valid now" + (explicitVersion ? $" with API version {rekorVersion}" : ""));
+            }
+
+            // Selection keeps one API version (the highest with a valid log), so every chosen log speaks the same API.
+            rekorVersion = logs[0].MajorApiVersion;
+            var tsaUrl = CommandActions.FlagOrEnv(parseResult, TsaUrl, host, "TSA_URL");
             return ResolveWith(
                 parseResult,
                 host,
-                log.Url,
+                [.. logs.Select(static l => l.Url)],
                 rekorVersion,
-                CommandActions.FlagOrEnv(parseResult, TsaUrl, host, "TSA_URL") ?? Tuf.SigningServiceSelection.Selected(fromConfig.TsaUrls, fromConfig.TsaConfig, [1], now, "tsa")?.Url,
+                tsaUrl is not null ? [tsaUrl] : [.. Tuf.SigningServiceSelection.Selected(fromConfig.TsaUrls, fromConfig.TsaConfig, [1], now, "tsa").Select(static t => t.Url)],
                 CommandActions.FlagOrEnv(parseResult, FulcioUrl, host, "FULCIO_URL") ?? Tuf.SigningServiceSelection.One(fromConfig.CaUrls, [1], now)?.Url);
         }
 
@@ -96,18 +102,18 @@ internal sealed class SigningOptions
         return ResolveWith(
             parseResult,
             host,
-            rekorUrl,
+            [rekorUrl],
             rekorVersion,
-            CommandActions.FlagOrEnv(parseResult, TsaUrl, host, "TSA_URL"),
+            CommandActions.FlagOrEnv(parseResult, TsaUrl, host, "TSA_URL") is { } tsa ? [tsa] : [],
             CommandActions.FlagOrEnv(parseResult, FulcioUrl, host, "FULCIO_URL"));
     }
 
     private bool HasExplicitServices(ParseResult parseResult, CliHost host, int rekorVersion) =>
         CommandActions.FlagOrEnv(parseResult, RekorUrl, host, rekorVersion == 2 ? "REKOR_V2_URL" : "REKOR_URL") is not null;
 
-    private SigningPlan ResolveWith(ParseResult parseResult, CliHost host, string rekorUrl, int rekorVersion, string? tsaUrl, string? caUrl)
+    private SigningPlan ResolveWith(ParseResult parseResult, CliHost host, IReadOnlyList<string> rekorUrls, int rekorVersion, IReadOnlyList<string> tsaUrls, string? caUrl)
     {
-        if (rekorVersion == 2 && tsaUrl is null)
+        if (rekorVersion == 2 && tsaUrls.Count == 0)
         {
             throw new CliException(
                 ExitCodes.Usage,
@@ -125,7 +131,7 @@ internal sealed class SigningOptions
                 throw new CliException(ExitCodes.Usage, "--key signs with your own key; it cannot be combined with --identity-token or --dev-issuer");
             }
 
-            return new SigningPlan(rekorUrl, rekorVersion, tsaUrl, keyFile, null, null, null, null);
+            return new SigningPlan(rekorUrls, rekorVersion, tsaUrls, keyFile, null, null, null, null);
         }
 
         var fulcioUrl = CommandActions.Required(
@@ -139,12 +145,15 @@ internal sealed class SigningOptions
                 "no identity token: pass --identity-token, set SIGSTORE_ID_TOKEN, use --dev-issuer URL, or sign with --key");
         }
 
-        return new SigningPlan(rekorUrl, rekorVersion, tsaUrl, null, fulcioUrl, token, devIssuer, parseResult.GetValue(DevEmail));
+        return new SigningPlan(rekorUrls, rekorVersion, tsaUrls, null, fulcioUrl, token, devIssuer, parseResult.GetValue(DevEmail));
     }
 }
 
-/// <summary>Resolved signing inputs: where to log (and with which API) and timestamp, and how to get a key.</summary>
-internal sealed record SigningPlan(string RekorUrl, int RekorVersion, string? TsaUrl, string? KeyFile, string? FulcioUrl, string? Token, string? DevIssuer, string? DevEmail)
+/// <summary>
+/// Resolved signing inputs: where to log (one or more logs, all with one API version) and timestamp (none, one or more
+/// TSAs), and how to get a key.
+/// </summary>
+internal sealed record SigningPlan(IReadOnlyList<string> RekorUrls, int RekorVersion, IReadOnlyList<string> TsaUrls, string? KeyFile, string? FulcioUrl, string? Token, string? DevIssuer, string? DevEmail)
 {
     public async Task<SigningIdentity> ObtainSignerAsync(CliHost host, Action<string> step, CancellationToken cancellationToken)
     {
@@ -169,30 +178,42 @@ internal sealed record SigningPlan(string RekorUrl, int RekorVersion, string? Ts
     }
 
     /// <summary>
-    /// Records the signature in the log: the v1 proposed entry, or the v2 request built only when v2 is selected.
-    /// Returns the v1 UUID (v2 has none) and the bundle's tlog entry.
+    /// Records the signature in every chosen log: the v1 proposed entry, or the v2 request built only when v2 is
+    /// selected. Returns the first log's v1 UUID (v2 has none) and the bundle's tlog entries, in selection order.
     /// </summary>
-    public async Task<(string? Uuid, TransparencyLogEntry Entry)> RecordAsync(
+    public async Task<(string? Uuid, IReadOnlyList<TransparencyLogEntry> Entries)> RecordAsync(
         CliHost host, Func<JsonObject> v1Entry, Func<JsonObject> v2Request, Action<string> step, CancellationToken cancellationToken)
     {
-        if (RekorVersion == 2)
+        string? uuid = null;
+        var entries = new List<TransparencyLogEntry>(RekorUrls.Count);
+        foreach (var rekorUrl in RekorUrls)
         {
-            step("Recording the signature in the Rekor v2 log");
-            return (null, await new RekorV2Client(host.Context.Http, RekorUrl).CreateEntryAsync(v2Request(), cancellationToken));
+            var where = RekorUrls.Count == 1 ? "" : $" ({rekorUrl})";
+            if (RekorVersion == 2)
+            {
+                step("Recording the signature in the Rekor v2 log" + where);
+                entries.Add(await new RekorV2Client(host.Context.Http, rekorUrl).CreateEntryAsync(v2Request(), cancellationToken));
+                continue;
+            }
+
+            step("Recording the signature in the transparency log" + where);
+            var (logged, entry) = await new RekorClient(host.Context.Http, rekorUrl).CreateEntryAsync(v1Entry(), cancellationToken);
+            uuid ??= logged;
+            entries.Add(entry);
         }
 
-        step("Recording the signature in the transparency log");
-        return await new RekorClient(host.Context.Http, RekorUrl).CreateEntryAsync(v1Entry(), cancellationToken);
+        return (uuid, entries);
     }
 
     public async Task<IReadOnlyList<byte[]>> TimestampAsync(CliHost host, byte[] signature, Action<string> step, CancellationToken cancellationToken)
     {
-        if (TsaUrl is null)
+        var tokens = new List<byte[]>(TsaUrls.Count);
+        foreach (var tsaUrl in TsaUrls)
         {
-            return [];
+            step("Requesting an RFC 3161 timestamp" + (TsaUrls.Count == 1 ? "" : $" ({tsaUrl})"));
+            tokens.Add(await new TsaClient(host.Context.Http, tsaUrl).TimestampAsync(signature, cancellationToken));
         }
 
-        step("Requesting an RFC 3161 timestamp");
-        return [await new TsaClient(host.Context.Http, TsaUrl).TimestampAsync(signature, cancellationToken)];
+        return tokens;
     }
 }

@@ -287,7 +287,7 @@ internal static class TufCommands
     {
         var repo = RepoOption();
         var role = new Option<string>("--role") { Required = true, HelpName = "ROLE", Description = "root or targets (snapshot and timestamp are signed by the service)." }.AcceptOnlyFromAmong(s_offlineRoles);
-        var key = new Option<string>("--key") { Required = true, HelpName = "FILE", Description = "Private key PEM (encrypted: TLOG_TUF_KEY_PASSWORD)." };
+        var key = new Option<string>("--key") { Required = true, HelpName = "FILE|URI", Description = "Private key PEM (encrypted: TLOG_TUF_KEY_PASSWORD), or a pkcs11: URI of a key in a token." };
         var command = new Command("sign", "Add one key holder's signature to the staged root or targets.\n\nExample:\n  tlog tuf sign --role targets --key t1.pem");
         foreach (var option in new Option[] { repo, role, key })
         {
@@ -509,13 +509,13 @@ internal static class TufCommands
     public static Command Initialize(CliHost host)
     {
         var mirror = new Option<string>("--mirror") { Required = true, HelpName = "URL", Description = "The TUF mirror [e.g. $TUF_MIRROR]." };
-        var rootFile = new Option<string>("--root") { Required = true, HelpName = "FILE", Description = "The initial trusted root.json [e.g. $TUF_ROOT]." };
+        var rootFile = new Option<string>("--root") { Required = true, HelpName = "FILE", Description = "The initial trusted root.json [e.g. $TUF_ROOT_JSON]." };
         var command = new Command(
             "initialize",
             "Trust a TUF mirror, as cosign initialize does: caches the root, refreshes the repository and its trusted_root.json and " +
             "signing_config.v0.2.json under $TLOG_TUF_CACHE (default ~/.config/tlog/tuf). Afterwards verify commands take their trusted " +
             "root from TUF (--trusted-root and TLOG_TRUSTED_ROOT still override) and signing commands their services from the signing config.\n\n" +
-            "Example:\n  tlog initialize --mirror \"$TUF_MIRROR\" --root \"$TUF_ROOT\"");
+            "Example:\n  tlog initialize --mirror \"$TUF_MIRROR\" --root \"$TUF_ROOT_JSON\"");
         command.Options.Add(mirror);
         command.Options.Add(rootFile);
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>

@@ -80,8 +80,23 @@ internal sealed class TufStagingArea(string directory)
         return TufKey.FromPublicKey(LogPublicKey.FromPem(text));
     }
 
-    public static LogSigner LoadPrivateKey(CliHost host, string path) =>
-        LogSigner.LoadPem(CommandActions.ReadInputFile(path, "private key"), host.Context.Env("TLOG_TUF_KEY_PASSWORD"));
+    /// <summary>A key holder's key: a PEM file (encrypted: TLOG_TUF_KEY_PASSWORD), or a <c>pkcs11:</c> URI of a key in a token.</summary>
+    public static LogSigner LoadPrivateKey(CliHost host, string path)
+    {
+        if (Sigstore.Keys.Pkcs11.Pkcs11Uri.IsPkcs11(path))
+        {
+            try
+            {
+                return LogSigner.FromSigner(Sigstore.Keys.Pkcs11.Pkcs11Signer.Open(path));
+            }
+            catch (KeyLoadException e)
+            {
+                throw new CliException(ExitCodes.Error, $"cannot use the key in the token: {e.Message}");
+            }
+        }
+
+        return LogSigner.LoadPem(CommandActions.ReadInputFile(path, "private key"), host.Context.Env("TLOG_TUF_KEY_PASSWORD"));
+    }
 
     /// <summary>The next targets to edit: a copy of the staged targets, else of the published ones with the version bumped.</summary>
     public TufMetadata NextTargets(CliHost host, int expiresDays)

@@ -88,6 +88,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private readonly CheckpointWitnessing _witnessing;
     private readonly SequencerOptions _options;
     private readonly ILogger _logger;
+    private readonly AppendLatencies _latencies;
     private readonly Channel<Pending> _queue;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
@@ -107,7 +108,8 @@ internal sealed partial class Sequencer : IAsyncDisposable
         TimeProvider time,
         CheckpointWitnessing witnessing,
         SequencerOptions options,
-        ILogger logger)
+        ILogger logger,
+        AppendLatencies latencies)
     {
         _log = log;
         _dataSource = dataSource;
@@ -120,6 +122,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         _witnessing = witnessing;
         _options = options;
         _logger = logger;
+        _latencies = latencies;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.MaxPending)
         {
             SingleReader = true,
@@ -580,6 +583,13 @@ internal sealed partial class Sequencer : IAsyncDisposable
             return;
         }
 
+        var latencies = new double[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            latencies[i] = _time.GetElapsedTime(batch[i].EnqueuedAt).TotalMilliseconds;
+        }
+
+        _latencies.Record(latencies);
         Answer(batch, outcomes);
     }
 

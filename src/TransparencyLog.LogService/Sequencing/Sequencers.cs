@@ -21,6 +21,9 @@ internal sealed class Sequencers(
     IOptions<SequencerOptions> options,
     ILoggerFactory loggers) : IAsyncDisposable
 {
+    /// <summary>The latencies of this process's recent appends, over every log (the explorer's health page).</summary>
+    public AppendLatencies Latencies { get; } = new();
+
     private readonly Dictionary<int, Sequencer> _byLog = [];
 
     public Sequencer For(LogInstance log)
@@ -29,7 +32,7 @@ internal sealed class Sequencers(
         {
             if (!_byLog.TryGetValue(log.Id, out var sequencer))
             {
-                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, integrity, availability, time, witnessing, options.Value, loggers.CreateLogger<Sequencer>());
+                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, integrity, availability, time, witnessing, options.Value, loggers.CreateLogger<Sequencer>(), Latencies);
                 _byLog[log.Id] = sequencer;
             }
 

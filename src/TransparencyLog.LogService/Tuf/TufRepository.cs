@@ -236,6 +236,7 @@ internal sealed partial class TufRepository(
 
         var previous = previousTargets is null ? [] : TufDocuments.TargetFiles(previousTargets);
         var added = new Dictionary<string, (byte[], byte[])>(StringComparer.Ordinal);
+        var current = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var (name, file) in files)
         {
             if (!IsValidTargetName(name))
@@ -270,12 +271,23 @@ internal sealed partial class TufRepository(
                 bytes = stored.Bytes;
             }
 
+            current[name] = bytes;
             if (previous.TryGetValue(name, out var old) && old.Sha256 == file.Sha256)
             {
                 continue;
             }
 
             ValidateSigstoreTarget(name, bytes, previous.TryGetValue(name, out var was) ? await StoredBytesAsync(db, name, was, cancellationToken) : null, now);
+        }
+
+        // R1 spans two files: a log new in the signing config must be in the trusted root this version serves.
+        if (current.TryGetValue(SigningConfigTarget, out var config) && current.TryGetValue(TrustedRootTarget, out var trustedRoot)
+            && !(previous.TryGetValue(SigningConfigTarget, out var before) && before.Sha256 == files[SigningConfigTarget].Sha256))
+        {
+            var known = before is null ? [] : await StoredBytesAsync(db, SigningConfigTarget, before, cancellationToken) is { } oldConfig
+                ? KnownServices(ParseSigningConfig(oldConfig, SigningConfigTarget))
+                : [];
+            TrustOrderRules.RequireNewLogsTrusted(ParseSigningConfig(config, SigningConfigTarget), ParseTrustedRoot(trustedRoot, TrustedRootTarget), known);
         }
 
         return added;
@@ -287,10 +299,16 @@ internal sealed partial class TufRepository(
         return (await db.Targets.AsNoTracking().FirstOrDefaultAsync(t => t.Sha256 == sha && t.Name == name, cancellationToken))?.Bytes;
     }
 
+    private const string TrustedRootTarget = "trusted_root.json";
+    private const string SigningConfigTarget = "signing_config.v0.2.json";
+
+    private static HashSet<(string Url, int Version)> KnownServices(SigningConfig config) =>
+        Services(config).Select(static s => (s.Url, s.MajorApiVersion)).ToHashSet();
+
     /// <summary>Sigstore's rules for the two targets clients read (docs/trust-root.md, "Publish validation").</summary>
     private void ValidateSigstoreTarget(string name, byte[] bytes, byte[]? previous, DateTimeOffset now)
     {
-        if (name == "trusted_root.json")
+        if (name == TrustedRootTarget)
         {
             var root = ParseTrustedRoot(bytes, name);
             if (root.MediaType != TrustedRoot.MediaTypeV01)
@@ -305,6 +323,8 @@ internal sealed partial class TufRepository(
                     throw new TufException(TufError.BadTarget, $"trusted_root.json: log {log.BaseUrl} needs validFor.start and hashAlgorithm SHA2_256");
                 }
             }
+
+            TrustOrderRules.RequireTrustedRootOrder(root);
 
             if (previous is not null)
             {
@@ -327,14 +347,15 @@ internal sealed partial class TufRepository(
                 }
             }
         }
-        else if (name == "signing_config.v0.2.json")
+        else if (name == SigningConfigTarget)
         {
             var config = ParseSigningConfig(bytes, name);
+            TrustOrderRules.RequireSigningConfigOrder(config);
+            TrustOrderRules.RequireReplacedServicesClosed(config, previous is null ? [] : KnownServices(ParseSigningConfig(previous, name)));
             if (previous is not null)
             {
                 // R2: a new service must not be chosen before every client can have seen it (timestamp expiry + margin).
-                var old = ParseSigningConfig(previous, name);
-                var known = Services(old).Select(static s => (s.Url, s.MajorApiVersion)).ToHashSet();
+                var known = KnownServices(ParseSigningConfig(previous, name));
                 var earliest = now.AddSeconds(Options.SigningConfigLeadSeconds);
                 foreach (var service in Services(config).Where(s => !known.Contains((s.Url, s.MajorApiVersion))))
                 {
@@ -415,9 +436,29 @@ internal sealed class TufOnlineKey : IDisposable
             throw new InvalidOperationException("Tuf:OnlineKeyPath is required when Tuf:Enabled is true");
         }
 
-        var password = string.IsNullOrEmpty(value.OnlineKeyPasswordFile) ? null : File.ReadAllText(value.OnlineKeyPasswordFile).TrimEnd('\r', '\n');
-        Signer = LogSigner.LoadPem(File.ReadAllText(value.OnlineKeyPath), password);
+        Signer = Load(value);
         Key = TufKey.FromPublicKey(Signer.PublicKey);
+    }
+
+    /// <summary>A PEM file (encrypted allowed), or a <c>pkcs11:</c> URI naming the key in a token (its PIN never logged).</summary>
+    private static LogSigner Load(TufOptions options)
+    {
+        var path = options.OnlineKeyPath!;
+        if (Sigstore.Keys.Pkcs11.Pkcs11Uri.IsPkcs11(path))
+        {
+            try
+            {
+                return LogSigner.FromSigner(Sigstore.Keys.Pkcs11.Pkcs11Signer.Open(path));
+            }
+            catch (KeyLoadException e)
+            {
+                // The message names token and object, never the PIN.
+                throw new InvalidOperationException($"cannot load the TUF online key: {e.Message}", e);
+            }
+        }
+
+        var password = string.IsNullOrEmpty(options.OnlineKeyPasswordFile) ? null : File.ReadAllText(options.OnlineKeyPasswordFile).TrimEnd('\r', '\n');
+        return LogSigner.LoadPem(File.ReadAllText(path), password);
     }
 
     public LogSigner Signer { get; }

@@ -50,6 +50,12 @@ public sealed record TufKey(string KeyType, string Scheme, string Public)
     /// <summary>Whether the key's type is one this product verifies (others are ignored, never trusted).</summary>
     public bool IsSupported => TryPublicKey() is not null;
 
+    /// <summary>
+    /// SHA-256 of the key's SubjectPublicKeyInfo, or null for an unsupported key: one key listed under two key IDs (or
+    /// two encodings: hex and PEM, <c>ecdsa</c> and <c>ecdsa-sha2-nistp256</c>) has one fingerprint, as go-tuf counts keys.
+    /// </summary>
+    public string? SpkiFingerprint => TryPublicKey() is { } key ? Convert.ToHexStringLower(SHA256.HashData(key.Spki)) : null;
+
     /// <summary>Verifies a hex signature over <paramref name="data"/>; false for any malformed input.</summary>
     public bool Verify(ReadOnlySpan<byte> data, string signatureHex)
     {

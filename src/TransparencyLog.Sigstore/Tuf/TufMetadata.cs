@@ -84,10 +84,19 @@ public sealed class TufMetadata
             throw new TufException(TufError.BadFormat, $"{expectedType ?? "metadata"} exceeds {MaxBytes(expectedType ?? Targets)} bytes");
         }
 
+        // JsonNode leaves strings undecoded until read: bytes that are not UTF-8 would throw InvalidOperationException
+        // far from here (found by the tuf-metadata fuzz target), so the whole text is checked first (RFC 8259 §8.1).
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw new TufException(TufError.BadFormat, "metadata is not UTF-8");
+        }
+
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 32 });
+            // A member named twice would otherwise throw ArgumentException when first read (found by the tuf-metadata
+            // fuzz target); clients disagree on which copy wins, so such a file is refused outright.
+            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 32, AllowDuplicateProperties = false });
         }
         catch (JsonException ex)
         {

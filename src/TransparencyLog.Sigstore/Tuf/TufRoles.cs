@@ -78,22 +78,27 @@ public sealed class TufRoot
         return new TufRoot(metadata, keys, roles);
     }
 
-    /// <summary>How many distinct keys of <paramref name="role"/> validly signed <paramref name="metadata"/>.</summary>
+    /// <summary>
+    /// How many distinct keys of <paramref name="role"/> validly signed <paramref name="metadata"/>. A key counts once
+    /// however often it signs: a keyid repeated in the signatures is refused when parsing, and one public key that the
+    /// root lists under several key IDs (as go-tuf counts distinct keys) still meets only one unit of the threshold.
+    /// </summary>
     public int CountValidSignatures(string role, TufMetadata metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         var roleKeys = Roles[role];
         var data = metadata.SigningBytes();
-        var count = 0;
+        var signers = new HashSet<string>(StringComparer.Ordinal);
         foreach (var signature in metadata.Signatures)
         {
-            if (roleKeys.KeyIds.Contains(signature.KeyId) && Keys.TryGetValue(signature.KeyId, out var key) && key.Verify(data, signature.Sig))
+            if (roleKeys.KeyIds.Contains(signature.KeyId) && Keys.TryGetValue(signature.KeyId, out var key)
+                && key.SpkiFingerprint is { } fingerprint && key.Verify(data, signature.Sig))
             {
-                count++;
+                signers.Add(fingerprint);
             }
         }
 
-        return count;
+        return signers.Count;
     }
 
     /// <exception cref="TufException"><see cref="TufError.Unsigned"/> when the threshold is not met.</exception>

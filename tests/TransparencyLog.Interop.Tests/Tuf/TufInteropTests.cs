@@ -52,7 +52,7 @@ public sealed class TufInteropTests(LocalSystem system)
         var run = SigstoreJsRun.Start(system, "tuf-js");
         var output = await run.NodeAsync("tuf.mjs", "fetch");
         Assert.Contains("tuf-js downloaded trusted_root.json", output, StringComparison.Ordinal);
-        await TlogSucceedsAsync(run, null, "tuf", "verify", "--mirror", system["TUF_MIRROR"], "--root", system["TUF_ROOT"]);
+        await TlogSucceedsAsync(run, null, "tuf", "verify", "--mirror", system["TUF_MIRROR"], "--root", system["TUF_ROOT_JSON"]);
     }
 
     [Fact]
@@ -70,13 +70,20 @@ public sealed class TufInteropTests(LocalSystem system)
         await PublishNewTargetsAsync(run);
         var rollback = await run.NodeAsync("tuf.mjs", "tamper", "--attack", "rollback", "--old-timestamp", old);
         Assert.Contains("BadVersionError", rollback, StringComparison.Ordinal);
+
+        // With more than one published state, older consistent-snapshot files exist to mix in.
+        foreach (var attack in new[] { "mix-and-match", "duplicate-keyid" })
+        {
+            var output = await run.NodeAsync("tuf.mjs", "tamper", "--attack", attack);
+            Assert.Contains("ok - tuf-js refuses", output, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
     public async Task TlogInitialize_SignAndVerifyWithoutTrustedRootFile_VerifiedAlsoBySigstoreJsThroughTuf()
     {
         var run = SigstoreJsRun.Start(system, "tuf-initialize");
-        await TlogSucceedsAsync(run, null, "initialize", "--mirror", system["TUF_MIRROR"], "--root", system["TUF_ROOT"]);
+        await TlogSucceedsAsync(run, null, "initialize", "--mirror", system["TUF_MIRROR"], "--root", system["TUF_ROOT_JSON"]);
         var artifact = run.PathOf("hello.txt");
         await File.WriteAllTextAsync(artifact, $"trust from TUF {Guid.NewGuid()}\n");
         var token = new Dictionary<string, string> { ["SIGSTORE_ID_TOKEN"] = await run.TokenAsync() };
@@ -111,7 +118,7 @@ public sealed class TufInteropTests(LocalSystem system)
 
         // Clients that trust only root v1 walk to the new root: tuf-js and our client-side check.
         await run.NodeAsync("tuf.mjs", "fetch");
-        var verify = await TlogAsync(run, null, "tuf", "verify", "--mirror", system["TUF_MIRROR"], "--root", system["TUF_ROOT"], "--output", "json");
+        var verify = await TlogAsync(run, null, "tuf", "verify", "--mirror", system["TUF_MIRROR"], "--root", system["TUF_ROOT_JSON"], "--output", "json");
         Assert.True(verify.ExitCode == 0, run.Failure("tlog tuf verify", verify));
         Assert.True(System.Text.Json.Nodes.JsonNode.Parse(verify.StandardOutput)?["root"]?.GetValue<long>() >= 2, verify.StandardOutput);
     }

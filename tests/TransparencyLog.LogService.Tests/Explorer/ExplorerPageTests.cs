@@ -51,6 +51,25 @@ public sealed partial class ExplorerPageTests(LogFixture log) : IClassFixture<Lo
     }
 
     [Fact]
+    public async Task HealthPage_AfterAppends_ShowsAppendRateLatencyAndWitnessStatus()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await log.AppendAsync(log.Entries.NewHashedRekord().Json);
+        }
+
+        var html = await GetHtmlAsync("/explorer/health");
+
+        Assert.Contains("<th scope=\"col\">Appends/s, last 5 min</th>", html, StringComparison.Ordinal);
+        var latency = LatencyLine().Match(WebUtility.HtmlDecode(html));
+        Assert.True(latency.Success, html);
+        Assert.True(int.Parse(latency.Groups[1].Value, System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture) >= 3);
+        Assert.True(double.Parse(latency.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) <= double.Parse(latency.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains("Witnessing is not configured", html, StringComparison.Ordinal);
+        Assert.Contains("Monitor alerts", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Search_QueryLongerThanLimit_400()
     {
         using var response = await log.Client.GetAsync($"/explorer/search?q={new string('a', 6001)}");
@@ -114,4 +133,7 @@ public sealed partial class ExplorerPageTests(LogFixture log) : IClassFixture<Lo
 
     [GeneratedRegex("<a href=\"([^\"]*after=[^\"]*)\" rel=\"next\">")]
     private static partial Regex NextPage();
+
+    [GeneratedRegex(@"last ([\d,]+) appends, from the sequencer's queue to the answer \(commit and proof included\): p50 ([\d.]+) ms, p99 ([\d.]+) ms")]
+    private static partial Regex LatencyLine();
 }

@@ -267,7 +267,72 @@ public sealed class TufRepositoryTests : IAsyncLifetime
 
         config["rekorTlogUrls"]![0]!["validFor"]!["start"] = DateTimeOffset.UtcNow.AddDays(10).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         changed["signing_config.v0.2.json"] = JsonSerializer.SerializeToUtf8Bytes(config);
+        changed["trusted_root.json"] = WithLog(files["trusted_root.json"], "https://log2026.example", DateTimeOffset.UtcNow);
         (status, body) = await PublishAsync(TufTestRepository.Request(null, TufTestRepository.Signed(TufTestRepository.BuildTargets(2, changed), _keys.TargetsKeys), changed));
+        Assert.True(status == 200, body.ToJsonString());
+    }
+
+    private static byte[] WithLog(byte[] trustedRoot, string baseUrl, DateTimeOffset start)
+    {
+        using var key = Sigstore.Keys.LogSigner.Generate(Sigstore.Keys.LogKeyType.Ed25519);
+        var root = Sigstore.TrustRoot.TrustedRoot.Parse(System.Text.Encoding.UTF8.GetString(trustedRoot));
+        return System.Text.Encoding.UTF8.GetBytes((root with
+        {
+            Tlogs = [.. root.Tlogs, Sigstore.TrustRoot.TrustedRoot.LogFromKey(key.PublicKey, baseUrl, new Sigstore.TrustRoot.ValidityPeriod(start, null))],
+        }).ToJson());
+    }
+
+    private async Task<(int Status, JsonObject Body)> PublishTargetsAsync(long version, Dictionary<string, byte[]> files) =>
+        await PublishAsync(TufTestRepository.Request(null, TufTestRepository.Signed(TufTestRepository.BuildTargets(version, files), _keys.TargetsKeys), files));
+
+    [Fact]
+    public async Task Publish_RotationOrderingRules_EachRefusedWithItsRuleThenTheRunbookOrderAccepted()
+    {
+        var files = await PublishFirstAsync();
+        var before = await Client.GetByteArrayAsync("/tuf/timestamp.json");
+        var now = DateTimeOffset.UtcNow;
+        var config = Sigstore.TrustRoot.SigningConfig.Parse(System.Text.Encoding.UTF8.GetString(files["signing_config.v0.2.json"]));
+        var oldLog = config.RekorTlogUrls[0];
+        var switchAt = now.AddDays(10);
+        var newLog = new Sigstore.TrustRoot.ServiceEndpoint("https://log2027.example", 2, new Sigstore.TrustRoot.ValidityPeriod(switchAt, null), "example");
+        byte[] Config(params Sigstore.TrustRoot.ServiceEndpoint[] logs) => System.Text.Encoding.UTF8.GetBytes((config with { RekorTlogUrls = logs }).ToJson());
+        var trusted = WithLog(files["trusted_root.json"], "https://log2027.example", now);
+
+        async Task RefusedAsync(string rule, Dictionary<string, byte[]> changed)
+        {
+            var (status, body) = await PublishTargetsAsync(2, changed);
+            Assert.True(status == 422, body.ToJsonString());
+            Assert.Equal("bad_target", body["code"]?.GetValue<string>());
+            Assert.Contains(rule, body["message"]?.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Equal(before, await Client.GetByteArrayAsync("/tuf/timestamp.json"));
+        }
+
+        // R1: the signing config names a log the trusted root does not hold yet.
+        await RefusedAsync("R1", new(files) { ["signing_config.v0.2.json"] = Config(newLog, oldLog) });
+
+        // R1 also refuses a trusted-root entry that starts after the signers' switch.
+        await RefusedAsync("R1", new(files)
+        {
+            ["signing_config.v0.2.json"] = Config(newLog, oldLog),
+            ["trusted_root.json"] = WithLog(files["trusted_root.json"], "https://log2027.example", switchAt.AddDays(1)),
+        });
+
+        // R4: the new signing-config entry is appended instead of prepended.
+        await RefusedAsync("R4", new(files) { ["signing_config.v0.2.json"] = Config(oldLog, newLog), ["trusted_root.json"] = trusted });
+
+        // R4: the new trusted-root entry is put before the older one.
+        var root = Sigstore.TrustRoot.TrustedRoot.Parse(System.Text.Encoding.UTF8.GetString(trusted));
+        var reversed = System.Text.Encoding.UTF8.GetBytes((root with { Tlogs = [.. root.Tlogs.Reverse()] }).ToJson());
+        await RefusedAsync("R4", new(files) { ["trusted_root.json"] = reversed });
+
+        // R3: a new log of the same operator and API version replaces the old one, which is left open.
+        var sameOperatorOld = oldLog with { Operator = "example" };
+        var replacement = new Sigstore.TrustRoot.ServiceEndpoint("https://log2027.example", oldLog.MajorApiVersion, new Sigstore.TrustRoot.ValidityPeriod(switchAt, null), "example");
+        await RefusedAsync("R3", new(files) { ["signing_config.v0.2.json"] = Config(replacement, sameOperatorOld), ["trusted_root.json"] = trusted });
+
+        // The runbook order: the log in the trusted root first, the new entry prepended, the old one closed at the switch.
+        var closed = sameOperatorOld with { ValidFor = sameOperatorOld.ValidFor with { End = switchAt } };
+        var (status, body) = await PublishTargetsAsync(2, new(files) { ["signing_config.v0.2.json"] = Config(replacement, closed), ["trusted_root.json"] = trusted });
         Assert.True(status == 200, body.ToJsonString());
     }
 }

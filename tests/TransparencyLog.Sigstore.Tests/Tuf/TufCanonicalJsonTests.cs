@@ -65,4 +65,40 @@ public sealed class TufCanonicalJsonTests
         parsed.Signed["version"] = 2;
         Assert.Equal(0, trusted.CountValidSignatures(TufMetadata.Root, parsed));
     }
+
+    [Theory]
+    [InlineData("keyid")]
+    [InlineData("_type")]
+    [InlineData("member")]
+    public void Parse_InvalidUtf8InsideAString_RefusedAsBadFormat(string where)
+    {
+        // Found by the tuf-metadata fuzz target: JsonNode decodes strings lazily, so invalid UTF-8 used to escape as
+        // InvalidOperationException when the string was read, not as a TUF refusal.
+        var text = where switch
+        {
+            "keyid" => """{"signed":{"_type":"root"},"signatures":[{"keyid":"X","sig":"00"}]}""",
+            "_type" => """{"signed":{"_type":"X"},"signatures":[]}""",
+            _ => """{"signed":{"X":1,"_type":"timestamp"},"signatures":[]}""",
+        };
+        var bytes = Encoding.UTF8.GetBytes(text).ToList();
+        var at = bytes.IndexOf((byte)'X');
+        bytes[at] = 0xC3;
+        bytes.Insert(at + 1, 0x28);
+
+        var refused = Assert.Throws<TufException>(() => TufMetadata.Parse(bytes.ToArray()));
+
+        Assert.Equal(TufError.BadFormat, refused.Error);
+    }
+
+    [Theory]
+    [InlineData("""{"signed":{"_type":"snapshot","_type":"root"},"signatures":[]}""")]
+    [InlineData("""{"signed":{"_type":"root"},"signatures":[{"keyid":"ab","sig":"00","sig":"01"}]}""")]
+    [InlineData("""{"signed":{"_type":"root"},"signed":{"_type":"root"},"signatures":[]}""")]
+    public void Parse_MemberNamedTwice_RefusedAsBadFormat(string text)
+    {
+        // Found by the tuf-metadata fuzz target: a repeated member escaped as ArgumentException when first read.
+        var refused = Assert.Throws<TufException>(() => TufMetadata.Parse(Encoding.UTF8.GetBytes(text)));
+
+        Assert.Equal(TufError.BadFormat, refused.Error);
+    }
 }

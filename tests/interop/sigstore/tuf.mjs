@@ -1,5 +1,5 @@
 // TUF interop: unmodified tuf-js 4.1 (what @sigstore/tuf 4.0 runs) and sigstore 4.1 against our mirror.
-//   node tuf.mjs fetch                        tuf-js refreshes from TUF_MIRROR with TUF_ROOT and downloads trusted_root.json
+//   node tuf.mjs fetch                        tuf-js refreshes from TUF_MIRROR with TUF_ROOT_JSON and downloads trusted_root.json
 //   node tuf.mjs sigstore-verify --artifact FILE --bundle FILE
 //                                             sigstore.verify with tufMirrorURL + tufRootPath (identity IDENTITY_EMAIL, OIDC_ISSUER)
 //   node tuf.mjs capture --out FILE           saves the mirror's current timestamp.json (for a later rollback)
@@ -31,8 +31,8 @@ const { positionals, values: args } = parseArgs({
   },
 });
 const mirror = process.env.TUF_MIRROR.replace(/\/$/, '');
-const rootPath = process.env.TUF_ROOT;
-assert.ok(mirror && rootPath, 'TUF_MIRROR and TUF_ROOT are required (endpoints.env)');
+const rootPath = process.env.TUF_ROOT_JSON;
+assert.ok(mirror && rootPath, 'TUF_MIRROR and TUF_ROOT_JSON are required (endpoints.env)');
 
 /** A fresh tuf-js client: its own metadata and target directories, seeded with the initial root. */
 function client(base, dirs) {
@@ -163,6 +163,32 @@ if (mode === 'fetch') {
     try {
       // tuf-js wraps the UnsignedMetadataError of a delegated role's load in a RuntimeError naming the count.
       await expectRefusal('targets signed below threshold', base, 'RuntimeError', undefined, /targets was signed by 0\/1 keys/);
+    } finally {
+      server.close();
+    }
+  } else if (attack === 'mix-and-match') {
+    // Consistent snapshots keep 1.snapshot.json forever, validly signed: served under the name the current timestamp
+    // lists, it is a snapshot of another repository state (needs a repository published more than once).
+    const first = Buffer.from(await (await fetch(`${mirror}/1.snapshot.json`)).arrayBuffer());
+    const timestamp = JSON.parse(Buffer.from(await (await fetch(`${mirror}/timestamp.json`)).arrayBuffer()));
+    const current = timestamp.signed.meta['snapshot.json'].version;
+    assert.ok(current > 1, `the repository has only snapshot v${current}; publish again first`);
+    const { server, base } = await proxy((file) => (file === `${current}.snapshot.json` ? first : null));
+    try {
+      await expectRefusal('a snapshot of another repository state', base, 'RuntimeError', undefined, /Snapshot version doesn't match timestamp/);
+    } finally {
+      server.close();
+    }
+  } else if (attack === 'duplicate-keyid') {
+    // One key's signature twice: it must never count twice toward a threshold; tuf-js refuses the whole file.
+    const { server, base } = await proxy((file, body) => {
+      if (!/^\d+\.targets\.json$/.test(file)) return null;
+      const doc = JSON.parse(body);
+      doc.signatures = [...doc.signatures, ...doc.signatures];
+      return Buffer.from(JSON.stringify(doc));
+    });
+    try {
+      await expectRefusal('a repeated keyid in signatures', base, 'RuntimeError', undefined, /multiple signatures found for keyid/);
     } finally {
       server.close();
     }
