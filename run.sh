@@ -8,6 +8,8 @@
 # REGISTRY_PORT (5100, the local OCI registry: Debian's docker-registry, storage in .data/registry)
 # ADMISSION_PORT (8443, the admission webhook over HTTPS, policies in .data/admission/policies); the TSA,
 # the certificate-transparency log and the Rekor v2 log are served by the log service on REKOR_PORT.
+# WITNESS_PORT (5560): a c2sp.org/tlog-witness witness (key in .data/keys/witness) cosigning the three logs' checkpoints;
+# the log asks it through .data/witness-policy.txt, fail-open (development: appends never wait for it).
 # TLOG_DATA_DIR (default .data) holds the cluster, keys, logs and endpoints.env. CONFIGURATION (Release) picks the
 # build; TLOG_SKIP_BUILD=1 uses an existing build (the interop tests do). TLOG_KEYS=pkcs11 keeps every signing key
 # (CA, logs, CT log, TSA) in a SoftHSM2 token under .data/hsm instead of key files (scripts/hsm.sh); the default is
@@ -23,6 +25,7 @@ FULCIO_GRPC_PORT=${FULCIO_GRPC_PORT:-5554}
 OIDC_PORT=${OIDC_PORT:-5556}
 REGISTRY_PORT=${REGISTRY_PORT:-5100}
 ADMISSION_PORT=${ADMISSION_PORT:-8443}
+WITNESS_PORT=${WITNESS_PORT:-5560}
 config=${CONFIGURATION:-Release}
 pids=$data/pids
 mkdir -p "$data" "$pids" "$data/logs" "$data/keys"
@@ -176,6 +179,14 @@ else
 fi
 [[ -f $tuf_keys/admin-token ]] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tuf_keys/admin-token")
 
+# The witness's key exists before either service starts, so the log's policy can name it; the name is fixed (part of
+# the key ID). The witness itself starts once the logs' keys are known.
+witness_name=localhost/witness
+witness_vkey=$(Witness__Name=$witness_name Witness__StateDirectory="$data/keys/witness" dotnet "$(bin TransparencyLog.Witness)" verifier-key)
+witness_policy=$data/witness-policy.txt
+printf '# Written by ./run.sh: the log asks this witness to cosign its checkpoints.\nwitness local %s http://127.0.0.1:%s/\nquorum local\n' \
+  "$witness_vkey" "$WITNESS_PORT" >"$witness_policy"
+
 echo "==> log service on http://127.0.0.1:$REKOR_PORT"
 Tuf__Enabled=true \
 Tuf__OnlineKeyPath="$tuf_online_key" \
@@ -193,6 +204,8 @@ CertificateTransparency__RootsPath="$ca_roots" \
 Logs__RekorV2__Enabled=true \
 Logs__RekorV2__Name="localhost:$REKOR_PORT" \
 Logs__RekorV2__StateDirectory="$data/keys" \
+Witnessing__PolicyFile="$witness_policy" \
+Witnessing__Mode=FailOpen \
 Urls="http://127.0.0.1:$REKOR_PORT" \
 start log env "${log_keys[@]}" dotnet "$(bin TransparencyLog.LogService)" --contentRoot "$root/src/TransparencyLog.LogService"
 wait_healthy log "http://127.0.0.1:$REKOR_PORT/readyz" || { started=false; stop_services; exit 1; }
@@ -200,6 +213,26 @@ wait_healthy log "http://127.0.0.1:$REKOR_PORT/readyz" || { started=false; stop_
 vkey=$(curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/verifierKey")
 # The CA verifies every SCT it embeds with the CT log's key.
 curl -fsS "http://127.0.0.1:$REKOR_PORT/ct/v1/public-key" >"$data/keys/ct-public.pem"
+
+echo "==> witness on http://127.0.0.1:$WITNESS_PORT (cosigns the Rekor v1, Rekor v2 and CT logs' checkpoints)"
+# Each log's origin is its checkpoint's first line. The CT log's note key is ECDSA: its C2SP verifier key is
+# name+hex(SHA-256(SPKI)[:4])+base64(0x02 || SPKI).
+v1_origin=$(curl -fsS "http://127.0.0.1:$REKOR_PORT/checkpoint" | head -n 1)
+v2_origin=$(curl -fsS "http://localhost:$REKOR_PORT/api/v2/checkpoint" | head -n 1)
+v2_vkey=$(curl -fsS "http://localhost:$REKOR_PORT/api/v2/log/verifierKey")
+ct_origin=$(curl -fsS "http://127.0.0.1:$REKOR_PORT/ct/checkpoint" | head -n 1)
+ct_der() { openssl pkey -pubin -in "$data/keys/ct-public.pem" -outform DER; }
+ct_vkey="$ct_origin+$(ct_der | sha256sum | cut -c1-8)+$({ printf '\002'; ct_der; } | base64 -w0)"
+Witness__Name=$witness_name \
+Witness__StateDirectory="$data/keys/witness" \
+Witness__Logs__0__Origin="$v1_origin" Witness__Logs__0__VerifierKeys__0="$vkey" \
+Witness__Logs__1__Origin="$v2_origin" Witness__Logs__1__VerifierKeys__0="$v2_vkey" \
+Witness__Logs__2__Origin="$ct_origin" Witness__Logs__2__VerifierKeys__0="$ct_vkey" \
+Storage__ConnectionString="$app_connection" \
+Storage__PasswordFile="$app_password_file" \
+Urls="http://127.0.0.1:$WITNESS_PORT" \
+start witness dotnet "$(bin TransparencyLog.Witness)" --contentRoot "$root/src/TransparencyLog.Witness"
+wait_healthy witness "http://127.0.0.1:$WITNESS_PORT/readyz" || { started=false; stop_services; exit 1; }
 
 echo "==> development OIDC issuer on http://127.0.0.1:$OIDC_PORT (not for production)"
 DevIssuer__Url="http://127.0.0.1:$OIDC_PORT" \
@@ -281,6 +314,9 @@ ADMISSION_CA_BUNDLE=$data/admission/ca.pem
 ADMISSION_POLICIES=$data/admission/policies
 TUF_MIRROR=http://127.0.0.1:$REKOR_PORT/tuf
 TUF_ROOT_JSON=$ceremony/metadata/1.root.json
+WITNESS_URL=http://127.0.0.1:$WITNESS_PORT
+WITNESS_VKEY=$witness_vkey
+WITNESS_POLICY=$witness_policy
 ENV
 
 echo "==> ready; endpoints in .data/endpoints.env"

@@ -3,6 +3,11 @@ using TransparencyLog.Witness.Checkpoints;
 using TransparencyLog.Witness.Cosigning;
 using TransparencyLog.Witness.State;
 
+if (args.Length > 0 && args[0] == "verifier-key")
+{
+    return VerifierKeyCommand.Run(args[1..]);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults("TransparencyLog witness", "A c2sp.org/tlog-witness witness: cosigns checkpoints of the logs it is configured for, once they are proved consistent with what it cosigned before.")
     .AddWitnessStateCheck();
@@ -15,6 +20,7 @@ app.MapServiceDefaults();
 app.MapCosigning();
 app.MapCheckpoints();
 await app.RunAsync();
+return 0;
 
 /// <summary>Entry point, visible to the in-process test host.</summary>
 public partial class Program;

@@ -68,11 +68,13 @@ public sealed class RunScriptHsmTests(HsmSystem hsm) : IClassFixture<HsmSystem>,
         // identity provider) and the admission webhook's loopback TLS serving key and its CA. The development TUF
         // repository's keys (root, targets, and the service's online snapshot/timestamp key) are in the token too:
         // keys/tuf holds only their public halves and the admin token.
+        // The development witness's key under keys/witness stays a file: a witness stands in for an independent party.
         var sep = Path.DirectorySeparatorChar;
         var files = Directory.GetFiles(hsm.System.DataDirectory, "*", SearchOption.AllDirectories)
             .Where(f => !f.Contains(Path.Combine("hsm", "tokens"), StringComparison.Ordinal) && !f.Contains(sep + "pg" + sep, StringComparison.Ordinal))
             .Where(f => Path.GetFileName(f) != "dev-issuer-key.pem")
             .Where(f => !f.Contains(sep + "admission" + sep, StringComparison.Ordinal))
+            .Where(f => !f.Contains(Path.Combine("keys", "witness") + sep, StringComparison.Ordinal))
             .ToList();
         var pin = (await File.ReadAllTextAsync(Path.Combine(hsm.Hsm, "pin"))).Trim();
         Assert.Contains(files, f => f.EndsWith(Path.Combine("keys", "tuf", "online.pub"), StringComparison.Ordinal));

@@ -20,6 +20,9 @@ public sealed class RunScriptTests(LocalSystem system)
     [InlineData("PG_CONNECTION")]
     [InlineData("PG_PASSWORD_FILE")]
     [InlineData("EXPLORER_URL")]
+    [InlineData("WITNESS_URL")]
+    [InlineData("WITNESS_VKEY")]
+    [InlineData("WITNESS_POLICY")]
     public void RunBackground_EndpointsFile_HasEveryVariable(string name) =>
         Assert.False(string.IsNullOrWhiteSpace(system[name]), $"{name} is empty");
 
@@ -35,6 +38,7 @@ public sealed class RunScriptTests(LocalSystem system)
     [InlineData("REKOR_URL", "/api/v1/log")]
     [InlineData("FULCIO_URL", "/api/v2/trustBundle")]
     [InlineData("EXPLORER_URL", "")]
+    [InlineData("WITNESS_URL", "/readyz")]
     public async Task RunBackground_Services_AnswerOnTheirUrls(string variable, string path)
     {
         using var http = new HttpClient();

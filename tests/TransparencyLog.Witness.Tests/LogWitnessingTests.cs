@@ -158,6 +158,53 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         Assert.Equal(2, cosigned!.Size);
     }
 
+    [Fact]
+    public async Task TlogVerifyConsistency_TwoOfThreeCosigned_PolicyMetButAllOfThreeRefused()
+    {
+        var (origin, vkey) = await ReadLogIdentityAsync();
+        await using var log = await StartLogAsync("FailClosed");
+        await StartWitnessesAsync(origin, vkey, 0, 2);
+
+        // On a loaded machine a first round can outlast the budget (503, the entry is still committed): append again.
+        var status = HttpStatusCode.ServiceUnavailable;
+        for (var attempt = 0; attempt < 5 && status == HttpStatusCode.ServiceUnavailable; attempt++)
+        {
+            using var response = await log.AppendAsync();
+            status = response.StatusCode;
+        }
+
+        Assert.True(status == HttpStatusCode.Created, log.Output);
+
+        var state = Path.Combine(_stateDirectory, "audit.checkpoint");
+        string[] audit = ["log", "verify-consistency", "--rekor-url", log.Client.BaseAddress!.ToString(), "--vkey", vkey, "--state", state, "--output", "json"];
+
+        var met = await Tlog.RunAsync([.. audit, "--witness-policy", _policyFile]);
+        Assert.True(met.ExitCode == 0, met.Output);
+        using (var result = JsonDocument.Parse(met.StandardOutput))
+        {
+            Assert.Equal(["w0", "w2"], result.RootElement.GetProperty("witnesses").EnumerateArray().Select(w => w.GetString()));
+            Assert.True(result.RootElement.GetProperty("treeSize").GetInt64() >= 1);
+        }
+
+        Assert.True(_policy.Verify(await File.ReadAllTextAsync(state), out _));
+
+        // The same witnesses, but the quorum needs all three: w1 never cosigned, so the audit refuses and keeps its state.
+        var all = Path.Combine(_stateDirectory, "all-three.policy");
+        await File.WriteAllTextAsync(all, (await File.ReadAllTextAsync(_policyFile)).Replace("group main 2", "group main all", StringComparison.Ordinal));
+        var before = await File.ReadAllTextAsync(state);
+        var unmet = await Tlog.RunAsync([.. audit, "--witness-policy", all]);
+        Assert.True(unmet.ExitCode == 3, unmet.Output);
+        Assert.Contains("WITNESS_QUORUM_UNMET", unmet.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllTextAsync(state));
+
+        // A witness listed under its name but with another key does not count either.
+        using var other = LogSigner.Generate(LogKeyType.Ed25519);
+        var impostor = Path.Combine(_stateDirectory, "impostor.policy");
+        await File.WriteAllTextAsync(impostor, $"witness w0 {new Cosigner(_witnesses[0].Name, other).VerifierKey}\nquorum w0\n");
+        var refused = await Tlog.RunAsync([.. audit, "--witness-policy", impostor]);
+        Assert.True(refused.ExitCode == 3, refused.Output);
+    }
+
     /// <summary>Starts the log once without witnessing to learn its origin and verifier key (kept in the state directory).</summary>
     private async Task<(string Origin, string VerifierKey)> ReadLogIdentityAsync()
     {

@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Cli.Http;
+using TransparencyLog.Cli.Monitoring;
+using TransparencyLog.Cli.Verifying;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.Bundles;
 using TransparencyLog.Sigstore.Keys;
@@ -108,35 +110,70 @@ internal static class LogCommands
             Description = "State file holding the last verified checkpoint (default: ~/.config/tlog/checkpoints/<sha256 of origin>).",
             HelpName = "PATH",
         };
+        var witnessPolicy = WitnessQuorum.Option();
         var command = new Command(
             "verify-consistency",
             "Audit the log: verify the current checkpoint's signature, prove it consistent with the last checkpoint " +
             "verified here (RFC 6962 consistency proof), then remember it. The first run trusts what it sees. Exits 4, " +
-            "leaving the state untouched, if the log forked, shrank, or signed something that does not verify.\n\n" +
+            "leaving the state untouched, if the log forked, shrank, or signed something that does not verify. With " +
+            "--witness-policy, the checkpoint audited is the log's witnessed one (/checkpoint), and it must carry the " +
+            "policy's quorum of cosignatures (else exit 3, state untouched).\n\n" +
             "Examples:\n" +
             "  tlog log verify-consistency --rekor-url http://127.0.0.1:3000 --vkey \"$(curl -s http://127.0.0.1:3000/api/v1/log/verifierKey)\"\n" +
-            "  tlog log verify-consistency --public-key rekor.pub --state ./rekor.checkpoint");
+            "  tlog log verify-consistency --public-key rekor.pub --state ./rekor.checkpoint\n" +
+            "  tlog log verify-consistency --vkey \"$REKOR_NOTE_VKEY\" --witness-policy witnesses.policy");
         command.Options.Add(rekorUrl);
         command.Options.Add(vkey);
         command.Options.Add(publicKey);
         command.Options.Add(state);
+        command.Options.Add(witnessPolicy);
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {
             var verifier = CheckpointVerifier.Create(parseResult.GetValue(vkey), parseResult.GetValue(publicKey));
+            var quorum = WitnessQuorum.From(parseResult, witnessPolicy, host);
             var client = Client(parseResult, rekorUrl, host);
-            var info = await client.GetLogInfoAsync(cancellationToken);
-            var current = verifier.Verify(info.SignedTreeHead, "the log's current checkpoint");
-            if (current.Size != info.TreeSize || !string.Equals(Convert.ToHexStringLower(current.RootHash), info.RootHash, StringComparison.OrdinalIgnoreCase))
+            string note;
+            Checkpoint current;
+            WitnessedCheckpoint? witnessed = null;
+            if (quorum is null)
             {
-                throw new CliException(ExitCodes.LogInconsistent, "the log's treeSize/rootHash do not match its own signed checkpoint", Inconsistent);
+                var info = await client.GetLogInfoAsync(cancellationToken);
+                note = info.SignedTreeHead;
+                current = verifier.Verify(note, "the log's current checkpoint");
+                if (current.Size != info.TreeSize || !string.Equals(Convert.ToHexStringLower(current.RootHash), info.RootHash, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new CliException(ExitCodes.LogInconsistent, "the log's treeSize/rootHash do not match its own signed checkpoint", Inconsistent);
+                }
+            }
+            else
+            {
+                // API answers carry the log's signature only (docs/witness.md); /checkpoint carries the cosignatures.
+                try
+                {
+                    note = await new TileLogClient(host.Context.Http, client.BaseUrl).GetCheckpointAsync(cancellationToken);
+                }
+                catch (MonitorLogException ex)
+                {
+                    throw new CliException(ExitCodes.Error, ex.Message);
+                }
+
+                current = verifier.Verify(note, "the log's witnessed checkpoint");
+                witnessed = quorum.RequireQuorum(note, current, ExitCodes.VerificationFailed);
             }
 
+            var rootHex = Convert.ToHexStringLower(current.RootHash);
             var statePath = parseResult.GetValue(state) ?? DefaultStatePath(host, current.Origin);
-            var result = new JsonObject { ["ok"] = true, ["origin"] = current.Origin, ["treeSize"] = current.Size, ["rootHash"] = info.RootHash, ["state"] = statePath };
+            var result = new JsonObject { ["ok"] = true, ["origin"] = current.Origin, ["treeSize"] = current.Size, ["rootHash"] = rootHex, ["state"] = statePath };
+            if (witnessed is not null)
+            {
+                result["witnesses"] = new JsonArray([.. witnessed.Witnesses.Select(static w => (JsonNode?)w)]);
+                reporter.Line($"Witnessed: cosigned by {string.Join(", ", witnessed.Witnesses)} (policy {quorum?.PolicyPath} met).");
+            }
+
             if (!File.Exists(statePath))
             {
-                CommandActions.WriteFileAtomically(statePath, info.SignedTreeHead);
-                reporter.Line($"No previous checkpoint: trusting {current.Origin} at size {current.Size} (root {info.RootHash}).");
+                CommandActions.WriteFileAtomically(statePath, note);
+                reporter.Line($"No previous checkpoint: trusting {current.Origin} at size {current.Size} (root {rootHex}).");
                 reporter.Line($"Saved to {statePath}");
                 result["previousSize"] = null;
                 reporter.Result(result);
@@ -190,8 +227,8 @@ internal static class LogCommands
                 }
             }
 
-            CommandActions.WriteFileAtomically(statePath, info.SignedTreeHead);
-            reporter.Line($"Consistent: {current.Origin} grew from {previous.Size} to {current.Size} entries (root {info.RootHash}).");
+            CommandActions.WriteFileAtomically(statePath, note);
+            reporter.Line($"Consistent: {current.Origin} grew from {previous.Size} to {current.Size} entries (root {rootHex}).");
             result["previousSize"] = previous.Size;
             reporter.Result(result);
             return ExitCodes.Success;

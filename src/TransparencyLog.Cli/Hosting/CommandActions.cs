@@ -81,13 +81,19 @@ internal static class CommandActions
         return File.ReadAllBytes(path);
     }
 
-    /// <summary>Writes through a temporary file and a rename, so a crash never leaves half a bundle or state file.</summary>
+    /// <summary>Writes through a temporary file, fsync and a rename, so a crash never leaves half a bundle or state file.</summary>
     public static void WriteFileAtomically(string path, string contents)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         Directory.CreateDirectory(directory);
         var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        File.WriteAllText(temporary, contents);
+        // Flushed to disk before the rename: otherwise a crash can leave the new name pointing at an empty file.
+        using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+        {
+            stream.Write(System.Text.Encoding.UTF8.GetBytes(contents));
+            stream.Flush(flushToDisk: true);
+        }
+
         File.Move(temporary, path, overwrite: true);
     }
 

@@ -63,9 +63,18 @@ internal static class ImageVerifyCommands
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {
             var verifier = flags.Resolve(parseResult, host);
+            var quorum = flags.ResolveWitnessQuorum(parseResult, host);
+            if (quorum is not null && verifier.IgnoreTlog)
+            {
+                throw new CliException(ExitCodes.Usage, "--witness-policy needs transparency log entries; it cannot be combined with --insecure-ignore-tlog");
+            }
+
             var reference = ImageReference.Parse(parseResult.GetRequiredValue(image));
             var predicateType = attestation ? CosignFormats.PredicateType(parseResult.GetRequiredValue(type)) : null;
             var outcome = await verifier.VerifyAsync(reference, attestation, predicateType, cancellationToken);
+            var witnessed = quorum is null || flags.Root is null
+                ? null
+                : await RequireWitnessedAsync(quorum, flags.Root, outcome, cancellationToken);
 
             reporter.Note($"Verification for {reference} --");
             reporter.Note("The following checks were performed on each of these signatures:");
@@ -76,19 +85,55 @@ internal static class ImageVerifyCommands
                 reporter.Note("  - Existence of the claims in the transparency log was verified offline (signed entry timestamp)");
             }
 
+            foreach (var checkpoint in witnessed ?? [])
+            {
+                reporter.Note($"  - The log entry is included in {checkpoint.Origin} at size {checkpoint.Size}, cosigned by {string.Join(", ", checkpoint.Witnesses)} (witness policy met)");
+            }
+
             reporter.Line(string.Empty);
             reporter.Line(new JsonArray([.. outcome.Payloads.Select(static p => (JsonNode)p.DeepClone())]).ToJsonString(s_compact));
-            reporter.Result(new JsonObject
+            var json = new JsonObject
             {
                 ["ok"] = true,
                 ["image"] = $"{reference.RepositoryName}@{outcome.Digest}",
                 ["source"] = outcome.Source,
                 ["registryRoundTrips"] = verifier.RoundTrips,
                 ["verified"] = new JsonArray([.. outcome.Payloads.Select(static p => (JsonNode)p.DeepClone())]),
-            });
+            };
+            if (witnessed is not null)
+            {
+                json["witnessed"] = new JsonArray([.. witnessed.Select(static w => (JsonNode?)w.ToJson())]);
+            }
+
+            reporter.Result(json);
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>At least one verified signature must have all its log entries in a checkpoint meeting the witness quorum.</summary>
+    private static async Task<IReadOnlyList<WitnessedCheckpoint>> RequireWitnessedAsync(
+        WitnessQuorum quorum, TrustedRoot root, ImageVerification outcome, CancellationToken cancellationToken)
+    {
+        CliException? failure = null;
+        foreach (var entries in outcome.VerifiedTlogEntries ?? [])
+        {
+            if (entries.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                return await quorum.RequireForEntriesAsync(root, entries, cancellationToken);
+            }
+            catch (CliException ex)
+            {
+                failure ??= ex;
+            }
+        }
+
+        throw failure ?? new CliException(ExitCodes.VerificationFailed, "no verified signature has a transparency log entry to check the witness policy against", WitnessQuorum.QuorumUnmet);
     }
 }
 
@@ -111,14 +156,21 @@ internal sealed class ImageVerifyFlags
     private readonly Option<bool> _ignoreTlog = new("--insecure-ignore-tlog") { Description = "Do not require a transparency log entry (only with --key: for signatures made without a log, e.g. by skopeo)." };
     private readonly Option<bool> _ignoreSct = new("--insecure-ignore-sct") { Description = "Do not require an embedded SCT in the signing certificate." };
     private readonly Option<string[]> _annotations = new("--annotations", "-a") { Description = "KEY=VALUE annotations every accepted signature must carry.", HelpName = "KEY=VALUE" };
+    private readonly Option<string?> _witnessPolicy = WitnessQuorum.Option();
     private readonly RegistryFlags _registry = new();
+
+    /// <summary>The trusted root <see cref="Resolve"/> loaded (null before, or without one).</summary>
+    public TrustedRoot? Root { get; private set; }
+
+    /// <summary>The --witness-policy, parsed; null without the flag.</summary>
+    public WitnessQuorum? ResolveWitnessQuorum(ParseResult parseResult, CliHost host) => WitnessQuorum.From(parseResult, _witnessPolicy, host);
 
     public void AddTo(Command command)
     {
         foreach (var option in new Option[]
         {
             _identity, _identityRegexp, _issuer, _issuerRegexp, _workflowTrigger, _workflowSha, _workflowName, _workflowRepository, _workflowRef,
-            _key, _trustedRoot, _offline, _ignoreTlog, _ignoreSct, _annotations,
+            _key, _trustedRoot, _offline, _ignoreTlog, _ignoreSct, _annotations, _witnessPolicy,
         })
         {
             command.Options.Add(option);
@@ -182,6 +234,7 @@ internal sealed class ImageVerifyFlags
                 ? TrustedRoot.Empty
                 : throw new CliException(ExitCodes.Usage, "no trusted root: pass --trusted-root, set TLOG_TRUSTED_ROOT or TRUSTED_ROOT, or run tlog initialize");
 
+        Root = root;
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var pair in parseResult.GetValue(_annotations) ?? [])
         {

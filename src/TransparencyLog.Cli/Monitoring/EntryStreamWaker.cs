@@ -11,6 +11,9 @@ namespace TransparencyLog.Cli.Monitoring;
 /// </summary>
 internal sealed class EntryStreamWaker(HttpClient http, string baseUrl, TextWriter error)
 {
+    /// <summary>An event line of the log's stream is a few hundred bytes; a longer one ends the connection (then reconnects).</summary>
+    public const int MaxLineBytes = 16 * 1024;
+
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
     private readonly SemaphoreSlim _signal = new(0, 1);
 
@@ -42,7 +45,7 @@ internal sealed class EntryStreamWaker(HttpClient http, string baseUrl, TextWrit
                     Connected = true;
                     backoff = TimeSpan.FromMilliseconds(250);
                     Wake();
-                    using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+                    var reader = new BoundedLineReader(await response.Content.ReadAsStreamAsync(cancellationToken), MaxLineBytes);
                     while (await reader.ReadLineAsync(cancellationToken) is { } line)
                     {
                         if (line.StartsWith("id:", StringComparison.Ordinal)
@@ -83,6 +86,68 @@ internal sealed class EntryStreamWaker(HttpClient http, string baseUrl, TextWrit
         catch (SemaphoreFullException)
         {
             // Already signalled: one pending cycle covers every event since.
+        }
+    }
+}
+
+/// <summary>
+/// Reads UTF-8 lines (LF or CRLF) from a stream, refusing any line longer than a bound with an
+/// <see cref="IOException"/>, so a misbehaving server cannot make the reader buffer without limit.
+/// </summary>
+internal sealed class BoundedLineReader(Stream stream, int maxLineBytes)
+{
+    private readonly byte[] _buffer = new byte[Math.Max(4096, maxLineBytes + 1)];
+    private int _start;
+    private int _end;
+
+    /// <summary>The next line without its terminator; null at the end of the stream (a final unterminated line is returned).</summary>
+    public async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        var scanned = 0;
+        while (true)
+        {
+            var newline = Array.IndexOf(_buffer, (byte)'\n', _start + scanned, _end - _start - scanned);
+            if (newline >= 0)
+            {
+                var length = newline - _start;
+                if (length > maxLineBytes)
+                {
+                    throw new IOException($"a stream line is longer than {maxLineBytes} bytes");
+                }
+
+                var line = System.Text.Encoding.UTF8.GetString(_buffer, _start, length > 0 && _buffer[newline - 1] == '\r' ? length - 1 : length);
+                _start = newline + 1;
+                return line;
+            }
+
+            scanned = _end - _start;
+            if (scanned > maxLineBytes)
+            {
+                throw new IOException($"a stream line is longer than {maxLineBytes} bytes");
+            }
+
+            if (_start > 0)
+            {
+                // Keep the partial line at the front: the buffer holds one whole line at most.
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, scanned);
+                _start = 0;
+                _end = scanned;
+            }
+
+            var read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+            if (read == 0)
+            {
+                if (_end == _start)
+                {
+                    return null;
+                }
+
+                var last = System.Text.Encoding.UTF8.GetString(_buffer, _start, _end - _start);
+                _start = _end;
+                return last;
+            }
+
+            _end += read;
         }
     }
 }

@@ -49,17 +49,19 @@ internal static class VerifyCommands
         var issuer = new Option<string?>("--certificate-oidc-issuer") { Description = "The exact OIDC issuer the signing certificate must name.", HelpName = "URL" };
         var issuerRegexp = new Option<string?>("--certificate-oidc-issuer-regexp") { Description = "A regular expression the whole OIDC issuer must match (anchored).", HelpName = "REGEX" };
         var key = new Option<string?>("--key") { Description = "Verify a key-based bundle with this PEM public key instead of a certificate identity.", HelpName = "PUBKEY" };
+        var witnessPolicy = WitnessQuorum.Option();
 
         var command = new Command(name, description);
         command.Arguments.Add(file);
-        foreach (var option in new Option[] { bundle, trustedRoot, identity, identityRegexp, issuer, issuerRegexp, key })
+        foreach (var option in new Option[] { bundle, trustedRoot, identity, identityRegexp, issuer, issuerRegexp, key, witnessPolicy })
         {
             command.Options.Add(option);
         }
 
-        CommandActions.Set(command, host, CommandActions.OutputOption(), (parseResult, reporter, _) =>
+        CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {
             var path = parseResult.GetRequiredValue(file);
+            var quorum = WitnessQuorum.From(parseResult, witnessPolicy, host);
             var keyPath = parseResult.GetValue(key);
             var identityValues = new[] { parseResult.GetValue(identity), parseResult.GetValue(identityRegexp), parseResult.GetValue(issuer), parseResult.GetValue(issuerRegexp) };
             CertificateIdentityPolicy? policy = null;
@@ -114,6 +116,11 @@ internal static class VerifyCommands
                 ? verifier.Verify(parsed, artifact, policy)
                 : verifier.VerifyWithKey(parsed, artifact, LoadPublicKey(keyPath ?? string.Empty));
 
+            // Offline checks first: the witnessed checkpoint is fetched only for a bundle that verifies on its own.
+            IReadOnlyList<WitnessedCheckpoint> witnessed = quorum is null
+                ? []
+                : await quorum.RequireForEntriesAsync(root, parsed.VerificationMaterial.TlogEntries, cancellationToken);
+
             reporter.Line("Verified OK");
             if (result.Subject is not null)
             {
@@ -127,7 +134,12 @@ internal static class VerifyCommands
             }
 
             reporter.Line($"  log:      index {string.Join(", ", result.LogIndexes)}");
-            reporter.Result(new JsonObject
+            foreach (var checkpoint in witnessed)
+            {
+                reporter.Line($"  witnessed: {checkpoint.Origin} at size {checkpoint.Size}, cosigned by {string.Join(", ", checkpoint.Witnesses)}");
+            }
+
+            var json = new JsonObject
             {
                 ["ok"] = true,
                 ["identity"] = result.Subject,
@@ -138,8 +150,14 @@ internal static class VerifyCommands
                     ["source"] = t.Source == TimestampSource.TransparencyLog ? "tlog" : "rfc3161",
                     ["time"] = t.Time.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
                 })]),
-            });
-            return Task.FromResult(ExitCodes.Success);
+            };
+            if (quorum is not null)
+            {
+                json["witnessed"] = new JsonArray([.. witnessed.Select(static w => (JsonNode?)w.ToJson())]);
+            }
+
+            reporter.Result(json);
+            return ExitCodes.Success;
         });
         return command;
     }

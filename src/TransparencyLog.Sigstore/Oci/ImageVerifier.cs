@@ -8,8 +8,12 @@ using TransparencyLog.Sigstore.Verification;
 
 namespace TransparencyLog.Sigstore.Oci;
 
-/// <summary>What a successful image verification found.</summary>
-public sealed record ImageVerification(string Digest, string Source, IReadOnlyList<JsonObject> Payloads);
+/// <summary>
+/// What a successful image verification found. <paramref name="VerifiedTlogEntries"/> holds, per signature that passed
+/// the checks, its transparency log entries (for checks made beside the bundle, such as a witness quorum).
+/// </summary>
+public sealed record ImageVerification(
+    string Digest, string Source, IReadOnlyList<JsonObject> Payloads, IReadOnlyList<IReadOnlyList<TransparencyLogEntry>>? VerifiedTlogEntries = null);
 
 /// <summary>Where signatures are looked for: both places (bundles first), only the legacy tag, or only bundle referrers.</summary>
 public enum SignatureFormat
@@ -41,8 +45,13 @@ public sealed class ImageVerifier(
 
     public int RoundTrips => registries.RoundTrips;
 
+    // The entries of the signature checked last, kept once that signature passed every check (a payload came out).
+    private readonly List<IReadOnlyList<TransparencyLogEntry>> _verifiedEntries = [];
+    private IReadOnlyList<TransparencyLogEntry> _checkedEntries = [];
+
     public async Task<ImageVerification> VerifyAsync(ImageReference image, bool attestation, string? predicateType, CancellationToken cancellationToken)
     {
+        _verifiedEntries.Clear();
         var client = registries.For(image);
         var manifest = await ImageResolver.ResolveAsync(client, image, cancellationToken);
         var digest = manifest.Digest;
@@ -60,6 +69,7 @@ public sealed class ImageVerifier(
                     if (VerifyBundle(image, digest, bytes, attestation, predicateType) is { } payload)
                     {
                         payloads.Add(payload);
+                        _verifiedEntries.Add(_checkedEntries);
                     }
                 }
                 catch (Exception ex) when (ex is VerificationException or OciException)
@@ -81,6 +91,7 @@ public sealed class ImageVerifier(
                 if (payload is not null)
                 {
                     payloads.Add(payload);
+                    _verifiedEntries.Add(_checkedEntries);
                 }
             }
             catch (Exception ex) when (ex is VerificationException or OciException)
@@ -97,7 +108,7 @@ public sealed class ImageVerifier(
     {
         if (payloads.Count > 0)
         {
-            return new ImageVerification(digest, source, payloads);
+            return new ImageVerification(digest, source, payloads, [.. _verifiedEntries]);
         }
 
         var what = attestation ? "attestations" : "signatures";
@@ -309,6 +320,14 @@ public sealed class ImageVerifier(
     }
 
     private VerificationResult Check(Bundle bundle, byte[]? artifact)
+    {
+        _checkedEntries = [];
+        var result = CheckSignature(bundle, artifact);
+        _checkedEntries = bundle.VerificationMaterial.TlogEntries;
+        return result;
+    }
+
+    private VerificationResult CheckSignature(Bundle bundle, byte[]? artifact)
     {
         if (key is not null)
         {

@@ -67,6 +67,21 @@ public sealed class BundleVerifier
         return VerifyCore(bundle, artifact, publicKeySpki, null, null);
     }
 
+    /// <summary>
+    /// Verifies a checkpoint (for instance one carrying witness cosignatures, fetched beside <paramref name="entry"/>)
+    /// against the trusted key of the log that holds <paramref name="entry"/>, as the entry's own checkpoint is checked.
+    /// </summary>
+    /// <exception cref="VerificationException">No trusted log has the entry's log ID, or the note is not validly signed by it.</exception>
+    public Checkpoint VerifyLogCheckpoint(TransparencyLogEntry entry, string note)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(note);
+        var logs = _root.FindTlogs(entry.LogId).ToList();
+        return logs.Count > 0
+            ? VerifyCheckpoint(note, logs)
+            : throw ProofError($"no trusted transparency log has log ID {Convert.ToHexStringLower(entry.LogId)}");
+    }
+
     private VerificationResult VerifyCore(Bundle bundle, byte[]? artifact, byte[] spki, X509Certificate2? leaf, CertificateIdentityPolicy? identity)
     {
         var entries = bundle.VerificationMaterial.TlogEntries;

@@ -131,6 +131,7 @@ public sealed class LocalSystem : IAsyncLifetime
         ["OIDC_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["REGISTRY_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["ADMISSION_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["WITNESS_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         // Every client of every test calls the CA from 127.0.0.1, so the per-address limit (60 a minute) would
         // throttle the suite rather than a client. The per-identity limit stays as shipped.
         ["Api__RateLimits__PerAddressPermits"] = "0",

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Benchmarks witnessing: (1) the log's appends without witnesses, then with a 2-of-3 quorum of real witness processes
+# (fail-closed: every append waits for two cosignatures of its checkpoint), each with bench/TransparencyLog.Benchmarks
+# `log` (same clients and durations); (2) one witness's add-checkpoint capacity: `ab` re-sends the log's current
+# checkpoint with `old` = its size (every request is fully checked, CAS-persisted and cosigned afresh).
+# Self-contained: a private PostgreSQL cluster in a temp directory, one database for the log and one per witness.
+# Prints the figures and the load average; it measures, it is not a test, and exits 0 whatever the figures.
+#
+# Usage: bench/run-witness-benchmark.sh [--clients C] [--duration S] [--warmup S] [--requests N] [--concurrency K] [--keep]
+# Defaults: 32 clients, 20 s of appends after 5 s of warm-up per run; ab: 3,000 requests, 16 at once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+config=Release
+
+clients=32 duration=20 warmup=5 requests=3000 concurrency=16 keep=false
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --clients) clients=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --requests) requests=$2; shift 2 ;;
+    --concurrency) concurrency=$2; shift 2 ;;
+    --keep) keep=true; shift ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+command -v ab >/dev/null || { echo "error: ab (apache2-utils) is required" >&2; exit 1; }
+scripts/pg.sh ensure-binaries
+
+free_port() {
+  local p
+  while true; do
+    p=$((20000 + RANDOM % 30000))
+    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+work=$(mktemp -d /tmp/tlog-witness-bench.XXXXXX)
+pids=()
+stop_pid() {
+  local pid=$1
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local status=$? pid
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
+  scripts/pg.sh stop "$work/pg" || true
+  if $keep; then echo "kept $work" >&2; else rm -rf "$work"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "==> build ($config)"
+for project in src/TransparencyLog.LogService src/TransparencyLog.Witness bench/TransparencyLog.Benchmarks; do
+  dotnet build "$project" -c "$config" -nologo -v quiet -clp:ErrorsOnly
+done
+service_dll=$root/src/TransparencyLog.LogService/bin/$config/net10.0/TransparencyLog.LogService.dll
+witness_dll=$root/src/TransparencyLog.Witness/bin/$config/net10.0/TransparencyLog.Witness.dll
+bench_dll=$root/bench/TransparencyLog.Benchmarks/bin/$config/net10.0/TransparencyLog.Benchmarks.dll
+
+pgport=$(free_port)
+echo "==> private PostgreSQL on 127.0.0.1:$pgport in $work/pg"
+scripts/pg.sh start "$work/pg" "$pgport"
+superuser_password=$(scripts/pg.sh password "$work/pg")
+(umask 077; od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$work/app-password")
+app() { echo "Host=127.0.0.1;Port=$pgport;Username=tlog_app;Database=$1;Maximum Pool Size=50"; }
+for db in bench_log bench_w0 bench_w1 bench_w2; do
+  scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -c "CREATE DATABASE $db" >/dev/null
+  dotnet "$service_dll" migrate --connection "Host=127.0.0.1;Port=$pgport;Username=postgres;Password=$superuser_password;Database=$db" \
+    --app-role tlog_app --app-password-file "$work/app-password" --migrations "$root/migrations" >/dev/null
+done
+
+wait_ready() {
+  local url=$1 pid=$2 log=$3
+  for _ in $(seq 600); do
+    curl -fsS "$url/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "error: process exited; see $log" >&2; tail -n 20 "$log" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "error: $url did not become ready" >&2; exit 1
+}
+
+log_port=
+start_log() {
+  local name=$1; shift
+  log_port=$(free_port)
+  (
+    cd "$(dirname "$service_dll")"
+    export Urls="http://127.0.0.1:$log_port" Storage__ConnectionString="$(app bench_log)" Storage__PasswordFile="$work/app-password"
+    export Logs__Rekor__Name=bench.log.local Logs__Rekor__StateDirectory="$work/keys" Serilog__MinimumLevel__Default=Warning
+    export ASPNETCORE_ENVIRONMENT=Production
+    exec env "$@" dotnet "$service_dll" --contentRoot "$(dirname "$service_dll")"
+  ) >"$work/log-$name.log" 2>&1 &
+  pids+=($!)
+  wait_ready "http://127.0.0.1:$log_port" "$!" "$work/log-$name.log"
+}
+
+run_appends() {
+  echo "==> appends: $1 ($clients clients, ${warmup} s warm-up, ${duration} s measured); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  dotnet "$bench_dll" log --url "http://127.0.0.1:$log_port" --admin-connection "Host=127.0.0.1;Port=$pgport;Username=postgres;Password=$superuser_password;Database=bench_log" \
+    --clients "$clients" --duration "$duration" --warmup "$warmup" --read-duration 0 2>&1 \
+    | grep -iE 'append|p50|p99|entries/s|appends/s|POST|^\|' | sed 's/^/    /' || true
+  echo "    load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# 1. Without witnesses.
+mkdir -p "$work/keys"
+start_log plain
+origin=$(curl -fsS "http://127.0.0.1:$log_port/checkpoint" | head -n 1)
+vkey=$(curl -fsS "http://127.0.0.1:$log_port/api/v1/log/verifierKey")
+run_appends "no witnesses"
+stop_pid "${pids[-1]}"; unset 'pids[-1]'
+
+# 2. Three witnesses, each its own database and key; the log needs two cosignatures per checkpoint (fail-closed).
+policy=$work/witness-policy.txt
+: >"$policy"
+witness_ports=()
+for i in 0 1 2; do
+  port=$(free_port); witness_ports+=("$port")
+  name="w$i.bench.local"
+  wvkey=$(Witness__Name=$name Witness__StateDirectory="$work/w$i" dotnet "$witness_dll" verifier-key)
+  echo "witness w$i $wvkey http://127.0.0.1:$port/" >>"$policy"
+  (
+    cd "$(dirname "$witness_dll")"
+    export Urls="http://127.0.0.1:$port" Storage__ConnectionString="$(app "bench_w$i")" Storage__PasswordFile="$work/app-password"
+    export Witness__Name=$name Witness__StateDirectory="$work/w$i" Witness__Logs__0__Origin="$origin" Witness__Logs__0__VerifierKeys__0="$vkey"
+    export Witness__Logs__0__Burst=1000000 Witness__Logs__0__RequestsPerSecond=1000000 Serilog__MinimumLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production
+    exec dotnet "$witness_dll" --contentRoot "$(dirname "$witness_dll")"
+  ) >"$work/w$i.log" 2>&1 &
+  pids+=($!)
+  wait_ready "http://127.0.0.1:$port" "$!" "$work/w$i.log"
+done
+printf 'group main 2 w0 w1 w2\nquorum main\n' >>"$policy"
+start_log witnessed Witnessing__PolicyFile="$policy" Witnessing__Mode=FailClosed
+run_appends "2-of-3 witness quorum, fail-closed"
+scrape=$(curl -fsS "http://127.0.0.1:$log_port/metrics")
+echo "    quorum waits: $(grep -E '^tlog_witness_quorum_wait_seconds_(count|sum)' <<<"$scrape" | tr '\n' ' ')"
+
+# 3. One witness's capacity: the log's current checkpoint, re-sent with old = its size.
+note=$(curl -fsS "http://127.0.0.1:$log_port/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["signedTreeHead"], end="")')
+size=$(sed -n 2p <<<"$note")
+printf 'old %s\n\n%s' "$size" "$note" >"$work/add-checkpoint.txt"
+url="http://127.0.0.1:${witness_ports[0]}/add-checkpoint"
+status=$(curl -s -o /dev/null -w '%{http_code}' --data-binary "@$work/add-checkpoint.txt" "$url")
+[[ $status == 200 ]] || { echo "error: the witness answered $status to the benchmark request" >&2; exit 1; }
+echo "==> witness add-checkpoint: $requests requests, $concurrency at once (tree size $size); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+ab -q -k -n "$requests" -c "$concurrency" -p "$work/add-checkpoint.txt" -T text/plain "$url" \
+  | grep -E 'Requests per second|Non-2xx|Failed requests|50%|99%|100%' | sed 's/^/    /'
+echo "    load average after: $(cut -d' ' -f1-3 /proc/loadavg); cores: $(nproc)"
