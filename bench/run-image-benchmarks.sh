@@ -7,7 +7,10 @@
 #   - `tlog verify` wall time per run including process start (p50, p99 over R runs) for an image with 1 signature and
 #     one with 20 signatures, and the registry round trips per verification (from `verify -o json`).
 #   - the push itself: images pushed per second (config blob + manifest over the distribution API, with curl);
-#   - keyless `tlog verify` p50/p99 as well, against the trusted root, for one keyless-signed image.
+#   - keyless `tlog verify` p50/p99 as well, against the trusted root, for one keyless-signed image;
+#   - `tlog --version` wall time per process: the .NET start-up share of every figure above.
+# tlog runs as installed: published ReadyToRun (dotnet publish -r linux-x64, as the tool package is), via its apphost.
+# The load average is printed at the start and the end: on a shared machine, compare figures taken at similar load.
 # It measures; it is not a test and exits 0 whatever the figures (a failing command stops it and prints its output).
 # Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--no-build] [--keep]
 set -euo pipefail
@@ -26,6 +29,10 @@ while [[ $# -gt 0 ]]; do
 done
 
 $build && dotnet build TransparencyLog.sln -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+cli=$root/src/TransparencyLog.Cli/bin/Release/publish-linux-x64
+$build && dotnet publish src/TransparencyLog.Cli -c Release -r linux-x64 --self-contained false -o "$cli" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+[[ -x $cli/tlog ]] || { echo "error: no published tlog in $cli (run without --no-build once)" >&2; exit 1; }
+echo "load average at start: $(cut -d" " -f1-3 /proc/loadavg)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data=$(mktemp -d /tmp/tlog-image-bench.XXXXXX)
 export TLOG_DATA_DIR=$data TLOG_SKIP_BUILD=1 Api__RateLimits__PerAddressPermits=0 Api__RateLimits__PerIdentityPermits=0
@@ -34,7 +41,7 @@ cleanup() { ./run.sh stop >/dev/null 2>&1 || true; $keep || rm -rf "$data"; }
 trap cleanup EXIT
 ./run.sh --background >"$data/run.log" 2>&1 || { cat "$data/run.log"; exit 1; }
 set -a; . "$data/endpoints.env"; set +a
-tlog() { dotnet "$root/src/TransparencyLog.Cli/bin/Release/net10.0/tlog.dll" "$@"; }
+tlog() { "$cli/tlog" "$@"; }
 # Commands whose output is not a figure go to a log; a failure shows it instead of ending silently.
 quiet() { "$@" >>"$data/bench.log" 2>&1 || { echo "error: $1 $2 ($# arguments) failed; last lines of its output:" >&2; tail -n 20 "$data/bench.log" >&2; exit 1; }; }
 work=$data/work; mkdir -p "$work"; cd "$work"
@@ -97,7 +104,12 @@ pct = lambda p: t[min(len(t) - 1, int(round(p / 100 * (len(t) - 1))))]
 print(f"{label:<28} runs {len(t):>3}  p50 {pct(50):>5} ms  p99 {pct(99):>5} ms  registry round trips {trips}")
 PY
 }
+echo "==> tlog start-up: --version, wall time per process"
+times=()
+for r in $(seq 1 "$runs"); do a=$(ms); tlog --version >/dev/null; b=$(ms); times+=($((b - a))); done
+python3 -c "import sys; t=sorted(int(x) for x in sys.argv[1:]); print(f'start-up (tlog --version)    runs {len(t):>3}  p50 {t[(len(t)-1)//2]:>5} ms')" "${times[@]}"
 echo "==> tlog verify, wall time per process (includes .NET start-up)"
 measure "--key, 1 signature (.sig)" "$one" --key bench.pub
 measure "--key, 20 signatures (.sig)" "$many" --key bench.pub
 measure "keyless (bundle referrer)" "${keyless[0]}" --certificate-identity bench@example.com --certificate-oidc-issuer "$OIDC_ISSUER"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
