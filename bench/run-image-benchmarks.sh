@@ -36,7 +36,7 @@ echo "load average at start: $(cut -d" " -f1-3 /proc/loadavg)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data=$(mktemp -d /tmp/tlog-image-bench.XXXXXX)
 export TLOG_DATA_DIR=$data TLOG_SKIP_BUILD=1 Api__RateLimits__PerAddressPermits=0 Api__RateLimits__PerIdentityPermits=0
-export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port) REGISTRY_PORT=$(free_port)
+export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port) REGISTRY_PORT=$(free_port) ADMISSION_PORT=$(free_port)
 cleanup() { ./run.sh stop >/dev/null 2>&1 || true; $keep || rm -rf "$data"; }
 trap cleanup EXIT
 ./run.sh --background >"$data/run.log" 2>&1 || { cat "$data/run.log"; exit 1; }
