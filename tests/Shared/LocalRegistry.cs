@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace TransparencyLog.Cli.Tests.Registry;
+namespace TransparencyLog.Tests.Shared;
 
 /// <summary>
 /// A real CNCF distribution registry (Debian's <c>docker-registry</c>) on a free loopback port, with storage in a
