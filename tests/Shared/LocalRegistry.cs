@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Tests.Shared;
 
@@ -30,7 +31,7 @@ public sealed class LocalRegistry : IAsyncDisposable
     public static async Task<LocalRegistry> StartAsync(bool authenticated, (string Certificate, string Key)? tls = null)
     {
         var directory = Directory.CreateTempSubdirectory("tlog-registry-").FullName;
-        var port = FreePort();
+        var port = TestPorts.Next();
         var config = $"""
             version: 0.1
             log: {"{"}level: warn, accesslog: {"{"}disabled: true{"}"}{"}"}
@@ -98,12 +99,6 @@ public sealed class LocalRegistry : IAsyncDisposable
         throw new InvalidOperationException("docker-registry did not start");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -31,7 +31,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
             var name = $"w{i}.witness.test";
             // Each witness is its own party with its own database (the state is per origin, not per witness key).
             var (_, database) = await PostgresServer.CreateDatabaseAsync("witness" + i);
-            _witnesses.Add((name, WitnessProcess.FreePort(), directory, new Cosigner(name, key).VerifierKey, database));
+            _witnesses.Add((name, TestPorts.Next(), directory, new Cosigner(name, key).VerifierKey, database));
         }
 
         var policy = string.Concat(_witnesses.Select((w, i) => $"witness w{i} {w.VerifierKey} http://127.0.0.1:{w.Port}/\n")) + "group main 2 w0 w1 w2\nquorum main\n";

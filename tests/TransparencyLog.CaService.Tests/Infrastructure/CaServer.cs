@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.CaService.Tests.Infrastructure;
 
@@ -34,8 +35,8 @@ public sealed class CaServer : IAsyncDisposable
     /// <summary>Starts the CA; <paramref name="duplex"/> puts REST and gRPC on one port.</summary>
     public static CaServer Start(IDictionary<string, string?> settings, bool duplex = false)
     {
-        var restPort = FreePort();
-        var grpcPort = duplex ? restPort : FreePort();
+        var restPort = TestPorts.Next();
+        var grpcPort = duplex ? restPort : TestPorts.Next();
         var all = new Dictionary<string, string?>(settings)
         {
             ["Api:RestUrl"] = $"http://127.0.0.1:{restPort}",
@@ -69,12 +70,6 @@ public sealed class CaServer : IAsyncDisposable
         await _factory.DisposeAsync();
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private sealed class Factory(Dictionary<string, string?> settings) : WebApplicationFactory<Program>
     {

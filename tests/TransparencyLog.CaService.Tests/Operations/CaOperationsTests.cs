@@ -79,7 +79,7 @@ public sealed class CaOperationsTests(CaFixture fixture) : IAsyncLifetime
     public async Task Readyz_CtLogUnreachable_Returns503WhileHealthzStays200()
     {
         // A port nothing listens on: the CT log is down.
-        var closed = CaServer.FreePort();
+        var closed = TestPorts.Next();
         await using var ca = CaServer.Start(WithCtLog($"http://127.0.0.1:{closed}"));
 
         using var response = await ca.Rest.GetAsync("/readyz");

@@ -12,7 +12,7 @@ namespace TransparencyLog.CaService.Tests.Operations;
 public sealed class DevIssuerOperationsTests : IAsyncLifetime
 {
     private readonly string _state = Directory.CreateTempSubdirectory("tlog-dev-ops-").FullName;
-    private readonly int _port = CaServer.FreePort();
+    private readonly int _port = TestPorts.Next();
     private DevIssuerHost _host = null!;
     private HttpClient _client = null!;
 

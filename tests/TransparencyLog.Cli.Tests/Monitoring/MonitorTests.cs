@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using TransparencyLog.Cli.Hosting;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Cli.Tests.Monitoring;
 
@@ -238,7 +239,7 @@ public sealed class MonitorTests : IAsyncLifetime
     {
         _log.Append(Bodies.Plain(0));
         _log.DropStreamAfter = 2;
-        var metricsPort = FreePort();
+        var metricsPort = TestPorts.Next();
         var output = new LineWriter();
         using var error = new StringWriter();
         using var stop = new CancellationTokenSource();
@@ -276,12 +277,6 @@ public sealed class MonitorTests : IAsyncLifetime
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>Collects whole lines written from any thread.</summary>
     private sealed class LineWriter : TextWriter

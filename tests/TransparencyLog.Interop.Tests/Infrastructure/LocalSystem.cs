@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Text;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Interop.Tests.Infrastructure;
 
@@ -25,7 +26,7 @@ public sealed class LocalSystem : IAsyncLifetime
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("tlog-system-").FullName;
 
     /// <summary>The port of the system's PostgreSQL cluster (under <c>DataDirectory/pg</c>), for tests that act as its superuser.</summary>
-    public string PostgresPort { get; } = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public string PostgresPort { get; } = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The variables of <c>endpoints.env</c> (REKOR_URL, FULCIO_URL, TRUSTED_ROOT, DEV_TOKEN_CMD, ...).</summary>
     public IReadOnlyDictionary<string, string> Endpoints => _environment;
@@ -124,23 +125,17 @@ public sealed class LocalSystem : IAsyncLifetime
         ["TLOG_SKIP_BUILD"] = "1",
         ["CONFIGURATION"] = Repository.Configuration,
         ["PG_PORT"] = PostgresPort,
-        ["REKOR_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["FULCIO_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["FULCIO_GRPC_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["OIDC_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["REGISTRY_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["ADMISSION_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["REKOR_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["FULCIO_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["FULCIO_GRPC_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["OIDC_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["REGISTRY_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["ADMISSION_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         // Every client of every test calls the CA from 127.0.0.1, so the per-address limit (60 a minute) would
         // throttle the suite rather than a client. The per-identity limit stays as shipped.
         ["Api__RateLimits__PerAddressPermits"] = "0",
     };
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>Runs a program to completion with a time limit, capturing its output.</summary>
     public static async Task<ProcessResult> RunAsync(

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.LogService.Tests.Infrastructure;
 
@@ -49,7 +50,7 @@ internal sealed class LogServiceProcess : IAsyncDisposable
         IReadOnlyDictionary<string, string>? settings = null,
         int? port = null)
     {
-        var chosenPort = port ?? PostgresServer.FreePort();
+        var chosenPort = port ?? TestPorts.Next();
         var name = logName ?? "test.log.local";
         var dll = RepositoryPaths.ProjectOutput("TransparencyLog.LogService");
         var start = new ProcessStartInfo("dotnet", [dll, "--contentRoot", Path.GetDirectoryName(dll)!])

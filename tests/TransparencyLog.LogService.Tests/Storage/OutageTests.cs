@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Npgsql;
 using TransparencyLog.LogService.Tests.CertificateTransparency;
 using TransparencyLog.LogService.Tests.Infrastructure;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.LogService.Tests.Storage;
 
@@ -19,7 +20,7 @@ public sealed class OutageTests : IAsyncLifetime
     private const int EntryCount = 257;
 
     private readonly string _clusterDirectory = Path.Combine(Path.GetTempPath(), "tlog-outage-pg-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly int _port = PostgresServer.FreePort();
+    private readonly int _port = TestPorts.Next();
     private readonly string _stateDirectory = Directory.CreateTempSubdirectory("tlog-outage-").FullName;
     private readonly TestCa _ca = new("outage-test");
     private readonly Entries _entries = new();

@@ -26,7 +26,7 @@ public sealed class ReplicaCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var pg = Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh");
-        var primaryPort = PostgresServer.FreePort();
+        var primaryPort = TestPorts.Next();
         PostgresServer.Run(pg, $"start {_root}/primary {primaryPort}");
         var password = PostgresServer.Run(pg, $"password {_root}/primary").Trim();
         _primaryAdmin = $"Host=127.0.0.1;Port={primaryPort};Username=postgres;Password={password};Database=postgres";
@@ -41,7 +41,7 @@ public sealed class ReplicaCluster : IAsyncLifetime
         await new Migrator(admin, Path.Combine(RepositoryPaths.Root, "migrations"), TextWriter.Null).RunAsync("tlog_app", null, CancellationToken.None);
 
         // The standby is a copy of the migrated primary that keeps replaying it.
-        var standbyPort = PostgresServer.FreePort();
+        var standbyPort = TestPorts.Next();
         PostgresServer.Run(pg, $"standby {_root}/standby {standbyPort} {_root}/primary {primaryPort}");
         PrimaryApp = new NpgsqlConnectionStringBuilder(admin) { Username = "tlog_app" }.ConnectionString;
         StandbyApp = new NpgsqlConnectionStringBuilder(PrimaryApp) { Port = standbyPort }.ConnectionString;

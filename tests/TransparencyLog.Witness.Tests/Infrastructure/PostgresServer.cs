@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using Npgsql;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Witness.Tests.Infrastructure;
 
@@ -95,7 +96,7 @@ internal static class PostgresServer
         }
 
         var directory = Path.Combine(Path.GetTempPath(), "tlog-test-pg-" + Environment.ProcessId);
-        var port = FreePort();
+        var port = TestPorts.Next();
         Run(Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh"), $"start {directory} {port}");
         var password = Run(Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh"), $"password {directory}").Trim();
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
@@ -118,12 +119,6 @@ internal static class PostgresServer
         }.ConnectionString;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static string Run(string script, string arguments)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Witness.Tests.Infrastructure;
 
@@ -44,7 +45,7 @@ internal sealed class WitnessProcess : IAsyncDisposable
 
     public static async Task<WitnessProcess> StartAsync(string appConnectionString, string keyDirectory, IReadOnlyList<LogConfig> logs, string name = "witness.test/w1", int? port = null)
     {
-        var chosen = port ?? FreePort();
+        var chosen = port ?? TestPorts.Next();
         var dll = RepositoryPaths.ProjectOutput("TransparencyLog.Witness");
         var start = new ProcessStartInfo("dotnet", [dll, "--contentRoot", Path.GetDirectoryName(dll)!])
         {
@@ -95,12 +96,6 @@ internal sealed class WitnessProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private async Task WaitReadyAsync()
     {
