@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Net;
-using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Tests.Shared;
 

@@ -312,10 +312,7 @@ public sealed class ImageSigningTests(LocalSystem system) : IDisposable
 
         public static ReadOnlyRegistry Start()
         {
-            using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-            probe.Start();
-            var address = $"127.0.0.1:{((System.Net.IPEndPoint)probe.LocalEndpoint).Port}";
-            probe.Stop();
+            var address = $"127.0.0.1:{TransparencyLog.Tests.Shared.TestPorts.Next()}";
             var listener = new System.Net.HttpListener();
             listener.Prefixes.Add($"http://{address}/");
             listener.Start();
