@@ -7,7 +7,12 @@
 #   - `tlog verify` wall time per run including process start (p50, p99 over R runs) for an image with 1 signature and
 #     one with 20 signatures, and the registry round trips per verification (from `verify -o json`).
 #   - the push itself: images pushed per second (config blob + manifest over the distribution API, with curl);
-#   - keyless `tlog verify` p50/p99 as well, against the trusted root, for one keyless-signed image.
+#   - keyless `tlog verify` p50/p99 as well, against the trusted root, for one keyless-signed image;
+#   - `tlog --version` wall time per process: the .NET start-up share of every figure above.
+# Each tlog process's CPU time (user + system, /usr/bin/time) is printed beside its wall time, and the load average at
+# the start and the end: on a shared machine wall times swing with the load, CPU time and round trips much less.
+# tlog runs as installed: published ReadyToRun (dotnet publish -r linux-x64, as the README's install does), via its apphost.
+# TLOG_BENCH_BASELINE=PATH/tlog.dll measures another build (e.g. main's) in the same run, against the same system.
 # It measures; it is not a test and exits 0 whatever the figures (a failing command stops it and prints its output).
 # Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--no-build] [--keep]
 set -euo pipefail
@@ -20,21 +25,33 @@ while [[ $# -gt 0 ]]; do
     --runs) runs=$2; shift 2 ;;
     --no-build) build=false; shift ;;
     --keep) keep=true; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 $build && dotnet build TransparencyLog.sln -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+cli=$root/src/TransparencyLog.Cli/bin/Release/publish-linux-x64
+$build && dotnet publish src/TransparencyLog.Cli -c Release -r linux-x64 --self-contained false -o "$cli" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+[[ -x $cli/tlog ]] || { echo "error: no published tlog in $cli (run without --no-build once)" >&2; exit 1; }
+echo "load average at start: $(cut -d" " -f1-3 /proc/loadavg)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data=$(mktemp -d /tmp/tlog-image-bench.XXXXXX)
 export TLOG_DATA_DIR=$data TLOG_SKIP_BUILD=1 Api__RateLimits__PerAddressPermits=0 Api__RateLimits__PerIdentityPermits=0
-export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port) REGISTRY_PORT=$(free_port)
-cleanup() { ./run.sh stop >/dev/null 2>&1 || true; $keep || rm -rf "$data"; }
+export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port) REGISTRY_PORT=$(free_port) ADMISSION_PORT=$(free_port)
+cleanup() { "$root/run.sh" stop >/dev/null 2>&1 || true; $keep || rm -rf "$data"; }  # from $root: the run ends in $data/work
 trap cleanup EXIT
 ./run.sh --background >"$data/run.log" 2>&1 || { cat "$data/run.log"; exit 1; }
 set -a; . "$data/endpoints.env"; set +a
-tlog() { dotnet "$root/src/TransparencyLog.Cli/bin/Release/net10.0/tlog.dll" "$@"; }
+# CPU time (user + system) of each tlog process as well as its wall time: on a busy machine CPU time still compares.
+[[ -x /usr/bin/time ]] || { echo "error: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
+# TLOG_BENCH_BASELINE=PATH/tlog.dll also measures that build of tlog (a baseline, run with dotnet) against the same
+# system, each figure right after this build's: a before/after comparison that still holds on a busy machine.
+clis=("$cli/tlog") names=("tlog")
+[[ -n ${TLOG_BENCH_BASELINE:-} ]] && clis+=("dotnet $TLOG_BENCH_BASELINE") names+=("baseline")
+run_cli=${clis[0]}
+tlog() { /usr/bin/time -f "%U %S" -a -o "$data/cpu" $run_cli "$@"; }
+last_cpu() { tail -n 1 "$data/cpu" | awk '{printf "%d", ($1 + $2) * 1000}'; }
 # Commands whose output is not a figure go to a log; a failure shows it instead of ending silently.
 quiet() { "$@" >>"$data/bench.log" 2>&1 || { echo "error: $1 $2 ($# arguments) failed; last lines of its output:" >&2; tail -n 20 "$data/bench.log" >&2; exit 1; }; }
 work=$data/work; mkdir -p "$work"; cd "$work"
@@ -56,23 +73,28 @@ push_image() { # repo tag -> digest
 }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-echo "==> pushing $images images for each signing mode"
-keyless=() keyed=()
-t0=$(ms)
-for i in $(seq 1 "$images"); do
-  keyless+=("$REGISTRY/bench/keyless@$(push_image bench/keyless "t$i")")
-  keyed+=("$REGISTRY/bench/keyed@$(push_image bench/keyed "t$i")")
-done
-t1=$(ms)
-echo "push:    $((2 * images)) images in $((t1 - t0)) ms = $(python3 -c "print(round(2*$images*1000/($t1-$t0),1))") images/s (curl, 3 requests each)"
-openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt >bench.key
-openssl ec -in bench.key -pubout >bench.pub 2>/dev/null
+for k in "${!clis[@]}"; do
+  run_cli=${clis[$k]} who=${names[$k]}
+  echo "==> $who: pushing $images images for each signing mode"
+  keyless=() keyed=()
+  t0=$(ms)
+  for i in $(seq 1 "$images"); do
+    keyless+=("$REGISTRY/bench/keyless-$who@$(push_image "bench/keyless-$who" "t$i")")
+    keyed+=("$REGISTRY/bench/keyed-$who@$(push_image "bench/keyed-$who" "t$i")")
+  done
+  t1=$(ms)
+  echo "push:    $((2 * images)) images in $((t1 - t0)) ms = $(python3 -c "print(round(2*$images*1000/($t1-$t0),1))") images/s (curl, 3 requests each)"
+  [[ -f bench.key ]] || openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt >bench.key
+  openssl ec -in bench.key -pubout >bench.pub 2>/dev/null
 
-echo "==> one tlog sign process, $images images (keyless, one certificate)"
-t0=$(ms); quiet tlog sign "${keyless[@]}" --dev-issuer "$OIDC_ISSUER" --dev-email bench@example.com; t1=$(ms)
-echo "keyless: $images images in $((t1 - t0)) ms = $(python3 -c "print(round($images*1000/($t1-$t0),1))") images/s"
-t0=$(ms); quiet tlog sign "${keyed[@]}" --key bench.key; t1=$(ms)
-echo "--key:   $images images in $((t1 - t0)) ms = $(python3 -c "print(round($images*1000/($t1-$t0),1))") images/s"
+  echo "==> $who: one tlog sign process, $images images (keyless, one certificate)"
+  t0=$(ms); quiet tlog sign "${keyless[@]}" --dev-issuer "$OIDC_ISSUER" --dev-email bench@example.com; t1=$(ms)
+  echo "keyless: $images images in $((t1 - t0)) ms = $(python3 -c "print(round($images*1000/($t1-$t0),1))") images/s, tlog CPU $(last_cpu) ms"
+  t0=$(ms); quiet tlog sign "${keyed[@]}" --key bench.key; t1=$(ms)
+  echo "--key:   $images images in $((t1 - t0)) ms = $(python3 -c "print(round($images*1000/($t1-$t0),1))") images/s, tlog CPU $(last_cpu) ms"
+  [[ $k == 0 ]] && signed_keyless=${keyless[0]}
+done
+run_cli=${clis[0]}
 
 one="$REGISTRY/bench/one@$(push_image bench/one v1)"
 many="$REGISTRY/bench/many@$(push_image bench/many v1)"
@@ -84,20 +106,28 @@ done
 quiet tlog sign "$many" --key bench.key --format legacy   # the verifying key's signature comes last (20th layer)
 
 measure() { # label image verify-flags...
-  local label=$1 image=$2 times=() trips; shift 2
+  local label=$1 image=$2 times=() cpus=() trips; shift 2
   for r in $(seq 1 "$runs"); do
     local a b; a=$(ms); out=$(tlog verify "$image" "$@" --trusted-root "$TRUSTED_ROOT" -o json 2>>"$data/bench.log") || { echo "error: tlog verify $image failed" >&2; tail -n 20 "$data/bench.log" >&2; exit 1; }; b=$(ms)
-    times+=($((b - a)))
+    times+=($((b - a))) cpus+=($(last_cpu))
     trips=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['registryRoundTrips'])" "$out")
   done
-  python3 - "$label" "$trips" "${times[@]}" <<'PY'
+  python3 - "$label" "$trips" "${#times[@]}" "${times[@]}" "${cpus[@]}" <<'PY'
 import sys
-label, trips, t = sys.argv[1], sys.argv[2], sorted(int(x) for x in sys.argv[3:])
-pct = lambda p: t[min(len(t) - 1, int(round(p / 100 * (len(t) - 1))))]
-print(f"{label:<28} runs {len(t):>3}  p50 {pct(50):>5} ms  p99 {pct(99):>5} ms  registry round trips {trips}")
+label, trips, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+t, c = sorted(int(x) for x in sys.argv[4:4 + n]), sorted(int(x) for x in sys.argv[4 + n:])
+pct = lambda v, p: v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+print(f"{label:<28} runs {len(t):>3}  p50 {pct(t, 50):>5} ms  p99 {pct(t, 99):>5} ms  CPU p50 {pct(c, 50):>5} ms  registry round trips {trips}")
 PY
 }
-echo "==> tlog verify, wall time per process (includes .NET start-up)"
-measure "--key, 1 signature (.sig)" "$one" --key bench.pub
-measure "--key, 20 signatures (.sig)" "$many" --key bench.pub
-measure "keyless (bundle referrer)" "${keyless[0]}" --certificate-identity bench@example.com --certificate-oidc-issuer "$OIDC_ISSUER"
+for k in "${!clis[@]}"; do
+  run_cli=${clis[$k]} who=${names[$k]}
+  echo "==> $who: start-up (tlog --version) and tlog verify, wall and CPU time per process (includes .NET start-up)"
+  times=() cpus=()
+  for r in $(seq 1 "$runs"); do a=$(ms); tlog --version >/dev/null; b=$(ms); times+=($((b - a))) cpus+=($(last_cpu)); done
+  python3 -c "import sys; n=len(sys.argv)//2; t=sorted(int(x) for x in sys.argv[1:n+1]); c=sorted(int(x) for x in sys.argv[n+1:]); print(f'start-up (tlog --version)    runs {n:>3}  p50 {t[(n-1)//2]:>5} ms                CPU p50 {c[(n-1)//2]:>5} ms')" "${times[@]}" "${cpus[@]}"
+  measure "--key, 1 signature (.sig)" "$one" --key bench.pub
+  measure "--key, 20 signatures (.sig)" "$many" --key bench.pub
+  measure "keyless (bundle referrer)" "$signed_keyless" --certificate-identity bench@example.com --certificate-oidc-issuer "$OIDC_ISSUER"
+done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -27,32 +27,27 @@ internal static class CommandActions
             {
                 return await handler(parseResult, reporter, cancellationToken);
             }
-            catch (CliException ex)
+            catch (Exception ex) when (Failure(ex) is { } failure)
             {
-                return reporter.Fail(ex.ExitCode, ex.Message, ex.Code);
-            }
-            catch (OciException ex)
-            {
-                return reporter.Fail(ExitCodes.For(ex.Failure), ex.Message, ex.Code);
-            }
-            catch (VerificationException ex)
-            {
-                return reporter.Fail(ExitCodes.VerificationFailed, ex.Message, ex.Code);
-            }
-            catch (KeyLoadException ex)
-            {
-                return reporter.Fail(ExitCodes.Error, $"cannot load the key: {ex.Message}", "KEY_ERROR");
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                return reporter.Fail(ExitCodes.Error, ex.Message, null);
-            }
-            catch (CryptographicException ex)
-            {
-                return reporter.Fail(ExitCodes.Error, $"cryptographic failure: {ex.Message}", null);
+                return reporter.Fail(failure.ExitCode, failure.Message, failure.Code);
             }
         });
     }
+
+    /// <summary>
+    /// The exit code, message and stable code of an expected failure; null for anything else (a bug, or cancellation),
+    /// which is left to crash loudly. One policy for whole commands and for each image of a multi-image run.
+    /// </summary>
+    public static (int ExitCode, string Message, string? Code)? Failure(Exception exception) => exception switch
+    {
+        CliException ex => (ex.ExitCode, ex.Message, ex.Code),
+        OciException ex => (ExitCodes.For(ex.Failure), ex.Message, ex.Code),
+        VerificationException ex => (ExitCodes.VerificationFailed, ex.Message, ex.Code),
+        KeyLoadException ex => (ExitCodes.Error, $"cannot load the key: {ex.Message}", "KEY_ERROR"),
+        IOException or UnauthorizedAccessException => (ExitCodes.Error, exception.Message, null),
+        CryptographicException ex => (ExitCodes.Error, $"cryptographic failure: {ex.Message}", null),
+        _ => null,
+    };
 
     /// <summary>The value of a flag, else of an environment variable, else null.</summary>
     public static string? FlagOrEnv(ParseResult parseResult, Option<string?> option, CliHost host, string variable) =>

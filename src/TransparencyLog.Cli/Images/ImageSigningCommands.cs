@@ -44,8 +44,8 @@ internal static class ImageSigningCommands
 
             var run = flags.Resolve(parseResult, host, reporter);
             var targets = await run.ResolveTargetsAsync(references, cancellationToken);
-            var results = await run.SignAllAsync(targets, null, cancellationToken);
-            return Finish(reporter, results);
+            var outcomes = await run.SignAllAsync(targets, null, cancellationToken);
+            return Finish(reporter, outcomes, run.RegistryRoundTrips);
         });
         return command;
     }
@@ -93,16 +93,56 @@ internal static class ImageSigningCommands
 
             var run = flags.Resolve(parseResult, host, reporter);
             var targets = await run.ResolveTargetsAsync([parseResult.GetRequiredValue(image)], cancellationToken);
-            var results = await run.SignAllAsync(targets, (predicateType, predicateJson), cancellationToken);
-            return Finish(reporter, results);
+            var outcomes = await run.SignAllAsync(targets, (predicateType, predicateJson), cancellationToken);
+            return Finish(reporter, outcomes, run.RegistryRoundTrips);
         });
         return command;
     }
 
-    private static int Finish(Reporter reporter, IReadOnlyList<JsonObject> results)
+    /// <summary>
+    /// Prints each image's lines in the order the images were named, then the result. When some images failed, the
+    /// others stay signed and listed; each failure is named on stderr and under <c>failed</c>, and the exit code is the
+    /// failures' own (or the generic error when they differ).
+    /// </summary>
+    private static int Finish(Reporter reporter, IReadOnlyList<SigningOutcome> outcomes, int registryRoundTrips)
     {
-        reporter.Result(new JsonObject { ["ok"] = true, ["signed"] = new JsonArray([.. results]) });
-        return ExitCodes.Success;
+        foreach (var line in outcomes.SelectMany(static o => o.Lines))
+        {
+            reporter.Line(line);
+        }
+
+        var failures = outcomes.Where(static o => o.Failure is not null).ToList();
+        foreach (var failed in failures)
+        {
+            var (_, message, code) = failed.Failure!.Value;
+            reporter.Note(code is null ? $"Error: {failed.Image}: {message}" : $"Error: {code}: {failed.Image}: {message}");
+        }
+
+        var result = new JsonObject
+        {
+            ["ok"] = failures.Count == 0,
+            ["signed"] = new JsonArray([.. outcomes.Where(static o => o.Result is not null).Select(static o => (JsonNode)o.Result!)]),
+            ["registryRoundTrips"] = registryRoundTrips,
+        };
+        if (failures.Count == 0)
+        {
+            reporter.Result(result);
+            return ExitCodes.Success;
+        }
+
+        var exitCodes = failures.Select(static f => f.Failure!.Value.ExitCode).Distinct().ToList();
+        var exitCode = exitCodes.Count == 1 ? exitCodes[0] : ExitCodes.Error;
+        result["exitCode"] = exitCode;
+        result["failed"] = new JsonArray([.. failures.Select(static f => (JsonNode)new JsonObject
+        {
+            ["image"] = f.Image,
+            ["exitCode"] = f.Failure!.Value.ExitCode,
+            ["code"] = f.Failure.Value.Code,
+            ["error"] = f.Failure.Value.Message,
+        })]);
+        result["error"] = $"{failures.Count} of {outcomes.Count} images were not signed";
+        reporter.Result(result);
+        return exitCode;
     }
 }
 
@@ -131,6 +171,13 @@ internal sealed class ImageSigningFlags(bool attestation)
 
     public Option<bool> Recursive { get; } = new("--recursive") { Description = "For an index: sign the index and every manifest it lists." };
 
+    public Option<int> Parallel { get; } = new Option<int>("--parallel")
+    {
+        Description = "How many images to sign at once (1 to 32, default 8): their log entries, timestamps and registry writes overlap.",
+        DefaultValueFactory = static _ => 8,
+        HelpName = "N",
+    };
+
     public Option<bool> Upload { get; } = new("--upload")
     {
         Description = "Store the signature in the registry (default true); --upload=false only writes --output-* files and --bundle.",
@@ -154,7 +201,7 @@ internal sealed class ImageSigningFlags(bool attestation)
     {
         Signing.AddTo(command);
         Registry.AddTo(command);
-        foreach (var option in new Option[] { Annotations, Recursive, Upload, OutputSignature, OutputCertificate, OutputPayload, Format })
+        foreach (var option in new Option[] { Annotations, Recursive, Parallel, Upload, OutputSignature, OutputCertificate, OutputPayload, Format })
         {
             command.Options.Add(option);
         }
@@ -194,6 +241,12 @@ internal sealed class ImageSigningFlags(bool attestation)
                 $"the signing config selects {plan.RekorUrls.Count} transparency logs, and the legacy .sig/.att form carries one log entry: use --format bundle (or --rekor-url)");
         }
 
+        var parallel = parseResult.GetValue(Parallel);
+        if (parallel is < 1 or > ImageSigningRun.MaxParallel)
+        {
+            throw new CliException(ExitCodes.Usage, $"--parallel must be 1 to {ImageSigningRun.MaxParallel}");
+        }
+
         var upload = parseResult.GetValue(Upload);
         var outputs = new SigningOutputs(
             parseResult.GetValue(OutputSignature), parseResult.GetValue(OutputCertificate), parseResult.GetValue(OutputPayload), parseResult.GetValue(Signing.Bundle));
@@ -203,7 +256,8 @@ internal sealed class ImageSigningFlags(bool attestation)
         }
 
         return new ImageSigningRun(
-            host, reporter, plan, Registry.Resolve(parseResult, host), annotations, parseResult.GetValue(Recursive), upload, format, outputs, attestation);
+            host, reporter, plan, Registry.Resolve(parseResult, host), annotations, parseResult.GetValue(Recursive), upload, format, outputs, attestation,
+            parallel);
     }
 }
 
@@ -216,7 +270,16 @@ internal sealed record SigningOutputs(string? Signature, string? Certificate, st
 /// <summary>An image resolved to a digest, with the manifest exactly as served.</summary>
 internal sealed record SigningTarget(ImageReference Image, OciManifest Manifest);
 
-/// <summary>One <c>sign</c>/<c>attest</c> invocation: resolve every image, obtain one signer, sign each digest.</summary>
+/// <summary>
+/// What signing one image came to: its result (null when it failed) or its failure, and the lines to print for it.
+/// </summary>
+internal sealed record SigningOutcome(string Image, JsonObject? Result, (int ExitCode, string Message, string? Code)? Failure, IReadOnlyList<string> Lines);
+
+/// <summary>
+/// One <c>sign</c>/<c>attest</c> invocation: resolve every image, obtain one signer, sign the digests a few at a time.
+/// Signing an image waits mostly on others (the log's commit, the TSA, registry round trips), so images overlap; what
+/// is printed keeps the order the images were named in, whatever order they finish in.
+/// </summary>
 internal sealed class ImageSigningRun(
     CliHost host,
     Reporter reporter,
@@ -227,33 +290,25 @@ internal sealed class ImageSigningRun(
     bool upload,
     SignatureFormats format,
     SigningOutputs outputs,
-    bool attestation)
+    bool attestation,
+    int parallel = 1)
 {
-    public async Task<IReadOnlyList<SigningTarget>> ResolveTargetsAsync(IEnumerable<string> references, CancellationToken cancellationToken)
+    public const int MaxParallel = 32;
+
+    private readonly Lock _progress = new();
+
+    /// <summary>Registry requests sent so far by this run (resolving, signing, storing): the figure the benchmarks print.</summary>
+    public int RegistryRoundTrips => registries.RoundTrips;
+
+    public async Task<IReadOnlyList<SigningTarget>> ResolveTargetsAsync(IReadOnlyList<string> references, CancellationToken cancellationToken)
     {
-        var targets = new List<SigningTarget>();
-        foreach (var text in references)
-        {
-            var image = ImageReference.Parse(text);
-            var manifest = await ImageResolver.ResolveAsync(registries.For(image), image, cancellationToken);
-            if (image.Digest is null)
-            {
-                reporter.Note($"WARNING: {image} is a tag; signing the digest it resolves to now: {image.RepositoryName}@{manifest.Digest}");
-            }
+        // Parse all first: a typo fails the run before any registry is asked anything.
+        var images = references.Select(ImageReference.Parse).ToList();
+        var resolved = await InOrderAsync(images, ResolveOneAsync, cancellationToken);
 
-            var resolved = image.WithDigest(manifest.Digest);
-            targets.Add(new SigningTarget(resolved, manifest));
-            if (recursive && manifest.IsIndex)
-            {
-                foreach (var child in manifest.Children)
-                {
-                    var childManifest = await registries.For(image).GetManifestAsync(image.Repository, child.Digest, cancellationToken)
-                        ?? throw new CliException(ExitCodes.ImageNotFound, $"{image.RepositoryName}@{child.Digest}, listed by the index, does not exist", "NOT_FOUND");
-                    targets.Add(new SigningTarget(image with { Tag = null, Digest = childManifest.Digest }, childManifest));
-                }
-            }
-        }
-
+        // The same digest named twice (a tag and its digest, or an index listing a manifest twice) is signed once.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var targets = resolved.SelectMany(static t => t).Where(t => seen.Add(t.Image.ToString())).ToList();
         if (!upload && targets.Count != 1)
         {
             throw new CliException(ExitCodes.Usage, "--upload=false writes files for one image; it resolved to several (drop --recursive or sign one image)");
@@ -262,67 +317,75 @@ internal sealed class ImageSigningRun(
         return targets;
     }
 
-    public async Task<IReadOnlyList<JsonObject>> SignAllAsync(IReadOnlyList<SigningTarget> targets, (string Type, JsonNode Predicate)? predicate, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<SigningTarget>> ResolveOneAsync(ImageReference image, CancellationToken cancellationToken)
     {
-        var results = new List<JsonObject>();
-        await reporter.StepsAsync(attestation ? "Attesting" : "Signing", async step =>
+        var client = registries.For(image);
+        var manifest = await ImageResolver.ResolveAsync(client, image, cancellationToken);
+        if (image.Digest is null)
         {
-            using var signer = await plan.ObtainSignerAsync(host, step, cancellationToken);
-            foreach (var target in targets)
-            {
-                results.Add(await SignOneAsync(signer, target, predicate, step, cancellationToken));
-            }
+            Progress(() => reporter.Note($"WARNING: {image} is a tag; signing the digest it resolves to now: {image.RepositoryName}@{manifest.Digest}"));
+        }
 
-            return 0;
-        });
-        return results;
+        var targets = new List<SigningTarget> { new(image with { Tag = null, Digest = manifest.Digest }, manifest) };
+        if (recursive && manifest.IsIndex)
+        {
+            var children = await InOrderAsync(
+                manifest.Children,
+                async (child, token) => await client.GetManifestAsync(image.Repository, child.Digest, token)
+                    ?? throw new CliException(ExitCodes.ImageNotFound, $"{image.RepositoryName}@{child.Digest}, listed by the index, does not exist", "NOT_FOUND"),
+                cancellationToken);
+            targets.AddRange(children.Select(child => new SigningTarget(image with { Tag = null, Digest = child.Digest }, child)));
+        }
+
+        return targets;
     }
 
-    private async Task<JsonObject> SignOneAsync(
+    public async Task<IReadOnlyList<SigningOutcome>> SignAllAsync(IReadOnlyList<SigningTarget> targets, (string Type, JsonNode Predicate)? predicate, CancellationToken cancellationToken)
+    {
+        return await reporter.StepsAsync(attestation ? "Attesting" : "Signing", async step =>
+        {
+            void Step(string text) => Progress(() => step(text));
+            using var signer = await plan.ObtainSignerAsync(host, Step, cancellationToken);
+            return await InOrderAsync(targets, (target, token) => SignOneAsync(signer, target, predicate, Step, token), cancellationToken);
+        });
+    }
+
+    /// <summary>Signs one image; an expected failure becomes its outcome, so the other images' results are kept.</summary>
+    private async Task<SigningOutcome> SignOneAsync(
         SigningIdentity signer, SigningTarget target, (string Type, JsonNode Predicate)? predicate, Action<string> step, CancellationToken cancellationToken)
     {
         var image = target.Image;
         var digest = image.Digest ?? throw new InvalidOperationException("unresolved target");
-        var client = registries.For(image);
-        var store = new SignatureStore(client, host.Context.Time);
-        var result = new JsonObject { ["image"] = $"{image.RepositoryName}@{digest}" };
-        step($"Signing {image.RepositoryName}@{digest}");
-
-        if (format.HasFlag(SignatureFormats.Legacy))
+        var name = $"{image.RepositoryName}@{digest}";
+        var store = new SignatureStore(registries.For(image), host.Context.Time);
+        var result = new JsonObject { ["image"] = name };
+        var legacyLines = new List<string>();
+        var bundleLines = new List<string>();
+        step($"Signing {name}");
+        try
         {
-            var layer = attestation
-                ? await LegacyAttestationAsync(signer, digest, predicate!.Value, step, cancellationToken)
-                : await LegacySignatureAsync(signer, image, digest, step, cancellationToken);
-            if (upload)
+            // The two forms sign different messages and write different manifests: nothing orders one after the other.
+            var legacy = format.HasFlag(SignatureFormats.Legacy) ? StoreLegacyAsync(signer, target, predicate, step, legacyLines, cancellationToken) : Task.FromResult<string?>(null);
+            var bundle = format.HasFlag(SignatureFormats.Bundle) ? StoreBundleAsync(signer, target, predicate, step, bundleLines, cancellationToken) : Task.FromResult<(string? Referrer, long LogIndex)?>(null);
+            await Task.WhenAll(legacy, bundle);
+            if (await legacy is { } legacyTag)
             {
-                var tag = OciDigest.Tag(digest, attestation ? "att" : "sig");
-                await store.AppendLayerAsync(image.Repository, tag, layer, cancellationToken);
-                result["legacyTag"] = $"{image.RepositoryName}:{tag}";
-                reporter.Line($"Stored the {(attestation ? "attestation" : "signature")} of {image.RepositoryName}@{digest} in {image.RepositoryName}:{tag}");
+                result["legacyTag"] = legacyTag;
             }
 
-            WriteLegacyOutputs(signer, layer);
+            if (await bundle is { } stored)
+            {
+                if (stored.Referrer is not null)
+                {
+                    result["bundleReferrer"] = stored.Referrer;
+                }
+
+                result["logIndex"] = stored.LogIndex;
+            }
         }
-
-        if (format.HasFlag(SignatureFormats.Bundle))
+        catch (Exception ex) when (CommandActions.Failure(ex) is { } failure)
         {
-            var (type, statementPredicate) = predicate ?? (CosignFormats.SignPredicateType, new JsonObject());
-            var bundle = await BundleAsync(signer, digest, type, statementPredicate, step, cancellationToken);
-            var json = bundle.ToJson(indented: false);
-            if (upload)
-            {
-                var referrer = await store.PushBundleReferrerAsync(image.Repository, target.Manifest.Descriptor(), Encoding.UTF8.GetBytes(json), type, cancellationToken);
-                result["bundleReferrer"] = $"{image.RepositoryName}@{referrer}";
-                reporter.Line($"Stored a sigstore bundle for {image.RepositoryName}@{digest} as referrer {referrer}");
-            }
-
-            if (outputs.Bundle is not null)
-            {
-                CommandActions.WriteFileAtomically(outputs.Bundle, json + "\n");
-                reporter.Line($"Wrote bundle to {outputs.Bundle}");
-            }
-
-            result["logIndex"] = bundle.VerificationMaterial.TlogEntries[0].LogIndex;
+            return new SigningOutcome(name, null, failure, [.. legacyLines, .. bundleLines]);
         }
 
         if (signer.Identity is not null)
@@ -330,7 +393,77 @@ internal sealed class ImageSigningRun(
             result["identity"] = signer.Identity;
         }
 
-        return result;
+        return new SigningOutcome(name, result, null, [.. legacyLines, .. bundleLines]);
+    }
+
+    /// <summary>The <c>.sig</c>/<c>.att</c> layer: signed, logged, stored (unless --upload=false); returns the tag written.</summary>
+    private async Task<string?> StoreLegacyAsync(
+        SigningIdentity signer, SigningTarget target, (string Type, JsonNode Predicate)? predicate, Action<string> step, List<string> lines, CancellationToken cancellationToken)
+    {
+        var image = target.Image;
+        var digest = image.Digest!;
+        var layer = attestation
+            ? await LegacyAttestationAsync(signer, digest, predicate!.Value, step, cancellationToken)
+            : await LegacySignatureAsync(signer, image, digest, step, cancellationToken);
+        string? stored = null;
+        if (upload)
+        {
+            var tag = OciDigest.Tag(digest, attestation ? "att" : "sig");
+            await new SignatureStore(registries.For(image), host.Context.Time).AppendLayerAsync(image.Repository, tag, layer, cancellationToken);
+            stored = $"{image.RepositoryName}:{tag}";
+            lines.Add($"Stored the {(attestation ? "attestation" : "signature")} of {image.RepositoryName}@{digest} in {stored}");
+        }
+
+        WriteLegacyOutputs(signer, layer);
+        return stored;
+    }
+
+    /// <summary>The v0.3 bundle: signed, logged, pushed as a referrer (unless --upload=false); returns the referrer and log index.</summary>
+    private async Task<(string? Referrer, long LogIndex)?> StoreBundleAsync(
+        SigningIdentity signer, SigningTarget target, (string Type, JsonNode Predicate)? predicate, Action<string> step, List<string> lines, CancellationToken cancellationToken)
+    {
+        var image = target.Image;
+        var digest = image.Digest!;
+        var (type, statementPredicate) = predicate ?? (CosignFormats.SignPredicateType, new JsonObject());
+        var bundle = await BundleAsync(signer, digest, type, statementPredicate, step, cancellationToken);
+        var json = bundle.ToJson(indented: false);
+        string? stored = null;
+        if (upload)
+        {
+            var referrer = await new SignatureStore(registries.For(image), host.Context.Time)
+                .PushBundleReferrerAsync(image.Repository, target.Manifest.Descriptor(), Encoding.UTF8.GetBytes(json), type, cancellationToken);
+            stored = $"{image.RepositoryName}@{referrer}";
+            lines.Add($"Stored a sigstore bundle for {image.RepositoryName}@{digest} as referrer {referrer}");
+        }
+
+        if (outputs.Bundle is not null)
+        {
+            CommandActions.WriteFileAtomically(outputs.Bundle, json + "\n");
+            lines.Add($"Wrote bundle to {outputs.Bundle}");
+        }
+
+        return (stored, bundle.VerificationMaterial.TlogEntries[0].LogIndex);
+    }
+
+    /// <summary>Runs <paramref name="work"/> over the items, at most <c>--parallel</c> at once; results in the items' order.</summary>
+    private async Task<IReadOnlyList<TResult>> InOrderAsync<TItem, TResult>(
+        IReadOnlyList<TItem> items, Func<TItem, CancellationToken, Task<TResult>> work, CancellationToken cancellationToken)
+    {
+        var results = new TResult[items.Count];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, items.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken },
+            async (i, token) => results[i] = await work(items[i], token));
+        return results;
+    }
+
+    /// <summary>Progress output from concurrent images, one writer at a time (the status line and stderr are not thread-safe).</summary>
+    private void Progress(Action write)
+    {
+        lock (_progress)
+        {
+            write();
+        }
     }
 
     private async Task<SignatureLayer> LegacySignatureAsync(SigningIdentity signer, ImageReference image, string digest, Action<string> step, CancellationToken cancellationToken)
@@ -350,42 +483,20 @@ internal sealed class ImageSigningRun(
     private async Task<SignatureLayer> LegacyAttestationAsync(
         SigningIdentity signer, string digest, (string Type, JsonNode Predicate) predicate, Action<string> step, CancellationToken cancellationToken)
     {
-        var envelope = SignEnvelope(signer, CosignFormats.Statement(digest, predicate.Type, predicate.Predicate, annotations));
+        var envelope = signer.SignEnvelope(CosignFormats.Statement(digest, predicate.Type, predicate.Predicate, annotations));
         var envelopeJson = Encoding.UTF8.GetBytes(envelope.ToRekorJson());
+
+        // cosign's .att timestamp covers the layer bytes (the whole envelope), not the DSSE signature as a bundle's does.
         var timestamps = await plan.TimestampAsync(host, envelopeJson, step, cancellationToken);
-        var (_, entries) = await plan.RecordAsync(host, () => DsseEntry(envelope, signer), () => throw new InvalidOperationException("legacy attestations need Rekor v1"), step, cancellationToken);
+        var (_, entries) = await plan.RecordAsync(host, () => signer.DsseEntry(envelope), () => throw new InvalidOperationException("legacy attestations need Rekor v1"), step, cancellationToken);
         return new SignatureLayer(envelopeJson, MediaTypes.DsseEnvelope, LegacyAnnotations(signer, string.Empty, entries[0], timestamps, predicate.Type));
     }
 
     private async Task<Bundle> BundleAsync(SigningIdentity signer, string digest, string predicateType, JsonNode predicate, Action<string> step, CancellationToken cancellationToken)
     {
-        var envelope = SignEnvelope(signer, CosignFormats.Statement(digest, predicateType, predicate, annotations));
-        var timestamps = await plan.TimestampAsync(host, envelope.Signatures[0].Sig, step, cancellationToken);
-        var (_, entries) = await plan.RecordAsync(
-            host, () => DsseEntry(envelope, signer), () => RekorV2Client.DsseRequest(envelope, signer.RekorV2Verifier()), step, cancellationToken);
-        var material = new VerificationMaterial(signer.Certificate, null, signer.Certificate is null ? signer.KeyHint : null, entries, timestamps);
-        return new Bundle(Bundle.MediaTypeV03, material, null, envelope);
+        var signed = await plan.SignStatementAsync(host, signer, CosignFormats.Statement(digest, predicateType, predicate, annotations), step, cancellationToken);
+        return signed.ToBundle(signer);
     }
-
-    private static DsseEnvelope SignEnvelope(SigningIdentity signer, byte[] statement)
-    {
-        var unsigned = new DsseEnvelope(statement, CosignFormats.InTotoPayloadType, []);
-        return unsigned with { Signatures = [new DsseSignature(signer.SignMessage(unsigned.Pae()), string.Empty)] };
-    }
-
-    private static JsonObject DsseEntry(DsseEnvelope envelope, SigningIdentity signer) => new()
-    {
-        ["apiVersion"] = "0.0.1",
-        ["kind"] = "dsse",
-        ["spec"] = new JsonObject
-        {
-            ["proposedContent"] = new JsonObject
-            {
-                ["envelope"] = envelope.ToRekorJson(),
-                ["verifiers"] = new JsonArray(Convert.ToBase64String(Encoding.UTF8.GetBytes(signer.PublicMaterialPem))),
-            },
-        },
-    };
 
     private static Dictionary<string, string> LegacyAnnotations(
         SigningIdentity signer, string signature, TransparencyLogEntry entry, IReadOnlyList<byte[]> timestamps, string? predicateType)

@@ -12,8 +12,6 @@ namespace TransparencyLog.Cli.Signing;
 /// <summary><c>sign-blob</c> and <c>attest</c>: sign, log, optionally timestamp, and write a v0.3 bundle.</summary>
 internal static class SigningCommands
 {
-    private const string InTotoPayloadType = "application/vnd.in-toto+json";
-
     public static Command SignBlob(CliHost host)
     {
         var file = new Argument<string>("FILE") { Description = "The artifact to sign." };
@@ -51,7 +49,7 @@ internal static class SigningCommands
                     cancellationToken);
                 var bundle = new Bundle(
                     Bundle.MediaTypeV03,
-                    Material(signer, entries, timestamps),
+                    signer.Material(entries, timestamps),
                     new MessageSignature(new MessageDigest(signer.DigestNames.BundleName, digest), signature),
                     null);
                 return (bundle, uuid, signer.Identity);
@@ -110,29 +108,8 @@ internal static class SigningCommands
             {
                 using var signer = await plan.ObtainSignerAsync(host, step, cancellationToken);
                 step("Signing the statement");
-                var unsigned = new DsseEnvelope(Encoding.UTF8.GetBytes(statement.ToJsonString()), InTotoPayloadType, []);
-                var signature = signer.SignMessage(unsigned.Pae());
-                var envelope = unsigned with { Signatures = [new DsseSignature(signature, string.Empty)] };
-                var timestamps = await plan.TimestampAsync(host, signature, step, cancellationToken);
-                var (uuid, entries) = await plan.RecordAsync(
-                    host,
-                    () => new JsonObject
-                    {
-                        ["apiVersion"] = "0.0.1",
-                        ["kind"] = "dsse",
-                        ["spec"] = new JsonObject
-                        {
-                            ["proposedContent"] = new JsonObject
-                            {
-                                ["envelope"] = envelope.ToRekorJson(),
-                                ["verifiers"] = new JsonArray(Convert.ToBase64String(Encoding.UTF8.GetBytes(signer.PublicMaterialPem))),
-                            },
-                        },
-                    },
-                    () => RekorV2Client.DsseRequest(envelope, signer.RekorV2Verifier()),
-                    step,
-                    cancellationToken);
-                return (new Bundle(Bundle.MediaTypeV03, Material(signer, entries, timestamps), null, envelope), uuid, signer.Identity);
+                var signed = await plan.SignStatementAsync(host, signer, Encoding.UTF8.GetBytes(statement.ToJsonString()), step, cancellationToken);
+                return (signed.ToBundle(signer), signed.Uuid, signer.Identity);
             });
             return Finish(reporter, bundle, bundlePath, uuid, identity);
         });
@@ -153,9 +130,6 @@ internal static class SigningCommands
             },
         },
     };
-
-    private static VerificationMaterial Material(SigningIdentity signer, IReadOnlyList<TransparencyLogEntry> entries, IReadOnlyList<byte[]> timestamps) =>
-        new(signer.Certificate, null, signer.Certificate is null ? signer.KeyHint : null, entries, timestamps);
 
     private static int Finish(Reporter reporter, Bundle bundle, string bundlePath, string? uuid, string? identity)
     {

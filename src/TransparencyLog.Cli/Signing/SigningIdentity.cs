@@ -4,7 +4,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Cli.Http;
+using TransparencyLog.Sigstore.Bundles;
 using TransparencyLog.Sigstore.Keys;
+using TransparencyLog.Sigstore.Oci;
 
 namespace TransparencyLog.Cli.Signing;
 
@@ -14,6 +16,10 @@ namespace TransparencyLog.Cli.Signing;
 /// </summary>
 internal sealed class SigningIdentity : IDisposable
 {
+    // One key signs many images at once in a multi-image run; the key objects are not documented as thread-safe, and a
+    // signature takes well under a millisecond, so signing is serialized rather than the key copied.
+    private readonly Lock _signing = new();
+
     private SigningIdentity(ArtifactSigningKey key, string publicMaterialPem, byte[]? certificate, string? identity, IReadOnlyList<byte[]>? chain = null)
     {
         Chain = chain ?? [];
@@ -64,10 +70,48 @@ internal sealed class SigningIdentity : IDisposable
     }
 
     /// <summary>The artifact's digest and the signature over it (Ed25519 keys: Ed25519ph, as hashedrekord requires).</summary>
-    public (byte[] Digest, byte[] Signature) SignArtifact(ReadOnlySpan<byte> data) => Key.SignArtifact(data);
+    public (byte[] Digest, byte[] Signature) SignArtifact(ReadOnlySpan<byte> data)
+    {
+        lock (_signing)
+        {
+            return Key.SignArtifact(data);
+        }
+    }
 
     /// <summary>A signature over a message such as a DSSE PAE (Ed25519 keys: pure Ed25519).</summary>
-    public byte[] SignMessage(ReadOnlySpan<byte> data) => Key.SignMessage(data);
+    public byte[] SignMessage(ReadOnlySpan<byte> data)
+    {
+        lock (_signing)
+        {
+            return Key.SignMessage(data);
+        }
+    }
+
+    /// <summary>A DSSE envelope over an in-toto statement, signed over its PAE.</summary>
+    public DsseEnvelope SignEnvelope(byte[] statement)
+    {
+        var unsigned = new DsseEnvelope(statement, CosignFormats.InTotoPayloadType, []);
+        return unsigned with { Signatures = [new DsseSignature(SignMessage(unsigned.Pae()), string.Empty)] };
+    }
+
+    /// <summary>The Rekor v1 <c>dsse</c> 0.0.1 proposed entry for an envelope this identity signed.</summary>
+    public JsonObject DsseEntry(DsseEnvelope envelope) => new()
+    {
+        ["apiVersion"] = "0.0.1",
+        ["kind"] = "dsse",
+        ["spec"] = new JsonObject
+        {
+            ["proposedContent"] = new JsonObject
+            {
+                ["envelope"] = envelope.ToRekorJson(),
+                ["verifiers"] = new JsonArray(Convert.ToBase64String(Encoding.UTF8.GetBytes(PublicMaterialPem))),
+            },
+        },
+    };
+
+    /// <summary>What a bundle carries for a verifier: the leaf certificate (keyless) or the key hint, the log entries, the timestamps.</summary>
+    public VerificationMaterial Material(IReadOnlyList<TransparencyLogEntry> entries, IReadOnlyList<byte[]> timestamps) =>
+        new(Certificate, null, Certificate is null ? KeyHint : null, entries, timestamps);
 
     /// <summary>
     /// A private key from a file: cosign's encrypted format, PKCS#8 (plain or encrypted), SEC1 or PKCS#1 PEM. The

@@ -149,9 +149,16 @@ internal sealed class SigningOptions
     }
 }
 
+/// <summary>A DSSE envelope signed, timestamped and logged: what a v0.3 bundle over it needs.</summary>
+internal sealed record SignedEnvelope(DsseEnvelope Envelope, string? Uuid, IReadOnlyList<TransparencyLogEntry> Entries, IReadOnlyList<byte[]> Timestamps)
+{
+    public Bundle ToBundle(SigningIdentity signer) => new(Bundle.MediaTypeV03, signer.Material(Entries, Timestamps), null, Envelope);
+}
+
 /// <summary>
-/// Resolved signing inputs: where to log (one or more logs, all with one API version) and timestamp (none, one or more
-/// TSAs), and how to get a key.
+/// Resolved signing inputs: where to log (one or more logs, all with one API version) and timestamp (none, one or
+/// more TSAs), and how to get a key. The one place
+/// every signing command (blobs and images) obtains its signer and logs and timestamps what it signed.
 /// </summary>
 internal sealed record SigningPlan(IReadOnlyList<string> RekorUrls, int RekorVersion, IReadOnlyList<string> TsaUrls, string? KeyFile, string? FulcioUrl, string? Token, string? DevIssuer, string? DevEmail)
 {
@@ -203,6 +210,19 @@ internal sealed record SigningPlan(IReadOnlyList<string> RekorUrls, int RekorVer
         }
 
         return (uuid, entries);
+    }
+
+    /// <summary>
+    /// Signs an in-toto statement as DSSE, timestamps the signature and records the envelope (dsse 0.0.1 on Rekor v1,
+    /// 0.0.2 on v2): <c>tlog attest</c> for files and the bundle form of <c>tlog sign</c>/<c>attest</c> for images.
+    /// </summary>
+    public async Task<SignedEnvelope> SignStatementAsync(CliHost host, SigningIdentity signer, byte[] statement, Action<string> step, CancellationToken cancellationToken)
+    {
+        var envelope = signer.SignEnvelope(statement);
+        var timestamps = await TimestampAsync(host, envelope.Signatures[0].Sig, step, cancellationToken);
+        var (uuid, entries) = await RecordAsync(
+            host, () => signer.DsseEntry(envelope), () => RekorV2Client.DsseRequest(envelope, signer.RekorV2Verifier()), step, cancellationToken);
+        return new SignedEnvelope(envelope, uuid, entries, timestamps);
     }
 
     public async Task<IReadOnlyList<byte[]>> TimestampAsync(CliHost host, byte[] signature, Action<string> step, CancellationToken cancellationToken)

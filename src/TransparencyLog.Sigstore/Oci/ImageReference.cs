@@ -3,8 +3,11 @@ using System.Text.RegularExpressions;
 namespace TransparencyLog.Sigstore.Oci;
 
 /// <summary>
-/// An image reference <c>[HOST[:PORT]/]REPO[:TAG][@sha256:HEX]</c>, normalized as the Docker CLI does: a first path
-/// part without a dot, a colon or <c>localhost</c> is a Docker Hub repository (<c>index.docker.io/library/x</c>).
+/// An image reference <c>[HOST[:PORT]/]REPO[:TAG][@sha256:HEX]</c>, normalized as Docker's reference grammar
+/// (distribution/reference) does: the first path part names the registry when it is <c>localhost</c>, holds a dot or a
+/// colon, or holds an uppercase letter (repository paths are lowercase, so it cannot be one); any other reference is
+/// a Docker Hub repository (<c>index.docker.io/library/x</c>). A registry must be a host name, an IPv4 address or a
+/// bracketed IPv6 address, with an optional port.
 /// </summary>
 public sealed partial record ImageReference(string Registry, string Repository, string? Tag, string? Digest)
 {
@@ -15,6 +18,11 @@ public sealed partial record ImageReference(string Registry, string Repository, 
 
     [GeneratedRegex("^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")]
     private static partial Regex TagPattern();
+
+    // distribution/reference's domainAndPort: dot-separated components of [a-zA-Z0-9-] not starting or ending with
+    // '-' (IPv4 included), or [IPv6], then an optional :port.
+    [GeneratedRegex(@"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$")]
+    private static partial Regex HostPattern();
 
     /// <summary>The tag or digest to fetch: the digest when both are given (a digest pins; the tag is informational).</summary>
     public string Reference => Digest ?? Tag ?? "latest";
@@ -64,10 +72,14 @@ public sealed partial record ImageReference(string Registry, string Repository, 
         string repository;
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
         var first = slash < 0 ? string.Empty : rest[..slash];
-        if (slash > 0 && (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost"))
+        if (slash > 0 && NamesRegistry(first))
         {
             registry = first;
             repository = rest[(slash + 1)..];
+            if (!HostPattern().IsMatch(registry))
+            {
+                throw Invalid(text, $"the registry '{registry}' is not a host name, IPv4 or [IPv6] address with an optional :port");
+            }
         }
         else
         {
@@ -88,6 +100,16 @@ public sealed partial record ImageReference(string Registry, string Repository, 
 
         return new ImageReference(registry, repository, digest is null ? tag ?? "latest" : tag, digest);
     }
+
+    /// <summary>
+    /// Whether the part of a reference before its first <c>/</c> names a registry rather than the first path component
+    /// of a Docker Hub repository (distribution/reference <c>splitDockerDomain</c>).
+    /// </summary>
+    public static bool NamesRegistry(string firstComponent) =>
+        firstComponent == "localhost"
+        || firstComponent.Contains('.', StringComparison.Ordinal)
+        || firstComponent.Contains(':', StringComparison.Ordinal)
+        || firstComponent.Any(char.IsAsciiLetterUpper);
 
     private static OciException Invalid(string text, string why) =>
         new(OciFailure.Usage, $"'{(text.Length > 200 ? text[..200] + "…" : text)}' is not a valid image reference: {why}", "INVALID_REFERENCE");

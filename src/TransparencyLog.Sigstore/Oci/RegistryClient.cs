@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -13,7 +14,8 @@ namespace TransparencyLog.Sigstore.Oci;
 /// The OCI distribution API of one registry (oci-signing §1): manifests, blobs, tags, referrers, with anonymous,
 /// Basic and Bearer-token authentication. Every manifest and blob is hashed as received and refused when it is not the
 /// digest asked for; every response is size-bounded; idempotent requests are retried a bounded number of times on
-/// 429 and 5xx.
+/// 429 and 5xx. Safe for concurrent use: a command signing or reading many images shares one client (its tokens, the
+/// blobs it knows the registry holds, and the HTTP connections of its <see cref="HttpClient"/>).
 /// </summary>
 public sealed class RegistryClient
 {
@@ -28,9 +30,13 @@ public sealed class RegistryClient
 
     private readonly HttpClient _http;
     private readonly RegistryCredential? _credential;
-    private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _tokens = new(StringComparer.Ordinal);
+
+    // Blobs seen in the registry during this client's life (repository@digest): blobs are content-addressed and
+    // immutable, so a second push of the same bytes (the empty config of every referrer) needs no HEAD.
+    private readonly ConcurrentDictionary<string, byte> _knownBlobs = new(StringComparer.Ordinal);
     private readonly ResiliencePipeline<HttpResponseMessage> _retry;
-    private bool _basic;
+    private volatile bool _basic;
     private int _roundTrips;
 
     /// <param name="requireTls">HTTPS even for a loopback registry (given with <c>--registry-cacert</c>: roots for it
@@ -150,6 +156,11 @@ public sealed class RegistryClient
 
     public async Task<bool> BlobExistsAsync(string repository, string digest, CancellationToken cancellationToken)
     {
+        if (_knownBlobs.ContainsKey(BlobKey(repository, digest)))
+        {
+            return true;
+        }
+
         using var response = await SendAsync(
             () => new HttpRequestMessage(HttpMethod.Head, Url($"v2/{repository}/blobs/{digest}")), repository, push: false, retry: true, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
@@ -158,6 +169,7 @@ public sealed class RegistryClient
         }
 
         await EnsureSuccessAsync(response, $"blob {repository}@{digest}", cancellationToken);
+        _knownBlobs.TryAdd(BlobKey(repository, digest), 0);
         return true;
     }
 
@@ -184,11 +196,24 @@ public sealed class RegistryClient
     public async Task<string> PushBlobAsync(string repository, byte[] content, CancellationToken cancellationToken, int chunkSize = 0)
     {
         var digest = OciDigest.Of(content);
-        if (await BlobExistsAsync(repository, digest, cancellationToken))
-        {
-            return digest;
-        }
+        return await BlobExistsAsync(repository, digest, cancellationToken)
+            ? digest
+            : await UploadAsync(repository, content, digest, chunkSize, cancellationToken);
+    }
 
+    /// <summary>
+    /// Uploads a blob without asking first whether the repository has it (monolithic: POST, then PUT): for bytes just
+    /// made, such as a fresh signature or bundle, where the HEAD would only cost a round trip. Uploading a blob the
+    /// registry already holds is harmless (same digest, same content).
+    /// </summary>
+    public async Task<string> UploadBlobAsync(string repository, byte[] content, CancellationToken cancellationToken)
+    {
+        var digest = OciDigest.Of(content);
+        return _knownBlobs.ContainsKey(BlobKey(repository, digest)) ? digest : await UploadAsync(repository, content, digest, 0, cancellationToken);
+    }
+
+    private async Task<string> UploadAsync(string repository, byte[] content, string digest, int chunkSize, CancellationToken cancellationToken)
+    {
         var location = await StartUploadAsync(repository, null, cancellationToken)
             ?? throw new OciException(OciFailure.Error, $"the registry {Registry} opened no upload session for {repository}", "BLOB_UPLOAD_INVALID");
         if (chunkSize > 0)
@@ -229,8 +254,11 @@ public sealed class RegistryClient
             retry: false,
             cancellationToken);
         await EnsureSuccessAsync(put, $"blob upload to {repository}", cancellationToken);
+        _knownBlobs.TryAdd(BlobKey(repository, digest), 0);
         return digest;
     }
+
+    private static string BlobKey(string repository, string digest) => repository + "@" + digest;
 
     /// <summary>Cross-repository mount; true when mounted (201), false when the registry opened an upload instead (202).</summary>
     public async Task<bool> MountBlobAsync(string repository, string digest, string fromRepository, CancellationToken cancellationToken)

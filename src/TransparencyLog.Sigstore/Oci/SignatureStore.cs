@@ -17,6 +17,9 @@ public sealed record StoredLayer(OciDescriptor Descriptor, byte[] Content);
 public sealed class SignatureStore(RegistryClient registry, TimeProvider time)
 {
     private const int MaxMergeAttempts = 8;
+
+    /// <summary>Blobs and referrer manifests fetched at once when reading signatures (20 layers: one wave, not 20 trips).</summary>
+    private const int MaxParallelReads = 8;
     private static readonly byte[] s_emptyJson = "{}"u8.ToArray();
 
     /// <summary>
@@ -25,7 +28,8 @@ public sealed class SignatureStore(RegistryClient registry, TimeProvider time)
     /// </summary>
     public async Task AppendLayerAsync(string repository, string tag, SignatureLayer layer, CancellationToken cancellationToken)
     {
-        var layerDigest = await registry.PushBlobAsync(repository, layer.Content, cancellationToken);
+        // A fresh signature's layer is new to the registry nearly always; uploading it without a HEAD saves a trip.
+        var layerDigest = await registry.UploadBlobAsync(repository, layer.Content, cancellationToken);
         var ours = new OciDescriptor(layer.MediaType, layerDigest, layer.Content.Length, null, layer.Annotations);
         for (var attempt = 0; attempt < MaxMergeAttempts; attempt++)
         {
@@ -56,7 +60,7 @@ public sealed class SignatureStore(RegistryClient registry, TimeProvider time)
                 },
                 ["config"] = new JsonObject(),
             }.ToJsonString());
-            var configDigest = await registry.PushBlobAsync(repository, config, cancellationToken);
+            var configDigest = await registry.UploadBlobAsync(repository, config, cancellationToken);
             var manifest = new JsonObject
             {
                 ["schemaVersion"] = 2,
@@ -82,7 +86,7 @@ public sealed class SignatureStore(RegistryClient registry, TimeProvider time)
     public async Task<string> PushBundleReferrerAsync(string repository, OciDescriptor subject, byte[] bundleJson, string predicateType, CancellationToken cancellationToken)
     {
         await registry.PushBlobAsync(repository, s_emptyJson, cancellationToken);
-        var layerDigest = await registry.PushBlobAsync(repository, bundleJson, cancellationToken);
+        var layerDigest = await registry.UploadBlobAsync(repository, bundleJson, cancellationToken);
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["dev.sigstore.bundle.content"] = "dsse-envelope",
@@ -125,83 +129,95 @@ public sealed class SignatureStore(RegistryClient registry, TimeProvider time)
             throw new OciException(OciFailure.Error, $"{repository}:{tag} is a {manifest.MediaType}, not a signature manifest", "SIGNATURE_FORMAT");
         }
 
-        var layers = new List<StoredLayer>();
         foreach (var descriptor in manifest.Children)
         {
             if (descriptor.Size > RegistryClient.MaxBlobBytes)
             {
                 throw new OciException(OciFailure.Error, $"a layer of {repository}:{tag} is {descriptor.Size} bytes, above the {RegistryClient.MaxBlobBytes}-byte limit", "TOO_LARGE");
             }
-
-            layers.Add(new StoredLayer(descriptor, await registry.GetBlobAsync(repository, descriptor.Digest, RegistryClient.MaxBlobBytes, cancellationToken)));
         }
 
-        return layers;
+        return await ReadInOrderAsync(
+            manifest.Children,
+            async (descriptor, token) => new StoredLayer(descriptor, await registry.GetBlobAsync(repository, descriptor.Digest, RegistryClient.MaxBlobBytes, token)),
+            cancellationToken);
     }
 
     /// <summary>The sigstore bundles (v0.3 and later) among the referrers of <paramref name="digest"/>, with their manifest digests.</summary>
     public async Task<IReadOnlyList<(string ManifestDigest, byte[] Bundle)>> ReadBundlesAsync(string repository, string digest, CancellationToken cancellationToken)
     {
-        var bundles = new List<(string, byte[])>();
-        foreach (var referrer in await registry.GetReferrersAsync(repository, digest, cancellationToken))
+        var candidates = (await registry.GetReferrersAsync(repository, digest, cancellationToken))
+            .Where(static r => r.ArtifactType is { } type && type.StartsWith("application/vnd.dev.sigstore.bundle", StringComparison.Ordinal))
+            .ToList();
+        var bundles = await ReadInOrderAsync(candidates, (referrer, token) => ReadBundleAsync(repository, digest, referrer, token), cancellationToken);
+        var found = new List<(string, byte[])>();
+        foreach (var bundle in bundles)
         {
-            if (referrer.ArtifactType is not { } type || !type.StartsWith("application/vnd.dev.sigstore.bundle", StringComparison.Ordinal))
+            if (bundle is { } present)
             {
-                continue;
+                found.Add(present);
             }
-
-            var manifest = await registry.GetManifestAsync(repository, referrer.Digest, cancellationToken);
-            if (manifest is null || manifest.IsIndex)
-            {
-                continue;
-            }
-
-            // Only a referrer that really refers to this digest counts: a fallback index can be written by anyone.
-            if (manifest.Subject?.Digest != digest)
-            {
-                continue;
-            }
-
-            var layers = manifest.Children;
-            if (layers.Count != 1 || !layers[0].MediaType.StartsWith("application/vnd.dev.sigstore.bundle", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            if (layers[0].Size > RegistryClient.MaxBlobBytes)
-            {
-                throw new OciException(OciFailure.Error, $"the bundle of referrer {referrer.Digest} is {layers[0].Size} bytes, above the {RegistryClient.MaxBlobBytes}-byte limit", "TOO_LARGE");
-            }
-
-            bundles.Add((referrer.Digest, await registry.GetBlobAsync(repository, layers[0].Digest, RegistryClient.MaxBlobBytes, cancellationToken)));
         }
 
-        return bundles;
+        return found;
+    }
+
+    /// <summary>One referrer's bundle, or null when the referrer is not a bundle manifest about <paramref name="digest"/>.</summary>
+    private async Task<(string ManifestDigest, byte[] Bundle)?> ReadBundleAsync(string repository, string digest, OciDescriptor referrer, CancellationToken cancellationToken)
+    {
+        var manifest = await registry.GetManifestAsync(repository, referrer.Digest, cancellationToken);
+        if (manifest is null || manifest.IsIndex)
+        {
+            return null;
+        }
+
+        // Only a referrer that really refers to this digest counts: a fallback index can be written by anyone.
+        if (manifest.Subject?.Digest != digest)
+        {
+            return null;
+        }
+
+        var layers = manifest.Children;
+        if (layers.Count != 1 || !layers[0].MediaType.StartsWith("application/vnd.dev.sigstore.bundle", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        if (layers[0].Size > RegistryClient.MaxBlobBytes)
+        {
+            throw new OciException(OciFailure.Error, $"the bundle of referrer {referrer.Digest} is {layers[0].Size} bytes, above the {RegistryClient.MaxBlobBytes}-byte limit", "TOO_LARGE");
+        }
+
+        return (referrer.Digest, await registry.GetBlobAsync(repository, layers[0].Digest, RegistryClient.MaxBlobBytes, cancellationToken));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> over <paramref name="items"/> a few at a time and returns the results in the items'
+    /// order, so what is printed or verified does not depend on which answer came first. The first failure fails the whole.
+    /// </summary>
+    private static async Task<IReadOnlyList<TResult>> ReadInOrderAsync<TItem, TResult>(
+        IReadOnlyList<TItem> items, Func<TItem, CancellationToken, Task<TResult>> read, CancellationToken cancellationToken)
+    {
+        var results = new TResult[items.Count];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, items.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = MaxParallelReads, CancellationToken = cancellationToken },
+            async (i, token) => results[i] = await read(items[i], token));
+        return results;
     }
 
     /// <summary>
     /// The registry has no compare-and-swap for tags (distribution ignores If-Match), so a writer that read the tag
-    /// before our PUT can still overwrite it, at most one read-modify-write cycle later. Our layer must be there right
-    /// after the write and again after twice our own cycle (plus jitter); otherwise we merge again.
+    /// before our PUT can still overwrite it, at most one read-modify-write cycle later. Our layer must be there after
+    /// twice our own cycle (plus jitter); otherwise we merge again. One read after the pause is enough: a layer
+    /// overwritten at any moment before it is missing then too (a writer that merged it back in keeps it).
     /// </summary>
     private async Task<bool> StillPresentAsync(string repository, string tag, OciDescriptor ours, TimeSpan cycle, CancellationToken cancellationToken)
     {
         var settle = TimeSpan.FromMilliseconds(Math.Min(5_000, (2 * cycle.TotalMilliseconds) + Random.Shared.Next(Math.Max(1, (int)cycle.TotalMilliseconds))));
-        foreach (var pause in new[] { TimeSpan.Zero, settle })
-        {
-            if (pause > TimeSpan.Zero)
-            {
-                await Task.Delay(pause, time, cancellationToken);
-            }
-
-            var after = await registry.GetManifestAsync(repository, tag, cancellationToken);
-            if (after is not { IsIndex: false } || !after.Children.Any(l => SameLayer(l, ours)))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        await Task.Delay(settle, time, cancellationToken);
+        var after = await registry.GetManifestAsync(repository, tag, cancellationToken);
+        return after is { IsIndex: false } && after.Children.Any(l => SameLayer(l, ours));
     }
 
     private static bool SameLayer(OciDescriptor a, OciDescriptor b) =>

@@ -171,6 +171,39 @@ public sealed class ImageSigningTests(LocalSystem system) : IDisposable
     }
 
     [Fact]
+    public async Task SignSeveral_OneRegistryRefusesWrites_OthersSignedInOrderAndTheFailureNamed()
+    {
+        var digests = new List<string>();
+        foreach (var tag in new[] { "a", "b", "c" })
+        {
+            digests.Add(await _lab.PushImageAsync($"images/several:{tag}"));
+        }
+
+        await using var readOnly = ReadOnlyRegistry.Start();
+        var (privateKey, publicKey) = _tlog.WriteKeyPair("k");
+        string[] images =
+        [
+            $"{_lab.Registry}/images/several@{digests[0]}", $"{readOnly.Address}/frozen/app@{readOnly.Digest}",
+            $"{_lab.Registry}/images/several@{digests[1]}", $"{_lab.Registry}/images/several@{digests[2]}",
+        ];
+
+        var signed = await _tlog.RunAsync(["sign", .. images, "--key", privateKey, "--rekor-url", Rekor, "--parallel", "4", "--output", "json"], null);
+
+        TlogRunner.AssertFailed(signed, 1, $"REGISTRY_DENIED: {images[1]}");
+        var result = TlogRunner.Json(signed);
+        Assert.False(result.GetProperty("ok").GetBoolean());
+        Assert.Equal([images[0], images[2], images[3]], result.GetProperty("signed").EnumerateArray().Select(static s => s.GetProperty("image").GetString()));
+        var failed = Assert.Single(result.GetProperty("failed").EnumerateArray());
+        Assert.Equal(images[1], failed.GetProperty("image").GetString());
+        Assert.Equal("REGISTRY_DENIED", failed.GetProperty("code").GetString());
+        foreach (var image in new[] { images[0], images[2], images[3] })
+        {
+            var verified = await _tlog.RunAsync("verify", image, "--key", publicKey, "--trusted-root", system["TRUSTED_ROOT"]);
+            Assert.True(verified.ExitCode == 0, verified.Output);
+        }
+    }
+
+    [Fact]
     public async Task Verify_BundleReferrerOfAnotherDigest_IsNotAcceptedForThisOne()
     {
         var signed = await _lab.PushImageAsync("images/borrowed:signed");
@@ -252,6 +285,86 @@ public sealed class ImageSigningTests(LocalSystem system) : IDisposable
     }
 
     private static string FallbackTag(string digest) => "sha256-" + digest["sha256:".Length..];
+
+    /// <summary>
+    /// A registry that serves one manifest and refuses every write with 403 DENIED, as a registry in read-only
+    /// maintenance mode or a pull-only account does: resolving an image there works, storing its signature does not.
+    /// </summary>
+    private sealed class ReadOnlyRegistry : IAsyncDisposable
+    {
+        private static readonly byte[] s_manifest = System.Text.Encoding.UTF8.GetBytes(
+            "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.empty.v1+json\"," +
+            "\"digest\":\"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2},\"layers\":[]}");
+
+        private readonly System.Net.HttpListener _listener;
+        private readonly Task _serving;
+
+        private ReadOnlyRegistry(System.Net.HttpListener listener, string address)
+        {
+            _listener = listener;
+            Address = address;
+            _serving = Task.Run(ServeAsync);
+        }
+
+        public string Address { get; }
+
+        public string Digest { get; } = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(s_manifest));
+
+        public static ReadOnlyRegistry Start()
+        {
+            var address = $"127.0.0.1:{TransparencyLog.Tests.Shared.TestPorts.Next()}";
+            var listener = new System.Net.HttpListener();
+            listener.Prefixes.Add($"http://{address}/");
+            listener.Start();
+            return new ReadOnlyRegistry(listener, address);
+        }
+
+        private async Task ServeAsync()
+        {
+            while (_listener.IsListening)
+            {
+                System.Net.HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is System.Net.HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using var response = context.Response;
+                if (context.Request.HttpMethod is "GET" or "HEAD" && context.Request.Url?.AbsolutePath == $"/v2/frozen/app/manifests/{Digest}")
+                {
+                    response.ContentType = "application/vnd.oci.image.manifest.v1+json";
+                    response.Headers["Docker-Content-Digest"] = Digest;
+                    response.ContentLength64 = s_manifest.Length;
+                    if (context.Request.HttpMethod == "GET")
+                    {
+                        await response.OutputStream.WriteAsync(s_manifest);
+                    }
+
+                    continue;
+                }
+
+                var denied = System.Text.Encoding.UTF8.GetBytes("{\"errors\":[{\"code\":\"DENIED\",\"message\":\"the registry is read-only\"}]}");
+                response.StatusCode = 403;
+                response.ContentType = "application/json";
+                if (context.Request.HttpMethod != "HEAD")
+                {
+                    response.ContentLength64 = denied.Length;
+                    await response.OutputStream.WriteAsync(denied);
+                }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _listener.Stop();
+            _listener.Close();
+            await _serving;
+        }
+    }
 
     public void Dispose()
     {

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace TransparencyLog.Cli.Tests.Registry;
+namespace TransparencyLog.Tests.Shared;
 
 /// <summary>
 /// A registry that misbehaves on purpose (a real one will not): other bytes than the digest, 429/503 answers, a

@@ -1,10 +1,10 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using System.Text;
-using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Sigstore.Oci;
+using TransparencyLog.Tests.Shared;
 
-namespace TransparencyLog.Cli.Tests.Registry;
+namespace TransparencyLog.Sigstore.Tests.Oci;
 
 /// <summary>The registry client against a real distribution registry (and a fake one for what a real one never does).</summary>
 public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture<RegistryPair>, IDisposable
@@ -98,8 +98,7 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
         var dockerConfig = Directory.CreateDirectory(Path.Combine(_home, ".docker")).FullName;
         var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{LocalRegistry.Username}:{LocalRegistry.Password}"));
         await File.WriteAllTextAsync(Path.Combine(dockerConfig, "config.json"), "{\"auths\":{\"http://" + registries.Protected.Address + "/v2/\":{\"auth\":\"" + auth + "\"}}}");
-        var context = new TlogContext(_http, _ => null, _home, TimeProvider.System);
-        var found = RegistryCredentials.Find(registries.Protected.Address, context.Env, context.HomeDirectory);
+        var found = RegistryCredentials.Find(registries.Protected.Address, static _ => null, _home);
         var fromConfig = new RegistryClient(_http, registries.Protected.Address, found, allowInsecure: false);
 
         Assert.NotNull(await fromConfig.GetManifestAsync("auth/app", "v1", CancellationToken.None));
@@ -140,9 +139,9 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
         Environment.SetEnvironmentVariable("PATH", bin + ":" + path);
         try
         {
-            var context = new TlogContext(_http, name => name == "DOCKER_CONFIG" ? dockerConfig : null, _home, TimeProvider.System);
-            var credential = RegistryCredentials.Find(registries.Protected.Address, context.Env, context.HomeDirectory);
-            var missing = RegistryCredentials.Find("other.example:5000", context.Env, context.HomeDirectory);
+            string? Env(string name) => name == "DOCKER_CONFIG" ? dockerConfig : null;
+            var credential = RegistryCredentials.Find(registries.Protected.Address, Env, _home);
+            var missing = RegistryCredentials.Find("other.example:5000", Env, _home);
 
             Assert.Equal(LocalRegistry.Username, credential?.Username);
             Assert.Null(missing);
@@ -264,6 +263,10 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
     [InlineData("localhost/team/app@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "localhost", "team/app", null, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")]
     [InlineData("busybox", "index.docker.io", "library/busybox", "latest", null)]
     [InlineData("docker.io/me/app:v2", "index.docker.io", "me/app", "v2", null)]
+    [InlineData("Registry/app:1", "Registry", "app", "1", null)]
+    [InlineData("MyHost:5000/team/app", "MyHost:5000", "team/app", "latest", null)]
+    [InlineData("[::1]:5000/app:v1", "[::1]:5000", "app", "v1", null)]
+    [InlineData("team/app", "index.docker.io", "team/app", "latest", null)]
     public void ImageReference_Parse_NormalizesLikeDocker(string text, string registry, string repository, string? tag, string? digest)
     {
         var reference = ImageReference.Parse(text);
@@ -273,6 +276,10 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
 
     [Theory]
     [InlineData("Upper/Case:1")]
+    [InlineData("team/App:1")]
+    [InlineData("-bad.example/app")]
+    [InlineData("bad_host.example/app")]
+    [InlineData("host:port/app")]
     [InlineData("host:5000/app@sha256:short")]
     [InlineData("host:5000/app:-bad")]
     [InlineData("")]
@@ -281,6 +288,62 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
         var error = Assert.Throws<OciException>(() => ImageReference.Parse(text));
 
         Assert.Equal(OciFailure.Usage, error.Failure);
+    }
+
+    [Fact]
+    public async Task PushBlob_SameBytesAgain_AsksTheRegistryNothing()
+    {
+        var client = Open();
+        var content = Encoding.UTF8.GetBytes("pushed twice " + Guid.NewGuid());
+        await client.PushBlobAsync("blobs/twice", content, CancellationToken.None);
+        var afterFirst = client.RoundTrips;
+
+        var again = await client.PushBlobAsync("blobs/twice", content, CancellationToken.None);
+        var uploaded = await client.UploadBlobAsync("blobs/twice", content, CancellationToken.None);
+        var elsewhere = await client.PushBlobAsync("blobs/elsewhere", content, CancellationToken.None);
+
+        Assert.Equal(OciDigest.Of(content), again);
+        Assert.Equal(again, uploaded);
+        Assert.Equal(again, elsewhere);
+        Assert.Equal(afterFirst + 3, client.RoundTrips); // only the other repository: HEAD 404, POST, PUT
+        Assert.True(await Open().BlobExistsAsync("blobs/elsewhere", again, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task UploadBlob_FreshBytes_TwoRoundTripsAndReadableBack()
+    {
+        var client = Open();
+        var content = Encoding.UTF8.GetBytes("fresh signature " + Guid.NewGuid());
+
+        var digest = await client.UploadBlobAsync("blobs/fresh", content, CancellationToken.None);
+
+        Assert.Equal(2, client.RoundTrips); // POST, PUT: no HEAD first
+        Assert.Equal(content, await client.GetBlobAsync("blobs/fresh", digest, RegistryClient.MaxBlobBytes, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ReadLayers_TwentyLayers_ReturnedInTheTagsOrderWithTheirContent()
+    {
+        var client = Open();
+        var contents = Enumerable.Range(0, 20).Select(i => Encoding.UTF8.GetBytes($"{{\"layer\":{i},\"id\":\"{Guid.NewGuid()}\"}}")).ToList();
+        var layers = new List<string>();
+        foreach (var content in contents)
+        {
+            var digest = await client.UploadBlobAsync("sigs/app", content, CancellationToken.None);
+            layers.Add($"{{\"mediaType\":\"{MediaTypes.SimpleSigning}\",\"digest\":\"{digest}\",\"size\":{content.Length}}}");
+        }
+
+        var config = Encoding.UTF8.GetBytes("{}");
+        var configDigest = await client.PushBlobAsync("sigs/app", config, CancellationToken.None);
+        var manifest = Encoding.UTF8.GetBytes(
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{MediaTypes.OciManifest}\",\"config\":{{\"mediaType\":\"{MediaTypes.OciConfig}\",\"digest\":\"{configDigest}\",\"size\":2}},\"layers\":[{string.Join(',', layers)}]}}");
+        await client.PutManifestAsync("sigs/app", "sha256-0000.sig", manifest, MediaTypes.OciManifest, CancellationToken.None);
+        var reader = Open();
+
+        var read = await new SignatureStore(reader, TimeProvider.System).ReadLayersAsync("sigs/app", "sha256-0000.sig", CancellationToken.None);
+
+        Assert.Equal(contents, read.Select(static l => l.Content));
+        Assert.Equal(21, reader.RoundTrips); // the tag, then each layer once
     }
 
     private static async Task<byte[]> PushManifestAsync(RegistryClient client, string repository, string tag)

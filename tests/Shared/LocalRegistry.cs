@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Net;
-using TransparencyLog.Tests.Shared;
 
-namespace TransparencyLog.Cli.Tests.Registry;
+namespace TransparencyLog.Tests.Shared;
 
 /// <summary>
 /// A real CNCF distribution registry (Debian's <c>docker-registry</c>) on a free loopback port, with storage in a
