@@ -14,7 +14,7 @@ public sealed partial class WebhookTests
     public async Task Validate_TufTrustRootFromOurMirror_SignedAdmittedUnsignedDenied()
     {
         var (signed, unsigned) = await SignedAndUnsignedAsync("tufroot");
-        var root = Convert.ToBase64String(await File.ReadAllBytesAsync(_system["TUF_ROOT"]));
+        var root = Convert.ToBase64String(await File.ReadAllBytesAsync(_system["TUF_ROOT_JSON"]));
         await AddPolicyAsync("tufroot", $"""
             {KeylessPolicy("tufroot", $"{_lab.Registry}/tufroot/**", attestations: "      trustRootRef: our-tuf")}
             ---
@@ -38,7 +38,7 @@ public sealed partial class WebhookTests
     [Fact]
     public async Task PolicyTest_TufTrustRootUnreachableOrForgedRoot_RefusedAtLoad()
     {
-        var rootBytes = await File.ReadAllBytesAsync(_system["TUF_ROOT"]);
+        var rootBytes = await File.ReadAllBytesAsync(_system["TUF_ROOT_JSON"]);
         var forged = JsonNode.Parse(rootBytes)!.AsObject();
         forged["signed"]!["expires"] = "2099-01-01T00:00:00Z";
         var policy = KeylessPolicy("tufbad", $"{_lab.Registry}/tufbad/**", attestations: "      trustRootRef: bad-tuf");
