@@ -260,8 +260,10 @@ public sealed class ImageSigningTests(LocalSystem system) : IDisposable
             ["REKOR_URL"] = decoy, ["REKOR_V2_URL"] = decoy, ["FULCIO_URL"] = decoy, ["TSA_URL"] = decoy + "/api/v1/timestamp",
             ["SIGSTORE_REKOR_URL"] = decoy, ["SIGSTORE_FULCIO_URL"] = decoy,
         };
-        var logBefore = await RequestsServedAsync(Rekor);
-        var caBefore = await RequestsServedAsync(system["FULCIO_URL"]);
+        // The server counts a request once its response has gone out, so the signing's last requests may still be
+        // counted after tlog sign has exited: the counts are taken once they have settled.
+        var logBefore = await SettledRequestsServedAsync(Rekor);
+        var caBefore = await SettledRequestsServedAsync(system["FULCIO_URL"]);
 
         var verified = await _tlog.RunAsync(
             ["verify", $"{_lab.Registry}/images/offline:1.0", "--offline", "--trusted-root", system["TRUSTED_ROOT"], .. _tlog.Identity()], decoys);
@@ -272,6 +274,25 @@ public sealed class ImageSigningTests(LocalSystem system) : IDisposable
         Assert.Equal(0, Volatile.Read(ref connections));
         listener.Stop();
         await Assert.ThrowsAnyAsync<Exception>(() => accepting);
+    }
+
+    /// <summary>The request count once two readings 250 ms apart agree (at most 20 readings).</summary>
+    private static async Task<double> SettledRequestsServedAsync(string baseUrl)
+    {
+        var last = await RequestsServedAsync(baseUrl);
+        for (var reading = 0; reading < 20; reading++)
+        {
+            await Task.Delay(250);
+            var now = await RequestsServedAsync(baseUrl);
+            if (now == last)
+            {
+                break;
+            }
+
+            last = now;
+        }
+
+        return last;
     }
 
     /// <summary>Requests a service has answered on any route but /metrics (its http_requests_received_total).</summary>
