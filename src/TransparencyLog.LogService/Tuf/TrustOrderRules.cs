@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using TransparencyLog.Sigstore.TrustRoot;
 using TransparencyLog.Sigstore.Tuf;
 
@@ -63,24 +64,60 @@ internal static class TrustOrderRules
     }
 
     /// <summary>
-    /// R1: a transparency log new in the signing config is already trusted: the trusted root has a log at the same host
-    /// whose <c>validFor.start</c> is at or before the moment signers may start using it.
+    /// R1: a transparency log new in the signing config is already trusted: the trusted root has a log at the same base
+    /// URL (scheme, host, port and path; see <see cref="SameBaseUrl"/>) whose <c>validFor.start</c> is at or before the
+    /// moment signers may start using it. Two logs behind one host (<c>https://logs.example/2026</c> and
+    /// <c>https://logs.example/2027</c>) are different logs.
     /// </summary>
     public static void RequireNewLogsTrusted(SigningConfig config, TrustedRoot root, IReadOnlySet<(string Url, int Version)> known)
     {
         foreach (var log in config.RekorTlogUrls.Where(s => !known.Contains((s.Url, s.MajorApiVersion))))
         {
-            var host = Authority(log.Url);
             var start = Start(log);
-            if (!root.Tlogs.Any(t => string.Equals(Authority(t.BaseUrl), host, StringComparison.OrdinalIgnoreCase) && (t.PublicKey.ValidFor.Start ?? DateTimeOffset.MaxValue) <= start))
+            if (!root.Tlogs.Any(t => SameBaseUrl(t.BaseUrl, log.Url) && (t.PublicKey.ValidFor.Start ?? DateTimeOffset.MaxValue) <= start))
             {
                 throw new TufException(
                     TufError.BadTarget,
-                    $"signing_config.v0.2.json: the log {log.Url} starts {TufMetadata.FormatExpires(start)}, but trusted_root.json has no log at {host} " +
+                    $"signing_config.v0.2.json: the log {log.Url} starts {TufMetadata.FormatExpires(start)}, but trusted_root.json has no log at {log.Url} " +
                     "valid from then (R1: publish the log in the trusted root before signers use it)");
             }
         }
     }
+
+    /// <summary>
+    /// Whether a trusted-root <c>baseUrl</c> and a signing-config <c>url</c> name the same log: host compared without
+    /// case, port (explicit or the scheme's default), path without its trailing slash, and the scheme when both carry
+    /// one (a trusted root may write the base URL as the scheme-less checkpoint origin).
+    /// </summary>
+    internal static bool SameBaseUrl(string trustedRootUrl, string signingConfigUrl)
+    {
+        var schemeA = SchemeOf(trustedRootUrl);
+        var schemeB = SchemeOf(signingConfigUrl);
+        if (schemeA is not null && schemeB is not null && !string.Equals(schemeA, schemeB, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        // A scheme-less base URL is read with the other side's scheme, so its default port is that scheme's.
+        var scheme = schemeA ?? schemeB ?? "https";
+        if (!TryParse(trustedRootUrl, scheme, out var a) || !TryParse(signingConfigUrl, scheme, out var b))
+        {
+            return string.Equals(trustedRootUrl.TrimEnd('/'), signingConfigUrl.TrimEnd('/'), StringComparison.Ordinal);
+        }
+
+        return string.Equals(a.IdnHost, b.IdnHost, StringComparison.OrdinalIgnoreCase)
+            && a.Port == b.Port
+            && string.Equals(a.AbsolutePath.TrimEnd('/'), b.AbsolutePath.TrimEnd('/'), StringComparison.Ordinal);
+    }
+
+    private static string? SchemeOf(string url)
+    {
+        var separator = url.IndexOf("://", StringComparison.Ordinal);
+        return separator > 0 ? url[..separator] : null;
+    }
+
+    private static bool TryParse(string url, string fallbackScheme, [NotNullWhen(true)] out Uri? uri) =>
+        Uri.TryCreate(url.Contains("://", StringComparison.Ordinal) ? url : $"{fallbackScheme}://{url}", UriKind.Absolute, out uri) && uri.Host.Length > 0;
 
     private static void RequireAscending(IEnumerable<(string What, DateTimeOffset? Start)> entries, string list)
     {
@@ -108,11 +145,4 @@ internal static class TrustOrderRules
     ];
 
     private static DateTimeOffset Start(ServiceEndpoint service) => service.ValidFor.Start ?? DateTimeOffset.MinValue;
-
-    /// <summary><c>host[:port]</c> of a URL or of a scheme-less base URL (trusted roots may omit the scheme).</summary>
-    private static string Authority(string url)
-    {
-        var withScheme = url.Contains("://", StringComparison.Ordinal) ? url : "https://" + url;
-        return Uri.TryCreate(withScheme, UriKind.Absolute, out var uri) ? uri.Authority : url;
-    }
 }

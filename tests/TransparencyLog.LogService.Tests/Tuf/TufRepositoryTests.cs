@@ -335,4 +335,53 @@ public sealed class TufRepositoryTests : IAsyncLifetime
         var (status, body) = await PublishTargetsAsync(2, new(files) { ["signing_config.v0.2.json"] = Config(replacement, closed), ["trusted_root.json"] = trusted });
         Assert.True(status == 200, body.ToJsonString());
     }
+
+    [Fact]
+    public async Task Publish_NewLogSharingAHostWithATrustedLogButNotItsPath_RefusedUntilItsOwnEntryIsTrusted()
+    {
+        var files = await PublishFirstAsync();
+        var before = await Client.GetByteArrayAsync("/tuf/timestamp.json");
+        var config = Sigstore.TrustRoot.SigningConfig.Parse(System.Text.Encoding.UTF8.GetString(files["signing_config.v0.2.json"]));
+        var now = DateTimeOffset.UtcNow;
+        var switchAt = now.AddDays(10);
+        var newLog = new Sigstore.TrustRoot.ServiceEndpoint("https://logs.example/2027", 2, new Sigstore.TrustRoot.ValidityPeriod(switchAt, null), "example");
+        var changed = new Dictionary<string, byte[]>(files)
+        {
+            ["signing_config.v0.2.json"] = System.Text.Encoding.UTF8.GetBytes((config with { RekorTlogUrls = [newLog, .. config.RekorTlogUrls] }).ToJson()),
+
+            // The trusted root holds a log on the same host and port, under another path: a different log.
+            ["trusted_root.json"] = WithLog(files["trusted_root.json"], "https://logs.example/2026", now),
+        };
+        var (status, body) = await PublishTargetsAsync(2, changed);
+        Assert.True(status == 422, body.ToJsonString());
+        Assert.Equal("bad_target", body["code"]?.GetValue<string>());
+        Assert.Contains("R1", body["message"]?.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("https://logs.example/2027", body["message"]?.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(before, await Client.GetByteArrayAsync("/tuf/timestamp.json"));
+
+        // Another scheme on the same host and path is another log too.
+        changed["trusted_root.json"] = WithLog(files["trusted_root.json"], "http://logs.example/2027", now);
+        (status, body) = await PublishTargetsAsync(2, changed);
+        Assert.True(status == 422, body.ToJsonString());
+        Assert.Contains("R1", body["message"]?.GetValue<string>(), StringComparison.Ordinal);
+
+        // The log's own base URL, written as the scheme-less origin with a trailing slash, is the same log.
+        changed["trusted_root.json"] = WithLog(files["trusted_root.json"], "logs.example/2027/", now);
+        (status, body) = await PublishTargetsAsync(2, changed);
+        Assert.True(status == 200, body.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("https://logs.example/2027", "https://logs.example/2027", true)]
+    [InlineData("logs.example/2027", "https://logs.example/2027/", true)]
+    [InlineData("https://LOGS.example:443/2027", "https://logs.example/2027", true)]
+    [InlineData("localhost:3000", "http://localhost:3000", true)]
+    [InlineData("logs.example", "http://logs.example:80", true)]
+    [InlineData("https://logs.example/2026", "https://logs.example/2027", false)]
+    [InlineData("https://logs.example", "https://logs.example/2027", false)]
+    [InlineData("http://logs.example/2027", "https://logs.example/2027", false)]
+    [InlineData("https://logs.example:8443/2027", "https://logs.example/2027", false)]
+    [InlineData("https://other.example/2027", "https://logs.example/2027", false)]
+    public void SameBaseUrl_SchemeHostPortAndPath_ComparedAsOneLog(string trustedRoot, string signingConfig, bool same) =>
+        Assert.Equal(same, LogService.Tuf.TrustOrderRules.SameBaseUrl(trustedRoot, signingConfig));
 }
