@@ -259,7 +259,12 @@ wait_healthy registry "http://127.0.0.1:$REGISTRY_PORT/v2/" || { stop_services; 
 tlog="dotnet $root/src/TransparencyLog.Cli/bin/$config/net10.0/tlog.dll"
 echo "==> trusted root"
 # The v2 log is reached as localhost: its checkpoints are signed as localhost:$REKOR_PORT (see docs/rekor-v2.md).
-$tlog trusted-root create --ca-url "http://127.0.0.1:$FULCIO_PORT" --rekor-url "http://127.0.0.1:$REKOR_PORT" \
+# A restart merges with the trusted root of the previous start: unchanged keys and chains keep their validFor.start,
+# so bundles signed before the restart keep verifying; a key or chain that changed between starts closes the old
+# entry (validFor.end = this start) and appends the new one (docs/rotation.md).
+merge=()
+[[ -s $data/trusted_root.json ]] && merge=(--merge "$data/trusted_root.json")
+$tlog trusted-root create "${merge[@]}" --ca-url "http://127.0.0.1:$FULCIO_PORT" --rekor-url "http://127.0.0.1:$REKOR_PORT" \
   --rekor-v2-url "http://localhost:$REKOR_PORT" \
   --ct-log-key "$data/keys/ct-public.pem" --ct-log-url "http://127.0.0.1:$REKOR_PORT/ct" \
   --tsa-url "http://127.0.0.1:$REKOR_PORT" --oidc-url "http://127.0.0.1:$OIDC_PORT" \

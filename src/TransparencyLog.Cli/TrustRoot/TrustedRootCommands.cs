@@ -119,13 +119,18 @@ internal static class TrustedRootCommands
 
             var configPath = parseResult.GetValue(signingConfig)
                 ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outPath)) ?? ".", "signing_config.json");
-            var config = new SigningConfig(
+            SigningConfig config = new(
                 [new ServiceEndpoint(ca, 1, since)],
                 parseResult.GetValue(oidcUrl) is { } oidc ? [new ServiceEndpoint(oidc, 1, since)] : [],
                 rekorV2 is null ? [new ServiceEndpoint(rekor, 1, since)] : [new ServiceEndpoint(rekor, 1, since), new ServiceEndpoint(rekorV2, 2, since)],
                 ServiceSelector.Any,
                 tsa is null ? [] : [new ServiceEndpoint(new TsaClient(host.Context.Http, tsa).TimestampUrl.ToString(), 1, since)],
                 ServiceSelector.Any);
+            if (existing is not null && File.Exists(configPath))
+            {
+                config = KeepListedServices(config, configPath);
+            }
+
             CommandActions.WriteFileAtomically(outPath, root.ToJson() + "\n");
             CommandActions.WriteFileAtomically(configPath, config.ToJson() + "\n");
             reporter.Line($"Wrote {outPath}: {root.Tlogs.Count} tlog(s), {root.CertificateAuthorities.Count} CA(s), {root.Ctlogs.Count} CT log(s), {root.TimestampAuthorities.Count} TSA(s)");
@@ -134,6 +139,36 @@ internal static class TrustedRootCommands
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// With <c>--merge</c>: a service the existing signing config already lists (same URL and API version, still open)
+    /// keeps its entry, start included, so re-running the command for unchanged services leaves the file as it was.
+    /// </summary>
+    private static SigningConfig KeepListedServices(SigningConfig config, string existingPath)
+    {
+        SigningConfig previous;
+        try
+        {
+            previous = SigningConfig.Parse(CommandActions.ReadInputFile(existingPath, "signing config"));
+        }
+        catch (TransparencyLog.Sigstore.Bundles.BundleFormatException ex)
+        {
+            throw new CliException(ExitCodes.Error, $"{existingPath}: {ex.Message}");
+        }
+
+        static List<ServiceEndpoint> Keep(IReadOnlyList<ServiceEndpoint> fresh, IReadOnlyList<ServiceEndpoint> old) =>
+        [
+            .. fresh.Select(s => old.FirstOrDefault(o => o.Url == s.Url && o.MajorApiVersion == s.MajorApiVersion && o.ValidFor.End is null) ?? s),
+        ];
+
+        return config with
+        {
+            CaUrls = Keep(config.CaUrls, previous.CaUrls),
+            OidcUrls = Keep(config.OidcUrls, previous.OidcUrls),
+            RekorTlogUrls = Keep(config.RekorTlogUrls, previous.RekorTlogUrls),
+            TsaUrls = Keep(config.TsaUrls, previous.TsaUrls),
+        };
     }
 
     private static Command Show(CliHost host)

@@ -14,14 +14,30 @@ public sealed class LocalSystem : IAsyncLifetime
 {
     private readonly Dictionary<string, string> _environment = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, string> _runSettings;
+    private readonly Action<string>? _prepare;
+    private readonly Dictionary<string, string> _ports;
 
     public LocalSystem()
         : this(new Dictionary<string, string>())
     {
     }
 
-    /// <summary>A system started with further <c>./run.sh</c> settings (such as <c>TLOG_KEYS=pkcs11</c>).</summary>
-    internal LocalSystem(IReadOnlyDictionary<string, string> runSettings) => _runSettings = runSettings;
+    /// <summary>
+    /// A system started with further <c>./run.sh</c> settings (such as <c>TLOG_KEYS=pkcs11</c>); <paramref name="prepare"/>
+    /// runs with the data directory before the first start (to place keys the system then uses).
+    /// </summary>
+    internal LocalSystem(IReadOnlyDictionary<string, string> runSettings, Action<string>? prepare = null)
+    {
+        _runSettings = runSettings;
+        _prepare = prepare;
+
+        // Chosen once: a restart keeps its URLs (and the logs their names, which include the port).
+        _ports = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in new[] { "REKOR_PORT", "FULCIO_PORT", "FULCIO_GRPC_PORT", "OIDC_PORT", "REGISTRY_PORT", "ADMISSION_PORT", "WITNESS_PORT" })
+        {
+            _ports[name] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("tlog-system-").FullName;
 
@@ -36,6 +52,24 @@ public sealed class LocalSystem : IAsyncLifetime
         : throw new KeyNotFoundException($"endpoints.env has no {name}");
 
     public async Task InitializeAsync()
+    {
+        _prepare?.Invoke(DataDirectory);
+        await StartAsync();
+    }
+
+    /// <summary>
+    /// <c>./run.sh stop</c>, then <paramref name="between"/> with the data directory (to change keys while nothing
+    /// runs), then <c>./run.sh --background</c> again on the same ports; <see cref="Endpoints"/> is read anew.
+    /// </summary>
+    public async Task RestartAsync(Action<string>? between = null)
+    {
+        var stopped = await RunScriptAsync("stop");
+        Assert.True(stopped.ExitCode == 0, stopped.Output);
+        between?.Invoke(DataDirectory);
+        await StartAsync();
+    }
+
+    private async Task StartAsync()
     {
         var result = await RunAsync(Path.Combine(Repository.Root, "run.sh"), ["--background"], RunEnvironment(), TimeSpan.FromMinutes(5));
         if (result.ExitCode != 0)
@@ -104,7 +138,7 @@ public sealed class LocalSystem : IAsyncLifetime
         return logs.ToString();
     }
 
-    /// <summary>Runs <c>./run.sh</c> again with this system's data directory (and fresh ports).</summary>
+    /// <summary>Runs <c>./run.sh</c> again with this system's data directory and ports.</summary>
     public Task<ProcessResult> RunScriptAsync(params string[] arguments) =>
         RunAsync(Path.Combine(Repository.Root, "run.sh"), arguments, RunEnvironment(), TimeSpan.FromMinutes(2));
 
@@ -125,13 +159,13 @@ public sealed class LocalSystem : IAsyncLifetime
         ["TLOG_SKIP_BUILD"] = "1",
         ["CONFIGURATION"] = Repository.Configuration,
         ["PG_PORT"] = PostgresPort,
-        ["REKOR_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["FULCIO_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["FULCIO_GRPC_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["OIDC_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["REGISTRY_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["ADMISSION_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["WITNESS_PORT"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["REKOR_PORT"] = _ports["REKOR_PORT"],
+        ["FULCIO_PORT"] = _ports["FULCIO_PORT"],
+        ["FULCIO_GRPC_PORT"] = _ports["FULCIO_GRPC_PORT"],
+        ["OIDC_PORT"] = _ports["OIDC_PORT"],
+        ["REGISTRY_PORT"] = _ports["REGISTRY_PORT"],
+        ["ADMISSION_PORT"] = _ports["ADMISSION_PORT"],
+        ["WITNESS_PORT"] = _ports["WITNESS_PORT"],
         // Every client of every test calls the CA from 127.0.0.1, so the per-address limit (60 a minute) would
         // throttle the suite rather than a client. The per-identity limit stays as shipped.
         ["Api__RateLimits__PerAddressPermits"] = "0",
