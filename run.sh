@@ -8,6 +8,7 @@
 # REGISTRY_PORT (5100, the local OCI registry: Debian's docker-registry, storage in .data/registry)
 # ADMISSION_PORT (8443, the admission webhook over HTTPS, policies in .data/admission/policies); the TSA,
 # the certificate-transparency log and the Rekor v2 log are served by the log service on REKOR_PORT.
+# CT_LOG_NAME (127.0.0.1:$REKOR_PORT/ct): the CT log's name; a new one with a new key rotates the CT log.
 # WITNESS_PORT (5560): a c2sp.org/tlog-witness witness (key in .data/keys/witness) cosigning the three logs' checkpoints;
 # the log asks it through .data/witness-policy.txt, fail-open (development: appends never wait for it).
 # TLOG_DATA_DIR (default .data) holds the cluster, keys, logs and endpoints.env. CONFIGURATION (Release) picks the
@@ -26,6 +27,9 @@ OIDC_PORT=${OIDC_PORT:-5556}
 REGISTRY_PORT=${REGISTRY_PORT:-5100}
 ADMISSION_PORT=${ADMISSION_PORT:-8443}
 WITNESS_PORT=${WITNESS_PORT:-5560}
+# The CT log's name (its checkpoint origin). A log never changes its key, so a CT key rotation is a new name with a
+# new key (delete .data/keys/ct-key.pem): docs/rotation.md.
+CT_LOG_NAME=${CT_LOG_NAME:-127.0.0.1:$REKOR_PORT/ct}
 config=${CONFIGURATION:-Release}
 pids=$data/pids
 mkdir -p "$data" "$pids" "$data/logs" "$data/keys"
@@ -198,7 +202,7 @@ Logs__Rekor__Name="127.0.0.1:$REKOR_PORT" \
 Logs__Rekor__StateDirectory="$data/keys" \
 Timestamping__Development__StateDirectory="$data/keys/tsa" \
 Logs__Ct__Enabled=true \
-Logs__Ct__Name="127.0.0.1:$REKOR_PORT/ct" \
+Logs__Ct__Name="$CT_LOG_NAME" \
 Logs__Ct__StateDirectory="$data/keys" \
 CertificateTransparency__RootsPath="$ca_roots" \
 Logs__RekorV2__Enabled=true \

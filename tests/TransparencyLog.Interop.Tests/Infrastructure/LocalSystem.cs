@@ -13,7 +13,7 @@ namespace TransparencyLog.Interop.Tests.Infrastructure;
 public sealed class LocalSystem : IAsyncLifetime
 {
     private readonly Dictionary<string, string> _environment = new(StringComparer.Ordinal);
-    private readonly IReadOnlyDictionary<string, string> _runSettings;
+    private readonly Dictionary<string, string> _runSettings;
     private readonly Action<string>? _prepare;
     private readonly Dictionary<string, string> _ports;
 
@@ -28,7 +28,7 @@ public sealed class LocalSystem : IAsyncLifetime
     /// </summary>
     internal LocalSystem(IReadOnlyDictionary<string, string> runSettings, Action<string>? prepare = null)
     {
-        _runSettings = runSettings;
+        _runSettings = new Dictionary<string, string>(runSettings, StringComparer.Ordinal);
         _prepare = prepare;
 
         // Chosen once: a restart keeps its URLs (and the logs their names, which include the port).
@@ -59,13 +59,19 @@ public sealed class LocalSystem : IAsyncLifetime
 
     /// <summary>
     /// <c>./run.sh stop</c>, then <paramref name="between"/> with the data directory (to change keys while nothing
-    /// runs), then <c>./run.sh --background</c> again on the same ports; <see cref="Endpoints"/> is read anew.
+    /// runs), then <c>./run.sh --background</c> again on the same ports, with <paramref name="settings"/> added to
+    /// its settings from now on; <see cref="Endpoints"/> is read anew.
     /// </summary>
-    public async Task RestartAsync(Action<string>? between = null)
+    public async Task RestartAsync(Action<string>? between = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         var stopped = await RunScriptAsync("stop");
         Assert.True(stopped.ExitCode == 0, stopped.Output);
         between?.Invoke(DataDirectory);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            _runSettings[key] = value;
+        }
+
         await StartAsync();
     }
 

@@ -31,7 +31,7 @@ internal sealed class TestCa : IDisposable
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var (notBefore, notAfter) = Window();
-        return new TestCa(key, request.CreateSelfSigned(notBefore, notAfter));
+        return new TestCa(key, request.CreateSelfSigned(notBefore, notAfter.AddDays(30)));
     }
 
     /// <summary>An issuing CA under <paramref name="root"/>, as the CA service requires it (pathlen 0, codeSigning EKU, SKI and AKI).</summary>
@@ -80,6 +80,7 @@ internal sealed class TestCa : IDisposable
         Certificate.Dispose();
     }
 
+    /// <summary>An hour back (clock skew) to 30 days ahead; a root gets 30 more days, so its intermediates end within it.</summary>
     private static (DateTimeOffset NotBefore, DateTimeOffset NotAfter) Window()
     {
         var now = DateTimeOffset.UtcNow;

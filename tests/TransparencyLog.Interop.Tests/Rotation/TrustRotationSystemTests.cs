@@ -4,6 +4,7 @@ using System.Text.Json;
 using TransparencyLog.Interop.Tests.Cli;
 using TransparencyLog.Interop.Tests.Infrastructure;
 using TransparencyLog.Interop.Tests.SigstoreJs;
+using TransparencyLog.Sigstore.CertificateTransparency;
 using TransparencyLog.Sigstore.TrustRoot;
 using TransparencyLog.Sigstore.Tuf;
 
@@ -209,5 +210,51 @@ public sealed class TrustRotationSystemTests(RotationSystem rotation) : IClassFi
             ["verify-blob", thirdSigned.Artifact, "--bundle", thirdSigned.Bundle, "--trusted-root", stale, "--certificate-identity", run.Email, "--certificate-oidc-issuer", run.Issuer],
             null);
         Assert.True(refused.ExitCode == 3, run.Failure("tlog verify-blob with the pre-rotation trusted root", refused));
+    }
+
+    /// <summary>The log IDs of the SCTs embedded in a bundle's certificate.</summary>
+    private static List<string> SctLogIds(string bundle)
+    {
+        using var leaf = LeafOf(bundle);
+        var extension = leaf.Extensions.Cast<X509Extension>().Single(static e => e.Oid?.Value == "1.3.6.1.4.1.11129.2.4.2");
+        return [.. SctList.DecodeExtensionValue(extension.RawData).Select(static s => Convert.ToHexStringLower(s.LogId))];
+    }
+
+    [Fact]
+    public async Task CtLogRotation_NewLogWithNewKey_OldSctsStillAcceptedNewCertificatesCarryTheNewLogsScts()
+    {
+        var run = SigstoreJsRun.Start(System, "ct-rotation");
+        var before = await SignAsync(run, "old-ct-log.txt");
+        var oldLogId = Assert.Single(SctLogIds(before.Bundle));
+        var (rootBefore, config) = await FromMirrorAsync();
+        Assert.Contains(rootBefore.Ctlogs, l => Convert.ToHexStringLower(l.LogId) == oldLogId);
+
+        // A CT key rotation is a new log: a new name (its checkpoint origin) and a new key, at the same URL. run.sh
+        // points the CA at it and publishes a trusted root whose old CT entry ends where the new one starts.
+        var name = $"{new Uri(System["REKOR_URL"]).Authority}/ct-{Guid.NewGuid().ToString("N")[..8]}";
+        await System.RestartAsync(
+            directory => File.Delete(Path.Combine(directory, "keys", "ct-key.pem")),
+            new Dictionary<string, string> { ["CT_LOG_NAME"] = name });
+        using var http = new HttpClient();
+        var newKey = await http.GetStringAsync(System["CT_LOG_URL"] + "/v1/public-key");
+        var newLogId = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Convert.FromBase64String(
+            string.Concat(newKey.Split('\n').Where(static l => !l.StartsWith("-----", StringComparison.Ordinal))))));
+        Assert.NotEqual(oldLogId, newLogId);
+
+        var (rotated, configAfter) = await FromMirrorAsync();
+        Assert.Equal(config, configAfter);
+        Assert.Equal(rootBefore.Ctlogs.Count + 1, rotated.Ctlogs.Count);
+        var old = Assert.Single(rotated.Ctlogs, l => Convert.ToHexStringLower(l.LogId) == oldLogId);
+        var added = rotated.Ctlogs[^1];
+        Assert.Equal(newLogId, Convert.ToHexStringLower(added.LogId));
+        Assert.NotNull(added.PublicKey.ValidFor.Start);
+        Assert.Equal(added.PublicKey.ValidFor.Start, old.PublicKey.ValidFor.End);
+
+        var after = await SignAsync(run, "new-ct-log.txt");
+        Assert.Equal(newLogId, Assert.Single(SctLogIds(after.Bundle)));
+        await VerifiesEverywhereAsync(run, before);
+        await VerifiesEverywhereAsync(run, after);
+        var checkpoint = await http.GetStringAsync(System["CT_LOG_URL"] + "/checkpoint");
+        Assert.StartsWith(name + "\n", checkpoint, StringComparison.Ordinal);
     }
 }
