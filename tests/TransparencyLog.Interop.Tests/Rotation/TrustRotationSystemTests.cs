@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
@@ -237,7 +238,7 @@ public sealed class TrustRotationSystemTests(RotationSystem rotation) : IClassFi
             new Dictionary<string, string> { ["CT_LOG_NAME"] = name });
         using var http = new HttpClient();
         var newKey = await http.GetStringAsync(System["CT_LOG_URL"] + "/v1/public-key");
-        var newLogId = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Convert.FromBase64String(
+        var newLogId = Convert.ToHexStringLower(SHA256.HashData(Convert.FromBase64String(
             string.Concat(newKey.Split('\n').Where(static l => !l.StartsWith("-----", StringComparison.Ordinal))))));
         Assert.NotEqual(oldLogId, newLogId);
 
