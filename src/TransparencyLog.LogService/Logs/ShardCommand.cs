@@ -99,7 +99,7 @@ internal static class ShardCommand
             await reader.ReadAsync();
             var (frozenTree, frozenSize, frozenStart) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"frozen: tree {frozenTree}, size {frozenSize}, global indices {frozenStart} to {frozenStart + frozenSize - 1}"));
+                $"frozen: tree {frozenTree}, size {frozenSize}, global indices {frozenStart} to {frozenStart + frozenSize - 1}, at {now.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}"));
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"active: tree {newTreeId}, first global index {frozenStart + frozenSize}, log ID {signer.LogIdHex}"));
             return 0;
