@@ -33,6 +33,11 @@ internal sealed partial class CheckpointRefresher(
                     await registry.RefreshRekorShardsAsync(stoppingToken);
                 }
             }
+            catch (Exception e) when (StorageAvailability.IsOutage(e))
+            {
+                // Reported (once per outage) by the refresh below or by whoever meets it first.
+                availability.ReportFailure(e);
+            }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
                 Log.RefreshFailed(logger, "rekor-v1 shards", e);
