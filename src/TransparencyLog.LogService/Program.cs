@@ -24,6 +24,11 @@ if (args.Length > 0 && args[0] == "fsck")
     return await FsckCommand.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "shard")
+{
+    return await ShardCommand.RunAsync(args[1..], Console.Out, Console.Error);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults("TransparencyLog log service", "Rekor v1 and v2 APIs, C2SP tlog-tiles, the RFC 6962 certificate-transparency log and the RFC 3161 timestamp authority.");
 builder.AddHeaderLimits();

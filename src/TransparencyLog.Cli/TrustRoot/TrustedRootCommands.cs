@@ -41,6 +41,11 @@ internal static class TrustedRootCommands
             Description = "An existing trusted root to rotate: new keys and chains start now and close the open windows they replace.",
             HelpName = "FILE",
         };
+        var validFrom = new Option<DateTimeOffset?>("--valid-from")
+        {
+            Description = "With --merge: when the new material started (and what it replaces ended), e.g. the time `shard rotate` printed; default now.",
+            HelpName = "RFC3339",
+        };
         var command = new Command(
             "create",
             "Compose trusted_root.json (and signing_config.json) from what the services expose. Review the result " +
@@ -50,7 +55,7 @@ internal static class TrustedRootCommands
             "      --ct-log-key ctlog.pub --tsa-url http://127.0.0.1:3000 --out trusted_root.json\n" +
             "  tlog trusted-root create --ca-url … --rekor-url http://127.0.0.1:3000 --rekor-v2-url http://localhost:3000 --tsa-url … --out trusted_root.json\n" +
             "  tlog trusted-root create --ca-url … --rekor-url … --merge trusted_root.json --out trusted_root.json");
-        foreach (var option in new Option[] { caUrl, rekorUrl, rekorV2Url, ctLogKey, ctLogUrl, tsaUrl, oidcUrl, output, signingConfig, merge })
+        foreach (var option in new Option[] { caUrl, rekorUrl, rekorV2Url, ctLogKey, ctLogUrl, tsaUrl, oidcUrl, output, signingConfig, merge, validFrom })
         {
             command.Options.Add(option);
         }
@@ -63,7 +68,7 @@ internal static class TrustedRootCommands
             var rekorV2 = parseResult.GetValue(rekorV2Url);
             var outPath = parseResult.GetRequiredValue(output);
             var existing = parseResult.GetValue(merge) is { } mergePath ? CommandActions.LoadTrustedRoot(mergePath) : null;
-            var now = host.Context.Time.GetUtcNow();
+            var now = parseResult.GetValue(validFrom)?.ToUniversalTime() ?? host.Context.Time.GetUtcNow();
             var since = new ValidityPeriod(new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, now.Second, TimeSpan.Zero), null);
 
             var root = await reporter.StepsAsync("Collecting trust material", async step =>

@@ -25,6 +25,24 @@ internal sealed partial class CheckpointRefresher(
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
+            try
+            {
+                // Follows a `shard rotate` run while this process serves, before anyone appends to it.
+                if (registry.TryGet(LogKind.RekorV1, out _))
+                {
+                    await registry.RefreshRekorShardsAsync(stoppingToken);
+                }
+            }
+            catch (Exception e) when (StorageAvailability.IsOutage(e))
+            {
+                // Reported (once per outage) by the refresh below or by whoever meets it first.
+                availability.ReportFailure(e);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                Log.RefreshFailed(logger, "rekor-v1 shards", e);
+            }
+
             foreach (var log in registry.All)
             {
                 try

@@ -46,6 +46,12 @@ internal sealed class LogInstance
 
     public LogOptions Options { get; }
 
+    /// <summary>Rekor v1 shards: the global (virtual) index of this tree's first entry; 0 for every other log.</summary>
+    public long ShardStart { get; init; }
+
+    /// <summary>When this Rekor v1 shard was frozen (read-only, signs nothing); null for a log that is appended to.</summary>
+    public DateTimeOffset? FrozenAt { get; init; }
+
     /// <summary>The C2SP verifier key string (<c>name+keyid+key</c>) auditors use to check checkpoints.</summary>
     public string VerifierKey => _noteSigner.VerifierKey;
 

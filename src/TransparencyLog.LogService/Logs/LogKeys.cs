@@ -61,4 +61,44 @@ internal static class LogKeys
         File.Move(temporary, path, overwrite: false);
         return signer;
     }
+
+    /// <summary>The development key file of a Rekor v1 shard created by <c>shard rotate --state-directory</c>.</summary>
+    public static string ShardKeyFile(string stateDirectory, long treeId) =>
+        Path.Combine(stateDirectory, $"rekor-v1-shard-{treeId.ToString(System.Globalization.CultureInfo.InvariantCulture)}-key.pem");
+
+    /// <summary>
+    /// The private key of a Rekor v1 shard whose public key is <paramref name="spki"/>: the staged next key
+    /// (<see cref="LogOptions.NextPrivateKeyPath"/>) or the shard's development key file; null when neither matches.
+    /// </summary>
+    public static LogSigner? FindShardKey(LogOptions options, long treeId, byte[] spki)
+    {
+        if (!string.IsNullOrWhiteSpace(options.NextPrivateKeyPath))
+        {
+            var next = Load(new LogOptions
+            {
+                Name = options.Name,
+                PrivateKeyPath = options.NextPrivateKeyPath,
+                PrivateKeyPasswordFile = options.NextPrivateKeyPasswordFile,
+            }, "next rekor-v1 shard");
+            if (next.PublicKeySpki.AsSpan().SequenceEqual(spki))
+            {
+                return next;
+            }
+
+            next.Dispose();
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.StateDirectory) && File.Exists(ShardKeyFile(options.StateDirectory, treeId)))
+        {
+            var development = LogSigner.LoadPem(File.ReadAllText(ShardKeyFile(options.StateDirectory, treeId)), null);
+            if (development.PublicKeySpki.AsSpan().SequenceEqual(spki))
+            {
+                return development;
+            }
+
+            development.Dispose();
+        }
+
+        return null;
+    }
 }

@@ -27,6 +27,15 @@ internal sealed class LogOptions
     /// <summary>File holding the private key's password. Never logged.</summary>
     public string? PrivateKeyPasswordFile { get; set; }
 
+    /// <summary>
+    /// Rekor v1: the key of the next shard, staged before <c>shard rotate</c> so that every replica signs for the new
+    /// shard the moment it becomes active (PEM file or <c>pkcs11:</c> URI). Empty: only development shard keys.
+    /// </summary>
+    public string? NextPrivateKeyPath { get; set; }
+
+    /// <summary>File holding <see cref="NextPrivateKeyPath"/>'s password. Never logged.</summary>
+    public string? NextPrivateKeyPasswordFile { get; set; }
+
     /// <summary>Key type of a generated development key: <c>ecdsa-p256</c> (what Rekor v1 clients expect) or <c>ed25519</c>.</summary>
     [RegularExpression("^(ecdsa-p256|ed25519)$")]
     public string DevelopmentKeyType { get; set; } = "ecdsa-p256";

@@ -1,16 +1,28 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Npgsql;
+using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Merkle;
 
 namespace TransparencyLog.LogService.Logs;
 
 /// <summary>
 /// The logs this service serves. At start-up each configured log's row is created if missing, and the configured key
-/// is checked against the key the log was created with: a log never changes its key or name (rotation is a new log).
+/// is checked against the key the log was created with: a log never changes its key or name (rotation is a new log,
+/// or for Rekor v1 a new shard: <see cref="RekorShards"/>).
 /// </summary>
 internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time)
 {
-    private readonly Dictionary<LogKind, LogInstance> _logs = [];
+    private readonly ConcurrentDictionary<LogKind, LogInstance> _logs = [];
+    private readonly SemaphoreSlim _shardRefresh = new(1, 1);
+    private LogOptions? _rekorOptions;
+
+    /// <summary>The frozen Rekor v1 shards, oldest first (each with its final size in <see cref="RekorShard"/>).</summary>
+    public IReadOnlyList<RekorShard> FrozenRekorShards { get; private set; } = [];
+
+    /// <summary>Every Rekor v1 shard, oldest first, the active one last.</summary>
+    public IReadOnlyList<LogInstance> RekorShards =>
+        [.. FrozenRekorShards.Select(s => s.Log), .. _logs.TryGetValue(LogKind.RekorV1, out var active) ? [active] : Array.Empty<LogInstance>()];
 
     public LogInstance Get(LogKind kind) =>
         _logs.TryGetValue(kind, out var log) ? log : throw new InvalidOperationException($"log {kind} is not configured");
@@ -40,7 +52,7 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using var read = new NpgsqlCommand("SELECT id, kind, tree_id, public_key FROM logs WHERE name = $1", connection);
+        await using var read = new NpgsqlCommand("SELECT id, kind, tree_id, public_key, shard_start FROM logs WHERE name = $1 AND frozen_at IS NULL", connection);
         read.Parameters.AddWithValue(options.Name);
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -57,6 +69,15 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
             throw new InvalidOperationException($"log {options.Name} exists as a {storedKind} log, not {label}");
         }
 
+        var shardStart = reader.GetInt64(4);
+        if (!storedKey.AsSpan().SequenceEqual(signer.PublicKeySpki) && kind == LogKind.RekorV1
+            && LogKeys.FindShardKey(options, storedTreeId, storedKey) is { } shardKey)
+        {
+            // A rotated Rekor v1 log: the active shard signs with the staged next key (or its development key).
+            signer.Dispose();
+            signer = shardKey;
+        }
+
         if (!storedKey.AsSpan().SequenceEqual(signer.PublicKeySpki))
         {
             throw new InvalidOperationException(
@@ -64,20 +85,115 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
                 $"but the configured key is {signer.LogIdHex[..16]}…; a log never changes its key (rotate by starting a new log)");
         }
 
-        if (options.TreeId is { } configured && configured != storedTreeId)
+        if (options.TreeId is { } configured && configured != storedTreeId && shardStart == 0)
         {
             throw new InvalidOperationException($"log {options.Name} has tree ID {storedTreeId}, not the configured {configured}");
         }
 
-        var instance = new LogInstance(id, options.Name, kind, storedTreeId, signer, options);
+        var instance = new LogInstance(id, options.Name, kind, storedTreeId, signer, options) { ShardStart = shardStart };
         _logs[kind] = instance;
+        if (kind == LogKind.RekorV1)
+        {
+            await reader.DisposeAsync();
+            _rekorOptions = options;
+            FrozenRekorShards = await ReadFrozenShardsAsync(connection, options, cancellationToken);
+        }
+
         return instance;
     }
 
-    private static long RandomTreeId()
+    /// <summary>
+    /// Follows a shard rotation (<c>shard rotate</c>, possibly run while this process serves): when the active Rekor v1
+    /// shard is no longer the one this process appends to, loads the new shard's key (the staged next key or its
+    /// development key) and switches. Returns the active shard; unchanged when the new shard's key is not available
+    /// (appends are then refused with the reason, reads keep working).
+    /// </summary>
+    public async Task<LogInstance> RefreshRekorShardsAsync(CancellationToken cancellationToken)
+    {
+        var options = _rekorOptions ?? throw new InvalidOperationException("the Rekor v1 log is not open");
+        await _shardRefresh.WaitAsync(cancellationToken);
+        try
+        {
+            var current = Get(LogKind.RekorV1);
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using (var read = new NpgsqlCommand("SELECT id, tree_id, public_key, shard_start FROM logs WHERE name = $1 AND frozen_at IS NULL", connection))
+            {
+                read.Parameters.AddWithValue(options.Name);
+                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                if (!await reader.ReadAsync(cancellationToken) || reader.GetInt32(0) == current.Id)
+                {
+                    return current;
+                }
+
+                var (id, treeId, spki, start) = (reader.GetInt32(0), reader.GetInt64(1), (byte[])reader[2], reader.GetInt64(3));
+                var signer = LogKeys.FindShardKey(options, treeId, spki);
+                if (signer is null)
+                {
+                    ActiveShardUnavailable = $"the active Rekor v1 shard (tree {treeId}) is not served by this process: its key is not configured (Logs:Rekor:NextPrivateKeyPath)";
+                    return current;
+                }
+
+                await reader.DisposeAsync();
+                FrozenRekorShards = await ReadFrozenShardsAsync(connection, options, cancellationToken);
+                var active = new LogInstance(id, options.Name, LogKind.RekorV1, treeId, signer, options) { ShardStart = start };
+                _logs[LogKind.RekorV1] = active;
+                ActiveShardUnavailable = null;
+                return active;
+            }
+        }
+        finally
+        {
+            _shardRefresh.Release();
+        }
+    }
+
+    /// <summary>Why appends cannot go to the active Rekor v1 shard, when a rotation left this process without its key.</summary>
+    public string? ActiveShardUnavailable { get; private set; }
+
+    /// <summary>The Rekor v1 shard holding a global index (frozen shards by their final size, the active one from its start).</summary>
+    public (LogInstance Log, long LocalIndex)? ShardOf(long globalIndex)
+    {
+        foreach (var shard in FrozenRekorShards)
+        {
+            if (globalIndex >= shard.Log.ShardStart && globalIndex < shard.Log.ShardStart + shard.Size)
+            {
+                return (shard.Log, globalIndex - shard.Log.ShardStart);
+            }
+        }
+
+        var active = Get(LogKind.RekorV1);
+        return globalIndex >= active.ShardStart ? (active, globalIndex - active.ShardStart) : null;
+    }
+
+    private static async Task<IReadOnlyList<RekorShard>> ReadFrozenShardsAsync(NpgsqlConnection connection, LogOptions options, CancellationToken cancellationToken)
+    {
+        await using var read = new NpgsqlCommand(
+            "SELECT id, tree_id, public_key, shard_start, tree_size, frozen_at FROM logs WHERE name = $1 AND kind = 'rekor-v1' AND frozen_at IS NOT NULL ORDER BY shard_start, id",
+            connection);
+        read.Parameters.AddWithValue(options.Name);
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        var shards = new List<RekorShard>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var signer = LogSigner.FromSigner(new FrozenShardKey((byte[])reader[2]));
+            var log = new LogInstance(reader.GetInt32(0), options.Name, LogKind.RekorV1, reader.GetInt64(1), signer, options)
+            {
+                ShardStart = reader.GetInt64(3),
+                FrozenAt = reader.GetFieldValue<DateTimeOffset>(5),
+            };
+            shards.Add(new RekorShard(log, reader.GetInt64(4)));
+        }
+
+        return shards;
+    }
+
+    internal static long RandomTreeId()
     {
         Span<byte> bytes = stackalloc byte[8];
         RandomNumberGenerator.Fill(bytes);
         return (long)(BitConverter.ToUInt64(bytes) >> 1) | 1;
     }
 }
+
+/// <summary>A frozen Rekor v1 shard and its final size (its head never moves again).</summary>
+internal sealed record RekorShard(LogInstance Log, long Size);

@@ -44,7 +44,7 @@ internal static class RekorApi
     }
 
     private static async Task<IResult> CreateEntryAsync(
-        HttpContext context, LogRegistry registry, Sequencers sequencers, IOptions<LimitsOptions> limits)
+        HttpContext context, LogRegistry registry, Sequencers sequencers, EntryStore entries, IOptions<LimitsOptions> limits)
     {
         var log = registry.Get(LogKind.RekorV1);
         ProposedEntry proposed;
@@ -63,7 +63,34 @@ internal static class RekorApi
         }
 
         var entry = new EntryToAppend(proposed.CanonicalBody, proposed.Kind, proposed.ApiVersion, SearchKeys.For(proposed.IndexKeys));
+        foreach (var shard in registry.FrozenRekorShards)
+        {
+            // The same entry in a frozen shard is the same entry: answered as a duplicate there, never added again.
+            if (await entries.GetByLeafHashAsync(shard.Log.Id, entry.LeafHash, context.RequestAborted) is not null)
+            {
+                var existing = RekorEntryWriter.EntryId(shard.Log, entry.LeafHash);
+                context.Response.Headers.Location = $"/api/v1/log/entries/{existing}";
+                return RekorError.Result(StatusCodes.Status409Conflict, $"an equivalent entry already exists in the transparency log with UUID {existing}");
+            }
+        }
+
         var (outcome, failure) = await sequencers.For(log).TryAppendAsync(entry);
+        if (failure is { ShardFrozen: true })
+        {
+            // `shard rotate` froze the shard this process appended to: follow it to the new shard and append there,
+            // so writers see no interruption. Without the new shard's key, say where the log went.
+            var active = await registry.RefreshRekorShardsAsync(context.RequestAborted);
+            if (active.Id != log.Id)
+            {
+                log = active;
+                (outcome, failure) = await sequencers.For(log).TryAppendAsync(entry);
+            }
+            else if (registry.ActiveShardUnavailable is { } reason)
+            {
+                failure = failure with { Message = failure.Message + "; " + reason };
+            }
+        }
+
         if (failure is not null)
         {
             failure.SetRetryAfter(context.Response);
@@ -113,12 +140,39 @@ internal static class RekorApi
             treeSize = head.Size,
             signedTreeHead = head.Checkpoint,
             treeID = log.TreeId.ToString(CultureInfo.InvariantCulture),
-            inactiveShards = Array.Empty<object>(),
+            inactiveShards = await InactiveShardsAsync(registry, heads, cancellationToken),
         });
     }
 
-    private static ContentHttpResult GetPublicKey(LogRegistry registry) =>
-        TypedResults.Text(registry.Get(LogKind.RekorV1).Signer.PublicKeyPem, "application/x-pem-file");
+    /// <summary>Rekor's <c>inactiveShards</c>: each frozen shard's final tree head, oldest first.</summary>
+    private static async Task<object[]> InactiveShardsAsync(LogRegistry registry, LogHeads heads, CancellationToken cancellationToken)
+    {
+        var shards = new List<object>();
+        foreach (var shard in registry.FrozenRekorShards)
+        {
+            var head = await heads.GetServableAsync(shard.Log.Id, fresh: false, cancellationToken);
+            shards.Add(new
+            {
+                rootHash = head.Root.ToString(),
+                treeSize = head.Size,
+                signedTreeHead = head.Checkpoint,
+                treeID = shard.Log.TreeId.ToString(CultureInfo.InvariantCulture),
+            });
+        }
+
+        return [.. shards];
+    }
+
+    /// <summary>The shard a <c>treeID</c> parameter names (decimal, as Rekor's); the active one when absent.</summary>
+    private static LogInstance? ShardByTreeId(LogRegistry registry, string? treeID) =>
+        treeID is null
+            ? registry.Get(LogKind.RekorV1)
+            : registry.RekorShards.FirstOrDefault(s => s.TreeId.ToString(CultureInfo.InvariantCulture) == treeID);
+
+    private static IResult GetPublicKey(string? treeID, LogRegistry registry) =>
+        ShardByTreeId(registry, treeID) is { } log
+            ? TypedResults.Text(log.Signer.PublicKeyPem, "application/x-pem-file")
+            : RekorError.Result(StatusCodes.Status400BadRequest, $"unknown treeID {Truncate(treeID!)}");
 
     /// <summary>Our addition: the C2SP verifier key (<c>name+keyid+key</c>) for checking checkpoints with note tools.</summary>
     private static ContentHttpResult GetVerifierKey(LogRegistry registry) =>
@@ -127,10 +181,9 @@ internal static class RekorApi
     private static async Task<IResult> GetConsistencyProofAsync(
         string? firstSize, string? lastSize, string? treeID, LogRegistry registry, LogHeads heads, ProofService proofs, CancellationToken cancellationToken)
     {
-        var log = registry.Get(LogKind.RekorV1);
-        if (treeID is not null && treeID != log.TreeId.ToString(CultureInfo.InvariantCulture))
+        if (ShardByTreeId(registry, treeID) is not { } log)
         {
-            return RekorError.Result(StatusCodes.Status400BadRequest, $"unknown treeID {Truncate(treeID)}");
+            return RekorError.Result(StatusCodes.Status400BadRequest, $"unknown treeID {Truncate(treeID!)}");
         }
 
         // Rekor defaults firstSize to 1; lastSize is required.
@@ -173,8 +226,10 @@ internal static class RekorApi
             return RekorError.Result(StatusCodes.Status400BadRequest, "logIndex must be a non-negative integer");
         }
 
-        var log = registry.Get(LogKind.RekorV1);
-        var entry = await reader.ByIndexAsync(log, index, cancellationToken);
+        // The global index across shards, as Rekor's: the shard holding it answers with its local index in the proof.
+        var found = registry.ShardOf(index);
+        var log = found?.Log ?? registry.Get(LogKind.RekorV1);
+        var entry = found is { } at ? await reader.ByIndexAsync(at.Log, at.LocalIndex, cancellationToken) : null;
         return entry is null
             ? RekorError.Result(StatusCodes.Status404NotFound, $"no entry at log index {index}")
             : new JsonBytes(RekorEntryWriter.Map(log, entry));
@@ -182,22 +237,20 @@ internal static class RekorApi
 
     private static async Task<IResult> GetEntryByIdAsync([FromRoute(Name = "entryUUID")] string entryId, LogRegistry registry, EntryReader reader, CancellationToken cancellationToken)
     {
-        var log = registry.Get(LogKind.RekorV1);
-        if (!TryParseEntryId(log, entryId, out var leafHash, out var error))
+        if (!TryParseEntryId(registry, entryId, out var shards, out var leafHash, out var error))
         {
             return RekorError.Result(StatusCodes.Status400BadRequest, error);
         }
 
-        var entry = await reader.ByLeafHashAsync(log, leafHash, cancellationToken);
-        return entry is null
+        var found = await FindAsync(shards, leafHash, reader, cancellationToken);
+        return found is not { } hit
             ? RekorError.Result(StatusCodes.Status404NotFound, $"no entry with UUID {entryId}")
-            : new JsonBytes(RekorEntryWriter.Map(log, entry));
+            : new JsonBytes(RekorEntryWriter.Map(hit.Log, hit.Entry));
     }
 
     private static async Task<IResult> RetrieveEntriesAsync(
         HttpContext context, LogRegistry registry, EntryReader reader, IOptions<LimitsOptions> limits)
     {
-        var log = registry.Get(LogKind.RekorV1);
         var cancellationToken = context.RequestAborted;
         JsonElement request;
         try
@@ -217,7 +270,7 @@ internal static class RekorApi
             return RekorError.Result(StatusCodes.Status400BadRequest, "request body is not a JSON object");
         }
 
-        var found = new List<VerifiedEntry>();
+        var found = new List<(LogInstance Log, VerifiedEntry Entry)>();
         var count = 0;
         var max = limits.Value.MaxRetrieveItems;
         if (request.TryGetProperty("entryUUIDs", out var ids) && ids.ValueKind == JsonValueKind.Array)
@@ -229,14 +282,19 @@ internal static class RekorApi
                     return RekorError.Result(StatusCodes.Status400BadRequest, $"at most {max} items per request");
                 }
 
-                if (id.ValueKind != JsonValueKind.String || !TryParseEntryId(log, id.GetString()!, out var leafHash, out var error))
+                if (id.ValueKind != JsonValueKind.String)
                 {
-                    return RekorError.Result(StatusCodes.Status400BadRequest, id.ValueKind == JsonValueKind.String ? TryParseEntryIdMessage(log, id.GetString()!) : "entryUUIDs must be strings");
+                    return RekorError.Result(StatusCodes.Status400BadRequest, "entryUUIDs must be strings");
                 }
 
-                if (await reader.ByLeafHashAsync(log, leafHash, cancellationToken) is { } entry)
+                if (!TryParseEntryId(registry, id.GetString()!, out var shards, out var leafHash, out var error))
                 {
-                    found.Add(entry);
+                    return RekorError.Result(StatusCodes.Status400BadRequest, error);
+                }
+
+                if (await FindAsync(shards, leafHash, reader, cancellationToken) is { } hit)
+                {
+                    found.Add(hit);
                 }
             }
         }
@@ -255,9 +313,9 @@ internal static class RekorApi
                     return RekorError.Result(StatusCodes.Status400BadRequest, "logIndexes must be non-negative integers");
                 }
 
-                if (await reader.ByIndexAsync(log, index, cancellationToken) is { } entry)
+                if (registry.ShardOf(index) is { } at && await reader.ByIndexAsync(at.Log, at.LocalIndex, cancellationToken) is { } entry)
                 {
-                    found.Add(entry);
+                    found.Add((at.Log, entry));
                 }
             }
         }
@@ -281,9 +339,9 @@ internal static class RekorApi
                     return RekorError.Result(StatusCodes.Status400BadRequest, e.Message);
                 }
 
-                if (await reader.ByLeafHashAsync(log, Rfc6962.HashLeaf(proposed.CanonicalBody), cancellationToken) is { } entry)
+                if (await FindAsync(registry.RekorShards, Rfc6962.HashLeaf(proposed.CanonicalBody), reader, cancellationToken) is { } hit)
                 {
-                    found.Add(entry);
+                    found.Add(hit);
                 }
             }
         }
@@ -298,7 +356,7 @@ internal static class RekorApi
         using (var writer = new Utf8JsonWriter(buffer, RekorEntryWriter.WriterOptions))
         {
             writer.WriteStartArray();
-            foreach (var entry in found)
+            foreach (var (log, entry) in found)
             {
                 RekorEntryWriter.WriteMap(writer, log, [entry]);
             }
@@ -312,7 +370,6 @@ internal static class RekorApi
     private static async Task<IResult> SearchIndexAsync(
         HttpContext context, LogRegistry registry, EntryStore entries, IOptions<LimitsOptions> limits)
     {
-        var log = registry.Get(LogKind.RekorV1);
         JsonElement request;
         try
         {
@@ -336,13 +393,23 @@ internal static class RekorApi
             return RekorError.Result(StatusCodes.Status400BadRequest, error);
         }
 
-        var indices = await entries.SearchAsync(log.Id, query.Keys, query.MatchAll, limits.Value.MaxSearchResults, context.RequestAborted);
-        var ids = new List<string>(indices.Count);
-        foreach (var index in indices)
+        // Every shard, oldest first, within one result limit: a search finds entries from before a rotation too.
+        var ids = new List<string>();
+        foreach (var log in registry.RekorShards)
         {
-            if (await entries.GetByIndexAsync(log.Id, index, context.RequestAborted) is { } entry)
+            var remaining = limits.Value.MaxSearchResults - ids.Count;
+            if (remaining <= 0)
             {
-                ids.Add(RekorEntryWriter.EntryId(log, entry.LeafHash));
+                break;
+            }
+
+            var indices = await entries.SearchAsync(log.Id, query.Keys, query.MatchAll, remaining, context.RequestAborted);
+            foreach (var index in indices)
+            {
+                if (await entries.GetByIndexAsync(log.Id, index, context.RequestAborted) is { } entry)
+                {
+                    ids.Add(RekorEntryWriter.EntryId(log, entry.LeafHash));
+                }
             }
         }
 
@@ -363,21 +430,20 @@ internal static class RekorApi
     private static bool TryParseSize(string? text, out long value) =>
         long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
 
-    private static string TryParseEntryIdMessage(LogInstance log, string entryId)
-    {
-        TryParseEntryId(log, entryId, out _, out var error);
-        return error;
-    }
-
-    /// <summary>Accepts a 64-hex UUID (the leaf hash) or an 80-hex entry ID (16-hex tree ID, then the UUID).</summary>
-    private static bool TryParseEntryId(LogInstance log, string entryId, out Hash leafHash, out string error)
+    /// <summary>
+    /// Accepts a 64-hex UUID (the leaf hash, looked up in every shard) or an 80-hex entry ID (16-hex tree ID naming
+    /// the shard, then the UUID).
+    /// </summary>
+    private static bool TryParseEntryId(LogRegistry registry, string entryId, out IReadOnlyList<LogInstance> shards, out Hash leafHash, out string error)
     {
         leafHash = default;
         error = "";
+        shards = registry.RekorShards;
         if (entryId.Length == 80)
         {
             var treeId = entryId[..16];
-            if (!string.Equals(treeId, log.TreeId.ToString("x16", CultureInfo.InvariantCulture), StringComparison.OrdinalIgnoreCase))
+            shards = [.. shards.Where(s => string.Equals(treeId, s.TreeId.ToString("x16", CultureInfo.InvariantCulture), StringComparison.OrdinalIgnoreCase))];
+            if (shards.Count == 0)
             {
                 error = $"entry ID {Truncate(entryId)} belongs to another tree";
                 return false;
@@ -393,6 +459,21 @@ internal static class RekorApi
         }
 
         return true;
+    }
+
+    /// <summary>The entry with this leaf hash in the first of <paramref name="shards"/> holding it, newest shard first.</summary>
+    private static async Task<(LogInstance Log, VerifiedEntry Entry)?> FindAsync(
+        IReadOnlyList<LogInstance> shards, Hash leafHash, EntryReader reader, CancellationToken cancellationToken)
+    {
+        for (var i = shards.Count - 1; i >= 0; i--)
+        {
+            if (await reader.ByLeafHashAsync(shards[i], leafHash, cancellationToken) is { } entry)
+            {
+                return (shards[i], entry);
+            }
+        }
+
+        return null;
     }
 
     private static string Truncate(string text) => text.Length <= 100 ? text : text[..100] + "…";

@@ -50,7 +50,8 @@ internal static class RekorEntryWriter
         writer.WriteBase64String("body", entry.Body);
         writer.WriteNumber("integratedTime", entry.IntegratedTime);
         writer.WriteString("logID", log.Signer.LogIdHex);
-        writer.WriteNumber("logIndex", entry.Index);
+        // Rekor's virtual index across shards; the proof below keeps the index within this shard's tree.
+        writer.WriteNumber("logIndex", log.ShardStart + entry.Index);
         writer.WriteStartObject("verification");
         writer.WriteStartObject("inclusionProof");
         writer.WriteString("checkpoint", entry.Head.Checkpoint);

@@ -50,6 +50,9 @@ internal sealed class LogStoppingException() : Exception("the log service is sto
 /// <summary>Why an append was not made, as every API reports it: an HTTP status and a message safe for clients.</summary>
 internal sealed record AppendFailure(int Status, string Message, bool RetryLater)
 {
+    /// <summary>The log is a frozen Rekor v1 shard: nothing was added, and the entry belongs in the active shard.</summary>
+    public bool ShardFrozen { get; init; }
+
     /// <summary>
     /// Tells the client when to retry a transient failure (a full queue); each API still answers the failure in its
     /// own error shape.
@@ -177,6 +180,11 @@ internal sealed partial class Sequencer : IAsyncDisposable
         catch (Exception e) when (e is LogStoppingException or OperationCanceledException)
         {
             return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, new LogStoppingException().Message, RetryLater: true));
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+        {
+            // The database refused the batch because `shard rotate` froze this shard (migration 0008).
+            return (null, new AppendFailure(StatusCodes.Status503ServiceUnavailable, $"log shard {_log.TreeId} is frozen; the entry was not added, retry (new entries go to the active shard)", RetryLater: true) { ShardFrozen = true });
         }
         catch (Exception e) when (StorageAvailability.IsOutage(e))
         {
@@ -474,7 +482,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         {
             var entry = batch[positions[j]].Entry;
             signatures[j] = _log.Kind == LogKind.RekorV1
-                ? _log.SignEntryTimestamp(entry.Body, integratedTime, firstIndex + j)
+                ? _log.SignEntryTimestamp(entry.Body, integratedTime, _log.ShardStart + firstIndex + j)
                 : entry.Signature;
         }
 

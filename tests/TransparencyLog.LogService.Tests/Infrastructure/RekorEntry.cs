@@ -57,6 +57,24 @@ internal sealed record RekorEntry(
         Assert.EndsWith(LeafHash.ToString(), Uuid, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// <see cref="AssertVerifies"/> for an entry of a Rekor v1 shard starting at global index <paramref name="shardStart"/>:
+    /// the entry's index (and its SET) is global, the proof's index is the shard's own.
+    /// </summary>
+    public void AssertVerifiesInShard(LogPublicKey key, string origin, long shardStart)
+    {
+        Assert.Equal(key.LogIdHex, LogId);
+        Assert.Equal(shardStart + ProofIndex, LogIndex);
+        Assert.True(SignedEntryTimestampVerifies(key), "the signed entry timestamp does not verify over the global index");
+        var name = origin[..origin.IndexOf(" - ", StringComparison.Ordinal)];
+        Assert.True(new NoteVerifier(name, key).TryVerifyCheckpoint(Checkpoint, out var checkpoint), "the checkpoint signature does not verify");
+        Assert.Equal(origin, checkpoint!.Origin);
+        Assert.Equal(TreeSize, checkpoint.Size);
+        Assert.Equal(RootHash, Hash.FromBytes(checkpoint.RootHash));
+        Assert.True(ProofVerifier.VerifyInclusion(ProofIndex, TreeSize, LeafHash, Hashes, RootHash), $"the inclusion proof of {ProofIndex} at size {TreeSize} does not verify");
+        Assert.EndsWith(LeafHash.ToString(), Uuid, StringComparison.Ordinal);
+    }
+
     public bool SignedEntryTimestampVerifies(LogPublicKey key) =>
         Sigstore.Rekor.SignedEntryTimestamp.Verify(key, Set, BodyBase64, IntegratedTime, LogIndex);
 }
