@@ -1,4 +1,5 @@
-# Sourced by the bench/run-*.sh scripts that run the log service on a private cluster; not run on its own.
+# Sourced by the bench/run-*.sh scripts (free ports, the Release build, a private cluster, images pushed to a registry);
+# not run on its own.
 # What each of them repeated: option parsing, the Release build, a private PostgreSQL cluster (fsync on) in a temp
 # directory, a migrated database with the service role, log-service processes on free loopback ports, and stopping
 # everything they started on exit.
@@ -78,6 +79,24 @@ free_port() {
     p=$((20000 + RANDOM % 30000))
     (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
+}
+
+# Images pushed straight to the registry at $REGISTRY (host:port, plain HTTP) with the distribution API and curl, as
+# the image and admission benchmarks do; they write cfg.json and m.json in the current directory.
+push_blob() { # repo file -> digest
+  local d="sha256:$(sha256sum "$2" | cut -d' ' -f1)" loc
+  loc=$(curl -fsS -X POST -D - -o /dev/null "http://$REGISTRY/v2/$1/blobs/uploads/" | tr -d '\r' | sed -n 's/^Location: //Ip')
+  [[ $loc == http* ]] || loc="http://$REGISTRY$loc"
+  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary @"$2" "$loc$([[ $loc == *\?* ]] && echo '&' || echo '?')digest=$d" >/dev/null
+  echo "$d"
+}
+
+push_image() { # repo tag -> digest (a distinct config per repo and tag, no layers)
+  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{"Labels":{"n":"%s"}}}' "$1-$2" >cfg.json
+  local c; c=$(push_blob "$1" cfg.json)
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[]}' "$c" "$(stat -c%s cfg.json)" >m.json
+  curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @m.json "http://$REGISTRY/v2/$1/manifests/$2" >/dev/null
+  echo "sha256:$(sha256sum m.json | cut -d' ' -f1)"
 }
 
 bench_build() {

@@ -10,8 +10,7 @@
 # whatever the figures (a failing command stops it and prints its output).
 # Usage: bench/run-admission-benchmark.sh [--reviews N (100000)] [--clients C (16)] [--cold M (30)] [--no-build] [--keep]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
+. "$(dirname "$0")/lib.sh"  # cd to the repository root; free_port, push_blob, push_image
 reviews=100000 clients=16 cold=30 build=true keep=false
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -27,12 +26,11 @@ done
 command -v ab >/dev/null || { echo "error: ab not found: apt-get install apache2-utils" >&2; exit 1; }
 
 $build && dotnet build TransparencyLog.sln -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data=$(mktemp -d /tmp/tlog-admission-bench.XXXXXX)
 export TLOG_DATA_DIR=$data TLOG_SKIP_BUILD=1 Api__RateLimits__PerAddressPermits=0 Api__RateLimits__PerIdentityPermits=0
 export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port)
 export REGISTRY_PORT=$(free_port) ADMISSION_PORT=$(free_port)
-cleanup() { ./run.sh stop >/dev/null 2>&1 || true; $keep || rm -rf "$data"; }
+cleanup() { "$root/run.sh" stop >/dev/null 2>&1 || true; $keep || rm -rf "$data"; }  # from $root: the run ends in $data/work
 trap cleanup EXIT
 ./run.sh --background >"$data/run.log" 2>&1 || { cat "$data/run.log"; exit 1; }
 set -a; . "$data/endpoints.env"; set +a
@@ -40,20 +38,6 @@ tlog() { dotnet "$root/src/TransparencyLog.Cli/bin/Release/net10.0/tlog.dll" "$@
 quiet() { "$@" >>"$data/bench.log" 2>&1 || { echo "error: $1 $2 ($# arguments) failed; last lines of its output:" >&2; tail -n 20 "$data/bench.log" >&2; exit 1; }; }
 work=$data/work; mkdir -p "$work"; cd "$work"
 
-push_blob() { # repo file -> digest
-  local d="sha256:$(sha256sum "$2" | cut -d' ' -f1)" loc
-  loc=$(curl -fsS -X POST -D - -o /dev/null "http://$REGISTRY/v2/$1/blobs/uploads/" | tr -d '\r' | sed -n 's/^Location: //Ip')
-  [[ $loc == http* ]] || loc="http://$REGISTRY$loc"
-  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary @"$2" "$loc$([[ $loc == *\?* ]] && echo '&' || echo '?')digest=$d" >/dev/null
-  echo "$d"
-}
-push_image() { # repo tag -> digest
-  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{"Labels":{"n":"%s"}}}' "$1-$2" >cfg.json
-  local c; c=$(push_blob "$1" cfg.json)
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[]}' "$c" "$(stat -c%s cfg.json)" >m.json
-  curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @m.json "http://$REGISTRY/v2/$1/manifests/$2" >/dev/null
-  echo "sha256:$(sha256sum m.json | cut -d' ' -f1)"
-}
 review() { # uid image image image -> an AdmissionReview v1 CREATE of a Pod
   python3 - "$@" <<'PY'
 import json, sys
@@ -71,7 +55,14 @@ echo "==> machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)
 echo "==> pushing and signing 3 + $((3 * cold)) images (keyless, one tlog sign process)"
 images=()
 for i in $(seq 1 $((3 + 3 * cold))); do images+=("$REGISTRY/bench/app$i@$(push_image "bench/app$i" v1)"); done
-quiet tlog sign "${images[@]}" --dev-issuer "$OIDC_ISSUER" --dev-email bench@example.com
+# On a loaded machine the CA can answer 503 (its CT log submission outlasted its budget): try again, up to 5 times
+# (a retry re-signs what was signed already; the .sig tag keeps one layer per signature).
+for attempt in 1 2 3 4 5; do
+  tlog sign "${images[@]}" --dev-issuer "$OIDC_ISSUER" --dev-email bench@example.com >>"$data/bench.log" 2>&1 && break
+  [[ $attempt -lt 5 ]] || { echo "error: tlog sign failed 5 times; last lines of its output:" >&2; tail -n 20 "$data/bench.log" >&2; exit 1; }
+  echo "    tlog sign failed (attempt $attempt: $(grep -o 'answered [0-9]*' "$data/bench.log" | tail -n 1)); retrying in 10 s"
+  sleep 10
+done
 
 cat >"$ADMISSION_POLICIES/bench.yaml" <<YAML
 apiVersion: policy.sigstore.dev/v1beta1

@@ -16,8 +16,7 @@
 # It measures; it is not a test and exits 0 whatever the figures (a failing command stops it and prints its output).
 # Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--no-build] [--keep]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
+. "$(dirname "$0")/lib.sh"  # cd to the repository root; free_port, push_blob, push_image
 images=200 runs=30 build=true keep=false
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -35,7 +34,6 @@ cli=$root/src/TransparencyLog.Cli/bin/Release/publish-linux-x64
 $build && dotnet publish src/TransparencyLog.Cli -c Release -r linux-x64 --self-contained false -o "$cli" -nologo -v quiet -clp:ErrorsOnly >/dev/null
 [[ -x $cli/tlog ]] || { echo "error: no published tlog in $cli (run without --no-build once)" >&2; exit 1; }
 echo "load average at start: $(cut -d" " -f1-3 /proc/loadavg)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data=$(mktemp -d /tmp/tlog-image-bench.XXXXXX)
 export TLOG_DATA_DIR=$data TLOG_SKIP_BUILD=1 Api__RateLimits__PerAddressPermits=0 Api__RateLimits__PerIdentityPermits=0
 export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port) REGISTRY_PORT=$(free_port) ADMISSION_PORT=$(free_port)
@@ -56,21 +54,7 @@ last_cpu() { tail -n 1 "$data/cpu" | awk '{printf "%d", ($1 + $2) * 1000}'; }
 quiet() { "$@" >>"$data/bench.log" 2>&1 || { echo "error: $1 $2 ($# arguments) failed; last lines of its output:" >&2; tail -n 20 "$data/bench.log" >&2; exit 1; }; }
 work=$data/work; mkdir -p "$work"; cd "$work"
 
-# N distinct images (one shared layer, a config per image) pushed with the distribution API.
-push_blob() { # repo file -> digest
-  local d="sha256:$(sha256sum "$2" | cut -d' ' -f1)" loc
-  loc=$(curl -fsS -X POST -D - -o /dev/null "http://$REGISTRY/v2/$1/blobs/uploads/" | tr -d '\r' | sed -n 's/^Location: //Ip')
-  [[ $loc == http* ]] || loc="http://$REGISTRY$loc"
-  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary @"$2" "$loc$([[ $loc == *\?* ]] && echo '&' || echo '?')digest=$d" >/dev/null
-  echo "$d"
-}
-push_image() { # repo tag -> digest
-  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{"Labels":{"n":"%s"}}}' "$1-$2" >cfg.json
-  local c; c=$(push_blob "$1" cfg.json)
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[]}' "$c" "$(stat -c%s cfg.json)" >m.json
-  curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @m.json "http://$REGISTRY/v2/$1/manifests/$2" >/dev/null
-  echo "sha256:$(sha256sum m.json | cut -d' ' -f1)"
-}
+# N distinct images (a config per image, no layers) are pushed with push_image (bench/lib.sh).
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 for k in "${!clis[@]}"; do

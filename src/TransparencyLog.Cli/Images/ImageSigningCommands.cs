@@ -162,6 +162,8 @@ internal sealed class ImageSigningFlags(bool attestation)
 
     public RegistryFlags Registry { get; } = new();
 
+    public SignatureRepositoryFlag SignatureRepository { get; } = new();
+
     public Option<string[]> Annotations { get; } = new("--annotations", "-a")
     {
         Description = "KEY=VALUE annotations signed with the image (simple-signing optional, statement subject annotations).",
@@ -201,7 +203,7 @@ internal sealed class ImageSigningFlags(bool attestation)
     {
         Signing.AddTo(command);
         Registry.AddTo(command);
-        foreach (var option in new Option[] { Annotations, Recursive, Parallel, Upload, OutputSignature, OutputCertificate, OutputPayload, Format })
+        foreach (var option in new Option[] { Annotations, Recursive, Parallel, Upload, OutputSignature, OutputCertificate, OutputPayload, Format, SignatureRepository.Option })
         {
             command.Options.Add(option);
         }
@@ -257,7 +259,7 @@ internal sealed class ImageSigningFlags(bool attestation)
 
         return new ImageSigningRun(
             host, reporter, plan, Registry.Resolve(parseResult, host), annotations, parseResult.GetValue(Recursive), upload, format, outputs, attestation,
-            parallel);
+            parallel, SignatureRepository.Resolve(parseResult, host));
     }
 }
 
@@ -291,7 +293,8 @@ internal sealed class ImageSigningRun(
     SignatureFormats format,
     SigningOutputs outputs,
     bool attestation,
-    int parallel = 1)
+    int parallel = 1,
+    ImageReference? signatureRepository = null)
 {
     public const int MaxParallel = 32;
 
@@ -409,8 +412,9 @@ internal sealed class ImageSigningRun(
         if (upload)
         {
             var tag = OciDigest.Tag(digest, attestation ? "att" : "sig");
-            await new SignatureStore(registries.For(image), host.Context.Time).AppendLayerAsync(image.Repository, tag, layer, cancellationToken);
-            stored = $"{image.RepositoryName}:{tag}";
+            var destination = signatureRepository ?? image;
+            await new SignatureStore(registries.For(destination), host.Context.Time).AppendLayerAsync(destination.Repository, tag, layer, cancellationToken);
+            stored = $"{destination.RepositoryName}:{tag}";
             lines.Add($"Stored the {(attestation ? "attestation" : "signature")} of {image.RepositoryName}@{digest} in {stored}");
         }
 
@@ -430,10 +434,11 @@ internal sealed class ImageSigningRun(
         string? stored = null;
         if (upload)
         {
-            var referrer = await new SignatureStore(registries.For(image), host.Context.Time)
-                .PushBundleReferrerAsync(image.Repository, target.Manifest.Descriptor(), Encoding.UTF8.GetBytes(json), type, cancellationToken);
-            stored = $"{image.RepositoryName}@{referrer}";
-            lines.Add($"Stored a sigstore bundle for {image.RepositoryName}@{digest} as referrer {referrer}");
+            var destination = signatureRepository ?? image;
+            var referrer = await new SignatureStore(registries.For(destination), host.Context.Time)
+                .PushBundleReferrerAsync(destination.Repository, target.Manifest.Descriptor(), Encoding.UTF8.GetBytes(json), type, cancellationToken);
+            stored = $"{destination.RepositoryName}@{referrer}";
+            lines.Add($"Stored a sigstore bundle for {image.RepositoryName}@{digest} as referrer {referrer}{(signatureRepository is null ? string.Empty : $" in {destination.RepositoryName}")}");
         }
 
         if (outputs.Bundle is not null)

@@ -158,6 +158,7 @@ internal sealed class ImageVerifyFlags
     private readonly Option<string[]> _annotations = new("--annotations", "-a") { Description = "KEY=VALUE annotations every accepted signature must carry.", HelpName = "KEY=VALUE" };
     private readonly Option<string?> _witnessPolicy = WitnessQuorum.Option();
     private readonly RegistryFlags _registry = new();
+    private readonly SignatureRepositoryFlag _signatureRepository = new();
 
     /// <summary>The trusted root <see cref="Resolve"/> loaded (null before, or without one).</summary>
     public TrustedRoot? Root { get; private set; }
@@ -170,7 +171,7 @@ internal sealed class ImageVerifyFlags
         foreach (var option in new Option[]
         {
             _identity, _identityRegexp, _issuer, _issuerRegexp, _workflowTrigger, _workflowSha, _workflowName, _workflowRepository, _workflowRef,
-            _key, _trustedRoot, _offline, _ignoreTlog, _ignoreSct, _annotations, _witnessPolicy,
+            _key, _trustedRoot, _offline, _ignoreTlog, _ignoreSct, _annotations, _witnessPolicy, _signatureRepository.Option,
         })
         {
             command.Options.Add(option);
@@ -253,6 +254,8 @@ internal sealed class ImageVerifyFlags
             TimestampThreshold = ignoreTlog ? 0 : 1,
             CtlogThreshold = parseResult.GetValue(_ignoreSct) || key is not null ? 0 : 1,
         };
-        return new ImageVerifier(_registry.Resolve(parseResult, host), new BundleVerifier(root, options), policy, key, claims, annotations, ignoreTlog);
+        return new ImageVerifier(
+            _registry.Resolve(parseResult, host), new BundleVerifier(root, options), policy, key, claims, annotations, ignoreTlog,
+            signatureRepository: _signatureRepository.Resolve(parseResult, host));
     }
 }

@@ -100,3 +100,20 @@ internal sealed class RegistryFlags
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
     }
 }
+
+/// <summary>
+/// <c>--signature-repository</c> [env <c>COSIGN_REPOSITORY</c>, as cosign reads it]: store or read signatures and
+/// attestations in another repository (even another registry) than the image's: the same <c>sha256-HEX.sig</c>/<c>.att</c>
+/// tags and bundle referrers, there. The signed payload still names the image's own repository.
+/// </summary>
+internal sealed class SignatureRepositoryFlag
+{
+    public Option<string?> Option { get; } = new("--signature-repository")
+    {
+        Description = "REGISTRY/REPO where signatures and attestations are stored instead of beside the image [env: COSIGN_REPOSITORY].",
+        HelpName = "REGISTRY/REPO",
+    };
+
+    public ImageReference? Resolve(ParseResult parseResult, CliHost host) =>
+        CommandActions.FlagOrEnv(parseResult, Option, host, "COSIGN_REPOSITORY") is { } text ? ImageReference.ParseRepository(text) : null;
+}

@@ -81,7 +81,8 @@ public sealed record LabelExpression(string Key, string Operator, IReadOnlyList<
 /// <summary>
 /// One <c>spec.authorities[]</c> entry: exactly one of key, keyless and static. <see cref="SignatureFormat"/> is
 /// where signatures are read: policy-controller's default <c>legacy</c> (the <c>.sig</c>/<c>.att</c> tag) or
-/// <c>bundle</c> (OCI 1.1 referrers).
+/// <c>bundle</c> (OCI 1.1 referrers). <see cref="SignatureRepository"/> (<c>source[].oci</c>) is the repository
+/// they are read from when not the image's own.
 /// </summary>
 public sealed record Authority(
     string Name,
@@ -90,7 +91,7 @@ public sealed record Authority(
     StaticAuthority? Static,
     TlogRequirement? Ctlog,
     string? TimestampTrustRootRef,
-    string? SignatureRepository,
+    ImageReference? SignatureRepository,
     IReadOnlyList<AttestationRequirement> Attestations,
     SignatureFormat SignatureFormat = SignatureFormat.Legacy);
 

@@ -157,10 +157,7 @@ internal static class PolicyReader
             throw new PolicyLoadException(where, path, "exactly one of key, keyless and static is required");
         }
 
-        if (node["source"] is not null)
-        {
-            throw new PolicyLoadException(where, $"{path}.source", "not supported: signatures are read from the image's own repository");
-        }
+        var source = ReadSource(node, where, path);
 
         var format = node["signatureFormat"]?.ToString() switch
         {
@@ -179,9 +176,9 @@ internal static class PolicyReader
 
         if (node["static"] is JsonObject staticNode)
         {
-            if (ctlog is not null || timestampRoot is not null || attestations.Count > 0)
+            if (ctlog is not null || timestampRoot is not null || attestations.Count > 0 || source is not null)
             {
-                throw new PolicyLoadException(where, path, "a static authority takes no ctlog, rfc3161timestamp or attestations");
+                throw new PolicyLoadException(where, path, "a static authority takes no ctlog, rfc3161timestamp, source or attestations");
             }
 
             var pass = staticNode["action"]?.ToString() switch
@@ -195,11 +192,52 @@ internal static class PolicyReader
 
         if (node["key"] is JsonObject key)
         {
-            return new Authority(name, ReadKey(key, where, $"{path}.key"), null, null, ctlog, timestampRoot, null, attestations, format);
+            return new Authority(name, ReadKey(key, where, $"{path}.key"), null, null, ctlog, timestampRoot, source, attestations, format);
         }
 
         var keyless = node["keyless"] as JsonObject ?? throw new PolicyLoadException(where, $"{path}.keyless", "must be a mapping");
-        return new Authority(name, null, ReadKeyless(keyless, where, $"{path}.keyless"), null, ctlog, timestampRoot, null, attestations, format);
+        return new Authority(name, null, ReadKeyless(keyless, where, $"{path}.keyless"), null, ctlog, timestampRoot, source, attestations, format);
+    }
+
+    /// <summary>
+    /// <c>source: [{oci: REGISTRY/REPO}]</c>: the repository holding the signatures and attestations (their
+    /// <c>sha256-HEX.sig</c>/<c>.att</c> tags and bundle referrers) instead of the image's own. One entry, as one
+    /// repository is read; <c>signaturePullSecrets</c> name Kubernetes Secrets, which this webhook cannot read without
+    /// cluster access, so they are refused rather than ignored (its credentials come from the webhook's Docker config).
+    /// </summary>
+    private static ImageReference? ReadSource(JsonObject node, string where, string path)
+    {
+        var sources = Array(node, "source", where, path, required: false, 1);
+        if (sources.Count == 0)
+        {
+            return null;
+        }
+
+        var entry = sources[0] as JsonObject ?? throw new PolicyLoadException(where, $"{path}.source[0]", "must be a mapping");
+        foreach (var (field, _) in entry)
+        {
+            if (field == "signaturePullSecrets")
+            {
+                throw new PolicyLoadException(
+                    where, $"{path}.source[0].signaturePullSecrets",
+                    "not supported (Kubernetes Secrets are not read without cluster access): give the signature registry's credentials in the webhook's Docker config (DOCKER_CONFIG or REGISTRY_AUTH_FILE)");
+            }
+
+            if (field != "oci")
+            {
+                throw new PolicyLoadException(where, $"{path}.source[0].{field}", "unknown field");
+            }
+        }
+
+        var oci = entry["oci"]?.ToString() ?? throw new PolicyLoadException(where, $"{path}.source[0].oci", "required (REGISTRY/REPO of the signatures)");
+        try
+        {
+            return ImageReference.ParseRepository(oci);
+        }
+        catch (OciException ex)
+        {
+            throw new PolicyLoadException(where, $"{path}.source[0].oci", ex.Message);
+        }
     }
 
     /// <summary><c>ctlog.url</c> names the Rekor log (its trust-root base URL) the entry must come from.</summary>

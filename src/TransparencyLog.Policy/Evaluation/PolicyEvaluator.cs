@@ -152,7 +152,8 @@ public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache
             {
                 var verifier = new ImageVerifier(
                     registries, new BundleVerifier(root, Options(authority, relaxed)), identity, authority.Key?.Spki,
-                    new Dictionary<string, string>(), new Dictionary<string, string>(), ignoreTlog: !LogRequired(authority), authority.SignatureFormat);
+                    new Dictionary<string, string>(), new Dictionary<string, string>(), ignoreTlog: !LogRequired(authority), authority.SignatureFormat,
+                    authority.SignatureRepository);
                 try
                 {
                     var signatures = await verifier.VerifyAsync(image, attestation: false, null, cancellationToken);

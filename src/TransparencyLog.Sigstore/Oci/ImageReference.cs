@@ -102,6 +102,22 @@ public sealed partial record ImageReference(string Registry, string Repository, 
     }
 
     /// <summary>
+    /// A repository named without tag or digest, normalized as <see cref="Parse"/> does: where signatures and
+    /// attestations are stored apart from the image (cosign's <c>COSIGN_REPOSITORY</c>, policy-controller's
+    /// <c>source[].oci</c>).
+    /// </summary>
+    public static ImageReference ParseRepository(string text)
+    {
+        var parsed = Parse(text);
+        if (parsed.Digest is not null || text.LastIndexOf(':') > text.LastIndexOf('/'))
+        {
+            throw Invalid(text, "a signature repository is REGISTRY/REPO, without a tag or digest");
+        }
+
+        return parsed with { Tag = null };
+    }
+
+    /// <summary>
     /// Whether the part of a reference before its first <c>/</c> names a registry rather than the first path component
     /// of a Docker Hub repository (distribution/reference <c>splitDockerDomain</c>).
     /// </summary>

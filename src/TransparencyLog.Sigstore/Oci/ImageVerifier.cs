@@ -28,7 +28,11 @@ public enum SignatureFormat
     Bundle,
 }
 
-/// <summary>Finds and verifies the signatures of one image; at least one must pass every check.</summary>
+/// <summary>
+/// Finds and verifies the signatures of one image; at least one must pass every check. They are read beside the image,
+/// or from <paramref name="signatureRepository"/> when signatures are stored apart (cosign's <c>COSIGN_REPOSITORY</c>):
+/// the same <c>sha256-HEX.sig</c>/<c>.att</c> tags and bundle referrers, in that repository.
+/// </summary>
 public sealed class ImageVerifier(
     RegistryConnections registries,
     BundleVerifier verifier,
@@ -37,7 +41,8 @@ public sealed class ImageVerifier(
     IReadOnlyDictionary<string, string> claims,
     IReadOnlyDictionary<string, string> annotations,
     bool ignoreTlog,
-    SignatureFormat format = SignatureFormat.Any)
+    SignatureFormat format = SignatureFormat.Any,
+    ImageReference? signatureRepository = null)
 {
     public bool UsesKey => key is not null;
 
@@ -55,11 +60,12 @@ public sealed class ImageVerifier(
         var client = registries.For(image);
         var manifest = await ImageResolver.ResolveAsync(client, image, cancellationToken);
         var digest = manifest.Digest;
-        var store = new SignatureStore(client, TimeProvider.System);
+        var stored = signatureRepository ?? image;
+        var store = new SignatureStore(signatureRepository is null ? client : registries.For(stored), TimeProvider.System);
         var failures = new List<string>();
         var payloads = new List<JsonObject>();
 
-        IReadOnlyList<(string ManifestDigest, byte[] Bundle)> bundles = format == SignatureFormat.Legacy ? [] : await store.ReadBundlesAsync(image.Repository, digest, cancellationToken);
+        IReadOnlyList<(string ManifestDigest, byte[] Bundle)> bundles = format == SignatureFormat.Legacy ? [] : await store.ReadBundlesAsync(stored.Repository, digest, cancellationToken);
         if (bundles.Count > 0 || format == SignatureFormat.Bundle)
         {
             foreach (var (referrer, bytes) in bundles)
@@ -82,7 +88,7 @@ public sealed class ImageVerifier(
         }
 
         var tag = OciDigest.Tag(digest, attestation ? "att" : "sig");
-        var layers = await store.ReadLayersAsync(image.Repository, tag, cancellationToken);
+        var layers = await store.ReadLayersAsync(stored.Repository, tag, cancellationToken);
         foreach (var layer in layers)
         {
             try
@@ -120,7 +126,8 @@ public sealed class ImageVerifier(
                 SignatureFormat.Legacy => " in the .sig/.att tag (signatureFormat legacy)",
                 _ => string.Empty,
             };
-            throw new OciException(OciFailure.NoSignatures, $"no {what} found for {image.RepositoryName}@{digest}{where}", "NO_SIGNATURES");
+            var elsewhere = signatureRepository is null ? string.Empty : $" in {signatureRepository.RepositoryName}";
+            throw new OciException(OciFailure.NoSignatures, $"no {what} found for {image.RepositoryName}@{digest}{elsewhere}{where}", "NO_SIGNATURES");
         }
 
         if (failures.Count == 0)

@@ -65,6 +65,39 @@ public sealed partial class AdmissionDocsTests
     }
 
     [Fact]
+    public void WebhookConfigurations_NamespaceSelector_OnlyOptedInNamespacesReviewed()
+    {
+        var configurations = OfKind("MutatingWebhookConfiguration").Concat(OfKind("ValidatingWebhookConfiguration")).ToList();
+        var optedIn = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = "prod", ["policy.sigstore.dev/include"] = "true" };
+        var unlabelled = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = "dev" };
+        var system = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = "kube-system" };
+        var optedOut = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = "staging", ["policy.sigstore.dev/include"] = "false" };
+
+        Assert.Equal(2, configurations.Count);
+        foreach (var webhook in configurations.SelectMany(static c => ((YamlSequenceNode)At(c, "webhooks")).Children))
+        {
+            // The API server applies the selector as a Kubernetes label selector: the same rules ResourceMatch applies.
+            var selector = (YamlMappingNode)At(webhook, "namespaceSelector");
+            Assert.Subset(new HashSet<string> { "matchLabels", "matchExpressions" }, selector.Children.Keys.Select(static k => k.ToString()).ToHashSet());
+            var labels = Has(selector, "matchLabels")
+                ? ((YamlMappingNode)At(selector, "matchLabels")).Children.ToDictionary(static p => p.Key.ToString(), static p => p.Value.ToString())
+                : new Dictionary<string, string>();
+            var expressions = Has(selector, "matchExpressions")
+                ? ((YamlSequenceNode)At(selector, "matchExpressions")).Children.Select(static e => new LabelExpression(
+                    At(e, "key").ToString(), At(e, "operator").ToString(),
+                    Has(e, "values") ? [.. ((YamlSequenceNode)At(e, "values")).Children.Select(static v => v.ToString())] : [])).ToList()
+                : [];
+            var match = new ResourceMatch(string.Empty, "v1", "pods", labels, expressions);
+
+            Assert.Equal("true", labels["policy.sigstore.dev/include"]);
+            Assert.True(match.Selects(optedIn));
+            Assert.False(match.Selects(unlabelled));
+            Assert.False(match.Selects(system));
+            Assert.False(match.Selects(optedOut));
+        }
+    }
+
+    [Fact]
     public void PolicyControllerDocuments_LoadInOurWebhookWithRealKeys()
     {
         var markdown = File.ReadAllText(Path.Combine(Repository.Root, "docs", "admission.md"));

@@ -11,6 +11,9 @@ public sealed class PolicyLoadingTests
 
     private static PolicySet Load(string yaml) => PolicySet.Load([("policy.yaml", yaml)]);
 
+    /// <summary>Loads <paramref name="yaml"/>, which must be refused; the refusal, for its field and message.</summary>
+    private static PolicyLoadException Refused(string yaml) => Assert.Throws<PolicyLoadException>(() => Load(yaml));
+
     private static string Indent(string text, int spaces) =>
         string.Join("\n", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => new string(' ', spaces) + l));
 
@@ -107,7 +110,7 @@ public sealed class PolicyLoadingTests
     [InlineData("rego", "no CUE or Rego evaluator")]
     public void Load_CueOrRegoAttestationPolicy_RefusedWithReason(string type, string reason)
     {
-        var error = Assert.Throws<PolicyLoadException>(() => Load($$$"""
+        var error = Refused($$$"""
             apiVersion: policy.sigstore.dev/v1beta1
             kind: ClusterImagePolicy
             metadata: {name: p}
@@ -118,7 +121,7 @@ public sealed class PolicyLoadingTests
                   identities: [{issuer: i, subject: s}]
                 attestations:
                 - {name: a, predicateType: vuln, policy: {type: {{{type}}}, data: "predicate: {}"}}
-            """));
+            """);
 
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
         Assert.Equal("spec.authorities[0].attestations[0].policy", error.Field);
@@ -138,9 +141,15 @@ public sealed class PolicyLoadingTests
     [InlineData("spec:\n  images: [{glob: \"**\"}]\n  mode: audit\n  authorities: [{static: {action: pass}}]", "spec.mode", "not enforce or warn")]
     [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: pass}}]\n  typo: 1", "spec.typo", "unknown field")]
     [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, attestations: [{name: a, predicateType: vuln, policy: {type: cel, data: \"predicate.(\"}}]}]", "spec.authorities[0].attestations[0].policy.data", "not a valid CEL expression")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: \"registry.example/sigs:v1\"}]}]", "spec.authorities[0].source[0].oci", "without a tag or digest")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: \"registry.example/Sigs\"}]}]", "spec.authorities[0].source[0].oci", "not a valid image reference")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: \"registry.example/sigs\", signaturePullSecrets: [{name: regcred}]}]}]", "spec.authorities[0].source[0].signaturePullSecrets", "not supported")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: a.example/x}, {oci: b.example/y}]}]", "spec.authorities[0].source", "at most 1")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{}]}]", "spec.authorities[0].source[0].oci", "required")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: pass}, source: [{oci: a.example/x}]}]", "spec.authorities[0]", "takes no")]
     public void Load_InvalidPolicy_RefusedWithFieldPath(string spec, string field, string reason)
     {
-        var error = Assert.Throws<PolicyLoadException>(() => Load("apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: p}\n" + spec));
+        var error = Refused("apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: p}\n" + spec);
 
         Assert.Equal(field, error.Field);
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
@@ -151,7 +160,7 @@ public sealed class PolicyLoadingTests
     [InlineData("md5", "not sha256, sha384 or sha512")]
     public void Load_KeyHashAlgorithmNotVerifiable_RefusedAtLoad(string hash, string reason)
     {
-        var error = Assert.Throws<PolicyLoadException>(() => Load(KeyPolicy(s_publicKey, $"hashAlgorithm: {hash}")));
+        var error = Refused(KeyPolicy(s_publicKey, $"hashAlgorithm: {hash}"));
 
         Assert.Equal("spec.authorities[0].key.hashAlgorithm", error.Field);
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
@@ -162,7 +171,7 @@ public sealed class PolicyLoadingTests
     {
         var ed25519 = Indent("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----", 8);
 
-        var refused = Assert.Throws<PolicyLoadException>(() => Load(KeyPolicy(ed25519, "hashAlgorithm: sha512")));
+        var refused = Refused(KeyPolicy(ed25519, "hashAlgorithm: sha512"));
         var plain = Load(KeyPolicy(ed25519, string.Empty));
 
         Assert.Equal("spec.authorities[0].key.hashAlgorithm", refused.Field);
@@ -182,11 +191,25 @@ public sealed class PolicyLoadingTests
     }
 
     [Theory]
+    [InlineData("keyless: {identities: [{issuer: i, subject: s}]}", "registry.example:5000/signatures/app", "registry.example:5000/signatures/app")]
+    [InlineData("keyless: {identities: [{issuer: i, subject: s}]}", "signatures", "index.docker.io/library/signatures")]
+    [InlineData("key: {data: \"-----BEGIN PUBLIC KEY-----\\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\\n-----END PUBLIC KEY-----\"}", "localhost:5000/sigs", "localhost:5000/sigs")]
+    public void Load_Source_ReadsTheSignatureRepository(string authority, string oci, string repository)
+    {
+        var set = Load($"apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: p}}\nspec:\n  images: [{{glob: \"**\"}}]\n  authorities:\n  - {authority}\n    source: [{{oci: \"{oci}\"}}]\n");
+
+        var loaded = set.Policies[0].Authorities[0].SignatureRepository;
+
+        Assert.Equal(repository, loaded!.RepositoryName);
+        Assert.Null(loaded.Tag);
+    }
+
+    [Theory]
     [InlineData("{url: \"https://other.example\", trustRootRef: ours}", "names no transparency log of TrustRoot 'ours' (its logs: https://rekor.example/)")]
     [InlineData("{url: \"ftp://rekor.example\"}", "is not an http(s) URL")]
     public void Load_CtlogUrlNotALogOfTheTrustRoot_RefusedAtLoad(string ctlog, string reason)
     {
-        var error = Assert.Throws<PolicyLoadException>(() => Load($$$"""
+        var error = Refused($$$"""
             apiVersion: policy.sigstore.dev/v1beta1
             kind: ClusterImagePolicy
             metadata: {name: p}
@@ -197,7 +220,7 @@ public sealed class PolicyLoadingTests
                 ctlog: {{{ctlog}}}
             ---
             {{{TrustRootWithLog("https://rekor.example/")}}}
-            """));
+            """);
 
         Assert.Equal("spec.authorities[0].ctlog.url", error.Field);
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
@@ -234,7 +257,7 @@ public sealed class PolicyLoadingTests
     [InlineData("- just\n- a list", "")]
     public void Load_NotAPolicyDocument_Refused(string yaml, string field)
     {
-        var error = Assert.Throws<PolicyLoadException>(() => Load(yaml));
+        var error = Refused(yaml);
 
         Assert.Equal(field, error.Field);
         Assert.StartsWith("policy.yaml", error.Message, StringComparison.Ordinal);
@@ -249,7 +272,7 @@ public sealed class PolicyLoadingTests
     [InlineData("YXBpVmVyc2lvbjogcG9saWN5LnNpZ3N0b3JlLmRldi92MWJldGExCmtpbmQ6IENsdXN0ZXJJbWFnZVBvbGljeQptZXRhZGF0YTogjG5hbWU6YXB/VmVyc2lvbjqgcG9saWMBLnNpZ3N0b3JlLmRldg==", "")]
     public void Load_FuzzFinding_RefusedAsPolicyError(string base64, string field)
     {
-        var error = Assert.Throws<PolicyLoadException>(() => Load(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(base64))));
+        var error = Refused(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(base64)));
 
         Assert.Equal(field, error.Field);
     }

@@ -13,7 +13,7 @@ internal sealed class TlogRunner : IDisposable
 {
     private static readonly string[] s_cliVariables =
     [
-        "FULCIO_URL", "REKOR_URL", "REKOR_V2_URL", "TSA_URL", "SIGSTORE_ID_TOKEN", "COSIGN_PASSWORD", "TLOG_KEY_PASSWORD", "TLOG_TRUSTED_ROOT", "SIGSTORE_ROOT_FILE",
+        "FULCIO_URL", "REKOR_URL", "REKOR_V2_URL", "TSA_URL", "SIGSTORE_ID_TOKEN", "COSIGN_PASSWORD", "TLOG_KEY_PASSWORD", "TLOG_TRUSTED_ROOT", "SIGSTORE_ROOT_FILE", "COSIGN_REPOSITORY",
     ];
 
     /// <summary>The identity most tests sign as.</summary>

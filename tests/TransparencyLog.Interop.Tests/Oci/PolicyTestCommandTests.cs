@@ -16,7 +16,9 @@ public sealed class PolicyTestCommandTests(LocalSystem system) : IDisposable
 
     private string Issuer => system["OIDC_ISSUER"];
 
-    private string KeylessPolicy(string glob, string identity, string mode = "enforce", string attestations = "") => _tlog.Write(
+    private string AliceIdentity => $"{{issuer: \"{Issuer}\", subject: \"{TlogRunner.Alice}\"}}";
+
+    private string KeylessPolicy(string glob, string identity, string mode = "enforce", string attestations = "", string source = "") => _tlog.Write(
         $"policy-{Guid.NewGuid():N}.yaml",
         $"""
         apiVersion: policy.sigstore.dev/v1beta1
@@ -30,8 +32,14 @@ public sealed class PolicyTestCommandTests(LocalSystem system) : IDisposable
             keyless:
               identities:
               - {identity}
+        {source}
         {attestations}
         """);
+
+    /// <summary>Writes a keyless policy for <paramref name="glob"/> (Alice unless another identity) and judges <paramref name="image"/> with it.</summary>
+    private Task<ProcessResult> JudgeAsync(
+        string glob, string image, string? identity = null, string mode = "enforce", string attestations = "", string source = "", params string[] extra) =>
+        TestAsync(KeylessPolicy(glob, identity ?? AliceIdentity, mode, attestations, source), image, extra);
 
     private async Task<string> SignKeylessAsync(string reference, string email = TlogRunner.Alice)
     {
@@ -51,10 +59,10 @@ public sealed class PolicyTestCommandTests(LocalSystem system) : IDisposable
         var image = $"{_lab.Registry}/policy/keyless@{digest}";
         var glob = $"{_lab.Registry}/policy/**";
 
-        var exact = await TestAsync(KeylessPolicy(glob, $"{{issuer: \"{Issuer}\", subject: \"{TlogRunner.Alice}\"}}"), image, "-o", "json");
-        var regexp = await TestAsync(KeylessPolicy(glob, $"{{issuerRegExp: \"http://127\\\\.0\\\\.0\\\\.1:.*\", subjectRegExp: \".*@example\\\\.com\"}}"), $"{_lab.Registry}/policy/keyless:1.0");
-        var wrongSubject = await TestAsync(KeylessPolicy(glob, $"{{issuer: \"{Issuer}\", subject: mallory@example.com}}"), image);
-        var wrongIssuer = await TestAsync(KeylessPolicy(glob, $"{{issuer: \"https://accounts.example\", subject: \"{TlogRunner.Alice}\"}}"), image);
+        var exact = await JudgeAsync(glob, image, extra: ["-o", "json"]);
+        var regexp = await JudgeAsync(glob, $"{_lab.Registry}/policy/keyless:1.0", "{issuerRegExp: \"http://127\\\\.0\\\\.0\\\\.1:.*\", subjectRegExp: \".*@example\\\\.com\"}");
+        var wrongSubject = await JudgeAsync(glob, image, $"{{issuer: \"{Issuer}\", subject: mallory@example.com}}");
+        var wrongIssuer = await JudgeAsync(glob, image, $"{{issuer: \"https://accounts.example\", subject: \"{TlogRunner.Alice}\"}}");
 
         Assert.True(exact.ExitCode == 0, exact.Output);
         var decision = TlogRunner.Json(exact);
@@ -75,11 +83,10 @@ public sealed class PolicyTestCommandTests(LocalSystem system) : IDisposable
     {
         var digest = await _lab.PushImageAsync("policy/unsigned:1.0");
         var image = $"{_lab.Registry}/policy/unsigned@{digest}";
-        var identity = $"{{issuer: \"{Issuer}\", subject: \"{TlogRunner.Alice}\"}}";
 
-        var enforced = await TestAsync(KeylessPolicy($"{_lab.Registry}/policy/**", identity), image, "-o", "json");
-        var warned = await TestAsync(KeylessPolicy($"{_lab.Registry}/policy/**", identity, mode: "warn"), image, "-o", "json");
-        var noMatch = await TestAsync(KeylessPolicy("other.example/**", identity), image, "-o", "json");
+        var enforced = await JudgeAsync($"{_lab.Registry}/policy/**", image, extra: ["-o", "json"]);
+        var warned = await JudgeAsync($"{_lab.Registry}/policy/**", image, mode: "warn", extra: ["-o", "json"]);
+        var noMatch = await JudgeAsync("other.example/**", image, extra: ["-o", "json"]);
 
         Assert.True(enforced.ExitCode == 1, enforced.Output);
         Assert.Contains("NO_SIGNATURES", TlogRunner.Json(enforced).GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
@@ -99,14 +106,13 @@ public sealed class PolicyTestCommandTests(LocalSystem system) : IDisposable
         await _tlog.SucceedAsync(
             "attest", reference, "--predicate", predicate, "--type", "slsaprovenance1", "--identity-token", token,
             "--fulcio-url", system["FULCIO_URL"], "--rekor-url", system["REKOR_URL"], "--tsa-url", system["TSA_URL"]);
-        var identity = $"{{issuer: \"{Issuer}\", subject: \"{TlogRunner.Alice}\"}}";
         string Attest(string type, string condition) =>
             $"    attestations:\n    - name: provenance\n      predicateType: {type}\n      policy: {{type: cel, data: \"{condition}\"}}";
         var image = $"{_lab.Registry}/policy/attested@{digest}";
 
-        var satisfied = await TestAsync(KeylessPolicy($"{_lab.Registry}/policy/**", identity, attestations: Attest("slsaprovenance1", "predicate.runDetails.builder.id == 'https://ci.example/builder'")), image);
-        var conditionFalse = await TestAsync(KeylessPolicy($"{_lab.Registry}/policy/**", identity, attestations: Attest("slsaprovenance1", "predicate.runDetails.builder.id.startsWith('https://evil')")), image, "-o", "json");
-        var missing = await TestAsync(KeylessPolicy($"{_lab.Registry}/policy/**", identity, attestations: Attest("cyclonedx", "true")), image, "-o", "json");
+        var satisfied = await JudgeAsync($"{_lab.Registry}/policy/**", image, attestations: Attest("slsaprovenance1", "predicate.runDetails.builder.id == 'https://ci.example/builder'"));
+        var conditionFalse = await JudgeAsync($"{_lab.Registry}/policy/**", image, attestations: Attest("slsaprovenance1", "predicate.runDetails.builder.id.startsWith('https://evil')"), extra: ["-o", "json"]);
+        var missing = await JudgeAsync($"{_lab.Registry}/policy/**", image, attestations: Attest("cyclonedx", "true"), extra: ["-o", "json"]);
 
         Assert.True(satisfied.ExitCode == 0, satisfied.Output);
         Assert.True(conditionFalse.ExitCode == 1, conditionFalse.Output);
@@ -120,7 +126,7 @@ public sealed class PolicyTestCommandTests(LocalSystem system) : IDisposable
     {
         var signed = await _lab.PushImageAsync("policy/moving:1.0");
         await SignKeylessAsync($"{_lab.Registry}/policy/moving@{signed}");
-        var policy = KeylessPolicy($"{_lab.Registry}/policy/**", $"{{issuer: \"{Issuer}\", subject: \"{TlogRunner.Alice}\"}}");
+        var policy = KeylessPolicy($"{_lab.Registry}/policy/**", AliceIdentity);
         var before = await TestAsync(policy, $"{_lab.Registry}/policy/moving:1.0");
 
         var moved = await _lab.PushImageAsync("policy/moving:1.0");
@@ -166,11 +172,10 @@ public sealed class PolicyTestCommandTests(LocalSystem system) : IDisposable
     [Fact]
     public async Task PolicyTest_RegistryDown_DeniedInEnforceWarningInWarn()
     {
-        var identity = $"{{issuer: \"{Issuer}\", subject: \"{TlogRunner.Alice}\"}}";
         const string image = "127.0.0.1:1/policy/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-        var enforced = await TestAsync(KeylessPolicy("127.0.0.1:1/**", identity), image, "-o", "json");
-        var warned = await TestAsync(KeylessPolicy("127.0.0.1:1/**", identity, mode: "warn"), image, "-o", "json");
+        var enforced = await JudgeAsync("127.0.0.1:1/**", image, extra: ["-o", "json"]);
+        var warned = await JudgeAsync("127.0.0.1:1/**", image, mode: "warn", extra: ["-o", "json"]);
 
         Assert.True(enforced.ExitCode == 1, enforced.Output);
         Assert.Contains("REGISTRY_UNREACHABLE", TlogRunner.Json(enforced).GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
@@ -183,7 +188,7 @@ public sealed class PolicyTestCommandTests(LocalSystem system) : IDisposable
     {
         var digest = await _lab.PushImageAsync("policy/review:1.0");
         await SignKeylessAsync($"{_lab.Registry}/policy/review:1.0");
-        var policy = KeylessPolicy($"{_lab.Registry}/policy/**", $"{{issuer: \"{Issuer}\", subject: \"{TlogRunner.Alice}\"}}");
+        var policy = KeylessPolicy($"{_lab.Registry}/policy/**", AliceIdentity);
         string Review(string image) => _tlog.Write($"review-{Guid.NewGuid():N}.json", $$$"""
             {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"705ab4f5-6393-11e8-b7cc-42010a800002",
              "kind":{"group":"apps","version":"v1","kind":"Deployment"},"resource":{"group":"apps","version":"v1","resource":"deployments"},
@@ -204,6 +209,60 @@ public sealed class PolicyTestCommandTests(LocalSystem system) : IDisposable
         Assert.Equal(403, denied.GetProperty("status").GetProperty("code").GetInt32());
         Assert.Contains("/spec/template/spec/containers/0/image", denied.GetProperty("status").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("must be an image digest", denied.GetProperty("status").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PolicyTest_SignaturesInAnotherRepository_AdmittedWithSourceDeniedWithout()
+    {
+        var digest = await _lab.PushImageAsync("policy/apart:1.0");
+        var image = $"{_lab.Registry}/policy/apart@{digest}";
+        var glob = $"{_lab.Registry}/policy/**";
+        var signatures = $"{_lab.Registry}/signatures/apart";
+        var token = await system.DevTokenAsync(TlogRunner.Alice);
+        string[] services = ["--identity-token", token, "--fulcio-url", system["FULCIO_URL"], "--rekor-url", system["REKOR_URL"], "--tsa-url", system["TSA_URL"]];
+        var (privateKey, publicKey) = _tlog.WriteKeyPair("apart");
+        await _tlog.SucceedAsync(["sign", image, "--signature-repository", signatures, .. services]);
+        await _tlog.SucceedAsync("sign", image, "--signature-repository", signatures, "--key", privateKey, "--rekor-url", system["REKOR_URL"]);
+        var predicate = _tlog.Write("apart-provenance.json", """{"runDetails":{"builder":{"id":"https://ci.example/builder"}}}""");
+        var attested = await _tlog.RunAsync(
+            ["attest", image, "--predicate", predicate, "--type", "slsaprovenance1", .. services],
+            new Dictionary<string, string> { ["COSIGN_REPOSITORY"] = signatures });
+        Assert.True(attested.ExitCode == 0, attested.Output);
+        var source = $"    source: [{{oci: \"{signatures}\"}}]";
+        var attestation = "    attestations:\n    - name: provenance\n      predicateType: slsaprovenance1\n      policy: {type: cel, data: \"predicate.runDetails.builder.id == 'https://ci.example/builder'\"}";
+        var pem = string.Join("\n", File.ReadAllLines(publicKey).Select(static l => "        " + l));
+        string KeyPolicy(string sourceLine) => _tlog.Write($"key-{Guid.NewGuid():N}.yaml", $"""
+            apiVersion: policy.sigstore.dev/v1beta1
+            kind: ClusterImagePolicy
+            metadata: {"{"}name: keyed{"}"}
+            spec:
+              images: [{"{"}glob: "{glob}"{"}"}]
+              authorities:
+              - key:
+                  data: |
+            {pem}
+            {sourceLine}
+            """);
+
+        var keylessWithSource = await JudgeAsync(glob, image, attestations: attestation, source: source, extra: ["-o", "json"]);
+        var keylessWithout = await JudgeAsync(glob, image, extra: ["-o", "json"]);
+        var wrongSource = await JudgeAsync(glob, image, attestations: attestation, source: "    source: [{oci: \"" + _lab.Registry + "/signatures/elsewhere\"}]", extra: ["-o", "json"]);
+        var keyWithSource = await TestAsync(KeyPolicy(source), image);
+        var keyWithout = await TestAsync(KeyPolicy(string.Empty), image, "-o", "json");
+        var verifyElsewhere = await _tlog.VerifyAsync("verify", image, [.. _tlog.Identity(), "--signature-repository", signatures]);
+        var verifyBeside = await _tlog.VerifyAsync("verify", image, _tlog.Identity());
+
+        Assert.True(keylessWithSource.ExitCode == 0, keylessWithSource.Output);
+        Assert.Equal(TlogRunner.Alice, TlogRunner.Json(keylessWithSource).GetProperty("records")[0].GetProperty("images")[0].GetProperty("policies")[0].GetProperty("signer").GetString());
+        Assert.True(keylessWithout.ExitCode == 1, keylessWithout.Output);
+        Assert.Contains("NO_SIGNATURES", TlogRunner.Json(keylessWithout).GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
+        Assert.True(wrongSource.ExitCode == 1, wrongSource.Output);
+        Assert.Contains($"in {_lab.Registry}/signatures/elsewhere", TlogRunner.Json(wrongSource).GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
+        Assert.True(keyWithSource.ExitCode == 0, keyWithSource.Output);
+        Assert.True(keyWithout.ExitCode == 1, keyWithout.Output);
+        Assert.Contains("NO_SIGNATURES", TlogRunner.Json(keyWithout).GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
+        Assert.True(verifyElsewhere.ExitCode == 0, verifyElsewhere.Output);
+        TlogRunner.AssertFailed(verifyBeside, 10, "NO_SIGNATURES");
     }
 
     [Fact]
