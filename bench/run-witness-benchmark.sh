@@ -8,10 +8,7 @@
 #
 # Usage: bench/run-witness-benchmark.sh [--clients C] [--duration S] [--warmup S] [--requests N] [--concurrency K] [--keep]
 # Defaults: 32 clients, 20 s of appends after 5 s of warm-up per run; ab: 3,000 requests, 16 at once.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-config=Release
+. "$(dirname "$0")/lib.sh"   # set -euo pipefail, cd to the repository, root, config, free_port
 
 clients=32 duration=20 warmup=5 requests=3000 concurrency=16 keep=false
 while [[ $# -gt 0 ]]; do
@@ -22,22 +19,13 @@ while [[ $# -gt 0 ]]; do
     --requests) requests=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
     --keep) keep=true; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) bench_help; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
-command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 command -v ab >/dev/null || { echo "error: ab (apache2-utils) is required" >&2; exit 1; }
 scripts/pg.sh ensure-binaries
-
-free_port() {
-  local p
-  while true; do
-    p=$((20000 + RANDOM % 30000))
-    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
 
 work=$(mktemp -d /tmp/tlog-witness-bench.XXXXXX)
 pids=()
