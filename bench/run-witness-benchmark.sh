@@ -140,7 +140,8 @@ echo "    cosignature latency: $(grep -E '^tlog_witness_cosignature_seconds_(cou
 # 3. One witness's capacity: the log's current checkpoint, re-sent with old = its size.
 note=$(curl -fsS "http://127.0.0.1:$log_port/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["signedTreeHead"], end="")')
 size=$(sed -n 2p <<<"$note")
-printf 'old %s\n\n%s' "$size" "$note" >"$work/add-checkpoint.txt"
+# $(...) dropped the note's final newline, which a signed note needs.
+printf 'old %s\n\n%s\n' "$size" "$note" >"$work/add-checkpoint.txt"
 url="http://127.0.0.1:${witness_ports[0]}/add-checkpoint"
 status=$(curl -s -o "$work/add-checkpoint.answer" -w '%{http_code}' --data-binary "@$work/add-checkpoint.txt" "$url")
 if [[ $status == 409 ]]; then
@@ -148,7 +149,7 @@ if [[ $status == 409 ]]; then
   old_size=$(tr -d '\n' <"$work/add-checkpoint.answer")
   proof=$(curl -fsS "http://127.0.0.1:$log_port/api/v1/log/proof?firstSize=$old_size&lastSize=$size" \
     | python3 -c 'import base64,json,sys; [print(base64.b64encode(bytes.fromhex(h)).decode()) for h in json.load(sys.stdin)["hashes"]]')
-  { printf 'old %s\n' "$old_size"; [[ -n $proof ]] && printf '%s\n' "$proof"; printf '\n%s' "$note"; } >"$work/add-checkpoint-first.txt"
+  { printf 'old %s\n' "$old_size"; [[ -n $proof ]] && printf '%s\n' "$proof"; printf '\n%s\n' "$note"; } >"$work/add-checkpoint-first.txt"
   status=$(curl -s -o "$work/add-checkpoint.answer" -w '%{http_code}' --data-binary "@$work/add-checkpoint-first.txt" "$url")
 fi
 [[ $status == 200 ]] || { echo "error: the witness answered $status to the benchmark request: $(head -c 300 "$work/add-checkpoint.answer")" >&2; exit 1; }
