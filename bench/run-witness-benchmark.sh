@@ -8,12 +8,10 @@
 #
 # Usage: bench/run-witness-benchmark.sh [--clients C] [--duration S] [--warmup S] [--requests N] [--concurrency K] [--keep]
 # Defaults: 32 clients, 20 s of appends after 5 s of warm-up per run; ab: 3,000 requests, 16 at once.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-config=Release
+. "$(dirname "$0")/lib.sh"   # set -euo pipefail, cd to the repository, root, config, free_port
 
 clients=32 duration=20 warmup=5 requests=3000 concurrency=16 keep=false
+witness_timeout=1000 witness_budget=5000
 while [[ $# -gt 0 ]]; do
   case $1 in
     --clients) clients=$2; shift 2 ;;
@@ -21,23 +19,16 @@ while [[ $# -gt 0 ]]; do
     --warmup) warmup=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
+    --witness-timeout-ms) witness_timeout=$2; shift 2 ;;
+    --budget-ms) witness_budget=$2; shift 2 ;;
     --keep) keep=true; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) bench_help; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
-command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 command -v ab >/dev/null || { echo "error: ab (apache2-utils) is required" >&2; exit 1; }
 scripts/pg.sh ensure-binaries
-
-free_port() {
-  local p
-  while true; do
-    p=$((20000 + RANDOM % 30000))
-    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
 
 work=$(mktemp -d /tmp/tlog-witness-bench.XXXXXX)
 pids=()
@@ -138,18 +129,30 @@ for i in 0 1 2; do
   wait_ready "http://127.0.0.1:$port" "$!" "$work/w$i.log"
 done
 printf 'group main 2 w0 w1 w2\nquorum main\n' >>"$policy"
-start_log witnessed Witnessing__PolicyFile="$policy" Witnessing__Mode=FailClosed
-run_appends "2-of-3 witness quorum, fail-closed"
+start_log witnessed Witnessing__PolicyFile="$policy" Witnessing__Mode=FailClosed \
+  Witnessing__WitnessTimeoutMilliseconds="$witness_timeout" Witnessing__BudgetMilliseconds="$witness_budget"
+run_appends "2-of-3 witness quorum, fail-closed (witness timeout $witness_timeout ms, budget $witness_budget ms)"
 scrape=$(curl -fsS "http://127.0.0.1:$log_port/metrics")
 echo "    quorum waits: $(grep -E '^tlog_witness_quorum_wait_seconds_(count|sum)' <<<"$scrape" | tr '\n' ' ')"
+echo "    witness failures: $(grep -E '^tlog_witness_failures_total' <<<"$scrape" | tr '\n' ' ')"
+echo "    cosignature latency: $(grep -E '^tlog_witness_cosignature_seconds_(count|sum)' <<<"$scrape" | tr '\n' ' ')"
 
 # 3. One witness's capacity: the log's current checkpoint, re-sent with old = its size.
 note=$(curl -fsS "http://127.0.0.1:$log_port/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["signedTreeHead"], end="")')
 size=$(sed -n 2p <<<"$note")
-printf 'old %s\n\n%s' "$size" "$note" >"$work/add-checkpoint.txt"
+# $(...) dropped the note's final newline, which a signed note needs.
+printf 'old %s\n\n%s\n' "$size" "$note" >"$work/add-checkpoint.txt"
 url="http://127.0.0.1:${witness_ports[0]}/add-checkpoint"
-status=$(curl -s -o /dev/null -w '%{http_code}' --data-binary "@$work/add-checkpoint.txt" "$url")
-[[ $status == 200 ]] || { echo "error: the witness answered $status to the benchmark request" >&2; exit 1; }
+status=$(curl -s -o "$work/add-checkpoint.answer" -w '%{http_code}' --data-binary "@$work/add-checkpoint.txt" "$url")
+if [[ $status == 409 ]]; then
+  # The witness cosigned an older size (fail-closed rounds that missed the quorum still advance a witness): prove from it.
+  old_size=$(tr -d '\n' <"$work/add-checkpoint.answer")
+  proof=$(curl -fsS "http://127.0.0.1:$log_port/api/v1/log/proof?firstSize=$old_size&lastSize=$size" \
+    | python3 -c 'import base64,json,sys; [print(base64.b64encode(bytes.fromhex(h)).decode()) for h in json.load(sys.stdin)["hashes"]]')
+  { printf 'old %s\n' "$old_size"; [[ -n $proof ]] && printf '%s\n' "$proof"; printf '\n%s\n' "$note"; } >"$work/add-checkpoint-first.txt"
+  status=$(curl -s -o "$work/add-checkpoint.answer" -w '%{http_code}' --data-binary "@$work/add-checkpoint-first.txt" "$url")
+fi
+[[ $status == 200 ]] || { echo "error: the witness answered $status to the benchmark request: $(head -c 300 "$work/add-checkpoint.answer")" >&2; exit 1; }
 echo "==> witness add-checkpoint: $requests requests, $concurrency at once (tree size $size); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 ab -q -k -n "$requests" -c "$concurrency" -p "$work/add-checkpoint.txt" -T text/plain "$url" \
   | grep -E 'Requests per second|Non-2xx|Failed requests|50%|99%|100%' | sed 's/^/    /'

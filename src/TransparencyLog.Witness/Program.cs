@@ -19,6 +19,7 @@ var app = builder.Build();
 app.MapServiceDefaults();
 app.MapCosigning();
 app.MapCheckpoints();
+app.MapLatestCheckpoint();
 await app.RunAsync();
 return 0;
 

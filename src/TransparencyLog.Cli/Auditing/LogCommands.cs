@@ -110,7 +110,7 @@ internal static class LogCommands
             Description = "State file holding the last verified checkpoint (default: ~/.config/tlog/checkpoints/<sha256 of origin>).",
             HelpName = "PATH",
         };
-        var witnessPolicy = WitnessQuorum.Option();
+        var witness = new WitnessFlags();
         var command = new Command(
             "verify-consistency",
             "Audit the log: verify the current checkpoint's signature, prove it consistent with the last checkpoint " +
@@ -126,11 +126,11 @@ internal static class LogCommands
         command.Options.Add(vkey);
         command.Options.Add(publicKey);
         command.Options.Add(state);
-        command.Options.Add(witnessPolicy);
+        witness.AddTo(command);
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {
             var verifier = CheckpointVerifier.Create(parseResult.GetValue(vkey), parseResult.GetValue(publicKey));
-            var quorum = WitnessQuorum.From(parseResult, witnessPolicy, host);
+            var quorum = witness.Resolve(parseResult, host);
             var client = Client(parseResult, rekorUrl, host);
             string note;
             Checkpoint current;

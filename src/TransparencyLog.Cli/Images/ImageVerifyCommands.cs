@@ -156,7 +156,7 @@ internal sealed class ImageVerifyFlags
     private readonly Option<bool> _ignoreTlog = new("--insecure-ignore-tlog") { Description = "Do not require a transparency log entry (only with --key: for signatures made without a log, e.g. by skopeo)." };
     private readonly Option<bool> _ignoreSct = new("--insecure-ignore-sct") { Description = "Do not require an embedded SCT in the signing certificate." };
     private readonly Option<string[]> _annotations = new("--annotations", "-a") { Description = "KEY=VALUE annotations every accepted signature must carry.", HelpName = "KEY=VALUE" };
-    private readonly Option<string?> _witnessPolicy = WitnessQuorum.Option();
+    private readonly WitnessFlags _witness = new();
     private readonly RegistryFlags _registry = new();
     private readonly SignatureRepositoryFlag _signatureRepository = new();
 
@@ -164,14 +164,14 @@ internal sealed class ImageVerifyFlags
     public TrustedRoot? Root { get; private set; }
 
     /// <summary>The --witness-policy, parsed; null without the flag.</summary>
-    public WitnessQuorum? ResolveWitnessQuorum(ParseResult parseResult, CliHost host) => WitnessQuorum.From(parseResult, _witnessPolicy, host);
+    public WitnessQuorum? ResolveWitnessQuorum(ParseResult parseResult, CliHost host) => _witness.Resolve(parseResult, host);
 
     public void AddTo(Command command)
     {
         foreach (var option in new Option[]
         {
             _identity, _identityRegexp, _issuer, _issuerRegexp, _workflowTrigger, _workflowSha, _workflowName, _workflowRepository, _workflowRef,
-            _key, _trustedRoot, _offline, _ignoreTlog, _ignoreSct, _annotations, _witnessPolicy, _signatureRepository.Option,
+            _key, _trustedRoot, _offline, _ignoreTlog, _ignoreSct, _annotations, _witness.Policy, _witness.MaxAge, _signatureRepository.Option,
         })
         {
             command.Options.Add(option);

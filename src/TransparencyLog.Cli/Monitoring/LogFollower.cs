@@ -23,7 +23,8 @@ internal sealed class LogFollower(
     MonitorMetrics metrics,
     TimeProvider time,
     string url,
-    string statePath)
+    string statePath,
+    SplitViewCheck? splitView = null)
 {
     /// <summary>Entry bundles fetched concurrently while catching up.</summary>
     private const int Parallelism = 8;
@@ -46,6 +47,11 @@ internal sealed class LogFollower(
         }
 
         metrics.SetCheckpointSize(checkpoint.Size);
+        if (splitView is not null && await splitView.FindAsync(tiles, key, checkpoint, cancellationToken) is { } split)
+        {
+            return await MisbehavedAsync("split_view", checkpoint.Origin, split.Message, split.WitnessNote, note, cancellationToken);
+        }
+
         var root = Hash.FromBytes(checkpoint.RootHash);
         TreeEdge edge;
         if (state is not null)

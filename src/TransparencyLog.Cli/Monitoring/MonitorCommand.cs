@@ -42,7 +42,8 @@ internal static partial class MonitorCommand
             "5 (identities found), 4 (the log misbehaved) or 1 (could not check).\n\n" +
             "Examples:\n  tlog monitor --config-file monitor.yaml --url http://127.0.0.1:3000\n" +
             "  tlog monitor --config-file monitor.yaml --once=false --interval 1m --webhook https://hooks.example/tlog");
-        foreach (var option in new Option[] { configFile, config, once, interval, url, kind, vkey, state, metricsPort, webhooks, stream })
+        var witnessPolicy = SplitViewCheck.Option();
+        foreach (var option in new Option[] { configFile, config, once, interval, url, kind, vkey, state, metricsPort, webhooks, stream, witnessPolicy })
         {
             command.Options.Add(option);
         }
@@ -62,7 +63,7 @@ internal static partial class MonitorCommand
                     parseResult.GetValue(metricsPort),
                     parseResult.GetValue(webhooks) ?? [],
                     parseResult.GetValue(stream) ?? "auto");
-                return await RunAsync(host, settings, cancellationToken);
+                return await RunAsync(host, settings, cancellationToken, SplitViewCheck.From(parseResult, witnessPolicy, host));
             }
             catch (CliException ex)
             {
@@ -76,7 +77,7 @@ internal static partial class MonitorCommand
     private sealed record Settings(
         MonitorConfig Config, bool Once, TimeSpan Interval, string Url, string Kind, string? Vkey, string? StatePath, int? MetricsPort, string[] Webhooks, string Stream);
 
-    private static async Task<int> RunAsync(CliHost host, Settings settings, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliHost host, Settings settings, CancellationToken cancellationToken, SplitViewCheck? splitView = null)
     {
         var prefix = settings.Kind switch
         {
@@ -94,7 +95,7 @@ internal static partial class MonitorCommand
         using var metrics = new MonitorMetrics();
         var alerts = new AlertSinks(host.Output, host.Context.Http, Webhooks(host, settings), settings.Config.OutputIdentities, metrics, host.Error);
         var follower = new LogFollower(
-            new TileLogClient(host.Context.Http, prefix), key, new IdentityMatcher(settings.Config.MonitoredValues), settings.Config, alerts, metrics, host.Context.Time, settings.Url, statePath);
+            new TileLogClient(host.Context.Http, prefix), key, new IdentityMatcher(settings.Config.MonitoredValues), settings.Config, alerts, metrics, host.Context.Time, settings.Url, statePath, splitView);
         if (!settings.Config.WatchesAnything)
         {
             await host.Error.WriteLineAsync("note: the configuration watches no identities; checking the log's consistency only");

@@ -49,19 +49,30 @@ internal static class VerifyCommands
         var issuer = new Option<string?>("--certificate-oidc-issuer") { Description = "The exact OIDC issuer the signing certificate must name.", HelpName = "URL" };
         var issuerRegexp = new Option<string?>("--certificate-oidc-issuer-regexp") { Description = "A regular expression the whole OIDC issuer must match (anchored).", HelpName = "REGEX" };
         var key = new Option<string?>("--key") { Description = "Verify a key-based bundle with this PEM public key instead of a certificate identity.", HelpName = "PUBKEY" };
-        var witnessPolicy = WitnessQuorum.Option();
+        var witness = new WitnessFlags();
+        var cosignedCheckpoint = CosignedCheckpointFile.Option();
 
         var command = new Command(name, description);
         command.Arguments.Add(file);
-        foreach (var option in new Option[] { bundle, trustedRoot, identity, identityRegexp, issuer, issuerRegexp, key, witnessPolicy })
+        foreach (var option in new Option[] { bundle, trustedRoot, identity, identityRegexp, issuer, issuerRegexp, key })
         {
             command.Options.Add(option);
         }
 
+        witness.AddTo(command);
+        command.Options.Add(cosignedCheckpoint);
+
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {
             var path = parseResult.GetRequiredValue(file);
-            var quorum = WitnessQuorum.From(parseResult, witnessPolicy, host);
+            var quorum = witness.Resolve(parseResult, host);
+            IReadOnlyList<CosignedBeside>? beside = null;
+            if (parseResult.GetValue(cosignedCheckpoint) is { } besidePath)
+            {
+                beside = quorum is not null
+                    ? CosignedCheckpointFile.Read(besidePath)
+                    : throw new CliException(ExitCodes.Usage, "--cosigned-checkpoint needs --witness-policy (it is the checkpoint the policy is checked on)");
+            }
             var keyPath = parseResult.GetValue(key);
             var identityValues = new[] { parseResult.GetValue(identity), parseResult.GetValue(identityRegexp), parseResult.GetValue(issuer), parseResult.GetValue(issuerRegexp) };
             CertificateIdentityPolicy? policy = null;
@@ -116,10 +127,10 @@ internal static class VerifyCommands
                 ? verifier.Verify(parsed, artifact, policy)
                 : verifier.VerifyWithKey(parsed, artifact, LoadPublicKey(keyPath ?? string.Empty));
 
-            // Offline checks first: the witnessed checkpoint is fetched only for a bundle that verifies on its own.
+            // Offline checks first: the witnessed checkpoint is fetched (unless given beside) only for a bundle that verifies on its own.
             IReadOnlyList<WitnessedCheckpoint> witnessed = quorum is null
                 ? []
-                : await quorum.RequireForEntriesAsync(root, parsed.VerificationMaterial.TlogEntries, cancellationToken);
+                : await quorum.RequireForEntriesAsync(root, parsed.VerificationMaterial.TlogEntries, cancellationToken, beside);
 
             reporter.Line("Verified OK");
             if (result.Subject is not null)

@@ -34,17 +34,25 @@ internal sealed class WitnessQuorum
     public const string QuorumUnmet = "WITNESS_QUORUM_UNMET";
     public const string BadCosignature = "WITNESS_COSIGNATURE_INVALID";
     public const string NotCovered = "WITNESS_CHECKPOINT_BEHIND";
+    public const string Stale = "WITNESS_COSIGNATURE_STALE";
+    public const string Inconsistent = "WITNESS_CHECKPOINT_INCONSISTENT";
 
     private static readonly string[] s_tilePrefixes = ["", "/api/v2"];
 
     private readonly HttpClient _http;
+    private readonly TimeProvider _time;
 
-    private WitnessQuorum(HttpClient http, WitnessPolicy policy, string path)
+    private WitnessQuorum(HttpClient http, TimeProvider time, WitnessPolicy policy, string path, TimeSpan? maxAge)
     {
         _http = http;
+        _time = time;
         Policy = policy;
         PolicyPath = path;
+        MaxAge = maxAge;
     }
+
+    /// <summary>--max-cosignature-age: a cosignature older than this does not count (null: any age).</summary>
+    public TimeSpan? MaxAge { get; }
 
     public WitnessPolicy Policy { get; }
 
@@ -58,7 +66,7 @@ internal sealed class WitnessQuorum
     };
 
     /// <summary>The parsed policy of <paramref name="option"/>, or null when the flag is absent.</summary>
-    public static WitnessQuorum? From(ParseResult parseResult, Option<string?> option, CliHost host)
+    public static WitnessQuorum? From(ParseResult parseResult, Option<string?> option, CliHost host, TimeSpan? maxAge = null)
     {
         if (parseResult.GetValue(option) is not { } path)
         {
@@ -77,7 +85,7 @@ internal sealed class WitnessQuorum
 
         try
         {
-            return new WitnessQuorum(host.Context.Http, WitnessPolicy.Parse(File.ReadAllText(path)), path);
+            return new WitnessQuorum(host.Context.Http, host.Context.Time, WitnessPolicy.Parse(File.ReadAllText(path)), path, maxAge);
         }
         catch (FormatException ex)
         {
@@ -112,7 +120,34 @@ internal sealed class WitnessQuorum
         }
 
         var names = cosigned.Order(StringComparer.Ordinal).ToList();
-        if (!Policy.IsSatisfiedBy(cosigned))
+        if (MaxAge is { } maxAge)
+        {
+            // A cosignature says "at T this was the newest tree I saw": an old T counts for nothing newer.
+            var now = _time.GetUtcNow();
+            var stale = new List<string>();
+            foreach (var witness in Policy.Witnesses.Where(w => cosigned.Contains(w.Name)))
+            {
+                Cosignature.TryVerify(note, witness.Key, out var time);
+                var signedAt = DateTimeOffset.FromUnixTimeSeconds(Math.Min(time, DateTimeOffset.MaxValue.ToUnixTimeSeconds()));
+                if (now - signedAt > maxAge)
+                {
+                    stale.Add($"{witness.Name} cosigned at {signedAt:yyyy-MM-ddTHH:mm:ssZ} ({FormatAge(now - signedAt)} ago)");
+                    names.Remove(witness.Name);
+                }
+            }
+
+            if (stale.Count > 0 && !Policy.IsSatisfiedBy(names.ToHashSet(StringComparer.Ordinal)))
+            {
+                throw new CliException(
+                    failureExitCode,
+                    $"WITNESS COSIGNATURES TOO OLD: the checkpoint of '{checkpoint.Origin}' at size {checkpoint.Size}: {string.Join("; ", stale)}, " +
+                    $"older than --max-cosignature-age {FormatAge(maxAge)}; the fresh ones (" + (names.Count == 0 ? "none" : string.Join(", ", names)) +
+                    $") do not satisfy the quorum of {PolicyPath}",
+                    Stale);
+            }
+        }
+
+        if (!Policy.IsSatisfiedBy(names.ToHashSet(StringComparer.Ordinal)))
         {
             throw new CliException(
                 failureExitCode,
@@ -129,12 +164,18 @@ internal sealed class WitnessQuorum
     /// the entry included in it from the log's tiles.
     /// </summary>
     public async Task<IReadOnlyList<WitnessedCheckpoint>> RequireForEntriesAsync(
-        TrustedRoot root, IEnumerable<TransparencyLogEntry> entries, CancellationToken cancellationToken)
+        TrustedRoot root, IEnumerable<TransparencyLogEntry> entries, CancellationToken cancellationToken, IReadOnlyList<CosignedBeside>? beside = null)
     {
         var verifier = new BundleVerifier(root);
         var results = new List<WitnessedCheckpoint>();
         foreach (var entry in entries)
         {
+            if (beside is not null)
+            {
+                results.Add(RequireFromBeside(verifier, entry, beside));
+                continue;
+            }
+
             var (tiles, note, checkpoint) = await FetchCheckpointAsync(root, verifier, entry, cancellationToken);
             var witnessed = RequireQuorum(note, checkpoint, ExitCodes.VerificationFailed);
             var index = entry.InclusionProof?.LogIndex ?? entry.LogIndex;
@@ -161,6 +202,50 @@ internal sealed class WitnessQuorum
 
         return results;
     }
+
+    /// <summary>
+    /// Offline: a cosigned checkpoint the log served beside the entry, of its log, proved consistent with the tree of the
+    /// entry's (already verified) inclusion proof, whose quorum the policy requires.
+    /// </summary>
+    private WitnessedCheckpoint RequireFromBeside(BundleVerifier verifier, TransparencyLogEntry entry, IReadOnlyList<CosignedBeside> beside)
+    {
+        var index = entry.InclusionProof?.LogIndex ?? entry.LogIndex;
+        if (entry.InclusionProof is not { } proof)
+        {
+            throw new CliException(ExitCodes.VerificationFailed, $"entry {index} has no inclusion proof to relate the cosigned checkpoint to", QuorumUnmet);
+        }
+
+        foreach (var candidate in beside)
+        {
+            Checkpoint checkpoint;
+            try
+            {
+                checkpoint = verifier.VerifyLogCheckpoint(entry, candidate.Note);
+            }
+            catch (VerificationException)
+            {
+                continue; // Another log's (a retrieve answer may hold several).
+            }
+
+            var witnessed = RequireQuorum(candidate.Note, checkpoint, ExitCodes.VerificationFailed);
+            if (checkpoint.Size < proof.TreeSize
+                || !ProofVerifier.VerifyConsistency(proof.TreeSize, checkpoint.Size, candidate.ConsistencyProof, Hash.FromBytes(proof.RootHash), Hash.FromBytes(checkpoint.RootHash)))
+            {
+                throw new CliException(
+                    ExitCodes.VerificationFailed,
+                    $"the cosigned checkpoint of '{checkpoint.Origin}' at size {checkpoint.Size} is not consistent with the tree of size {proof.TreeSize} " +
+                    $"entry {index} is proved in (the consistency proof beside it does not verify)",
+                    Inconsistent);
+            }
+
+            return witnessed;
+        }
+
+        throw new CliException(ExitCodes.VerificationFailed, $"the cosigned checkpoint file holds no checkpoint signed by the log of entry {index}", QuorumUnmet);
+    }
+
+    private static string FormatAge(TimeSpan age) =>
+        age.TotalHours >= 1 ? $"{(long)age.TotalHours}h{age.Minutes}m" : age.TotalMinutes >= 1 ? $"{(long)age.TotalMinutes}m{age.Seconds}s" : $"{(long)age.TotalSeconds}s";
 
     private async Task<(TileLogClient Tiles, string Note, Checkpoint Checkpoint)> FetchCheckpointAsync(
         TrustedRoot root, BundleVerifier verifier, TransparencyLogEntry entry, CancellationToken cancellationToken)

@@ -1,12 +1,13 @@
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Witnessing;
 using TransparencyLog.Merkle;
 
 namespace TransparencyLog.LogService.Rekor;
 
-/// <summary>Reads entries together with an inclusion proof against one signed tree head.</summary>
-internal sealed class EntryReader(EntryStore entries, LogHeads heads, ProofService proofs, TileStore tiles)
+/// <summary>Reads entries together with an inclusion proof against one signed tree head (and the cosigned checkpoint beside it).</summary>
+internal sealed class EntryReader(EntryStore entries, LogHeads heads, ProofService proofs, TileStore tiles, CosignedCheckpoints cosigned)
 {
     public async Task<VerifiedEntry?> ByIndexAsync(LogInstance log, long index, CancellationToken cancellationToken)
     {
@@ -69,6 +70,7 @@ internal sealed class EntryReader(EntryStore entries, LogHeads heads, ProofServi
             throw new LogStorageException($"log {log.Name}: inclusion proof for entry {stored.Index} at size {head.Size} does not verify");
         }
 
-        return new VerifiedEntry(stored.Index, stored.Body, stored.IntegratedTime, stored.EntrySignature, stored.LeafHash, head, proof);
+        var beside = await cosigned.BesideAsync(log, head, cancellationToken);
+        return new VerifiedEntry(stored.Index, stored.Body, stored.IntegratedTime, stored.EntrySignature, stored.LeafHash, head, proof, beside);
     }
 }

@@ -12,6 +12,7 @@ using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
 using TransparencyLog.LogService.Sequencing;
 using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Witnessing;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.Json;
 using TransparencyLog.Sigstore.Rekor;
@@ -44,7 +45,7 @@ internal static class RekorApi
     }
 
     private static async Task<IResult> CreateEntryAsync(
-        HttpContext context, LogRegistry registry, Sequencers sequencers, EntryStore entries, IOptions<LimitsOptions> limits)
+        HttpContext context, LogRegistry registry, Sequencers sequencers, EntryStore entries, CosignedCheckpoints cosigned, IOptions<LimitsOptions> limits)
     {
         var log = registry.Get(LogKind.RekorV1);
         ProposedEntry proposed;
@@ -104,7 +105,8 @@ internal static class RekorApi
                 var id = RekorEntryWriter.EntryId(log, entry.LeafHash);
                 context.Response.Headers.Location = $"/api/v1/log/entries/{id}";
                 context.Response.Headers.ETag = id;
-                var verified = new VerifiedEntry(appended.Index, entry.Body, appended.IntegratedTime, appended.EntrySignature, entry.LeafHash, appended.Head, appended.InclusionProof);
+                var beside = await cosigned.BesideAsync(log, appended.Head, context.RequestAborted);
+                var verified = new VerifiedEntry(appended.Index, entry.Body, appended.IntegratedTime, appended.EntrySignature, entry.LeafHash, appended.Head, appended.InclusionProof, beside);
                 return new JsonBytes(RekorEntryWriter.Map(log, verified), StatusCodes.Status201Created);
             }
 

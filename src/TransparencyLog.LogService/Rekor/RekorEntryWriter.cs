@@ -2,16 +2,24 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using TransparencyLog.LogService.Logs;
+using TransparencyLog.LogService.Witnessing;
 using TransparencyLog.Merkle;
 
 namespace TransparencyLog.LogService.Rekor;
 
-/// <summary>An entry with everything a Rekor v1 client needs to verify it offline.</summary>
-internal sealed record VerifiedEntry(long Index, byte[] Body, long IntegratedTime, byte[]? SignedEntryTimestamp, Hash LeafHash, TreeHead Head, IReadOnlyList<Hash> InclusionProof);
+/// <summary>
+/// An entry with everything a Rekor v1 client needs to verify it offline, and, with a witness policy, the cosigned
+/// checkpoint beside its proof.
+/// </summary>
+internal sealed record VerifiedEntry(
+    long Index, byte[] Body, long IntegratedTime, byte[]? SignedEntryTimestamp, Hash LeafHash, TreeHead Head, IReadOnlyList<Hash> InclusionProof,
+    CosignedCheckpoint? Cosigned = null);
 
 /// <summary>
 /// Writes Rekor v1 <c>LogEntry</c> JSON. Every field is always present (sigstore-js calls methods on each one), and the
-/// proof, root, size and checkpoint all describe the same tree head.
+/// proof, root, size and checkpoint all describe the same tree head. The proof's checkpoint carries the log's signature
+/// only; a cosigned one goes beside it in <c>verification.cosignedCheckpoint</c> (<c>checkpoint</c>, <c>treeSize</c>,
+/// <c>consistencyProof</c> from the proof's tree, hex), a field Rekor clients do not know and skip.
 /// </summary>
 internal static class RekorEntryWriter
 {
@@ -69,6 +77,21 @@ internal static class RekorEntryWriter
         if (entry.SignedEntryTimestamp is { } set)
         {
             writer.WriteBase64String("signedEntryTimestamp", set);
+        }
+
+        if (entry.Cosigned is { } cosigned)
+        {
+            writer.WriteStartObject("cosignedCheckpoint");
+            writer.WriteString("checkpoint", cosigned.Note);
+            writer.WriteNumber("treeSize", cosigned.Size);
+            writer.WriteStartArray("consistencyProof");
+            foreach (var hash in cosigned.ConsistencyProof)
+            {
+                writer.WriteStringValue(hash.ToString());
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
         }
 
         writer.WriteEndObject();

@@ -96,6 +96,9 @@ internal sealed partial class CheckpointWitnessing : IDisposable
         return found.Note;
     }
 
+    /// <summary>The latest cosigned checkpoint this process stored or read, without asking the database.</summary>
+    public (long Size, string Note)? LatestKnown(int logId) => _cosigned.TryGetValue(logId, out var known) ? known : null;
+
     /// <summary>The latest cosigned checkpoint of <paramref name="logId"/> (this process's, or another's from the database).</summary>
     public async Task<(long Size, string Note)?> LatestCosignedAsync(int logId, CancellationToken cancellationToken)
     {
