@@ -9,6 +9,8 @@
 export TLOG_DATA_DIR=$(mktemp -d /tmp/tlog-screenshots.XXXXXX)
 export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port)
 export REGISTRY_PORT=$(free_port) ADMISSION_PORT=$(free_port) WITNESS_PORT=$(free_port)
+# A shared, loaded machine can take longer than the CA's default CT submission budget (2 s per try, 4 s in all).
+export Issuance__CtLogTimeout=${Issuance__CtLogTimeout:-00:00:30} Issuance__CtLogRetryBudget=${Issuance__CtLogRetryBudget:-00:02:00}
 cleanup() { ./run.sh stop >/dev/null || true; rm -rf "$TLOG_DATA_DIR"; }
 trap cleanup EXIT
 ./run.sh --background >/dev/null
