@@ -3,20 +3,14 @@
 # directory on free ports, signs a few artifacts on both logs with the tlog CLI, then photographs each explorer page
 # in chromium with the browser tests' script (tests/interop/explorer/explorer.mjs screenshots). Stops what it started.
 # Needs a Release build (./run.sh builds one; TLOG_SKIP_BUILD=1 reuses it) and npm ci in tests/interop/explorer.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-
-free_port() {
-  local p
-  while true; do
-    p=$((20000 + RANDOM % 30000))
-    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
+# free_port comes from bench/lib.sh (which also sets -euo pipefail and changes to the repository root, kept in root).
+. "$(dirname "$0")/../bench/lib.sh"
 
 export TLOG_DATA_DIR=$(mktemp -d /tmp/tlog-screenshots.XXXXXX)
 export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port)
+export REGISTRY_PORT=$(free_port) ADMISSION_PORT=$(free_port) WITNESS_PORT=$(free_port)
+# A shared, loaded machine can take longer than the CA's default CT submission budget (2 s per try, 4 s in all).
+export Issuance__CtLogTimeout=${Issuance__CtLogTimeout:-00:00:30} Issuance__CtLogRetryBudget=${Issuance__CtLogRetryBudget:-00:02:00}
 cleanup() { ./run.sh stop >/dev/null || true; rm -rf "$TLOG_DATA_DIR"; }
 trap cleanup EXIT
 ./run.sh --background >/dev/null

@@ -8,13 +8,17 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Npgsql;
 
 namespace TransparencyLog.Benchmarks;
 
 /// <summary>
 /// How fast the log explorer's pages render on a large log: fills the Rekor v1 log through its API with hashedrekord
-/// entries signed under 64 certificate identities (so identity searches hit tens of thousands of entries each), then
-/// requests every kind of page one after another and prints latency percentiles. Measures; asserts nothing.
+/// entries signed under 64 certificate identities (so identity searches hit tens of thousands of entries each) unless
+/// it already holds enough, then requests every kind of page one after another and prints latency percentiles.
+/// With <c>--postgres-log</c> and <c>--admin-connection</c> (the cluster logging every statement's executor time
+/// through auto_explain), it also prints the database's time per page request, which a loaded machine inflates far
+/// less than the wall time. Measures; asserts nothing.
 /// </summary>
 internal static partial class ExplorerBenchmark
 {
@@ -25,7 +29,9 @@ internal static partial class ExplorerBenchmark
         var url = new Uri(Option(args, "--url") ?? "http://127.0.0.1:3000");
         var entries = long.Parse(Option(args, "--entries") ?? "1000000", CultureInfo.InvariantCulture);
         var clients = int.Parse(Option(args, "--clients") ?? "32", CultureInfo.InvariantCulture);
-        var samples = int.Parse(Option(args, "--samples") ?? "30", CultureInfo.InvariantCulture);
+        var samples = int.Parse(Option(args, "--samples") ?? "100", CultureInfo.InvariantCulture);
+        var postgresLog = Option(args, "--postgres-log");
+        var admin = Option(args, "--admin-connection");
 
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = clients, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
         using var http = new HttpClient(handler) { BaseAddress = url, Timeout = TimeSpan.FromSeconds(60) };
@@ -36,21 +42,34 @@ internal static partial class ExplorerBenchmark
             await FillAsync(http, signers, entries - size, clients);
         }
 
-        size = await TreeSizeAsync(http);
         var digest = await FillAsync(http, signers, 1, 1);
         size = await TreeSizeAsync(http);
         Console.WriteLine(Inv($"log size {size:N0} entries; {samples} sequential requests per page after 3 warm-up requests"));
 
         var random = new Random(42);
         var hot = Uri.EscapeDataString(signers[0].Email);
+        var other = Uri.EscapeDataString(signers[37].Email);
         var firstPage = await http.GetStringAsync($"/explorer/search?q={hot}&type=identity");
         var next = NextLink().Match(firstPage) is { Success: true } m ? WebUtility.HtmlDecode(m.Groups[1].Value) : $"/explorer/search?q={hot}&type=identity";
+        // Keyset paging: any (log, index) is a page position, so a page deep in the list is one whose cursor is an old index.
+        var logId = CursorLog().Match(next) is { Success: true } c ? c.Groups[1].Value : "1";
+        var uuids = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            uuids.Add(await UuidAsync(http, random.NextInt64(size)));
+        }
+
         var pages = new (string Name, Func<string> Path)[]
         {
-            ("search: identity (first page)", () => $"/explorer/search?q={hot}&type=identity"),
-            ("search: identity (next page)", () => next),
-            ("search: artifact digest", () => $"/explorer/search?q=sha256:{digest}"),
+            ("search: identity (email), page 1", () => $"/explorer/search?q={hot}&type=identity"),
+            ("search: identity, detected", () => $"/explorer/search?q={other}"),
+            ("search: identity, page 2", () => next),
+            ("search: identity, deep page", () => $"/explorer/search?q={hot}&type=identity&after={logId}.{random.NextInt64(size / 2)}"),
+            ("search: identity, no match", () => "/explorer/search?q=nobody%40bench.example&type=identity"),
+            ("search: sha256:<digest>", () => $"/explorer/search?q=sha256:{digest}"),
+            ("search: bare SHA-256 (or UUID)", () => $"/explorer/search?q={digest}"),
             ("search: log index", () => $"/explorer/search?q={random.NextInt64(size)}"),
+            ("search: entry UUID", () => $"/explorer/search?q={uuids[random.Next(uuids.Count)]}"),
             ("entry page (random index)", () => $"/explorer/entries/rekor-v1/{random.NextInt64(size)}"),
             ("log page, 48 h chart", () => "/explorer/logs/rekor-v1"),
             ("log page, 30 d chart", () => "/explorer/logs/rekor-v1?range=30d"),
@@ -59,7 +78,24 @@ internal static partial class ExplorerBenchmark
             ("health page", () => "/explorer/health"),
         };
 
-        Console.WriteLine(Inv($"{"page",-34}{"p50 ms",9}{"p95 ms",9}{"max ms",9}"));
+        await using var database = postgresLog is not null && admin is not null ? NpgsqlDataSource.Create(admin) : null;
+        await using var marker = database is null ? null : await database.OpenConnectionAsync();
+        var markerNumber = 0;
+        async Task<int> MarkAsync()
+        {
+            if (marker is null)
+            {
+                return 0;
+            }
+
+            var n = ++markerNumber;
+            // A LOG line in the server log between two requests; utility statements are not logged by auto_explain.
+            await using var command = new NpgsqlCommand($"DO $$BEGIN RAISE LOG 'explorer-bench mark {n}'; END$$", marker);
+            await command.ExecuteNonQueryAsync();
+            return n;
+        }
+
+        Console.WriteLine(Inv($"{"page",-34}{"p50 ms",9}{"p99 ms",9}{"max ms",9}") + (marker is null ? "" : Inv($"{"db p50",9}{"db p99",9}{"db max",9}{"stmts",7}")) + "  load average");
         foreach (var (name, path) in pages)
         {
             for (var i = 0; i < 3; i++)
@@ -67,19 +103,74 @@ internal static partial class ExplorerBenchmark
                 await GetAsync(http, path());
             }
 
+            var logStart = postgresLog is null ? 0 : new FileInfo(postgresLog).Length;
             var times = new List<double>();
+            var marks = new int[samples + 1];
             for (var i = 0; i < samples; i++)
             {
+                marks[i] = await MarkAsync();
+                var target = path();
                 var watch = Stopwatch.StartNew();
-                await GetAsync(http, path());
+                await GetAsync(http, target);
                 times.Add(watch.Elapsed.TotalMilliseconds);
             }
 
+            marks[samples] = await MarkAsync();
             times.Sort();
-            Console.WriteLine(Inv($"{name,-34}{Percentile(times, 0.5),9:F1}{Percentile(times, 0.95),9:F1}{times[^1],9:F1}"));
+            var line = Inv($"{name,-34}{Percentile(times, 0.5),9:F1}{Percentile(times, 0.99),9:F1}{times[^1],9:F1}");
+            if (marker is not null)
+            {
+                var (databaseTimes, statements) = await DatabaseTimesAsync(postgresLog!, logStart, marks);
+                databaseTimes.Sort();
+                line += Inv($"{Percentile(databaseTimes, 0.5),9:F2}{Percentile(databaseTimes, 0.99),9:F2}{databaseTimes[^1],9:F2}{statements / (double)samples,7:F1}");
+            }
+
+            Console.WriteLine(line + "  " + string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)));
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// The executor time auto_explain logged for each request (the sum over its statements, between two marks), and
+    /// the number of statements in all of them. The server log is written as statements end, so it is read once the
+    /// last mark is in it.
+    /// </summary>
+    private static async Task<(List<double> Times, int Statements)> DatabaseTimesAsync(string postgresLog, long start, int[] marks)
+    {
+        var first = marks[0];
+        var last = marks[^1];
+        var perRequest = new double[marks.Length - 1];
+        var statements = 0;
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var stream = new FileStream(postgresLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            stream.Seek(start, SeekOrigin.Begin);
+            using var reader = new StreamReader(stream);
+            var text = await reader.ReadToEndAsync();
+            if (!text.Contains($"explorer-bench mark {last}\n", StringComparison.Ordinal) && attempt < 50)
+            {
+                await Task.Delay(100);
+                continue;
+            }
+
+            var current = -1;
+            foreach (var line in text.Split('\n'))
+            {
+                if (MarkLine().Match(line) is { Success: true } mark)
+                {
+                    var n = int.Parse(mark.Groups[1].Value, CultureInfo.InvariantCulture);
+                    current = n >= first && n < last ? n - first : -1;
+                }
+                else if (current >= 0 && DurationLine().Match(line) is { Success: true } duration)
+                {
+                    perRequest[current] += double.Parse(duration.Groups[1].Value, CultureInfo.InvariantCulture);
+                    statements++;
+                }
+            }
+
+            return ([.. perRequest], statements);
+        }
     }
 
     /// <summary>Appends <paramref name="count"/> entries with <paramref name="clients"/> concurrent clients; returns the last digest (hex).</summary>
@@ -161,6 +252,13 @@ internal static partial class ExplorerBenchmark
         return document.RootElement.GetProperty("treeSize").GetInt64();
     }
 
+    /// <summary>The entry UUID (tree ID and leaf hash, 80 hex digits) of the entry at <paramref name="index"/>, from the Rekor API.</summary>
+    private static async Task<string> UuidAsync(HttpClient http, long index)
+    {
+        using var document = JsonDocument.Parse(await http.GetStringAsync(Inv($"/api/v1/log/entries?logIndex={index}")));
+        return document.RootElement.EnumerateObject().First().Name;
+    }
+
     private static async Task GetAsync(HttpClient http, string path)
     {
         using var response = await http.GetAsync(path);
@@ -183,4 +281,13 @@ internal static partial class ExplorerBenchmark
 
     [GeneratedRegex("href=\"([^\"]*after=[^\"]*)\"")]
     private static partial Regex NextLink();
+
+    [GeneratedRegex(@"after=(\d+)\.")]
+    private static partial Regex CursorLog();
+
+    [GeneratedRegex(@"LOG:  explorer-bench mark (\d+)$")]
+    private static partial Regex MarkLine();
+
+    [GeneratedRegex(@"LOG:  duration: ([0-9.]+) ms  plan:")]
+    private static partial Regex DurationLine();
 }

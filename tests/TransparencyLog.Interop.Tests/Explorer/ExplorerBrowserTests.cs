@@ -83,44 +83,64 @@ public sealed class ExplorerBrowserTests(LocalSystem system) : IDisposable
         var identity = $"https://example.com/axe/{Guid.NewGuid():N}";
         var entry = await SubmitSelfSignedAsync(identity);
         var tampered = await SubmitSelfSignedAsync($"https://example.com/axe-tampered/{Guid.NewGuid():N}");
-        string[] pages =
-        [
-            "/explorer",
-            $"/explorer/search?q={Uri.EscapeDataString(identity)}&type=auto",
-            "/explorer/search?q=not-a-digest&type=hash",
-            $"/explorer/entries/rekor-v1/{entry.Index}",
-            $"/explorer/entries/rekor-v1/{tampered.Index}",
-            "/explorer/entries/rekor-v1/999999999",
-            $"/explorer/logs/rekor-v1?first=1&second={entry.Index + 1}",
-            "/explorer/logs/rekor-v2?range=30d",
-            "/explorer/logs/ct",
-            "/explorer/health",
-        ];
+        var pages = EveryPage(identity, entry).Select(static p => p.Path).Append($"/explorer/entries/rekor-v1/{tampered.Index}");
 
         await TamperAsync(tampered, new string('0', 64), () =>
             RunCaseAsync("axe", new() { ["AXE_PAGES"] = JsonSerializer.Serialize(pages) }));
     }
 
     [Fact]
-    public async Task ExplorerPages_AnyPage_StrictContentSecurityPolicyAndReadOnly()
+    public async Task EveryPage_AnyRequest_StrictContentSecurityPolicyNoInlineCodeAndReadOnly()
     {
+        var identity = $"https://example.com/csp/{Guid.NewGuid():N}";
+        var entry = await SubmitSelfSignedAsync(identity);
         using var http = new HttpClient();
-        foreach (var path in new[] { "/explorer", "/explorer/logs/rekor-v1", "/explorer/health" })
+        foreach (var (path, status) in EveryPage(identity, entry))
         {
             using var response = await http.GetAsync(ExplorerUrl + path);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.True(response.StatusCode == status, $"{path}: {response.StatusCode}");
             var csp = string.Join(' ', response.Headers.GetValues("Content-Security-Policy"));
+            Assert.Contains("default-src 'none'", csp, StringComparison.Ordinal);
             Assert.Contains("script-src 'self'", csp, StringComparison.Ordinal);
             Assert.Contains("style-src 'self'", csp, StringComparison.Ordinal);
             Assert.DoesNotContain("unsafe-inline", csp, StringComparison.Ordinal);
+            Assert.Equal("nosniff", string.Join(' ', response.Headers.GetValues("X-Content-Type-Options")));
+            Assert.Equal("DENY", string.Join(' ', response.Headers.GetValues("X-Frame-Options")));
             var html = await response.Content.ReadAsStringAsync();
             Assert.DoesNotContain("<script>", html, StringComparison.Ordinal);
             Assert.DoesNotContain("style=", html, StringComparison.Ordinal);
+            Assert.DoesNotMatch(@"<[^>]*\son[a-z]+\s*=", html); // no inline event handlers either
         }
 
         using var post = await http.PostAsync(ExplorerUrl + "/explorer/search", new StringContent("q=x"));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
     }
+
+    /// <summary>
+    /// Every kind of explorer page with the status it answers, for the checks that must hold on all of them (axe-core,
+    /// the CSP): the search form; searches by identity (first and a later page), artifact digest (prefixed and bare),
+    /// log index and entry UUID; an entry; each log's page (a consistency check, older entries, the 30-day chart); the
+    /// health page; and the error pages (a bad query, an unknown entry).
+    /// </summary>
+    private static (string Path, HttpStatusCode Status)[] EveryPage(string identity, (long Index, string DigestHex, string Uuid) entry) =>
+    [
+        ("/explorer", HttpStatusCode.OK),
+        ($"/explorer/search?q={Uri.EscapeDataString(identity)}&type=auto", HttpStatusCode.OK),
+        // Keyset paging: a page after a position shows the pager's "First page" link beside its results.
+        ($"/explorer/search?q={Uri.EscapeDataString(identity)}&type=identity&after={int.MaxValue}.0", HttpStatusCode.OK),
+        ($"/explorer/search?q=sha256:{entry.DigestHex}&type=auto", HttpStatusCode.OK),
+        ($"/explorer/search?q={entry.DigestHex}&type=auto", HttpStatusCode.OK),
+        ($"/explorer/search?q={entry.Index}&type=auto", HttpStatusCode.OK),
+        ($"/explorer/search?q={entry.Uuid}&type=auto", HttpStatusCode.OK),
+        ($"/explorer/entries/rekor-v1/{entry.Index}", HttpStatusCode.OK),
+        ($"/explorer/logs/rekor-v1?first=1&second={entry.Index + 1}", HttpStatusCode.OK),
+        ($"/explorer/logs/rekor-v1?before={entry.Index}", HttpStatusCode.OK),
+        ("/explorer/logs/rekor-v2?range=30d", HttpStatusCode.OK),
+        ("/explorer/logs/ct", HttpStatusCode.OK),
+        ("/explorer/health", HttpStatusCode.OK),
+        ("/explorer/search?q=not-a-digest&type=hash", HttpStatusCode.BadRequest),
+        ("/explorer/entries/rekor-v1/999999999", HttpStatusCode.NotFound),
+    ];
 
     public void Dispose() => _tlog.Dispose();
 
@@ -137,7 +157,7 @@ public sealed class ExplorerBrowserTests(LocalSystem system) : IDisposable
     /// A hashedrekord entry signed with a self-made certificate whose URI SAN is <paramref name="identity"/> (any
     /// text, markup included: the log accepts certificates from anyone) and whose issuer extension is a test value.
     /// </summary>
-    private async Task<(long Index, string DigestHex)> SubmitSelfSignedAsync(string identity)
+    private async Task<(long Index, string DigestHex, string Uuid)> SubmitSelfSignedAsync(string identity)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=explorer test", key, HashAlgorithmName.SHA256);
@@ -172,8 +192,8 @@ public sealed class ExplorerBrowserTests(LocalSystem system) : IDisposable
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Created, $"{response.StatusCode}: {text}");
         using var created = JsonDocument.Parse(text);
-        var index = created.RootElement.EnumerateObject().First().Value.GetProperty("logIndex").GetInt64();
-        return (index, Convert.ToHexStringLower(digest));
+        var added = created.RootElement.EnumerateObject().First();
+        return (added.Value.GetProperty("logIndex").GetInt64(), Convert.ToHexStringLower(digest), added.Name);
     }
 
     /// <summary>
@@ -181,7 +201,7 @@ public sealed class ExplorerBrowserTests(LocalSystem system) : IDisposable
     /// only way around the append-only triggers, as an attacker holding the database would do it), then puts the
     /// body back, so the shared system's own integrity checks never find this test's damage.
     /// </summary>
-    private async Task TamperAsync((long Index, string DigestHex) entry, string replacement, Func<Task> check)
+    private async Task TamperAsync((long Index, string DigestHex, string Uuid) entry, string replacement, Func<Task> check)
     {
         const string Where = "log_id = (SELECT id FROM logs WHERE kind = 'rekor-v1') AND idx = ";
         await PsqlAsync($"""
