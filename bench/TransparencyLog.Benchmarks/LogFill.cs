@@ -10,6 +10,7 @@ using TransparencyLog.LogService.Rekor;
 using TransparencyLog.LogService.Sequencing;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.Rekor;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Benchmarks;
 
@@ -142,7 +143,7 @@ internal static class LogFill
             var entry = new EntryToAppend(proposed.CanonicalBody, proposed.Kind, proposed.ApiVersion, SearchKeys.For(proposed.IndexKeys));
             var batchFirst = index - ((index - firstIndex) % batchSize);
             var integratedTime = timeOf(batchFirst).ToUnixTimeSeconds();
-            rows[i] = new Row(index, entry, integratedTime, log.SignEntryTimestamp(entry.Body, integratedTime, index));
+            rows[i] = new Row(index, entry, integratedTime, log.SignEntryTimestampAsync(entry.Body, integratedTime, index, CancellationToken.None).Completed());
         });
         return rows;
     }
@@ -171,7 +172,7 @@ internal static class LogFill
             }
 
             var signedAt = DateTimeOffset.FromUnixTimeSeconds(batch[^1].IntegratedTime);
-            checkpoints.Add((edge.Size, edge.Root, log.SignCheckpoint(edge.Size, edge.Root, signedAt), signedAt));
+            checkpoints.Add((edge.Size, edge.Root, log.SignCheckpointAsync(edge.Size, edge.Root, signedAt, CancellationToken.None).Completed(), signedAt));
         }
 
         return (tiles, checkpoints);

@@ -21,6 +21,7 @@ using TransparencyLog.Sigstore.Rekor.V2;
 using TransparencyLog.Sigstore.TrustRoot;
 using TransparencyLog.Sigstore.Tuf;
 using TransparencyLog.Sigstore.Verification;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Fuzz;
 
@@ -283,14 +284,14 @@ internal static class SeedKeys
 
     public const string CheckpointOrigin = "fuzz.example/log";
 
-    public static NoteSigner CheckpointSigner() => new(CheckpointOrigin, new Ed25519LogSigner(s_checkpointSeed));
+    public static NoteSigner CheckpointSigner() => new(CheckpointOrigin, LogSigner.FromSigner(SoftwareSigner.FromEd25519Seed(s_checkpointSeed)));
 
     public static string CheckpointVerifierKey => CheckpointSigner().VerifierKey;
 
     // A fuzzing-only Ed25519 seed for every TUF role: fixed so the tuf-metadata seeds verify against TufTrustedRoot().
     private static readonly byte[] s_tufSeed = [.. Enumerable.Range(33, 32).Select(static i => (byte)i)];
 
-    public static LogSigner TufSigner() => new Ed25519LogSigner(s_tufSeed);
+    public static LogSigner TufSigner() => LogSigner.FromSigner(SoftwareSigner.FromEd25519Seed(s_tufSeed));
 
     /// <summary>Root v1 with the one fuzzing key in all four roles (threshold 1), signed by it.</summary>
     public static TufMetadata TufTrustedRoot()
@@ -305,7 +306,7 @@ internal static class SeedKeys
             [TufMetadata.Timestamp] = ([key], 1),
         };
         var root = TufRoot.Build(1, new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero), roles);
-        root.Sign(signer);
+        root.SignAsync(signer).Completed();
         return root;
     }
 }

@@ -13,6 +13,7 @@ using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
 using TransparencyLog.Sigstore.TrustRoot;
 using TransparencyLog.Sigstore.Tuf;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.Fuzz;
 
@@ -33,7 +34,7 @@ internal static class SeedCorpus
         using var rsa = RSA.Create(2048);
         var ecdsaPem = PemEncoding.WriteString("PUBLIC KEY", ecdsa.ExportSubjectPublicKeyInfo()) + "\n";
         var rsaPem = PemEncoding.WriteString("PUBLIC KEY", rsa.ExportSubjectPublicKeyInfo()) + "\n";
-        using var ed25519 = Ed25519LogSigner.Generate();
+        using var ed25519 = LogSigner.Generate(LogKeyType.Ed25519);
         var ed25519Pem = ed25519.PublicKeyPem;
         using var leaf = SelfSigned(ecdsa, "CN=sigstore", email: "alice@example.com");
         var leafPem = PemEncoding.WriteString("CERTIFICATE", leaf.RawData) + "\n";
@@ -153,7 +154,7 @@ internal static class SeedCorpus
             """{"chain":[]}"""u8.ToArray());
 
         var checkpoint = new Checkpoint(SeedKeys.CheckpointOrigin, 42, SHA256.HashData("root"u8)).ToNoteText();
-        var signed = SignedNote.Sign(checkpoint, noteSigner);
+        var signed = SignedNote.SignAsync(checkpoint, noteSigner).Completed();
         Seeds(directory, "checkpoint",
             Encoding.UTF8.GetBytes(signed),
             Encoding.UTF8.GetBytes(checkpoint),
@@ -205,7 +206,7 @@ internal static class SeedCorpus
         var timestamp = TufDocuments.BuildTimestamp(1, expires, 1);
         foreach (var metadata in new[] { targets, snapshot, timestamp })
         {
-            metadata.Sign(signer);
+            metadata.SignAsync(signer).Completed();
         }
 
         var root = SeedKeys.TufTrustedRoot().ToBytes();

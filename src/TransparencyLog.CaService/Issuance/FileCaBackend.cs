@@ -25,7 +25,7 @@ internal static class FileCaBackend
         try
         {
             CaChainValidator.Validate(chain, key, now);
-            return CaSigner.InProcess(key, chain);
+            return new CaSigner(key, chain);
         }
         catch
         {
@@ -69,38 +69,23 @@ internal static class FileCaBackend
         return chain.Count > 0 ? chain : throw Fail($"{path} holds no PEM CERTIFICATE.");
     }
 
-    internal static AsymmetricAlgorithm ImportEncryptedKey(string pem, string password)
+    /// <summary>The issuing CA's key: encrypted PKCS#8 only, so a CA key never rests on disk in the clear.</summary>
+    internal static SoftwareSigner ImportEncryptedKey(string pem, string password)
     {
-        if (!PemEncoding.TryFind(pem, out var fields) || pem[fields.Label] != "ENCRYPTED PRIVATE KEY")
+        if (!PrivateKeyPem.IsEncrypted(pem))
         {
             throw Fail("the private key file must hold a PEM ENCRYPTED PRIVATE KEY (encrypted PKCS#8).");
         }
 
-        var der = Convert.FromBase64String(pem[fields.Base64Data]);
-        // The algorithm is only visible after decryption, so try each supported type; a wrong password fails both.
-        var ecdsa = ECDsa.Create();
         try
         {
-            ecdsa.ImportEncryptedPkcs8PrivateKey(password, der, out _);
-            return ecdsa;
+            return PrivateKeyPem.Load(pem, password);
         }
-        catch (CryptographicException)
+        catch (KeyLoadException e)
         {
-            ecdsa.Dispose();
+            // KeyLoadException messages never hold key material or the password.
+            throw Fail("the private key could not be decrypted or used: " + e.Message + ".");
         }
-
-        var rsa = RSA.Create();
-        try
-        {
-            rsa.ImportEncryptedPkcs8PrivateKey(password, der, out _);
-            return rsa;
-        }
-        catch (CryptographicException)
-        {
-            rsa.Dispose();
-        }
-
-        throw Fail("the private key could not be decrypted (wrong password?) or is not an ECDSA or RSA key.");
     }
 
     private static string ReadPassword(IssuanceOptions options)

@@ -294,7 +294,7 @@ internal static class TufCommands
             command.Options.Add(option);
         }
 
-        CommandActions.Set(command, host, CommandActions.OutputOption(), (parseResult, reporter, _) =>
+        CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {
             var area = new TufStagingArea(parseResult.GetRequiredValue(repo));
             var name = parseResult.GetRequiredValue(role);
@@ -309,11 +309,11 @@ internal static class TufCommands
                 throw new CliException(ExitCodes.Usage, $"key {keyId} is not a {name} key of this repository");
             }
 
-            staged.Sign(signer);
+            await staged.SignAsync(signer, cancellationToken);
             area.Stage(staged);
             reporter.Line($"Signed {name} v{staged.Version} with {keyId}");
             reporter.Result(new JsonObject { ["ok"] = true, ["keyid"] = keyId });
-            return Task.FromResult(ExitCodes.Success);
+            return ExitCodes.Success;
         });
         return command;
     }

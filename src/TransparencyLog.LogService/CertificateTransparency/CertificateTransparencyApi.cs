@@ -38,7 +38,17 @@ internal static partial class CertificateTransparencyApi
         return builder;
     }
 
-    /// <summary>Maps the API when the CT log is enabled; call after the logs are opened.</summary>
+    /// <summary>RFC 6962 signatures are ECDSA or RSA; clients cannot verify an Ed25519 SCT.</summary>
+    /// <exception cref="InvalidOperationException">The CT log's key is not ECDSA P-256.</exception>
+    public static void RequireSctKey(LogInstance log)
+    {
+        if (log.Signer.KeyType != LogKeyType.EcdsaP256)
+        {
+            throw new InvalidOperationException($"the CT log {log.Name} needs an ECDSA P-256 key (Logs:Ct), not {log.Signer.KeyType}");
+        }
+    }
+
+    /// <summary>Maps the API when the CT log is enabled; call after <see cref="Hosting.ServiceHosting.OpenLogsAsync"/>.</summary>
     public static IEndpointRouteBuilder MapCertificateTransparency(this IEndpointRouteBuilder app)
     {
         var logOptions = app.ServiceProvider.GetRequiredService<IOptionsMonitor<LogOptions>>().Get(nameof(LogKind.CertificateTransparency));
@@ -47,11 +57,10 @@ internal static partial class CertificateTransparencyApi
             return app;
         }
 
-        // RFC 6962 signatures are ECDSA or RSA; clients cannot verify an Ed25519 SCT.
-        var log = app.ServiceProvider.GetRequiredService<LogRegistry>().Get(LogKind.CertificateTransparency);
-        if (log.Signer.KeyType != LogKeyType.EcdsaP256)
+        // Not open yet when PostgreSQL was unreachable at start-up: LogOpening checks the key once it opens the log.
+        if (app.ServiceProvider.GetRequiredService<LogRegistry>().TryGet(LogKind.CertificateTransparency, out var log) && log is not null)
         {
-            throw new InvalidOperationException($"the CT log {log.Name} needs an ECDSA P-256 key (Logs:Ct), not {log.Signer.KeyType}");
+            RequireSctKey(log);
         }
 
         var api = app.MapGroup("/ct/v1").AnswerStorageOutage((status, message) => TypedResults.Text(message + "\n", "text/plain; charset=utf-8", statusCode: status));
@@ -119,7 +128,7 @@ internal static partial class CertificateTransparencyApi
             SignedCertificateTimestamp sct;
             try
             {
-                (entry, sct) = CtEntries.Create(chain, timestamp, log.Signer);
+                (entry, sct) = await CtEntries.CreateAsync(chain, timestamp, log.Signer, cancellationToken);
             }
             catch (FormatException)
             {
@@ -223,7 +232,7 @@ internal static partial class CertificateTransparencyApi
         var log = registry.Get(LogKind.CertificateTransparency);
         var head = await heads.GetServableAsync(log.Id, fresh: true, cancellationToken);
         var timestamp = (ulong)head.SignedAt.ToUnixTimeMilliseconds();
-        var signature = log.Signer.Sign(TreeHeadSignatureInput(timestamp, head.Size, head.Root));
+        var signature = await log.Signer.SignAsync(TreeHeadSignatureInput(timestamp, head.Size, head.Root), cancellationToken);
         return TypedResults.Json(new
         {
             tree_size = head.Size,

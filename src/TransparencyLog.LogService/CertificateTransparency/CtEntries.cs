@@ -20,12 +20,14 @@ internal static class CtEntries
     public static string DuplicateKey(byte[] certificateDer) => "ct:" + Convert.ToHexStringLower(SHA256.HashData(certificateDer));
 
     /// <summary>The entry to append and the SCT the client gets once it is durable.</summary>
-    public static (EntryToAppend Entry, SignedCertificateTimestamp Sct) Create(ValidatedChain chain, ulong timestampMs, LogSigner signer)
+    /// <exception cref="FormatException">The submitted certificate is not DER X.509.</exception>
+    public static async ValueTask<(EntryToAppend Entry, SignedCertificateTimestamp Sct)> CreateAsync(
+        ValidatedChain chain, ulong timestampMs, LogSigner signer, CancellationToken cancellationToken)
     {
         var leaf = chain.Type == CtEntryType.Precertificate
             ? CtSignedData.MerkleTreeLeafForPrecertificate(timestampMs, chain.IssuerKeyHash, Precertificate.TbsWithoutPoison(chain.Certificate), [])
             : CtSignedData.MerkleTreeLeafForCertificate(timestampMs, chain.Certificate, []);
-        var signature = signer.Sign(leaf);
+        var signature = await signer.SignAsync(leaf, cancellationToken);
         var sct = Sct(signer.LogId, timestampMs, signature);
         var entry = new EntryToAppend(leaf, KindName(chain.Type), ApiVersion, [DuplicateKey(chain.Certificate)])
         {

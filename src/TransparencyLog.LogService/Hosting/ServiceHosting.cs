@@ -54,6 +54,7 @@ internal static class ServiceHosting
         }
 
         builder.Services.AddSingleton<LogRegistry>();
+        builder.Services.AddSingleton<LogOpening>();
         builder.Services.AddSingleton<LogHeads>();
         builder.Services.AddSingleton<TileStore>();
         builder.Services.AddSingleton<Tiles.EntryBundleCache>();
@@ -80,29 +81,19 @@ internal static class ServiceHosting
     /// Opens every enabled log before the server accepts requests; a key or name mismatch stops start-up. Then checks
     /// each log's storage (bounded, see <see cref="IntegrityMonitor"/>): a log that fails is served read-only.
     /// </summary>
-    public static async Task OpenLogsAsync(this WebApplication app)
-    {
-        var registry = app.Services.GetRequiredService<LogRegistry>();
-        var options = app.Services.GetRequiredService<IOptionsMonitor<LogOptions>>();
-        var heads = app.Services.GetRequiredService<LogHeads>();
-        foreach (var (kind, _) in LogSections)
-        {
-            var logOptions = options.Get(kind.ToString());
-            if (kind == LogKind.RekorV1 || logOptions.Enabled)
-            {
-                var log = await registry.OpenAsync(kind, logOptions, app.Lifetime.ApplicationStopping);
-                LogServiceMetrics.Register(log, (await heads.GetAsync(log.Id, fresh: true, app.Lifetime.ApplicationStopping)).Size);
-            }
-        }
-
-        await app.Services.GetRequiredService<IntegrityMonitor>().CheckAsync(app.Lifetime.ApplicationStopping);
-    }
+    public static Task OpenLogsAsync(this WebApplication app) =>
+        app.Services.GetRequiredService<LogOpening>().StartAsync(app.Lifetime.ApplicationStopping);
 
     /// <summary>Healthy when PostgreSQL answers and every log's head row can be read.</summary>
-    private sealed class StorageHealthCheck(LogRegistry registry, LogHeads heads) : IHealthCheck
+    private sealed class StorageHealthCheck(LogRegistry registry, LogHeads heads, LogOpening opening) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
+            if (!opening.IsOpen)
+            {
+                return HealthCheckResult.Unhealthy("the logs are not open yet: PostgreSQL was unreachable at start-up");
+            }
+
             try
             {
                 foreach (var log in registry.All)

@@ -102,7 +102,7 @@ internal sealed partial class CheckpointRefresher(
             return false;
         }
 
-        var checkpoint = log.SignCheckpoint(size, root, now);
+        var checkpoint = await log.SignCheckpointAsync(size, root, now, cancellationToken);
         await using var update = new NpgsqlCommand("SELECT log_refresh_checkpoint($1, $2, $3)", connection, transaction);
         update.Parameters.AddWithValue(log.Id);
         update.Parameters.AddWithValue(checkpoint);

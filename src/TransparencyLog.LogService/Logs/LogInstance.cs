@@ -74,20 +74,20 @@ internal sealed class LogInstance
 
     /// <summary>Signs the checkpoint for a tree head. Rekor v1 adds its <c>Timestamp:</c> line, so re-signing the
     /// same head periodically yields a fresh, dated note.</summary>
-    public string SignCheckpoint(long size, Hash root, DateTimeOffset time)
+    public ValueTask<string> SignCheckpointAsync(long size, Hash root, DateTimeOffset time, CancellationToken cancellationToken)
     {
         var extensions = Kind == LogKind.RekorV1
             ? new[] { "Timestamp: " + ((time.ToUnixTimeMilliseconds() * 1_000_000).ToString(CultureInfo.InvariantCulture)) }
             : Array.Empty<string>();
         var checkpoint = new Checkpoint(Origin, size, root.ToArray(), extensions);
-        return SignedNote.Sign(checkpoint.ToNoteText(), _noteSigner);
+        return SignedNote.SignAsync(checkpoint.ToNoteText(), _noteSigner, cancellationToken);
     }
 
     /// <summary>The Rekor v1 signed entry timestamp over the canonical (body, integratedTime, logID, logIndex).</summary>
-    public byte[] SignEntryTimestamp(byte[] body, long integratedTime, long index)
+    public ValueTask<byte[]> SignEntryTimestampAsync(byte[] body, long integratedTime, long index, CancellationToken cancellationToken)
     {
         var payload = Sigstore.Rekor.SignedEntryTimestamp.Payload(Convert.ToBase64String(body), integratedTime, Signer.LogIdHex, index);
-        return Signer.Sign(payload);
+        return Signer.SignAsync(payload, cancellationToken);
     }
 
     public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);

@@ -47,7 +47,7 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
             create.Parameters.AddWithValue(label);
             create.Parameters.AddWithValue(treeId);
             create.Parameters.AddWithValue(signer.PublicKeySpki);
-            create.Parameters.AddWithValue(probe.SignCheckpoint(0, Rfc6962.EmptyRoot, now));
+            create.Parameters.AddWithValue(await probe.SignCheckpointAsync(0, Rfc6962.EmptyRoot, now, cancellationToken));
             create.Parameters.AddWithValue(now);
             await create.ExecuteNonQueryAsync(cancellationToken);
         }

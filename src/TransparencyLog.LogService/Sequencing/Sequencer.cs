@@ -362,7 +362,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
 
         var predicted = _edge;
-        var presigned = predicted is null ? null : SignEntries(batch, unique, predicted.Size, integratedTime);
+        var presigned = predicted is null ? null : await SignEntriesAsync(batch, unique, predicted.Size, integratedTime, cancellationToken);
 
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         NpgsqlTransaction? transaction = null;
@@ -436,13 +436,13 @@ internal sealed partial class Sequencer : IAsyncDisposable
             // SETs cover the index: the presigned ones hold when every unique leaf took its predicted index.
             var signatures = predictionHeld && presigned is not null && appended.Count == unique.Count
                 ? presigned
-                : SignEntries(batch, appended.Select(a => a.Position).ToList(), size, integratedTime);
+                : await SignEntriesAsync(batch, appended.Select(a => a.Position).ToList(), size, integratedTime, cancellationToken);
 
             var touched = edge.Append(leaves.ToArray());
             var newRoot = edge.Root;
             var newSize = edge.Size;
             var now = _time.GetUtcNow();
-            var checkpoint = _log.SignCheckpoint(newSize, newRoot, now);
+            var checkpoint = await _log.SignCheckpointAsync(newSize, newRoot, now, cancellationToken);
             var head = new TreeHead(newSize, newRoot, checkpoint, now);
 
             await using (var write = Append(batch, appended, signatures, integratedTime, touched, head))
@@ -475,14 +475,16 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
     }
 
-    private byte[]?[] SignEntries(List<Pending> batch, List<int> positions, long firstIndex, long integratedTime)
+    /// <remarks>An in-process key completes each signature synchronously, so awaiting it per entry allocates no
+    /// state machine; a token key is awaited, never blocked on.</remarks>
+    private async ValueTask<byte[]?[]> SignEntriesAsync(List<Pending> batch, List<int> positions, long firstIndex, long integratedTime, CancellationToken cancellationToken)
     {
         var signatures = new byte[]?[positions.Count];
         for (var j = 0; j < positions.Count; j++)
         {
             var entry = batch[positions[j]].Entry;
             signatures[j] = _log.Kind == LogKind.RekorV1
-                ? _log.SignEntryTimestamp(entry.Body, integratedTime, _log.ShardStart + firstIndex + j)
+                ? await _log.SignEntryTimestampAsync(entry.Body, integratedTime, _log.ShardStart + firstIndex + j, cancellationToken)
                 : entry.Signature;
         }
 

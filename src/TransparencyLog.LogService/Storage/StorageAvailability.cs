@@ -97,6 +97,13 @@ internal static class StorageOutageAnswers
     {
         builder.AddEndpointFilter(async (context, next) =>
         {
+            // PostgreSQL was unreachable at start-up and the logs are not open yet: the same answer as an outage.
+            if (context.HttpContext.RequestServices.GetService<Hosting.LogOpening>() is { IsOpen: false })
+            {
+                context.HttpContext.Response.Headers.RetryAfter = StorageAvailability.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                return error(StatusCodes.Status503ServiceUnavailable, StorageAvailability.UnavailableMessage);
+            }
+
             try
             {
                 return await next(context);

@@ -9,7 +9,8 @@ namespace TransparencyLog.LogService.Streaming;
 /// sees an entry that is not durable, and the sequencer knows nothing of streams. Polls only while someone waits.
 /// </summary>
 internal sealed partial class HeadWatcher(
-    LogRegistry registry, LogHeads heads, IOptions<EntryStreamOptions> options, TimeProvider time, ILogger<HeadWatcher> logger) : BackgroundService
+    LogRegistry registry, Hosting.LogOpening opening, LogHeads heads, IOptions<EntryStreamOptions> options, TimeProvider time, ILogger<HeadWatcher> logger)
+    : BackgroundService
 {
     private readonly Lock _lock = new();
     private TaskCompletionSource _grown = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -51,6 +52,7 @@ internal sealed partial class HeadWatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        await opening.WhenOpenAsync(stoppingToken);
         var log = registry.Get(LogKind.RekorV1);
         var interval = TimeSpan.FromMilliseconds(options.Value.PollMilliseconds);
         while (!stoppingToken.IsCancellationRequested)

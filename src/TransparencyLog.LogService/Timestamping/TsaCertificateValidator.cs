@@ -78,6 +78,12 @@ internal static class TsaCertificateValidator
 
     private static void VerifyKey(X509Certificate2 leaf, ISigner key)
     {
+        // The match first: a key of another algorithm than the certificate's is simply not its key.
+        if (!key.PublicKeySpki.Span.SequenceEqual(leaf.PublicKey.ExportSubjectPublicKeyInfo()))
+        {
+            throw Fail("the private key does not match the TSA certificate's public key");
+        }
+
         switch (key.Algorithm)
         {
             case SignatureAlgorithm.EcdsaP256Sha256 or SignatureAlgorithm.EcdsaP384Sha384 or SignatureAlgorithm.EcdsaP521Sha512:
@@ -94,11 +100,6 @@ internal static class TsaCertificateValidator
                 break;
             default:
                 throw Fail("the TSA key must be ECDSA (P-256, P-384 or P-521) or RSA");
-        }
-
-        if (!key.PublicKeySpki.Span.SequenceEqual(leaf.PublicKey.ExportSubjectPublicKeyInfo()))
-        {
-            throw Fail("the private key does not match the TSA certificate's public key");
         }
     }
 

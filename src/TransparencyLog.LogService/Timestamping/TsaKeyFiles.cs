@@ -21,7 +21,7 @@ internal static class TsaKeyFiles
         ISigner? key = null;
         try
         {
-            key = Pkcs11Uri.IsPkcs11(keyPath) ? OpenToken(keyPath) : new SoftwareSigner(ReadKey(keyPath, chain[0], password, passwordConfigured));
+            key = Pkcs11Uri.IsPkcs11(keyPath) ? OpenToken(keyPath) : ReadKey(keyPath, password, passwordConfigured);
             TsaCertificateValidator.Validate(chain, key, now);
             return new TimestampSigner(chain, key);
         }
@@ -92,52 +92,22 @@ internal static class TsaKeyFiles
         writer.Write('\n');
     }
 
-    private static AsymmetricAlgorithm ReadKey(string path, X509Certificate2 leaf, ReadOnlySpan<char> password, bool passwordConfigured)
+    private static SoftwareSigner ReadKey(string path, ReadOnlySpan<char> password, bool passwordConfigured)
     {
         var pem = ReadText(path, "private key");
-        if (!PemEncoding.TryFind(pem, out var fields))
-        {
-            throw Fail($"the private key file '{path}' holds no PEM block");
-        }
-
-        var label = pem.AsSpan()[fields.Label].ToString();
-        var encrypted = label == "ENCRYPTED PRIVATE KEY";
-        if (label is not ("PRIVATE KEY" or "EC PRIVATE KEY" or "RSA PRIVATE KEY") && !encrypted)
-        {
-            throw Fail($"the private key file '{path}' holds a '{label}' PEM block, not a private key");
-        }
-
-        if (encrypted && !passwordConfigured)
+        if (PrivateKeyPem.IsEncrypted(pem) && !passwordConfigured)
         {
             throw Fail("the TSA private key is encrypted but no password is configured (PrivateKeyPasswordFile or PrivateKeyPasswordEnvironmentVariable)");
         }
 
-        AsymmetricAlgorithm key;
-        using (var ecdsa = leaf.GetECDsaPublicKey())
-        using (var rsa = ecdsa is null ? leaf.GetRSAPublicKey() : null)
-        {
-            key = ecdsa is not null ? ECDsa.Create() : rsa is not null ? RSA.Create() : throw Fail("the TSA certificate's key must be ECDSA or RSA");
-        }
-
         try
         {
-            if (encrypted)
-            {
-                key.ImportFromEncryptedPem(pem, password);
-            }
-            else
-            {
-                key.ImportFromPem(pem);
-            }
-
-            return key;
+            return PrivateKeyPem.Load(pem, password);
         }
-        catch (Exception e) when (e is CryptographicException or ArgumentException)
+        catch (KeyLoadException e)
         {
-            key.Dispose();
-            throw encrypted
-                ? Fail("the TSA private key cannot be decrypted: wrong password, or not a key of the TSA certificate's algorithm")
-                : Fail("the TSA private key cannot be read as a key of the TSA certificate's algorithm");
+            // KeyLoadException messages never hold key material or the password.
+            throw Fail($"the TSA private key file '{path}' cannot be used: {e.Message.TrimEnd('.')}");
         }
     }
 

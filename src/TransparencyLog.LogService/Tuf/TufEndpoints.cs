@@ -199,10 +199,13 @@ internal static partial class TufEndpoints
 }
 
 /// <summary>Keeps <c>timestamp.json</c> (and the snapshot) fresh: checks every <c>Tuf:CheckIntervalSeconds</c>.</summary>
-internal sealed partial class TufOnlineSigner(TufRepository repository, IOptions<TufOptions> options, TimeProvider time, ILogger<TufOnlineSigner> logger) : BackgroundService
+internal sealed partial class TufOnlineSigner(
+    TufRepository repository, Hosting.LogOpening opening, IOptions<TufOptions> options, TimeProvider time, ILogger<TufOnlineSigner> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Not before PostgreSQL has answered once: an unreachable database at start-up is logged once, by LogOpening.
+        await opening.WhenOpenAsync(stoppingToken);
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.CheckIntervalSeconds), time);
         do
         {

@@ -137,8 +137,8 @@ internal sealed partial class TufRepository(
         var snapshotVersion = (state.Snapshot?.Version ?? 0) + 1;
         var snapshot = TufDocuments.BuildSnapshot(snapshotVersion, now.AddDays(Options.SnapshotExpiryDays), targets.Version);
         var timestamp = TufDocuments.BuildTimestamp((state.Timestamp?.Version ?? 0) + 1, now.AddDays(Options.TimestampExpiryDays), snapshotVersion);
-        AddOnline(db, snapshot, now);
-        AddOnline(db, timestamp, now);
+        await AddOnlineAsync(db, snapshot, now, cancellationToken);
+        await AddOnlineAsync(db, timestamp, now, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         Log.Published(logger, root.Version, targets.Version, snapshotVersion, timestamp.Version);
@@ -168,7 +168,7 @@ internal sealed partial class TufRepository(
         {
             var targetsVersion = TufDocuments.MetaEntry(state.Snapshot, "targets.json").Version;
             snapshotVersion++;
-            AddOnline(db, TufDocuments.BuildSnapshot(snapshotVersion, now.AddDays(Options.SnapshotExpiryDays), targetsVersion), now);
+            await AddOnlineAsync(db, TufDocuments.BuildSnapshot(snapshotVersion, now.AddDays(Options.SnapshotExpiryDays), targetsVersion), now, cancellationToken);
         }
         else if (state.Timestamp.Expires - now >= TimeSpan.FromSeconds(Options.TimestampResignBeforeSeconds))
         {
@@ -176,7 +176,7 @@ internal sealed partial class TufRepository(
         }
 
         var timestamp = TufDocuments.BuildTimestamp(state.Timestamp.Version + 1, now.AddDays(Options.TimestampExpiryDays), snapshotVersion);
-        AddOnline(db, timestamp, now);
+        await AddOnlineAsync(db, timestamp, now, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         Log.TimestampResigned(logger, timestamp.Version, snapshotVersion, timestamp.Expires);
@@ -399,9 +399,9 @@ internal sealed partial class TufRepository(
     public static bool IsValidTargetName(string name) =>
         name.Length is > 0 and <= 255 && name[0] != '.' && name.All(static c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
-    private void AddOnline(TufDbContext db, TufMetadata metadata, DateTimeOffset now)
+    private async ValueTask AddOnlineAsync(TufDbContext db, TufMetadata metadata, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        metadata.Sign(onlineKey.Signer);
+        await metadata.SignAsync(onlineKey.Signer, cancellationToken);
         db.Metadata.Add(Row(metadata, metadata.ToBytes(), now));
     }
 

@@ -38,6 +38,10 @@ public sealed class SoftwareSigner : ISigner
             ? new SoftwareSigner(seed.ToArray())
             : throw new ArgumentException("an Ed25519 seed is 32 bytes", nameof(seed));
 
+    /// <summary>A fresh Ed25519 key, for development and tests.</summary>
+    public static SoftwareSigner GenerateEd25519() =>
+        new(RandomNumberGenerator.GetBytes(Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.SecretKeySize));
+
     public ValueTask<byte[]> SignAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Sign(data.Span));
 
@@ -63,6 +67,20 @@ public sealed class SoftwareSigner : ISigner
                 RSA rsa => rsa.SignData(data, hash, RSASignaturePadding.Pkcs1),
                 _ => throw new InvalidOperationException("unsupported key"),
             };
+        }
+    }
+
+    /// <summary>The private key as unencrypted PKCS#8 DER (RFC 8410 for Ed25519). The caller zeroes it.</summary>
+    internal byte[] ExportPkcs8()
+    {
+        if (_ed25519Seed is not null)
+        {
+            return Asn1Keys.Ed25519Pkcs8(_ed25519Seed);
+        }
+
+        lock (_gate)
+        {
+            return _key!.ExportPkcs8PrivateKey();
         }
     }
 

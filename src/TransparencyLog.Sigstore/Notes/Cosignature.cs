@@ -136,10 +136,10 @@ public sealed class Cosigner
     public string VerifierKey { get; }
 
     /// <summary>The whole signature line (with its final newline) for <paramref name="noteText"/> at <paramref name="time"/>.</summary>
-    public string SignLine(string noteText, long time)
+    public async ValueTask<string> SignLineAsync(string noteText, long time, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(time);
-        var signature = _key.Sign(Cosignature.Message(time, noteText));
+        var signature = await _key.SignAsync(Cosignature.Message(time, noteText), cancellationToken);
         var blob = new byte[Cosignature.SignatureBlobSize];
         KeyId.CopyTo(blob, 0);
         BinaryPrimitives.WriteUInt64BigEndian(blob.AsSpan(NoteKeys.KeyIdSize), (ulong)time);

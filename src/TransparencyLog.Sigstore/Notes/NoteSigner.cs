@@ -40,5 +40,6 @@ public sealed class NoteSigner
     public string VerifierKey { get; }
 
     /// <summary>Ed25519 signs the text bytes; ECDSA signs SHA-256 of them (DER), which is what <c>Sign</c> does.</summary>
-    internal byte[] SignText(string text) => _key.Sign(Encoding.UTF8.GetBytes(text));
+    internal ValueTask<byte[]> SignTextAsync(string text, CancellationToken cancellationToken) =>
+        _key.SignAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
 }

@@ -14,7 +14,14 @@ public static class SignedNote
     private const string LinePrefix = "\u2014 ";
 
     /// <exception cref="ArgumentException">The text is empty, lacks a final newline, ends in a blank line, or holds control characters.</exception>
-    public static string Sign(string text, params NoteSigner[] signers)
+    public static ValueTask<string> SignAsync(string text, NoteSigner signer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(signer);
+        return SignAsync(text, [signer], cancellationToken);
+    }
+
+    /// <inheritdoc cref="SignAsync(string, NoteSigner, CancellationToken)"/>
+    public static async ValueTask<string> SignAsync(string text, IReadOnlyList<NoteSigner> signers, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(signers);
@@ -25,7 +32,7 @@ public static class SignedNote
                 nameof(text));
         }
 
-        if (signers.Length == 0)
+        if (signers.Count == 0)
         {
             throw new ArgumentException("at least one signer is required", nameof(signers));
         }
@@ -33,7 +40,7 @@ public static class SignedNote
         var builder = new StringBuilder(text).Append('\n');
         foreach (var signer in signers)
         {
-            var signature = signer.SignText(text);
+            var signature = await signer.SignTextAsync(text, cancellationToken);
             var blob = new byte[signer.KeyId.Length + signature.Length];
             signer.KeyId.CopyTo(blob, 0);
             signature.CopyTo(blob, signer.KeyId.Length);

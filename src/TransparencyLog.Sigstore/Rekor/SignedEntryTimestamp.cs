@@ -24,10 +24,10 @@ public static class SignedEntryTimestamp
         return CanonicalJson.Canonicalize(payload);
     }
 
-    public static byte[] Sign(LogSigner signer, string bodyBase64, long integratedTime, long logIndex)
+    public static ValueTask<byte[]> SignAsync(LogSigner signer, string bodyBase64, long integratedTime, long logIndex, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(signer);
-        return signer.Sign(Payload(bodyBase64, integratedTime, signer.LogIdHex, logIndex));
+        return signer.SignAsync(Payload(bodyBase64, integratedTime, signer.LogIdHex, logIndex), cancellationToken);
     }
 
     public static bool Verify(LogPublicKey key, ReadOnlySpan<byte> signature, string bodyBase64, long integratedTime, long logIndex)

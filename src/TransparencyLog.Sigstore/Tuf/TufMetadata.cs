@@ -142,12 +142,13 @@ public sealed class TufMetadata
     public byte[] SigningBytes() => TufCanonicalJson.Encode(Signed);
 
     /// <summary>Adds (or replaces) this key's signature.</summary>
-    public void Sign(LogSigner signer)
+    public async ValueTask SignAsync(LogSigner signer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(signer);
         var keyId = TufKey.FromPublicKey(signer.PublicKey).KeyId;
+        var signature = await signer.SignAsync(SigningBytes(), cancellationToken);
         Signatures.RemoveAll(s => s.KeyId == keyId);
-        Signatures.Add(new TufSignature(keyId, Convert.ToHexStringLower(signer.Sign(SigningBytes()))));
+        Signatures.Add(new TufSignature(keyId, Convert.ToHexStringLower(signature)));
     }
 
     /// <summary>The file as served: indented JSON with strings escaped as JSON requires.</summary>

@@ -86,7 +86,7 @@ internal sealed partial class CheckpointWitness(
         }
 
         LogCosigned(logger, checkpoint.Origin, checkpoint.Size);
-        return WitnessResult.Cosigned(cosigner.SignLine(request.NoteText, now.ToUnixTimeSeconds()));
+        return WitnessResult.Cosigned(await cosigner.SignLineAsync(request.NoteText, now.ToUnixTimeSeconds(), cancellationToken));
     }
 
     /// <summary>The state of <paramref name="origin"/>, creating size 0 with the empty root the first time it is asked about.</summary>

@@ -1,3 +1,4 @@
+using TransparencyLog.Tests.Shared;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -57,9 +58,9 @@ internal sealed class FakeLog : IAsyncDisposable
         {
             var hashes = log.LeafHashes();
             var root = MerkleNaive.Root(hashes);
-            var checkpoint = SignedNote.Sign(
+            var checkpoint = SignedNote.SignAsync(
                 new Checkpoint($"{Name} - 42", hashes.Length, root.ToArray()).ToNoteText(),
-                new NoteSigner(Name, log.SigningKey));
+                new NoteSigner(Name, log.SigningKey)).Completed();
             return Results.Json(new { rootHash = root.ToString(), treeSize = hashes.Length, signedTreeHead = checkpoint, treeID = "42" });
         });
         app.MapGet("/api/v1/log/proof", (int firstSize, int lastSize) =>

@@ -1,3 +1,4 @@
+using TransparencyLog.Tests.Shared;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
@@ -98,7 +99,7 @@ internal sealed class FakeTileLog : IAsyncDisposable
         {
             var edge = TreeEdge.Empty;
             edge.Append([.. _entries.Select(static e => Rfc6962.HashLeaf(e))]);
-            return SignedNote.Sign(new Checkpoint(Name, _entries.Count, edge.Root.ToArray()).ToNoteText(), new NoteSigner(Name, _key));
+            return SignedNote.SignAsync(new Checkpoint(Name, _entries.Count, edge.Root.ToArray()).ToNoteText(), new NoteSigner(Name, _key)).Completed();
         }
     }
 

@@ -1,3 +1,4 @@
+using TransparencyLog.Tests.Shared;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
@@ -95,7 +96,7 @@ internal sealed class FakeTufMirror : IAsyncDisposable
     {
         foreach (var signer in signers)
         {
-            metadata.Sign(signer);
+            metadata.SignAsync(signer).Completed();
         }
 
         return metadata;

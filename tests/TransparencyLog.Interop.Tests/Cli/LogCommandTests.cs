@@ -1,3 +1,4 @@
+using TransparencyLog.Tests.Shared;
 using System.Security.Cryptography;
 using TransparencyLog.Interop.Tests.Infrastructure;
 using TransparencyLog.Sigstore.Keys;
@@ -163,7 +164,7 @@ public sealed class LogCommandTests(LocalSystem system) : IDisposable
         var origin = currentCheckpoint[..currentCheckpoint.IndexOf('\n', StringComparison.Ordinal)];
         Assert.True(SignedNote.TryParse(currentCheckpoint, out _, out var signatures));
         using var key = LogSigner.LoadPem(File.ReadAllText(Path.Combine(system.DataDirectory, "keys", "rekor-v1-key.pem")), null);
-        return SignedNote.Sign(new Checkpoint(origin, size, root).ToNoteText(), new NoteSigner(signatures[0].Name, key));
+        return SignedNote.SignAsync(new Checkpoint(origin, size, root).ToNoteText(), new NoteSigner(signatures[0].Name, key)).Completed();
     }
 
     public void Dispose() => _tlog.Dispose();

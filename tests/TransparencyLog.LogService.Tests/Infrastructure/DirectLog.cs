@@ -1,3 +1,4 @@
+using TransparencyLog.Tests.Shared;
 using System.Security.Cryptography;
 using Npgsql;
 using NpgsqlTypes;
@@ -46,7 +47,7 @@ internal sealed class DirectLog : IDisposable
             create.Parameters.AddWithValue(LogInstance.KindName(kind));
             create.Parameters.AddWithValue((long)treeId);
             create.Parameters.AddWithValue(signer.PublicKeySpki);
-            create.Parameters.AddWithValue(probe.SignCheckpoint(0, Rfc6962.EmptyRoot, DateTimeOffset.UtcNow));
+            create.Parameters.AddWithValue(await probe.SignCheckpointAsync(0, Rfc6962.EmptyRoot, DateTimeOffset.UtcNow, CancellationToken.None));
             create.Parameters.AddWithValue(DateTimeOffset.UtcNow);
             await create.ExecuteNonQueryAsync();
         }
@@ -77,12 +78,12 @@ internal sealed class DirectLog : IDisposable
             SearchKeys = ["sha256:" + Convert.ToHexStringLower(bodies[0][..32])],
             SearchIndices = [Size],
             Root = edge.Root.ToArray(),
-            Checkpoint = Instance.SignCheckpoint(size, edge.Root, DateTimeOffset.UtcNow),
+            Checkpoint = Instance.SignCheckpointAsync(size, edge.Root, DateTimeOffset.UtcNow, CancellationToken.None).Completed(),
         };
     }
 
     /// <summary>A checkpoint for any size and root, signed with this log's key (valid signature, maybe wrong content).</summary>
-    public string Sign(long size, Hash root) => Instance.SignCheckpoint(size, root, DateTimeOffset.UtcNow);
+    public string Sign(long size, Hash root) => Instance.SignCheckpointAsync(size, root, DateTimeOffset.UtcNow, CancellationToken.None).Completed();
 
     /// <summary>Writes a batch through <c>log_append</c>; on success the log remembers its leaves.</summary>
     public async Task WriteAsync(Batch batch)

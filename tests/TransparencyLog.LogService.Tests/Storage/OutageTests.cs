@@ -211,7 +211,7 @@ public sealed class OutageTests : IAsyncLifetime
         }
     }
 
-    private static string PgScript(string arguments)
+    internal static string PgScript(string arguments)
     {
         using var process = Process.Start(new ProcessStartInfo("bash", $"{Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh")} {arguments}")
         {

@@ -66,8 +66,13 @@ public sealed class TsaKeyFilesTests : IDisposable
     {
         using var leaf = Issue("CN=Test TSA", _leafKey, _intermediate);
 
-        AssertRejected("cannot be decrypted", () => Load([leaf, _intermediate, _root], _leafKey, encrypt: true, password: "wrong"));
+        var error = Assert.Throws<InvalidOperationException>(() => Load([leaf, _intermediate, _root], _leafKey, encrypt: true, password: "wrong-password-4711").Dispose());
+
+        Assert.Contains("wrong password", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong-password-4711", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Password, error.Message, StringComparison.Ordinal);
     }
+
 
     [Fact]
     public void Load_EncryptedKeyWithoutPassword_Throws()
@@ -132,7 +137,7 @@ public sealed class TsaKeyFilesTests : IDisposable
         using var leaf = Issue("CN=Test TSA", _leafKey, _intermediate);
         using var rsa = RSA.Create(2048);
 
-        AssertRejected("cannot be read as a key", () => Load([leaf, _intermediate, _root], rsa));
+        AssertRejected("does not match the TSA certificate's public key", () => Load([leaf, _intermediate, _root], rsa));
     }
 
     [Fact]

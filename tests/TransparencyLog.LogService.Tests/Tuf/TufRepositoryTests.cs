@@ -161,8 +161,8 @@ public sealed class TufRepositoryTests : IAsyncLifetime
                 using (var stranger = Sigstore.Keys.LogSigner.Generate(Sigstore.Keys.LogKeyType.EcdsaP256))
                 {
                     var targets = TufTestRepository.BuildTargets(2, newFiles);
-                    targets.Sign(_keys.TargetsKeys[0]);
-                    targets.Sign(stranger);
+                    await targets.SignAsync(_keys.TargetsKeys[0]);
+                    await targets.SignAsync(stranger);
                     request = TufTestRepository.Request(null, targets, newFiles);
                 }
 

@@ -1,3 +1,4 @@
+using TransparencyLog.Tests.Shared;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
@@ -51,7 +52,7 @@ internal sealed class TufTestRepository : IDisposable
     {
         foreach (var key in keys)
         {
-            metadata.Sign(key);
+            metadata.SignAsync(key).Completed();
         }
 
         return metadata;

@@ -11,10 +11,10 @@ public sealed class LogSignerTests
     [Theory]
     [InlineData(LogKeyType.EcdsaP256)]
     [InlineData(LogKeyType.Ed25519)]
-    public void Generate_SignThenVerify_Succeeds(LogKeyType type)
+    public async Task Generate_SignThenVerify_Succeeds(LogKeyType type)
     {
         using var signer = LogSigner.Generate(type);
-        var signature = signer.Sign(s_message);
+        var signature = await signer.SignAsync(s_message);
 
         Assert.Equal(type, signer.KeyType);
         Assert.True(signer.Verify(s_message, signature));
@@ -29,10 +29,10 @@ public sealed class LogSignerTests
     }
 
     [Fact]
-    public void Sign_Ecdsa_ProducesDerSignatureOverSha256()
+    public async Task Sign_Ecdsa_ProducesDerSignatureOverSha256()
     {
         using var signer = LogSigner.Generate(LogKeyType.EcdsaP256);
-        var signature = signer.Sign(s_message);
+        var signature = await signer.SignAsync(s_message);
 
         Assert.Equal(0x30, signature[0]);
         using var ecdsa = ECDsa.Create();
@@ -58,7 +58,7 @@ public sealed class LogSignerTests
     [InlineData(LogKeyType.EcdsaP256, "correct horse")]
     [InlineData(LogKeyType.Ed25519, null)]
     [InlineData(LogKeyType.Ed25519, "correct horse")]
-    public void ExportPkcs8Pem_ThenLoadPem_RoundTrips(LogKeyType type, string? password)
+    public async Task ExportPkcs8Pem_ThenLoadPem_RoundTrips(LogKeyType type, string? password)
     {
         using var signer = LogSigner.Generate(type);
         var pem = signer.ExportPkcs8Pem(password);
@@ -66,7 +66,8 @@ public sealed class LogSignerTests
 
         Assert.StartsWith(password is null ? "-----BEGIN PRIVATE KEY-----" : "-----BEGIN ENCRYPTED PRIVATE KEY-----", pem, StringComparison.Ordinal);
         Assert.Equal(signer.LogId, loaded.LogId);
-        Assert.True(signer.Verify(s_message, loaded.Sign(s_message)));
+        var signature = await loaded.SignAsync(s_message);
+        Assert.True(signer.Verify(s_message, signature));
     }
 
     [Theory]

@@ -32,13 +32,13 @@ public sealed class CosignatureTests
     }
 
     [Fact]
-    public void Cosigner_SignLine_VerifiesUnderItsVerifierKeyAndKeyIdUsesType04()
+    public async Task Cosigner_SignLine_VerifiesUnderItsVerifierKeyAndKeyIdUsesType04()
     {
         using var key = LogSigner.Generate(LogKeyType.Ed25519);
         var cosigner = new Cosigner("witness.example.com/w1", key);
         var note = s_text + "\n\u2014 example.com/behind-the-sofa AAAAAAAA\n";
 
-        var line = cosigner.SignLine(s_text, 1679315147);
+        var line = await cosigner.SignLineAsync(s_text, 1679315147);
 
         var verifier = CosignatureVerifierKey.Parse(cosigner.VerifierKey);
         Assert.Equal(cosigner.VerifierKey, verifier.VerifierKey);
@@ -51,7 +51,7 @@ public sealed class CosignatureTests
     }
 
     [Fact]
-    public void CosignatureVerifierKey_Type01Vkey_IsRekeyedAs04()
+    public async Task CosignatureVerifierKey_Type01Vkey_IsRekeyedAs04()
     {
         using var key = LogSigner.Generate(LogKeyType.Ed25519);
         var cosigner = new Cosigner("w.example", key);
@@ -60,16 +60,16 @@ public sealed class CosignatureTests
         var parsed = CosignatureVerifierKey.Parse(noteVkey);
 
         Assert.Equal(cosigner.VerifierKey, parsed.VerifierKey);
-        Assert.True(Cosignature.TryVerify(s_text + "\n" + cosigner.SignLine(s_text, 5), parsed, out _));
+        Assert.True(Cosignature.TryVerify(s_text + "\n" + await cosigner.SignLineAsync(s_text, 5), parsed, out _));
     }
 
     [Fact]
-    public void TryVerify_TamperedTextTimeOrSignature_Fails()
+    public async Task TryVerify_TamperedTextTimeOrSignature_Fails()
     {
         using var key = LogSigner.Generate(LogKeyType.Ed25519);
         var cosigner = new Cosigner("w.example", key);
         var verifier = CosignatureVerifierKey.Parse(cosigner.VerifierKey);
-        var line = cosigner.SignLine(s_text, 1000);
+        var line = await cosigner.SignLineAsync(s_text, 1000);
         var blob = Convert.FromBase64String(line.TrimEnd('\n').Split(' ')[2]);
 
         var otherTime = (byte[])blob.Clone();

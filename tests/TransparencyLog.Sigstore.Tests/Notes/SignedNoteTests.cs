@@ -35,25 +35,25 @@ public sealed class SignedNoteTests
         Assert.Throws<FormatException>(() => NoteVerifierKey.Parse(vkey));
 
     [Fact]
-    public void Sign_GoReferenceKey_ReproducesGoNoteExactly()
+    public async Task Sign_GoReferenceKey_ReproducesGoNoteExactly()
     {
         var seed = Convert.FromBase64String(PeterSeed)[1..];
-        using var key = new Ed25519LogSigner(seed);
+        using var key = LogSigner.FromSigner(SoftwareSigner.FromEd25519Seed(seed));
         var signer = new NoteSigner("PeterNeumann", key);
 
         Assert.Equal(PeterVkey, signer.VerifierKey);
-        Assert.Equal(PeterText + "\n" + PeterSignatureLine, SignedNote.Sign(PeterText, signer));
+        Assert.Equal(PeterText + "\n" + PeterSignatureLine, await SignedNote.SignAsync(PeterText, signer));
         Assert.True(new NoteVerifier(PeterVkey).Verify(PeterText + "\n" + PeterSignatureLine));
     }
 
     [Theory]
     [InlineData(LogKeyType.EcdsaP256)]
     [InlineData(LogKeyType.Ed25519)]
-    public void Sign_ThenVerify_RoundTrips(LogKeyType type)
+    public async Task Sign_ThenVerify_RoundTrips(LogKeyType type)
     {
         using var key = LogSigner.Generate(type);
         var signer = new NoteSigner("log.example.com", key);
-        var note = SignedNote.Sign(s_text, signer);
+        var note = await SignedNote.SignAsync(s_text, signer);
 
         Assert.StartsWith(s_text + "\n\u2014 log.example.com ", note, StringComparison.Ordinal);
         Assert.True(new NoteVerifier(signer.VerifierKey).TryVerifyCheckpoint(note, out var checkpoint));
@@ -73,10 +73,10 @@ public sealed class SignedNoteTests
     }
 
     [Fact]
-    public void Sign_Ecdsa_SignatureIsDerOverSha256OfText()
+    public async Task Sign_Ecdsa_SignatureIsDerOverSha256OfText()
     {
         using var key = LogSigner.Generate(LogKeyType.EcdsaP256);
-        var note = SignedNote.Sign(s_text, new NoteSigner("log.example.com", key));
+        var note = await SignedNote.SignAsync(s_text, new NoteSigner("log.example.com", key));
 
         Assert.True(SignedNote.TryParse(note, out var text, out var signatures));
         Assert.Equal(s_text, text);
@@ -86,53 +86,53 @@ public sealed class SignedNoteTests
     }
 
     [Fact]
-    public void Verify_UnknownExtraSignature_IsIgnored()
+    public async Task Verify_UnknownExtraSignature_IsIgnored()
     {
         using var key = LogSigner.Generate(LogKeyType.Ed25519);
         using var other = LogSigner.Generate(LogKeyType.Ed25519);
         var signer = new NoteSigner("log.example.com", key);
-        var note = SignedNote.Sign(s_text, new NoteSigner("witness.example", other), signer);
+        var note = await SignedNote.SignAsync(s_text, [new NoteSigner("witness.example", other), signer]);
 
         Assert.True(new NoteVerifier(signer.VerifierKey).Verify(note));
     }
 
     [Fact]
-    public void Verify_OnlyUnknownSignatures_IsRejected()
+    public async Task Verify_OnlyUnknownSignatures_IsRejected()
     {
         using var key = LogSigner.Generate(LogKeyType.Ed25519);
         using var other = LogSigner.Generate(LogKeyType.Ed25519);
-        var note = SignedNote.Sign(s_text, new NoteSigner("log.example.com", other));
+        var note = await SignedNote.SignAsync(s_text, new NoteSigner("log.example.com", other));
 
         Assert.False(new NoteVerifier("log.example.com", key.PublicKey).Verify(note));
     }
 
     [Fact]
-    public void Verify_KnownKeyWithBadSignature_IsRejectedEvenIfAnotherVerifies()
+    public async Task Verify_KnownKeyWithBadSignature_IsRejectedEvenIfAnotherVerifies()
     {
         using var key = LogSigner.Generate(LogKeyType.Ed25519);
         var signer = new NoteSigner("log.example.com", key);
-        var good = SignedNote.Sign(s_text, signer);
-        var badLine = SignedNote.Sign(new Checkpoint("log.example.com", 8, new byte[32]).ToNoteText(), signer).Split("\n\n")[1];
+        var good = await SignedNote.SignAsync(s_text, signer);
+        var badLine = (await SignedNote.SignAsync(new Checkpoint("log.example.com", 8, new byte[32]).ToNoteText(), signer)).Split("\n\n")[1];
 
         Assert.False(new NoteVerifier(signer.VerifierKey).Verify(good + badLine));
     }
 
     [Fact]
-    public void Verify_TamperedText_IsRejected()
+    public async Task Verify_TamperedText_IsRejected()
     {
         using var key = LogSigner.Generate(LogKeyType.EcdsaP256);
         var signer = new NoteSigner("log.example.com", key);
-        var note = SignedNote.Sign(s_text, signer).Replace("\n7\n", "\n8\n", StringComparison.Ordinal);
+        var note = (await SignedNote.SignAsync(s_text, signer)).Replace("\n7\n", "\n8\n", StringComparison.Ordinal);
 
         Assert.False(new NoteVerifier(signer.VerifierKey).Verify(note));
     }
 
     [Fact]
-    public void Verify_MissingFinalNewline_IsRejected()
+    public async Task Verify_MissingFinalNewline_IsRejected()
     {
         using var key = LogSigner.Generate(LogKeyType.Ed25519);
         var signer = new NoteSigner("log.example.com", key);
-        var note = SignedNote.Sign(s_text, signer);
+        var note = await SignedNote.SignAsync(s_text, signer);
 
         Assert.False(new NoteVerifier(signer.VerifierKey).Verify(note[..^1]));
     }
@@ -142,10 +142,10 @@ public sealed class SignedNoteTests
     [InlineData("")]
     [InlineData("ends in a blank line\n\n")]
     [InlineData("tab\tinside\n")]
-    public void Sign_InvalidText_Throws(string text)
+    public async Task Sign_InvalidText_Throws(string text)
     {
         using var key = LogSigner.Generate(LogKeyType.Ed25519);
-        Assert.Throws<ArgumentException>(() => SignedNote.Sign(text, new NoteSigner("log.example.com", key)));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await SignedNote.SignAsync(text, new NoteSigner("log.example.com", key)));
     }
 
     [Theory]

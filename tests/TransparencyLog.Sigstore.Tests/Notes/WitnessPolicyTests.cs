@@ -1,3 +1,4 @@
+using TransparencyLog.Tests.Shared;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
 
@@ -27,7 +28,7 @@ public sealed class WitnessPolicyTests : IDisposable
         """;
 
     private string Note(params int[] witnesses) =>
-        SignedNote.Sign(_text, _log) + string.Concat(witnesses.Select(i => _witnesses[i].SignLine(_text, 1700000000 + i)));
+        SignedNote.SignAsync(_text, _log).Completed() + string.Concat(witnesses.Select(i => _witnesses[i].SignLineAsync(_text, 1700000000 + i).Completed()));
 
     [Theory]
     [InlineData("group main 2 wa wb wc\nquorum main", new[] { 0, 1 }, true)]
@@ -52,7 +53,7 @@ public sealed class WitnessPolicyTests : IDisposable
     {
         var policy = WitnessPolicy.Parse(Policy("group main 1 wa wb\nquorum main"));
         var note = Note(0, 1);
-        var broken = note.Replace(_witnesses[1].SignLine(_text, 1700000001).TrimEnd('\n'), _witnesses[1].SignLine(_text, 1).TrimEnd('\n')[..^8] + "AAAAAAA=", StringComparison.Ordinal);
+        var broken = note.Replace(_witnesses[1].SignLineAsync(_text, 1700000001).Completed().TrimEnd('\n'), _witnesses[1].SignLineAsync(_text, 1).Completed().TrimEnd('\n')[..^8] + "AAAAAAA=", StringComparison.Ordinal);
 
         Assert.NotEqual(note, broken);
         Assert.False(policy.Verify(broken, out _));

@@ -23,10 +23,10 @@ public sealed class SignedEntryTimestampTests
         Assert.EndsWith(",\"logIndex\":0}", Encoding.UTF8.GetString(SignedEntryTimestamp.Payload("e30=", 0, LogIdHex, 0)), StringComparison.Ordinal);
 
     [Fact]
-    public void Sign_ThenVerify_UsesLogIdOfKey()
+    public async Task Sign_ThenVerify_UsesLogIdOfKey()
     {
         using var signer = LogSigner.Generate(LogKeyType.EcdsaP256);
-        var signature = SignedEntryTimestamp.Sign(signer, "e30=", 1795299166, 3);
+        var signature = await SignedEntryTimestamp.SignAsync(signer, "e30=", 1795299166, 3);
 
         Assert.True(signer.Verify(SignedEntryTimestamp.Payload("e30=", 1795299166, signer.LogIdHex, 3), signature));
         Assert.True(SignedEntryTimestamp.Verify(signer.PublicKey, signature, "e30=", 1795299166, 3));

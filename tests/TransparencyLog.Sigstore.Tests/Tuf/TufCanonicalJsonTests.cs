@@ -26,11 +26,11 @@ public sealed class TufCanonicalJsonTests
     }
 
     [Fact]
-    public void Parse_RepeatedKeyId_RefusedAsTufJsDoes()
+    public async Task Parse_RepeatedKeyId_RefusedAsTufJsDoes()
     {
         using var key = LogSigner.Generate(LogKeyType.EcdsaP256);
         var targets = TufDocuments.BuildTargets(1, DateTimeOffset.UtcNow.AddDays(1), new Dictionary<string, TufTargetFile>());
-        targets.Sign(key);
+        await targets.SignAsync(key);
         var json = JsonNode.Parse(targets.ToBytes())!.AsObject();
         json["signatures"]!.AsArray().Add(json["signatures"]![0]!.DeepClone());
 
@@ -39,7 +39,7 @@ public sealed class TufCanonicalJsonTests
     }
 
     [Fact]
-    public void Sign_EcdsaAndEd25519_RoundTripThroughServedBytesAndVerify()
+    public async Task Sign_EcdsaAndEd25519_RoundTripThroughServedBytesAndVerify()
     {
         using var ecdsa = LogSigner.Generate(LogKeyType.EcdsaP256);
         using var ed25519 = LogSigner.Generate(LogKeyType.Ed25519);
@@ -51,8 +51,8 @@ public sealed class TufCanonicalJsonTests
             [TufMetadata.Snapshot] = (keys, 1),
             [TufMetadata.Timestamp] = (keys, 1),
         });
-        root.Sign(ecdsa);
-        root.Sign(ed25519);
+        await root.SignAsync(ecdsa);
+        await root.SignAsync(ed25519);
 
         var parsed = TufMetadata.Parse(root.ToBytes(), TufMetadata.Root);
         var trusted = TufRoot.From(parsed);

@@ -175,11 +175,11 @@ public sealed class BundleVerifierTests
     }
 
     [Fact]
-    public void Verify_CheckpointSignedByOtherKey_FailsWithInclusionProofError()
+    public async Task Verify_CheckpointSignedByOtherKey_FailsWithInclusionProofError()
     {
         using var scenario = Scenario.MessageSignature();
         using var other = LogSigner.Generate(LogKeyType.EcdsaP256);
-        var note = SignedNote.Sign(
+        var note = await SignedNote.SignAsync(
             new Checkpoint($"{TestLog.Host} - 1234", scenario.Log.Size, scenario.Log.Root.ToArray()).ToNoteText(),
             new NoteSigner(TestLog.Host, other));
         var bundle = WithProof(scenario.Bundle, p => p with { Checkpoint = note });

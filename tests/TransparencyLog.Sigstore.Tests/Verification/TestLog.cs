@@ -1,3 +1,4 @@
+using TransparencyLog.Tests.Shared;
 using System.Text;
 using System.Text.Json.Nodes;
 using TransparencyLog.Merkle;
@@ -58,13 +59,13 @@ internal sealed class TestLog : IDisposable
     public Hash Root => MerkleTestTree.Root([.. _bodies.Select(static b => Rfc6962.HashLeaf(b))]);
 
     public string SignedCheckpoint() =>
-        SignedNote.Sign(new Checkpoint($"{Host} - 1234", Size, Root.ToArray(), ["Timestamp: 1"]).ToNoteText(), NoteSigner);
+        SignedNote.SignAsync(new Checkpoint($"{Host} - 1234", Size, Root.ToArray(), ["Timestamp: 1"]).ToNoteText(), NoteSigner).Completed();
 
     /// <summary>The bundle entry for <paramref name="index"/> at the current tree size, as sigstore-js maps a Rekor 201.</summary>
     public TransparencyLogEntry Entry(long index, long integratedTime, string kind, string version)
     {
         var body = Body(index);
-        var set = SignedEntryTimestamp.Sign(Signer, Convert.ToBase64String(body), integratedTime, index);
+        var set = SignedEntryTimestamp.SignAsync(Signer, Convert.ToBase64String(body), integratedTime, index).Completed();
         var leaves = _bodies.Select(static b => Rfc6962.HashLeaf(b)).ToArray();
         var proof = MerkleTestTree.InclusionProof(index, leaves);
         return new TransparencyLogEntry(

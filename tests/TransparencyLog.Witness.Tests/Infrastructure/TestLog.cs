@@ -1,3 +1,4 @@
+using TransparencyLog.Tests.Shared;
 using System.Security.Cryptography;
 using System.Text;
 using TransparencyLog.Merkle;
@@ -60,12 +61,12 @@ internal sealed class TestLog : IDisposable
     public string Checkpoint(long? size = null, params string[] extensions)
     {
         var n = size ?? Size;
-        return SignedNote.Sign(new Checkpoint(Origin, n, Root(n).ToArray(), extensions).ToNoteText(), _signer);
+        return SignedNote.SignAsync(new Checkpoint(Origin, n, Root(n).ToArray(), extensions).ToNoteText(), _signer).Completed();
     }
 
     /// <summary>A checkpoint for any root, with this log's valid signature (a log that misbehaves).</summary>
     public string SignedCheckpoint(long size, Hash root) =>
-        SignedNote.Sign(new Checkpoint(Origin, size, root.ToArray()).ToNoteText(), _signer);
+        SignedNote.SignAsync(new Checkpoint(Origin, size, root.ToArray()).ToNoteText(), _signer).Completed();
 
     public Hash[] Proof(long from, long to)
     {
