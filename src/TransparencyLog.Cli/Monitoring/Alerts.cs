@@ -39,7 +39,9 @@ internal sealed record MonitorEvent(string Id, string Type, string Severity, Jso
 
     public static MonitorEvent LogMisbehaved(string type, string origin, string message, string? previousNote, string? currentNote, DateTimeOffset now)
     {
-        var id = EventId(origin, type, previousNote ?? "", currentNote ?? "");
+        // Identified by what the notes say (origin, size, root), never their bytes: a log may re-sign the same tree
+        // with a new (ECDSA) signature or timestamp on every request, and that is still the same finding.
+        var id = EventId(origin, type, TreeHead(previousNote), TreeHead(currentNote));
         return new MonitorEvent(id, type, Monitoring.Severity.Critical, new JsonObject
         {
             ["id"] = id,
@@ -52,6 +54,8 @@ internal sealed record MonitorEvent(string Id, string Type, string Severity, Jso
             ["currentCheckpoint"] = currentNote,
         });
     }
+
+    private static string TreeHead(string? note) => note is null ? "" : string.Join('\n', note.Split('\n').Take(3));
 
     private static string EventId(params string[] parts) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', parts))))[..32];

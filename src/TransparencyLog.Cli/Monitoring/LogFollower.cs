@@ -23,7 +23,7 @@ internal sealed class LogFollower(
     MonitorMetrics metrics,
     TimeProvider time,
     string url,
-    string statePath,
+    IMonitorStore store,
     SplitViewCheck? splitView = null)
 {
     /// <summary>Entry bundles fetched concurrently while catching up.</summary>
@@ -34,10 +34,10 @@ internal sealed class LogFollower(
 
     public async Task<CycleResult> RunAsync(CancellationToken cancellationToken)
     {
-        var state = MonitorState.Load(statePath);
+        var state = await store.LoadAsync(cancellationToken);
         if (state is not null && state.VerifierKey != key.VerifierKey)
         {
-            throw new CliException(ExitCodes.Usage, $"the state file {statePath} was made with another log key; use another --state");
+            throw new CliException(ExitCodes.Usage, $"{store.Description} was made with another log key; use another state");
         }
 
         var note = await tiles.GetCheckpointAsync(cancellationToken);
@@ -98,11 +98,11 @@ internal sealed class LogFollower(
         metrics.CountScanned(checkpoint.Size - from);
         foreach (var e in found)
         {
-            await alerts.SendAsync(e, cancellationToken);
+            await RaiseAsync(e, cancellationToken);
         }
 
         // Saved only after the events went out: a crash before this line rescans (at least once, never never).
-        new MonitorState(url, key.VerifierKey, note, checkpoint.Size, root.ToString(), MonitorState.EdgeOf(edge)).Save(statePath);
+        await store.SaveAsync(new MonitorState(url, key.VerifierKey, note, checkpoint.Size, root.ToString(), MonitorState.EdgeOf(edge)), cancellationToken);
         return new CycleResult(checkpoint.Size - from, found.Count, null, checkpoint.Size);
     }
 
@@ -161,9 +161,19 @@ internal sealed class LogFollower(
         var e = MonitorEvent.LogMisbehaved(type, origin, message, previous, current, time.GetUtcNow());
         if (_raised.Add(e.Id))
         {
-            await alerts.SendAsync(e, cancellationToken);
+            await RaiseAsync(e, cancellationToken);
         }
 
         return new CycleResult(0, 0, e, -1);
+    }
+
+    /// <summary>Sends an event unless the store already holds it as delivered (a database store remembers every alert).</summary>
+    private async Task RaiseAsync(MonitorEvent e, CancellationToken cancellationToken)
+    {
+        if (await store.RecordAsync(e, cancellationToken))
+        {
+            await alerts.SendAsync(e, cancellationToken);
+            await store.DeliveredAsync(e, cancellationToken);
+        }
     }
 }

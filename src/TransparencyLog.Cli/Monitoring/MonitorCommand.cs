@@ -32,6 +32,8 @@ internal static partial class MonitorCommand
         var state = new Option<string?>("--state", "--file") { Description = "State file (default: the config's logInfoFile, else ~/.config/tlog/monitor/<sha256 of URL>.json).", HelpName = "PATH" };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "Daemon: serve Prometheus /metrics on this port (default 9464; 0 = off).", HelpName = "PORT" };
         var webhooks = new Option<string[]>("--webhook") { Description = "POST every event as JSON to this URL (repeatable; retried with backoff).", HelpName = "URL", AllowMultipleArgumentsPerToken = false };
+        var stateDb = new Option<string?>("--state-db") { Description = "Keep the position and every alert in PostgreSQL (a connection string; schema from migrations/) instead of a state file: an alert is sent once, also across restarts, and the log explorer's health page shows it when this is the log's database.", HelpName = "CONNSTRING" };
+        var stateDbPassword = new Option<string?>("--state-db-password-file") { Description = "The --state-db role's password, from a file (keeps it off the command line).", HelpName = "PATH" };
         var stream = new Option<string>("--stream") { Description = "auto (default): use the log's entry stream when offered; off: poll only.", HelpName = "auto|off", DefaultValueFactory = _ => "auto" };
         var command = new Command(
             "monitor",
@@ -43,7 +45,7 @@ internal static partial class MonitorCommand
             "Examples:\n  tlog monitor --config-file monitor.yaml --url http://127.0.0.1:3000\n" +
             "  tlog monitor --config-file monitor.yaml --once=false --interval 1m --webhook https://hooks.example/tlog");
         var witnessPolicy = SplitViewCheck.Option();
-        foreach (var option in new Option[] { configFile, config, once, interval, url, kind, vkey, state, metricsPort, webhooks, stream, witnessPolicy })
+        foreach (var option in new Option[] { configFile, config, once, interval, url, kind, vkey, state, metricsPort, webhooks, stream, stateDb, stateDbPassword, witnessPolicy })
         {
             command.Options.Add(option);
         }
@@ -62,7 +64,9 @@ internal static partial class MonitorCommand
                     parseResult.GetValue(state),
                     parseResult.GetValue(metricsPort),
                     parseResult.GetValue(webhooks) ?? [],
-                    parseResult.GetValue(stream) ?? "auto");
+                    parseResult.GetValue(stream) ?? "auto",
+                    parseResult.GetValue(stateDb),
+                    parseResult.GetValue(stateDbPassword));
                 return await RunAsync(host, settings, cancellationToken, SplitViewCheck.From(parseResult, witnessPolicy, host));
             }
             catch (CliException ex)
@@ -75,7 +79,7 @@ internal static partial class MonitorCommand
     }
 
     private sealed record Settings(
-        MonitorConfig Config, bool Once, TimeSpan Interval, string Url, string Kind, string? Vkey, string? StatePath, int? MetricsPort, string[] Webhooks, string Stream);
+        MonitorConfig Config, bool Once, TimeSpan Interval, string Url, string Kind, string? Vkey, string? StatePath, int? MetricsPort, string[] Webhooks, string Stream, string? StateDb, string? StateDbPasswordFile);
 
     private static async Task<int> RunAsync(CliHost host, Settings settings, CancellationToken cancellationToken, SplitViewCheck? splitView = null)
     {
@@ -90,12 +94,12 @@ internal static partial class MonitorCommand
             throw new CliException(ExitCodes.Usage, "--stream must be auto or off");
         }
 
-        var statePath = settings.StatePath ?? settings.Config.LogInfoFile ?? DefaultStatePath(host, settings.Url);
-        var key = await VerifierKeyAsync(host, settings, statePath, cancellationToken);
+        await using var store = OpenStore(host, settings, prefix);
+        var key = await VerifierKeyAsync(host, settings, store, cancellationToken);
         using var metrics = new MonitorMetrics();
         var alerts = new AlertSinks(host.Output, host.Context.Http, Webhooks(host, settings), settings.Config.OutputIdentities, metrics, host.Error);
         var follower = new LogFollower(
-            new TileLogClient(host.Context.Http, prefix), key, new IdentityMatcher(settings.Config.MonitoredValues), settings.Config, alerts, metrics, host.Context.Time, settings.Url, statePath, splitView);
+            new TileLogClient(host.Context.Http, prefix), key, new IdentityMatcher(settings.Config.MonitoredValues), settings.Config, alerts, metrics, host.Context.Time, settings.Url, store, splitView);
         if (!settings.Config.WatchesAnything)
         {
             await host.Error.WriteLineAsync("note: the configuration watches no identities; checking the log's consistency only");
@@ -180,11 +184,32 @@ internal static partial class MonitorCommand
         }
     }
 
-    private static async Task<NoteVerifierKey> VerifierKeyAsync(CliHost host, Settings settings, string statePath, CancellationToken cancellationToken)
+    /// <summary>The state file (default) or, with <c>--state-db</c>, PostgreSQL keyed by the log's URL (its tiles' prefix).</summary>
+    private static IMonitorStore OpenStore(CliHost host, Settings settings, string logUrl)
+    {
+        if (settings.StateDb is { } connection)
+        {
+            if (settings.StatePath is not null)
+            {
+                throw new CliException(ExitCodes.Usage, "give --state or --state-db, not both");
+            }
+
+            return DatabaseMonitorStore.Open(connection, settings.StateDbPasswordFile, logUrl, host.Context.Time);
+        }
+
+        if (settings.StateDbPasswordFile is not null)
+        {
+            throw new CliException(ExitCodes.Usage, "--state-db-password-file needs --state-db");
+        }
+
+        return new FileMonitorStore(settings.StatePath ?? settings.Config.LogInfoFile ?? DefaultStatePath(host, settings.Url));
+    }
+
+    private static async Task<NoteVerifierKey> VerifierKeyAsync(CliHost host, Settings settings, IMonitorStore store, CancellationToken cancellationToken)
     {
         var text = settings.Vkey is { } given
             ? File.Exists(given) ? (await File.ReadAllTextAsync(given, cancellationToken)).Trim() : given.Trim()
-            : MonitorState.Load(statePath)?.VerifierKey;
+            : (await store.LoadAsync(cancellationToken))?.VerifierKey;
         if (text is null)
         {
             var path = settings.Kind == "rekor-v2" ? "/api/v2/log/verifierKey" : "/api/v1/log/verifierKey";

@@ -25,6 +25,7 @@ internal static class ExplorerEndpoints
     public static IHostApplicationBuilder AddExplorer(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ExplorerStore>();
+        MonitorAlerts.AddTo(builder);
         return builder;
     }
 

@@ -7,13 +7,14 @@ namespace TransparencyLog.LogService.Explorer;
 
 /// <summary>
 /// The logs' health: sizes, how fresh each checkpoint is, recent growth and append rate (from storage, so every
-/// process agrees), this process's recent append latencies, and each log's witness cosigning status.
+/// process agrees), this process's recent append latencies, each log's witness cosigning status, and the latest alerts
+/// of monitors that keep their state in this database.
 /// </summary>
 internal static class HealthPage
 {
     public static async Task<IResult> RenderAsync(
-        LogRegistry registry, LogHeads heads, ExplorerStore store, Sequencers sequencers, CheckpointWitnessing witnessing, TimeProvider time,
-        CancellationToken cancellationToken)
+        LogRegistry registry, LogHeads heads, ExplorerStore store, Sequencers sequencers, CheckpointWitnessing witnessing, MonitorAlerts alerts,
+        TimeProvider time, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var html = Layout.Begin("Health", registry, "health");
@@ -48,9 +49,7 @@ internal static class HealthPage
         html.Close("tbody").Close("table").Close("div");
         Latency(html, sequencers.Latencies);
         await WitnessesAsync(html, registry, heads, witnessing, cancellationToken);
-        html.Open("section", ("aria-labelledby", "alerts-heading")).Element("h2", "Monitor alerts", ("id", "alerts-heading"))
-            .Element("p", "Monitors (tlog monitor) run outside the log service and send their alerts to their own webhook; the log service does not receive them, so none are shown here.")
-            .Close("section");
+        await alerts.RenderAsync(html, registry, cancellationToken);
         return ExplorerEndpoints.Page(Layout.End(html));
     }
 

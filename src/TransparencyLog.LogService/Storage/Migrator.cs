@@ -120,6 +120,9 @@ internal sealed class Migrator(string adminConnectionString, string migrationsDi
 
         // The TUF repository (0006): rows are immutable once published; the advisory lock serializes writers.
         await ExecuteAsync(connection, transaction, $"GRANT SELECT, INSERT ON tuf_metadata, tuf_target TO {quoted}", cancellationToken);
+
+        // Monitor state (0009): `tlog monitor --state-db` with the service role's connection; the explorer reads alerts.
+        await ExecuteAsync(connection, transaction, $"GRANT SELECT, INSERT, UPDATE ON monitor_position, monitor_alert TO {quoted}", cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 

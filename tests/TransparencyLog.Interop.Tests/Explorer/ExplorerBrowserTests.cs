@@ -61,6 +61,36 @@ public sealed class ExplorerBrowserTests(LocalSystem system) : IDisposable
     }
 
     [Fact]
+    public async Task HealthPage_MonitorAlertForIdentityWithMarkup_ShownAsTextWithEntryLinkNothingRuns()
+    {
+        var marker = Guid.NewGuid().ToString("N")[..12];
+        var identity = $"https://example.com/monitored/{marker}?x=\"'><script>window.__alertXss=1</script><img src=x onerror=\"window.__alertXss=2\">";
+        var entry = await SubmitSelfSignedAsync(identity);
+        var config = _tlog.Write("monitor.yaml", $"""
+            startIndex: {entry.Index}
+            monitoredValues:
+              subjects:
+                - monitored/{marker}
+            """);
+
+        // The real monitor, keeping its state and alerts in the log's own database as the service role.
+        var result = await _tlog.RunAsync(
+            "monitor", "--once", "--config-file", config, "--url", system["REKOR_URL"], "--vkey", system["REKOR_NOTE_VKEY"],
+            "--state-db", system["PG_CONNECTION"], "--state-db-password-file", system["PG_PASSWORD_FILE"]);
+
+        Assert.True(result.ExitCode == 5, $"tlog monitor exited {result.ExitCode}: {result.Output}");
+        using var http = new HttpClient();
+        var html = await http.GetStringAsync(ExplorerUrl + "/explorer/health");
+        Assert.DoesNotContain("<script>window.__alertXss", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<img src=x", html, StringComparison.Ordinal);
+        await RunCaseAsync("alerts", new()
+        {
+            ["ALERT_IDENTITY"] = identity,
+            ["ALERT_ENTRY_PATH"] = $"/explorer/entries/rekor-v1/{entry.Index}",
+        });
+    }
+
+    [Fact]
     public async Task EntryPage_BodyChangedInStorage_ShowsFailedProof()
     {
         var entry = await SubmitSelfSignedAsync($"https://example.com/tampered/{Guid.NewGuid():N}");

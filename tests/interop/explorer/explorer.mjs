@@ -2,8 +2,9 @@
 // playwright-core, with axe-core for accessibility. The xunit tests in TransparencyLog.Interop.Tests/Explorer
 // prepare the entries and run one case per invocation:
 //   node explorer.mjs CASE
-// CASE: search | entry | escaping | tampered | chart | axe | screenshots
-// Environment: EXPLORER_URL, and per case SIGNED_IDENTITY, SIGNED_ISSUER, XSS_IDENTITY, TAMPERED_PATH, SCREENSHOT_DIR.
+// CASE: search | entry | escaping | tampered | chart | alerts | axe | screenshots
+// Environment: EXPLORER_URL, and per case SIGNED_IDENTITY, SIGNED_ISSUER, XSS_IDENTITY, TAMPERED_PATH, ALERT_IDENTITY,
+// ALERT_ENTRY_PATH, SCREENSHOT_DIR.
 // Prints "ok CASE" and exits 0 when every check held; prints the failed check and exits 1 otherwise.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -123,6 +124,30 @@ const cases = {
     assert.ok(heights.some((h) => h > 0), 'no bar has a height');
     const fill = await chart.locator('rect.bar').first().evaluate((b) => getComputedStyle(b).fill);
     assert.notEqual(fill, 'rgb(0, 0, 0)', 'the stylesheet did not reach the chart');
+    assert.deepEqual(page.problems, []);
+  },
+
+  /**
+   * The health page lists the alert a monitor recorded in the log's database: the matched identity (markup and quotes
+   * included) as text, nothing from it runs, and the alert links to the entry it is about.
+   */
+  async alerts(browser) {
+    const identity = env('ALERT_IDENTITY');
+    const page = await strictPage(browser);
+    await open(page, '/explorer/health');
+    const section = page.locator('section[aria-labelledby=alerts-heading]');
+    assert.equal((await section.locator('h2').textContent()).trim(), 'Monitor alerts');
+    const row = section.locator('table.monitor-alerts tbody tr').filter({ hasText: identity });
+    assert.equal(await row.count(), 1, 'the alert for the monitored identity is not listed once');
+    assert.equal((await row.locator('td.type').textContent()).trim(), 'identity_match');
+    assert.equal((await row.locator('td.severity').textContent()).trim(), 'info');
+    assert.ok((await row.locator('td.summary').textContent()).includes(`matched ${identity}`), 'the summary does not show the identity verbatim');
+    assert.equal(await section.locator('script, img').count(), 0, 'markup from the alert became elements');
+    assert.equal(await page.evaluate(() => window.__alertXss), undefined, 'injected script ran');
+    const link = row.locator('td.entry a');
+    assert.equal(await link.getAttribute('href'), env('ALERT_ENTRY_PATH'));
+    await Promise.all([page.waitForURL((u) => u.pathname === env('ALERT_ENTRY_PATH')), link.click()]);
+    assert.ok((await page.locator('dd.san').allTextContents()).includes(identity), 'the entry page does not show the identity');
     assert.deepEqual(page.problems, []);
   },
 

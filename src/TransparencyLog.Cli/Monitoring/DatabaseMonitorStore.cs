@@ -1,0 +1,206 @@
+using System.Data.Common;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using TransparencyLog.Cli.Hosting;
+
+namespace TransparencyLog.Cli.Monitoring;
+
+/// <summary>
+/// <c>--state-db</c>: the monitor's position per log and every alert it raised, in PostgreSQL (migrations/0009), the
+/// same database as the log's when the explorer's health page should show the alerts. An alert row is written before
+/// the alert is sent and marked delivered after: an alert is sent once, also across restarts, and one whose sending
+/// was cut short by a crash is sent again by the next cycle (it is found undelivered).
+/// </summary>
+internal sealed class DatabaseMonitorStore : IMonitorStore
+{
+    /// <summary>Longest summary and body kept (the schema's limits); a longer body keeps only its identifying fields.</summary>
+    internal const int MaxSummaryChars = 4096;
+
+    internal const int MaxBodyChars = 256 * 1024;
+
+    private const int MaxPasswordFileBytes = 4096;
+
+    private readonly DbContextOptions<MonitorDbContext> _options;
+    private readonly string _logUrl;
+    private readonly TimeProvider _time;
+
+    private DatabaseMonitorStore(DbContextOptions<MonitorDbContext> options, string logUrl, TimeProvider time)
+    {
+        _options = options;
+        _logUrl = logUrl;
+        _time = time;
+    }
+
+    public string Description => $"the state database's position for {_logUrl}";
+
+    /// <summary>
+    /// Opens the store for one log. The password may come from <paramref name="passwordFile"/> so it never appears on a
+    /// command line; the connection string is never repeated in a message.
+    /// </summary>
+    public static DatabaseMonitorStore Open(string connectionString, string? passwordFile, string logUrl, TimeProvider time)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException)
+        {
+            throw new CliException(ExitCodes.Usage, "--state-db is not a PostgreSQL connection string (Host=...;Database=...;Username=...)");
+        }
+
+        if (passwordFile is not null)
+        {
+            var info = new FileInfo(passwordFile);
+            if (!info.Exists || info.Length > MaxPasswordFileBytes)
+            {
+                throw new CliException(ExitCodes.Usage, $"--state-db-password-file '{passwordFile}' does not exist or is larger than {MaxPasswordFileBytes} bytes");
+            }
+
+            builder.Password = File.ReadAllText(passwordFile).Trim();
+        }
+
+        var options = new DbContextOptionsBuilder<MonitorDbContext>().UseNpgsql(builder.ConnectionString).Options;
+        return new DatabaseMonitorStore(options, logUrl, time);
+    }
+
+    public Task<MonitorState?> LoadAsync(CancellationToken cancellationToken) => RunAsync(async db =>
+    {
+        var position = await db.Positions.AsNoTracking().FirstOrDefaultAsync(p => p.LogUrl == _logUrl, cancellationToken);
+        if (position is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var edge = JsonSerializer.Deserialize<List<List<string>>>(position.Edge) ?? [];
+            return new MonitorState(position.LogUrl, position.VerifierKey, position.Checkpoint, position.TreeSize, position.RootHash, edge);
+        }
+        catch (JsonException)
+        {
+            throw new CliException(ExitCodes.Error, $"{Description} holds a corrupt tree edge");
+        }
+    });
+
+    public Task SaveAsync(MonitorState state, CancellationToken cancellationToken) => RunAsync(async db =>
+    {
+        var edge = JsonSerializer.Serialize(state.Edge);
+        var position = await db.Positions.FirstOrDefaultAsync(p => p.LogUrl == _logUrl, cancellationToken);
+        if (position is null)
+        {
+            db.Positions.Add(new MonitorPosition
+            {
+                LogUrl = _logUrl,
+                VerifierKey = state.VerifierKey,
+                Checkpoint = state.Checkpoint,
+                TreeSize = state.Size,
+                RootHash = state.RootHash,
+                Edge = edge,
+                UpdatedAt = _time.GetUtcNow(),
+            });
+        }
+        else
+        {
+            position.Checkpoint = state.Checkpoint;
+            position.TreeSize = state.Size;
+            position.RootHash = state.RootHash;
+            position.Edge = edge;
+            position.UpdatedAt = _time.GetUtcNow();
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
+    });
+
+    public Task<bool> RecordAsync(MonitorEvent alert, CancellationToken cancellationToken) => RunAsync(async db =>
+    {
+        if (await DeliveredStateAsync(db, alert.Id, cancellationToken) is { } delivered)
+        {
+            return !delivered;
+        }
+
+        db.Alerts.Add(RowOf(alert));
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return true;
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            // Another monitor process recorded the same finding first: it sends it.
+            return false;
+        }
+    });
+
+    public Task DeliveredAsync(MonitorEvent alert, CancellationToken cancellationToken) => RunAsync(async db =>
+    {
+        var now = _time.GetUtcNow();
+        return await db.Alerts.Where(a => a.EventId == alert.Id && a.DeliveredAt == null)
+            .ExecuteUpdateAsync(set => set.SetProperty(a => a.DeliveredAt, now), cancellationToken);
+    });
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Null when the alert was never recorded, else whether it was delivered.</summary>
+    private static async Task<bool?> DeliveredStateAsync(MonitorDbContext db, string id, CancellationToken cancellationToken)
+    {
+        var found = await db.Alerts.AsNoTracking().Where(a => a.EventId == id).Select(a => new { a.DeliveredAt }).FirstOrDefaultAsync(cancellationToken);
+        return found is null ? null : found.DeliveredAt is not null;
+    }
+
+    private MonitorAlert RowOf(MonitorEvent alert)
+    {
+        var body = alert.Body;
+        var summary = alert.Type == "identity_match"
+            ? $"{Text(body, "rule")} matched {Text(body, "value")}" + (Text(body, "issuer") is { Length: > 0 } issuer ? $" (issuer {issuer})" : "")
+            : Text(body, "message");
+        var json = body.ToJsonString();
+        if (json.Length > MaxBodyChars)
+        {
+            // Only the evidence (two checkpoints of a misbehaving log) can be this long; stdout and webhooks had it whole.
+            json = new JsonObject { ["id"] = alert.Id, ["type"] = alert.Type, ["severity"] = alert.Severity, ["log"] = Text(body, "log"), ["message"] = Truncate(summary) }.ToJsonString();
+        }
+
+        return new MonitorAlert
+        {
+            EventId = alert.Id,
+            LogUrl = _logUrl,
+            Origin = Truncate(Text(body, "log"), 1024),
+            Type = alert.Type,
+            Severity = alert.Severity,
+            LogIndex = body["logIndex"] is JsonValue index && index.TryGetValue<long>(out var i) ? i : null,
+            Summary = Truncate(summary),
+            Body = json,
+            RaisedAt = _time.GetUtcNow(),
+        };
+    }
+
+    private static string Text(JsonObject body, string name) => body[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : "";
+
+    private static string Truncate(string text, int max = MaxSummaryChars) => text.Length <= max ? text : text[..(max - 1)] + "…";
+
+    /// <summary>One unit of work on a fresh context; database failures become a clear error without the connection string.</summary>
+    private async Task<T> RunAsync<T>(Func<MonitorDbContext, Task<T>> work)
+    {
+        await using var db = new MonitorDbContext(_options);
+        try
+        {
+            return await work(db);
+        }
+        catch (Exception ex) when (ex is DbException or DbUpdateException or InvalidOperationException)
+        {
+            var cause = ex is DbUpdateException { InnerException: { } inner } ? inner : ex;
+            throw cause switch
+            {
+                PostgresException { SqlState: PostgresErrorCodes.UndefinedTable } =>
+                    new CliException(ExitCodes.Error, "the state database has no monitor tables: apply migrations/ (TransparencyLog.LogService migrate) first"),
+                PostgresException { SqlState: PostgresErrorCodes.CheckViolation } check =>
+                    new CliException(ExitCodes.Error, $"the state database refused the monitor's state: {check.MessageText}"),
+                _ => new CliException(ExitCodes.Error, $"the state database cannot be used: {cause.Message}"),
+            };
+        }
+    }
+}

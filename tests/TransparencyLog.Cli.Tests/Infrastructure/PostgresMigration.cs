@@ -1,0 +1,25 @@
+using System.Diagnostics;
+
+namespace TransparencyLog.Testing;
+
+/// <summary>The CLI tests do not reference the log service: the schema is applied the way operators apply it, by its migrate step.</summary>
+internal static partial class PostgresServer
+{
+    private static async partial Task MigrateAsync(string admin, string appRole)
+    {
+        var migrate = Process.Start(new ProcessStartInfo("dotnet", [RepositoryPaths.ProjectOutput("TransparencyLog.LogService"), "migrate",
+            "--migrations", Path.Combine(RepositoryPaths.Root, "migrations"), "--app-role", appRole])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["MIGRATE_CONNECTION"] = admin },
+        }) ?? throw new InvalidOperationException("cannot start migrate");
+        var errors = migrate.StandardError.ReadToEndAsync();
+        await migrate.StandardOutput.ReadToEndAsync();
+        await migrate.WaitForExitAsync();
+        if (migrate.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"migrate failed: {await errors}");
+        }
+    }
+}
