@@ -13,7 +13,8 @@
 # TLOG_DATA_DIR (default .data) holds the cluster, keys, logs and endpoints.env. CONFIGURATION (Release) picks the
 # build; TLOG_SKIP_BUILD=1 uses an existing build (the interop tests do). TLOG_KEYS=pkcs11 keeps every signing key
 # (CA, logs, CT log, TSA) in a SoftHSM2 token under .data/hsm instead of key files (scripts/hsm.sh); the default is
-# files. A data directory keeps the mode it was first started with.
+# files. A data directory keeps the mode it was first started with. TLOG_READY_SECONDS (180) bounds each service's
+# wait for readiness.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
@@ -141,9 +142,11 @@ start() {
   echo $! >"$pids/$name.pid"
 }
 
+# Each service gets TLOG_READY_SECONDS (180) to answer its readiness check: on a loaded machine (load average 100 on
+# two cores) a start has taken over a minute. A service that exits fails at once.
 wait_healthy() {
-  local name=$1 url=$2 i
-  for i in $(seq 1 120); do
+  local name=$1 url=$2 deadline=$((SECONDS + ${TLOG_READY_SECONDS:-180}))
+  while ((SECONDS < deadline)); do
     if curl -fsS "${@:3}" "$url" >/dev/null 2>&1; then return 0; fi
     if ! kill -0 "$(cat "$pids/$name.pid")" 2>/dev/null; then
       echo "error: $name exited; last lines of .data/logs/$name.log:" >&2

@@ -65,13 +65,17 @@ internal sealed class ServiceProcess : IAsyncDisposable
         return new ServiceProcess(name, process);
     }
 
-    /// <summary>Starts the process and waits until <paramref name="readiness"/> answers 2xx (60 s at most).</summary>
+    /// <summary>
+    /// Starts the process and waits until <paramref name="readiness"/> answers 2xx, for up to three minutes: a service
+    /// starting beside a dozen others on a loaded 2-core machine (load average above 100) has taken more than one. A
+    /// process that exits fails at once, whatever the wait.
+    /// </summary>
     public static async Task<ServiceProcess> StartReadyAsync(string name, ProcessStartInfo start, Uri readiness, HttpClient? client = null)
     {
         var service = Start(name, start);
         try
         {
-            await service.WaitReadyAsync(readiness, client, TimeSpan.FromSeconds(60));
+            await service.WaitReadyAsync(readiness, client, TimeSpan.FromMinutes(3));
             return service;
         }
         catch
