@@ -60,6 +60,38 @@ public sealed class ComposeFileTests
         using var http = new HttpClient();
         var sth = JsonNode.Parse(await http.GetStringAsync(compose.Url("log", 3000) + "/ct/v1/get-sth"))!;
         Assert.True(sth["tree_size"]!.GetValue<long>() >= 1, "the CA issued a certificate without submitting it to the CT log");
+
+        // The Rekor v2 log runs beside the v1 log, under its own name.
+        Assert.StartsWith("localhost:3000\n", await http.GetStringAsync(compose.Url("log", 3000) + "/api/v2/checkpoint"), StringComparison.Ordinal);
+
+        // The TUF repository serves what an offline ceremony publishes with the admin token and the online key the
+        // compose file's secrets hold (as its header says to make them).
+        await PublishTufAsync(compose, Path.Combine(trust, "trusted_root.json"));
+        Assert.Equal(1, JsonNode.Parse(await http.GetStringAsync(compose.Url("log", 3000) + "/tuf/1.root.json"))!["signed"]!["version"]!.GetValue<int>());
+        Assert.NotNull(JsonNode.Parse(await http.GetStringAsync(compose.Url("log", 3000) + "/tuf/timestamp.json"))!["signatures"]![0]);
+    }
+
+    private static async Task PublishTufAsync(ComposeRun compose, string trustedRoot)
+    {
+        var secrets = Path.Combine(compose.WorkDirectory, "project", "secrets");
+        var keys = Directory.CreateDirectory(Path.Combine(compose.WorkDirectory, "tuf-keys")).FullName;
+        var repo = Path.Combine(compose.WorkDirectory, "tuf-ceremony");
+        string[][] steps =
+        [
+            ["tuf", "generate-key", "--out", Path.Combine(keys, "root")],
+            ["tuf", "generate-key", "--out", Path.Combine(keys, "targets")],
+            ["tuf", "init", "--repo", repo, "--root-key", Path.Combine(keys, "root.pub"), "--targets-key", Path.Combine(keys, "targets.pub"),
+                "--online-key", Path.Combine(secrets, "tuf-online.pub")],
+            ["tuf", "add-target", "--repo", repo, "--name", "trusted_root.json", "--file", trustedRoot],
+            ["tuf", "sign", "--repo", repo, "--role", "root", "--key", Path.Combine(keys, "root.pem")],
+            ["tuf", "sign", "--repo", repo, "--role", "targets", "--key", Path.Combine(keys, "targets.pem")],
+            ["tuf", "publish", "--repo", repo, "--server", compose.Url("log", 3000), "--token-file", Path.Combine(secrets, "tuf-admin-token")],
+        ];
+        foreach (var step in steps)
+        {
+            var run = await compose.RunAsync("tlog", step);
+            Assert.True(run.ExitCode == 0, $"tlog {string.Join(' ', step)}:\n{run.Output}");
+        }
     }
 
     [Fact]

@@ -153,9 +153,19 @@ internal sealed class ComposeRun : IAsyncDisposable
         {
             var path = Path.GetFullPath(Path.Combine(project, file));
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            if (name == "app-password")
+            if (name is "app-password" or "tuf-admin-token")
             {
                 File.WriteAllText(path, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
+            }
+            else if (name == "tuf-online-key")
+            {
+                // tlog tuf generate-key --out secrets/tuf-online, as the header says: the .pem is the secret.
+                var tlog = Path.Combine(AppDirectory("cli"), "tlog.dll");
+                var result = await LocalSystem.RunAsync("dotnet", [tlog, "tuf", "generate-key", "--out", path[..^".pem".Length]], null, TimeSpan.FromMinutes(2));
+                if (result.ExitCode != 0)
+                {
+                    throw new InvalidOperationException($"tlog tuf generate-key failed ({result.ExitCode}):\n{result.Output}");
+                }
             }
         }
 
