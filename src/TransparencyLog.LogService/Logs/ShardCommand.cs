@@ -87,7 +87,7 @@ internal static class ShardCommand
                 rotate.Parameters.AddWithValue(name!);
                 rotate.Parameters.AddWithValue(newTreeId);
                 rotate.Parameters.AddWithValue(signer.PublicKeySpki);
-                rotate.Parameters.AddWithValue(shard.SignCheckpoint(0, Rfc6962.EmptyRoot, now));
+                rotate.Parameters.AddWithValue(await shard.SignCheckpointAsync(0, Rfc6962.EmptyRoot, now, CancellationToken.None));
                 rotate.Parameters.AddWithValue(now);
                 await rotate.ExecuteScalarAsync();
             }

@@ -41,6 +41,6 @@ internal static class LatestCheckpointEndpoint
         }
 
         var note = state.Note.EndsWith('\n') ? state.Note : state.Note + "\n";
-        return TypedResults.Text(note + cosigner.SignLine(text, time.GetUtcNow().ToUnixTimeSeconds()), "text/plain; charset=utf-8");
+        return TypedResults.Text(note + await cosigner.SignLineAsync(text, time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken), "text/plain; charset=utf-8");
     }
 }
