@@ -131,7 +131,7 @@ public sealed class CosignedBesideProofTests : IAsyncLifetime
 
         // Two valid cosignatures made two hours ago: accepted without an age limit, refused with --max-cosignature-age 1h.
         var old = DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeSeconds();
-        var aged = body + "\n" + logLine + "\n" + string.Concat(new[] { 0, 1 }.Select(i => CosignerOf(i).SignLine(body, old)));
+        var aged = body + "\n" + logLine + "\n" + string.Concat(new[] { 0, 1 }.Select(i => CosignerOf(i).SignLineAsync(body, old).Completed()));
         var accepted = await RunWithBesideAsync(verify, aged, proof);
         Assert.True(accepted.ExitCode == 0, accepted.Output);
         var refused = await RunWithBesideAsync([.. verify, "--max-cosignature-age", "1h"], aged, proof);
@@ -140,7 +140,7 @@ public sealed class CosignedBesideProofTests : IAsyncLifetime
         Assert.Contains("older than --max-cosignature-age 1h", refused.StandardOutput, StringComparison.Ordinal);
 
         // One fresh and one old: with the old one not counted, two of three are no longer met either.
-        var mixed = body + "\n" + logLine + "\n" + CosignerOf(0).SignLine(body, DateTimeOffset.UtcNow.ToUnixTimeSeconds()) + CosignerOf(1).SignLine(body, old);
+        var mixed = body + "\n" + logLine + "\n" + CosignerOf(0).SignLineAsync(body, DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Completed() + CosignerOf(1).SignLineAsync(body, old).Completed();
         var half = await RunWithBesideAsync([.. verify, "--max-cosignature-age", "90m"], mixed, proof);
         Assert.True(half.ExitCode == 3, half.Output);
         Assert.Contains("w1 cosigned at", half.StandardOutput, StringComparison.Ordinal);
