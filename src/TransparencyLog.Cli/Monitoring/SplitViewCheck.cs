@@ -140,29 +140,6 @@ internal sealed class SplitViewCheck(HttpClient http, WitnessPolicy policy, stri
     }
 
     /// <summary>An RFC 6962 consistency proof between two sizes, built from the log's tiles of the larger tree.</summary>
-    private static async Task<IReadOnlyList<Hash>> ConsistencyProofAsync(TileLogClient tiles, long size1, long size2, CancellationToken cancellationToken)
-    {
-        var plan = ProofPlanner.Consistency(size1, size2);
-        var cache = new Dictionary<(int, long), Hash[]>();
-        var hashes = new List<Hash>(plan.Nodes.Count);
-        foreach (var node in plan.Nodes)
-        {
-            var tileLevel = node.Level / TileMath.Height;
-            var below = node.Level % TileMath.Height;
-            var first = node.Index << below;
-            var tileIndex = first / TileMath.Width;
-            var offset = (int)(first % TileMath.Width);
-            var count = 1 << below;
-            if (!cache.TryGetValue((tileLevel, tileIndex), out var tile) || tile.Length < offset + count)
-            {
-                var available = (int)Math.Min(TileMath.Width, (size2 >> (tileLevel * TileMath.Height)) - (tileIndex * TileMath.Width));
-                tile = await tiles.GetTileAsync(tileLevel, tileIndex, available, size2, cancellationToken);
-                cache[(tileLevel, tileIndex)] = tile;
-            }
-
-            hashes.Add(Rfc6962.RootFromLeafHashes(tile.AsSpan(offset, count)));
-        }
-
-        return plan.Assemble(hashes);
-    }
+    private static Task<IReadOnlyList<Hash>> ConsistencyProofAsync(TileLogClient tiles, long size1, long size2, CancellationToken cancellationToken) =>
+        tiles.ProofAsync(ProofPlanner.Consistency(size1, size2), size2, cancellationToken);
 }

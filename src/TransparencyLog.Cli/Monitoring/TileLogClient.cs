@@ -46,6 +46,36 @@ internal sealed class TileLogClient(HttpClient http, string prefix)
         return hashes;
     }
 
+    /// <summary>
+    /// The hashes of a proof plan (an inclusion or consistency proof) in the tree of <paramref name="treeSize"/>, built
+    /// from the log's tiles: a perfect node is a stored hash when its level is a multiple of the tile height, else the
+    /// root of the 2^r stored hashes below it. Each tile is fetched once.
+    /// </summary>
+    public async Task<IReadOnlyList<Hash>> ProofAsync(ProofPlan plan, long treeSize, CancellationToken cancellationToken)
+    {
+        var cache = new Dictionary<(int, long), Hash[]>();
+        var hashes = new List<Hash>(plan.Nodes.Count);
+        foreach (var node in plan.Nodes)
+        {
+            var tileLevel = node.Level / TileMath.Height;
+            var below = node.Level % TileMath.Height;
+            var first = node.Index << below;
+            var tileIndex = first / TileMath.Width;
+            var offset = (int)(first % TileMath.Width);
+            var count = 1 << below;
+            if (!cache.TryGetValue((tileLevel, tileIndex), out var tile) || tile.Length < offset + count)
+            {
+                var available = (int)Math.Min(TileMath.Width, (treeSize >> (tileLevel * TileMath.Height)) - (tileIndex * TileMath.Width));
+                tile = await GetTileAsync(tileLevel, tileIndex, available, treeSize, cancellationToken);
+                cache[(tileLevel, tileIndex)] = tile;
+            }
+
+            hashes.Add(Rfc6962.RootFromLeafHashes(tile.AsSpan(offset, count)));
+        }
+
+        return plan.Assemble(hashes);
+    }
+
     /// <summary>The entries of bundle <paramref name="index"/> in the tree of <paramref name="treeSize"/>.</summary>
     public async Task<List<byte[]>> GetEntryBundleAsync(long index, long treeSize, CancellationToken cancellationToken)
     {

@@ -294,43 +294,13 @@ internal sealed class WitnessQuorum
     /// <summary>An inclusion proof for the tree of <paramref name="size"/>, built from the log's tiles (c2sp.org/tlog-tiles).</summary>
     private static async Task<IReadOnlyList<Hash>> InclusionProofAsync(TileLogClient tiles, long index, long size, CancellationToken cancellationToken)
     {
-        var plan = ProofPlanner.Inclusion(index, size);
-        var cache = new Dictionary<(int, long), Hash[]>();
-        var hashes = new List<Hash>(plan.Nodes.Count);
         try
         {
-            foreach (var node in plan.Nodes)
-            {
-                hashes.Add(await NodeHashAsync(tiles, node, size, cache, cancellationToken));
-            }
+            return await tiles.ProofAsync(ProofPlanner.Inclusion(index, size), size, cancellationToken);
         }
         catch (MonitorLogException ex)
         {
             throw new CliException(ExitCodes.Error, ex.Message);
         }
-
-        return plan.Assemble(hashes);
-    }
-
-    /// <summary>
-    /// A perfect node's hash: stored directly in the tile level above it when its level is a multiple of the tile
-    /// height, else the root of the 2^r stored hashes below it.
-    /// </summary>
-    private static async Task<Hash> NodeHashAsync(TileLogClient tiles, NodeId node, long size, Dictionary<(int, long), Hash[]> cache, CancellationToken cancellationToken)
-    {
-        var tileLevel = node.Level / TileMath.Height;
-        var below = node.Level % TileMath.Height;
-        var first = node.Index << below;
-        var tileIndex = first / TileMath.Width;
-        var offset = (int)(first % TileMath.Width);
-        var count = 1 << below;
-        if (!cache.TryGetValue((tileLevel, tileIndex), out var tile) || tile.Length < offset + count)
-        {
-            var available = (int)Math.Min(TileMath.Width, (size >> (tileLevel * TileMath.Height)) - (tileIndex * TileMath.Width));
-            tile = await tiles.GetTileAsync(tileLevel, tileIndex, available, size, cancellationToken);
-            cache[(tileLevel, tileIndex)] = tile;
-        }
-
-        return Rfc6962.RootFromLeafHashes(tile.AsSpan(offset, count));
     }
 }

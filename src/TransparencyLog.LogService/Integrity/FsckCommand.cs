@@ -1,5 +1,6 @@
 using System.Globalization;
 using Npgsql;
+using TransparencyLog.LogService.Storage;
 
 namespace TransparencyLog.LogService.Integrity;
 
@@ -52,13 +53,7 @@ internal static class FsckCommand
 
         try
         {
-            if (!string.IsNullOrEmpty(passwordFile))
-            {
-                connection = new NpgsqlConnectionStringBuilder(connection)
-                {
-                    Password = (await File.ReadAllTextAsync(passwordFile)).TrimEnd('\r', '\n'),
-                }.ConnectionString;
-            }
+            connection = await PasswordFiles.ApplyAsync(connection, passwordFile);
 
             await using var dataSource = NpgsqlDataSource.Create(connection);
             var scope = full ? CheckScope.Full : new CheckScope(entries, checkpoints);

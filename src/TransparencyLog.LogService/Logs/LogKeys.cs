@@ -50,6 +50,15 @@ internal static class LogKeys
             return LogSigner.LoadPem(File.ReadAllText(path), null);
         }
 
+        return WriteNewDevelopmentKey(path, type);
+    }
+
+    /// <summary>
+    /// A new development key written to <paramref name="path"/> (owner-only, through a temporary file, never over an
+    /// existing key).
+    /// </summary>
+    public static LogSigner WriteNewDevelopmentKey(string path, LogKeyType type)
+    {
         var signer = LogSigner.Generate(type);
         var temporary = path + ".tmp";
         File.WriteAllText(temporary, signer.ExportPkcs8Pem(null));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Npgsql;
+using TransparencyLog.LogService.Storage;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.Keys;
 
@@ -66,13 +67,7 @@ internal static class ShardCommand
 
         try
         {
-            if (!string.IsNullOrEmpty(passwordFile))
-            {
-                connection = new NpgsqlConnectionStringBuilder(connection)
-                {
-                    Password = (await File.ReadAllTextAsync(passwordFile)).TrimEnd('\r', '\n'),
-                }.ConnectionString;
-            }
+            connection = await PasswordFiles.ApplyAsync(connection!, passwordFile);
 
             var newTreeId = treeId ?? LogRegistry.RandomTreeId();
             var options = new LogOptions { Name = name!, PrivateKeyPath = key, PrivateKeyPasswordFile = keyPasswordFile };
@@ -121,16 +116,6 @@ internal static class ShardCommand
     private static LogSigner WriteDevelopmentKey(string stateDirectory, long treeId)
     {
         Directory.CreateDirectory(stateDirectory);
-        var signer = LogSigner.Generate(LogKeyType.EcdsaP256);
-        var path = LogKeys.ShardKeyFile(stateDirectory, treeId);
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, signer.ExportPkcs8Pem(null));
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-
-        File.Move(temporary, path, overwrite: false);
-        return signer;
+        return LogKeys.WriteNewDevelopmentKey(LogKeys.ShardKeyFile(stateDirectory, treeId), LogKeyType.EcdsaP256);
     }
 }

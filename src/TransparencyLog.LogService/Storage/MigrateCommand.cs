@@ -35,16 +35,10 @@ internal static class MigrateCommand
             return 2;
         }
 
-        if (adminPasswordFile is not null)
-        {
-            connection = new Npgsql.NpgsqlConnectionStringBuilder(connection)
-            {
-                Password = (await File.ReadAllTextAsync(adminPasswordFile)).TrimEnd('\r', '\n'),
-            }.ConnectionString;
-        }
+        connection = await PasswordFiles.ApplyAsync(connection, adminPasswordFile);
 
         directory ??= Path.Combine(AppContext.BaseDirectory, "migrations");
-        var password = passwordFile is null ? null : (await File.ReadAllTextAsync(passwordFile)).TrimEnd('\r', '\n');
+        var password = passwordFile is null ? null : await PasswordFiles.ReadAsync(passwordFile);
         try
         {
             await new Migrator(connection, directory, Console.Out).RunAsync(role, password, CancellationToken.None);

@@ -2,7 +2,10 @@ using System.Diagnostics;
 
 namespace TransparencyLog.Testing;
 
-/// <summary>The CLI tests do not reference the log service: the schema is applied the way operators apply it, by its migrate step.</summary>
+/// <summary>
+/// For test projects that do not reference the log service (the CLI and witness tests): the schema is applied the way
+/// operators apply it, by the service's migrate step.
+/// </summary>
 internal static partial class PostgresServer
 {
     private static async partial Task MigrateAsync(string admin, string appRole)
