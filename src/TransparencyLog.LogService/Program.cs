@@ -52,6 +52,7 @@ await app.OpenLogsAsync();
 app.MapRekorApi();
 app.MapRekorV2Api();
 app.MapTiles("", LogKind.RekorV1);
+app.MapShardTiles();
 app.MapCertificateTransparency();
 app.MapTimestamping();
 app.MapExplorer();

@@ -17,7 +17,7 @@ internal static class LogServiceApiDescriptions
 
     public static IHostApplicationBuilder AddLogServiceApiDescriptions(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddApiDescriptions([.. RekorV1, .. Tiles("", ""), .. RekorV2, .. Tiles("/api/v2", "V2"), .. CertificateTransparency, .. Tiles("/ct", "Ct"), .. Timestamping]);
+        builder.Services.AddApiDescriptions([.. RekorV1, .. Tiles("", ""), .. ShardTiles, .. RekorV2, .. Tiles("/api/v2", "V2"), .. CertificateTransparency, .. Tiles("/ct", "Ct"), .. Timestamping]);
         return builder;
     }
 
@@ -45,8 +45,8 @@ internal static class LogServiceApiDescriptions
                 new(503, "The sequencer queue is full or the service is stopping; retry after Retry-After seconds.", Json, typeof(RekorError)),
             ]),
         new("GET", "/api/v1/log", "getLogInfo", "Get information about the current state of the transparency log",
-            "Returns the active shard's root hash, tree size, signed tree head (checkpoint) and tree ID, and inactiveShards: the same four fields for each frozen shard, oldest first.",
-            [Ok("A JSON object with the root hash and tree size as properties."), RekorInternal]),
+            "Returns the active shard's root hash, tree size, signed tree head (checkpoint) and tree ID, and inactiveShards: the same four fields for each frozen shard, oldest first. With treeID, those four fields of that shard (a frozen shard's final head).",
+            [Ok("A JSON object with the root hash and tree size as properties."), RekorBadRequest, RekorInternal]),
         new("GET", "/api/v1/log/publicKey", "getPublicKey", "Retrieve the public key that can be used to validate the signed tree head",
             "The log's public key, PEM encoded: the active shard's, or with treeID that shard's.",
             [Ok("The public key.", "application/x-pem-file"), RekorBadRequest]),
@@ -129,6 +129,20 @@ internal static class LogServiceApiDescriptions
                 Ok("The tile's hashes or the entry bundle.", "application/octet-stream"),
                 new(400, "The tile path is malformed."),
                 new(404, "The tile is beyond the current tree."),
+                new(500, "Storage failed."),
+            ]),
+    ];
+
+    private static readonly ApiOperation[] ShardTiles =
+    [
+        new("GET", "/shards/{treeID}/checkpoint", "getShardCheckpoint", "A Rekor v1 shard's latest checkpoint (c2sp.org/tlog-tiles)",
+            "The checkpoint of the shard treeID names (decimal): a frozen shard's final one, or the active shard's latest; never cached.",
+            [Ok("The checkpoint.", Text), new(404, "No shard has this tree ID."), new(500, "Storage failed.")]),
+        new("GET", "/shards/{treeID}/tile/{path}", "getShardTile", "A tile or entry bundle of a Rekor v1 shard (c2sp.org/tlog-tiles)",
+            "tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>] of the shard treeID names, in shard-local indices; full tiles are immutable and cached for a year.",
+            [
+                Ok("The tile's hashes or the entry bundle.", "application/octet-stream"),
+                new(404, "No shard has this tree ID, or the tile is beyond the shard's tree."),
                 new(500, "Storage failed."),
             ]),
     ];

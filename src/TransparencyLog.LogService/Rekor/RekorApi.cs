@@ -132,10 +132,26 @@ internal static class RekorApi
         }
     }
 
-    private static async Task<IResult> GetLogInfoAsync(LogRegistry registry, LogHeads heads, CancellationToken cancellationToken)
+    private static async Task<IResult> GetLogInfoAsync(string? treeID, LogRegistry registry, LogHeads heads, CancellationToken cancellationToken)
     {
-        var log = registry.Get(LogKind.RekorV1);
-        var head = await heads.GetServableAsync(log.Id, fresh: true, cancellationToken);
+        if (ShardByTreeId(registry, treeID) is not { } log)
+        {
+            return RekorError.Result(StatusCodes.Status400BadRequest, $"unknown treeID {Truncate(treeID!)}");
+        }
+
+        var head = await heads.GetServableAsync(log.Id, fresh: log.FrozenAt is null, cancellationToken);
+        if (log != registry.Get(LogKind.RekorV1))
+        {
+            // One shard named by treeID (a frozen one: its final head), without the list of the others.
+            return TypedResults.Json(new
+            {
+                rootHash = head.Root.ToString(),
+                treeSize = head.Size,
+                signedTreeHead = head.Checkpoint,
+                treeID = log.TreeId.ToString(CultureInfo.InvariantCulture),
+            });
+        }
+
         return TypedResults.Json(new
         {
             rootHash = head.Root.ToString(),

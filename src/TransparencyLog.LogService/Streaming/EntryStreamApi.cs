@@ -14,7 +14,8 @@ namespace TransparencyLog.LogService.Streaming;
 /// index order, starting at <c>from</c> (or after the <c>Last-Event-ID</c> a reconnecting client sends; without
 /// either, at the current tree size). Each event's <c>id</c> is its log index, so a client that resumes from the last id
 /// it saw plus one misses and repeats nothing. Entries are read from storage below the committed head, never from
-/// the sequencer's memory.
+/// the sequencer's memory. Indices are global across Rekor v1 shards (as <c>GET /api/v1/log/entries?logIndex=</c>):
+/// a stream goes on from a frozen shard's last entry to the next shard's first without a gap or a repeat.
 /// </summary>
 internal static class EntryStreamApi
 {
@@ -46,7 +47,6 @@ internal static class EntryStreamApi
         IOptions<EntryStreamOptions> options,
         IHostApplicationLifetime lifetime)
     {
-        var log = registry.Get(LogKind.RekorV1);
         long? start = null;
         if (from is not null)
         {
@@ -75,9 +75,10 @@ internal static class EntryStreamApi
 
         try
         {
-            var next = start ?? (await heads.GetServableAsync(log.Id, fresh: true, context.RequestAborted)).Size;
+            var active = registry.Get(LogKind.RekorV1);
+            var next = start ?? active.ShardStart + (await heads.GetServableAsync(active.Id, fresh: true, context.RequestAborted)).Size;
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-            await WriteEventsAsync(context.Response, log, next, entries, watcher, options.Value, stop.Token);
+            await WriteEventsAsync(context.Response, registry, next, entries, watcher, options.Value, stop.Token);
         }
         catch (OperationCanceledException)
         {
@@ -92,7 +93,7 @@ internal static class EntryStreamApi
     }
 
     private static async Task WriteEventsAsync(
-        HttpResponse response, LogInstance log, long next, EntryStore entries, HeadWatcher watcher, EntryStreamOptions options, CancellationToken cancellationToken)
+        HttpResponse response, LogRegistry registry, long next, EntryStore entries, HeadWatcher watcher, EntryStreamOptions options, CancellationToken cancellationToken)
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream";
@@ -119,8 +120,10 @@ internal static class EntryStreamApi
                 }
             }
 
-            var count = (int)Math.Min(options.BatchSize, size - next);
-            var bodies = await entries.GetBodiesAsync(log.Id, next, count, cancellationToken);
+            // One read stays within one shard: a frozen shard ends at its final size, the next shard starts there.
+            var (log, local, end) = ShardAt(registry, next);
+            var count = (int)Math.Min(Math.Min(options.BatchSize, size - next), end - next);
+            var bodies = await entries.GetBodiesAsync(log.Id, local, count, cancellationToken);
             if (bodies.Count != count)
             {
                 throw new LogStorageException($"log {log.Name}: entries {next}..{next + count} are below the committed head but not all stored");
@@ -134,6 +137,26 @@ internal static class EntryStreamApi
 
             await response.Body.FlushAsync(cancellationToken);
         }
+    }
+
+    /// <summary>The shard holding a global index, the index within it, and the global index where that shard ends.</summary>
+    private static (LogInstance Log, long Local, long End) ShardAt(LogRegistry registry, long global)
+    {
+        foreach (var shard in registry.FrozenRekorShards)
+        {
+            if (global >= shard.Log.ShardStart && global < shard.Log.ShardStart + shard.Size)
+            {
+                return (shard.Log, global - shard.Log.ShardStart, shard.Log.ShardStart + shard.Size);
+            }
+        }
+
+        var active = registry.Get(LogKind.RekorV1);
+        if (global < active.ShardStart)
+        {
+            throw new LogStorageException($"log {active.Name}: global index {global} is in no shard");
+        }
+
+        return (active, global - active.ShardStart, long.MaxValue);
     }
 
     /// <summary>One SSE event: <c>id</c> = log index, <c>data</c> = one JSON line (no newline inside, as SSE requires).</summary>

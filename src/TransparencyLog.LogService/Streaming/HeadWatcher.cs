@@ -4,7 +4,9 @@ using TransparencyLog.LogService.Logs;
 namespace TransparencyLog.LogService.Streaming;
 
 /// <summary>
-/// Wakes stream subscribers when the Rekor v1 log grows. It reads committed heads only (what the sequencer recorded
+/// Wakes stream subscribers when the Rekor v1 log grows, in global (virtual) indices across shards: the size it
+/// publishes is the active shard's start plus its committed size, so a shard rotation only ever moves it forward.
+/// It reads committed heads only (what the sequencer recorded
 /// in <see cref="LogHeads"/> after its commit, or the database for other processes' appends), so a subscriber never
 /// sees an entry that is not durable, and the sequencer knows nothing of streams. Polls only while someone waits.
 /// </summary>
@@ -18,7 +20,7 @@ internal sealed partial class HeadWatcher(
     private int _waiters;
     private long _size = -1;
 
-    /// <summary>The committed size, waiting (at most until cancelled) until it exceeds <paramref name="known"/>.</summary>
+    /// <summary>The committed global size, waiting (at most until cancelled) until it exceeds <paramref name="known"/>.</summary>
     public async Task<long> WaitBeyondAsync(long known, CancellationToken cancellationToken)
     {
         while (true)
@@ -53,7 +55,6 @@ internal sealed partial class HeadWatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await opening.WhenOpenAsync(stoppingToken);
-        var log = registry.Get(LogKind.RekorV1);
         var interval = TimeSpan.FromMilliseconds(options.Value.PollMilliseconds);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -71,8 +72,10 @@ internal sealed partial class HeadWatcher(
             try
             {
                 await wanted.WaitAsync(stoppingToken);
+                // The active shard is looked up each time: a rotation (followed by the registry) moves it.
+                var log = registry.Get(LogKind.RekorV1);
                 var head = await heads.GetServableAsync(log.Id, fresh: false, stoppingToken);
-                Publish(head.Size);
+                Publish(log.ShardStart + head.Size);
                 await Task.Delay(interval, time, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -28,6 +28,30 @@ internal static class TileApi
         return app;
     }
 
+    /// <summary>
+    /// Every Rekor v1 shard's tiles by tree ID (decimal, as <c>treeID</c> in <c>GET /api/v1/log</c>):
+    /// <c>/shards/{treeID}/checkpoint</c> and <c>/shards/{treeID}/tile/...</c>. A frozen shard serves its final
+    /// checkpoint and every tile up to its final size forever; the active shard is served here too (and at the root).
+    /// </summary>
+    public static IEndpointRouteBuilder MapShardTiles(this IEndpointRouteBuilder app)
+    {
+        var tileApi = app.MapGroup("/shards/{treeID}").AnswerStorageOutage(
+            (status, message) => TypedResults.Text(message + "\n", "text/plain; charset=utf-8", statusCode: status));
+        tileApi.MapGet("/checkpoint", (string treeID, HttpContext context, LogRegistry registry, LogHeads heads, CheckpointWitnessing witnessing) =>
+            ShardOf(registry, treeID) is { } log ? GetCheckpointAsync(context, log, heads, witnessing) : Task.FromResult(UnknownShard()));
+        tileApi.MapGet("/tile/{**path}", (string treeID, string path, HttpContext context, LogRegistry registry, [AsParameters] TileSources sources) =>
+            ShardOf(registry, treeID) is { } log ? GetTileAsync(path, context, log, sources) : Task.FromResult(UnknownShard()));
+        return app;
+    }
+
+    private static LogInstance? ShardOf(LogRegistry registry, string treeID) =>
+        treeID.Length <= 20 && long.TryParse(treeID, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+            ? registry.RekorShards.FirstOrDefault(s => s.TreeId == id)
+            : null;
+
+    private static IResult UnknownShard() =>
+        TypedResults.Text("no Rekor v1 shard has this tree ID\n", "text/plain; charset=utf-8", statusCode: StatusCodes.Status404NotFound);
+
     private static async Task<IResult> GetCheckpointAsync(HttpContext context, LogInstance log, LogHeads heads, CheckpointWitnessing witnessing)
     {
         var head = await heads.GetServableAsync(log.Id, fresh: true, context.RequestAborted);
