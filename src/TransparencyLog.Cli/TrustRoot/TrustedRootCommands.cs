@@ -18,6 +18,8 @@ internal static class TrustedRootCommands
         var command = new Command("trusted-root", "Create and inspect trusted_root.json, the trust material offline verification uses.");
         command.Subcommands.Add(CreateCommand(host));
         command.Subcommands.Add(Show(host));
+        command.Subcommands.Add(TrustedRootAddCommands.AddCa(host));
+        command.Subcommands.Add(TrustedRootAddCommands.AddCtLog(host));
         return command;
     }
 

@@ -61,10 +61,10 @@ public sealed class ShardRotationKeyTests
             // The operator's key is used as given: no development key file appears for the new shard.
             Assert.DoesNotContain(Directory.GetFiles(keys), f => Path.GetFileName(f).StartsWith("rekor-v1-shard-", StringComparison.Ordinal));
 
-            // The replica holding the staged key appends to the new shard, signing with the operator's key.
-            var info = JsonDocument.Parse(await replica.Client.GetStringAsync("/api/v1/log")).RootElement;
-            var newTree = info.GetProperty("treeID").GetString()!;
+            // The replica holding the staged key appends to the new shard (its first append after the rotation follows
+            // it), signing with the operator's key.
             var second = await AppendAsync(replica, entries);
+            var newTree = JsonDocument.Parse(await replica.Client.GetStringAsync("/api/v1/log")).RootElement.GetProperty("treeID").GetString()!;
             Assert.Equal(1, second.LogIndex);
             second.AssertVerifiesInShard(expected, $"{name} - {newTree}", 1);
             Assert.Equal(expected.Spki, LogPublicKey.FromPem(await replica.Client.GetStringAsync("/api/v1/log/publicKey")).Spki);
@@ -127,8 +127,8 @@ public sealed class ShardRotationKeyTests
         Assert.True(0 == await ShardCommand.RunAsync(["rotate", "--connection", admin, "--name", service.LogName, "--key", uri], output, error), error.ToString());
         Assert.Contains("log ID " + expected.LogIdHex, output.ToString(), StringComparison.Ordinal);
 
-        var newTree = JsonDocument.Parse(await service.Client.GetStringAsync("/api/v1/log")).RootElement.GetProperty("treeID").GetString()!;
         var entry = await AppendAsync(service, entries);
+        var newTree = JsonDocument.Parse(await service.Client.GetStringAsync("/api/v1/log")).RootElement.GetProperty("treeID").GetString()!;
         entry.AssertVerifiesInShard(expected, $"{service.LogName} - {newTree}", 1);
         Assert.DoesNotContain(SoftHsm.Pin, output.ToString() + error, StringComparison.Ordinal);
         Assert.DoesNotContain(SoftHsm.Pin, service.Output, StringComparison.Ordinal);
