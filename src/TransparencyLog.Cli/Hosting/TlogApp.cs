@@ -59,6 +59,7 @@ internal static class TlogApp
         root.Subcommands.Add(ImageInspectCommands.Download(host));
         root.Subcommands.Add(LogCommands.Create(host));
         root.Subcommands.Add(TrustedRootCommands.Create(host));
+        root.Subcommands.Add(SigningConfigCommands.Create(host));
         root.Subcommands.Add(DevCommands.Create(host));
         root.Subcommands.Add(KeyCommands.GenerateKeyPair(host));
         root.Subcommands.Add(MonitorCommand.Create(host));

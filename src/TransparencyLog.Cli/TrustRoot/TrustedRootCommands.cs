@@ -20,6 +20,7 @@ internal static class TrustedRootCommands
         command.Subcommands.Add(Show(host));
         command.Subcommands.Add(TrustedRootAddCommands.AddCa(host));
         command.Subcommands.Add(TrustedRootAddCommands.AddCtLog(host));
+        command.Subcommands.Add(TrustedRootAddCommands.AddTlog(host));
         return command;
     }
 
