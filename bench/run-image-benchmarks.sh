@@ -56,7 +56,7 @@ work=$data/work; mkdir -p "$work"; cd "$work"
 
 # CPU ms (user + system) each service has used so far, as "name ms ...": the log, CA, TSA and registry from run.sh's
 # pid files, PostgreSQL as its postmaster and live backends. Taken around the signing runs, it shows where the
-# machine's two cores go while tlog waits (the signing figure is not tlog's CPU: see below).
+# machine's two cores go while tlog waits on them (docs/benchmarks.md: they, not tlog, bound images/s).
 tick=$(getconf CLK_TCK)
 proc_ms() { awk -v t="$tick" '{sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 services_cpu() {
