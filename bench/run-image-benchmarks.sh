@@ -54,6 +54,29 @@ last_cpu() { tail -n 1 "$data/cpu" | awk '{printf "%d", ($1 + $2) * 1000}'; }
 quiet() { "$@" >>"$data/bench.log" 2>&1 || { echo "error: $1 $2 ($# arguments) failed; last lines of its output:" >&2; tail -n 20 "$data/bench.log" >&2; exit 1; }; }
 work=$data/work; mkdir -p "$work"; cd "$work"
 
+# CPU ms (user + system) each service has used so far, as "name ms ...": the log, CA, TSA and registry from run.sh's
+# pid files, PostgreSQL as its postmaster and live backends. Taken around the signing runs, it shows where the
+# machine's two cores go while tlog waits on them (docs/benchmarks.md: they, not tlog, bound images/s).
+tick=$(getconf CLK_TCK)
+proc_ms() { awk -v t="$tick" '{sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+services_cpu() {
+  local f name pid pg=0 postmaster
+  for f in "$data"/pids/*.pid; do
+    name=$(basename "$f" .pid); pid=$(cat "$f")
+    [[ $name == run ]] || printf '%s %s ' "$name" "$(proc_ms "$pid")"
+  done
+  postmaster=$(head -n 1 "$data/pg/data/postmaster.pid" 2>/dev/null || true)
+  if [[ -n $postmaster ]]; then
+    pg=$(proc_ms "$postmaster")
+    for f in /proc/[0-9]*/stat; do
+      [[ $(awk '{sub(/^.*\) /, ""); print $2}' "$f" 2>/dev/null) == "$postmaster" ]] && pg=$((pg + $(proc_ms "$(basename "$(dirname "$f")")")))
+    done
+  fi
+  printf 'postgres %s\n' "$pg"
+}
+# "name before-ms" pairs and "name after-ms" pairs -> "name +delta ms, ..."
+cpu_delta() { python3 -c "import sys; a=sys.argv[1].split(); b=sys.argv[2].split(); d=dict(zip(a[::2], map(int, a[1::2]))); print(', '.join(f'{n} {int(v) - d.get(n, 0)}' for n, v in zip(b[::2], b[1::2])) + ' (CPU ms)')" "$1" "$2"; }
+
 # N distinct images (a config per image, no layers) are pushed with push_image (bench/lib.sh).
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
@@ -72,10 +95,12 @@ for k in "${!clis[@]}"; do
   openssl ec -in bench.key -pubout >bench.pub 2>/dev/null
 
   echo "==> $who: one tlog sign process, $images images (keyless, one certificate)"
-  t0=$(ms); quiet tlog sign "${keyless[@]}" --dev-issuer "$OIDC_ISSUER" --dev-email bench@example.com; t1=$(ms)
+  c0=$(services_cpu); t0=$(ms); quiet tlog sign "${keyless[@]}" --dev-issuer "$OIDC_ISSUER" --dev-email bench@example.com; t1=$(ms); c1=$(services_cpu)
   echo "keyless: $images images in $((t1 - t0)) ms = $(python3 -c "print(round($images*1000/($t1-$t0),1))") images/s, tlog CPU $(last_cpu) ms"
-  t0=$(ms); quiet tlog sign "${keyed[@]}" --key bench.key; t1=$(ms)
+  echo "         services meanwhile: $(cpu_delta "$c0" "$c1")"
+  c0=$(services_cpu); t0=$(ms); quiet tlog sign "${keyed[@]}" --key bench.key; t1=$(ms); c1=$(services_cpu)
   echo "--key:   $images images in $((t1 - t0)) ms = $(python3 -c "print(round($images*1000/($t1-$t0),1))") images/s, tlog CPU $(last_cpu) ms"
+  echo "         services meanwhile: $(cpu_delta "$c0" "$c1")"
   [[ $k == 0 ]] && signed_keyless=${keyless[0]}
 done
 run_cli=${clis[0]}

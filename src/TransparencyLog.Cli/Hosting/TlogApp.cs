@@ -16,7 +16,7 @@ namespace TransparencyLog.Cli.Hosting;
 internal static class TlogApp
 {
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) =>
-        RunAsync(args, output, error, TlogContext.CreateDefault());
+        RunAsync(args, output, error, TlogContext.CreateDefault(error));
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TlogContext context, CancellationToken cancellationToken = default)
     {

@@ -1,3 +1,5 @@
+using TransparencyLog.Cli.Http;
+
 namespace TransparencyLog.Cli.Hosting;
 
 /// <summary>
@@ -32,11 +34,25 @@ internal sealed class TlogContext(
     /// </summary>
     public string? PromptSecret(string prompt) => promptSecret?.Invoke(prompt);
 
-    public static TlogContext CreateDefault() => new(
-        new HttpClient { Timeout = TimeSpan.FromSeconds(30) },
+    /// <summary>The real process: HTTP with bounded retries of 503/429 + Retry-After, announced on <paramref name="error"/>.</summary>
+    public static TlogContext CreateDefault(TextWriter error) => new(
+        ServiceRetryHandler.CreateClient(ServiceRetryOptions.Default, TimeProvider.System, Announcer(error)),
         Environment.GetEnvironmentVariable,
         Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
         TimeProvider.System,
         interactiveProgress: !Console.IsErrorRedirected,
         promptSecret: Console.IsInputRedirected ? null : SecretPrompt.Read);
+
+    /// <summary>Retry notes on stderr, one whole line at a time (images sign concurrently).</summary>
+    public static Action<string> Announcer(TextWriter error)
+    {
+        var gate = new Lock();
+        return message =>
+        {
+            lock (gate)
+            {
+                error.WriteLine(message);
+            }
+        };
+    }
 }

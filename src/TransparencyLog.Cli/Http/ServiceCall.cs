@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -26,6 +27,8 @@ internal static class ServiceCall
     public static async Task<(HttpStatusCode Status, byte[] Body, HttpResponseMessage Response)> SendAsync(
         HttpClient http, HttpRequestMessage request, string service, CancellationToken cancellationToken)
     {
+        // Every request to the CA, the log and the TSA is safe to send again (ServiceRetryHandler says why).
+        ServiceRetryHandler.MarkRepeatable(request, service);
         HttpResponseMessage response;
         try
         {
@@ -59,6 +62,17 @@ internal static class ServiceCall
             }
 
             buffer.Write(chunk, 0, read);
+        }
+
+        var (attempts, waited) = ServiceRetryHandler.Tries(request);
+        if (attempts > 1 && response.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests)
+        {
+            response.Dispose();
+            throw new CliException(
+                ExitCodes.Error,
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{service} at {request.RequestUri} still answered {(int)response.StatusCode} after {attempts} tries over {waited.TotalSeconds:0.#} s; giving up: {ErrorMessage(buffer.ToArray())}"));
         }
 
         return (response.StatusCode, buffer.ToArray(), response);
