@@ -64,28 +64,28 @@ internal static class ChainValidator
             throw new ChainRejectedException("no accepted roots configured");
         }
 
-        using var submitted = Load(chain[0], 0);
+        var submitted = SubmittedCertificate.Parse(chain[0]);
         var issuersInChain = new List<IssuerCertificate>(chain.Count);
         for (var i = 1; i < chain.Count; i++)
         {
             issuersInChain.Add(Issuer(chain[i], i));
         }
 
-        CheckPoison(chain[0], type);
+        CheckPoison(submitted, type);
         for (var i = 0; i < issuersInChain.Count; i++)
         {
-            var subject = i == 0 ? submitted : issuersInChain[i - 1].Certificate;
-            CheckIssued(subject, chain[i], issuersInChain[i], $"chain[{i}]", $"chain[{i + 1}]");
+            var subjectIssuerName = i == 0 ? submitted.IssuerName.Span : issuersInChain[i - 1].Certificate.IssuerName.RawData;
+            CheckIssued(subjectIssuerName, chain[i], issuersInChain[i], $"chain[{i}]", $"chain[{i + 1}]");
         }
 
         var issuers = chain.Skip(1).ToList();
-        var last = issuersInChain.Count == 0 ? submitted : issuersInChain[^1].Certificate;
+        var lastIssuerName = issuersInChain.Count == 0 ? submitted.IssuerName.ToArray() : issuersInChain[^1].Certificate.IssuerName.RawData;
         IssuerCertificate? appendedRoot = null;
         if (!roots.Any(r => r.RawData.AsSpan().SequenceEqual(chain[^1])))
         {
             // The chain stops below a root: the root must have issued its last certificate.
             appendedRoot = roots
-                .Where(r => r.SubjectName.RawData.AsSpan().SequenceEqual(last.IssuerName.RawData))
+                .Where(r => r.SubjectName.RawData.AsSpan().SequenceEqual(lastIssuerName))
                 .Select(r => Issuer(r.RawData, chain.Count))
                 .FirstOrDefault(r => r.Verifies(chain[^1]));
             if (appendedRoot is null)
@@ -149,18 +149,9 @@ internal static class ChainValidator
         }
     }
 
-    private static void CheckPoison(byte[] der, CtEntryType type)
+    private static void CheckPoison(SubmittedCertificate submitted, CtEntryType type)
     {
-        IReadOnlyList<(bool Critical, byte[] Value)> poison;
-        try
-        {
-            poison = PoisonExtensions(der);
-        }
-        catch (AsnContentException)
-        {
-            throw new ChainRejectedException("chain[0] is not a DER X.509 certificate");
-        }
-
+        var poison = submitted.PoisonExtensions;
         if (type == CtEntryType.X509 && poison.Count > 0)
         {
             throw new ChainRejectedException("add-chain does not accept precertificates (chain[0] carries the CT poison extension); use add-pre-chain");
@@ -173,47 +164,16 @@ internal static class ChainValidator
                 throw new ChainRejectedException("add-pre-chain needs a precertificate: chain[0] must carry exactly one CT poison extension");
             }
 
-            if (!poison[0].Critical || !poison[0].Value.AsSpan().SequenceEqual((ReadOnlySpan<byte>)[0x05, 0x00]))
+            if (!poison[0].Critical || !poison[0].Value.Span.SequenceEqual((ReadOnlySpan<byte>)[0x05, 0x00]))
             {
                 throw new ChainRejectedException("the CT poison extension must be critical with an ASN.1 NULL value");
             }
         }
     }
 
-    /// <summary>Every poison extension of a DER certificate, read strictly (DER) from the TBS.</summary>
-    private static List<(bool Critical, byte[] Value)> PoisonExtensions(byte[] der)
+    private static void CheckIssued(ReadOnlySpan<byte> subjectIssuerName, byte[] subjectDer, IssuerCertificate issuer, string subjectLabel, string issuerLabel)
     {
-        var found = new List<(bool, byte[])>();
-        var tbs = new AsnReader(der, AsnEncodingRules.DER).ReadSequence().ReadSequence();
-        var extensionsTag = new Asn1Tag(TagClass.ContextSpecific, 3);
-        while (tbs.HasData)
-        {
-            if (!tbs.PeekTag().HasSameClassAndValue(extensionsTag))
-            {
-                tbs.ReadEncodedValue();
-                continue;
-            }
-
-            var extensions = tbs.ReadSequence(extensionsTag).ReadSequence();
-            while (extensions.HasData)
-            {
-                var extension = extensions.ReadSequence();
-                var oid = extension.ReadObjectIdentifier();
-                var critical = extension.PeekTag().HasSameClassAndValue(Asn1Tag.Boolean) && extension.ReadBoolean();
-                var value = extension.ReadOctetString();
-                if (oid == Precertificate.PoisonOid)
-                {
-                    found.Add((critical, value));
-                }
-            }
-        }
-
-        return found;
-    }
-
-    private static void CheckIssued(X509Certificate2 subject, byte[] subjectDer, IssuerCertificate issuer, string subjectLabel, string issuerLabel)
-    {
-        if (!subject.IssuerName.RawData.AsSpan().SequenceEqual(issuer.Certificate.SubjectName.RawData))
+        if (!subjectIssuerName.SequenceEqual(issuer.Certificate.SubjectName.RawData))
         {
             throw new ChainRejectedException($"{subjectLabel}'s issuer name is not {issuerLabel}'s subject name");
         }
