@@ -72,10 +72,14 @@ internal static class ChainValidator
         }
 
         CheckPoison(submitted, type);
-        for (var i = 0; i < issuersInChain.Count; i++)
+        if (issuersInChain.Count > 0)
         {
-            var subjectIssuerName = i == 0 ? submitted.IssuerName.Span : issuersInChain[i - 1].Certificate.IssuerName.RawData;
-            CheckIssued(subjectIssuerName, chain[i], issuersInChain[i], $"chain[{i}]", $"chain[{i + 1}]");
+            CheckIssued(submitted.IssuerName.Span, chain[0], issuersInChain[0], "chain[0]", "chain[1]");
+        }
+
+        for (var i = 1; i < issuersInChain.Count; i++)
+        {
+            CheckIssuedBetweenIssuers(issuersInChain[i - 1], issuersInChain[i], $"chain[{i}]", $"chain[{i + 1}]");
         }
 
         var issuers = chain.Skip(1).ToList();
@@ -185,6 +189,31 @@ internal static class ChainValidator
         }
     }
 
+    /// <summary>
+    /// A link between two cached issuers (intermediate ← root): both are identified by the hash of their DER, so a
+    /// signature that verified once verifies forever and is not checked again on every submission.
+    /// </summary>
+    private static void CheckIssuedBetweenIssuers(IssuerCertificate subject, IssuerCertificate issuer, string subjectLabel, string issuerLabel)
+    {
+        if (!subject.Certificate.IssuerName.RawData.AsSpan().SequenceEqual(issuer.Certificate.SubjectName.RawData))
+        {
+            throw new ChainRejectedException($"{subjectLabel}'s issuer name is not {issuerLabel}'s subject name");
+        }
+
+        CheckIsCa(issuer.Certificate, issuerLabel);
+        if (ReferenceEquals(subject.VerifiedIssuer, issuer))
+        {
+            return;
+        }
+
+        if (!issuer.Verifies(subject.Certificate.RawData))
+        {
+            throw new ChainRejectedException($"{subjectLabel} is not signed by {issuerLabel}");
+        }
+
+        subject.VerifiedIssuer = issuer;
+    }
+
     private static void CheckIsCa(X509Certificate2 issuer, string label)
     {
         if (issuer.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is not { CertificateAuthority: true })
@@ -199,10 +228,18 @@ internal static class ChainValidator
         private readonly Lock _gate = new();
         private readonly ECDsa? _ecdsa = certificate.GetECDsaPublicKey();
         private readonly RSA? _rsa = certificate.GetRSAPublicKey();
+        private IssuerCertificate? _verifiedIssuer;
 
         public X509Certificate2 Certificate { get; } = certificate;
 
         public byte[] SpkiHash { get; } = SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo());
+
+        /// <summary>The cached issuer whose signature on this certificate has verified; null until one has.</summary>
+        public IssuerCertificate? VerifiedIssuer
+        {
+            get => Volatile.Read(ref _verifiedIssuer);
+            set => Volatile.Write(ref _verifiedIssuer, value);
+        }
 
         /// <summary>Whether a certificate's signature verifies with this key (ECDSA or RSA PKCS#1 v1.5, SHA-2).</summary>
         public bool Verifies(byte[] subjectDer)
