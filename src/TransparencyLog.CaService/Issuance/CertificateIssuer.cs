@@ -142,9 +142,8 @@ internal sealed partial class CertificateIssuer : IDisposable
         }
 
         long? logIndex = sct is not null && sct.TryGetLeafIndex(out var index) ? index : null;
-        var serialHex = Convert.ToHexStringLower(serial);
-        LogIssued(_logger, serialHex, key.Fingerprint, principal.San.Kind, principal.San.Value, principal.Issuer, logIndex);
-        return new IssuedCertificate([ToPem(leaf), .. _caChainPem], detachedSct, logIndex, serialHex);
+        // No log line here: the API's audit event (CertificateIssued) is the one record of an issuance.
+        return new IssuedCertificate([ToPem(leaf), .. _caChainPem], detachedSct, logIndex, Convert.ToHexStringLower(serial));
     }
 
     /// <summary>PEM with <c>\n</c> line endings, 64-column base64 and a final line break (what clients split on).</summary>
@@ -436,11 +435,6 @@ internal sealed partial class CertificateIssuer : IDisposable
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Issuing CA {Subject} ready, valid until {NotAfter:o}, SCT mode {SctMode}")]
     private static partial void LogCaReady(ILogger logger, string subject, DateTime notAfter, string sctMode);
-
-    [LoggerMessage(Level = LogLevel.Information,
-        Message = "Issued certificate {Serial} for key {KeyFingerprint}, {SanKind} {San} from {Issuer}, CT index {LogIndex}")]
-    private static partial void LogIssued(
-        ILogger logger, string serial, string keyFingerprint, SanKind sanKind, string san, string issuer, long? logIndex);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "CT log returned an SCT that does not verify for certificate {Serial}; nothing issued")]

@@ -64,28 +64,32 @@ internal static class ChainValidator
             throw new ChainRejectedException("no accepted roots configured");
         }
 
-        using var submitted = Load(chain[0], 0);
+        var submitted = SubmittedCertificate.Parse(chain[0]);
         var issuersInChain = new List<IssuerCertificate>(chain.Count);
         for (var i = 1; i < chain.Count; i++)
         {
             issuersInChain.Add(Issuer(chain[i], i));
         }
 
-        CheckPoison(chain[0], type);
-        for (var i = 0; i < issuersInChain.Count; i++)
+        CheckPoison(submitted, type);
+        if (issuersInChain.Count > 0)
         {
-            var subject = i == 0 ? submitted : issuersInChain[i - 1].Certificate;
-            CheckIssued(subject, chain[i], issuersInChain[i], $"chain[{i}]", $"chain[{i + 1}]");
+            CheckIssued(submitted.IssuerName.Span, chain[0], issuersInChain[0], "chain[0]", "chain[1]");
+        }
+
+        for (var i = 1; i < issuersInChain.Count; i++)
+        {
+            CheckIssuedBetweenIssuers(issuersInChain[i - 1], issuersInChain[i], $"chain[{i}]", $"chain[{i + 1}]");
         }
 
         var issuers = chain.Skip(1).ToList();
-        var last = issuersInChain.Count == 0 ? submitted : issuersInChain[^1].Certificate;
+        var lastIssuerName = issuersInChain.Count == 0 ? submitted.IssuerName.ToArray() : issuersInChain[^1].Certificate.IssuerName.RawData;
         IssuerCertificate? appendedRoot = null;
         if (!roots.Any(r => r.RawData.AsSpan().SequenceEqual(chain[^1])))
         {
             // The chain stops below a root: the root must have issued its last certificate.
             appendedRoot = roots
-                .Where(r => r.SubjectName.RawData.AsSpan().SequenceEqual(last.IssuerName.RawData))
+                .Where(r => r.SubjectName.RawData.AsSpan().SequenceEqual(lastIssuerName))
                 .Select(r => Issuer(r.RawData, chain.Count))
                 .FirstOrDefault(r => r.Verifies(chain[^1]));
             if (appendedRoot is null)
@@ -149,18 +153,9 @@ internal static class ChainValidator
         }
     }
 
-    private static void CheckPoison(byte[] der, CtEntryType type)
+    private static void CheckPoison(SubmittedCertificate submitted, CtEntryType type)
     {
-        IReadOnlyList<(bool Critical, byte[] Value)> poison;
-        try
-        {
-            poison = PoisonExtensions(der);
-        }
-        catch (AsnContentException)
-        {
-            throw new ChainRejectedException("chain[0] is not a DER X.509 certificate");
-        }
-
+        var poison = submitted.PoisonExtensions;
         if (type == CtEntryType.X509 && poison.Count > 0)
         {
             throw new ChainRejectedException("add-chain does not accept precertificates (chain[0] carries the CT poison extension); use add-pre-chain");
@@ -173,47 +168,16 @@ internal static class ChainValidator
                 throw new ChainRejectedException("add-pre-chain needs a precertificate: chain[0] must carry exactly one CT poison extension");
             }
 
-            if (!poison[0].Critical || !poison[0].Value.AsSpan().SequenceEqual((ReadOnlySpan<byte>)[0x05, 0x00]))
+            if (!poison[0].Critical || !poison[0].Value.Span.SequenceEqual((ReadOnlySpan<byte>)[0x05, 0x00]))
             {
                 throw new ChainRejectedException("the CT poison extension must be critical with an ASN.1 NULL value");
             }
         }
     }
 
-    /// <summary>Every poison extension of a DER certificate, read strictly (DER) from the TBS.</summary>
-    private static List<(bool Critical, byte[] Value)> PoisonExtensions(byte[] der)
+    private static void CheckIssued(ReadOnlySpan<byte> subjectIssuerName, byte[] subjectDer, IssuerCertificate issuer, string subjectLabel, string issuerLabel)
     {
-        var found = new List<(bool, byte[])>();
-        var tbs = new AsnReader(der, AsnEncodingRules.DER).ReadSequence().ReadSequence();
-        var extensionsTag = new Asn1Tag(TagClass.ContextSpecific, 3);
-        while (tbs.HasData)
-        {
-            if (!tbs.PeekTag().HasSameClassAndValue(extensionsTag))
-            {
-                tbs.ReadEncodedValue();
-                continue;
-            }
-
-            var extensions = tbs.ReadSequence(extensionsTag).ReadSequence();
-            while (extensions.HasData)
-            {
-                var extension = extensions.ReadSequence();
-                var oid = extension.ReadObjectIdentifier();
-                var critical = extension.PeekTag().HasSameClassAndValue(Asn1Tag.Boolean) && extension.ReadBoolean();
-                var value = extension.ReadOctetString();
-                if (oid == Precertificate.PoisonOid)
-                {
-                    found.Add((critical, value));
-                }
-            }
-        }
-
-        return found;
-    }
-
-    private static void CheckIssued(X509Certificate2 subject, byte[] subjectDer, IssuerCertificate issuer, string subjectLabel, string issuerLabel)
-    {
-        if (!subject.IssuerName.RawData.AsSpan().SequenceEqual(issuer.Certificate.SubjectName.RawData))
+        if (!subjectIssuerName.SequenceEqual(issuer.Certificate.SubjectName.RawData))
         {
             throw new ChainRejectedException($"{subjectLabel}'s issuer name is not {issuerLabel}'s subject name");
         }
@@ -223,6 +187,31 @@ internal static class ChainValidator
         {
             throw new ChainRejectedException($"{subjectLabel} is not signed by {issuerLabel}");
         }
+    }
+
+    /// <summary>
+    /// A link between two cached issuers (intermediate ← root): both are identified by the hash of their DER, so a
+    /// signature that verified once verifies forever and is not checked again on every submission.
+    /// </summary>
+    private static void CheckIssuedBetweenIssuers(IssuerCertificate subject, IssuerCertificate issuer, string subjectLabel, string issuerLabel)
+    {
+        if (!subject.Certificate.IssuerName.RawData.AsSpan().SequenceEqual(issuer.Certificate.SubjectName.RawData))
+        {
+            throw new ChainRejectedException($"{subjectLabel}'s issuer name is not {issuerLabel}'s subject name");
+        }
+
+        CheckIsCa(issuer.Certificate, issuerLabel);
+        if (ReferenceEquals(subject.VerifiedIssuer, issuer))
+        {
+            return;
+        }
+
+        if (!issuer.Verifies(subject.Certificate.RawData))
+        {
+            throw new ChainRejectedException($"{subjectLabel} is not signed by {issuerLabel}");
+        }
+
+        subject.VerifiedIssuer = issuer;
     }
 
     private static void CheckIsCa(X509Certificate2 issuer, string label)
@@ -239,10 +228,18 @@ internal static class ChainValidator
         private readonly Lock _gate = new();
         private readonly ECDsa? _ecdsa = certificate.GetECDsaPublicKey();
         private readonly RSA? _rsa = certificate.GetRSAPublicKey();
+        private IssuerCertificate? _verifiedIssuer;
 
         public X509Certificate2 Certificate { get; } = certificate;
 
         public byte[] SpkiHash { get; } = SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo());
+
+        /// <summary>The cached issuer whose signature on this certificate has verified; null until one has.</summary>
+        public IssuerCertificate? VerifiedIssuer
+        {
+            get => Volatile.Read(ref _verifiedIssuer);
+            set => Volatile.Write(ref _verifiedIssuer, value);
+        }
 
         /// <summary>Whether a certificate's signature verifies with this key (ECDSA or RSA PKCS#1 v1.5, SHA-2).</summary>
         public bool Verifies(byte[] subjectDer)

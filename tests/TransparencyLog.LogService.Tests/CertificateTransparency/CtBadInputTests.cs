@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using TransparencyLog.LogService.Tests.Infrastructure;
 
 namespace TransparencyLog.LogService.Tests.CertificateTransparency;
@@ -55,6 +56,49 @@ public sealed class CtBadInputTests(CtFixture log) : IClassFixture<CtFixture>
     public async Task AddChain_NotACertificate_Returns400()
     {
         await AssertRejectedAsync("add-chain", [RandomNumberGenerator.GetBytes(100), log.Ca.Root.RawData], "not a DER");
+    }
+
+    [Fact]
+    public async Task AddPreChain_TrailingDataAfterThePrecertificate_Returns400()
+    {
+        var chain = log.Ca.Chain(log.Ca.IssueLeaf(poison: true)).ToList();
+        chain[0] = [.. chain[0], 0x00];
+        await AssertRejectedAsync("add-pre-chain", chain, "trailing data");
+    }
+
+    [Fact]
+    public async Task AddPreChain_PrecertificateWithoutItsSignature_Returns400()
+    {
+        // A well-formed TBS wrapped without signatureAlgorithm and signature: the walk of chain[0] refuses it.
+        var precertificate = log.Ca.IssueLeaf(poison: true);
+        var tbs = new System.Formats.Asn1.AsnReader(precertificate, System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence().ReadEncodedValue();
+        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            writer.WriteEncodedValue(tbs.Span);
+        }
+
+        var chain = log.Ca.Chain(precertificate).ToList();
+        chain[0] = writer.Encode();
+        await AssertRejectedAsync("add-pre-chain", chain, "not a DER");
+    }
+
+    [Fact]
+    public async Task AddChain_KnownIntermediateUnderAnImpostorRoot_Returns400()
+    {
+        // The log remembers that the intermediate verified under the real root; that must not vouch for the same
+        // intermediate under a different certificate with the root's name and another key.
+        using (var accepted = await log.PostChainAsync("add-chain", log.Ca.Chain(log.Ca.IssueLeaf(poison: false))))
+        {
+            Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        }
+
+        using var impostorKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(log.Ca.Root.SubjectName, impostorKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var impostorRoot = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        var leaf = log.Ca.IssueLeaf(poison: false);
+        await AssertRejectedAsync("add-chain", [leaf, log.Ca.Intermediate.RawData, impostorRoot.RawData], "not signed by");
     }
 
     [Fact]
