@@ -110,6 +110,12 @@ internal sealed class IdentityMatcher
             return matches;
         }
 
+        if (SignerMaterial.FromCtLeaf(body) is { } ctLeaf)
+        {
+            MatchMaterial(ctLeaf, matches);
+            return matches;
+        }
+
         foreach (var encoded in SignerMaterial.EncodedValues(body))
         {
             if (_cache.TryGetValue(encoded, out var known))
@@ -295,7 +301,11 @@ internal sealed class SignerMaterial
     {
         if (Certificate is not null)
         {
-            yield return Convert.ToHexStringLower(SHA256.HashData(Certificate.Der));
+            if (Certificate.Der is { } der)
+            {
+                yield return Convert.ToHexStringLower(SHA256.HashData(der));
+            }
+
             yield return Convert.ToHexStringLower(SHA256.HashData(Certificate.Spki));
         }
 
@@ -354,6 +364,37 @@ internal sealed class SignerMaterial
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// The certificate of an RFC 6962 §3.4 MerkleTreeLeaf (a CT log's entry): version v1 (0), leaf_type
+    /// timestamped_entry (0), a 64-bit timestamp, then entry_type x509_entry (0: <c>ASN.1Cert&lt;1..2^24-1&gt;</c>) or
+    /// precert_entry (1: a 32-byte issuer key hash, then the <c>TBSCertificate&lt;1..2^24-1&gt;</c>). Null for
+    /// anything else (a JSON body never starts with a zero byte).
+    /// </summary>
+    public static SignerMaterial? FromCtLeaf(ReadOnlySpan<byte> leaf)
+    {
+        if (leaf.Length < 15 || leaf[0] != 0 || leaf[1] != 0 || leaf[10] != 0 || leaf[11] > 1)
+        {
+            return null;
+        }
+
+        var precertificate = leaf[11] == 1;
+        var at = precertificate ? 12 + 32 : 12;
+        if (leaf.Length < at + 3)
+        {
+            return null;
+        }
+
+        var length = (leaf[at] << 16) | (leaf[at + 1] << 8) | leaf[at + 2];
+        if (length == 0 || leaf.Length < at + 3 + length)
+        {
+            return null;
+        }
+
+        var der = leaf.Slice(at + 3, length).ToArray();
+        var facts = precertificate ? CertificateFacts.TryParseTbs(der) : CertificateFacts.TryParse(der);
+        return facts is null ? null : new SignerMaterial(facts, null);
     }
 
     /// <summary>
@@ -452,14 +493,15 @@ internal sealed class SignerMaterial
 /// </summary>
 internal sealed class CertificateFacts
 {
-    private CertificateFacts(byte[] der, byte[] spki, Dictionary<string, byte[]> extensions)
+    private CertificateFacts(byte[]? der, byte[] spki, Dictionary<string, byte[]> extensions)
     {
         Der = der;
         Spki = spki;
         Extensions = extensions;
     }
 
-    public byte[] Der { get; }
+    /// <summary>The whole certificate; null for a CT precert entry, which logs only the TBSCertificate.</summary>
+    public byte[]? Der { get; }
 
     public byte[] Spki { get; }
 
@@ -487,54 +529,73 @@ internal sealed class CertificateFacts
             var tbs = certificate.ReadSequence();
             certificate.ReadSequence();
             certificate.ReadBitString(out _);
-            if (certificate.HasData)
-            {
-                return null;
-            }
-
-            var version = new Asn1Tag(TagClass.ContextSpecific, 0, true);
-            if (tbs.PeekTag().HasSameClassAndValue(version))
-            {
-                tbs.ReadSequence(version);
-            }
-
-            tbs.ReadIntegerBytes();
-            tbs.ReadSequence();
-            tbs.ReadSequence();
-            tbs.ReadSequence();
-            tbs.ReadSequence();
-            var spki = tbs.ReadEncodedValue().ToArray();
-            var extensions = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            while (tbs.HasData)
-            {
-                var tag = tbs.PeekTag();
-                if (tag.TagClass == TagClass.ContextSpecific && tag.TagValue == 3)
-                {
-                    var list = tbs.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 3, true)).ReadSequence();
-                    while (list.HasData)
-                    {
-                        var extension = list.ReadSequence();
-                        var oid = extension.ReadObjectIdentifier();
-                        if (extension.PeekTag().HasSameClassAndValue(Asn1Tag.Boolean))
-                        {
-                            extension.ReadBoolean();
-                        }
-
-                        extensions.TryAdd(oid, extension.ReadOctetString());
-                    }
-                }
-                else
-                {
-                    // issuerUniqueID [1], subjectUniqueID [2]: not read by any rule.
-                    tbs.ReadEncodedValue();
-                }
-            }
-
-            return new CertificateFacts(der, spki, extensions);
+            return certificate.HasData ? null : FromTbs(tbs, der);
         }
         catch (AsnContentException)
         {
             return null;
         }
+    }
+
+    /// <summary>The facts of a bare TBSCertificate (a CT precert entry): no certificate DER, so no certificate fingerprint.</summary>
+    public static CertificateFacts? TryParseTbs(byte[] tbsDer)
+    {
+        if (!AsnDecoder.TryReadEncodedValue(tbsDer, AsnEncodingRules.DER, out var tag, out _, out _, out var consumed)
+            || consumed != tbsDer.Length || !tag.HasSameClassAndValue(Asn1Tag.Sequence))
+        {
+            return null;
+        }
+
+        try
+        {
+            return FromTbs(new AsnReader(tbsDer, AsnEncodingRules.DER).ReadSequence(), null);
+        }
+        catch (AsnContentException)
+        {
+            return null;
+        }
+    }
+
+    private static CertificateFacts FromTbs(AsnReader tbs, byte[]? der)
+    {
+        var version = new Asn1Tag(TagClass.ContextSpecific, 0, true);
+        if (tbs.PeekTag().HasSameClassAndValue(version))
+        {
+            tbs.ReadSequence(version);
+        }
+
+        tbs.ReadIntegerBytes();
+        tbs.ReadSequence();
+        tbs.ReadSequence();
+        tbs.ReadSequence();
+        tbs.ReadSequence();
+        var spki = tbs.ReadEncodedValue().ToArray();
+        var extensions = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        while (tbs.HasData)
+        {
+            var tag = tbs.PeekTag();
+            if (tag.TagClass == TagClass.ContextSpecific && tag.TagValue == 3)
+            {
+                var list = tbs.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 3, true)).ReadSequence();
+                while (list.HasData)
+                {
+                    var extension = list.ReadSequence();
+                    var oid = extension.ReadObjectIdentifier();
+                    if (extension.PeekTag().HasSameClassAndValue(Asn1Tag.Boolean))
+                    {
+                        extension.ReadBoolean();
+                    }
+
+                    extensions.TryAdd(oid, extension.ReadOctetString());
+                }
+            }
+            else
+            {
+                // issuerUniqueID [1], subjectUniqueID [2]: not read by any rule.
+                tbs.ReadEncodedValue();
+            }
+        }
+
+        return new CertificateFacts(der, spki, extensions);
     }
 }

@@ -71,6 +71,30 @@ public sealed class IdentityMatcherTests
         Assert.Single(Matcher($"monitoredValues:\n  fingerprints: [{Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()))}]\n").Match(body));
     }
 
+    [Fact]
+    public void Match_CtX509AndPrecertLeaves_MatchSanAndIssuerPrecertWithoutCertificateFingerprint()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = Certificate(key, "ct@example.com", Issuer);
+        var tbs = new AsnReader(certificate.RawData, AsnEncodingRules.DER).ReadSequence().ReadEncodedValue().ToArray();
+        var matcher = Matcher($$"""
+            monitoredValues:
+              certIdentities:
+                - certSubject: ^ct@example\.com$
+                  issuers: [^https://issuer\.example$]
+              fingerprints:
+                - {{Convert.ToHexStringLower(SHA256.HashData(certificate.RawData))}}
+            """);
+
+        var x509 = matcher.Match(CtLeaf(0, [], certificate.RawData));
+        var precert = matcher.Match(CtLeaf(1, new byte[32], tbs));
+
+        Assert.Equal(["fingerprint", "certIdentity:^ct@example\\.com$"], x509.Select(static m => m.Rule));
+        Assert.Equal(["certIdentity:^ct@example\\.com$"], precert.Select(static m => m.Rule));
+        Assert.Equal(Issuer, precert[0].Issuer);
+        Assert.Empty(matcher.Match(CtLeaf(1, new byte[32], tbs)[..^10]));
+    }
+
     [Theory]
     [InlineData("not json at all")]
     [InlineData("{\"spec\":{\"content\":\"%%%\"}}")]
@@ -96,6 +120,19 @@ public sealed class IdentityMatcherTests
         request.CertificateExtensions.Add(new X509Extension("1.3.6.1.4.1.57264.1.8", writer.Encode(), false));
         var now = DateTimeOffset.UtcNow;
         return request.CreateSelfSigned(now.AddMinutes(-1), now.AddMinutes(10));
+    }
+
+    /// <summary>An RFC 6962 MerkleTreeLeaf: v1, timestamped_entry, a timestamp, the entry type and its certificate.</summary>
+    private static byte[] CtLeaf(byte entryType, byte[] issuerKeyHash, byte[] der)
+    {
+        var leaf = new List<byte> { 0, 0 };
+        leaf.AddRange(BitConverter.GetBytes(1_700_000_000_000UL).Reverse());
+        leaf.AddRange([0, entryType]);
+        leaf.AddRange(issuerKeyHash);
+        leaf.AddRange([(byte)(der.Length >> 16), (byte)(der.Length >> 8), (byte)der.Length]);
+        leaf.AddRange(der);
+        leaf.AddRange([0, 0]);
+        return [.. leaf];
     }
 
     /// <summary>A Rekor v2 hashedrekord body: verifier material as base64 DER under <c>rawBytes</c>.</summary>
