@@ -34,9 +34,10 @@ internal static class MonitorBenchmark
         await File.WriteAllTextAsync(config, "startIndex: 0\nmonitoredValues:\n  certIdentities:\n    - certSubject: ^nobody@nowhere\\.invalid$\n");
         var state = Path.Combine(work, "catchup.state");
         string[] once = ["monitor", "--config-file", config, "--url", url, "--vkey", vkey, "--state", state];
-        var full = await TimeAsync(tlog, once);
-        var idle = await TimeAsync(tlog, once);
+        var (full, fullCpu) = await TimeAsync(tlog, once);
+        var (idle, idleCpu) = await TimeAsync(tlog, once);
         var scan = full - idle;
+        var scanCpu = fullCpu - idleCpu;
 
         Console.WriteLine($"==> alert latency: {samples} matching appends, daemon on the entry stream, webhook on loopback");
         var latencies = await AlertLatencyAsync(http, url, tlog, vkey, work, samples);
@@ -46,6 +47,7 @@ internal static class MonitorBenchmark
         o.AppendLine("tlog monitor");
         o.AppendLine(Table.Inv($"  catch-up from index 0     {size,10:N0} entries in {full.TotalSeconds:F2} s wall ({idle.TotalSeconds:F2} s of it process start and one checkpoint)"));
         o.AppendLine(Table.Inv($"  catch-up rate over tiles  {size / Math.Max(scan.TotalSeconds, 0.001),10:N0} entries/s (entries / (wall - idle run))"));
+        o.AppendLine(Table.Inv($"  monitor CPU for the scan  {scanCpu.TotalSeconds,10:F2} s user+sys ({fullCpu.TotalSeconds:F2} s - {idleCpu.TotalSeconds:F2} s idle run) = {size / Math.Max(scanCpu.TotalSeconds, 0.001):N0} entries per CPU-second"));
         if (latencies.Count > 0)
         {
             latencies.Sort();
@@ -79,21 +81,28 @@ internal static class MonitorBenchmark
         return info.RootElement.GetProperty("treeSize").GetInt64();
     }
 
-    private static async Task<TimeSpan> TimeAsync(string tlog, string[] arguments)
+    /// <summary>
+    /// Wall time and the process's CPU time (user + sys, from <c>/usr/bin/time</c>): on a machine shared with other work
+    /// the wall time measures the contention, the CPU time what the monitor itself spent.
+    /// </summary>
+    private static async Task<(TimeSpan Wall, TimeSpan Cpu)> TimeAsync(string tlog, string[] arguments)
     {
         var start = Stopwatch.GetTimestamp();
-        using var process = Process.Start(new ProcessStartInfo("dotnet", [tlog, .. arguments]) { RedirectStandardOutput = true, RedirectStandardError = true })
+        using var process = Process.Start(new ProcessStartInfo("/usr/bin/time", ["-f", "cpu %U %S", "dotnet", tlog, .. arguments]) { RedirectStandardOutput = true, RedirectStandardError = true })
             ?? throw new InvalidOperationException("cannot start tlog");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         var elapsed = Stopwatch.GetElapsedTime(start);
+        var lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (process.ExitCode is not (0 or 5))
         {
-            throw new InvalidOperationException($"tlog monitor exited {process.ExitCode}: {await stderr}{await stdout}");
+            throw new InvalidOperationException($"tlog monitor exited {process.ExitCode}: {string.Join('\n', lines)}{await stdout}");
         }
 
-        return elapsed;
+        var times = lines.Last(static l => l.StartsWith("cpu ", StringComparison.Ordinal)).Split(' ');
+        var cpu = double.Parse(times[1], CultureInfo.InvariantCulture) + double.Parse(times[2], CultureInfo.InvariantCulture);
+        return (elapsed, TimeSpan.FromSeconds(cpu));
     }
 
     private static async Task<List<double>> AlertLatencyAsync(HttpClient http, string url, string tlog, string vkey, string work, int samples)

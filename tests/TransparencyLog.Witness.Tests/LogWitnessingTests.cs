@@ -1,5 +1,8 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
 using TransparencyLog.Tests.Shared;
@@ -205,6 +208,79 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         Assert.True(refused.ExitCode == 3, refused.Output);
     }
 
+    [Fact]
+    public async Task FailClosed_RekorV2Append_V2CheckpointCosignedAndEntryAnswerKeepsTheLogSignedOne()
+    {
+        var v2 = new Dictionary<string, string>
+        {
+            ["Logs__RekorV2__Enabled"] = "true",
+            ["Logs__RekorV2__Name"] = "witnessed-v2.log.test",
+            ["Logs__RekorV2__StateDirectory"] = _stateDirectory,
+        };
+        string v2Origin, v2Vkey;
+        await using (var first = await LogProcess.StartAsync(_app, _stateDirectory, v2))
+        {
+            v2Origin = (await first.Client.GetStringAsync("/api/v2/checkpoint")).Split('\n')[0];
+            v2Vkey = (await first.Client.GetStringAsync("/api/v2/log/verifierKey")).Trim();
+        }
+
+        var (origin, vkey) = await ReadLogIdentityAsync();
+        foreach (var i in new[] { 0, 1 })
+        {
+            var (name, port, directory, _, database) = _witnesses[i];
+            _running.Add(await WitnessProcess.StartAsync(database, directory, [new WitnessProcess.LogConfig(origin, vkey, Burst: 1000), new WitnessProcess.LogConfig(v2Origin, v2Vkey, Burst: 1000)], name, port));
+        }
+
+        await using var log = await StartLogAsync("FailClosed", v2);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var digest = SHA256.HashData(RandomNumberGenerator.GetBytes(32));
+        var request = new JsonObject
+        {
+            ["hashedRekordRequestV002"] = new JsonObject
+            {
+                ["digest"] = Convert.ToBase64String(digest),
+                ["signature"] = new JsonObject
+                {
+                    ["content"] = Convert.ToBase64String(key.SignHash(digest, DSASignatureFormat.Rfc3279DerSequence)),
+                    ["verifier"] = new JsonObject
+                    {
+                        ["publicKey"] = new JsonObject { ["rawBytes"] = Convert.ToBase64String(key.ExportSubjectPublicKeyInfo()) },
+                        ["keyDetails"] = "PKIX_ECDSA_P256_SHA_256",
+                    },
+                },
+            },
+        }.ToJsonString();
+
+        // On a loaded machine a first round can outlast the budget (503, the entry is still committed): append again.
+        HttpResponseMessage response;
+        var attempts = 0;
+        do
+        {
+            response = await log.Client.PostAsync("/api/v2/log/entries", new StringContent(request, Encoding.UTF8, "application/json"));
+        }
+        while (response.StatusCode == HttpStatusCode.ServiceUnavailable && ++attempts < 5);
+
+        using (response)
+        {
+            var answer = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, answer + log.Output);
+            if (response.StatusCode == HttpStatusCode.Created)
+            {
+                // The bundle's checkpoint stays log-signed: sigstore clients reject unknown signature lines.
+                using var entry = JsonDocument.Parse(answer);
+                var envelope = entry.RootElement.GetProperty("inclusionProof").GetProperty("checkpoint").GetProperty("envelope").GetString()!;
+                Assert.Single(envelope.Split('\n'), static line => line.StartsWith('\u2014'));
+            }
+        }
+
+        var checkpoint = await log.Client.GetStringAsync("/api/v2/checkpoint");
+        Assert.True(_policy.Verify(checkpoint, out var cosigned), checkpoint);
+        Assert.Equal(2, cosigned.Count);
+        Assert.True(new NoteVerifier(v2Vkey).TryVerifyCheckpoint(checkpoint, out var parsed), checkpoint);
+        Assert.Equal(v2Origin, parsed!.Origin);
+        Assert.True(parsed.Size >= 1);
+    }
+
     /// <summary>Starts the log once without witnessing to learn its origin and verifier key (kept in the state directory).</summary>
     private async Task<(string Origin, string VerifierKey)> ReadLogIdentityAsync()
     {
@@ -214,7 +290,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         return (checkpoint.Split('\n')[0], vkey);
     }
 
-    private Task<LogProcess> StartLogAsync(string mode) => LogProcess.StartAsync(_app, _stateDirectory, new Dictionary<string, string>
+    private Task<LogProcess> StartLogAsync(string mode, IReadOnlyDictionary<string, string>? more = null) => LogProcess.StartAsync(_app, _stateDirectory, new Dictionary<string, string>(more ?? new Dictionary<string, string>())
     {
         ["Witnessing__PolicyFile"] = _policyFile,
         ["Witnessing__Mode"] = mode,

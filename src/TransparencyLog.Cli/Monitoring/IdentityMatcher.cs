@@ -1,6 +1,6 @@
+using System.Collections.Concurrent;
 using System.Formats.Asn1;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -85,13 +85,59 @@ internal sealed class IdentityMatcher
         }
     }
 
-    /// <summary>Every match in one canonical entry body (any kind: the verifier material is found wherever it sits).</summary>
-    public List<IdentityMatch> Match(byte[] body)
+    /// <summary>Parsed certificates and keys kept by their encoded text: a signer's certificate recurs across entries.</summary>
+    private const int MaxCachedMaterials = 8192;
+
+    private readonly ConcurrentDictionary<string, IdentityMatch[]> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>Whether any rule reads certificates (SANs, the issuer, extensions) rather than only fingerprints.</summary>
+    private bool NeedsCertificates => _identities.Count > 0 || _subjects.Count > 0 || _extensions.Count > 0;
+
+    /// <summary>False when the watch list is empty: entries need no parsing at all, only their leaf hashes.</summary>
+    public bool WatchesAnything => NeedsCertificates || _fingerprints.Count > 0;
+
+    /// <summary>
+    /// Every match in one canonical entry body (any kind: the verifier material is found wherever it sits). Safe to call
+    /// from several threads. Cheap pre-checks come first: without rules nothing is parsed; a value that is neither a
+    /// certificate nor a key is dropped from its first bytes; bare keys are skipped unless fingerprints are watched;
+    /// a certificate or key seen before answers from the cache.
+    /// </summary>
+    public List<IdentityMatch> Match(ReadOnlySpan<byte> body)
     {
         var matches = new List<IdentityMatch>();
-        foreach (var material in SignerMaterial.FromBody(body))
+        if (!WatchesAnything)
         {
-            MatchMaterial(material, matches);
+            return matches;
+        }
+
+        if (SignerMaterial.FromCtLeaf(body) is { } ctLeaf)
+        {
+            MatchMaterial(ctLeaf, matches);
+            return matches;
+        }
+
+        foreach (var encoded in SignerMaterial.EncodedValues(body))
+        {
+            if (_cache.TryGetValue(encoded, out var known))
+            {
+                matches.AddRange(known);
+                continue;
+            }
+
+            if (SignerMaterial.Decode(encoded, wantKeys: _fingerprints.Count > 0) is not { } material)
+            {
+                continue;
+            }
+
+            var found = new List<IdentityMatch>();
+            MatchMaterial(material, found);
+            if (_cache.Count >= MaxCachedMaterials)
+            {
+                _cache.Clear();
+            }
+
+            _cache.TryAdd(encoded, [.. found]);
+            matches.AddRange(found);
         }
 
         return matches;
@@ -110,7 +156,7 @@ internal sealed class IdentityMatcher
             }
         }
 
-        if (material.Certificate is not { } certificate)
+        if (material.Certificate is not { } certificate || !NeedsCertificates)
         {
             return;
         }
@@ -142,17 +188,17 @@ internal sealed class IdentityMatcher
         }
     }
 
-    private static List<string> SubjectAlternativeNames(X509Certificate2 certificate)
+    private static List<string> SubjectAlternativeNames(CertificateFacts certificate)
     {
         var names = new List<string>();
-        if (certificate.Extensions["2.5.29.17"] is not { } extension)
+        if (!certificate.Extensions.TryGetValue("2.5.29.17", out var extension))
         {
             return names;
         }
 
         try
         {
-            var reader = new AsnReader(extension.RawData, AsnEncodingRules.DER).ReadSequence();
+            var reader = new AsnReader(extension, AsnEncodingRules.DER).ReadSequence();
             while (reader.HasData)
             {
                 var tag = reader.PeekTag();
@@ -184,27 +230,26 @@ internal sealed class IdentityMatcher
     }
 
     /// <summary>An extension's value: a DER UTF8String's text (Fulcio's newer encoding), else its raw bytes as UTF-8.</summary>
-    private static string? ExtensionValue(X509Certificate2 certificate, string oid)
+    private static string? ExtensionValue(CertificateFacts certificate, string oid)
     {
-        if (certificate.Extensions[oid] is not { } extension)
+        if (!certificate.Extensions.TryGetValue(oid, out var extension))
         {
             return null;
         }
 
-        try
+        if (AsnDecoder.TryReadEncodedValue(extension, AsnEncodingRules.DER, out var tag, out _, out _, out var consumed)
+            && tag.HasSameClassAndValue(new Asn1Tag(UniversalTagNumber.UTF8String)) && consumed == extension.Length)
         {
-            var reader = new AsnReader(extension.RawData, AsnEncodingRules.DER);
-            var text = reader.ReadCharacterString(UniversalTagNumber.UTF8String);
-            if (!reader.HasData)
+            try
             {
-                return text;
+                return AsnDecoder.ReadCharacterString(extension, AsnEncodingRules.DER, UniversalTagNumber.UTF8String, out _);
+            }
+            catch (AsnContentException)
+            {
             }
         }
-        catch (AsnContentException)
-        {
-        }
 
-        return Encoding.UTF8.GetString(extension.RawData);
+        return Encoding.UTF8.GetString(extension);
     }
 
     private static Regex Compile(string pattern, string what)
@@ -239,13 +284,15 @@ internal sealed class SignerMaterial
 {
     private const int MaxDepth = 16;
 
-    private SignerMaterial(X509Certificate2? certificate, byte[]? spki)
+    private static readonly byte[] s_pemBegin = "-----BEGIN "u8.ToArray();
+
+    private SignerMaterial(CertificateFacts? certificate, byte[]? spki)
     {
         Certificate = certificate;
         Spki = spki;
     }
 
-    public X509Certificate2? Certificate { get; }
+    public CertificateFacts? Certificate { get; }
 
     public byte[]? Spki { get; }
 
@@ -254,8 +301,12 @@ internal sealed class SignerMaterial
     {
         if (Certificate is not null)
         {
-            yield return Convert.ToHexStringLower(SHA256.HashData(Certificate.RawData));
-            yield return Convert.ToHexStringLower(SHA256.HashData(Certificate.PublicKey.ExportSubjectPublicKeyInfo()));
+            if (Certificate.Der is { } der)
+            {
+                yield return Convert.ToHexStringLower(SHA256.HashData(der));
+            }
+
+            yield return Convert.ToHexStringLower(SHA256.HashData(Certificate.Spki));
         }
 
         if (Spki is not null)
@@ -265,59 +316,93 @@ internal sealed class SignerMaterial
     }
 
     /// <summary>
-    /// Every certificate or key in the body: Rekor v1 puts them base64-PEM in <c>content</c>/<c>verifier</c>/
-    /// <c>publicKey</c> strings, Rekor v2 base64-DER in <c>rawBytes</c>; whichever decodes is taken.
+    /// The string values that may hold a certificate or key: Rekor v1 puts them base64-PEM in <c>content</c>/
+    /// <c>verifier</c>/<c>publicKey</c> strings, Rekor v2 base64-DER in <c>rawBytes</c> (also as array items under those
+    /// names). One forward pass of a reader, nothing else decoded; a body that is not JSON (a CT leaf) holds none.
     /// </summary>
-    public static List<SignerMaterial> FromBody(byte[] body)
+    public static List<string> EncodedValues(ReadOnlySpan<byte> body)
     {
-        var found = new List<SignerMaterial>();
+        var found = new List<string>();
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+
+        // Per open container: whether it is an array whose items count as values of a watched name.
+        Span<bool> arrayWatched = stackalloc bool[65];
+        Span<bool> isArray = stackalloc bool[65];
+        var depth = 0;
+        var nameWatched = false;
         try
         {
-            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
-            Walk(document.RootElement, null, 0, found);
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName:
+                        nameWatched = reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("verifier"u8)
+                            || reader.ValueTextEquals("publicKey"u8) || reader.ValueTextEquals("rawBytes"u8);
+                        break;
+                    case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                        var watched = depth > 0 && isArray[depth - 1] ? arrayWatched[depth - 1] : nameWatched;
+                        isArray[depth] = reader.TokenType == JsonTokenType.StartArray;
+                        arrayWatched[depth] = watched;
+                        depth++;
+                        nameWatched = false;
+                        break;
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                        depth--;
+                        nameWatched = false;
+                        break;
+                    case JsonTokenType.String when depth <= MaxDepth && (depth > 0 && isArray[depth - 1] ? arrayWatched[depth - 1] : nameWatched):
+                        found.Add(reader.GetString() ?? "");
+                        break;
+                }
+            }
         }
         catch (JsonException)
         {
             // Not JSON (a CT leaf, say): no Rekor signer material.
+            found.Clear();
         }
 
         return found;
     }
 
-    private static void Walk(JsonElement element, string? name, int depth, List<SignerMaterial> found)
+    /// <summary>
+    /// The certificate of an RFC 6962 §3.4 MerkleTreeLeaf (a CT log's entry): version v1 (0), leaf_type
+    /// timestamped_entry (0), a 64-bit timestamp, then entry_type x509_entry (0: <c>ASN.1Cert&lt;1..2^24-1&gt;</c>) or
+    /// precert_entry (1: a 32-byte issuer key hash, then the <c>TBSCertificate&lt;1..2^24-1&gt;</c>). Null for
+    /// anything else (a JSON body never starts with a zero byte).
+    /// </summary>
+    public static SignerMaterial? FromCtLeaf(ReadOnlySpan<byte> leaf)
     {
-        if (depth > MaxDepth)
+        if (leaf.Length < 15 || leaf[0] != 0 || leaf[1] != 0 || leaf[10] != 0 || leaf[11] > 1)
         {
-            return;
+            return null;
         }
 
-        switch (element.ValueKind)
+        var precertificate = leaf[11] == 1;
+        var at = precertificate ? 12 + 32 : 12;
+        if (leaf.Length < at + 3)
         {
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    Walk(property.Value, property.Name, depth + 1, found);
-                }
-
-                break;
-            case JsonValueKind.Array:
-                foreach (var item in element.EnumerateArray())
-                {
-                    Walk(item, name, depth + 1, found);
-                }
-
-                break;
-            case JsonValueKind.String when name is "content" or "verifier" or "publicKey" or "rawBytes":
-                if (TryDecode(element.GetString() ?? "") is { } material)
-                {
-                    found.Add(material);
-                }
-
-                break;
+            return null;
         }
+
+        var length = (leaf[at] << 16) | (leaf[at + 1] << 8) | leaf[at + 2];
+        if (length == 0 || leaf.Length < at + 3 + length)
+        {
+            return null;
+        }
+
+        var der = leaf.Slice(at + 3, length).ToArray();
+        var facts = precertificate ? CertificateFacts.TryParseTbs(der) : CertificateFacts.TryParse(der);
+        return facts is null ? null : new SignerMaterial(facts, null);
     }
 
-    private static SignerMaterial? TryDecode(string base64)
+    /// <summary>
+    /// A certificate (PEM or DER) or, when <paramref name="wantKeys"/>, a public key (PEM or DER SubjectPublicKeyInfo)
+    /// from a base64 value; null for anything else (a signature, a digest), decided from its first bytes without
+    /// exceptions where the structure already rules it out.
+    /// </summary>
+    public static SignerMaterial? Decode(string base64, bool wantKeys)
     {
         byte[] bytes;
         try
@@ -329,39 +414,188 @@ internal sealed class SignerMaterial
             return null;
         }
 
-        try
+        if (bytes.Length == 0)
         {
-            var text = Encoding.UTF8.GetString(bytes);
-            if (text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
-            {
-                return new SignerMaterial(X509Certificate2.CreateFromPem(text), null);
-            }
+            return null;
+        }
 
-            if (text.Contains("-----BEGIN PUBLIC KEY-----", StringComparison.Ordinal))
-            {
-                var pem = PemEncoding.Find(text);
-                return new SignerMaterial(null, Convert.FromBase64String(text[pem.Base64Data]));
-            }
+        if (bytes.AsSpan().IndexOf(s_pemBegin) >= 0)
+        {
+            return FromPem(Encoding.UTF8.GetString(bytes), wantKeys);
+        }
 
-            if (bytes.Length > 0 && bytes[0] == 0x30)
+        if (bytes[0] != 0x30)
+        {
+            return null;
+        }
+
+        if (CertificateFacts.TryParse(bytes) is { } certificate)
+        {
+            return new SignerMaterial(certificate, null);
+        }
+
+        return wantKeys && IsSubjectPublicKeyInfo(bytes) ? new SignerMaterial(null, bytes) : null;
+    }
+
+    private static SignerMaterial? FromPem(string text, bool wantKeys)
+    {
+        var rest = text.AsSpan();
+        while (PemEncoding.TryFind(rest, out var fields))
+        {
+            var label = rest[fields.Label];
+            if (label.SequenceEqual("CERTIFICATE") || (wantKeys && label.SequenceEqual("PUBLIC KEY")))
             {
+                byte[] der;
                 try
                 {
-                    return new SignerMaterial(X509CertificateLoader.LoadCertificate(bytes), null);
+                    der = Convert.FromBase64String(rest[fields.Base64Data].ToString());
                 }
-                catch (CryptographicException)
+                catch (FormatException)
                 {
-                    // Not a certificate: a DER SubjectPublicKeyInfo if it reads as one.
-                    var reader = new AsnReader(bytes, AsnEncodingRules.DER);
-                    reader.ReadSequence();
-                    return reader.HasData ? null : new SignerMaterial(null, bytes);
+                    return null;
                 }
+
+                return label.SequenceEqual("CERTIFICATE")
+                    ? CertificateFacts.TryParse(der) is { } certificate ? new SignerMaterial(certificate, null) : null
+                    : new SignerMaterial(null, der);
             }
-        }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException or AsnContentException)
-        {
+
+            rest = rest[fields.Location.End..];
         }
 
         return null;
+    }
+
+    /// <summary>SEQUENCE { AlgorithmIdentifier SEQUENCE, BIT STRING } and nothing after it.</summary>
+    private static bool IsSubjectPublicKeyInfo(byte[] der)
+    {
+        if (!AsnDecoder.TryReadEncodedValue(der, AsnEncodingRules.DER, out var tag, out var offset, out var length, out var consumed)
+            || consumed != der.Length || !tag.HasSameClassAndValue(Asn1Tag.Sequence))
+        {
+            return false;
+        }
+
+        var inner = der.AsSpan(offset, length);
+        if (!AsnDecoder.TryReadEncodedValue(inner, AsnEncodingRules.DER, out var algorithm, out _, out _, out var first)
+            || !algorithm.HasSameClassAndValue(Asn1Tag.Sequence))
+        {
+            return false;
+        }
+
+        return AsnDecoder.TryReadEncodedValue(inner[first..], AsnEncodingRules.DER, out var key, out _, out _, out var second)
+            && key.HasSameClassAndValue(new Asn1Tag(UniversalTagNumber.BitString)) && first + second == inner.Length;
+    }
+}
+
+/// <summary>
+/// What the watch list reads from a certificate: its DER, its SubjectPublicKeyInfo and its extensions' values by OID,
+/// read straight from the DER (no platform certificate object: that costs far more than these few fields).
+/// </summary>
+internal sealed class CertificateFacts
+{
+    private CertificateFacts(byte[]? der, byte[] spki, Dictionary<string, byte[]> extensions)
+    {
+        Der = der;
+        Spki = spki;
+        Extensions = extensions;
+    }
+
+    /// <summary>The whole certificate; null for a CT precert entry, which logs only the TBSCertificate.</summary>
+    public byte[]? Der { get; }
+
+    public byte[] Spki { get; }
+
+    /// <summary>Each extension's extnValue contents (the first one, when an OID repeats).</summary>
+    public Dictionary<string, byte[]> Extensions { get; }
+
+    /// <summary>
+    /// The facts of an X.509 certificate: Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }.
+    /// Null when the outer structure is not a certificate's (checked without exceptions: most values tried are
+    /// signatures or keys) or the DER is malformed.
+    /// </summary>
+    public static CertificateFacts? TryParse(byte[] der)
+    {
+        if (!AsnDecoder.TryReadEncodedValue(der, AsnEncodingRules.DER, out var outer, out var offset, out var length, out var consumed)
+            || consumed != der.Length || !outer.HasSameClassAndValue(Asn1Tag.Sequence)
+            || !AsnDecoder.TryReadEncodedValue(der.AsSpan(offset, length), AsnEncodingRules.DER, out var tbsTag, out _, out _, out _)
+            || !tbsTag.HasSameClassAndValue(Asn1Tag.Sequence))
+        {
+            return null;
+        }
+
+        try
+        {
+            var certificate = new AsnReader(der, AsnEncodingRules.DER).ReadSequence();
+            var tbs = certificate.ReadSequence();
+            certificate.ReadSequence();
+            certificate.ReadBitString(out _);
+            return certificate.HasData ? null : FromTbs(tbs, der);
+        }
+        catch (AsnContentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The facts of a bare TBSCertificate (a CT precert entry): no certificate DER, so no certificate fingerprint.</summary>
+    public static CertificateFacts? TryParseTbs(byte[] tbsDer)
+    {
+        if (!AsnDecoder.TryReadEncodedValue(tbsDer, AsnEncodingRules.DER, out var tag, out _, out _, out var consumed)
+            || consumed != tbsDer.Length || !tag.HasSameClassAndValue(Asn1Tag.Sequence))
+        {
+            return null;
+        }
+
+        try
+        {
+            return FromTbs(new AsnReader(tbsDer, AsnEncodingRules.DER).ReadSequence(), null);
+        }
+        catch (AsnContentException)
+        {
+            return null;
+        }
+    }
+
+    private static CertificateFacts FromTbs(AsnReader tbs, byte[]? der)
+    {
+        var version = new Asn1Tag(TagClass.ContextSpecific, 0, true);
+        if (tbs.PeekTag().HasSameClassAndValue(version))
+        {
+            tbs.ReadSequence(version);
+        }
+
+        tbs.ReadIntegerBytes();
+        tbs.ReadSequence();
+        tbs.ReadSequence();
+        tbs.ReadSequence();
+        tbs.ReadSequence();
+        var spki = tbs.ReadEncodedValue().ToArray();
+        var extensions = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        while (tbs.HasData)
+        {
+            var tag = tbs.PeekTag();
+            if (tag.TagClass == TagClass.ContextSpecific && tag.TagValue == 3)
+            {
+                var list = tbs.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 3, true)).ReadSequence();
+                while (list.HasData)
+                {
+                    var extension = list.ReadSequence();
+                    var oid = extension.ReadObjectIdentifier();
+                    if (extension.PeekTag().HasSameClassAndValue(Asn1Tag.Boolean))
+                    {
+                        extension.ReadBoolean();
+                    }
+
+                    extensions.TryAdd(oid, extension.ReadOctetString());
+                }
+            }
+            else
+            {
+                // issuerUniqueID [1], subjectUniqueID [2]: not read by any rule.
+                tbs.ReadEncodedValue();
+            }
+        }
+
+        return new CertificateFacts(der, spki, extensions);
     }
 }

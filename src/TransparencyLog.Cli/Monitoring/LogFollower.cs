@@ -26,8 +26,8 @@ internal sealed class LogFollower(
     IMonitorStore store,
     SplitViewCheck? splitView = null)
 {
-    /// <summary>Entry bundles fetched concurrently while catching up.</summary>
-    private const int Parallelism = 8;
+    /// <summary>Entry bundles fetched ahead of the one being matched while catching up.</summary>
+    private const int Parallelism = 16;
 
     /// <summary>Misbehaviour already reported by this process: a daemon says it once, not every cycle.</summary>
     private readonly HashSet<string> _raised = new(StringComparer.Ordinal);
@@ -119,39 +119,54 @@ internal sealed class LogFollower(
         return new TreeEdge(size, levels);
     }
 
+    /// <summary>
+    /// Reads bundles <paramref name="from"/>..<paramref name="to"/> in order while up to <see cref="Parallelism"/> later
+    /// ones are already being fetched; each bundle's entries are hashed and matched on all cores, then appended to the
+    /// edge in log order, so events come out in index order whatever the scheduling.
+    /// </summary>
     private async Task ScanAsync(long from, long to, TreeEdge edge, string origin, List<MonitorEvent> found, CancellationToken cancellationToken)
     {
         var first = from / TileMath.Width;
         var last = (to + TileMath.Width - 1) / TileMath.Width;
         var now = time.GetUtcNow();
-        for (var batch = first; batch < last; batch += Parallelism)
+        var startIndex = config.StartIndex ?? 0;
+        var endIndex = config.EndIndex ?? long.MaxValue;
+        var inFlight = new Queue<Task<List<byte[]>>>();
+        var next = first;
+        for (var bundle = first; bundle < last; bundle++)
         {
-            var fetches = new List<Task<List<byte[]>>>();
-            for (var bundle = batch; bundle < Math.Min(batch + Parallelism, last); bundle++)
+            while (next < last && inFlight.Count < Parallelism)
             {
-                fetches.Add(tiles.GetEntryBundleAsync(bundle, to, cancellationToken));
+                inFlight.Enqueue(tiles.GetEntryBundleAsync(next++, to, cancellationToken));
             }
 
-            var bundles = await Task.WhenAll(fetches);
-            for (var b = 0; b < bundles.Length; b++)
+            var entries = await inFlight.Dequeue();
+            var bundleStart = bundle * TileMath.Width;
+            var skip = (int)Math.Max(0, from - bundleStart);
+            var leaves = new Hash[entries.Count - skip];
+            var matches = new List<IdentityMatch>?[leaves.Length];
+            Parallel.For(0, leaves.Length, new ParallelOptions { CancellationToken = cancellationToken }, i =>
             {
-                var bundleStart = (batch + b) * TileMath.Width;
-                var skip = (int)Math.Max(0, from - bundleStart);
-                var leaves = new Hash[bundles[b].Count - skip];
-                for (var i = skip; i < bundles[b].Count; i++)
+                var index = bundleStart + skip + i;
+                var body = entries[skip + i];
+                leaves[i] = Rfc6962.HashLeaf(body);
+                if (matcher.WatchesAnything && index >= startIndex && index <= endIndex)
                 {
-                    var index = bundleStart + i;
-                    var body = bundles[b][i];
-                    var leaf = Rfc6962.HashLeaf(body);
-                    leaves[i - skip] = leaf;
-                    if (index >= (config.StartIndex ?? 0) && index <= (config.EndIndex ?? long.MaxValue))
-                    {
-                        found.AddRange(matcher.Match(body).Select(m => MonitorEvent.IdentityMatch(origin, index, leaf.ToString(), m, now)));
-                    }
+                    matches[i] = matcher.Match(body);
                 }
+            });
 
-                edge.Append(leaves);
+            for (var i = 0; i < leaves.Length; i++)
+            {
+                if (matches[i] is { Count: > 0 } entryMatches)
+                {
+                    var index = bundleStart + skip + i;
+                    var leaf = leaves[i].ToString();
+                    found.AddRange(entryMatches.Select(m => MonitorEvent.IdentityMatch(origin, index, leaf, m, now)));
+                }
             }
+
+            edge.Append(leaves);
         }
     }
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using TransparencyLog.Cli.Hosting;
+using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
 
 namespace TransparencyLog.Cli.Monitoring;
@@ -27,7 +28,7 @@ internal static partial class MonitorCommand
         var once = new Option<bool>("--once") { Description = "Run one cycle and exit (default true, as rekor-monitor); --once=false runs as a daemon.", DefaultValueFactory = _ => true };
         var interval = new Option<string>("--interval") { Description = "Daemon: time between cycles without stream events (Go duration, default 5m).", HelpName = "DURATION", DefaultValueFactory = _ => "5m" };
         var url = new Option<string?>("--url") { Description = "The log's base URL [env: REKOR_URL].", HelpName = "URL" };
-        var kind = new Option<string>("--log-kind") { Description = "rekor-v1 (tiles at the URL's root, default) or rekor-v2 (tiles under /api/v2).", HelpName = "KIND", DefaultValueFactory = _ => "rekor-v1" };
+        var kind = new Option<string>("--log-kind") { Description = "rekor-v1 (tiles at the URL's root, default), rekor-v2 (tiles under /api/v2) or ct (a certificate-transparency log's tiles at its URL, e.g. $CT_LOG_URL: x509 and precert entries are matched).", HelpName = "KIND", DefaultValueFactory = _ => "rekor-v1" };
         var vkey = new Option<string?>("--vkey") { Description = "The log's C2SP verifier key or a file holding it (default: the key the log serves, pinned in the state on first use).", HelpName = "VKEY" };
         var state = new Option<string?>("--state", "--file") { Description = "State file (default: the config's logInfoFile, else ~/.config/tlog/monitor/<sha256 of URL>.json).", HelpName = "PATH" };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "Daemon: serve Prometheus /metrics on this port (default 9464; 0 = off).", HelpName = "PORT" };
@@ -87,7 +88,8 @@ internal static partial class MonitorCommand
         {
             "rekor-v1" => settings.Url,
             "rekor-v2" => settings.Url + "/api/v2",
-            _ => throw new CliException(ExitCodes.Usage, "--log-kind must be rekor-v1 or rekor-v2"),
+            "ct" => settings.Url,
+            _ => throw new CliException(ExitCodes.Usage, "--log-kind must be rekor-v1, rekor-v2 or ct"),
         };
         if (settings.Stream is not ("auto" or "off"))
         {
@@ -210,6 +212,12 @@ internal static partial class MonitorCommand
         var text = settings.Vkey is { } given
             ? File.Exists(given) ? (await File.ReadAllTextAsync(given, cancellationToken)).Trim() : given.Trim()
             : (await store.LoadAsync(cancellationToken))?.VerifierKey;
+        if (text is null && settings.Kind == "ct")
+        {
+            text = await CtVerifierKeyAsync(host, settings.Url, cancellationToken);
+            await host.Error.WriteLineAsync($"note: trusting the log's key on first use: {text}");
+        }
+
         if (text is null)
         {
             var path = settings.Kind == "rekor-v2" ? "/api/v2/log/verifierKey" : "/api/v1/log/verifierKey";
@@ -224,6 +232,24 @@ internal static partial class MonitorCommand
         catch (FormatException ex)
         {
             throw new CliException(ExitCodes.Usage, $"the log's verifier key is not a C2SP verifier key: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// A CT log publishes no note verifier key: its checkpoint is signed with its RFC 6962 key under the checkpoint's
+    /// origin, so the key is that origin with the key from <c>/v1/public-key</c>.
+    /// </summary>
+    private static async Task<string> CtVerifierKeyAsync(CliHost host, string url, CancellationToken cancellationToken)
+    {
+        var checkpoint = Encoding.UTF8.GetString(await Http.ServiceCall.GetAsync(host.Context.Http, Http.ServiceCall.Url(url, "/checkpoint"), "the CT log", cancellationToken));
+        var pem = Encoding.UTF8.GetString(await Http.ServiceCall.GetAsync(host.Context.Http, Http.ServiceCall.Url(url, "/v1/public-key"), "the CT log", cancellationToken));
+        try
+        {
+            return new NoteVerifierKey(checkpoint.Split('\n', 2)[0], LogPublicKey.FromPem(pem)).VerifierKey;
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or CryptographicException)
+        {
+            throw new CliException(ExitCodes.Error, $"the CT log's checkpoint origin or public key is unusable: {ex.Message}");
         }
     }
 

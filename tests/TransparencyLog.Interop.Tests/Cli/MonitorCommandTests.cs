@@ -4,7 +4,7 @@ using TransparencyLog.Interop.Tests.Infrastructure;
 
 namespace TransparencyLog.Interop.Tests.Cli;
 
-/// <summary><c>tlog monitor --once</c> against the running log's Rekor v1 and v2 tiles.</summary>
+/// <summary><c>tlog monitor --once</c> against the running log's Rekor v1, Rekor v2 and CT tiles.</summary>
 [Collection(SystemCollection.Name)]
 public sealed class MonitorCommandTests(LocalSystem system) : IDisposable
 {
@@ -47,6 +47,25 @@ public sealed class MonitorCommandTests(LocalSystem system) : IDisposable
         Assert.True(result.ExitCode == 5, result.Output);
         using var line = JsonDocument.Parse(result.StandardOutput.Trim());
         Assert.Equal(email, line.RootElement.GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task Monitor_CtLogTiles_FindsThePrecertificateOfAKeylessSignatureOnce()
+    {
+        var email = $"monitor-ct-{Guid.NewGuid():N}@example.com";
+        var file = _tlog.Write("monitored-ct.txt", $"monitored ct {Guid.NewGuid()}\n");
+        await _tlog.SignBlobAsync(file, email);
+        string[] monitor = ["monitor", "--config", Config(email), "--url", system["CT_LOG_URL"], "--log-kind", "ct", "--state", _tlog.PathOf("ct.state")];
+
+        var first = await _tlog.RunAsync(monitor);
+        var second = await _tlog.RunAsync(monitor);
+
+        // The CA logs a precertificate naming the signer (and its issuer extension) before it issues the certificate.
+        Assert.True(first.ExitCode == 5, first.Output);
+        using var line = JsonDocument.Parse(first.StandardOutput.Trim());
+        Assert.Equal(email, line.RootElement.GetProperty("value").GetString());
+        Assert.Equal(system["OIDC_ISSUER"], line.RootElement.GetProperty("issuer").GetString());
+        Assert.True(second.ExitCode == 0, second.Output);
     }
 
     public void Dispose() => _tlog.Dispose();
