@@ -126,6 +126,6 @@ python3 - "$cold" "$t0" "$t1" "${times[@]}" <<'PY'
 import sys
 n, t0, t1, t = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sorted(float(x) * 1000 for x in sys.argv[4:])
 pct = lambda p: t[min(len(t) - 1, int(round(p / 100 * (len(t) - 1))))]
-print(f"    reviews/s {n / ((t1 - t0) / 1e9):.1f}   p50 {pct(50):.0f} ms   p99 {pct(99):.0f} ms   (each: 3 images resolved and verified from the registry)")
+print(f"    reviews/s {n / ((t1 - t0) / 1e9):.2f}   p50 {pct(50):.0f} ms   p99 {pct(99):.0f} ms   (each: 3 images resolved and verified from the registry)")
 PY
 echo "==> load average $(cut -d' ' -f1-3 /proc/loadavg) after"
