@@ -200,22 +200,38 @@ internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, 
             size.MaxRequestBodySize = drainLimit;
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        var tooLarge = false;
-        while ((read = await context.Request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        // Pooled: one buffer per review would be most of the webhook's allocation on cached reviews.
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(context.Request.ContentLength ?? 16 * 1024, maxBytes) + 1);
+        try
         {
-            tooLarge |= buffer.Length + read > maxBytes;
-            if (!tooLarge)
+            var length = 0;
+            var tooLarge = false;
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
             {
-                buffer.Write(chunk, 0, read);
+                length += read;
+                if (length > maxBytes)
+                {
+                    tooLarge = true;
+                    length = 0; // the excess is read and dropped
+                }
+                else if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBytes + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
             }
-        }
 
-        return tooLarge
-            ? throw new Microsoft.AspNetCore.Http.BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge)
-            : ReviewEvaluator.ParseReview(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+            return tooLarge
+                ? throw new Microsoft.AspNetCore.Http.BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge)
+                : ReviewEvaluator.ParseReview(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static ProblemHttpResult Refuse(int status, string detail)
