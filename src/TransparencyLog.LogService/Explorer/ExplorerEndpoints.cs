@@ -1,5 +1,6 @@
 using System.Reflection;
 using TransparencyLog.LogService.Logs;
+using TransparencyLog.LogService.Storage;
 
 namespace TransparencyLog.LogService.Explorer;
 
@@ -41,6 +42,10 @@ internal static class ExplorerEndpoints
             headers["Referrer-Policy"] = "no-referrer";
             return await next(context);
         });
+
+        // PostgreSQL unreachable (at start-up or later): a 503 page in the explorer's frame with Retry-After, not a 500.
+        var registry = app.ServiceProvider.GetRequiredService<LogRegistry>();
+        explorer.AnswerStorageOutage((status, message) => Problem(registry, status, "Temporarily unavailable", message));
         explorer.MapGet("/", SearchPage.RenderAsync);
         explorer.MapGet("/search", SearchPage.RenderAsync);
         explorer.MapGet("/entries/{log}/{index}", EntryPage.RenderAsync);

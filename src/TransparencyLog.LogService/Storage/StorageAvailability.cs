@@ -108,7 +108,8 @@ internal static class StorageOutageAnswers
             {
                 return await next(context);
             }
-            catch (Exception e) when (StorageAvailability.IsOutage(e))
+            // A streamed answer (the entry stream) that has begun cannot become an error answer: it ends with the outage.
+            catch (Exception e) when (StorageAvailability.IsOutage(e) && !context.HttpContext.Response.HasStarted)
             {
                 var http = context.HttpContext;
                 http.RequestServices.GetRequiredService<StorageAvailability>().ReportFailure(e);

@@ -31,7 +31,9 @@ internal static class EntryStreamApi
 
     public static IEndpointRouteBuilder MapEntryStream(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/log/stream", StreamAsync);
+        // Until the logs open (PostgreSQL unreachable at start-up) and during an outage: 503 with Retry-After, as the rest
+        // of the Rekor v1 API answers, not a 500.
+        app.MapGet("/api/v1/log/stream", StreamAsync).AnswerStorageOutage(RekorError.Result);
         return app;
     }
 

@@ -30,6 +30,7 @@ internal sealed partial class CheckpointWitnessing : IDisposable
     private readonly ConcurrentDictionary<int, SemaphoreSlim> _rounds = new();
     private readonly ConcurrentDictionary<int, (long Size, string Note)> _cosigned = new();
     private readonly ConcurrentDictionary<int, TreeHead> _latest = new();
+    private readonly ConcurrentDictionary<int, Waiters> _waiters = new();
 
     public CheckpointWitnessing(IOptions<WitnessingOptions> options, ProofService proofs, NpgsqlDataSource dataSource, ILogger<CheckpointWitnessing> logger)
     {
@@ -63,15 +64,31 @@ internal sealed partial class CheckpointWitnessing : IDisposable
             return;
         }
 
+        _latest.AddOrUpdate(log.Id, head, (_, old) => old.Size >= head.Size ? old : head);
         if (_options.Mode == WitnessingMode.FailOpen)
         {
-            _latest.AddOrUpdate(log.Id, head, (_, old) => old.Size >= head.Size ? old : head);
-            StartFailOpenRounds(log);
+            StartRounds(log);
             return;
         }
 
-        if (!await CollectAsync(log, head))
+        // Fail-closed: wait until a cosigned checkpoint covers this head. One round per log is in flight at a time,
+        // always for the newest head, so many small batches cost the witnesses one request each per round, not one
+        // request per batch; a later cosigned checkpoint covers every earlier head (consistency proofs join them).
+        var waiters = _waiters.GetOrAdd(log.Id, _ => new Waiters());
+        var waiter = waiters.Add(head.Size);
+        if (LatestKnown(log.Id) is { } known)
         {
+            waiters.Release(known.Size);
+        }
+
+        StartRounds(log);
+        try
+        {
+            await waiter.WaitAsync(TimeSpan.FromMilliseconds(_options.BudgetMilliseconds));
+        }
+        catch (TimeoutException)
+        {
+            waiters.Remove(waiter);
             throw new WitnessQuorumUnmetException();
         }
     }
@@ -124,10 +141,12 @@ internal sealed partial class CheckpointWitnessing : IDisposable
     }
 
     /// <summary>
-    /// Fail-open: one background loop per log keeps asking for the newest head until it is cosigned (a newer checkpoint
-    /// covers every older one, so heads that arrive meanwhile are not queued), pausing a second after a failed round.
+    /// One background loop per log keeps asking for the newest head until it is cosigned (a newer checkpoint covers
+    /// every older one, so heads that arrive meanwhile are not queued) and releases the fail-closed waiters it covers.
+    /// After a failed round it pauses (fail-open: a second; fail-closed: briefly, while appends still wait, and stops
+    /// when none does: the next batch starts it again).
     /// </summary>
-    private void StartFailOpenRounds(LogInstance log)
+    private void StartRounds(LogInstance log)
     {
         var round = _rounds.GetOrAdd(log.Id, _ => new SemaphoreSlim(1, 1));
         if (!round.Wait(0))
@@ -140,15 +159,24 @@ internal sealed partial class CheckpointWitnessing : IDisposable
             long done = -1;
             try
             {
+                var failClosed = _options.Mode == WitnessingMode.FailClosed;
                 while (_latest.TryGetValue(log.Id, out var head) && head.Size > done)
                 {
                     if (await CollectAsync(log, head))
                     {
                         done = head.Size;
+                        if (_waiters.TryGetValue(log.Id, out var waiters))
+                        {
+                            waiters.Release(head.Size);
+                        }
+                    }
+                    else if (failClosed && !(_waiters.TryGetValue(log.Id, out var waiting) && waiting.Any))
+                    {
+                        break;
                     }
                     else
                     {
-                        await Task.Delay(TimeSpan.FromSeconds(1));
+                        await Task.Delay(failClosed ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(1));
                     }
                 }
             }
@@ -161,10 +189,12 @@ internal sealed partial class CheckpointWitnessing : IDisposable
                 round.Release();
             }
 
-            // A head that arrived between the last check and the release found the loop busy: pick it up now.
-            if (_latest.TryGetValue(log.Id, out var newest) && newest.Size > done)
+            // A head that arrived between the last check and the release found the loop busy: pick it up now (fail-
+            // closed: only while an append waits for it).
+            if (_latest.TryGetValue(log.Id, out var newest) && newest.Size > done
+                && (_options.Mode == WitnessingMode.FailOpen || (_waiters.TryGetValue(log.Id, out var left) && left.Any)))
             {
-                StartFailOpenRounds(log);
+                StartRounds(log);
             }
         });
     }
@@ -259,6 +289,56 @@ internal sealed partial class CheckpointWitnessing : IDisposable
         catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
         {
             throw new InvalidOperationException($"Witnessing:PolicyFile {path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Fail-closed appends waiting for a cosigned checkpoint of at least their head's size.</summary>
+    private sealed class Waiters
+    {
+        private readonly List<(long Size, TaskCompletionSource Done)> _list = [];
+
+        public bool Any
+        {
+            get
+            {
+                lock (_list)
+                {
+                    return _list.Count > 0;
+                }
+            }
+        }
+
+        public Task Add(long size)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_list)
+            {
+                _list.Add((size, done));
+            }
+
+            return done.Task;
+        }
+
+        /// <summary>Completes every waiter whose head a cosigned checkpoint of <paramref name="cosignedSize"/> covers.</summary>
+        public void Release(long cosignedSize)
+        {
+            lock (_list)
+            {
+                foreach (var (_, done) in _list.Where(w => w.Size <= cosignedSize))
+                {
+                    done.TrySetResult();
+                }
+
+                _list.RemoveAll(w => w.Size <= cosignedSize);
+            }
+        }
+
+        public void Remove(Task waiter)
+        {
+            lock (_list)
+            {
+                _list.RemoveAll(w => w.Done.Task == waiter);
+            }
         }
     }
 

@@ -32,6 +32,8 @@ public sealed class ComposeFileTests
 
         var trustedRoot = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(trust, "trusted_root.json")))!;
         Assert.NotEmpty(trustedRoot["ctlogs"]!.AsArray());
+        // Both Rekor logs, v1 and v2: a bundle from either verifies against this root.
+        Assert.Equal(2, trustedRoot["tlogs"]!.AsArray().Count);
         Assert.NotEmpty(trustedRoot["certificateAuthorities"]!.AsArray());
 
         // The dev profile's issuer is trusted by the CA, and the CA submits to the CT log: a keyless signature made

@@ -362,6 +362,11 @@ internal sealed class ComposeRun : IAsyncDisposable
                 value = Regex.Replace(value, $@"0\.0\.0\.0:{port}(?!\d)", $"127.0.0.1:{hostPort}");
                 value = Regex.Replace(value, $@"/dev/tcp/127\.0\.0\.1/{port}(?!\d)", $"/dev/tcp/127.0.0.1/{hostPort}");
             }
+            else if (name == service.NetworkService)
+            {
+                // It runs in that service's network namespace: that service's ports are its loopback ports.
+                value = Regex.Replace(value, $@"(?<![\w.-])(127\.0\.0\.1|localhost):{port}(?!\d)", $"127.0.0.1:{hostPort}");
+            }
         }
 
         return RewriteLoopback(value);

@@ -80,7 +80,15 @@ public sealed class StartupOutageTests : IAsyncLifetime
 
             await AssertRekorUnavailableAsync(await client.GetAsync("/api/v1/log"));
             await AssertRekorUnavailableAsync(await client.GetAsync("/api/v1/log/publicKey"));
+            await AssertRekorUnavailableAsync(await client.GetAsync("/api/v1/log/stream?from=0"));
             await AssertRekorUnavailableAsync(await client.PostAsync("/api/v1/log/entries", Json(_entries.NewHashedRekord().Json)));
+            using (var page = await client.GetAsync("/explorer/"))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, page.StatusCode);
+                Assert.NotNull(page.Headers.RetryAfter);
+                Assert.Contains("Temporarily unavailable", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+
             using (var checkpoint = await client.GetAsync("/checkpoint"))
             {
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, checkpoint.StatusCode);
