@@ -46,6 +46,26 @@ internal static class AddCheckpointEndpoint
     private static async Task<ContentHttpResult> AddCheckpointAsync(
         HttpContext context, CheckpointWitness witness, WitnessedLogs logs, IOptions<WitnessOptions> options, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await AnswerAsync(context, witness, logs, options, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The log gave up waiting (its own timeout) and closed the request: nobody reads this answer, and nothing
+            // failed here (the state moves only by compare-and-swap), so it is not an error worth a stack trace.
+            return TypedResults.Text("", "text/plain; charset=utf-8", statusCode: StatusCodes.Status499ClientClosedRequest);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // The body ended early (the client went away mid-send) or was malformed at the HTTP level.
+            return TypedResults.Text($"{Code(WitnessError.MalformedRequest)}: {e.Message}\n", "text/plain; charset=utf-8", statusCode: StatusCodes.Status400BadRequest);
+        }
+    }
+
+    private static async Task<ContentHttpResult> AnswerAsync(
+        HttpContext context, CheckpointWitness witness, WitnessedLogs logs, IOptions<WitnessOptions> options, CancellationToken cancellationToken)
+    {
         var body = await ReadBodyAsync(context.Request, options.Value.MaxRequestBytes, cancellationToken);
         var result = body is null
             ? WitnessResult.Refused(WitnessError.TooLarge, $"the body exceeds {options.Value.MaxRequestBytes} bytes")
