@@ -25,7 +25,8 @@ public enum LogFormat
 }
 
 /// <summary>
-/// Serilog for every host: levels and overrides from the <c>Serilog</c> section, the console as the one sink, and the
+/// Serilog for every host: Information and above, <c>Microsoft.AspNetCore</c> and <c>System.Net.Http.HttpClient</c> at
+/// Warning (the request log stands for their per-request events), levels and overrides from the <c>Serilog</c> section on top, the console as the one sink, and the
 /// format chosen by <c>Serilog:Format</c> (<c>plain</c> or <c>json</c>) or the <c>TLOG_LOG_FORMAT</c> environment
 /// variable, which wins.
 /// </summary>
@@ -36,6 +37,12 @@ public static class ServiceLogging
 
     /// <summary>The configuration key that selects the format.</summary>
     public const string FormatKey = "Serilog:Format";
+
+    /// <summary>The log source whose events are Warning and above unless a host's configuration says otherwise.</summary>
+    public const string AspNetCoreSource = "Microsoft.AspNetCore";
+
+    /// <summary>IHttpClientFactory's per-request events: Warning and above unless a host's configuration says otherwise.</summary>
+    public const string HttpClientSource = "System.Net.Http.HttpClient";
 
     private const string PlainTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
 
@@ -67,6 +74,12 @@ public static class ServiceLogging
     {
         var format = ReadFormat(builder.Configuration);
         var logger = new LoggerConfiguration()
+            // Every host's defaults, before its Serilog section (which may change them): ASP.NET Core writes several
+            // Information events per request (hosting, routing, endpoint), where the request log has one line, and
+            // IHttpClientFactory four per outgoing request (the webhook's registry reads, the CA's CT submissions).
+            .MinimumLevel.Information()
+            .MinimumLevel.Override(AspNetCoreSource, LogEventLevel.Warning)
+            .MinimumLevel.Override(HttpClientSource, LogEventLevel.Warning)
             .ReadFrom.Configuration(builder.Configuration)
             .Enrich.FromLogContext()
             .WriteTo.Console(CreateFormatter(format))

@@ -29,6 +29,14 @@ public sealed record AdmissionOptions
     /// <summary>Pull secrets as files: <c>DIR/NAMESPACE/SECRET/.dockerconfigjson</c> (mounted Secrets; no cluster API access).</summary>
     public string? PullSecretsDirectory { get; init; }
 
+    /// <summary>
+    /// The namespace whose Secrets a policy's <c>source[].signaturePullSecrets</c> name (policy-controller reads them
+    /// from its own namespace): files at <c>PullSecretsDirectory/NAMESPACE/SECRET/.dockerconfigjson</c>.
+    /// </summary>
+    [Required]
+    [RegularExpression("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", ErrorMessage = "Admission:SignaturePullSecretsNamespace must be a Kubernetes namespace name")]
+    public string SignaturePullSecretsNamespace { get; init; } = "cosign-system";
+
     /// <summary>The internal deadline of one review; keep it below the webhook's <c>timeoutSeconds</c> (default 10).</summary>
     [Range(1, 29)]
     public int DeadlineSeconds { get; init; } = 8;

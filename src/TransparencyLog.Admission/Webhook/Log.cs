@@ -16,4 +16,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Admission webhook listening on {Url}")]
     public static partial void Listening(ILogger logger, string url);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Serving certificate {CertificatePath} reloaded (valid until {NotAfter:O})")]
+    public static partial void ServingCertificateReloaded(ILogger logger, string certificatePath, DateTime notAfter);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Serving certificate {CertificatePath} and key {KeyPath} changed but do not load ({Error}); the previous certificate stays in use")]
+    public static partial void ServingCertificateRefused(ILogger logger, string certificatePath, string keyPath, string error);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using TransparencyLog.Policy.Evaluation;
 using TransparencyLog.Sigstore.Oci;
 
 namespace TransparencyLog.Admission.Webhook;
@@ -6,7 +7,9 @@ namespace TransparencyLog.Admission.Webhook;
 /// <summary>
 /// Registry credentials for one review without cluster API access: the pod's <c>imagePullSecrets</c>, read from
 /// mounted Secrets at <c>PullSecretsDirectory/NAMESPACE/NAME/.dockerconfigjson</c>, first match wins; then the
-/// webhook's own Docker config (<c>DOCKER_CONFIG</c>, <c>REGISTRY_AUTH_FILE</c>), as the CLI reads it.
+/// webhook's own Docker config (<c>DOCKER_CONFIG</c>, <c>REGISTRY_AUTH_FILE</c>), as the CLI reads it. A policy's
+/// <c>source[].signaturePullSecrets</c> are read the same way from the webhook's own namespace
+/// (<c>SignaturePullSecretsNamespace</c>, policy-controller's <c>cosign-system</c>).
 /// </summary>
 internal sealed class PullSecrets(IOptions<AdmissionOptions> options, IHttpClientFactory httpFactory)
 {
@@ -33,6 +36,39 @@ internal sealed class PullSecrets(IOptions<AdmissionOptions> options, IHttpClien
             registry => RegistryCredentials.FromFiles(registry, files, allowHelpers: false)
                 ?? RegistryCredentials.FromFiles(registry, WebhookConfigFiles(home), allowHelpers: false),
             allowInsecure: false);
+    }
+
+    /// <summary>
+    /// Connections for an authority whose source names <paramref name="secretNames"/>: those Secrets' credentials
+    /// (first match wins), then the webhook's own; the Secrets without a mounted file are reported as missing.
+    /// </summary>
+    public SignatureRegistries ConnectSignatureSecrets(IReadOnlyList<string> secretNames)
+    {
+        var admission = options.Value;
+        var files = new List<string>();
+        var missing = new List<string>();
+        foreach (var name in secretNames)
+        {
+            var file = admission.PullSecretsDirectory is { } directory && IsName(name)
+                ? Path.Combine(directory, admission.SignaturePullSecretsNamespace, name, ".dockerconfigjson")
+                : null;
+            if (file is not null && File.Exists(file))
+            {
+                files.Add(file);
+            }
+            else
+            {
+                missing.Add($"{admission.SignaturePullSecretsNamespace}/{name}");
+            }
+        }
+
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var connections = new RegistryConnections(
+            httpFactory.CreateClient("registry"),
+            registry => RegistryCredentials.FromFiles(registry, files, allowHelpers: false)
+                ?? RegistryCredentials.FromFiles(registry, WebhookConfigFiles(home), allowHelpers: false),
+            allowInsecure: false);
+        return new SignatureRegistries(connections, missing);
     }
 
     private static IEnumerable<string> WebhookConfigFiles(string home)

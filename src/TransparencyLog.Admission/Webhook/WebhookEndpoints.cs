@@ -1,9 +1,11 @@
-using System.Security.Cryptography.X509Certificates;
+using System.Buffers;
+using System.Net.Security;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TransparencyLog.Admission.Policies;
@@ -34,7 +36,12 @@ internal static class WebhookEndpoints
             services.GetRequiredService<TimeProvider>(), services.GetRequiredService<IOptions<AdmissionOptions>>().Value.CacheEntries));
         builder.Services.AddSingleton<ReviewHandler>();
         builder.Services.AddApiDescriptions(Operations);
-        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<AdmissionOptions>>(static (kestrel, options) =>
+        builder.Services.AddSingleton(static services =>
+        {
+            var admission = services.GetRequiredService<IOptions<AdmissionOptions>>().Value;
+            return new ServingCertificate(admission.CertificatePath, admission.KeyPath, services.GetRequiredService<ILogger<ServingCertificate>>());
+        });
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<AdmissionOptions>, ServingCertificate>(static (kestrel, options, certificate) =>
         {
             var admission = options.Value;
             kestrel.Limits.MaxRequestBodySize = admission.MaxRequestBytes;
@@ -42,11 +49,15 @@ internal static class WebhookEndpoints
             if (Uri.TryCreate(admission.Url, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps)
             {
                 var address = url.Host is "localhost" ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Parse(url.Host.Trim('[', ']'));
-                kestrel.Listen(address, url.Port, listen => listen.UseHttps(https =>
+                // HTTP/1.1 and HTTP/2 (ALPN) for API servers, which keep connections open; one shared certificate
+                // context, re-read only when the files change.
+                kestrel.Listen(address, url.Port, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
                 {
-                    https.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
-                    // Re-read per handshake is cheap enough at admission rates and lets a rotated Secret take effect.
-                    https.ServerCertificateSelector = (_, _) => ServingCertificate.Load(admission.CertificatePath, admission.KeyPath);
+                    OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
+                    {
+                        ServerCertificateContext = certificate.Current(),
+                        EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+                    }),
                 }));
             }
         });
@@ -82,7 +93,7 @@ internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, 
 
     private static readonly JsonSerializerOptions s_compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public async Task<Results<JsonHttpResult<JsonObject>, ProblemHttpResult>> HandleAsync(HttpContext context, bool mutate, CancellationToken cancellationToken)
+    public async Task<Results<FileContentHttpResult, ProblemHttpResult>> HandleAsync(HttpContext context, bool mutate, CancellationToken cancellationToken)
     {
         var endpoint = mutate ? "mutate" : "validate";
         var started = time.GetTimestamp();
@@ -103,7 +114,7 @@ internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, 
 
         var set = store.Current;
         var evaluator = new ReviewEvaluator(
-            new PolicyEvaluator(store.DefaultRoot, cache),
+            new PolicyEvaluator(store.DefaultRoot, cache, pullSecrets.ConnectSignatureSecrets),
             (ns, secrets) => new ReviewRegistries(pullSecrets.Connect(ns, secrets, out var scope), scope),
             time,
             TimeSpan.FromSeconds(admission.DeadlineSeconds));
@@ -134,7 +145,22 @@ internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, 
         AdmissionMetrics.ReviewDuration.WithLabels(endpoint, verdict).Observe(time.GetElapsedTime(started).TotalSeconds);
         AdmissionMetrics.CacheEntries.Set(cache.Count);
         Log.Decision(logger, verdict, decision.Record["reviewUID"]?.ToString() ?? string.Empty, decision.Record.ToJsonString(s_compact));
-        return TypedResults.Json(decision.Review);
+        return Answer(decision.Review);
+    }
+
+    /// <summary>
+    /// The answer as bytes with a Content-Length: a streamed (chunked) body cannot keep an HTTP/1.0 keep-alive
+    /// connection open, and with one fresh TLS handshake per review the handshake, not the review, is the cost.
+    /// </summary>
+    private static FileContentHttpResult Answer(JsonObject review)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            review.WriteTo(writer);
+        }
+
+        return TypedResults.Bytes(buffer.WrittenMemory, "application/json; charset=utf-8");
     }
 
     private static readonly Policy.Documents.PolicySet NoPolicies = new([], new Dictionary<string, Policy.Documents.TrustRootDocument>(), Policy.Documents.NoMatchPolicy.Deny, "none", "none");
@@ -174,38 +200,43 @@ internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, 
             size.MaxRequestBodySize = drainLimit;
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        var tooLarge = false;
-        while ((read = await context.Request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        // Pooled: one buffer per review would be most of the webhook's allocation on cached reviews.
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(context.Request.ContentLength ?? 16 * 1024, maxBytes) + 1);
+        try
         {
-            tooLarge |= buffer.Length + read > maxBytes;
-            if (!tooLarge)
+            var length = 0;
+            var tooLarge = false;
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
             {
-                buffer.Write(chunk, 0, read);
+                length += read;
+                if (length > maxBytes)
+                {
+                    tooLarge = true;
+                    length = 0; // the excess is read and dropped
+                }
+                else if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBytes + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
             }
-        }
 
-        return tooLarge
-            ? throw new Microsoft.AspNetCore.Http.BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge)
-            : ReviewEvaluator.ParseReview(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+            return tooLarge
+                ? throw new Microsoft.AspNetCore.Http.BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge)
+                : ReviewEvaluator.ParseReview(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static ProblemHttpResult Refuse(int status, string detail)
     {
         AdmissionMetrics.MalformedReviews.Inc();
         return TypedResults.Problem(statusCode: status, title: status == StatusCodes.Status413PayloadTooLarge ? "review too large" : "not an AdmissionReview", detail: detail);
-    }
-}
-
-/// <summary>The serving certificate and key from PEM files (a mounted kubernetes.io/tls Secret, or what run.sh generated).</summary>
-internal static class ServingCertificate
-{
-    public static X509Certificate2 Load(string certificatePath, string keyPath)
-    {
-        using var pem = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
-        // Re-imported so SChannel/OpenSSL get a key they can use for the handshake on every platform.
-        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
     }
 }

@@ -82,7 +82,8 @@ public sealed record LabelExpression(string Key, string Operator, IReadOnlyList<
 /// One <c>spec.authorities[]</c> entry: exactly one of key, keyless and static. <see cref="SignatureFormat"/> is
 /// where signatures are read: policy-controller's default <c>legacy</c> (the <c>.sig</c>/<c>.att</c> tag) or
 /// <c>bundle</c> (OCI 1.1 referrers). <see cref="SignatureRepository"/> (<c>source[].oci</c>) is the repository
-/// they are read from when not the image's own.
+/// they are read from when not the image's own; <see cref="SignaturePullSecrets"/>
+/// (<c>source[].signaturePullSecrets</c>) name the Secrets whose registry credentials read them.
 /// </summary>
 public sealed record Authority(
     string Name,
@@ -93,7 +94,8 @@ public sealed record Authority(
     string? TimestampTrustRootRef,
     ImageReference? SignatureRepository,
     IReadOnlyList<AttestationRequirement> Attestations,
-    SignatureFormat SignatureFormat = SignatureFormat.Legacy);
+    SignatureFormat SignatureFormat = SignatureFormat.Legacy,
+    IReadOnlyList<string>? SignaturePullSecrets = null);
 
 /// <summary>
 /// A public key (DER SubjectPublicKeyInfo) the signatures must verify with; <see cref="HashAlgorithm"/> is the hash

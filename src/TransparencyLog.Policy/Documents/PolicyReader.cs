@@ -157,7 +157,7 @@ internal static class PolicyReader
             throw new PolicyLoadException(where, path, "exactly one of key, keyless and static is required");
         }
 
-        var source = ReadSource(node, where, path);
+        var (source, signaturePullSecrets) = ReadSource(node, where, path);
 
         var format = node["signatureFormat"]?.ToString() switch
         {
@@ -176,7 +176,7 @@ internal static class PolicyReader
 
         if (node["static"] is JsonObject staticNode)
         {
-            if (ctlog is not null || timestampRoot is not null || attestations.Count > 0 || source is not null)
+            if (ctlog is not null || timestampRoot is not null || attestations.Count > 0 || source is not null || signaturePullSecrets.Count > 0)
             {
                 throw new PolicyLoadException(where, path, "a static authority takes no ctlog, rfc3161timestamp, source or attestations");
             }
@@ -192,53 +192,93 @@ internal static class PolicyReader
 
         if (node["key"] is JsonObject key)
         {
-            return new Authority(name, ReadKey(key, where, $"{path}.key"), null, null, ctlog, timestampRoot, source, attestations, format);
+            return new Authority(name, ReadKey(key, where, $"{path}.key"), null, null, ctlog, timestampRoot, source, attestations, format, signaturePullSecrets);
         }
 
         var keyless = node["keyless"] as JsonObject ?? throw new PolicyLoadException(where, $"{path}.keyless", "must be a mapping");
-        return new Authority(name, null, ReadKeyless(keyless, where, $"{path}.keyless"), null, ctlog, timestampRoot, source, attestations, format);
+        return new Authority(name, null, ReadKeyless(keyless, where, $"{path}.keyless"), null, ctlog, timestampRoot, source, attestations, format, signaturePullSecrets);
     }
 
+    /// <summary>The most <c>signaturePullSecrets</c> one source may name.</summary>
+    public const int MaxSignaturePullSecrets = 16;
+
     /// <summary>
-    /// <c>source: [{oci: REGISTRY/REPO}]</c>: the repository holding the signatures and attestations (their
-    /// <c>sha256-HEX.sig</c>/<c>.att</c> tags and bundle referrers) instead of the image's own. One entry, as one
-    /// repository is read; <c>signaturePullSecrets</c> name Kubernetes Secrets, which this webhook cannot read without
-    /// cluster access, so they are refused rather than ignored (its credentials come from the webhook's Docker config).
+    /// <c>source: [{oci: REGISTRY/REPO, signaturePullSecrets: [{name: SECRET}]}]</c>: the repository holding the
+    /// signatures and attestations (their <c>sha256-HEX.sig</c>/<c>.att</c> tags and bundle referrers) instead of the
+    /// image's own, and the Secrets (in the webhook's own namespace, as policy-controller reads them) whose registry
+    /// credentials read them. Either may be given alone. One entry, as one repository is read.
     /// </summary>
-    private static ImageReference? ReadSource(JsonObject node, string where, string path)
+    private static (ImageReference? Repository, IReadOnlyList<string> PullSecrets) ReadSource(JsonObject node, string where, string path)
     {
         var sources = Array(node, "source", where, path, required: false, 1);
         if (sources.Count == 0)
         {
-            return null;
+            return (null, []);
         }
 
         var entry = sources[0] as JsonObject ?? throw new PolicyLoadException(where, $"{path}.source[0]", "must be a mapping");
         foreach (var (field, _) in entry)
         {
-            if (field == "signaturePullSecrets")
-            {
-                throw new PolicyLoadException(
-                    where, $"{path}.source[0].signaturePullSecrets",
-                    "not supported (Kubernetes Secrets are not read without cluster access): give the signature registry's credentials in the webhook's Docker config (DOCKER_CONFIG or REGISTRY_AUTH_FILE)");
-            }
-
-            if (field != "oci")
+            if (field is not ("oci" or "signaturePullSecrets"))
             {
                 throw new PolicyLoadException(where, $"{path}.source[0].{field}", "unknown field");
             }
         }
 
-        var oci = entry["oci"]?.ToString() ?? throw new PolicyLoadException(where, $"{path}.source[0].oci", "required (REGISTRY/REPO of the signatures)");
+        var secrets = ReadSignaturePullSecrets(entry, where, $"{path}.source[0]");
+        if (entry["oci"] is null)
+        {
+            return secrets.Count > 0
+                ? (null, secrets)
+                : throw new PolicyLoadException(where, $"{path}.source[0].oci", "required (REGISTRY/REPO of the signatures) unless signaturePullSecrets is given");
+        }
+
+        var oci = entry["oci"]!.ToString();
         try
         {
-            return ImageReference.ParseRepository(oci);
+            return (ImageReference.ParseRepository(oci), secrets);
         }
         catch (OciException ex)
         {
             throw new PolicyLoadException(where, $"{path}.source[0].oci", ex.Message);
         }
     }
+
+    /// <summary><c>signaturePullSecrets: [{name: SECRET}]</c>: Kubernetes Secret names (DNS-1123 subdomains), each once.</summary>
+    private static List<string> ReadSignaturePullSecrets(JsonObject source, string where, string path)
+    {
+        var names = new List<string>();
+        var entries = Array(source, "signaturePullSecrets", where, path, required: false, MaxSignaturePullSecrets);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var at = $"{path}.signaturePullSecrets[{i}]";
+            var entry = entries[i] as JsonObject ?? throw new PolicyLoadException(where, at, "must be a mapping with a name");
+            Unknown(entry, s_secretReferenceFields, where, at);
+            var name = entry["name"]?.ToString() ?? throw new PolicyLoadException(where, $"{at}.name", "required");
+            if (!IsSecretName(name))
+            {
+                throw new PolicyLoadException(where, $"{at}.name", "is not a Secret name (lower-case letters, digits, '-' and '.', at most 253 characters)");
+            }
+
+            if (names.Contains(name, StringComparer.Ordinal))
+            {
+                throw new PolicyLoadException(where, $"{at}.name", $"'{name}' is named twice");
+            }
+
+            names.Add(name);
+        }
+
+        return names;
+    }
+
+    /// <summary>A DNS-1123 subdomain, as Kubernetes names Secrets: no path separators or dot-only segments.</summary>
+    public static bool IsSecretName(string name) =>
+        name.Length is > 0 and <= 253
+        && name.All(static c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.')
+        && char.IsAsciiLetterOrDigit(name[0]) && char.IsAsciiLetterOrDigit(name[^1])
+        && !name.Contains("..", StringComparison.Ordinal);
+
+    private static readonly HashSet<string> s_secretReferenceFields = ["name"];
 
     /// <summary><c>ctlog.url</c> names the Rekor log (its trust-root base URL) the entry must come from.</summary>
     private static TlogRequirement ReadTlog(JsonObject ctlog, string where, string path)

@@ -12,12 +12,20 @@ namespace TransparencyLog.Policy.Evaluation;
 public sealed record ImageSubject(string Pointer, ImageReference Image, string Resource, IReadOnlyDictionary<string, string> Labels);
 
 /// <summary>
+/// Registry access with the credentials of an authority's <c>source[].signaturePullSecrets</c>, and the Secrets among
+/// them that were not found (named in a denial, so an operator sees which mount is missing).
+/// </summary>
+public sealed record SignatureRegistries(RegistryConnections Connections, IReadOnlyList<string> Missing);
+
+/// <summary>
 /// Judges images against a <see cref="PolicySet"/> the way policy-controller does (admission-policy §3.4, §7): every
 /// matching policy must pass (AND), within a policy any authority suffices (OR), statics are decided before any I/O,
 /// no match follows <c>no-match-policy</c>. Signatures and attestations are checked by the shared
-/// <see cref="ImageVerifier"/>, offline against the trust root.
+/// <see cref="ImageVerifier"/>, offline against the trust root. An authority whose source names
+/// <c>signaturePullSecrets</c> reads through the connections <paramref name="signatureSecrets"/> gives for those
+/// names (the webhook: the mounted Secrets); without it (the CLI), through the review's own connections.
 /// </summary>
-public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache = null)
+public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache = null, Func<IReadOnlyList<string>, SignatureRegistries>? signatureSecrets = null)
 {
     /// <summary>Judges one image; <paramref name="image"/> must carry its digest (resolve tags first).</summary>
     public async Task<ImageOutcome> EvaluateAsync(PolicySet set, ImageSubject subject, RegistryConnections registries, string credentialScope, CancellationToken cancellationToken)
@@ -126,6 +134,22 @@ public sealed class PolicyEvaluator(TrustedRoot defaultRoot, OutcomeCache? cache
     private sealed record Attempt(bool Passed, string? Signer, string? Error, IReadOnlyList<string> Warnings, bool Transient);
 
     private async Task<Attempt> TryAuthorityAsync(
+        PolicySet set, ClusterImagePolicy policy, Authority authority, ImageReference image, RegistryConnections registries, CancellationToken cancellationToken)
+    {
+        if (authority.SignaturePullSecrets is { Count: > 0 } names && signatureSecrets is not null)
+        {
+            // policy-controller's rule: the named Secrets' credentials replace the pod's for this authority's reads.
+            var access = signatureSecrets(names);
+            var attempt = await TryLevelsAsync(set, policy, authority, image, access.Connections, cancellationToken);
+            return attempt.Passed || access.Missing.Count == 0
+                ? attempt
+                : attempt with { Error = $"{attempt.Error} (signaturePullSecrets not found: {string.Join(", ", access.Missing)})" };
+        }
+
+        return await TryLevelsAsync(set, policy, authority, image, registries, cancellationToken);
+    }
+
+    private async Task<Attempt> TryLevelsAsync(
         PolicySet set, ClusterImagePolicy policy, Authority authority, ImageReference image, RegistryConnections registries, CancellationToken cancellationToken)
     {
         var strict = await TryWithOptionsAsync(set, authority, image, registries, relaxed: false, cancellationToken);

@@ -28,6 +28,17 @@ public sealed class ImageGlobTests
         Assert.Equal(expected, ImageGlob.Parse(glob).Matches(ImageReference.Parse(image)));
     }
 
+    [Fact]
+    public void Matches_GlobThatWouldBacktrackExponentially_AnswersWithoutTimeout()
+    {
+        // 150 "**a" then "**b": a backtracking matcher tries every split of the name over the 150 wildcards.
+        var glob = ImageGlob.Parse(string.Concat(Enumerable.Repeat("**a", 150)) + "**b");
+        var image = ImageReference.Parse($"registry.example/{new string('a', 150)}/{new string('a', 80)}@{Digest}");
+
+        Assert.False(glob.Matches(image));
+        Assert.True(ImageGlob.Parse(string.Concat(Enumerable.Repeat("**a", 150)) + "**").Matches(image));
+    }
+
     [Theory]
     [InlineData("nginx", "docker.io/library/nginx:latest")]
     [InlineData("org/app:1", "docker.io/org/app:1")]

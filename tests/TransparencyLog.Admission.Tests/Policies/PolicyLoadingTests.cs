@@ -143,7 +143,14 @@ public sealed class PolicyLoadingTests
     [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, attestations: [{name: a, predicateType: vuln, policy: {type: cel, data: \"predicate.(\"}}]}]", "spec.authorities[0].attestations[0].policy.data", "not a valid CEL expression")]
     [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: \"registry.example/sigs:v1\"}]}]", "spec.authorities[0].source[0].oci", "without a tag or digest")]
     [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: \"registry.example/Sigs\"}]}]", "spec.authorities[0].source[0].oci", "not a valid image reference")]
-    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: \"registry.example/sigs\", signaturePullSecrets: [{name: regcred}]}]}]", "spec.authorities[0].source[0].signaturePullSecrets", "not supported")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: \"registry.example/sigs\", signaturePullSecrets: [{name: \"../etc\"}]}]}]", "spec.authorities[0].source[0].signaturePullSecrets[0].name", "not a Secret name")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: \"registry.example/sigs\", signaturePullSecrets: [{name: Regcred}]}]}]", "spec.authorities[0].source[0].signaturePullSecrets[0].name", "not a Secret name")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: \"registry.example/sigs\", signaturePullSecrets: [{name: a}, {name: a}]}]}]", "spec.authorities[0].source[0].signaturePullSecrets[1].name", "named twice")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: \"registry.example/sigs\", signaturePullSecrets: [{name: a, namespace: b}]}]}]", "spec.authorities[0].source[0].signaturePullSecrets[0].namespace", "unknown field")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{signaturePullSecrets: [regcred]}]}]", "spec.authorities[0].source[0].signaturePullSecrets[0]", "must be a mapping")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{signaturePullSecrets: [{}]}]}]", "spec.authorities[0].source[0].signaturePullSecrets[0].name", "required")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{signaturePullSecrets: [{name: s1}, {name: s2}, {name: s3}, {name: s4}, {name: s5}, {name: s6}, {name: s7}, {name: s8}, {name: s9}, {name: s10}, {name: s11}, {name: s12}, {name: s13}, {name: s14}, {name: s15}, {name: s16}, {name: s17}]}]}]", "spec.authorities[0].source[0].signaturePullSecrets", "at most 16")]
+    [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: pass}, source: [{signaturePullSecrets: [{name: a}]}]}]", "spec.authorities[0]", "takes no")]
     [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{oci: a.example/x}, {oci: b.example/y}]}]", "spec.authorities[0].source", "at most 1")]
     [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{keyless: {identities: [{issuer: i, subject: s}]}, source: [{}]}]", "spec.authorities[0].source[0].oci", "required")]
     [InlineData("spec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: pass}, source: [{oci: a.example/x}]}]", "spec.authorities[0]", "takes no")]
@@ -202,6 +209,19 @@ public sealed class PolicyLoadingTests
 
         Assert.Equal(repository, loaded!.RepositoryName);
         Assert.Null(loaded.Tag);
+    }
+
+    [Theory]
+    [InlineData("[{oci: \"registry.example/sigs\", signaturePullSecrets: [{name: regcred}, {name: sig.creds-2}]}]", "registry.example/sigs")]
+    [InlineData("[{signaturePullSecrets: [{name: regcred}, {name: sig.creds-2}]}]", null)]
+    public void Load_SignaturePullSecrets_ReadsTheSecretNames(string source, string? repository)
+    {
+        var set = Load($"apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: p}}\nspec:\n  images: [{{glob: \"**\"}}]\n  authorities:\n  - keyless: {{identities: [{{issuer: i, subject: s}}]}}\n    source: {source}\n");
+
+        var authority = set.Policies[0].Authorities[0];
+
+        Assert.Equal(["regcred", "sig.creds-2"], authority.SignaturePullSecrets);
+        Assert.Equal(repository, authority.SignatureRepository?.RepositoryName);
     }
 
     [Theory]
