@@ -25,28 +25,16 @@ internal sealed class StorageOptions
     [Range(0, 1000)]
     public int AutoPrepareStatements { get; set; } = 32;
 
-    /// <summary>
-    /// The connection string the service's data source uses: <see cref="EffectiveConnectionString"/> with auto-prepare
-    /// and without the session reset on return to the pool (see ForDataSource).
-    /// </summary>
-    public string DataSourceConnectionString() => ForDataSource(EffectiveConnectionString());
+    /// <summary>The connection string the service's data source uses: <see cref="EffectiveConnectionString"/> with auto-prepare.</summary>
+    public string DataSourceConnectionString() => WithAutoPrepare(EffectiveConnectionString());
 
     private string WithPassword(string connectionString) => string.IsNullOrEmpty(PasswordFile)
         ? connectionString
         : new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Password = File.ReadAllText(PasswordFile).TrimEnd('\r', '\n') }.ConnectionString;
 
-    /// <remarks>
-    /// Also sets <c>No Reset On Close</c>: by default Npgsql resets a pooled connection's session before its next use
-    /// (with prepared statements kept: CLOSE ALL, SET SESSION AUTHORIZATION DEFAULT, RESET ALL, UNLISTEN *,
-    /// pg_advisory_unlock_all(), DISCARD SEQUENCES, DISCARD TEMP), seven statements PostgreSQL parses and runs before
-    /// every entry lookup and every batch: as much PostgreSQL CPU as the lookup itself (issue 13). The service's data
-    /// source leaves no session state to reset: no SET, LISTEN, temporary table, cursor or session-level advisory lock
-    /// (the only locks are row locks and transaction-scoped advisory locks, released at commit or rollback, and Npgsql
-    /// rolls back an open transaction when a connection returns to the pool whatever this setting says).
-    /// </remarks>
-    private string ForDataSource(string connectionString)
+    private string WithAutoPrepare(string connectionString)
     {
-        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
         if (builder.MaxAutoPrepare == 0)
         {
             builder.MaxAutoPrepare = AutoPrepareStatements;
@@ -64,7 +52,7 @@ internal sealed class StorageOptions
     /// <summary>The standby's connection string as the read data source uses it, or null without a standby.</summary>
     public string? StandbyDataSourceConnectionString() => string.IsNullOrEmpty(StandbyConnectionString)
         ? null
-        : ForDataSource(WithPassword(StandbyConnectionString));
+        : WithAutoPrepare(WithPassword(StandbyConnectionString));
 
     /// <summary>
     /// Full tiles are immutable, so they are cached; this bounds how many (each holds its 256 hashes and the subtrees

@@ -104,34 +104,6 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
     }
 
     [Fact]
-    public async Task AppendFunction_SearchKeysRepeatedInBatch_AreStoredOnceEach()
-    {
-        using var log = await DirectLog.CreateAsync(database.App, "keys-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV1);
-        await log.AppendAsync(3, 3);
-
-        // Two entries sharing a key (one signer), and one key named twice for the same entry: since migration 0011 the
-        // function inserts the keys without ON CONFLICT, so its DISTINCT is what keeps a repeat from failing the batch.
-        var batch = log.Next(2);
-        batch.SearchKeys = ["key:shared", "key:shared", "key:shared", "sha256:first"];
-        batch.SearchIndices = [3, 4, 4, 3];
-        await log.WriteAsync(batch);
-
-        await using var connection = new NpgsqlConnection(database.App);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT key, idx FROM search_index WHERE log_id = $1 AND idx >= 3 ORDER BY key, idx", connection);
-        command.Parameters.AddWithValue(log.Id);
-        var rows = new List<(string, long)>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            rows.Add((reader.GetString(0), reader.GetInt64(1)));
-        }
-
-        Assert.Equal([("key:shared", 3L), ("key:shared", 4L), ("sha256:first", 3L)], rows);
-        Assert.Equal(5, (await HeadAsync(log.Id)).Size);
-    }
-
-    [Fact]
     public async Task RefreshFunction_CheckpointNamingAnotherHead_IsRefused()
     {
         using var log = await DirectLog.CreateAsync(database.App, "refresh-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV2);
