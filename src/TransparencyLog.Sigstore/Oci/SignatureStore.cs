@@ -68,7 +68,19 @@ public sealed class SignatureStore(RegistryClient registry, TimeProvider time)
                 ["config"] = new OciDescriptor(MediaTypes.OciConfig, configDigest, config.Length).ToJson(),
                 ["layers"] = new JsonArray([.. layers.Select(static l => (JsonNode)l.ToJson())]),
             };
-            await registry.PutManifestAsync(repository, tag, Encoding.UTF8.GetBytes(manifest.ToJsonString()), MediaTypes.OciManifest, cancellationToken);
+            try
+            {
+                await registry.PutManifestAsync(repository, tag, Encoding.UTF8.GetBytes(manifest.ToJsonString()), MediaTypes.OciManifest, cancellationToken);
+            }
+            catch (OciException e) when (e.Code is "DIGEST_INVALID" or "MANIFEST_BLOB_UNKNOWN" && attempt < MaxMergeAttempts - 1)
+            {
+                // distribution rewrites a blob's link file in place when another writer uploads the same blob (several
+                // keys signing one image upload one payload layer); a manifest check reading the link meanwhile finds
+                // it empty and answers DIGEST_INVALID (or MANIFEST_BLOB_UNKNOWN). Nothing was stored: merge again.
+                await Task.Delay(TimeSpan.FromMilliseconds(50 + Random.Shared.Next(150)), time, cancellationToken);
+                continue;
+            }
+
 
             if (await StillPresentAsync(repository, tag, ours, time.GetElapsedTime(started), cancellationToken))
             {

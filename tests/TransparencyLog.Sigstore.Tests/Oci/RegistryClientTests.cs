@@ -346,6 +346,71 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
         Assert.Equal(21, reader.RoundTrips); // the tag, then each layer once
     }
 
+    [Fact]
+    public async Task AppendLayer_ManifestPutRefusedAsDigestInvalidOnce_MergesAgainAndTheLayerIsStored()
+    {
+        // distribution answers DIGEST_INVALID to a manifest PUT that checks a blob whose link file another writer of
+        // the same blob is rewriting at that moment; the next PUT succeeds. The fake does that on the first PUT.
+        var blobs = new System.Collections.Concurrent.ConcurrentDictionary<string, byte[]>();
+        byte[]? stored = null;
+        var manifestPuts = 0;
+        await using var fake = await FakeRegistry.StartAsync(async (_, context) =>
+        {
+            var path = context.Request.Path.Value!;
+            if (context.Request.Method == "POST" && path.EndsWith("/blobs/uploads/", StringComparison.Ordinal))
+            {
+                context.Response.StatusCode = 202;
+                context.Response.Headers.Location = path + Guid.NewGuid().ToString("N");
+            }
+            else if (context.Request.Method == "PUT" && path.Contains("/blobs/uploads/", StringComparison.Ordinal))
+            {
+                using var body = new MemoryStream();
+                await context.Request.Body.CopyToAsync(body);
+                blobs[context.Request.Query["digest"]!] = body.ToArray();
+                context.Response.StatusCode = 201;
+            }
+            else if (context.Request.Method == "PUT" && path.Contains("/manifests/", StringComparison.Ordinal))
+            {
+                if (Interlocked.Increment(ref manifestPuts) == 1)
+                {
+                    context.Response.StatusCode = 400;
+                    await context.Response.WriteAsync("{\"errors\":[{\"code\":\"DIGEST_INVALID\",\"message\":\"provided digest did not match uploaded content\"}]}");
+                    return;
+                }
+
+                using var body = new MemoryStream();
+                await context.Request.Body.CopyToAsync(body);
+                stored = body.ToArray();
+                context.Response.StatusCode = 201;
+                context.Response.Headers["Docker-Content-Digest"] = OciDigest.Of(stored);
+            }
+            else if (path.Contains("/blobs/sha256:", StringComparison.Ordinal) && blobs.TryGetValue(path[(path.LastIndexOf('/') + 1)..], out var blob))
+            {
+                await context.Response.Body.WriteAsync(blob);
+            }
+            else if (path.Contains("/manifests/", StringComparison.Ordinal) && stored is { } manifest)
+            {
+                context.Response.ContentType = MediaTypes.OciManifest;
+                context.Response.Headers["Docker-Content-Digest"] = OciDigest.Of(manifest);
+                await context.Response.Body.WriteAsync(manifest);
+            }
+            else
+            {
+                context.Response.StatusCode = 404;
+            }
+        });
+        var store = new SignatureStore(new RegistryClient(_http, fake.Address, null, allowInsecure: false), TimeProvider.System);
+        var payload = Encoding.UTF8.GetBytes("{\"critical\":{}}");
+        var layer = new SignatureLayer(payload, MediaTypes.SimpleSigning, new Dictionary<string, string> { [CosignFormats.SignatureAnnotation] = "c2ln" });
+
+        await store.AppendLayerAsync("team/app", "sha256-00.sig", layer, CancellationToken.None);
+
+        var layers = await store.ReadLayersAsync("team/app", "sha256-00.sig", CancellationToken.None);
+        Assert.Equal(2, manifestPuts);
+        Assert.Equal(payload, Assert.Single(layers).Content);
+        Assert.True(blobs.ContainsKey(OciDigest.Of(payload)));
+    }
+
     private static async Task<byte[]> PushManifestAsync(RegistryClient client, string repository, string tag)
     {
         var config = Encoding.UTF8.GetBytes("{\"architecture\":\"amd64\",\"os\":\"linux\",\"tag\":\"" + tag + Guid.NewGuid() + "\"}");
