@@ -70,7 +70,15 @@ internal sealed partial class CheckpointRefresher(
             return false;
         }
 
+        // A plain read first (it also probes the database every second): the head row is locked, which makes appends
+        // wait, only when the checkpoint looks stale; the locked read below decides.
         var interval = TimeSpan.FromSeconds(log.Options.CheckpointRefreshSeconds);
+        var seen = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
+        if (time.GetUtcNow() - seen.SignedAt < interval)
+        {
+            return false;
+        }
+
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var read = new NpgsqlCommand("SELECT tree_size, root_hash, checkpoint_time FROM log_lock_head($1)", connection, transaction);

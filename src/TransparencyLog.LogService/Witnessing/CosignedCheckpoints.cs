@@ -14,6 +14,10 @@ internal sealed record CosignedCheckpoint(string Note, long Size, IReadOnlyList<
 /// <summary>Finds the cosigned checkpoint to put beside a proof against a given tree head.</summary>
 internal sealed class CosignedCheckpoints(CheckpointWitnessing witnessing, ProofService proofs)
 {
+    // The last consistency proof made per log: every entry of a batch is answered beside the same cosigned checkpoint
+    // from the same head, so the batch reads the tiles once (a proof between two sizes of the log never changes).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, (long From, long To, IReadOnlyList<Hash> Proof)> _lastProof = new();
+
     /// <summary>
     /// The latest cosigned checkpoint of <paramref name="log"/> when it covers <paramref name="head"/> (size at least
     /// the head's), with the consistency proof from the head to it; null without witnessing, or when the cosigned
@@ -37,7 +41,23 @@ internal sealed class CosignedCheckpoints(CheckpointWitnessing witnessing, Proof
             return null;
         }
 
-        var proof = found.Size == head.Size ? [] : await proofs.ConsistencyAsync(log.Id, head.Size, found.Size, cancellationToken);
-        return new CosignedCheckpoint(found.Note, found.Size, proof);
+        return new CosignedCheckpoint(found.Note, found.Size, await ConsistencyAsync(log.Id, head.Size, found.Size, cancellationToken));
+    }
+
+    private async Task<IReadOnlyList<Hash>> ConsistencyAsync(int logId, long from, long to, CancellationToken cancellationToken)
+    {
+        if (from == to)
+        {
+            return [];
+        }
+
+        if (_lastProof.TryGetValue(logId, out var last) && last.From == from && last.To == to)
+        {
+            return last.Proof;
+        }
+
+        var proof = await proofs.ConsistencyAsync(logId, from, to, cancellationToken);
+        _lastProof[logId] = (from, to, proof);
+        return proof;
     }
 }
