@@ -55,7 +55,7 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
         }
 
         // Its own development key file (rekor-v2-PATH-key.pem), so period logs sharing a state directory never share a key.
-        var log = await CreateOrOpenAsync(LogKind.RekorV2, options, cancellationToken, keyLabel: "rekor-v2-" + path);
+        var log = await CreateOrOpenAsync(LogKind.RekorV2, options, cancellationToken, periodPath: path);
         _periods[path] = log;
         return log;
     }
@@ -74,10 +74,10 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
         return instance;
     }
 
-    private async Task<LogInstance> CreateOrOpenAsync(LogKind kind, LogOptions options, CancellationToken cancellationToken, string? keyLabel = null)
+    private async Task<LogInstance> CreateOrOpenAsync(LogKind kind, LogOptions options, CancellationToken cancellationToken, string? periodPath = null)
     {
         var label = LogInstance.KindName(kind);
-        var signer = LogKeys.Load(options, keyLabel ?? label);
+        var signer = LogKeys.Load(options, periodPath is null ? label : $"{label}-{periodPath}");
         var treeId = options.TreeId ?? RandomTreeId();
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -133,7 +133,7 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
             throw new InvalidOperationException($"log {options.Name} has tree ID {storedTreeId}, not the configured {configured}");
         }
 
-        return new LogInstance(id, options.Name, kind, storedTreeId, signer, options) { ShardStart = shardStart };
+        return new LogInstance(id, options.Name, kind, storedTreeId, signer, options) { ShardStart = shardStart, PeriodPath = periodPath };
     }
 
     /// <summary>

@@ -9,9 +9,10 @@ namespace TransparencyLog.LogService.Tests.Logs;
 /// <summary>
 /// What every Rekor v1 shard test starts from: a fresh database and a running log service per test (xUnit makes one
 /// instance per test, so no test sees another's shards), with the state directory `shard rotate` writes the new
-/// shard's development key to, and the reads and writes those tests share.
+/// shard's development key to, and the reads and writes those tests share. <c>{keys}</c> in a setting's value is that
+/// directory.
 /// </summary>
-public abstract class ShardedLogTest(string databaseLabel) : IAsyncLifetime
+public abstract class ShardedLogTest(string databaseLabel, IReadOnlyDictionary<string, string>? settings = null) : IAsyncLifetime
 {
     private LogServiceProcess? _service;
 
@@ -28,7 +29,8 @@ public abstract class ShardedLogTest(string databaseLabel) : IAsyncLifetime
     {
         string app;
         (Admin, app) = await PostgresServer.CreateDatabaseAsync(databaseLabel);
-        _service = await LogServiceProcess.StartAsync(app, KeyDirectory);
+        _service = await LogServiceProcess.StartAsync(app, KeyDirectory, settings: settings?.ToDictionary(
+            static s => s.Key, s => s.Value.Replace("{keys}", KeyDirectory, StringComparison.Ordinal), StringComparer.Ordinal));
     }
 
     public async Task DisposeAsync()
