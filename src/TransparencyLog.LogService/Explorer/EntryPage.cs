@@ -29,7 +29,7 @@ internal static class EntryPage
         var verdict = await InclusionVerdict.CheckAsync(instance, entry!, head, proofs, cancellationToken);
         var decoded = DecodedEntry.Decode(entry!.Body, entry.Kind, entry.ApiVersion);
 
-        var html = Layout.Begin($"Entry {entry.Index} of the {Layout.LogTitle(instance.Kind)}", registry, "");
+        var html = Layout.Begin($"Entry {Layout.ShownIndex(instance, entry.Index)} of the {Layout.LogTitle(instance)}", registry, "");
         WriteSummary(html, instance, entry, verdict);
         WriteVerdict(html, instance, entry, verdict);
         WriteContent(html, decoded);
@@ -60,7 +60,7 @@ internal static class EntryPage
 
         var head = await heads.GetAsync(instance!.Id, fresh: true, context.RequestAborted);
         var verdict = await InclusionVerdict.CheckAsync(instance, entry!, head, proofs, context.RequestAborted);
-        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{LogInstance.KindName(instance.Kind)}-{entry!.Index}.json\"";
+        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{Layout.Slug(instance)}-{Layout.ShownIndex(instance, entry!.Index)}.json\"";
         var json = instance.Kind == LogKind.RekorV1
             ? RekorEntryWriter.Map(instance, new VerifiedEntry(entry.Index, entry.Body, entry.IntegratedTime, entry.EntrySignature, entry.LeafHash, head, verdict.Proof))
             : TransparencyLogEntryWriter.Write(instance, entry.Index, entry.Kind, entry.ApiVersion, entry.Body, head, verdict.Proof);
@@ -97,7 +97,7 @@ internal static class EntryPage
             entry.Body);
         var material = new VerificationMaterial(decoded.Leaf?.RawData, null, decoded.Leaf is null ? "" : null, [tlogEntry], []);
         var bundle = new Bundle(Bundle.MediaTypeV03, material, new MessageSignature(new MessageDigest(message.Algorithm, message.Digest), message.Signature), null);
-        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{LogInstance.KindName(instance.Kind)}-{entry.Index}.sigstore.json\"";
+        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{Layout.Slug(instance)}-{Layout.ShownIndex(instance, entry.Index)}.sigstore.json\"";
         return TypedResults.Text(bundle.ToJson(), "application/json; charset=utf-8");
     }
 
@@ -114,21 +114,29 @@ internal static class EntryPage
             return (null, null, ExplorerEndpoints.Problem(registry, StatusCodes.Status400BadRequest, "Not an entry index", "An entry index is a non-negative integer."));
         }
 
-        var entry = await store.GetAsync(log.Id, index, cancellationToken);
+        // Rekor v1 indices are global across shards: the shard holding it answers, with its index in that shard.
+        var (holder, local) = log.Kind == LogKind.RekorV1
+            ? registry.ShardOf(index) is { } shard ? (shard.Log, shard.LocalIndex) : (null, -1)
+            : (log, index);
+        var entry = holder is null ? null : await store.GetAsync(holder.Id, local, cancellationToken);
         return entry is null
-            ? (null, null, ExplorerEndpoints.Problem(registry, StatusCodes.Status404NotFound, "No such entry", $"The {Layout.LogTitle(log.Kind)} has no entry at index {index}."))
-            : (log, entry, null);
+            ? (null, null, ExplorerEndpoints.Problem(registry, StatusCodes.Status404NotFound, "No such entry", $"The {Layout.LogTitle(log)} has no entry at index {index}."))
+            : (holder, entry, null);
     }
 
     private static void WriteSummary(Html html, LogInstance log, ExplorerEntry entry, InclusionVerdict verdict)
     {
         html.Open("dl", ("class", "facts"))
-            .Row("Log", $"{Layout.LogTitle(log.Kind)} ({log.Name})")
-            .Row("Log index", entry.Index.ToString(CultureInfo.InvariantCulture))
+            .Row("Log", $"{Layout.LogTitle(log)} ({log.Name})")
+            .Row("Log index", Layout.ShownIndex(log, entry.Index).ToString(CultureInfo.InvariantCulture))
             .Row("Entry UUID", entry.LeafHash.ToString(), "mono");
         if (log.Kind == LogKind.RekorV1)
         {
             html.Row("Entry ID", RekorEntryWriter.EntryId(log, entry.LeafHash), "mono");
+            if (log.FrozenAt is not null || log.ShardStart > 0)
+            {
+                html.Row("Shard", $"tree {log.TreeId.ToString(CultureInfo.InvariantCulture)}, index {entry.Index.ToString(CultureInfo.InvariantCulture)} in it");
+            }
         }
 
         html.Row("Kind", $"{entry.Kind} {entry.ApiVersion}")

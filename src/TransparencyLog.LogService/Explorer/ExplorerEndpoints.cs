@@ -61,9 +61,12 @@ internal static class ExplorerEndpoints
     public static IResult Page(string html, int status = StatusCodes.Status200OK) =>
         TypedResults.Content(html, "text/html; charset=utf-8", System.Text.Encoding.UTF8, status);
 
-    /// <summary>Resolves a log by its kind name (<c>rekor-v1</c>, <c>rekor-v2</c>, <c>ct</c>) among the logs served here.</summary>
+    /// <summary>
+    /// Resolves a log by its explorer name (<c>rekor-v1</c>, <c>rekor-v2</c>, <c>ct</c>, <c>rekor-v2-PATH</c>,
+    /// <c>rekor-v1-shard-TREEID</c>) among the logs served here, frozen Rekor v1 shards included.
+    /// </summary>
     public static LogInstance? FindLog(LogRegistry registry, string slug) =>
-        registry.All.FirstOrDefault(l => LogInstance.KindName(l.Kind) == slug);
+        registry.All.Concat(registry.FrozenRekorShards.Select(static s => s.Log)).FirstOrDefault(l => Layout.Slug(l) == slug);
 
     /// <summary>A page saying what was not found or not understood, in the explorer's frame.</summary>
     public static IResult Problem(LogRegistry registry, int status, string title, string message)

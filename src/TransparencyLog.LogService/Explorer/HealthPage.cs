@@ -35,7 +35,7 @@ internal static class HealthPage
             // means no process is keeping the log's checkpoint alive.
             var stale = age > TimeSpan.FromSeconds(2 * log.Options.CheckpointRefreshSeconds + 5);
             html.Open("tr")
-                .Open("th", ("scope", "row")).Link($"{Layout.Root}/logs/{LogInstance.KindName(log.Kind)}", Layout.LogTitle(log.Kind)).Close("th")
+                .Open("th", ("scope", "row")).Link($"{Layout.Root}/logs/{Layout.Slug(log)}", Layout.LogTitle(log)).Close("th")
                 .Element("td", head.Size.ToString("N0", CultureInfo.InvariantCulture))
                 .Element("td", Layout.Time(head.SignedAt))
                 .Element("td", LogPage.Age(age))
@@ -94,7 +94,7 @@ internal static class HealthPage
         {
             var head = await heads.GetAsync(log.Id, fresh: false, cancellationToken);
             var cosigned = await witnessing.LatestCosignedAsync(log.Id, cancellationToken);
-            html.Open("tr").Element("th", Layout.LogTitle(log.Kind), ("scope", "row"));
+            html.Open("tr").Element("th", Layout.LogTitle(log), ("scope", "row"));
             if (cosigned is { } found)
             {
                 var behind = Math.Max(0, head.Size - found.Size);

@@ -27,10 +27,11 @@ internal static class Layout
             .Open("nav", ("aria-label", "Explorer"))
             .Open("ul");
         NavItem(html, Root, "Search", current == "search");
-        foreach (var log in registry.All.OrderBy(static l => l.Kind))
+        // Frozen Rekor v1 shards are not here: the Rekor v1 log's page lists them.
+        foreach (var log in registry.All.OrderBy(static l => l.Kind).ThenBy(static l => Slug(l), StringComparer.Ordinal))
         {
-            var slug = LogInstance.KindName(log.Kind);
-            NavItem(html, $"{Root}/logs/{slug}", LogTitle(log.Kind), current == slug);
+            var slug = Slug(log);
+            NavItem(html, $"{Root}/logs/{slug}", LogTitle(log), current == slug);
         }
 
         NavItem(html, $"{Root}/health", "Health", current == "health");
@@ -51,7 +52,28 @@ internal static class Layout
         _ => kind.ToString(),
     };
 
-    public static string EntryHref(LogInstance log, long index) => $"{Root}/entries/{LogInstance.KindName(log.Kind)}/{index}";
+    /// <summary>A log's name in explorer URLs: its kind, or for a Rekor v2 period log and a frozen Rekor v1 shard, which one.</summary>
+    public static string Slug(LogInstance log) => log switch
+    {
+        { PeriodPath: { } path } => "rekor-v2-" + path,
+        { Kind: LogKind.RekorV1, FrozenAt: not null } => "rekor-v1-shard-" + log.TreeId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        _ => LogInstance.KindName(log.Kind),
+    };
+
+    public static string LogTitle(LogInstance log) => log switch
+    {
+        { PeriodPath: { } path } => $"Rekor v2 log {path}" + (log.Options.ReadOnly ? " (frozen)" : ""),
+        { Kind: LogKind.RekorV1, FrozenAt: not null } => $"Rekor v1 shard {log.TreeId.ToString(System.Globalization.CultureInfo.InvariantCulture)} (frozen)",
+        _ => LogTitle(log.Kind),
+    };
+
+    /// <summary>The index people and clients know an entry by: global across Rekor v1 shards, else its index in its log.</summary>
+    public static long ShownIndex(LogInstance log, long index) => log.Kind == LogKind.RekorV1 ? log.ShardStart + index : index;
+
+    /// <summary>An entry's page. Rekor v1 entries of every shard are addressed by global index under <c>rekor-v1</c>.</summary>
+    public static string EntryHref(LogInstance log, long index) => log.Kind == LogKind.RekorV1
+        ? $"{Root}/entries/rekor-v1/{ShownIndex(log, index)}"
+        : $"{Root}/entries/{Slug(log)}/{index}";
 
     public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -41,10 +41,14 @@ internal static class LogPage
         }
 
         var head = await heads.GetAsync(instance.Id, fresh: true, cancellationToken);
-        var slug = LogInstance.KindName(instance.Kind);
-        var html = Layout.Begin(Layout.LogTitle(instance.Kind), registry, slug);
+        var slug = Layout.Slug(instance);
+        var html = Layout.Begin(Layout.LogTitle(instance), registry, slug);
         WriteHead(html, instance, head, time.GetUtcNow());
         WriteCheckpoint(html, instance, head);
+        if (instance.Kind == LogKind.RekorV1)
+        {
+            await WriteShardsAsync(html, registry, heads, cancellationToken);
+        }
 
         html.Open("section", ("aria-labelledby", "growth-heading")).Element("h2", "Growth", ("id", "growth-heading"));
         html.Open("p", ("class", "switch"));
@@ -118,7 +122,7 @@ internal static class LogPage
         Html html, LogInstance log, TreeHead head, string? first, string? second, ExplorerStore store, ProofService proofs, CancellationToken cancellationToken)
     {
         html.Open("section", ("aria-labelledby", "consistency-heading")).Element("h2", "Consistency between two sizes", ("id", "consistency-heading"));
-        html.Open("form", ("method", "get"), ("action", $"{Layout.Root}/logs/{LogInstance.KindName(log.Kind)}"), ("class", "consistency"), ("aria-label", "Check consistency"))
+        html.Open("form", ("method", "get"), ("action", $"{Layout.Root}/logs/{Layout.Slug(log)}"), ("class", "consistency"), ("aria-label", "Check consistency"))
             .Element("label", "Older size", ("for", "first"))
             .Void("input", ("type", "number"), ("id", "first"), ("name", "first"), ("min", "1"), ("max", head.Size.ToString(CultureInfo.InvariantCulture)), ("value", first), ("inputmode", "numeric"))
             .Element("label", "Newer size", ("for", "second"))
@@ -224,11 +228,11 @@ internal static class LogPage
         html.Open("ul", ("class", "latest"));
         foreach (var entry in entries)
         {
-            html.Open("li").Link(Layout.EntryHref(log, entry.Index), $"#{entry.Index}").Text($" {entry.Kind} {entry.ApiVersion}, {Layout.UnixTime(entry.IntegratedTime)}").Close("li");
+            html.Open("li").Link(Layout.EntryHref(log, entry.Index), $"#{Layout.ShownIndex(log, entry.Index)}").Text($" {entry.Kind} {entry.ApiVersion}, {Layout.UnixTime(entry.IntegratedTime)}").Close("li");
         }
 
         html.Close("ul").Open("nav", ("aria-label", "Entry pages"), ("class", "pager"));
-        var slug = LogInstance.KindName(log.Kind);
+        var slug = Layout.Slug(log);
         if (before is not null)
         {
             html.Link($"{Layout.Root}/logs/{slug}", "Newest");
@@ -240,6 +244,44 @@ internal static class LogPage
         }
 
         html.Close("nav").Close("section");
+    }
+
+    /// <summary>
+    /// Every Rekor v1 shard, oldest first, the active one last: tree ID, the global indices it holds, its size, when it
+    /// was frozen, and its final (or latest) checkpoint. Entries are reached by global index across the boundaries.
+    /// </summary>
+    private static async Task WriteShardsAsync(Html html, LogRegistry registry, LogHeads heads, CancellationToken cancellationToken)
+    {
+        var shards = registry.RekorShards;
+        html.Open("section", ("aria-labelledby", "shards-heading")).Element("h2", "Shards", ("id", "shards-heading"));
+        if (shards.Count == 1)
+        {
+            html.Element("p", "One shard: this log has never been rotated.").Close("section");
+            return;
+        }
+
+        html.Open("div", ("class", "table-scroll"), ("role", "region"), ("aria-label", "Shards"), ("tabindex", "0"))
+            .Open("table", ("class", "shards")).Open("thead").Open("tr")
+            .Element("th", "Tree ID", ("scope", "col")).Element("th", "Global indices", ("scope", "col")).Element("th", "Size", ("scope", "col"))
+            .Element("th", "State", ("scope", "col")).Element("th", "Checkpoint", ("scope", "col"))
+            .Close("tr").Close("thead").Open("tbody");
+        foreach (var shard in shards)
+        {
+            var head = await heads.GetAsync(shard.Id, fresh: shard.FrozenAt is null, cancellationToken);
+            var treeId = shard.TreeId.ToString(CultureInfo.InvariantCulture);
+            var indices = head.Size == 0
+                ? "none yet"
+                : $"{shard.ShardStart.ToString(CultureInfo.InvariantCulture)} to {(shard.ShardStart + head.Size - 1).ToString(CultureInfo.InvariantCulture)}";
+            html.Open("tr", ("class", "shard"))
+                .Open("th", ("scope", "row")).Link($"{Layout.Root}/logs/{Layout.Slug(shard)}", treeId).Close("th")
+                .Element("td", indices, ("class", "indices"))
+                .Element("td", head.Size.ToString("N0", CultureInfo.InvariantCulture), ("class", "tree-size"))
+                .Element("td", shard.FrozenAt is { } frozen ? "frozen " + Layout.Time(frozen) : "active")
+                .Open("td").Element("pre", head.Checkpoint, ("class", "wrap checkpoint")).Close("td")
+                .Close("tr");
+        }
+
+        html.Close("tbody").Close("table").Close("div").Close("section");
     }
 
     private static bool TryParseSize(string? text, out long size) =>

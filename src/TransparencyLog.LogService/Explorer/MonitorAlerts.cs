@@ -60,7 +60,7 @@ internal sealed class MonitorAlerts(IDbContextFactory<MonitorAlertsDbContext> co
             if (alert.LogIndex is { } index && served is not null)
             {
                 html.Open("td", ("class", "entry"))
-                    .Link($"{Layout.Root}/entries/{LogInstance.KindName(served.Kind)}/{index.ToString(CultureInfo.InvariantCulture)}", index.ToString(CultureInfo.InvariantCulture))
+                    .Link($"{Layout.Root}/entries/{Layout.Slug(served)}/{index.ToString(CultureInfo.InvariantCulture)}", index.ToString(CultureInfo.InvariantCulture))
                     .Close("td");
             }
             else

@@ -54,7 +54,8 @@ internal static class SearchPage
             cursor = parsed;
         }
 
-        var logs = registry.All.ToList();
+        // Frozen Rekor v1 shards too: their entries stay findable by UUID, entry ID and index.
+        var logs = registry.All.Concat(registry.FrozenRekorShards.Select(static s => s.Log)).ToList();
         var kind = type == "auto" ? Detect(q) : type;
         List<(LogInstance Log, ExplorerEntry Entry)> results = [];
         string? keyForPaging = null;
@@ -68,12 +69,19 @@ internal static class SearchPage
                 }
 
                 described = $"log index {index}";
-                foreach (var log in logs)
+                foreach (var log in logs.Where(static l => l.Kind != LogKind.RekorV1))
                 {
                     if (await store.GetAsync(log.Id, index, cancellationToken) is { } entry)
                     {
                         results.Add((log, entry));
                     }
+                }
+
+                // Rekor v1: the index is global; the shard holding it answers.
+                if (registry.TryGet(LogKind.RekorV1, out _) && registry.ShardOf(index) is { } shard
+                    && await store.GetAsync(shard.Log.Id, shard.LocalIndex, cancellationToken) is { } v1Entry)
+                {
+                    results.Insert(0, (shard.Log, v1Entry));
                 }
 
                 break;
@@ -285,12 +293,12 @@ internal static class SearchPage
             var decoded = DecodedEntry.Decode(entry.Body, entry.Kind, entry.ApiVersion);
             var certificate = decoded.Leaf is { } leaf ? CertificateDescription.Describe(leaf) : null;
             html.Open("tr")
-                .Open("td").Link(Layout.EntryHref(log, entry.Index), $"#{entry.Index}").Close("td")
+                .Open("td").Link(Layout.EntryHref(log, entry.Index), $"#{Layout.ShownIndex(log, entry.Index)}").Close("td")
                 .Element("td", Layout.UnixTime(entry.IntegratedTime))
                 .Element("td", certificate?.Identity ?? (decoded.PublicKeyPem is not null ? "(public key)" : "—"), ("class", "identity"))
                 .Element("td", certificate?.OidcIssuer ?? "—", ("class", "identity"))
                 .Element("td", $"{entry.Kind} {entry.ApiVersion}")
-                .Element("td", LogInstance.KindName(log.Kind))
+                .Element("td", Layout.Slug(log))
                 .Close("tr");
         }
 

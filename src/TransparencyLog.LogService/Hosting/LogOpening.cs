@@ -16,6 +16,7 @@ namespace TransparencyLog.LogService.Hosting;
 internal sealed partial class LogOpening(
     LogRegistry registry,
     IOptionsMonitor<LogOptions> options,
+    IConfiguration configuration,
     LogHeads heads,
     IntegrityMonitor integrity,
     StorageAvailability availability,
@@ -106,6 +107,16 @@ internal sealed partial class LogOpening(
             }
 
             LogServiceMetrics.Register(log, (await heads.GetAsync(log.Id, fresh: true, cancellationToken)).Size);
+        }
+
+        foreach (var path in RekorV2PeriodConfiguration.Paths(configuration))
+        {
+            if (!registry.TryGetPeriod(path, out var period) || period is null)
+            {
+                period = await registry.OpenPeriodAsync(path, options.Get(RekorV2PeriodConfiguration.OptionsName(path)), cancellationToken);
+            }
+
+            LogServiceMetrics.Register(period, (await heads.GetAsync(period.Id, fresh: true, cancellationToken)).Size);
         }
 
         await integrity.CheckAsync(cancellationToken);

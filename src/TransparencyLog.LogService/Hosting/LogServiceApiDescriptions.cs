@@ -18,6 +18,21 @@ internal static class LogServiceApiDescriptions
     public static IHostApplicationBuilder AddLogServiceApiDescriptions(this IHostApplicationBuilder builder)
     {
         builder.Services.AddApiDescriptions([.. RekorV1, .. Tiles("", ""), .. ShardTiles, .. RekorV2, .. Tiles("/api/v2", "V2"), .. CertificateTransparency, .. Tiles("/ct", "Ct"), .. Timestamping]);
+        foreach (var path in Logs.RekorV2PeriodConfiguration.Paths(builder.Configuration))
+        {
+            // A period log's routes are the Rekor v2 routes under /{path}, one operation id per log.
+            var suffix = "_" + path.Replace('-', '_');
+            builder.Services.AddApiDescriptions([
+                .. RekorV2.Select(o => o with
+                {
+                    Path = "/" + path + o.Path,
+                    OperationId = o.OperationId + suffix,
+                    Summary = o.Summary.Replace("the Rekor v2 log", $"the Rekor v2 period log {path}", StringComparison.Ordinal)
+                        .Replace("The Rekor v2 log", $"The Rekor v2 period log {path}", StringComparison.Ordinal),
+                }),
+                .. Tiles($"/{path}/api/v2", "V2" + suffix)]);
+        }
+
         return builder;
     }
 
@@ -97,7 +112,7 @@ internal static class LogServiceApiDescriptions
             "Appends a hashedrekord or dsse 0.0.2 entry and returns the TransparencyLogEntry (protobuf JSON) with its inclusion proof and checkpoint.",
             [
                 new(201, "The TransparencyLogEntry of the new (or already present) entry.", Json),
-                new(400, "The request is not a valid CreateEntryRequest.", Json, typeof(RekorV2Error)),
+                new(400, "The request is not a valid CreateEntryRequest (code 3), or the log is frozen, read-only (code 9).", Json, typeof(RekorV2Error)),
                 TooLarge,
                 new(415, "The body is not application/json.", Json, typeof(RekorV2Error)),
                 new(500, "Storage failed; the entry was not added.", Json, typeof(RekorV2Error)),

@@ -53,6 +53,16 @@ internal static class ServiceHosting
             }
         }
 
+        foreach (var path in RekorV2PeriodConfiguration.Paths(builder.Configuration))
+        {
+            // A period log is served when listed: nothing to enable. Ed25519 as for the unnamed v2 log.
+            builder.Services.AddOptions<LogOptions>(RekorV2PeriodConfiguration.OptionsName(path))
+                .Configure(o => o.DevelopmentKeyType = "ed25519")
+                .BindConfiguration(RekorV2PeriodConfiguration.Section + ":" + path)
+                .ValidateDataAnnotations()
+                .ValidateOnStart();
+        }
+
         builder.Services.AddSingleton<LogRegistry>();
         builder.Services.AddSingleton<LogOpening>();
         builder.Services.AddSingleton<LogHeads>();
@@ -111,10 +121,18 @@ internal static class ServiceHosting
     }
 
     /// <summary>Healthy when every enabled log was opened with its key and the timestamp authority has its chain and key.</summary>
-    private sealed class KeysHealthCheck(LogRegistry registry, IOptionsMonitor<LogOptions> options, IServiceProvider services) : IHealthCheck
+    private sealed class KeysHealthCheck(LogRegistry registry, IOptionsMonitor<LogOptions> options, IConfiguration configuration, IServiceProvider services) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
+            foreach (var path in RekorV2PeriodConfiguration.Paths(configuration))
+            {
+                if (!registry.TryGetPeriod(path, out _))
+                {
+                    return Task.FromResult(HealthCheckResult.Unhealthy($"the Rekor v2 period log {path}'s key is not loaded"));
+                }
+            }
+
             foreach (var (kind, _) in LogSections)
             {
                 if ((kind == LogKind.RekorV1 || options.Get(kind.ToString()).Enabled) && !registry.TryGet(kind, out _))

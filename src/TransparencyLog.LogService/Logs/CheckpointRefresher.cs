@@ -43,7 +43,8 @@ internal sealed partial class CheckpointRefresher(
                 Log.RefreshFailed(logger, "rekor-v1 shards", e);
             }
 
-            foreach (var log in registry.All)
+            // A read-only (frozen) period log signs nothing new: its last checkpoint is its final one.
+            foreach (var log in registry.All.Where(static l => !l.Options.ReadOnly))
             {
                 try
                 {

@@ -49,6 +49,9 @@ internal sealed class LogInstance
     /// <summary>Rekor v1 shards: the global (virtual) index of this tree's first entry; 0 for every other log.</summary>
     public long ShardStart { get; init; }
 
+    /// <summary>A Rekor v2 period log: the path it is served under (<c>/{PeriodPath}/api/v2</c>); null for every other log.</summary>
+    public string? PeriodPath { get; init; }
+
     /// <summary>When this Rekor v1 shard was frozen (read-only, signs nothing); null for a log that is appended to.</summary>
     public DateTimeOffset? FrozenAt { get; init; }
 

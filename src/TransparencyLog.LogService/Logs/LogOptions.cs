@@ -43,6 +43,12 @@ internal sealed class LogOptions
     /// <summary>Where a generated development key is kept so the log keeps its key across restarts; empty = memory only.</summary>
     public string? StateDirectory { get; set; }
 
+    /// <summary>
+    /// Rekor v2 logs: serve the log read-only (entries, proofs, tiles and checkpoints; appends refused with code 9,
+    /// <c>FAILED_PRECONDITION</c>). Set on a period log once its successor takes the new entries (docs/rekor-v2.md).
+    /// </summary>
+    public bool ReadOnly { get; set; }
+
     /// <summary>How often the checkpoint is re-signed when the log does not grow (a liveness signal for monitors).</summary>
     [Range(1, 86_400)]
     public int CheckpointRefreshSeconds { get; set; } = 60;

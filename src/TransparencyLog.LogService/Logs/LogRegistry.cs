@@ -14,6 +14,7 @@ namespace TransparencyLog.LogService.Logs;
 internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time)
 {
     private readonly ConcurrentDictionary<LogKind, LogInstance> _logs = [];
+    private readonly ConcurrentDictionary<string, LogInstance> _periods = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _shardRefresh = new(1, 1);
     private LogOptions? _rekorOptions;
 
@@ -29,12 +30,54 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
 
     public bool TryGet(LogKind kind, out LogInstance? log) => _logs.TryGetValue(kind, out log);
 
-    public IEnumerable<LogInstance> All => _logs.Values;
+    /// <summary>Every log this process serves: one per kind, then the Rekor v2 period logs by path.</summary>
+    public IEnumerable<LogInstance> All => _logs.Values.Concat(RekorV2Periods.Select(static p => p.Log));
+
+    /// <summary>
+    /// The Rekor v2 period logs (<c>Logs:RekorV2Periods</c>), each served under <c>/{path}/api/v2</c>, ordered by path.
+    /// </summary>
+    public IReadOnlyList<RekorV2Period> RekorV2Periods =>
+        [.. _periods.OrderBy(static p => p.Key, StringComparer.Ordinal).Select(static p => new RekorV2Period(p.Key, p.Value))];
+
+    /// <summary>The Rekor v2 period log served under <c>/{path}/api/v2</c>.</summary>
+    public LogInstance GetPeriod(string path) =>
+        _periods.TryGetValue(path, out var log) ? log : throw new InvalidOperationException($"Rekor v2 period log {path} is not open");
+
+    public bool TryGetPeriod(string path, out LogInstance? log) => _periods.TryGetValue(path, out log);
+
+    /// <summary>Opens (creating it when new) the Rekor v2 period log served under <c>/{path}/api/v2</c>.</summary>
+    public async Task<LogInstance> OpenPeriodAsync(string path, LogOptions options, CancellationToken cancellationToken)
+    {
+        if (_logs.TryGetValue(LogKind.RekorV2, out var unnamed) && unnamed.Name == options.Name
+            || _periods.Any(p => p.Key != path && p.Value.Name == options.Name))
+        {
+            throw new InvalidOperationException($"Rekor v2 period log {path}: the name {options.Name} is another log's; every log needs its own name (its checkpoint origin)");
+        }
+
+        // Its own development key file (rekor-v2-PATH-key.pem), so period logs sharing a state directory never share a key.
+        var log = await CreateOrOpenAsync(LogKind.RekorV2, options, cancellationToken, periodPath: path);
+        _periods[path] = log;
+        return log;
+    }
 
     public async Task<LogInstance> OpenAsync(LogKind kind, LogOptions options, CancellationToken cancellationToken)
     {
+        var instance = await CreateOrOpenAsync(kind, options, cancellationToken);
+        _logs[kind] = instance;
+        if (kind == LogKind.RekorV1)
+        {
+            _rekorOptions = options;
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            FrozenRekorShards = await ReadFrozenShardsAsync(connection, options, cancellationToken);
+        }
+
+        return instance;
+    }
+
+    private async Task<LogInstance> CreateOrOpenAsync(LogKind kind, LogOptions options, CancellationToken cancellationToken, string? periodPath = null)
+    {
         var label = LogInstance.KindName(kind);
-        var signer = LogKeys.Load(options, label);
+        var signer = LogKeys.Load(options, periodPath is null ? label : $"{label}-{periodPath}");
         var treeId = options.TreeId ?? RandomTreeId();
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -90,16 +133,7 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
             throw new InvalidOperationException($"log {options.Name} has tree ID {storedTreeId}, not the configured {configured}");
         }
 
-        var instance = new LogInstance(id, options.Name, kind, storedTreeId, signer, options) { ShardStart = shardStart };
-        _logs[kind] = instance;
-        if (kind == LogKind.RekorV1)
-        {
-            await reader.DisposeAsync();
-            _rekorOptions = options;
-            FrozenRekorShards = await ReadFrozenShardsAsync(connection, options, cancellationToken);
-        }
-
-        return instance;
+        return new LogInstance(id, options.Name, kind, storedTreeId, signer, options) { ShardStart = shardStart, PeriodPath = periodPath };
     }
 
     /// <summary>
@@ -194,6 +228,9 @@ internal sealed class LogRegistry(NpgsqlDataSource dataSource, TimeProvider time
         return (long)(BitConverter.ToUInt64(bytes) >> 1) | 1;
     }
 }
+
+/// <summary>A Rekor v2 period log and the path segment it is served under (<c>/{Path}/api/v2</c>).</summary>
+internal sealed record RekorV2Period(string Path, LogInstance Log);
 
 /// <summary>A frozen Rekor v1 shard and its final size (its head never moves again).</summary>
 internal sealed record RekorShard(LogInstance Log, long Size);

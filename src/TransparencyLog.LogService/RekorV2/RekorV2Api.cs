@@ -27,25 +27,47 @@ internal static partial class RekorV2Api
     public static IEndpointRouteBuilder MapRekorV2Api(this IEndpointRouteBuilder app)
     {
         var options = app.ServiceProvider.GetRequiredService<IOptionsMonitor<LogOptions>>().Get(nameof(LogKind.RekorV2));
-        if (!options.Enabled)
+        if (options.Enabled)
         {
-            return app;
+            app.MapRekorV2Log("/api/v2", static registry => registry.Get(LogKind.RekorV2));
         }
 
-        var api = app.MapGroup("/api/v2").AnswerStorageOutage(RekorV2Error.Result);
-        api.MapPost("/log/entries", CreateEntryAsync);
-        api.MapGet("/log/publicKey", GetPublicKey);
-        api.MapGet("/log/verifierKey", GetVerifierKey);
-        api.MapGet("/log/tlogInstance", GetTlogInstance);
-        api.MapPost("/index/retrieve", RekorV2Search.SearchAsync);
-        app.MapTiles("/api/v2", LogKind.RekorV2);
+        // Period logs: each under its own path, so a base URL http://HOST:PORT/{path} reaches it unmodified.
+        foreach (var path in RekorV2PeriodConfiguration.Paths(app.ServiceProvider.GetRequiredService<IConfiguration>()))
+        {
+            app.MapRekorV2Log($"/{path}/api/v2", registry => registry.GetPeriod(path));
+        }
+
         return app;
     }
 
-    private static async Task<IResult> CreateEntryAsync(
-        HttpContext context, LogRegistry registry, Sequencers sequencers, IOptions<LimitsOptions> limits)
+    /// <summary>One Rekor v2 log's routes under <paramref name="prefix"/>.</summary>
+    private static void MapRekorV2Log(this IEndpointRouteBuilder app, string prefix, Func<LogRegistry, LogInstance> logOf)
     {
-        var log = registry.Get(LogKind.RekorV2);
+        var api = app.MapGroup(prefix).AnswerStorageOutage(RekorV2Error.Result);
+        api.MapPost("/log/entries", (HttpContext context, LogRegistry registry, Sequencers sequencers, IOptions<LimitsOptions> limits) =>
+            CreateEntryAsync(context, logOf(registry), sequencers, limits));
+        api.MapGet("/log/publicKey", (LogRegistry registry) => GetPublicKey(logOf(registry)));
+        api.MapGet("/log/verifierKey", (LogRegistry registry) => GetVerifierKey(logOf(registry)));
+        api.MapGet("/log/tlogInstance", (HttpContext context, LogRegistry registry) => GetTlogInstance(context, logOf(registry)));
+        api.MapPost("/index/retrieve", (HttpContext context, LogRegistry registry, EntryStore entries, LogHeads heads, Proofs.ProofService proofs, IOptions<LimitsOptions> limits) =>
+            RekorV2Search.SearchAsync(context, logOf(registry), entries, heads, proofs, limits));
+        app.MapTiles(prefix, logOf);
+    }
+
+    private static async Task<IResult> CreateEntryAsync(
+        HttpContext context, LogInstance log, Sequencers sequencers, IOptions<LimitsOptions> limits)
+    {
+        if (log.Options.ReadOnly)
+        {
+            // Before the body is read: a frozen log changes nothing whatever is sent.
+            return RekorV2Error.Result(
+                StatusCodes.Status400BadRequest,
+                RekorV2Error.FailedPrecondition,
+                $"the log {log.Name} is frozen (read-only): it serves its entries, proofs and checkpoints but takes no new entries; " +
+                "submit to the log the current signing config names");
+        }
+
         ProposedEntry proposed;
         try
         {
@@ -93,19 +115,19 @@ internal static partial class RekorV2Api
         }
     }
 
-    private static ContentHttpResult GetPublicKey(LogRegistry registry) =>
-        TypedResults.Text(registry.Get(LogKind.RekorV2).Signer.PublicKeyPem, "application/x-pem-file");
+    private static ContentHttpResult GetPublicKey(LogInstance log) =>
+        TypedResults.Text(log.Signer.PublicKeyPem, "application/x-pem-file");
 
-    private static ContentHttpResult GetVerifierKey(LogRegistry registry) =>
-        TypedResults.Text(registry.Get(LogKind.RekorV2).VerifierKey + "\n", "text/plain; charset=utf-8");
+    private static ContentHttpResult GetVerifierKey(LogInstance log) =>
+        TypedResults.Text(log.VerifierKey + "\n", "text/plain; charset=utf-8");
 
     /// <summary>
     /// Our addition: this log as a trusted root's <c>tlogs[]</c> item. <c>baseUrl</c> assumes clients reach the log
-    /// at its name with the scheme of this request; an operator behind a proxy should check it.
+    /// at its name with the scheme of this request (a period log's name carries its path: <c>HOST:PORT/{path}</c>);
+    /// an operator behind a proxy should check it.
     /// </summary>
-    private static JsonHttpResult<TlogInstance> GetTlogInstance(HttpContext context, LogRegistry registry)
+    private static JsonHttpResult<TlogInstance> GetTlogInstance(HttpContext context, LogInstance log)
     {
-        var log = registry.Get(LogKind.RekorV2);
         var keyDetails = log.Signer.KeyType == LogKeyType.Ed25519 ? "PKIX_ED25519" : "PKIX_ECDSA_P256_SHA_256";
         return TypedResults.Json(new TlogInstance(
             $"{context.Request.Scheme}://{log.Name}",

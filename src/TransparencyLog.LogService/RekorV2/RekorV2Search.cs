@@ -18,9 +18,8 @@ namespace TransparencyLog.LogService.RekorV2;
 internal static class RekorV2Search
 {
     public static async Task<IResult> SearchAsync(
-        HttpContext context, LogRegistry registry, EntryStore entries, LogHeads heads, ProofService proofs, IOptions<LimitsOptions> limits)
+        HttpContext context, LogInstance log, EntryStore entries, LogHeads heads, ProofService proofs, IOptions<LimitsOptions> limits)
     {
-        var log = registry.Get(LogKind.RekorV2);
         JsonElement request;
         try
         {

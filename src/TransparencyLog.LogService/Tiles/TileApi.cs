@@ -17,14 +17,18 @@ internal static class TileApi
     private const string Immutable = "public, max-age=31536000, immutable";
 
     /// <summary>Serves one log's <c>{prefix}/checkpoint</c> and <c>{prefix}/tile/...</c>.</summary>
-    public static IEndpointRouteBuilder MapTiles(this IEndpointRouteBuilder app, string prefix, LogKind kind)
+    public static IEndpointRouteBuilder MapTiles(this IEndpointRouteBuilder app, string prefix, LogKind kind) =>
+        app.MapTiles(prefix, registry => registry.Get(kind));
+
+    /// <summary>Serves <c>{prefix}/checkpoint</c> and <c>{prefix}/tile/...</c> of the log <paramref name="logOf"/> names.</summary>
+    public static IEndpointRouteBuilder MapTiles(this IEndpointRouteBuilder app, string prefix, Func<LogRegistry, LogInstance> logOf)
     {
         var tileApi = app.MapGroup(prefix).AnswerStorageOutage(
             (status, message) => TypedResults.Text(message + "\n", "text/plain; charset=utf-8", statusCode: status));
         tileApi.MapGet("/checkpoint", (HttpContext context, LogRegistry registry, LogHeads heads, CheckpointWitnessing witnessing) =>
-            GetCheckpointAsync(context, registry.Get(kind), heads, witnessing));
+            GetCheckpointAsync(context, logOf(registry), heads, witnessing));
         tileApi.MapGet("/tile/{**path}", (string path, HttpContext context, LogRegistry registry, [AsParameters] TileSources sources) =>
-            GetTileAsync(path, context, registry.Get(kind), sources));
+            GetTileAsync(path, context, logOf(registry), sources));
         return app;
     }
 

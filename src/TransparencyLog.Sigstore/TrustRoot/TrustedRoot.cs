@@ -55,17 +55,20 @@ public sealed record TrustedRoot(
         return logs.Where(l => l.LogId.AsSpan().SequenceEqual(id) && l.PublicKey.ValidFor.Contains(time));
     }
 
+    private static string OriginOf(Uri baseUrl) => baseUrl.Authority + baseUrl.AbsolutePath.TrimEnd('/');
+
     /// <summary>
     /// A tlog entry for a log key. Rekor v1 style: log ID = SHA-256(SPKI). With <paramref name="c2spLogId"/> (a
     /// Rekor v2 log), the log ID is the C2SP note key hash SHA-256(name || 0x0A || type || key), as rekor-tiles and
     /// Sigstore's public root have it: its first four bytes are the checkpoint key hint, so no
-    /// <c>checkpointKeyId</c> (a v0.2-only field) is needed.
+    /// <c>checkpointKeyId</c> (a v0.2-only field) is needed. The name defaults to the base URL without its scheme
+    /// (<c>host[:port][/path]</c>): a log served under a path, such as a Rekor v2 period log, has the path in its origin.
     /// </summary>
     public static TransparencyLogInstance LogFromKey(LogPublicKey key, string baseUrl, ValidityPeriod validFor, bool c2spLogId = false, string? checkpointName = null)
     {
         ArgumentNullException.ThrowIfNull(key);
         var details = key.KeyType == LogKeyType.Ed25519 ? "PKIX_ED25519" : "PKIX_ECDSA_P256_SHA_256";
-        var logId = c2spLogId ? Notes.NoteKeys.KeyHash(checkpointName ?? new Uri(baseUrl).Authority, key) : key.LogId;
+        var logId = c2spLogId ? Notes.NoteKeys.KeyHash(checkpointName ?? OriginOf(new Uri(baseUrl)), key) : key.LogId;
         return new TransparencyLogInstance(baseUrl, "SHA2_256", new TrustedPublicKey(key.Spki, details, validFor), logId);
     }
 

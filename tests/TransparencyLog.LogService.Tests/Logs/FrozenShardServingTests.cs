@@ -16,32 +16,13 @@ namespace TransparencyLog.LogService.Tests.Logs;
 /// (<c>GET /api/v1/log?treeID=</c>), its final checkpoint and tiles under <c>/shards/{treeID}/</c>, and the entry
 /// stream, which goes on from the frozen shard's last entry into the next shard in global indices.
 /// </summary>
-public sealed class FrozenShardServingTests : IAsyncLifetime
+public sealed class FrozenShardServingTests() : ShardedLogTest("frozen")
 {
-    private readonly string _keyDirectory = Directory.CreateTempSubdirectory("tlog-frozen-").FullName;
-    private readonly Entries _entries = new();
-    private string _admin = "";
-    private LogServiceProcess _service = null!;
-
-    public async Task InitializeAsync()
-    {
-        string app;
-        (_admin, app) = await PostgresServer.CreateDatabaseAsync("frozen");
-        _service = await LogServiceProcess.StartAsync(app, _keyDirectory);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _service.DisposeAsync();
-        _entries.Dispose();
-        Directory.Delete(_keyDirectory, recursive: true);
-    }
-
     [Fact]
     public async Task FrozenShard_ReadByTreeIdTilesAndStream_ServedWithItsFinalHead()
     {
-        var client = _service.Client;
-        var name = _service.LogName;
+        var client = Service.Client;
+        var name = Service.LogName;
         var oldKey = LogPublicKey.FromPem(await client.GetStringAsync("/api/v1/log/publicKey"));
         var oldTree = (await InfoAsync("")).GetProperty("treeID").GetString()!;
         var bodies = new List<byte[]>();
@@ -53,8 +34,7 @@ public sealed class FrozenShardServingTests : IAsyncLifetime
         // A stream opened before the rotation, from the first entry: it must cross into the next shard.
         await using var stream = await SseStream.OpenAsync(client, "/api/v1/log/stream?from=0");
 
-        Assert.Equal(0, await ShardCommand.RunAsync(
-            ["rotate", "--connection", _admin, "--name", name, "--state-directory", _keyDirectory], TextWriter.Null, TextWriter.Null));
+        Assert.Equal(0, await RotateAsync());
         for (var i = 0; i < 4; i++)
         {
             bodies.Add(Convert.FromBase64String((await AppendAsync()).BodyBase64));
@@ -143,15 +123,5 @@ public sealed class FrozenShardServingTests : IAsyncLifetime
         return bodies;
     }
 
-    private async Task<JsonElement> InfoAsync(string query) =>
-        JsonDocument.Parse(await _service.Client.GetStringAsync("/api/v1/log" + query)).RootElement.Clone();
-
-    private async Task<RekorEntry> AppendAsync()
-    {
-        using var response = await _service.Client.PostAsync(
-            "/api/v1/log/entries", new StringContent(_entries.NewHashedRekord().Json, System.Text.Encoding.UTF8, "application/json"));
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.Created, $"expected 201, got {(int)response.StatusCode}: {body}");
-        return RekorEntry.Parse(body);
-    }
+    private Task<RekorEntry> AppendAsync() => AppendAsync(Entries.NewHashedRekord().Json);
 }

@@ -15,38 +15,19 @@ namespace TransparencyLog.LogService.Tests.Logs;
 /// while the service keeps serving; writers go on without a restart, indices continue globally, the frozen shard keeps
 /// answering with its own key, tree ID and final checkpoint, and the database refuses any change to it.
 /// </summary>
-public sealed class ShardRotationTests : IAsyncLifetime
+public sealed class ShardRotationTests() : ShardedLogTest("shards")
 {
-    private readonly string _keyDirectory = Directory.CreateTempSubdirectory("tlog-shards-").FullName;
-    private readonly Entries _entries = new();
-    private string _admin = "";
-    private LogServiceProcess _service = null!;
-
-    public async Task InitializeAsync()
-    {
-        string app;
-        (_admin, app) = await PostgresServer.CreateDatabaseAsync("shards");
-        _service = await LogServiceProcess.StartAsync(app, _keyDirectory);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _service.DisposeAsync();
-        _entries.Dispose();
-        Directory.Delete(_keyDirectory, recursive: true);
-    }
-
     [Fact]
     public async Task ShardRotate_WhileServing_NewEntriesContinueGlobalIndexAndOldShardStillServes()
     {
-        var client = _service.Client;
-        var name = _service.LogName;
+        var client = Service.Client;
+        var name = Service.LogName;
         var oldKey = LogPublicKey.FromPem(await client.GetStringAsync("/api/v1/log/publicKey"));
         var oldTree = (await InfoAsync()).GetProperty("treeID").GetString()!;
         var before = new List<(RekorEntry Entry, string Digest)>();
         for (var i = 0; i < 5; i++)
         {
-            var (json, digest) = _entries.NewHashedRekord();
+            var (json, digest) = Entries.NewHashedRekord();
             before.Add((await AppendAsync(json), digest));
         }
 
@@ -57,7 +38,7 @@ public sealed class ShardRotationTests : IAsyncLifetime
             var written = new List<RekorEntry>();
             while (!stop.IsCancellationRequested)
             {
-                written.Add(await AppendAsync(_entries.NewHashedRekord().Json));
+                written.Add(await AppendAsync(Entries.NewHashedRekord().Json));
             }
 
             return written;
@@ -66,15 +47,14 @@ public sealed class ShardRotationTests : IAsyncLifetime
 
         var output = new StringWriter();
         var error = new StringWriter();
-        var rotated = await ShardCommand.RunAsync(
-            ["rotate", "--connection", _admin, "--name", name, "--state-directory", _keyDirectory], output, error);
+        var rotated = await RotateAsync(output, error);
         Assert.True(rotated == 0, error.ToString());
         Assert.Contains("frozen: tree " + oldTree, output.ToString(), StringComparison.Ordinal);
 
         var after = new List<(RekorEntry Entry, string Digest)>();
         for (var i = 0; i < 3; i++)
         {
-            var (json, digest) = _entries.NewHashedRekord();
+            var (json, digest) = Entries.NewHashedRekord();
             after.Add((await AppendAsync(json), digest));
         }
 
@@ -131,7 +111,7 @@ public sealed class ShardRotationTests : IAsyncLifetime
             Assert.Equal(entry.LogIndex, RekorEntry.Parse(await client.GetStringAsync($"/api/v1/log/entries/{entry.Uuid}")).LogIndex);
             Assert.Equal(entry.LogIndex, RekorEntry.Parse(await client.GetStringAsync($"/api/v1/log/entries/{entry.Uuid[16..]}")).LogIndex);
 
-            using var search = await _service.Client.PostAsync("/api/v1/index/retrieve", Json($$"""{"hash":"sha256:{{digest}}"}"""));
+            using var search = await Service.Client.PostAsync("/api/v1/index/retrieve", Json($$"""{"hash":"sha256:{{digest}}"}"""));
             Assert.Equal([entry.Uuid], JsonSerializer.Deserialize<string[]>(await search.Content.ReadAsStringAsync())!);
         }
 
@@ -153,7 +133,7 @@ public sealed class ShardRotationTests : IAsyncLifetime
         }
 
         // An entry of the frozen shard proposed again is that entry, not a new one in the active shard.
-        var (againJson, _) = (Entries.HashedRekord(BodyField(before[0].Entry, "digest"), BodyField(before[0].Entry, "signature"), _entries.PublicKeyPemBase64), "");
+        var (againJson, _) = (Entries.HashedRekord(BodyField(before[0].Entry, "digest"), BodyField(before[0].Entry, "signature"), Entries.PublicKeyPemBase64), "");
         using (var again = await client.PostAsync("/api/v1/log/entries", Json(againJson)))
         {
             Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
@@ -166,12 +146,11 @@ public sealed class ShardRotationTests : IAsyncLifetime
     [Fact]
     public async Task FrozenShard_AnyChange_RefusedByTheDatabase()
     {
-        await AppendAsync(_entries.NewHashedRekord().Json);
+        await AppendAsync(Entries.NewHashedRekord().Json);
         var oldTree = long.Parse((await InfoAsync()).GetProperty("treeID").GetString()!, CultureInfo.InvariantCulture);
-        Assert.Equal(0, await ShardCommand.RunAsync(
-            ["rotate", "--connection", _admin, "--name", _service.LogName, "--state-directory", _keyDirectory], TextWriter.Null, TextWriter.Null));
+        Assert.Equal(0, await RotateAsync());
 
-        await using var connection = new NpgsqlConnection(_admin);
+        await using var connection = new NpgsqlConnection(Admin);
         await connection.OpenAsync();
         foreach (var sql in new[]
         {
@@ -191,38 +170,25 @@ public sealed class ShardRotationTests : IAsyncLifetime
     public async Task ShardRotate_BadInput_RefusedWithReasonAndNothingChanged()
     {
         var error = new StringWriter();
-        Assert.Equal(2, await ShardCommand.RunAsync(["rotate", "--connection", _admin, "--name", _service.LogName], TextWriter.Null, error));
+        Assert.Equal(2, await ShardCommand.RunAsync(["rotate", "--connection", Admin, "--name", Service.LogName], TextWriter.Null, error));
         Assert.Contains("exactly one of --key and --state-directory", error.ToString(), StringComparison.Ordinal);
         Assert.Equal(2, await ShardCommand.RunAsync(["grow"], TextWriter.Null, TextWriter.Null));
 
         var tree = (await InfoAsync()).GetProperty("treeID").GetString()!;
         error = new StringWriter();
         Assert.Equal(1, await ShardCommand.RunAsync(
-            ["rotate", "--connection", _admin, "--name", "no.such.log", "--state-directory", _keyDirectory], TextWriter.Null, error));
+            ["rotate", "--connection", Admin, "--name", "no.such.log", "--state-directory", KeyDirectory], TextWriter.Null, error));
         Assert.Contains("no active Rekor v1 log named no.such.log", error.ToString(), StringComparison.Ordinal);
 
         error = new StringWriter();
         Assert.Equal(1, await ShardCommand.RunAsync(
-            ["rotate", "--connection", _admin, "--name", _service.LogName, "--state-directory", _keyDirectory, "--tree-id", tree], TextWriter.Null, error));
+            ["rotate", "--connection", Admin, "--name", Service.LogName, "--state-directory", KeyDirectory, "--tree-id", tree], TextWriter.Null, error));
         Assert.Contains("new tree ID", error.ToString(), StringComparison.Ordinal);
 
         var info = await InfoAsync();
         Assert.Equal(tree, info.GetProperty("treeID").GetString());
         Assert.Empty(info.GetProperty("inactiveShards").EnumerateArray());
     }
-
-    private async Task<JsonElement> InfoAsync() =>
-        JsonDocument.Parse(await _service.Client.GetStringAsync("/api/v1/log")).RootElement.Clone();
-
-    private async Task<RekorEntry> AppendAsync(string proposal)
-    {
-        using var response = await _service.Client.PostAsync("/api/v1/log/entries", Json(proposal));
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.Created, $"expected 201, got {(int)response.StatusCode}: {body}");
-        return RekorEntry.Parse(body);
-    }
-
-    private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
     private static string BodyField(RekorEntry entry, string field)
     {
