@@ -125,7 +125,7 @@ internal sealed class IssuerPool
     /// The files an issuer configuration is read from: <see cref="IdentityOptions.IssuersFile"/> and every
     /// <c>*.json</c> of <see cref="IdentityOptions.IssuersDirectory"/> (not hidden ones, in ordinal name order).
     /// </summary>
-    public static List<string> SourceFiles(IdentityOptions options, List<string> errors)
+    private static List<string> SourceFiles(IdentityOptions options, List<string> errors)
     {
         var files = new List<string>();
         if (!string.IsNullOrWhiteSpace(options.IssuersFile))
