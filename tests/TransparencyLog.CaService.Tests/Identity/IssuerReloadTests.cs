@@ -90,6 +90,7 @@ public sealed class IssuerReloadTests : IAsyncLifetime
         await ChangeAsync(ca, ReloadFailedEvent, () => WriteAsync(second, "{"));
         await AssertIssuedAsync(ca, await _second.MintAsync(email: "bob@example.com"), "bob@example.com");
         Assert.Equal([_first.Url, _second.Url], await TrustedAsync(ca));
+        Assert.Contains("tlog_ca_issuer_reloads_total{outcome=\"failed\"}", await ca.Rest.GetStringAsync("/metrics"), StringComparison.Ordinal);
 
         // Fixed, the directory loads again.
         await ChangeAsync(ca, ReloadedEvent, () =>
@@ -119,6 +120,9 @@ public sealed class IssuerReloadTests : IAsyncLifetime
         Assert.Contains($"removed [{_second.Url}]", reloaded, StringComparison.Ordinal);
         await AssertRefusedAsync(ca, token, "bob@example.com", HttpStatusCode.BadRequest, "is not configured");
         Assert.Equal([_first.Url], await TrustedAsync(ca));
+        var metrics = await ca.Rest.GetStringAsync("/metrics");
+        Assert.Contains("\ntlog_ca_trusted_issuers 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("tlog_ca_issuer_reloads_total{outcome=\"reloaded\"}", metrics, StringComparison.Ordinal);
         await AssertIssuedAsync(ca, await _first.MintAsync(email: "alice@example.com"), "alice@example.com");
     }
 
