@@ -13,7 +13,7 @@ RUN dotnet publish src/TransparencyLog.Witness -c Release -o /out/witness
 # Every state directory a compose volume is mounted on exists in every image, owned by the image's user (app): an
 # empty named volume takes the ownership of the directory it is first mounted on, so the services can write to it.
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
-RUN mkdir -p /var/lib/tlog/keys /var/lib/tlog/ca /var/lib/tlog/dev-issuer /var/lib/tlog/trust /var/lib/tlog/witness \
+RUN mkdir -p /var/lib/tlog/keys /var/lib/tlog/ca /var/lib/tlog/dev-issuer /var/lib/tlog/trust /var/lib/tlog/witness /var/lib/tlog/issuers \
  && chown -R app:app /var/lib/tlog
 WORKDIR /app
 

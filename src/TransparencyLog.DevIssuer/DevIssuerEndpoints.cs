@@ -27,6 +27,7 @@ internal static class DevIssuerEndpoints
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SigningKey>();
         builder.Services.AddSingleton<IssuerAddress>();
+        builder.Services.AddSingleton<CaIssuerEntry>();
         builder.Services.AddHealthChecks().AddCheck<SigningKeyHealthCheck>("signing-key", tags: [ServiceDefaults.ReadyTag]);
         builder.Services.AddApiDescriptions(Operations);
         // Only the configured loopback address: explicit Listen calls override ASPNETCORE_URLS and --urls.
@@ -58,7 +59,11 @@ internal static class DevIssuerEndpoints
     public static WebApplication MapDevIssuer(this WebApplication app)
     {
         app.Lifetime.ApplicationStarted.Register(() =>
-            Log.DevelopmentIssuerStarted(app.Logger, app.Services.GetRequiredService<IssuerAddress>().Url));
+        {
+            Log.DevelopmentIssuerStarted(app.Logger, app.Services.GetRequiredService<IssuerAddress>().Url);
+            app.Services.GetRequiredService<CaIssuerEntry>().Write();
+        });
+        app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<CaIssuerEntry>().Remove());
         app.MapGet("/.well-known/openid-configuration", (IssuerAddress address) => TypedResults.Json(new Dictionary<string, object>
         {
             ["issuer"] = address.Url,

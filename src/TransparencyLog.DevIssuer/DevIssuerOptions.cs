@@ -14,6 +14,13 @@ internal sealed class DevIssuerOptions
     /// <summary>When set, the signing key is kept in <c>dev-issuer-key.pem</c> here and survives restarts.</summary>
     public string? StateDirectory { get; set; }
 
+    /// <summary>
+    /// When set, the issuer's entry for a CA (<c>{"issuers": [...]}</c>, an email issuer at <see cref="Url"/>) is
+    /// written there as <c>dev-issuer.json</c> once it listens, and removed when it stops: point the CA's
+    /// <c>Identity:IssuersDirectory</c> at the same directory and the CA trusts this issuer while it runs.
+    /// </summary>
+    public string? CaIssuersDirectory { get; set; }
+
     [Range(1, 86_400)]
     public int DefaultTtlSeconds { get; set; } = 600;
 

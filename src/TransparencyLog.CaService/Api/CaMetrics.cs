@@ -22,6 +22,12 @@ internal static class CaMetrics
     public static readonly Counter TokenVerificationFailures = Metrics.CreateCounter(
         "tlog_token_verification_failures_total", "Identity tokens refused, by reason (the CA error code, or missing).", "reason");
 
+    public static readonly Counter IssuerReloads = Metrics.CreateCounter(
+        "tlog_ca_issuer_reloads_total", "Re-reads of changed issuer files, by outcome (reloaded, or failed: the last good issuers stay).", "outcome");
+
+    public static readonly Gauge TrustedIssuers = Metrics.CreateGauge(
+        "tlog_ca_trusted_issuers", "OIDC issuers (exact and wildcard entries) the CA trusts now.");
+
     public static readonly Histogram CtSubmissionDuration = Metrics.CreateHistogram(
         "tlog_ct_submission_duration_seconds", "Time to obtain an SCT from the CT log, by endpoint and outcome.",
         new HistogramConfiguration { LabelNames = ["endpoint", "outcome"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 13) });

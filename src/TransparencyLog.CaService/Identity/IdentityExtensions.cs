@@ -21,6 +21,7 @@ internal static class IdentityExtensions
         builder.Services.AddSingleton<IssuerPool>();
         builder.Services.AddSingleton<IssuerKeys>();
         builder.Services.AddSingleton<TokenVerifier>();
+        builder.Services.AddHostedService<IssuerReloader>();
 
         builder.Services.AddTransient<SameHostRedirectHandler>();
         builder.Services.AddHttpClient(IssuerKeys.HttpClientName, (services, client) =>
@@ -33,7 +34,7 @@ internal static class IdentityExtensions
         return builder;
     }
 
-    /// <summary>Validates every issuer (and reads the issuer file) at start-up, reporting all problems at once.</summary>
+    /// <summary>Validates every issuer (and reads the issuer files) at start-up, reporting all problems at once.</summary>
     private sealed class IdentityOptionsValidator : IValidateOptions<IdentityOptions>
     {
         public ValidateOptionsResult Validate(string? name, IdentityOptions options)

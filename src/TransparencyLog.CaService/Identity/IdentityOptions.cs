@@ -13,6 +13,17 @@ internal sealed class IdentityOptions
     /// <summary>A JSON file holding <c>{"issuers": [...]}</c> with the same shape as <see cref="Issuers"/>.</summary>
     public string? IssuersFile { get; set; }
 
+    /// <summary>
+    /// A directory whose <c>*.json</c> files each hold <c>{"issuers": [...]}</c>, merged with the others. It and
+    /// <see cref="IssuersFile"/> are watched: a new, changed or removed file takes effect without a restart, and a
+    /// configuration that does not validate is logged and leaves the last good one in force.
+    /// </summary>
+    public string? IssuersDirectory { get; set; }
+
+    /// <summary>How often the issuer files are re-read even without a file-system notification (network file systems).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan IssuersCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Tokens longer than this are refused before any parsing.</summary>
     [Range(256, 1024 * 1024)]
     public int MaxTokenLength { get; set; } = 16 * 1024;
@@ -75,6 +86,10 @@ internal sealed class IssuerOptions
     public IssuancePolicyOptions? Policy { get; set; }
 
     public string? Description { get; set; }
+
+    /// <summary>The file this issuer was read from (for messages); null for issuers of the configuration itself.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? Source { get; internal set; }
 
     /// <summary>The configured URL or pattern, for messages and the configuration endpoint.</summary>
     public string Name => IssuerUrl ?? WildcardIssuerUrl ?? "";

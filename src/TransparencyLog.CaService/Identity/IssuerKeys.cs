@@ -63,6 +63,20 @@ internal sealed class IssuerKeys(IHttpClientFactory httpClients, IOptions<Identi
         return new IssuerKeySet(Usable(configuration.SigningKeys), [.. configuration.IdTokenSigningAlgValuesSupported]);
     }
 
+    /// <summary>Drops the cached keys of issuers <paramref name="pool"/> no longer trusts (after a reload).</summary>
+    public void Retain(IssuerPool pool)
+    {
+        foreach (var iss in _managers.Keys.Where(iss => pool.Match(iss) is not { Pattern: null }))
+        {
+            _managers.TryRemove(iss, out _);
+        }
+
+        foreach (var iss in _wildcardManagers.Keys.Where(iss => pool.Match(iss) is not { Pattern: not null }))
+        {
+            _wildcardManagers.TryRemove(iss, out _);
+        }
+    }
+
     private ConfigurationManager<OpenIdConnectConfiguration> Manager(TrustedIssuer issuer, string iss)
     {
         if (issuer.Pattern is null)

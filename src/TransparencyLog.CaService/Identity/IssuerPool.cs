@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
@@ -13,6 +14,10 @@ internal sealed record TrustedIssuer(
     Regex? Pattern,
     IReadOnlyList<string> ConfiguredAlgorithms,
     JsonWebKeySet? StaticKeys);
+
+/// <summary>What reading the issuer configuration found: the issuers (when <see cref="Errors"/> is empty) and a
+/// fingerprint of the content of every file read, so a re-read can tell whether anything changed.</summary>
+internal sealed record IssuerConfiguration(List<TrustedIssuer> Issuers, List<string> Errors, string Fingerprint);
 
 /// <summary>
 /// The allow-list of issuers (Fulcio's issuer pool): an exact <c>iss</c> match first, then anchored wildcard
@@ -29,50 +34,83 @@ internal sealed class IssuerPool
         "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
     };
 
-    private readonly Dictionary<string, TrustedIssuer> _exact = new(StringComparer.Ordinal);
-    private readonly List<TrustedIssuer> _wildcards = [];
+    /// <summary>An issuer file larger than this is refused before it is parsed.</summary>
+    public const int MaxFileBytes = 1024 * 1024;
+
+    /// <summary>At most this many <c>*.json</c> files are read from the issuers directory.</summary>
+    public const int MaxDirectoryFiles = 1000;
+
+    // One immutable view, swapped whole on reload: a request matches against either the old or the new set, never a mix.
+    private volatile Snapshot _current;
 
     public IssuerPool(IOptions<IdentityOptions> options)
     {
-        var (issuers, errors) = Load(options.Value);
-        if (errors.Count > 0)
+        var loaded = Read(options.Value);
+        if (loaded.Errors.Count > 0)
         {
-            throw new OptionsValidationException(IdentityOptions.SectionName, typeof(IdentityOptions), errors);
+            throw new OptionsValidationException(IdentityOptions.SectionName, typeof(IdentityOptions), loaded.Errors);
         }
 
-        foreach (var issuer in issuers)
-        {
-            if (issuer.Pattern is null)
-            {
-                _exact[issuer.Options.IssuerUrl ?? ""] = issuer;
-            }
-            else
-            {
-                _wildcards.Add(issuer);
-            }
-        }
-
-        All = issuers;
+        _current = new Snapshot(loaded.Issuers);
+        Fingerprint = loaded.Fingerprint;
     }
 
-    public IReadOnlyList<TrustedIssuer> All { get; }
+    /// <summary>The fingerprint of the files the issuers in force were read from (see <see cref="Read"/>).</summary>
+    public string Fingerprint { get; private set; }
 
-    public TrustedIssuer? Match(string iss)
+    /// <summary>The issuers trusted now, in configuration order.</summary>
+    public IReadOnlyList<TrustedIssuer> All => _current.All;
+
+    public TrustedIssuer? Match(string iss) => _current.Match(iss);
+
+    /// <summary>Replaces the trusted issuers (a reload that validated); requests in flight keep the set they matched.</summary>
+    public void Replace(IssuerConfiguration configuration)
     {
-        if (_exact.TryGetValue(iss, out var exact))
-        {
-            return exact;
-        }
+        _current = new Snapshot(configuration.Issuers);
+        Fingerprint = configuration.Fingerprint;
+    }
 
-        foreach (var wildcard in _wildcards)
+    private sealed class Snapshot
+    {
+        private readonly Dictionary<string, TrustedIssuer> _exact = new(StringComparer.Ordinal);
+        private readonly List<TrustedIssuer> _wildcards = [];
+
+        public Snapshot(IReadOnlyList<TrustedIssuer> issuers)
         {
-            if (wildcard.Pattern?.IsMatch(iss) == true)
+            foreach (var issuer in issuers)
             {
-                return wildcard;
+                if (issuer.Pattern is null)
+                {
+                    _exact[issuer.Options.IssuerUrl ?? ""] = issuer;
+                }
+                else
+                {
+                    _wildcards.Add(issuer);
+                }
             }
+
+            All = issuers;
         }
 
-        return null;
+        public IReadOnlyList<TrustedIssuer> All { get; }
+
+        public TrustedIssuer? Match(string iss)
+        {
+            if (_exact.TryGetValue(iss, out var exact))
+            {
+                return exact;
+            }
+
+            foreach (var wildcard in _wildcards)
+            {
+                if (wildcard.Pattern?.IsMatch(iss) == true)
+                {
+                    return wildcard;
+                }
+            }
+
+            return null;
+        }
     }
 
     /// <summary>Builds the anchored regular expression of a wildcard issuer URL.</summary>
@@ -83,35 +121,69 @@ internal sealed class IssuerPool
         return new Regex(@"\A" + body + @"\z", RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture, TimeSpan.FromMilliseconds(100));
     }
 
-    /// <summary>Reads <see cref="IdentityOptions.IssuersFile"/> and validates every issuer; returns all errors at once.</summary>
-    public static (List<TrustedIssuer> Issuers, List<string> Errors) Load(IdentityOptions options)
+    /// <summary>
+    /// The files an issuer configuration is read from: <see cref="IdentityOptions.IssuersFile"/> and every
+    /// <c>*.json</c> of <see cref="IdentityOptions.IssuersDirectory"/> (not hidden ones, in ordinal name order).
+    /// </summary>
+    private static List<string> SourceFiles(IdentityOptions options, List<string> errors)
     {
-        var errors = new List<string>();
-        var configured = new List<IssuerOptions>(options.Issuers);
+        var files = new List<string>();
         if (!string.IsNullOrWhiteSpace(options.IssuersFile))
+        {
+            files.Add(options.IssuersFile);
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.IssuersDirectory))
         {
             try
             {
-                var file = JsonSerializer.Deserialize<IssuersFile>(File.ReadAllText(options.IssuersFile), IssuersFile.JsonOptions);
-                // A relative JwksFile in an issuer file is relative to that file, so the two can travel together.
-                var directory = Path.GetDirectoryName(Path.GetFullPath(options.IssuersFile)) ?? "";
-                foreach (var issuer in file?.Issuers ?? [])
+                // Hidden entries are skipped: editors' swap files, and the ..data links of a Kubernetes ConfigMap mount.
+                var found = Directory.EnumerateFiles(options.IssuersDirectory, "*.json", SearchOption.TopDirectoryOnly)
+                    .Where(path => !Path.GetFileName(path).StartsWith('.'))
+                    .Take(MaxDirectoryFiles + 1)
+                    .Order(StringComparer.Ordinal)
+                    .ToList();
+                if (found.Count > MaxDirectoryFiles)
                 {
-                    if (issuer.JwksFile is { } jwks && !Path.IsPathRooted(jwks))
-                    {
-                        issuer.JwksFile = Path.Combine(directory, jwks);
-                    }
-
-                    configured.Add(issuer);
+                    errors.Add($"Identity:IssuersDirectory '{options.IssuersDirectory}' holds more than {MaxDirectoryFiles} issuer files");
+                }
+                else
+                {
+                    files.AddRange(found);
                 }
             }
-            catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                errors.Add($"Identity:IssuersFile '{options.IssuersFile}' could not be read: {e.Message}");
+                errors.Add($"Identity:IssuersDirectory '{options.IssuersDirectory}' could not be read: {e.Message}");
             }
         }
 
-        if (configured.Count == 0)
+        return files;
+    }
+
+    /// <summary>
+    /// Reads <see cref="IdentityOptions.IssuersFile"/> and the issuers directory and validates every issuer; returns
+    /// all errors at once, each naming the file it comes from.
+    /// </summary>
+    public static (List<TrustedIssuer> Issuers, List<string> Errors) Load(IdentityOptions options)
+    {
+        var loaded = Read(options);
+        return (loaded.Issuers, loaded.Errors);
+    }
+
+    /// <summary><see cref="Load"/>, with a fingerprint of every file it read (issuer files and JWKS files).</summary>
+    public static IssuerConfiguration Read(IdentityOptions options)
+    {
+        var errors = new List<string>();
+        using var files = new FileFingerprint();
+        var configured = new List<IssuerOptions>(options.Issuers);
+        foreach (var path in SourceFiles(options, errors))
+        {
+            configured.AddRange(ReadIssuerFile(path, files, errors));
+        }
+
+        // With a directory, issuers may arrive later (a file dropped in at run time); without one, no issuer is a mistake.
+        if (configured.Count == 0 && string.IsNullOrWhiteSpace(options.IssuersDirectory))
         {
             errors.Add("Identity:Issuers is empty: configure at least one trusted OIDC issuer");
         }
@@ -121,10 +193,15 @@ internal sealed class IssuerPool
         foreach (var issuer in configured)
         {
             var before = errors.Count;
-            var trusted = Validate(issuer, errors);
+            var trusted = Validate(issuer, files, errors);
             if (trusted is not null && !seen.Add(issuer.Name))
             {
                 errors.Add($"issuer '{issuer.Name}' is configured twice");
+            }
+
+            for (var i = before; issuer.Source is not null && i < errors.Count; i++)
+            {
+                errors[i] = $"issuer file '{issuer.Source}': {errors[i]}";
             }
 
             if (trusted is not null && errors.Count == before)
@@ -133,10 +210,51 @@ internal sealed class IssuerPool
             }
         }
 
-        return (issuers, errors);
+        return new IssuerConfiguration(issuers, errors, files.Complete());
     }
 
-    private static TrustedIssuer? Validate(IssuerOptions issuer, List<string> errors)
+    /// <summary>One <c>{"issuers": [...]}</c> file; a relative <c>jwksFile</c> is relative to it, so the two travel together.</summary>
+    private static List<IssuerOptions> ReadIssuerFile(string path, FileFingerprint files, List<string> errors)
+    {
+        try
+        {
+            var bytes = files.Read(path);
+            if (bytes is null)
+            {
+                errors.Add($"issuer file '{path}' is larger than {MaxFileBytes} bytes");
+                return [];
+            }
+
+            var file = JsonSerializer.Deserialize<IssuersFile>(bytes, IssuersFile.JsonOptions);
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "";
+            var issuers = new List<IssuerOptions>();
+            foreach (var issuer in file?.Issuers ?? [])
+            {
+                if (issuer is null)
+                {
+                    errors.Add($"issuer file '{path}': an entry of \"issuers\" is null");
+                    continue;
+                }
+
+                if (issuer.JwksFile is { } jwks && !Path.IsPathRooted(jwks))
+                {
+                    issuer.JwksFile = Path.Combine(directory, jwks);
+                }
+
+                issuer.Source = path;
+                issuers.Add(issuer);
+            }
+
+            return issuers;
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            errors.Add($"issuer file '{path}' could not be read: {e.Message}");
+            return [];
+        }
+    }
+
+    private static TrustedIssuer? Validate(IssuerOptions issuer, FileFingerprint files, List<string> errors)
     {
         var name = issuer.Name;
         if ((issuer.IssuerUrl is null) == (issuer.WildcardIssuerUrl is null))
@@ -185,7 +303,7 @@ internal sealed class IssuerPool
         }
 
         ValidateType(issuer, type, uri, errors);
-        var keys = issuer.JwksFile is null ? null : LoadJwks(issuer, errors);
+        var keys = issuer.JwksFile is null ? null : LoadJwks(issuer, files, errors);
         var pattern = issuer.WildcardIssuerUrl is null ? null : CompileWildcard(issuer.WildcardIssuerUrl);
         return new TrustedIssuer(issuer, type, pattern, [.. issuer.AllowedAlgorithms], keys);
     }
@@ -236,11 +354,17 @@ internal sealed class IssuerPool
         }
     }
 
-    private static JsonWebKeySet? LoadJwks(IssuerOptions issuer, List<string> errors)
+    private static JsonWebKeySet? LoadJwks(IssuerOptions issuer, FileFingerprint files, List<string> errors)
     {
         try
         {
-            var set = new JsonWebKeySet(File.ReadAllText(issuer.JwksFile ?? ""));
+            if (files.Read(issuer.JwksFile ?? "") is not { } bytes)
+            {
+                errors.Add($"issuer '{issuer.Name}': JwksFile '{issuer.JwksFile}' is larger than {MaxFileBytes} bytes");
+                return null;
+            }
+
+            var set = new JsonWebKeySet(System.Text.Encoding.UTF8.GetString(bytes));
             if (!set.Keys.Any(key => key.Kty is "RSA" or "EC"))
             {
                 errors.Add($"issuer '{issuer.Name}': JwksFile '{issuer.JwksFile}' holds no RSA or EC key");
@@ -273,6 +397,43 @@ internal sealed class IssuerPool
         return LastTwo(a) == LastTwo(b);
     }
 
+    /// <summary>Reads files (bounded by <see cref="MaxFileBytes"/>) and hashes each path with its content.</summary>
+    private sealed class FileFingerprint : IDisposable
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        /// <summary>The file's bytes, or null when it is larger than the limit; throws what reading throws.</summary>
+        public byte[]? Read(string path)
+        {
+            _hash.AppendData(System.Text.Encoding.UTF8.GetBytes(path + "\n"));
+            try
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                if (stream.Length > MaxFileBytes)
+                {
+                    _hash.AppendData(BitConverter.GetBytes(stream.Length));
+                    return null;
+                }
+
+                using var buffer = new MemoryStream();
+                stream.CopyTo(buffer);
+                var bytes = buffer.ToArray();
+                _hash.AppendData(SHA256.HashData(bytes));
+                return bytes;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A missing or unreadable file is part of what was seen: its reappearance is a change.
+                _hash.AppendData(System.Text.Encoding.UTF8.GetBytes("unreadable\n"));
+                throw;
+            }
+        }
+
+        public string Complete() => Convert.ToHexStringLower(_hash.GetHashAndReset());
+
+        public void Dispose() => _hash.Dispose();
+    }
+
     private sealed class IssuersFile
     {
         public static readonly JsonSerializerOptions JsonOptions = new()
@@ -282,6 +443,6 @@ internal sealed class IssuerPool
             AllowTrailingCommas = true,
         };
 
-        public List<IssuerOptions> Issuers { get; init; } = [];
+        public List<IssuerOptions?> Issuers { get; init; } = [];
     }
 }

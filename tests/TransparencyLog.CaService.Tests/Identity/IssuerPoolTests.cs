@@ -94,6 +94,110 @@ public sealed class IssuerPoolTests
     }
 
     [Fact]
+    public void Load_IssuersDirectory_ReadsEveryVisibleJsonFileWithItsRelativeJwks()
+    {
+        var directory = Directory.CreateTempSubdirectory("tlog-issuers-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(directory, "b.json"), """{ "issuers": [ { "issuerUrl": "https://b.example.com", "type": "email", "jwksFile": "b-jwks.json" } ] }""");
+            File.WriteAllText(Path.Combine(directory, "b-jwks.json"), """{ "keys": [ { "kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tezsZyGs5yDh-0cxTaXn1Rw2tBCI", "kid": "1" } ] }""");
+            File.WriteAllText(Path.Combine(directory, "a.json"), """{ "issuers": [ { "issuerUrl": "https://a.example.com", "type": "kubernetes" } ] }""");
+            // Neither a hidden file (an editor's, a ConfigMap's ..data) nor another extension is read.
+            File.WriteAllText(Path.Combine(directory, ".a.json.swp"), "{");
+            File.WriteAllText(Path.Combine(directory, ".hidden.json"), "{");
+            File.WriteAllText(Path.Combine(directory, "notes.txt"), "{");
+
+            var (issuers, errors) = IssuerPool.Load(new IdentityOptions { IssuersDirectory = directory });
+
+            // b-jwks.json is not an issuer file; it has no "issuers" and adds nothing.
+            Assert.Empty(errors);
+            Assert.Equal(["https://a.example.com", "https://b.example.com"], issuers.Select(i => i.Options.Name));
+            Assert.NotNull(issuers[1].StaticKeys);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_MalformedFileInIssuersDirectory_NamesTheFile()
+    {
+        var directory = Directory.CreateTempSubdirectory("tlog-issuers-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(directory, "good.json"), """{ "issuers": [ { "issuerUrl": "https://a.example.com", "type": "email" } ] }""");
+            File.WriteAllText(Path.Combine(directory, "bad.json"), """{ "issuers": [ { "issuerUrl": "https://b.example.com", "type": "email" }""");
+
+            var (_, errors) = IssuerPool.Load(new IdentityOptions { IssuersDirectory = directory });
+
+            Assert.Contains(errors, e => e.StartsWith($"issuer file '{Path.Combine(directory, "bad.json")}' could not be read", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_SameIssuerInTwoFiles_IsAnErrorNamingTheSecondFile()
+    {
+        var directory = Directory.CreateTempSubdirectory("tlog-issuers-").FullName;
+        try
+        {
+            const string Entry = """{ "issuers": [ { "issuerUrl": "https://a.example.com", "type": "email" } ] }""";
+            File.WriteAllText(Path.Combine(directory, "1.json"), Entry);
+            File.WriteAllText(Path.Combine(directory, "2.json"), Entry);
+
+            var (_, errors) = IssuerPool.Load(new IdentityOptions { IssuersDirectory = directory });
+
+            Assert.Equal($"issuer file '{Path.Combine(directory, "2.json")}': issuer 'https://a.example.com' is configured twice", Assert.Single(errors));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_EmptyIssuersDirectoryAndNoOtherIssuer_IsValidButAMissingDirectoryIsNot()
+    {
+        var directory = Directory.CreateTempSubdirectory("tlog-issuers-").FullName;
+        try
+        {
+            var (issuers, errors) = IssuerPool.Load(new IdentityOptions { IssuersDirectory = directory });
+            Assert.Empty(errors);
+            Assert.Empty(issuers);
+
+            (_, errors) = IssuerPool.Load(new IdentityOptions { IssuersDirectory = Path.Combine(directory, "missing") });
+            Assert.Contains(errors, e => e.Contains("Identity:IssuersDirectory", StringComparison.Ordinal) && e.Contains("could not be read", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_IssuerFileOverTheSizeLimit_IsRefusedUnparsed()
+    {
+        var directory = Directory.CreateTempSubdirectory("tlog-issuers-").FullName;
+        try
+        {
+            var path = Path.Combine(directory, "huge.json");
+            File.WriteAllText(path, "{ \"issuers\": [], \"pad\": \"" + new string('x', IssuerPool.MaxFileBytes) + "\" }");
+
+            var (_, errors) = IssuerPool.Load(new IdentityOptions { IssuersDirectory = directory });
+
+            Assert.Contains($"issuer file '{path}' is larger than {IssuerPool.MaxFileBytes} bytes", errors);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Load_ExampleIssuersFile_IsValid()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);

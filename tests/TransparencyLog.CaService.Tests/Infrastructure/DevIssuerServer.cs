@@ -25,10 +25,15 @@ public sealed class DevIssuerServer : IAsyncDisposable
 
     public string Url { get; }
 
-    public static async Task<DevIssuerServer> StartAsync()
+    /// <summary>Starts an issuer on a free loopback port; <paramref name="settings"/> adds <c>DevIssuer</c> settings.</summary>
+    public static async Task<DevIssuerServer> StartAsync(IDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration["DevIssuer:Url"] = "http://127.0.0.1:0";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.Configuration[key] = value;
+        }
         builder.Logging.ClearProviders();
         builder.AddDevIssuer();
         var app = builder.Build();
@@ -73,6 +78,9 @@ public sealed class DevIssuerServer : IAsyncDisposable
     }
 
     public async Task<string> JwksAsync() => await _http.GetStringAsync("/jwks");
+
+    /// <summary>Stops the issuer as a shutdown signal would (its stopping hooks run); idempotent with dispose.</summary>
+    public async Task StopAsync() => await _app.StopAsync();
 
     public async ValueTask DisposeAsync()
     {

@@ -16,8 +16,8 @@ public sealed class ComposeFileTests
     [Fact]
     public async Task ComposeServices_DevProfileStartedOutsideDocker_BecomeReadyAndSignThroughTheCtLog()
     {
-        var environment = new Dictionary<string, string> { ["TLOG_CA_ISSUERS"] = "issuers-dev.json" };
-        var file = ComposeFile.Load(ComposePath, environment, new HashSet<string>(["dev"], StringComparer.Ordinal));
+        // No other setting: the dev profile alone makes the CA trust the development issuer.
+        var file = ComposeFile.Load(ComposePath, new Dictionary<string, string>(), new HashSet<string>(["dev"], StringComparer.Ordinal));
         await using var compose = new ComposeRun(file, Dockerfile.Load(DockerfilePath));
         await compose.StartAllAsync();
 
@@ -36,12 +36,18 @@ public sealed class ComposeFileTests
         Assert.Equal(2, trustedRoot["tlogs"]!.AsArray().Count);
         Assert.NotEmpty(trustedRoot["certificateAuthorities"]!.AsArray());
 
+        // The dev profile's issuer wrote its entry into the volume the CA reads issuers from; the CA picks it up
+        // without a restart, beside the issuers of the mounted issuers.json.
+        var issuer = compose.Url("dev-issuer", 5556);
+        Assert.True(File.Exists(Path.Combine(compose.Volume("ca-issuers"), "dev-issuer.json")), "the dev issuer wrote no entry for the CA");
+        var trusted = await WaitForTrustedIssuerAsync(compose.Url("ca", 5555), issuer);
+        Assert.Contains("https://accounts.google.com", trusted);
+
         // The dev profile's issuer is trusted by the CA, and the CA submits to the CT log: a keyless signature made
         // with the tlog service (as `docker-compose run tlog ...`) verifies against the trusted root the step wrote.
         var blob = Path.Combine(compose.WorkDirectory, "hello.txt");
         var bundle = blob + ".sigstore.json";
         await File.WriteAllTextAsync(blob, "hello, compose");
-        var issuer = compose.Url("dev-issuer", 5556);
         // A 503 with Retry-After (the CT log's first submission can outlast the CA's budget on a loaded machine) is
         // retried by tlog itself (docs/cli.md, "Busy services").
         var sign = await compose.RunAsync("tlog", "sign-blob", blob, "--bundle", bundle, "--dev-issuer", "http://127.0.0.1:5556",
@@ -63,6 +69,28 @@ public sealed class ComposeFileTests
         await PublishTufAsync(compose, Path.Combine(trust, "trusted_root.json"));
         Assert.Equal(1, JsonNode.Parse(await http.GetStringAsync(compose.Url("log", 3000) + "/tuf/1.root.json"))!["signed"]!["version"]!.GetValue<int>());
         Assert.NotNull(JsonNode.Parse(await http.GetStringAsync(compose.Url("log", 3000) + "/tuf/timestamp.json"))!["signatures"]![0]);
+    }
+
+    /// <summary>
+    /// Waits until the CA's configuration (<c>/api/v2/configuration</c>) lists <paramref name="issuer"/>: the CA
+    /// reloads its issuers directory when a file appears, asynchronously. Returns every issuer URL it lists.
+    /// </summary>
+    private static async Task<List<string>> WaitForTrustedIssuerAsync(string caUrl, string issuer)
+    {
+        using var http = new HttpClient();
+        var deadline = DateTimeOffset.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            var configuration = JsonNode.Parse(await http.GetStringAsync(caUrl + "/api/v2/configuration"))!;
+            var urls = configuration["issuers"]!.AsArray().Select(i => i!["issuerUrl"]?.GetValue<string>()).OfType<string>().ToList();
+            if (urls.Contains(issuer))
+            {
+                return urls;
+            }
+
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"the CA does not trust the dev issuer {issuer}; it trusts {string.Join(", ", urls)}");
+            await Task.Delay(200);
+        }
     }
 
     private static async Task PublishTufAsync(ComposeRun compose, string trustedRoot)
