@@ -1,5 +1,6 @@
 using System.Text.Json;
 using TransparencyLog.Tests.Shared;
+using static TransparencyLog.Cli.Tests.Monitoring.MonitorWatch;
 
 namespace TransparencyLog.Cli.Tests.Monitoring;
 
@@ -9,18 +10,6 @@ namespace TransparencyLog.Cli.Tests.Monitoring;
 /// </summary>
 public sealed class MonitorApiTests : IAsyncLifetime
 {
-    private const string Alice = "alice@example.com";
-    private const string Issuer = "https://issuer.example";
-
-    private const string AliceConfig = """
-        startIndex: 0
-        monitoredValues:
-          certIdentities:
-            - certSubject: alice@example\.com
-              issuers:
-                - https://issuer\.example
-        """;
-
     private readonly CliRunner _cli = new();
     private FakeTileLog _log = null!;
 
@@ -40,11 +29,6 @@ public sealed class MonitorApiTests : IAsyncLifetime
 
     private Task<(int ExitCode, string Out, string Err)> OnceAsync(string config, params string[] extra) =>
         _cli.RunAsync(["monitor", "--config", config, "--url", _log.Url, "--state", StatePath, "--vkey", _log.VerifierKey, .. extra]);
-
-    private static List<JsonElement> Events(string stdout) =>
-        [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(static l => JsonDocument.Parse(l).RootElement.Clone())];
-
-    private static List<long> Indexes(string stdout) => [.. Events(stdout).Select(static e => e.GetProperty("logIndex").GetInt64())];
 
     [Fact]
     public async Task Monitor_LogWithoutTiles_FollowsTheApiAndAlertsOnceNotAgainAfterRestart()

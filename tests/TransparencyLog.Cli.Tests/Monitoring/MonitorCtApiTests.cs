@@ -1,15 +1,14 @@
 using System.Text.Json;
 using TransparencyLog.Merkle;
 using TransparencyLog.Tests.Shared;
+using static TransparencyLog.Cli.Tests.Monitoring.MonitorWatch;
 
 namespace TransparencyLog.Cli.Tests.Monitoring;
 
 /// <summary><c>tlog monitor --log-kind ct</c> over an RFC 6962 log without tiles: signed heads, proofs, paged entries.</summary>
 public sealed class MonitorCtApiTests : IAsyncLifetime
 {
-    private const string Alice = "alice@example.com";
-
-    private const string AliceConfig = """
+    private const string SubjectConfig = """
         startIndex: 0
         monitoredValues:
           subjects:
@@ -30,10 +29,7 @@ public sealed class MonitorCtApiTests : IAsyncLifetime
     }
 
     private Task<(int ExitCode, string Out, string Err)> OnceAsync() =>
-        _cli.RunAsync(["monitor", "--config", AliceConfig, "--url", _log.Url, "--log-kind", "ct", "--state", StatePath]);
-
-    private static List<JsonElement> Events(string stdout) =>
-        [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(static l => JsonDocument.Parse(l).RootElement.Clone())];
+        _cli.RunAsync(["monitor", "--config", SubjectConfig, "--url", _log.Url, "--log-kind", "ct", "--state", StatePath]);
 
     [Fact]
     public async Task Monitor_CtApiPagedByTheServer_EveryMatchOnceNotAgainAfterRestart()
