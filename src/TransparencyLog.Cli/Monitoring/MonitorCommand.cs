@@ -40,7 +40,8 @@ internal static partial class MonitorCommand
         var command = new Command(
             "monitor",
             "Watch a transparency log: verify every checkpoint is consistent with the last one verified (exit 4 / alert on " +
-            "a fork, a shrink or a bad signature), read every new entry from the tiles, and report entries whose " +
+            "a fork, a shrink or a bad signature), read every new entry (from the tiles, or the Rekor v1 / RFC 6962 API of a log " +
+            "that serves none), and report entries whose " +
             "certificate identity, key fingerprint or extensions are on the watch list (a rekor-monitor configuration). " +
             "Each event is a JSON line on stdout, a webhook POST and a Prometheus counter. --once exits 0 (nothing found), " +
             "5 (identities found), 4 (the log misbehaved) or 1 (could not check).\n\n" +
