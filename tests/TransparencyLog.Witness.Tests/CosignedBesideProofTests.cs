@@ -17,45 +17,20 @@ namespace TransparencyLog.Witness.Tests;
 /// </summary>
 public sealed class CosignedBesideProofTests : IAsyncLifetime
 {
-    private readonly List<(string Name, int Port, string Directory, string VerifierKey, string Database)> _witnesses = [];
-    private readonly List<WitnessProcess> _running = [];
+    private WitnessTrio _trio = null!;
     private readonly string _directory = Directory.CreateTempSubdirectory("tlog-cosigned-beside-").FullName;
     private string _app = "";
-    private WitnessPolicy _policy = null!;
-    private string _policyFile = "";
 
     public async Task InitializeAsync()
     {
         (_, _app) = await PostgresServer.CreateDatabaseAsync("beside");
-        for (var i = 0; i < 3; i++)
-        {
-            var directory = Directory.CreateTempSubdirectory("tlog-witness-key-").FullName;
-            using var key = LogSigner.Generate(LogKeyType.Ed25519);
-            await File.WriteAllTextAsync(Path.Combine(directory, "witness-key.pem"), key.ExportPkcs8Pem(null));
-            var name = $"w{i}.beside.test";
-
-            // w1 never runs (its key only signs the aged cosignatures below): no database for it.
-            var database = i == 1 ? "" : (await PostgresServer.CreateDatabaseAsync("besidew" + i)).Item2;
-            _witnesses.Add((name, TestPorts.Next(), directory, new Cosigner(name, key).VerifierKey, database));
-        }
-
-        var policy = string.Concat(_witnesses.Select((w, i) => $"witness w{i} {w.VerifierKey} http://127.0.0.1:{w.Port}/\n")) + "group main 2 w0 w1 w2\nquorum main\n";
-        _policyFile = Path.Combine(_directory, "witness-policy.txt");
-        await File.WriteAllTextAsync(_policyFile, policy);
-        _policy = WitnessPolicy.Parse(policy);
+        // w1 never runs (its key only signs the aged cosignatures below): no database for it.
+        _trio = await WitnessTrio.CreateAsync("beside", _directory, withoutDatabase: 1);
     }
 
     public async Task DisposeAsync()
     {
-        foreach (var witness in _running)
-        {
-            await witness.DisposeAsync();
-        }
-
-        foreach (var (_, _, directory, _, _) in _witnesses)
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        await _trio.DisposeAsync();
 
         Directory.Delete(_directory, recursive: true);
     }
@@ -75,8 +50,7 @@ public sealed class CosignedBesideProofTests : IAsyncLifetime
         {
             foreach (var i in new[] { 0, 2 })
             {
-                var (name, port, directory, _, database) = _witnesses[i];
-                _running.Add(await WitnessProcess.StartAsync(database, directory, [new WitnessProcess.LogConfig(origin, vkey, Burst: 1000)], name, port));
+                await _trio.StartAsync(i, new WitnessProcess.LogConfig(origin, vkey, Burst: 1000));
             }
 
             var signed = await Tlog.RunAsync("sign-blob", artifact, "--key", privateKey, "--rekor-url", log.Client.BaseAddress!.ToString(), "--bundle", bundle);
@@ -92,7 +66,7 @@ public sealed class CosignedBesideProofTests : IAsyncLifetime
             var proofCheckpoint = verification.GetProperty("inclusionProof").GetProperty("checkpoint").GetString()!;
             Assert.Single(proofCheckpoint.Split('\n'), line => line.StartsWith('\u2014'));
             var cosigned = verification.GetProperty("cosignedCheckpoint");
-            Assert.True(_policy.Verify(cosigned.GetProperty("checkpoint").GetString()!, out var names), answer);
+            Assert.True(_trio.Policy.Verify(cosigned.GetProperty("checkpoint").GetString()!, out var names), answer);
             Assert.Equal(["w0", "w2"], names.Order());
             Assert.True(cosigned.GetProperty("treeSize").GetInt64() >= verification.GetProperty("inclusionProof").GetProperty("treeSize").GetInt64());
 
@@ -102,7 +76,7 @@ public sealed class CosignedBesideProofTests : IAsyncLifetime
         }
 
         // The log is gone: everything below is checked from the files alone.
-        string[] verify = ["verify-blob", artifact, "--key", publicKey, "--trusted-root", root, "--witness-policy", _policyFile, "--output", "json"];
+        string[] verify = ["verify-blob", artifact, "--key", publicKey, "--trusted-root", root, "--witness-policy", _trio.PolicyFile, "--output", "json"];
         var met = await Tlog.RunAsync([.. verify, "--cosigned-checkpoint", entryFile, "--max-cosignature-age", "1h"]);
         Assert.True(met.ExitCode == 0, met.Output);
         using (var result = JsonDocument.Parse(met.StandardOutput))
@@ -119,7 +93,7 @@ public sealed class CosignedBesideProofTests : IAsyncLifetime
         var logLine = note.Split('\n').First(line => line.StartsWith('\u2014')); // the log's own signature comes first
 
         // A w0 line whose signature bytes were changed: refused, not merely ignored.
-        var forged = note.Split('\n').Select(line => line.StartsWith("\u2014 " + _witnesses[0].Name + " ", StringComparison.Ordinal) ? Tamper(line) : line);
+        var forged = note.Split('\n').Select(line => line.StartsWith("\u2014 " + _trio.Members[0].Name + " ", StringComparison.Ordinal) ? Tamper(line) : line);
         var tampered = await RunWithBesideAsync(verify, string.Join('\n', forged), proof);
         Assert.True(tampered.ExitCode == 3, tampered.Output);
         Assert.Contains("WITNESS_COSIGNATURE_INVALID", tampered.StandardOutput, StringComparison.Ordinal);
@@ -177,8 +151,8 @@ public sealed class CosignedBesideProofTests : IAsyncLifetime
 
     private Cosigner CosignerOf(int i)
     {
-        var key = LogSigner.LoadPem(File.ReadAllText(Path.Combine(_witnesses[i].Directory, "witness-key.pem")), null);
-        return new Cosigner(_witnesses[i].Name, key);
+        var key = LogSigner.LoadPem(File.ReadAllText(Path.Combine(_trio.Members[i].Directory, "witness-key.pem")), null);
+        return new Cosigner(_trio.Members[i].Name, key);
     }
 
     private (string PrivateKey, string PublicKey) WriteSigningKey()
@@ -234,7 +208,7 @@ public sealed class CosignedBesideProofTests : IAsyncLifetime
 
     private Task<LogProcess> StartLogAsync() => LogProcess.StartAsync(_app, _directory, new Dictionary<string, string>
     {
-        ["Witnessing__PolicyFile"] = _policyFile,
+        ["Witnessing__PolicyFile"] = _trio.PolicyFile,
         ["Witnessing__Mode"] = "FailClosed",
         ["Witnessing__WitnessTimeoutMilliseconds"] = "10000",
         ["Witnessing__BudgetMilliseconds"] = "15000",

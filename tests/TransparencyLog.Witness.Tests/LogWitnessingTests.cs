@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -16,44 +17,19 @@ namespace TransparencyLog.Witness.Tests;
 /// </summary>
 public sealed class LogWitnessingTests : IAsyncLifetime
 {
-    private readonly List<(string Name, int Port, string Directory, string VerifierKey, string Database)> _witnesses = [];
-    private readonly List<WitnessProcess> _running = [];
+    private WitnessTrio _trio = null!;
     private readonly string _stateDirectory = Directory.CreateTempSubdirectory("tlog-witnessed-log-").FullName;
-    private string _policyFile = "";
     private string _app = "";
-    private WitnessPolicy _policy = null!;
 
     public async Task InitializeAsync()
     {
         (_, _app) = await PostgresServer.CreateDatabaseAsync("witnessed");
-        for (var i = 0; i < 3; i++)
-        {
-            var directory = Directory.CreateTempSubdirectory("tlog-witness-key-").FullName;
-            using var key = LogSigner.Generate(LogKeyType.Ed25519);
-            await File.WriteAllTextAsync(Path.Combine(directory, "witness-key.pem"), key.ExportPkcs8Pem(null));
-            var name = $"w{i}.witness.test";
-            // Each witness is its own party with its own database (the state is per origin, not per witness key).
-            var (_, database) = await PostgresServer.CreateDatabaseAsync("witness" + i);
-            _witnesses.Add((name, TestPorts.Next(), directory, new Cosigner(name, key).VerifierKey, database));
-        }
-
-        var policy = string.Concat(_witnesses.Select((w, i) => $"witness w{i} {w.VerifierKey} http://127.0.0.1:{w.Port}/\n")) + "group main 2 w0 w1 w2\nquorum main\n";
-        _policyFile = Path.Combine(_stateDirectory, "witness-policy.txt");
-        await File.WriteAllTextAsync(_policyFile, policy);
-        _policy = WitnessPolicy.Parse(policy);
+        _trio = await WitnessTrio.CreateAsync("witness", _stateDirectory);
     }
 
     public async Task DisposeAsync()
     {
-        foreach (var witness in _running)
-        {
-            await witness.DisposeAsync();
-        }
-
-        foreach (var (_, _, directory, _, _) in _witnesses)
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        await _trio.DisposeAsync();
 
         Directory.Delete(_stateDirectory, recursive: true);
     }
@@ -68,11 +44,11 @@ public sealed class LogWitnessingTests : IAsyncLifetime
             for (var i = 0; i < 3; i++)
             {
                 using var response = await log.AppendAsync();
-                Assert.True(response.StatusCode == HttpStatusCode.Created, log.Output + string.Concat(_running.Select(w => w.Output)));
+                Assert.True(response.StatusCode == HttpStatusCode.Created, log.Output + string.Concat(_trio.Running.Select(w => w.Output)));
             }
 
             var checkpoint = await log.Client.GetStringAsync("/checkpoint");
-            Assert.True(_policy.Verify(checkpoint, out var cosigned), checkpoint);
+            Assert.True(_trio.Policy.Verify(checkpoint, out var cosigned), checkpoint);
             Assert.True(cosigned.Count >= 2);
             Assert.True(new NoteVerifier(vkey).TryVerifyCheckpoint(checkpoint, out var parsed));
             Assert.Equal(3, parsed!.Size);
@@ -93,7 +69,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Created, again.StatusCode);
         }
 
-        Assert.True(_policy.Verify(await restarted.Client.GetStringAsync("/checkpoint"), out _));
+        Assert.True(_trio.Policy.Verify(await restarted.Client.GetStringAsync("/checkpoint"), out _));
         Assert.True((await PrometheusScrape.GetAsync(restarted.Client)).Sum("tlog_witness_conflicts_total") >= 2);
     }
 
@@ -110,7 +86,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         }
 
         // No checkpoint with the quorum exists: none is served as witnessed.
-        Assert.False(_policy.Verify(await log.Client.GetStringAsync("/checkpoint"), out _));
+        Assert.False(_trio.Policy.Verify(await log.Client.GetStringAsync("/checkpoint"), out _));
         Assert.True((await PrometheusScrape.GetAsync(log.Client)).Sum("tlog_witness_failures_total") >= 2);
 
         await StartWitnessesAsync(origin, vkey, 1);
@@ -120,7 +96,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         }
 
         var checkpoint = await log.Client.GetStringAsync("/checkpoint");
-        Assert.True(_policy.Verify(checkpoint, out var cosigned), checkpoint);
+        Assert.True(_trio.Policy.Verify(checkpoint, out var cosigned), checkpoint);
         Assert.Equal(["w0", "w1"], cosigned.Order());
         Assert.True(new NoteVerifier(vkey).TryVerifyCheckpoint(checkpoint, out var after));
         Assert.Equal(2, after!.Size);
@@ -147,7 +123,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         var answers = await Task.WhenAll(appends);
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.Created, a.StatusCode));
-        Assert.True(_policy.Verify(await log.Client.GetStringAsync("/checkpoint"), out _));
+        Assert.True(_trio.Policy.Verify(await log.Client.GetStringAsync("/checkpoint"), out _));
         foreach (var answer in answers)
         {
             answer.Dispose();
@@ -201,9 +177,9 @@ public sealed class LogWitnessingTests : IAsyncLifetime
             await Task.Delay(100);
             checkpoint = await log.Client.GetStringAsync("/checkpoint");
         }
-        while (!_policy.Verify(checkpoint, out _) && DateTime.UtcNow < deadline);
+        while (!_trio.Policy.Verify(checkpoint, out _) && DateTime.UtcNow < deadline);
 
-        Assert.True(_policy.Verify(checkpoint, out _), checkpoint);
+        Assert.True(_trio.Policy.Verify(checkpoint, out _), checkpoint);
         Assert.True(new NoteVerifier(vkey).TryVerifyCheckpoint(checkpoint, out var cosigned));
         Assert.Equal(2, cosigned!.Size);
     }
@@ -228,7 +204,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         var state = Path.Combine(_stateDirectory, "audit.checkpoint");
         string[] audit = ["log", "verify-consistency", "--rekor-url", log.Client.BaseAddress!.ToString(), "--vkey", vkey, "--state", state, "--output", "json"];
 
-        var met = await Tlog.RunAsync([.. audit, "--witness-policy", _policyFile]);
+        var met = await Tlog.RunAsync([.. audit, "--witness-policy", _trio.PolicyFile]);
         Assert.True(met.ExitCode == 0, met.Output);
         using (var result = JsonDocument.Parse(met.StandardOutput))
         {
@@ -236,11 +212,11 @@ public sealed class LogWitnessingTests : IAsyncLifetime
             Assert.True(result.RootElement.GetProperty("treeSize").GetInt64() >= 1);
         }
 
-        Assert.True(_policy.Verify(await File.ReadAllTextAsync(state), out _));
+        Assert.True(_trio.Policy.Verify(await File.ReadAllTextAsync(state), out _));
 
         // The same witnesses, but the quorum needs all three: w1 never cosigned, so the audit refuses and keeps its state.
         var all = Path.Combine(_stateDirectory, "all-three.policy");
-        await File.WriteAllTextAsync(all, (await File.ReadAllTextAsync(_policyFile)).Replace("group main 2", "group main all", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(all, (await File.ReadAllTextAsync(_trio.PolicyFile)).Replace("group main 2", "group main all", StringComparison.Ordinal));
         var before = await File.ReadAllTextAsync(state);
         var unmet = await Tlog.RunAsync([.. audit, "--witness-policy", all]);
         Assert.True(unmet.ExitCode == 3, unmet.Output);
@@ -250,7 +226,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         // A witness listed under its name but with another key does not count either.
         using var other = LogSigner.Generate(LogKeyType.Ed25519);
         var impostor = Path.Combine(_stateDirectory, "impostor.policy");
-        await File.WriteAllTextAsync(impostor, $"witness w0 {new Cosigner(_witnesses[0].Name, other).VerifierKey}\nquorum w0\n");
+        await File.WriteAllTextAsync(impostor, $"witness w0 {new Cosigner(_trio.Members[0].Name, other).VerifierKey}\nquorum w0\n");
         var refused = await Tlog.RunAsync([.. audit, "--witness-policy", impostor]);
         Assert.True(refused.ExitCode == 3, refused.Output);
     }
@@ -274,8 +250,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         var (origin, vkey) = await ReadLogIdentityAsync();
         foreach (var i in new[] { 0, 1 })
         {
-            var (name, port, directory, _, database) = _witnesses[i];
-            _running.Add(await WitnessProcess.StartAsync(database, directory, [new WitnessProcess.LogConfig(origin, vkey, Burst: 1000), new WitnessProcess.LogConfig(v2Origin, v2Vkey, Burst: 1000)], name, port));
+            await _trio.StartAsync(i, new WitnessProcess.LogConfig(origin, vkey, Burst: 1000), new WitnessProcess.LogConfig(v2Origin, v2Vkey, Burst: 1000));
         }
 
         await using var log = await StartLogAsync("FailClosed", v2);
@@ -321,11 +296,83 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         }
 
         var checkpoint = await log.Client.GetStringAsync("/api/v2/checkpoint");
-        Assert.True(_policy.Verify(checkpoint, out var cosigned), checkpoint);
+        Assert.True(_trio.Policy.Verify(checkpoint, out var cosigned), checkpoint);
         Assert.Equal(2, cosigned.Count);
         Assert.True(new NoteVerifier(v2Vkey).TryVerifyCheckpoint(checkpoint, out var parsed), checkpoint);
         Assert.Equal(v2Origin, parsed!.Origin);
         Assert.True(parsed.Size >= 1);
+    }
+
+    [Fact]
+    public async Task FailClosed_CtAddChain_CtCheckpointCosignedAndVerifiedWithThePolicy()
+    {
+        // A CA the CT log accepts: a self-signed root in its roots file, a leaf issued by it.
+        using var rootKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var now = DateTimeOffset.UtcNow;
+        var rootRequest = new CertificateRequest("CN=witnessed ct root, O=test", rootKey, HashAlgorithmName.SHA256);
+        rootRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        rootRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
+        using var root = rootRequest.CreateSelfSigned(now.AddDays(-1), now.AddYears(1));
+        using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var leafRequest = new CertificateRequest("", leafKey, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddEmailAddress("witnessed-ct@example.com");
+        leafRequest.CertificateExtensions.Add(san.Build(critical: true));
+        using var leaf = leafRequest.Create(root, now.AddMinutes(-1), now.AddMinutes(10), RandomNumberGenerator.GetBytes(16));
+        var roots = Path.Combine(_stateDirectory, "ct-roots.pem");
+        await File.WriteAllTextAsync(roots, root.ExportCertificatePem() + "\n");
+        var ct = new Dictionary<string, string>
+        {
+            ["Logs__Ct__Enabled"] = "true",
+            ["Logs__Ct__Name"] = "witnessed.log.test/ct",
+            ["Logs__Ct__StateDirectory"] = _stateDirectory,
+            ["CertificateTransparency__RootsPath"] = roots,
+        };
+
+        // The CT log publishes no note key: its checkpoint is signed with its RFC 6962 key under the checkpoint's origin.
+        string ctOrigin, ctVkey;
+        await using (var first = await LogProcess.StartAsync(_app, _stateDirectory, ct))
+        {
+            ctOrigin = (await first.Client.GetStringAsync("/ct/checkpoint")).Split('\n')[0];
+            ctVkey = new NoteVerifierKey(ctOrigin, LogPublicKey.FromPem(await first.Client.GetStringAsync("/ct/v1/public-key"))).VerifierKey;
+        }
+
+        var (origin, vkey) = await ReadLogIdentityAsync();
+        foreach (var i in new[] { 0, 2 })
+        {
+            await _trio.StartAsync(i, new WitnessProcess.LogConfig(origin, vkey, Burst: 1000), new WitnessProcess.LogConfig(ctOrigin, ctVkey, Burst: 1000));
+        }
+
+        await using var log = await StartLogAsync("FailClosed", ct);
+        var chain = JsonSerializer.Serialize(new { chain = new[] { Convert.ToBase64String(leaf.RawData), Convert.ToBase64String(root.RawData) } });
+
+        // On a loaded machine a first round can outlast the budget (503, the entry is still committed): submit again.
+        HttpResponseMessage response;
+        var attempts = 0;
+        do
+        {
+            response = await log.Client.PostAsync("/ct/v1/add-chain", new StringContent(chain, Encoding.UTF8, "application/json"));
+        }
+        while (response.StatusCode == HttpStatusCode.ServiceUnavailable && ++attempts < 5);
+
+        using (response)
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync() + log.Output + string.Concat(_trio.Running.Select(w => w.Output)));
+        }
+
+        // The tile-served CT checkpoint carries w0's and w2's cosignatures after the log's own signature.
+        var checkpoint = await log.Client.GetStringAsync("/ct/checkpoint");
+        Assert.True(_trio.Policy.Verify(checkpoint, out var cosigned), checkpoint);
+        Assert.Equal(["w0", "w2"], cosigned.Order());
+        Assert.True(new NoteVerifier(ctVkey).TryVerifyCheckpoint(checkpoint, out var parsed), checkpoint);
+        Assert.Equal(ctOrigin, parsed!.Origin);
+        Assert.True(parsed.Size >= 1);
+        using var sth = JsonDocument.Parse(await log.Client.GetStringAsync("/ct/v1/get-sth"));
+        Assert.True(sth.RootElement.GetProperty("tree_size").GetInt64() >= parsed.Size);
+
+        // A policy that needs w1 too (down) is not met by the same note.
+        var all = WitnessPolicy.Parse((await File.ReadAllTextAsync(_trio.PolicyFile)).Replace("group main 2", "group main all", StringComparison.Ordinal));
+        Assert.False(all.Verify(checkpoint, out _));
     }
 
     /// <summary>Starts the log once without witnessing to learn its origin and verifier key (kept in the state directory).</summary>
@@ -342,7 +389,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
     {
         var settings = new Dictionary<string, string>
         {
-            ["Witnessing__PolicyFile"] = _policyFile,
+            ["Witnessing__PolicyFile"] = _trio.PolicyFile,
             ["Witnessing__Mode"] = mode,
             ["Witnessing__WitnessTimeoutMilliseconds"] = "10000",
             ["Witnessing__BudgetMilliseconds"] = "15000",
@@ -359,8 +406,7 @@ public sealed class LogWitnessingTests : IAsyncLifetime
     {
         foreach (var i in which)
         {
-            var (name, port, directory, _, database) = _witnesses[i];
-            _running.Add(await WitnessProcess.StartAsync(database, directory, [new WitnessProcess.LogConfig(origin, vkey, Burst: 1000)], name, port));
+            await _trio.StartAsync(i, new WitnessProcess.LogConfig(origin, vkey, Burst: 1000));
         }
     }
 }

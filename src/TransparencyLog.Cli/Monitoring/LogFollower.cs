@@ -8,11 +8,15 @@ namespace TransparencyLog.Cli.Monitoring;
 internal sealed record CycleResult(long Scanned, int Matches, MonitorEvent? Misbehaviour, long Size);
 
 /// <summary>
-/// One monitoring cycle over a tlog-tiles log: read and verify the checkpoint; reject a smaller tree or another root
+/// One monitoring cycle over a log, through its tiles or, for a log that serves none, its API
+/// (<see cref="ApiLogClient"/>). Over tiles: read and verify the checkpoint; reject a smaller tree or another root
 /// at the saved size; read every new entry from the entry bundles, match it against the watch list and append its
 /// leaf hash to the saved tree edge; the recomputed root must equal the checkpoint's (which proves the new tree
 /// extends the verified one and that the scanned entries are the logged ones); only then raise the matches and save
-/// the state. Nothing is saved after misbehaviour, so every later cycle compares against the last good checkpoint.
+/// the state. Through the API the same, except that the tree's frontier at the saved size comes from the log's
+/// consistency proof to the new size (which must verify against both signed roots), and the entries read through the
+/// API are appended to that frontier. Nothing is saved after misbehaviour, so every later cycle compares against the
+/// last good checkpoint.
 /// </summary>
 internal sealed class LogFollower(
     TileLogClient tiles,
@@ -24,7 +28,8 @@ internal sealed class LogFollower(
     TimeProvider time,
     string url,
     IMonitorStore store,
-    SplitViewCheck? splitView = null)
+    SplitViewCheck? splitView = null,
+    ApiLogClient? api = null)
 {
     /// <summary>Entry bundles fetched ahead of the one being matched while catching up.</summary>
     private const int Parallelism = 16;
@@ -40,14 +45,27 @@ internal sealed class LogFollower(
             throw new CliException(ExitCodes.Usage, $"{store.Description} was made with another log key; use another state");
         }
 
-        var note = await tiles.GetCheckpointAsync(cancellationToken);
-        if (!new NoteVerifier([key]).TryVerifyCheckpoint(note, out var checkpoint) || checkpoint is null)
+        string note;
+        Checkpoint? checkpoint;
+        var indexOffset = 0L;
+        if (api is null)
+        {
+            note = await tiles.GetCheckpointAsync(cancellationToken);
+            checkpoint = new NoteVerifier([key]).TryVerifyCheckpoint(note, out var verified) ? verified : null;
+        }
+        else
+        {
+            var head = await api.GetHeadAsync(key, cancellationToken);
+            (note, checkpoint, indexOffset) = (head.Text, head.Checkpoint, head.IndexOffset);
+        }
+
+        if (checkpoint is null)
         {
             return await MisbehavedAsync("checkpoint_signature", key.Name, "the log's checkpoint is not validly signed by its key", state?.Checkpoint, note, cancellationToken);
         }
 
         metrics.SetCheckpointSize(checkpoint.Size);
-        if (splitView is not null && await splitView.FindAsync(tiles, key, checkpoint, cancellationToken) is { } split)
+        if (splitView is not null && await splitView.FindAsync(ConsistencyProofAsync, key, checkpoint, cancellationToken) is { } split)
         {
             return await MisbehavedAsync("split_view", checkpoint.Origin, split.Message, split.WitnessNote, note, cancellationToken);
         }
@@ -72,7 +90,16 @@ internal sealed class LogFollower(
                 return new CycleResult(0, 0, null, checkpoint.Size);
             }
 
+            if (api is not null)
+            {
+                return await FollowApiAsync(api, state, note, checkpoint, indexOffset, cancellationToken);
+            }
+
             edge = state.ToEdge();
+        }
+        else if (api is not null)
+        {
+            return await FollowApiAsync(api, null, note, checkpoint, indexOffset, cancellationToken);
         }
         else
         {
@@ -129,8 +156,6 @@ internal sealed class LogFollower(
         var first = from / TileMath.Width;
         var last = (to + TileMath.Width - 1) / TileMath.Width;
         var now = time.GetUtcNow();
-        var startIndex = config.StartIndex ?? 0;
-        var endIndex = config.EndIndex ?? long.MaxValue;
         var inFlight = new Queue<Task<List<byte[]>>>();
         var next = first;
         for (var bundle = first; bundle < last; bundle++)
@@ -143,32 +168,178 @@ internal sealed class LogFollower(
             var entries = await inFlight.Dequeue();
             var bundleStart = bundle * TileMath.Width;
             var skip = (int)Math.Max(0, from - bundleStart);
-            var leaves = new Hash[entries.Count - skip];
-            var matches = new List<IdentityMatch>?[leaves.Length];
-            Parallel.For(0, leaves.Length, new ParallelOptions { CancellationToken = cancellationToken }, i =>
-            {
-                var index = bundleStart + skip + i;
-                var body = entries[skip + i];
-                leaves[i] = Rfc6962.HashLeaf(body);
-                if (matcher.WatchesAnything && index >= startIndex && index <= endIndex)
-                {
-                    matches[i] = matcher.Match(body);
-                }
-            });
-
-            for (var i = 0; i < leaves.Length; i++)
-            {
-                if (matches[i] is { Count: > 0 } entryMatches)
-                {
-                    var index = bundleStart + skip + i;
-                    var leaf = leaves[i].ToString();
-                    found.AddRange(entryMatches.Select(m => MonitorEvent.IdentityMatch(origin, index, leaf, m, now)));
-                }
-            }
-
+            var leaves = HashAndMatch(entries, skip, bundleStart + skip, 0, origin, now, found, cancellationToken);
             edge.Append(leaves);
         }
     }
+
+    /// <summary>
+    /// Hashes entries[skip..] (entry <paramref name="skip"/> is leaf <paramref name="firstIndex"/> of the tree, global
+    /// index <paramref name="firstIndex"/> + <paramref name="indexOffset"/>) and matches each against the watch list,
+    /// on all cores; matches are added to <paramref name="found"/> in index order.
+    /// </summary>
+    private Hash[] HashAndMatch(IReadOnlyList<byte[]> entries, int skip, long firstIndex, long indexOffset, string origin, DateTimeOffset now, List<MonitorEvent> found, CancellationToken cancellationToken)
+    {
+        var startIndex = config.StartIndex ?? 0;
+        var endIndex = config.EndIndex ?? long.MaxValue;
+        var leaves = new Hash[entries.Count - skip];
+        var matches = new List<IdentityMatch>?[leaves.Length];
+        Parallel.For(0, leaves.Length, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+        {
+            var index = firstIndex + indexOffset + i;
+            var body = entries[skip + i];
+            leaves[i] = Rfc6962.HashLeaf(body);
+            if (matcher.WatchesAnything && index >= startIndex && index <= endIndex)
+            {
+                matches[i] = matcher.Match(body);
+            }
+        });
+
+        for (var i = 0; i < leaves.Length; i++)
+        {
+            if (matches[i] is { Count: > 0 } entryMatches)
+            {
+                var index = firstIndex + indexOffset + i;
+                var leaf = leaves[i].ToString();
+                found.AddRange(entryMatches.Select(m => MonitorEvent.IdentityMatch(origin, index, leaf, m, now)));
+            }
+        }
+
+        return leaves;
+    }
+
+    /// <summary>
+    /// The rest of a cycle through the log's API, after the shrink and fork checks: the frontier of the verified tree
+    /// from the consistency proof to the new size (without a state: from the proof between the start and the new size,
+    /// which binds it to the new signed root), then every entry since, appended to it; the root must be the new one.
+    /// </summary>
+    private async Task<CycleResult> FollowApiAsync(ApiLogClient api, MonitorState? state, string note, Checkpoint checkpoint, long indexOffset, CancellationToken cancellationToken)
+    {
+        var root = Hash.FromBytes(checkpoint.RootHash);
+        long from;
+        Hash? fromRoot = null;
+        if (state is not null)
+        {
+            from = state.Size;
+            fromRoot = Hash.FromHex(state.RootHash);
+        }
+        else
+        {
+            // Entries before startIndex are read (not matched) to reach a size whose frontier a proof can give
+            // without its root: the proof leaves out a power of two's root.
+            from = Math.Min((config.StartIndex ?? checkpoint.Size) - indexOffset, checkpoint.Size);
+            while (from > 0 && (from & (from - 1)) == 0)
+            {
+                from--;
+            }
+
+            from = Math.Max(from, 0);
+        }
+
+        var frontier = MerkleFrontier.Empty;
+        if (from > 0 && from < checkpoint.Size)
+        {
+            var proof = await api.ConsistencyAsync(from, checkpoint.Size, cancellationToken);
+            if (!MerkleFrontier.TryFromConsistencyProof(from, checkpoint.Size, proof, fromRoot, root, out frontier))
+            {
+                return await MisbehavedAsync(
+                    "log_inconsistent",
+                    checkpoint.Origin,
+                    $"LOG INCONSISTENT: the log's consistency proof from size {from}{(fromRoot is { } r ? $" ({r})" : "")} to size {checkpoint.Size} ({root}) does not verify",
+                    state?.Checkpoint,
+                    note,
+                    cancellationToken);
+            }
+        }
+        else if (from > 0 && state is null)
+        {
+            // Starting at the current size: nothing to read; the next cycle proves the next size consistent with it.
+            await store.SaveAsync(new MonitorState(url, key.VerifierKey, note, checkpoint.Size, root.ToString(), []), cancellationToken);
+            return new CycleResult(0, 0, null, checkpoint.Size);
+        }
+
+        var found = new List<MonitorEvent>();
+        await ScanApiAsync(api, from, checkpoint.Size, indexOffset, frontier, checkpoint.Origin, found, cancellationToken);
+        if (frontier.Root != root)
+        {
+            return await MisbehavedAsync(
+                "log_inconsistent",
+                checkpoint.Origin,
+                $"LOG INCONSISTENT: the entries {from}..{checkpoint.Size} read from the log, appended to the verified tree of size {from}, give root {frontier.Root}, but the log signed {root} for size {checkpoint.Size}",
+                state?.Checkpoint,
+                note,
+                cancellationToken);
+        }
+
+        metrics.CountCheck(ok: true);
+        metrics.CountScanned(checkpoint.Size - from);
+        foreach (var e in found)
+        {
+            await RaiseAsync(e, cancellationToken);
+        }
+
+        await store.SaveAsync(new MonitorState(url, key.VerifierKey, note, checkpoint.Size, root.ToString(), []), cancellationToken);
+        return new CycleResult(checkpoint.Size - from, found.Count, null, checkpoint.Size);
+    }
+
+    /// <summary>
+    /// Reads entries <paramref name="from"/>..<paramref name="to"/> through the API in pages (the first one tells how
+    /// many the server gives per request; up to <see cref="Parallelism"/> pages are then in flight), each page
+    /// re-asked from where the server stopped, and appends them to the frontier in index order.
+    /// </summary>
+    private async Task ScanApiAsync(ApiLogClient api, long from, long to, long indexOffset, MerkleFrontier frontier, string origin, List<MonitorEvent> found, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var page = api.PageSize;
+        var next = from;
+        var requested = from;
+        if (next < to)
+        {
+            var first = await api.GetEntriesAsync(next, to, indexOffset, cancellationToken);
+            page = Math.Min(page, first.Count);
+            Append(first);
+        }
+
+        var inFlight = new Queue<Task<List<byte[]>>>();
+        while (next < to)
+        {
+            while (requested < to && inFlight.Count < Parallelism)
+            {
+                var start = requested;
+                var end = Math.Min(to, start + page);
+                inFlight.Enqueue(PageAsync(start, end));
+                requested = end;
+            }
+
+            Append(await inFlight.Dequeue());
+        }
+
+        void Append(IReadOnlyList<byte[]> entries)
+        {
+            foreach (var leaf in HashAndMatch(entries, 0, next, indexOffset, origin, now, found, cancellationToken))
+            {
+                frontier.Append(leaf);
+            }
+
+            next += entries.Count;
+            requested = Math.Max(requested, next);
+        }
+
+        async Task<List<byte[]>> PageAsync(long start, long end)
+        {
+            var entries = new List<byte[]>((int)(end - start));
+            while (start + entries.Count < end)
+            {
+                entries.AddRange(await api.GetEntriesAsync(start + entries.Count, end, indexOffset, cancellationToken));
+            }
+
+            return entries;
+        }
+    }
+
+    /// <summary>A consistency proof between two sizes: from the tiles, or the log's API when it serves none.</summary>
+    private Task<IReadOnlyList<Hash>> ConsistencyProofAsync(long size1, long size2, CancellationToken cancellationToken) =>
+        api is not null ? api.ConsistencyAsync(size1, size2, cancellationToken) : tiles.ProofAsync(ProofPlanner.Consistency(size1, size2), size2, cancellationToken);
 
     private async Task<CycleResult> MisbehavedAsync(string type, string origin, string message, string? previous, string current, CancellationToken cancellationToken)
     {

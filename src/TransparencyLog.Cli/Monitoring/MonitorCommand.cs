@@ -35,18 +35,20 @@ internal static partial class MonitorCommand
         var webhooks = new Option<string[]>("--webhook") { Description = "POST every event as JSON to this URL (repeatable; retried with backoff).", HelpName = "URL", AllowMultipleArgumentsPerToken = false };
         var stateDb = new Option<string?>("--state-db") { Description = "Keep the position and every alert in PostgreSQL (a connection string; schema from migrations/) instead of a state file: an alert is sent once, also across restarts, and the log explorer's health page shows it when this is the log's database.", HelpName = "CONNSTRING" };
         var stateDbPassword = new Option<string?>("--state-db-password-file") { Description = "The --state-db role's password, from a file (keeps it off the command line).", HelpName = "PATH" };
+        var source = new Option<string>("--log-source") { Description = "auto (default): the log's tiles when it serves them, else its API; tiles; api: Rekor v1's REST API (/api/v1/log, /proof, /entries/retrieve) or a CT log's RFC 6962 API (get-sth, get-sth-consistency, get-entries), for logs without tiles.", HelpName = "auto|tiles|api", DefaultValueFactory = _ => "auto" };
         var stream = new Option<string>("--stream") { Description = "auto (default): use the log's entry stream when offered; off: poll only.", HelpName = "auto|off", DefaultValueFactory = _ => "auto" };
         var command = new Command(
             "monitor",
             "Watch a transparency log: verify every checkpoint is consistent with the last one verified (exit 4 / alert on " +
-            "a fork, a shrink or a bad signature), read every new entry from the tiles, and report entries whose " +
+            "a fork, a shrink or a bad signature), read every new entry (from the tiles, or the Rekor v1 / RFC 6962 API of a log " +
+            "that serves none), and report entries whose " +
             "certificate identity, key fingerprint or extensions are on the watch list (a rekor-monitor configuration). " +
             "Each event is a JSON line on stdout, a webhook POST and a Prometheus counter. --once exits 0 (nothing found), " +
             "5 (identities found), 4 (the log misbehaved) or 1 (could not check).\n\n" +
             "Examples:\n  tlog monitor --config-file monitor.yaml --url http://127.0.0.1:3000\n" +
             "  tlog monitor --config-file monitor.yaml --once=false --interval 1m --webhook https://hooks.example/tlog");
         var witnessPolicy = SplitViewCheck.Option();
-        foreach (var option in new Option[] { configFile, config, once, interval, url, kind, vkey, state, metricsPort, webhooks, stream, stateDb, stateDbPassword, witnessPolicy })
+        foreach (var option in new Option[] { configFile, config, once, interval, url, kind, source, vkey, state, metricsPort, webhooks, stream, stateDb, stateDbPassword, witnessPolicy })
         {
             command.Options.Add(option);
         }
@@ -61,6 +63,7 @@ internal static partial class MonitorCommand
                     ParseDuration(parseResult.GetValue(interval) ?? "5m"),
                     CommandActions.Required(parseResult.GetValue(url) ?? host.Context.Env("REKOR_URL"), "no log URL: pass --url or set REKOR_URL").TrimEnd('/'),
                     parseResult.GetValue(kind) ?? "rekor-v1",
+                    parseResult.GetValue(source) ?? "auto",
                     parseResult.GetValue(vkey),
                     parseResult.GetValue(state),
                     parseResult.GetValue(metricsPort),
@@ -80,7 +83,7 @@ internal static partial class MonitorCommand
     }
 
     private sealed record Settings(
-        MonitorConfig Config, bool Once, TimeSpan Interval, string Url, string Kind, string? Vkey, string? StatePath, int? MetricsPort, string[] Webhooks, string Stream, string? StateDb, string? StateDbPasswordFile);
+        MonitorConfig Config, bool Once, TimeSpan Interval, string Url, string Kind, string Source, string? Vkey, string? StatePath, int? MetricsPort, string[] Webhooks, string Stream, string? StateDb, string? StateDbPasswordFile);
 
     private static async Task<int> RunAsync(CliHost host, Settings settings, CancellationToken cancellationToken, SplitViewCheck? splitView = null)
     {
@@ -96,12 +99,18 @@ internal static partial class MonitorCommand
             throw new CliException(ExitCodes.Usage, "--stream must be auto or off");
         }
 
-        await using var store = OpenStore(host, settings, prefix);
-        var key = await VerifierKeyAsync(host, settings, store, cancellationToken);
+        var api = await ApiClientAsync(host, settings, prefix, cancellationToken);
+        if (api is CtApiLogClient && splitView is not null)
+        {
+            throw new CliException(ExitCodes.Usage, "--witness-policy compares checkpoint notes: follow the CT log's tiles (--log-source tiles), not its RFC 6962 API");
+        }
+
+        await using var store = OpenStore(host, settings, api?.BaseUrl ?? prefix);
+        var key = await VerifierKeyAsync(host, settings, store, api, cancellationToken);
         using var metrics = new MonitorMetrics();
         var alerts = new AlertSinks(host.Output, host.Context.Http, Webhooks(host, settings), settings.Config.OutputIdentities, metrics, host.Error);
         var follower = new LogFollower(
-            new TileLogClient(host.Context.Http, prefix), key, new IdentityMatcher(settings.Config.MonitoredValues), settings.Config, alerts, metrics, host.Context.Time, settings.Url, store, splitView);
+            new TileLogClient(host.Context.Http, prefix), key, new IdentityMatcher(settings.Config.MonitoredValues), settings.Config, alerts, metrics, host.Context.Time, settings.Url, store, splitView, api);
         if (!settings.Config.WatchesAnything)
         {
             await host.Error.WriteLineAsync("note: the configuration watches no identities; checking the log's consistency only");
@@ -204,14 +213,59 @@ internal static partial class MonitorCommand
             throw new CliException(ExitCodes.Usage, "--state-db-password-file needs --state-db");
         }
 
-        return new FileMonitorStore(settings.StatePath ?? settings.Config.LogInfoFile ?? DefaultStatePath(host, settings.Url));
+        // A tiles follower's default file is named after the URL (as before); an API follower's after the API's URL,
+        // since its state holds no tree edge and must not be taken for a tiles follower's.
+        return new FileMonitorStore(settings.StatePath ?? settings.Config.LogInfoFile ?? DefaultStatePath(host, logUrl == settings.Url || logUrl.EndsWith("/api/v2", StringComparison.Ordinal) ? settings.Url : logUrl));
     }
 
-    private static async Task<NoteVerifierKey> VerifierKeyAsync(CliHost host, Settings settings, IMonitorStore store, CancellationToken cancellationToken)
+    /// <summary>
+    /// The API client when the log is followed through its API: asked for with <c>--log-source api</c>, or chosen
+    /// when the log answers 404 for its tiles' checkpoint. The Rekor v2 log has no API to follow but its tiles.
+    /// </summary>
+    private static async Task<ApiLogClient?> ApiClientAsync(CliHost host, Settings settings, string prefix, CancellationToken cancellationToken)
+    {
+        if (settings.Source is not ("auto" or "tiles" or "api"))
+        {
+            throw new CliException(ExitCodes.Usage, "--log-source must be auto, tiles or api");
+        }
+
+        if (settings.Kind == "rekor-v2")
+        {
+            return settings.Source == "api" ? throw new CliException(ExitCodes.Usage, "the Rekor v2 log is followed through its tiles only: --log-source api needs --log-kind rekor-v1 or ct") : null;
+        }
+
+        var useApi = settings.Source == "api";
+        if (settings.Source == "auto")
+        {
+            var (status, _, response) = await Http.ServiceCall.SendAsync(host.Context.Http, new HttpRequestMessage(HttpMethod.Get, Http.ServiceCall.Url(prefix, "/checkpoint")), "the log", cancellationToken);
+            response.Dispose();
+            useApi = status == System.Net.HttpStatusCode.NotFound;
+            if (useApi)
+            {
+                await host.Error.WriteLineAsync("note: the log serves no tiles; following it through its API");
+            }
+        }
+
+        return !useApi ? null : settings.Kind == "ct" ? new CtApiLogClient(host.Context.Http, settings.Url) : new RekorApiLogClient(host.Context.Http, settings.Url);
+    }
+
+    private static async Task<NoteVerifierKey> VerifierKeyAsync(CliHost host, Settings settings, IMonitorStore store, ApiLogClient? api, CancellationToken cancellationToken)
     {
         var text = settings.Vkey is { } given
             ? File.Exists(given) ? (await File.ReadAllTextAsync(given, cancellationToken)).Trim() : given.Trim()
             : (await store.LoadAsync(cancellationToken))?.VerifierKey;
+        if (api is not null && text is not null && text.Contains("-----BEGIN", StringComparison.Ordinal))
+        {
+            // A PEM public key (a CT log's, from a log list; or Rekor's /api/v1/log/publicKey) named as the log is.
+            text = await NamedKeyAsync(host, settings, api, text, cancellationToken);
+        }
+
+        if (text is null && api is not null)
+        {
+            text = await ApiVerifierKeyAsync(host, settings, api, cancellationToken);
+            await host.Error.WriteLineAsync($"note: trusting the log's key on first use: {text}");
+        }
+
         if (text is null && settings.Kind == "ct")
         {
             text = await CtVerifierKeyAsync(host, settings.Url, cancellationToken);
@@ -250,6 +304,59 @@ internal static partial class MonitorCommand
         catch (Exception ex) when (ex is ArgumentException or FormatException or CryptographicException)
         {
             throw new CliException(ExitCodes.Error, $"the CT log's checkpoint origin or public key is unusable: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The key of a log followed through its API, trusted on first use: Rekor v1's C2SP verifier key
+    /// (<c>/api/v1/log/verifierKey</c>, ours) or, where that is missing (public Rekor), its PEM public key under its
+    /// checkpoint's origin; a CT log's PEM key (<c>/v1/public-key</c>, ours).
+    /// </summary>
+    private static async Task<string> ApiVerifierKeyAsync(CliHost host, Settings settings, ApiLogClient api, CancellationToken cancellationToken)
+    {
+        if (api is CtApiLogClient)
+        {
+            var pem = Encoding.UTF8.GetString(await Http.ServiceCall.GetAsync(host.Context.Http, Http.ServiceCall.Url(settings.Url, "/v1/public-key"), "the CT log", cancellationToken));
+            return await NamedKeyAsync(host, settings, api, pem, cancellationToken);
+        }
+
+        var (status, body, response) = await Http.ServiceCall.SendAsync(host.Context.Http, new HttpRequestMessage(HttpMethod.Get, Http.ServiceCall.Url(settings.Url, "/api/v1/log/verifierKey")), "the log", cancellationToken);
+        response.Dispose();
+        if (status == System.Net.HttpStatusCode.OK)
+        {
+            return Encoding.UTF8.GetString(body).Trim();
+        }
+
+        var publicKey = Encoding.UTF8.GetString(await Http.ServiceCall.GetAsync(host.Context.Http, Http.ServiceCall.Url(settings.Url, "/api/v1/log/publicKey"), "the log", cancellationToken));
+        return await NamedKeyAsync(host, settings, api, publicKey, cancellationToken);
+    }
+
+    /// <summary>
+    /// A PEM key as a C2SP verifier key: named as the Rekor log's checkpoint origin (the first line of its signed tree
+    /// head), or, for a CT log (whose STH names nobody), as its URL without the scheme.
+    /// </summary>
+    private static async Task<string> NamedKeyAsync(CliHost host, Settings settings, ApiLogClient api, string pem, CancellationToken cancellationToken)
+    {
+        string name;
+        if (api is CtApiLogClient)
+        {
+            name = new Uri(settings.Url).GetComponents(UriComponents.HostAndPort | UriComponents.Path, UriFormat.Unescaped).TrimEnd('/');
+        }
+        else
+        {
+            using var info = System.Text.Json.JsonDocument.Parse(await Http.ServiceCall.GetAsync(host.Context.Http, Http.ServiceCall.Url(settings.Url, "/api/v1/log"), "the log", cancellationToken));
+            name = info.RootElement.TryGetProperty("signedTreeHead", out var sth) && sth.GetString() is { } note
+                ? note.Split('\n', 2)[0]
+                : throw new CliException(ExitCodes.Error, "the log's info has no signedTreeHead");
+        }
+
+        try
+        {
+            return new NoteVerifierKey(name, LogPublicKey.FromPem(pem)).VerifierKey;
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or CryptographicException or KeyLoadException)
+        {
+            throw new CliException(ExitCodes.Error, $"the log's public key is unusable: {ex.Message}");
         }
     }
 

@@ -16,7 +16,7 @@ internal sealed record SplitView(string Witness, string WitnessNote, string Mess
 /// for the checkpoint it last cosigned for the log (<c>GET URL/&lt;hex SHA-256 of origin&gt;/checkpoint</c>), keeps the
 /// answers whose cosignature verifies under the policy's key and whose note verifies under the log's key, and compares
 /// (origin, size, root) with the log's own checkpoint: another root at the same size, or a witnessed tree the log's
-/// tree does not extend (no consistency proof from the log's tiles), proves the log showed two histories. A witness that
+/// tree does not extend (no consistency proof from the log), proves the log showed two histories. A witness that
 /// is down, does not offer the read, or has cosigned nothing is skipped (counted, not alerted).
 /// </summary>
 internal sealed class SplitViewCheck(HttpClient http, WitnessPolicy policy, string policyPath)
@@ -62,9 +62,11 @@ internal sealed class SplitViewCheck(HttpClient http, WitnessPolicy policy, stri
     }
 
     /// <summary>The first contradiction between <paramref name="checkpoint"/> (verified with <paramref name="logKey"/>) and a witness's view, or null.</summary>
-    public async Task<SplitView?> FindAsync(TileLogClient tiles, NoteVerifierKey logKey, Checkpoint checkpoint, CancellationToken cancellationToken)
+    /// <param name="consistencyProof">The log's consistency proof between two sizes (from its tiles or its API).</param>
+    public async Task<SplitView?> FindAsync(
+        Func<long, long, CancellationToken, Task<IReadOnlyList<Hash>>> consistencyProof, NoteVerifierKey logKey, Checkpoint checkpoint, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(tiles);
+        ArgumentNullException.ThrowIfNull(consistencyProof);
         ArgumentNullException.ThrowIfNull(checkpoint);
         var originHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(checkpoint.Origin)));
         var skipped = new List<string>();
@@ -92,7 +94,7 @@ internal sealed class SplitViewCheck(HttpClient http, WitnessPolicy policy, stri
 
                 if (cosigned.Size < checkpoint.Size)
                 {
-                    var proof = await ConsistencyProofAsync(tiles, cosigned.Size, checkpoint.Size, cancellationToken);
+                    var proof = await consistencyProof(cosigned.Size, checkpoint.Size, cancellationToken);
                     if (!ProofVerifier.VerifyConsistency(cosigned.Size, checkpoint.Size, proof, witnessRoot, logRoot))
                     {
                         return new SplitView(witness.Name, note, $"SPLIT VIEW: the log's tree of size {checkpoint.Size} ({logRoot}) does not extend the tree of size {cosigned.Size} ({witnessRoot}) cosigned by witness {witness.Name} of {policyPath}");
@@ -138,8 +140,4 @@ internal sealed class SplitViewCheck(HttpClient http, WitnessPolicy policy, stri
             return null;
         }
     }
-
-    /// <summary>An RFC 6962 consistency proof between two sizes, built from the log's tiles of the larger tree.</summary>
-    private static Task<IReadOnlyList<Hash>> ConsistencyProofAsync(TileLogClient tiles, long size1, long size2, CancellationToken cancellationToken) =>
-        tiles.ProofAsync(ProofPlanner.Consistency(size1, size2), size2, cancellationToken);
 }

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Net;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Merkle;
 
@@ -112,52 +111,8 @@ internal sealed class TileLogClient(HttpClient http, string prefix)
 
     private static long TileEntries(int level, long treeSize) => treeSize >> (level * TileMath.Height);
 
-    private async Task<byte[]> GetAsync(string path, int maxBytes, CancellationToken cancellationToken)
-    {
-        var url = new Uri(Prefix + path);
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new CliException(ExitCodes.Error, $"cannot reach the log at {url}: {ex.Message}");
-        }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new CliException(ExitCodes.Error, $"the log at {url} did not answer in time");
-        }
-
-        using (response)
-        {
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                throw new CliException(ExitCodes.Error, $"the log answered {(int)response.StatusCode} to GET {url}");
-            }
-
-            if (response.Content.Headers.ContentLength > maxBytes)
-            {
-                throw new MonitorLogException($"GET {url} is larger than {maxBytes} bytes");
-            }
-
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            using var buffer = new MemoryStream();
-            var chunk = new byte[81920];
-            int read;
-            while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-            {
-                if (buffer.Length + read > maxBytes)
-                {
-                    throw new MonitorLogException($"GET {url} is larger than {maxBytes} bytes");
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-
-            return buffer.ToArray();
-        }
-    }
+    private Task<byte[]> GetAsync(string path, int maxBytes, CancellationToken cancellationToken) =>
+        BoundedHttp.ReadAsync(http, new HttpRequestMessage(HttpMethod.Get, new Uri(Prefix + path)), maxBytes, cancellationToken);
 }
 
 /// <summary>The log served something malformed: a monitor failure (exit 1), distinct from proven misbehaviour (exit 4).</summary>

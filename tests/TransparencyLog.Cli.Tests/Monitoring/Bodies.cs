@@ -21,6 +21,29 @@ internal static class Bodies
     /// <summary>An entry whose certificate names <paramref name="email"/>, issued for <paramref name="issuer"/>.</summary>
     public static byte[] Keyless(int n, string email, string issuer, string? buildSignerUri = null)
     {
+        using var certificate = Certificate(email, issuer, buildSignerUri);
+        return HashedRekord(n, certificate.ExportCertificatePem());
+    }
+
+    /// <summary>
+    /// An RFC 6962 MerkleTreeLeaf (a CT log's leaf): v1, timestamped_entry, timestamp <paramref name="n"/>, an x509 entry
+    /// holding a certificate for <paramref name="email"/> (or, without one, a certificate naming nobody), no extensions.
+    /// </summary>
+    public static byte[] CtLeaf(int n, string? email = null, string issuer = "https://issuer.example")
+    {
+        using var certificate = Certificate(email ?? $"nobody-{n}@example.org", issuer, null);
+        var der = certificate.RawData;
+        var leaf = new byte[2 + 8 + 2 + 3 + der.Length + 2];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(leaf.AsSpan(2), (ulong)n);
+        leaf[12] = (byte)(der.Length >> 16);
+        leaf[13] = (byte)(der.Length >> 8);
+        leaf[14] = (byte)der.Length;
+        der.CopyTo(leaf, 15);
+        return leaf;
+    }
+
+    private static X509Certificate2 Certificate(string email, string issuer, string? buildSignerUri)
+    {
         var request = new CertificateRequest("CN=sigstore", s_key, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
         san.AddEmailAddress(email);
@@ -32,8 +55,7 @@ internal static class Bodies
         }
 
         var now = DateTimeOffset.UtcNow;
-        using var certificate = request.CreateSelfSigned(now.AddMinutes(-1), now.AddMinutes(10));
-        return HashedRekord(n, certificate.ExportCertificatePem());
+        return request.CreateSelfSigned(now.AddMinutes(-1), now.AddMinutes(10));
     }
 
     private static byte[] Utf8(string value)

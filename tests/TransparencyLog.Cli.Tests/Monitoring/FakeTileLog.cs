@@ -14,8 +14,9 @@ namespace TransparencyLog.Cli.Tests.Monitoring;
 
 /// <summary>
 /// A c2sp.org/tlog-tiles log on loopback built from an in-memory list of entries: checkpoint, hash tiles, entry
-/// bundles, the verifier key and the entry stream (<c>/api/v1/log/stream</c>). Tests rewrite its history to make it
-/// fork or shrink, and can make it drop every stream after a few events.
+/// bundles, the verifier key and the entry stream (<c>/api/v1/log/stream</c>), and Rekor v1's REST API over the same
+/// entries (<c>/api/v1/log</c>, <c>/proof</c>, <c>/entries/retrieve</c>). Tests rewrite its history to make it fork or
+/// shrink, can make it drop every stream after a few events, and can turn its tiles off (a log with the API only).
 /// </summary>
 internal sealed class FakeTileLog : IAsyncDisposable
 {
@@ -27,6 +28,7 @@ internal sealed class FakeTileLog : IAsyncDisposable
     private readonly List<byte[]> _entries = [];
     private Dictionary<(int Level, long Index), Hash[]> _tiles = [];
     private int _streamConnections;
+    private int _retrieveRequests;
 
     private FakeTileLog(WebApplication app) => _app = app;
 
@@ -38,6 +40,15 @@ internal sealed class FakeTileLog : IAsyncDisposable
     public int? DropStreamAfter { get; set; }
 
     public int StreamConnections => Volatile.Read(ref _streamConnections);
+
+    /// <summary>False: every tiles path (and the checkpoint) answers 404, as a Rekor v1 log without tiles.</summary>
+    public bool ServeTiles { get; set; } = true;
+
+    /// <summary>When set, the API serves this body for that index instead of the logged one (the tree is unchanged).</summary>
+    public (long Index, byte[] Body)? ServeInstead { get; set; }
+
+    /// <summary>Entry retrieval requests served (ten entries at most each).</summary>
+    public int RetrieveRequests => Volatile.Read(ref _retrieveRequests);
 
     public long Size
     {
@@ -85,9 +96,12 @@ internal sealed class FakeTileLog : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var log = new FakeTileLog(app);
-        app.MapGet("/checkpoint", () => Results.Text(log.Checkpoint(), "text/plain; charset=utf-8"));
+        app.MapGet("/checkpoint", () => log.ServeTiles ? Results.Text(log.Checkpoint(), "text/plain; charset=utf-8") : Results.NotFound());
         app.MapGet("/api/v1/log/verifierKey", () => Results.Text(log.VerifierKey + "\n"));
-        app.MapGet("/tile/{**path}", (string path) => log.Tile(path) is { } bytes ? Results.Bytes(bytes, "application/octet-stream") : Results.NotFound());
+        app.MapGet("/tile/{**path}", (string path) => log.ServeTiles && log.Tile(path) is { } bytes ? Results.Bytes(bytes, "application/octet-stream") : Results.NotFound());
+        app.MapGet("/api/v1/log", log.LogInfo);
+        app.MapGet("/api/v1/log/proof", (long firstSize, long lastSize) => log.ConsistencyProof(firstSize, lastSize));
+        app.MapPost("/api/v1/log/entries/retrieve", (RetrieveRequest request) => log.Retrieve(request.LogIndexes));
         app.MapGet("/api/v1/log/stream", log.StreamAsync);
         await app.StartAsync();
         return log;
@@ -102,6 +116,54 @@ internal sealed class FakeTileLog : IAsyncDisposable
             return SignedNote.SignAsync(new Checkpoint(Name, _entries.Count, edge.Root.ToArray()).ToNoteText(), new NoteSigner(Name, _key)).Completed();
         }
     }
+
+    private IResult LogInfo()
+    {
+        lock (_lock)
+        {
+            return Results.Json(new { rootHash = Root(_entries.Count).ToString(), treeSize = _entries.Count, signedTreeHead = Checkpoint(), treeID = "1" });
+        }
+    }
+
+    /// <summary>The proof as the log's current entries give it (so a rewritten history yields a proof that fails).</summary>
+    private IResult ConsistencyProof(long first, long last)
+    {
+        lock (_lock)
+        {
+            if (first < 1 || first > last || last > _entries.Count)
+            {
+                return Results.Json(new { code = 400, message = "bad sizes" }, statusCode: 400);
+            }
+
+            var leaves = _entries.Select(static e => Rfc6962.HashLeaf(e)).ToArray();
+            var plan = ProofPlanner.Consistency(first, last);
+            var nodes = plan.Nodes.Select(n => Rfc6962.RootFromLeafHashes(leaves.AsSpan((int)(n.Index << n.Level), 1 << n.Level))).ToList();
+            return Results.Json(new { rootHash = Root((int)last).ToString(), hashes = plan.Assemble(nodes).Select(static h => h.ToString()) });
+        }
+    }
+
+    /// <summary>Rekor's shape: one <c>{uuid: entry}</c> map per entry found, in reverse order to show order is not relied on.</summary>
+    private IResult Retrieve(long[] indexes)
+    {
+        Interlocked.Increment(ref _retrieveRequests);
+        lock (_lock)
+        {
+            if (indexes.Length is 0 or > 10)
+            {
+                return Results.Json(new { code = 400, message = "at most 10 items per request" }, statusCode: 400);
+            }
+
+            var found = indexes.Where(i => i >= 0 && i < _entries.Count).Reverse().Select(i => new Dictionary<string, object>
+            {
+                [Rfc6962.HashLeaf(_entries[(int)i]).ToString()] = new { body = Convert.ToBase64String(ServeInstead is { } lie && lie.Index == i ? lie.Body : _entries[(int)i]), logIndex = i, integratedTime = 0 },
+            });
+            return Results.Json(found.ToArray());
+        }
+    }
+
+    private Hash Root(int size) => Rfc6962.RootFromLeafHashes([.. _entries.Take(size).Select(static e => Rfc6962.HashLeaf(e))]);
+
+    private sealed record RetrieveRequest(long[] LogIndexes);
 
     private void Rebuild()
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using TransparencyLog.Testing;
+using static TransparencyLog.Cli.Tests.Monitoring.MonitorWatch;
 
 namespace TransparencyLog.Cli.Tests.Monitoring;
 
@@ -10,18 +11,6 @@ namespace TransparencyLog.Cli.Tests.Monitoring;
 /// </summary>
 public sealed class MonitorDatabaseStateTests : IAsyncLifetime
 {
-    private const string Alice = "alice@example.com";
-    private const string Issuer = "https://issuer.example";
-
-    private const string AliceConfig = """
-        startIndex: 0
-        monitoredValues:
-          certIdentities:
-            - certSubject: alice@example\.com
-              issuers:
-                - https://issuer\.example
-        """;
-
     private readonly CliRunner _cli = new();
     private FakeTileLog _log = null!;
     private string _admin = "";
@@ -49,9 +38,6 @@ public sealed class MonitorDatabaseStateTests : IAsyncLifetime
     private Task<(int ExitCode, string Out, string Err)> OnceAsync(string config = AliceConfig, params string[] extra) =>
         _cli.RunAsync(["monitor", "--config", config, "--url", _log.Url, "--vkey", _log.VerifierKey,
             "--state-db", _appWithoutPassword, "--state-db-password-file", _passwordFile, .. extra]);
-
-    private static List<JsonElement> Events(string stdout) =>
-        [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(static l => JsonDocument.Parse(l).RootElement.Clone())];
 
     [Fact]
     public async Task Monitor_StateDb_IdentityMatchAlertsOnceAndNotAgainAfterRestart()

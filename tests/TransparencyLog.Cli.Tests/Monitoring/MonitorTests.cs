@@ -9,23 +9,12 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Tests.Shared;
+using static TransparencyLog.Cli.Tests.Monitoring.MonitorWatch;
 
 namespace TransparencyLog.Cli.Tests.Monitoring;
 
 public sealed class MonitorTests : IAsyncLifetime
 {
-    private const string Alice = "alice@example.com";
-    private const string Issuer = "https://issuer.example";
-
-    private const string AliceConfig = """
-        startIndex: 0
-        monitoredValues:
-          certIdentities:
-            - certSubject: alice@example\.com
-              issuers:
-                - https://issuer\.example
-        """;
-
     private readonly CliRunner _cli = new();
     private FakeTileLog _log = null!;
 
@@ -41,9 +30,6 @@ public sealed class MonitorTests : IAsyncLifetime
 
     private Task<(int ExitCode, string Out, string Err)> OnceAsync(string config, params string[] extra) =>
         _cli.RunAsync(["monitor", "--config", config, "--url", _log.Url, "--state", StatePath, "--vkey", _log.VerifierKey, .. extra]);
-
-    private static List<JsonElement> Events(string stdout) =>
-        [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(static l => JsonDocument.Parse(l).RootElement.Clone())];
 
     [Fact]
     public async Task Monitor_IdentityMatch_AlertsOnceAndNotAgainAfterRestart()

@@ -68,5 +68,60 @@ public sealed class MonitorCommandTests(LocalSystem system) : IDisposable
         Assert.True(second.ExitCode == 0, second.Output);
     }
 
+    [Fact]
+    public async Task Monitor_RekorV1ThroughItsApi_FindsTheKeylessSignatureOnceAndNotAgainAfterRestart()
+    {
+        var email = $"monitor-api-{Guid.NewGuid():N}@example.com";
+        var file = _tlog.Write("monitored-api.txt", $"monitored api {Guid.NewGuid()}\n");
+        var bundle = await _tlog.SignBlobAsync(file, email);
+        string[] monitor = ["monitor", "--config", Config(email), "--url", system["REKOR_URL"], "--log-source", "api", "--state", _tlog.PathOf("v1-api.state"), "--vkey", system["REKOR_NOTE_VKEY"]];
+
+        var first = await _tlog.RunAsync(monitor);
+        var second = await _tlog.RunAsync(monitor);
+        var another = await _tlog.SignBlobAsync(_tlog.Write("monitored-api-2.txt", $"monitored api 2 {Guid.NewGuid()}\n"), email);
+        var third = await _tlog.RunAsync(monitor);
+
+        // Through /api/v1/log, /api/v1/log/proof and /api/v1/log/entries/retrieve only, the whole log from index 0.
+        Assert.True(first.ExitCode == 5, first.Output);
+        using var line = JsonDocument.Parse(first.StandardOutput.Trim());
+        Assert.Equal(LogIndex(bundle), line.RootElement.GetProperty("logIndex").GetInt64());
+        Assert.Equal(email, line.RootElement.GetProperty("value").GetString());
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.True(third.ExitCode == 5, third.Output);
+        using var next = JsonDocument.Parse(third.StandardOutput.Trim());
+        Assert.Equal(LogIndex(another), next.RootElement.GetProperty("logIndex").GetInt64());
+    }
+
+    [Fact]
+    public async Task Monitor_CtLogThroughRfc6962Api_FindsThePrecertificateOnceAndNotAgainAfterRestart()
+    {
+        var email = $"monitor-ct-api-{Guid.NewGuid():N}@example.com";
+        var file = _tlog.Write("monitored-ct-api.txt", $"monitored ct api {Guid.NewGuid()}\n");
+        await _tlog.SignBlobAsync(file, email);
+        string[] monitor = ["monitor", "--config", Config(email), "--url", system["CT_LOG_URL"], "--log-kind", "ct", "--log-source", "api", "--state", _tlog.PathOf("ct-api.state")];
+
+        var first = await _tlog.RunAsync(monitor);
+        var second = await _tlog.RunAsync(monitor);
+        await _tlog.SignBlobAsync(_tlog.Write("monitored-ct-api-2.txt", $"monitored ct api 2 {Guid.NewGuid()}\n"), email);
+        var third = await _tlog.RunAsync(monitor);
+
+        // get-sth (its signature checked with the key from /v1/public-key), get-sth-consistency and get-entries only.
+        Assert.True(first.ExitCode == 5, first.Output);
+        using var line = JsonDocument.Parse(first.StandardOutput.Trim());
+        Assert.Equal(email, line.RootElement.GetProperty("value").GetString());
+        Assert.Equal(system["OIDC_ISSUER"], line.RootElement.GetProperty("issuer").GetString());
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.True(third.ExitCode == 5, third.Output);
+        var later = third.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(static l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        Assert.NotEmpty(later);
+        Assert.All(later, e => Assert.True(e.GetProperty("logIndex").GetInt64() > line.RootElement.GetProperty("logIndex").GetInt64()));
+    }
+
+    private static long LogIndex(string bundle)
+    {
+        using var logged = JsonDocument.Parse(File.ReadAllText(bundle));
+        return long.Parse(logged.RootElement.GetProperty("verificationMaterial").GetProperty("tlogEntries")[0].GetProperty("logIndex").GetString()!, CultureInfo.InvariantCulture);
+    }
+
     public void Dispose() => _tlog.Dispose();
 }
