@@ -90,14 +90,29 @@ start_log() {
     exec env "$@" dotnet "$service_dll" --contentRoot "$(dirname "$service_dll")"
   ) >"$work/log-$name.log" 2>&1 &
   pids+=($!)
+  log_pid=$!
   wait_ready "http://127.0.0.1:$log_port" "$!" "$work/log-$name.log"
 }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
+log_pid=
+witness_pids=()
 run_appends() {
   echo "==> appends: $1 ($clients clients, ${warmup} s warm-up, ${duration} s measured); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  local before=() pid i=0 size0 size1
+  for pid in "${witness_pids[@]}"; do before+=("$(cpu_ticks "$pid")"); done
+  size0=$(curl -fsS "http://127.0.0.1:$log_port/checkpoint" | sed -n 2p)
   dotnet "$bench_dll" log --url "http://127.0.0.1:$log_port" --admin-connection "Host=127.0.0.1;Port=$pgport;Username=postgres;Password=$superuser_password;Database=bench_log" \
+    --service-pid "$log_pid" --postgres-data "$work/pg/data" \
     --clients "$clients" --duration "$duration" --warmup "$warmup" --read-duration 0 2>&1 \
-    | grep -iE 'append|p50|p99|entries/s|appends/s|POST|^\|' | sed 's/^/    /' || true
+    | grep -iE 'append|p50|p99|entries/s|appends/s|POST|CPU|service +postgres|^\|' | sed 's/^/    /' || true
+  size1=$(curl -fsS "http://127.0.0.1:$log_port/checkpoint" | sed -n 2p)
+  for pid in "${witness_pids[@]}"; do
+    # Over warm-up and measurement: every entry appended in between.
+    echo "    witness w$i CPU: $(awk -v t="$(( $(cpu_ticks "$pid") - before[i] ))" -v hz="$(getconf CLK_TCK)" -v n="$((size1 - size0))" \
+      'BEGIN { per = n > 0 ? t / hz * 1e6 / n : 0; printf "%.2f s for %d entries, %.0f µs per entry", t / hz, n, per }')"
+    i=$((i + 1))
+  done
   echo "    load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
@@ -126,6 +141,7 @@ for i in 0 1 2; do
     exec dotnet "$witness_dll" --contentRoot "$(dirname "$witness_dll")"
   ) >"$work/w$i.log" 2>&1 &
   pids+=($!)
+  witness_pids+=($!)
   wait_ready "http://127.0.0.1:$port" "$!" "$work/w$i.log"
 done
 printf 'group main 2 w0 w1 w2\nquorum main\n' >>"$policy"

@@ -127,6 +127,53 @@ public sealed class LogWitnessingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FailClosed_QuorumDownWhileBatchesArrive_EveryBatchCommitsAndAllAreAnsweredWhenItReturns()
+    {
+        var (origin, vkey) = await ReadLogIdentityAsync();
+        // A budget long enough for the second witness's process start on a busy machine.
+        await using var log = await StartLogAsync("FailClosed", new Dictionary<string, string> { ["Witnessing__BudgetMilliseconds"] = "120000" });
+        await StartWitnessesAsync(origin, vkey, 0);
+
+        // Six appends, one batch each, all waiting for the quorum at once: a batch waiting for the witnesses does not
+        // hold back the commit of the next (one later round covers them all).
+        var appends = new List<Task<HttpResponseMessage>>();
+        for (var i = 1; i <= 6; i++)
+        {
+            appends.Add(log.AppendAsync());
+            await WaitForCommittedEntriesAsync(i);
+        }
+
+        await StartWitnessesAsync(origin, vkey, 1);
+        var answers = await Task.WhenAll(appends);
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Created, a.StatusCode));
+        Assert.True(_policy.Verify(await log.Client.GetStringAsync("/checkpoint"), out _));
+        foreach (var answer in answers)
+        {
+            answer.Dispose();
+        }
+    }
+
+    private async Task WaitForCommittedEntriesAsync(long count)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_app);
+        await connection.OpenAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM entries", connection);
+            var committed = (long)(await command.ExecuteScalarAsync())!;
+            if (committed >= count)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"{committed} entries committed after 10 s; expected {count} while the earlier ones wait for the witnesses");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task FailOpen_WitnessesDown_AppendsProceedAndCosignaturesFollow()
     {
         var (origin, vkey) = await ReadLogIdentityAsync();
@@ -290,13 +337,23 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         return (checkpoint.Split('\n')[0], vkey);
     }
 
-    private Task<LogProcess> StartLogAsync(string mode, IReadOnlyDictionary<string, string>? more = null) => LogProcess.StartAsync(_app, _stateDirectory, new Dictionary<string, string>(more ?? new Dictionary<string, string>())
+    /// <summary>The log with the policy in <paramref name="mode"/>; <paramref name="more"/> adds or overrides settings.</summary>
+    private Task<LogProcess> StartLogAsync(string mode, IReadOnlyDictionary<string, string>? more = null)
     {
-        ["Witnessing__PolicyFile"] = _policyFile,
-        ["Witnessing__Mode"] = mode,
-        ["Witnessing__WitnessTimeoutMilliseconds"] = "10000",
-        ["Witnessing__BudgetMilliseconds"] = "15000",
-    });
+        var settings = new Dictionary<string, string>
+        {
+            ["Witnessing__PolicyFile"] = _policyFile,
+            ["Witnessing__Mode"] = mode,
+            ["Witnessing__WitnessTimeoutMilliseconds"] = "10000",
+            ["Witnessing__BudgetMilliseconds"] = "15000",
+        };
+        foreach (var (key, value) in more ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+
+        return LogProcess.StartAsync(_app, _stateDirectory, settings);
+    }
 
     private async Task StartWitnessesAsync(string origin, string vkey, params int[] which)
     {

@@ -96,6 +96,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
 
+    /// <summary>Committed batches waiting for the witness quorum at once, beyond the two in the in-flight window.</summary>
+    private const int MaxWitnessWaits = 64;
+    private readonly SemaphoreSlim _witnessWaits = new(MaxWitnessWaits, MaxWitnessWaits);
+
     // The right edge of the tree as of the last batch this process committed. Valid only while the head row still
     // says the same size and root; otherwise another process appended and the edge is read again.
     private TreeEdge? _edge;
@@ -209,6 +213,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _witnessWaits.Dispose();
     }
 
     private async Task RunAsync()
@@ -260,10 +265,16 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
         finally
         {
-            // Batches already sent to commit are answered by their commit, whatever shutdown does.
+            // Batches already sent to commit are answered by their commit, whatever shutdown does, and those waiting
+            // for the witnesses once that ends (each within the witnessing budget).
             while (inFlight.Count > 0)
             {
                 await inFlight.Dequeue();
+            }
+
+            for (var slot = 0; slot < MaxWitnessWaits; slot++)
+            {
+                await _witnessWaits.WaitAsync(CancellationToken.None);
             }
 
             // Stopping: whatever still waits was not appended. Tell those clients now rather than leave them hanging.
@@ -577,19 +588,54 @@ internal sealed partial class Sequencer : IAsyncDisposable
         LogServiceMetrics.NewEntries.WithLabels(_log.Name).Inc(appended.Count);
         Log.BatchCommitted(_logger, _log.Name, appended.Count, batch.Count - appended.Count, head.Size);
 
+        // Witnessing (fail-closed) holds the answers until the quorum cosigned this checkpoint. That wait is outside the
+        // sequencer's in-flight window: the next batches commit meanwhile and one later round covers them all. At most
+        // MaxWitnessWaits batches wait at once; beyond that the window waits too (back-pressure on intake).
+        var witnessed = _witnessing.CheckpointSignedAsync(_log, head);
+        if (witnessed.IsCompleted)
+        {
+            AnswerWitnessed(batch, outcomes, witnessed);
+            return;
+        }
+
+        await _witnessWaits.WaitAsync(CancellationToken.None);
+        _ = AnswerWhenWitnessedAsync(batch, outcomes, witnessed);
+    }
+
+    /// <summary>Answers a committed batch once its checkpoint's witnessing ends; frees its witness-wait slot.</summary>
+    private async Task AnswerWhenWitnessedAsync(List<Pending> batch, AppendOutcome[] outcomes, Task witnessed)
+    {
         try
         {
-            // Witnessing (fail-closed) holds the answers until the quorum cosigned this checkpoint.
-            await _witnessing.CheckpointSignedAsync(_log, head);
+            await witnessed.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            AnswerWitnessed(batch, outcomes, witnessed);
         }
-        catch (WitnessQuorumUnmetException e)
+        catch (Exception e)
+        {
+            Fail(batch, e);
+        }
+        finally
+        {
+            _witnessWaits.Release();
+        }
+    }
+
+    private void AnswerWitnessed(List<Pending> batch, AppendOutcome[] outcomes, Task witnessed)
+    {
+        if (witnessed.Exception?.InnerException is WitnessQuorumUnmetException unmet)
         {
             // Committed, but not published: each client is answered 503 and a retry finds its entry (409).
             foreach (var pending in batch)
             {
-                pending.Completion.TrySetException(e);
+                pending.Completion.TrySetException(unmet);
             }
 
+            return;
+        }
+
+        if (witnessed.Exception?.InnerException is { } failure)
+        {
+            Fail(batch, failure);
             return;
         }
 

@@ -162,13 +162,23 @@ internal sealed partial class CheckpointWitnessing : IDisposable
                 var failClosed = _options.Mode == WitnessingMode.FailClosed;
                 while (_latest.TryGetValue(log.Id, out var head) && head.Size > done)
                 {
-                    if (await CollectAsync(log, head))
+                    var (met, note) = await CollectAsync(log, head);
+                    if (note is not null)
                     {
-                        done = head.Size;
-                        if (_waiters.TryGetValue(log.Id, out var waiters))
+                        // Served from memory at once (the note verifies on its own); the waiters are answered before
+                        // the row that lets other processes serve it too is written.
+                        _cosigned.AddOrUpdate(log.Id, (head.Size, note), (_, old) => old.Size > head.Size ? old : (head.Size, note));
+                        if (met && _waiters.TryGetValue(log.Id, out var waiters))
                         {
                             waiters.Release(head.Size);
                         }
+
+                        await StoreAsync(log.Id, head.Size, note);
+                    }
+
+                    if (met)
+                    {
+                        done = head.Size;
                     }
                     else if (failClosed && !(_waiters.TryGetValue(log.Id, out var waiting) && waiting.Any))
                     {
@@ -199,8 +209,11 @@ internal sealed partial class CheckpointWitnessing : IDisposable
         });
     }
 
-    /// <summary>One round: all witnesses at once; true once their verified lines satisfy the quorum.</summary>
-    private async Task<bool> CollectAsync(LogInstance log, TreeHead head)
+    /// <summary>
+    /// One round: all witnesses at once. Met once their verified lines satisfy the quorum; the note carries the lines
+    /// collected (null when none is to be kept: fail-closed below the quorum, or no line at all).
+    /// </summary>
+    private async Task<(bool Met, string? Note)> CollectAsync(LogInstance log, TreeHead head)
     {
         var policy = _policy!;
         var started = Stopwatch.GetTimestamp();
@@ -236,19 +249,16 @@ internal sealed partial class CheckpointWitnessing : IDisposable
             LogQuorumUnmet(_logger, log.Name, head.Size, lines.Count);
             if (_options.Mode == WitnessingMode.FailClosed || lines.Count == 0)
             {
-                return false;
+                return (false, null);
             }
         }
 
         // Cosignatures follow the log's own signature, in policy order.
-        var note = head.Checkpoint + string.Concat(policy.Witnesses.Where(w => lines.ContainsKey(w.Name)).Select(w => lines[w.Name]));
-        await StoreAsync(log.Id, head.Size, note);
-        return met;
+        return (met, head.Checkpoint + string.Concat(policy.Witnesses.Where(w => lines.ContainsKey(w.Name)).Select(w => lines[w.Name])));
     }
 
     private async Task StoreAsync(int logId, long size, string note)
     {
-        _cosigned.AddOrUpdate(logId, (size, note), (_, old) => old.Size > size ? old : (size, note));
         try
         {
             await using var command = _dataSource.CreateCommand("""
