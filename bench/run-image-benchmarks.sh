@@ -36,7 +36,7 @@ $build && dotnet publish src/TransparencyLog.Cli -c Release -r linux-x64 --self-
 echo "load average at start: $(cut -d" " -f1-3 /proc/loadavg)"
 data=$(mktemp -d /tmp/tlog-image-bench.XXXXXX)
 export TLOG_DATA_DIR=$data TLOG_SKIP_BUILD=1 Api__RateLimits__PerAddressPermits=0 Api__RateLimits__PerIdentityPermits=0
-export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port) REGISTRY_PORT=$(free_port) ADMISSION_PORT=$(free_port)
+export PG_PORT=$(free_port) REKOR_PORT=$(free_port) FULCIO_PORT=$(free_port) FULCIO_GRPC_PORT=$(free_port) OIDC_PORT=$(free_port) REGISTRY_PORT=$(free_port) ADMISSION_PORT=$(free_port) WITNESS_PORT=$(free_port)
 cleanup() { "$root/run.sh" stop >/dev/null 2>&1 || true; $keep || rm -rf "$data"; }  # from $root: the run ends in $data/work
 trap cleanup EXIT
 ./run.sh --background >"$data/run.log" 2>&1 || { cat "$data/run.log"; exit 1; }

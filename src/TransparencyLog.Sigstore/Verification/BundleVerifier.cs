@@ -192,7 +192,7 @@ public sealed class BundleVerifier
                 var valid = false;
                 foreach (var authority in authorities)
                 {
-                    if (CertificateChains.TryValidate(leaf, authority.CertChain, timestamp.Time, null, out var issuer, out var error))
+                    if (CertificateChains.TryValidate(leaf, authority.CertChain, timestamp.Time, CertificateChains.CodeSigningEku, out var issuer, out var error))
                     {
                         if (issuerCertificate is null)
                         {

@@ -8,6 +8,8 @@ namespace TransparencyLog.Sigstore.Verification;
 /// certificate of the built path must come from the leaf or that chain, never from a machine store. The one place
 /// for chain checks: verifiers validate leaves with <see cref="TryValidate"/>; the CA and the TSA check their own
 /// configured chains at start-up with <see cref="VerifyInOrder"/>, parameterised by the extended key usage.
+/// Verification (<see cref="TryValidate"/>) never builds an <see cref="X509Chain"/>: <see cref="CertificatePath"/>
+/// checks the path without the machine's trust store, which the platform chain builder loads on every build.
 /// </summary>
 public static class CertificateChains
 {
@@ -52,6 +54,11 @@ public static class CertificateChains
             : "it is not in order from the first certificate to the root, or holds unrelated certificates";
     }
 
+    /// <summary>
+    /// Validates <paramref name="leaf"/> under <paramref name="trustedChain"/> (DER, root last) at <paramref name="time"/>,
+    /// requiring <paramref name="requiredEku"/> when given; on success <paramref name="issuer"/> is a copy of the
+    /// leaf's issuer, which the caller disposes.
+    /// </summary>
     internal static bool TryValidate(
         X509Certificate2 leaf, IReadOnlyList<byte[]> trustedChain, DateTimeOffset time, string? requiredEku, out X509Certificate2? issuer, out string error)
     {
@@ -75,66 +82,30 @@ public static class CertificateChains
             return false;
         }
 
-        using var chain = new X509Chain();
+        if (certificates.Count == 0)
+        {
+            error = "the trusted chain is empty";
+            return false;
+        }
+
         try
         {
-            var policy = chain.ChainPolicy;
-            policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            policy.CustomTrustStore.Add(certificates[^1]);
-            foreach (var intermediate in certificates.Take(certificates.Count - 1))
+            var path = CertificatePath.Build(leaf, certificates, time, requiredEku, out error);
+            if (path is null)
             {
-                policy.ExtraStore.Add(intermediate);
-            }
-
-            policy.RevocationMode = X509RevocationMode.NoCheck;
-            policy.DisableCertificateDownloads = true;
-            policy.VerificationTime = time.UtcDateTime;
-            policy.VerificationTimeIgnored = false;
-            if (requiredEku is not null)
-            {
-                policy.ApplicationPolicy.Add(new Oid(requiredEku));
-            }
-
-            if (!chain.Build(leaf))
-            {
-                var reasons = chain.ChainStatus
-                    .Where(static s => s.Status != X509ChainStatusFlags.NoError)
-                    .Select(static s => s.StatusInformation.Trim())
-                    .Where(static s => s.Length > 0)
-                    .Distinct();
-                error = string.Join("; ", reasons);
-                if (error.Length == 0)
-                {
-                    error = "no valid path to the trusted root";
-                }
-
                 return false;
             }
 
-            // A path through a certificate outside the trusted chain (e.g. a system intermediate) does not count.
-            foreach (var element in chain.ChainElements.Skip(1))
-            {
-                if (!certificates.Any(c => c.RawDataMemory.Span.SequenceEqual(element.Certificate.RawDataMemory.Span)))
-                {
-                    error = "the path leaves the trusted chain";
-                    return false;
-                }
-            }
-
-            issuer = chain.ChainElements.Count > 1
-                ? X509CertificateLoader.LoadCertificate(chain.ChainElements[1].Certificate.RawData)
-                : null;
-            error = issuer is null ? "the certificate is itself a trusted root, not an issued certificate" : string.Empty;
-            return issuer is not null;
+            issuer = X509CertificateLoader.LoadCertificate(path[1].RawDataMemory.Span);
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            error = "a certificate of the path has a malformed extension";
+            return false;
         }
         finally
         {
-            // Element 0 is the caller's leaf; the rest are copies owned here.
-            foreach (var element in chain.ChainElements.Skip(1))
-            {
-                element.Certificate.Dispose();
-            }
-
             foreach (var c in certificates)
             {
                 c.Dispose();
