@@ -110,12 +110,25 @@ internal sealed class LogFollower(
         var from = edge.Size;
         var found = new List<MonitorEvent>();
         await ScanAsync(from, checkpoint.Size, edge, checkpoint.Origin, found, cancellationToken);
-        if (edge.Root != root)
+        return await CompleteCycleAsync(
+            from, checkpoint, note, state, edge.Root, "appended", found, MonitorState.EdgeOf(edge), cancellationToken);
+    }
+
+    /// <summary>
+    /// The end of a cycle that read entries <paramref name="from"/>..size: the root they give must be the one the log
+    /// signed; then the events go out, and only then is the state saved (a crash in between rescans: at least once,
+    /// never never).
+    /// </summary>
+    private async Task<CycleResult> CompleteCycleAsync(
+        long from, Checkpoint checkpoint, string note, MonitorState? state, Hash computed, string how, List<MonitorEvent> found, IReadOnlyList<IReadOnlyList<string>> edge, CancellationToken cancellationToken)
+    {
+        var root = Hash.FromBytes(checkpoint.RootHash);
+        if (computed != root)
         {
             return await MisbehavedAsync(
                 "log_inconsistent",
                 checkpoint.Origin,
-                $"LOG INCONSISTENT: the entries {from}..{checkpoint.Size} appended to the verified tree of size {from} give root {edge.Root}, but the log signed {root} for size {checkpoint.Size}",
+                $"LOG INCONSISTENT: the entries {from}..{checkpoint.Size} {how} to the verified tree of size {from} give root {computed}, but the log signed {root} for size {checkpoint.Size}",
                 state?.Checkpoint,
                 note,
                 cancellationToken);
@@ -128,8 +141,7 @@ internal sealed class LogFollower(
             await RaiseAsync(e, cancellationToken);
         }
 
-        // Saved only after the events went out: a crash before this line rescans (at least once, never never).
-        await store.SaveAsync(new MonitorState(url, key.VerifierKey, note, checkpoint.Size, root.ToString(), MonitorState.EdgeOf(edge)), cancellationToken);
+        await store.SaveAsync(new MonitorState(url, key.VerifierKey, note, checkpoint.Size, root.ToString(), edge), cancellationToken);
         return new CycleResult(checkpoint.Size - from, found.Count, null, checkpoint.Size);
     }
 
@@ -260,26 +272,7 @@ internal sealed class LogFollower(
 
         var found = new List<MonitorEvent>();
         await ScanApiAsync(api, from, checkpoint.Size, indexOffset, frontier, checkpoint.Origin, found, cancellationToken);
-        if (frontier.Root != root)
-        {
-            return await MisbehavedAsync(
-                "log_inconsistent",
-                checkpoint.Origin,
-                $"LOG INCONSISTENT: the entries {from}..{checkpoint.Size} read from the log, appended to the verified tree of size {from}, give root {frontier.Root}, but the log signed {root} for size {checkpoint.Size}",
-                state?.Checkpoint,
-                note,
-                cancellationToken);
-        }
-
-        metrics.CountCheck(ok: true);
-        metrics.CountScanned(checkpoint.Size - from);
-        foreach (var e in found)
-        {
-            await RaiseAsync(e, cancellationToken);
-        }
-
-        await store.SaveAsync(new MonitorState(url, key.VerifierKey, note, checkpoint.Size, root.ToString(), []), cancellationToken);
-        return new CycleResult(checkpoint.Size - from, found.Count, null, checkpoint.Size);
+        return await CompleteCycleAsync(from, checkpoint, note, state, frontier.Root, "read from the log, appended", found, [], cancellationToken);
     }
 
     /// <summary>
