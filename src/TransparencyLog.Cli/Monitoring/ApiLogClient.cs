@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Merkle;
+using TransparencyLog.Sigstore.CertificateTransparency;
 using TransparencyLog.Sigstore.Notes;
 
 namespace TransparencyLog.Cli.Monitoring;
@@ -227,12 +228,7 @@ internal sealed class CtApiLogClient(HttpClient http, string url) : ApiLogClient
             return false;
         }
 
-        var input = new byte[2 + 8 + 8 + Hash.Size];
-        input[1] = 1;
-        BinaryPrimitives.WriteUInt64BigEndian(input.AsSpan(2), timestamp);
-        BinaryPrimitives.WriteUInt64BigEndian(input.AsSpan(10), (ulong)size);
-        root.CopyTo(input.AsSpan(18));
-        return key.Key.Verify(input, digitallySigned.AsSpan(4));
+        return key.Key.Verify(CtSignedData.TreeHeadSignatureInput(timestamp, size, root), digitallySigned.AsSpan(4));
     }
 }
 

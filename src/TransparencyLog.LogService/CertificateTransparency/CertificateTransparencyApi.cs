@@ -232,7 +232,7 @@ internal static partial class CertificateTransparencyApi
         var log = registry.Get(LogKind.CertificateTransparency);
         var head = await heads.GetServableAsync(log.Id, fresh: true, cancellationToken);
         var timestamp = (ulong)head.SignedAt.ToUnixTimeMilliseconds();
-        var signature = await log.Signer.SignAsync(TreeHeadSignatureInput(timestamp, head.Size, head.Root), cancellationToken);
+        var signature = await log.Signer.SignAsync(CtSignedData.TreeHeadSignatureInput(timestamp, head.Size, head.Root), cancellationToken);
         return TypedResults.Json(new
         {
             tree_size = head.Size,
@@ -240,18 +240,6 @@ internal static partial class CertificateTransparencyApi
             sha256_root_hash = head.Root.ToBase64(),
             tree_head_signature = Convert.ToBase64String(DigitallySigned(signature)),
         });
-    }
-
-    /// <summary>RFC 6962 §3.5 <c>TreeHeadSignature</c>: v1, tree_hash, timestamp, tree_size, sha256_root_hash.</summary>
-    public static byte[] TreeHeadSignatureInput(ulong timestampMs, long treeSize, Hash root)
-    {
-        var data = new byte[2 + 8 + 8 + Hash.Size];
-        data[0] = 0;
-        data[1] = 1;
-        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(2), timestampMs);
-        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(10), (ulong)treeSize);
-        root.CopyTo(data.AsSpan(18));
-        return data;
     }
 
     /// <summary>TLS <c>DigitallySigned</c>: sha256, ecdsa, u16 length, DER signature.</summary>

@@ -3,8 +3,8 @@ using System.Buffers.Binary;
 namespace TransparencyLog.Sigstore.CertificateTransparency;
 
 /// <summary>
-/// The byte strings RFC 6962 signs and hashes: the §3.2 <c>digitally-signed</c> input of an SCT and the §3.4
-/// <c>MerkleTreeLeaf</c>. Both share one layout after their first two bytes (v1 and
+/// The byte strings RFC 6962 signs and hashes: the §3.2 <c>digitally-signed</c> input of an SCT, the §3.4
+/// <c>MerkleTreeLeaf</c> and the §3.5 tree head signature's input. The first two share one layout after their first two bytes (v1 and
 /// <c>certificate_timestamp</c> / <c>timestamped_entry</c>, all zero), which is why an SCT commits to exactly the
 /// entry the log hashes.
 /// </summary>
@@ -109,5 +109,19 @@ public static class CtSignedData
         {
             throw new ArgumentException($"{name} must hold {min} to {max} bytes.", name);
         }
+    }
+
+    /// <summary>
+    /// RFC 6962 §3.5 <c>TreeHeadSignature</c>, what a signed tree head signs: v1, <c>tree_hash</c>, the timestamp in
+    /// milliseconds, the tree size and the SHA-256 root.
+    /// </summary>
+    public static byte[] TreeHeadSignatureInput(ulong timestampMs, long treeSize, Merkle.Hash root)
+    {
+        var data = new byte[2 + 8 + 8 + Merkle.Hash.Size];
+        data[1] = 1;
+        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(2), timestampMs);
+        BinaryPrimitives.WriteUInt64BigEndian(data.AsSpan(10), (ulong)treeSize);
+        root.CopyTo(data.AsSpan(18));
+        return data;
     }
 }
