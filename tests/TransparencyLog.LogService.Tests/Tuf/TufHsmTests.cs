@@ -23,7 +23,9 @@ public sealed class TufHsmTests
         // The root names the token's key for the online roles; the service only accepts it when that is its own key.
         using var response = await TufTestRepository.PublishAsync(service.Client, service.Token, TufTestRepository.Request(
             TufTestRepository.Signed(keys.BuildRoot(1), keys.RootKeys), TufTestRepository.Signed(TufTestRepository.BuildTargets(1, files), keys.TargetsKeys), files));
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        Assert.True(
+            response.IsSuccessStatusCode,
+            $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}\n{service.Process.Output}");
 
         var cache = Path.Combine(service.Directory, "client");
         TufUpdater.Bootstrap(cache, await service.Client.GetByteArrayAsync("/tuf/1.root.json"));
