@@ -152,6 +152,11 @@ scrape=$(curl -fsS "http://127.0.0.1:$log_port/metrics")
 echo "    quorum waits: $(grep -E '^tlog_witness_quorum_wait_seconds_(count|sum)' <<<"$scrape" | tr '\n' ' ')"
 echo "    witness failures: $(grep -E '^tlog_witness_failures_total' <<<"$scrape" | tr '\n' ' ')"
 echo "    cosignature latency: $(grep -E '^tlog_witness_cosignature_seconds_(count|sum)' <<<"$scrape" | tr '\n' ' ')"
+for i in 0 1 2; do
+  # Every add-checkpoint the witness answered, by status (409: stale old size; 499: the log gave up on it).
+  echo "    witness w$i answers: $(curl -fsS "http://127.0.0.1:${witness_ports[$i]}/metrics" | grep -E '^http_requests_received_total\{.*add-checkpoint' \
+    | sed -E 's/.*code="([0-9]+)".* ([0-9.e+]+)$/\1: \2/' | tr '\n' ' ')"
+done
 
 # 3. One witness's capacity: the log's current checkpoint, re-sent with old = its size.
 note=$(curl -fsS "http://127.0.0.1:$log_port/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["signedTreeHead"], end="")')
