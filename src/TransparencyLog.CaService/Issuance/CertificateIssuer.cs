@@ -8,6 +8,7 @@ using TransparencyLog.CaService.CertificateTransparency;
 using TransparencyLog.CaService.Errors;
 using TransparencyLog.CaService.Identity;
 using TransparencyLog.Sigstore.CertificateTransparency;
+using TransparencyLog.Sigstore.Keys;
 
 namespace TransparencyLog.CaService.Issuance;
 
@@ -88,12 +89,12 @@ internal sealed partial class CertificateIssuer : IDisposable
         var extensions = new List<byte[]>
         {
             // Fulcio's order: KU, EKU, SKI, AKI, SAN, 1.1–1.6, 1.8–1.24, then poison or SCT list last.
-            Extension("2.5.29.15", critical: true, KeyUsageDigitalSignature()),
-            Extension("2.5.29.37", critical: false, ExtendedKeyUsageCodeSigning()),
+            Extension(Oids.KeyUsage, critical: true, KeyUsageDigitalSignature()),
+            Extension(Oids.ExtendedKeyUsage, critical: false, ExtendedKeyUsageCodeSigning()),
             Extension("2.5.29.14", critical: false, SubjectKeyIdentifier(key.SpkiDer)),
             Extension("2.5.29.35", critical: false, AuthorityKeyIdentifier(_issuerKeyIdentifier)),
             // Critical because the subject is empty (RFC 5280 §4.2.1.6).
-            Extension("2.5.29.17", critical: true, SubjectAlternativeNames(principal.San)),
+            Extension(Oids.SubjectAltName, critical: true, SubjectAlternativeNames(principal.San)),
         };
         extensions.AddRange(FulcioExtensions(principal));
 

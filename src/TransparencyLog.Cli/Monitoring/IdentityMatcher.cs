@@ -191,7 +191,7 @@ internal sealed class IdentityMatcher
     private static List<string> SubjectAlternativeNames(CertificateFacts certificate)
     {
         var names = new List<string>();
-        if (!certificate.Extensions.TryGetValue("2.5.29.17", out var extension))
+        if (!certificate.Extensions.TryGetValue(Sigstore.Keys.Oids.SubjectAltName, out var extension))
         {
             return names;
         }

@@ -21,7 +21,6 @@ internal sealed record CertificateDescription(
     string KeyAlgorithm,
     string Sha256Fingerprint)
 {
-    private const string SubjectAltNameOid = "2.5.29.17";
     private const string FulcioArc = "1.3.6.1.4.1.57264.1.";
 
     /// <summary>Fulcio's extensions by name (1.3.6.1.4.1.57264.1.x, certificate-authority.md §2.2).</summary>
@@ -130,7 +129,7 @@ internal sealed record CertificateDescription(
     private static List<(string Type, string Value)> SubjectAltNames(X509Certificate2 certificate)
     {
         var names = new List<(string, string)>();
-        if (certificate.Extensions[SubjectAltNameOid] is not { } extension)
+        if (certificate.Extensions[Sigstore.Keys.Oids.SubjectAltName] is not { } extension)
         {
             return names;
         }

@@ -15,7 +15,6 @@ internal sealed class ArtifactKey
     private const int MaxCertificates = 10;
     private const int MinRsaBits = 2048;
     private const int MaxRsaBits = 8192;
-    private const string SubjectAltNameOid = "2.5.29.17";
 
     private ArtifactKey(byte[] spki, string algorithmOid, string canonicalPem, IReadOnlyList<string> identities)
     {
@@ -177,7 +176,7 @@ internal sealed class ArtifactKey
     internal static List<string> ReadIdentities(X509Certificate2 certificate)
     {
         var identities = new List<string>();
-        var extension = certificate.Extensions[SubjectAltNameOid];
+        var extension = certificate.Extensions[Oids.SubjectAltName];
         if (extension is null)
         {
             return identities;

@@ -23,12 +23,6 @@ namespace TransparencyLog.Sigstore.Verification;
 /// </remarks>
 internal static class CertificatePath
 {
-    private const string BasicConstraintsOid = "2.5.29.19";
-    private const string KeyUsageOid = "2.5.29.15";
-    private const string ExtendedKeyUsageOid = "2.5.29.37";
-    private const string SubjectAltNameOid = "2.5.29.17";
-    private const string AnyExtendedKeyUsage = "2.5.29.37.0";
-    private const string Mgf1Oid = "1.2.840.113549.1.1.8";
     private const int MinimumRsaBits = 2048;
 
     /// <summary>
@@ -148,16 +142,16 @@ internal static class CertificatePath
 
             switch (oid)
             {
-                case BasicConstraintsOid:
+                case Oids.BasicConstraints:
                     basicConstraints = new X509BasicConstraintsExtension(new AsnEncodedData(extension.Oid, extension.RawData), extension.Critical);
                     break;
-                case KeyUsageOid:
+                case Oids.KeyUsage:
                     keyUsage = new X509KeyUsageExtension(new AsnEncodedData(extension.Oid, extension.RawData), extension.Critical);
                     break;
-                case ExtendedKeyUsageOid:
+                case Oids.ExtendedKeyUsage:
                     extendedKeyUsage = new X509EnhancedKeyUsageExtension(new AsnEncodedData(extension.Oid, extension.RawData), extension.Critical);
                     break;
-                case SubjectAltNameOid:
+                case Oids.SubjectAltName:
                     break;
                 default:
                     if (extension.Critical)
@@ -199,7 +193,7 @@ internal static class CertificatePath
                 : $"does not carry the extended key usage {requiredEku}";
         }
 
-        return extendedKeyUsage is null || Contains(extendedKeyUsage, requiredEku) || Contains(extendedKeyUsage, AnyExtendedKeyUsage)
+        return extendedKeyUsage is null || Contains(extendedKeyUsage, requiredEku) || Contains(extendedKeyUsage, Oids.AnyExtendedKeyUsage)
             ? null
             : $"restricts its extended key usages and does not allow {requiredEku}";
     }
@@ -395,7 +389,7 @@ internal static class CertificatePath
         }
 
         var mgf = parameters.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1)).ReadSequence();
-        if (mgf.ReadObjectIdentifier() != Mgf1Oid)
+        if (mgf.ReadObjectIdentifier() != Oids.Mgf1)
         {
             return null;
         }

@@ -9,13 +9,12 @@ public static class SigningCertificate
 {
     public const string IssuerV2Oid = "1.3.6.1.4.1.57264.1.8";
     public const string IssuerV1Oid = "1.3.6.1.4.1.57264.1.1";
-    private const string SubjectAltNameOid = "2.5.29.17";
 
     /// <summary>The URI SAN if present, else the first email SAN (<c>C:x509/cert.js:112-115</c>); otherName is never read.</summary>
     public static string? Subject(X509Certificate2 certificate)
     {
         ArgumentNullException.ThrowIfNull(certificate);
-        if (certificate.Extensions[SubjectAltNameOid] is not { } extension)
+        if (certificate.Extensions[Keys.Oids.SubjectAltName] is not { } extension)
         {
             return null;
         }
