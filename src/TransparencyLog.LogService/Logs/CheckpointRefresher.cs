@@ -71,13 +71,17 @@ internal sealed partial class CheckpointRefresher(
             return false;
         }
 
-        // A plain read first (it also probes the database every second): the head row is locked, which makes appends
-        // wait, only when the checkpoint looks stale; the locked read below decides.
+        // A plain read of the primary first (also the probe that tells, every second, when the primary is back): the
+        // head row is locked, which makes appends wait, only when the checkpoint looks stale; the locked read decides.
         var interval = TimeSpan.FromSeconds(log.Options.CheckpointRefreshSeconds);
-        var seen = await heads.GetAsync(log.Id, fresh: true, cancellationToken);
-        if (time.GetUtcNow() - seen.SignedAt < interval)
+        await using (var peek = dataSource.CreateCommand("SELECT checkpoint_time FROM logs WHERE id = $1"))
         {
-            return false;
+            peek.Parameters.AddWithValue(log.Id);
+            if (await peek.ExecuteScalarAsync(cancellationToken) is DateTime signed
+                && time.GetUtcNow() - new DateTimeOffset(signed, TimeSpan.Zero) < interval)
+            {
+                return false;
+            }
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
