@@ -144,7 +144,7 @@ public sealed record TlogRequirement(string? Url, string? TrustRootRef)
 public sealed record AttestationRequirement(string Name, string PredicateType, CelCondition? Condition);
 
 /// <summary>
-/// A policy-controller <c>TrustRoot</c>, as the trusted root it stands for. A <c>remote</c> (TUF) one carries its
+/// A policy-controller <c>TrustRoot</c>, as the trusted root it stands for. A <c>remote</c> or <c>repository</c> (TUF) one carries its
 /// <see cref="Tuf"/> source and an empty <see cref="Root"/> until <see cref="TufTrustRoots.ResolveAsync"/> fetched it.
 /// </summary>
 public sealed record TrustRootDocument(string Name, string Origin, long Generation, TrustedRoot Root, TufSource? Tuf = null)
@@ -153,5 +153,16 @@ public sealed record TrustRootDocument(string Name, string Origin, long Generati
     public bool Pending => Tuf is not null && ReferenceEquals(Root, TrustedRoot.Empty);
 }
 
-/// <summary>A TUF mirror and the initial root.json that vouches for it (TrustRoot <c>spec.remote</c>).</summary>
-public sealed record TufSource(Uri Mirror, byte[] InitialRoot);
+/// <summary>
+/// A TUF repository and the initial root.json that vouches for it: a mirror (TrustRoot <c>spec.remote</c>) or the
+/// repository's files themselves (<c>spec.repository.mirrorFS</c>, air-gapped, read from no network), with where its
+/// targets live and which target is the trusted root.
+/// </summary>
+public sealed record TufSource(Uri? Mirror, byte[] InitialRoot, string TargetsPath = "targets", string TrustedRootTarget = "trusted_root.json", IReadOnlyDictionary<string, byte[]>? Files = null)
+{
+    /// <summary>The TrustRoot field this source came from, for error messages.</summary>
+    public string Field => Files is null ? "spec.remote" : "spec.repository";
+
+    /// <summary>How error messages name the repository.</summary>
+    public string Description => Mirror is { } mirror ? $"the TUF repository at {mirror}" : "the serialized TUF repository (spec.repository.mirrorFS)";
+}

@@ -7,8 +7,9 @@ namespace TransparencyLog.Policy.Documents;
 
 /// <summary>
 /// Reads a policy-controller <c>TrustRoot</c> (admission-policy §3.5). <c>sigstoreKeys</c> becomes a trusted root;
-/// <c>remote</c> (a TUF mirror and its initial root) is checked here and fetched by <see cref="TufTrustRoots"/>;
-/// <c>repository</c> (a serialized repository) is refused.
+/// <c>remote</c> (a TUF mirror and its initial root) and <c>repository</c> (a serialized repository: the same TUF
+/// checks, from the files of its <c>mirrorFS</c> archive, no network) are checked here and resolved by
+/// <see cref="TufTrustRoots"/>.
 /// </summary>
 internal static class TrustRootReader
 {
@@ -36,9 +37,8 @@ internal static class TrustRootReader
         var generation = document["metadata"]?["generation"]?.ToString() is { } g && long.TryParse(g, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 1;
         if (forms[0] == "repository")
         {
-            throw new PolicyLoadException(
-                where, "spec.repository",
-                "a serialized TUF repository (mirrorFS) is not supported: serve it over HTTP (any static file server) and name it in spec.remote.mirror");
+            var repository = spec["repository"] as JsonObject ?? throw new PolicyLoadException(where, "spec.repository", "must be a mapping");
+            return new TrustRootDocument(name, origin, generation, TrustedRoot.Empty, ReadRepository(repository, where));
         }
 
         if (forms[0] == "remote")
@@ -59,24 +59,63 @@ internal static class TrustRootReader
         return new TrustRootDocument(name, origin, generation, root);
     }
 
-    /// <summary><c>remote</c>: <c>mirror</c> (http/https) and <c>root</c>, the initial root.json as JSON or base64 of it, self-signed to its threshold.</summary>
+    /// <summary>
+    /// <c>remote</c>: <c>mirror</c> (http/https) and <c>root</c>, the initial root.json as JSON or base64 of it,
+    /// self-signed to its threshold; <c>targets</c> and <c>trustedRootTarget</c> as policy-controller defaults them.
+    /// </summary>
     private static TufSource ReadRemote(JsonObject remote, string where)
     {
-        foreach (var (key, _) in remote)
-        {
-            if (key is not ("mirror" or "root"))
-            {
-                throw new PolicyLoadException(where, $"spec.remote.{key}", "unknown field");
-            }
-        }
-
+        Unknown(remote, ["mirror", "root", "targets", "trustedRootTarget"], where, "spec.remote");
         var mirrorText = remote["mirror"]?.ToString() ?? throw new PolicyLoadException(where, "spec.remote.mirror", "required (the TUF repository's URL)");
         if (!Uri.TryCreate(mirrorText, UriKind.Absolute, out var mirror) || mirror.Scheme is not ("https" or "http") || mirrorText.Length > 2048)
         {
             throw new PolicyLoadException(where, "spec.remote.mirror", $"'{mirrorText}' is not an http(s) URL");
         }
 
-        var rootText = remote["root"]?.ToString() ?? throw new PolicyLoadException(where, "spec.remote.root", "required (the trusted initial root.json)");
+        var root = InitialRoot(remote, where, "spec.remote");
+        return new TufSource(mirror, root, TargetsPath(remote, where, "spec.remote"), TrustedRootTarget(remote, where, "spec.remote"));
+    }
+
+    /// <summary>The largest <c>mirrorFS</c> archive, decoded (a policy file is at most 1 MiB anyway).</summary>
+    public const int MaxMirrorFsBytes = PolicySet.MaxFileBytes;
+
+    /// <summary>
+    /// <c>repository</c>: <c>root</c> as for <c>remote</c>, and <c>mirrorFS</c>, base64 of a gzipped tar of the
+    /// repository (<see cref="SerializedTufRepository"/>); nothing is fetched from anywhere.
+    /// </summary>
+    private static TufSource ReadRepository(JsonObject repository, string where)
+    {
+        Unknown(repository, ["root", "mirrorFS", "targets", "trustedRootTarget"], where, "spec.repository");
+        var root = InitialRoot(repository, where, "spec.repository");
+        var text = repository["mirrorFS"]?.ToString() ?? throw new PolicyLoadException(where, "spec.repository.mirrorFS", "required (base64 of the repository as a gzipped tar)");
+        var archive = new byte[(text.Length / 4 * 3) + 3];
+        if (!Convert.TryFromBase64String(text.Trim(), archive, out var length))
+        {
+            throw new PolicyLoadException(where, "spec.repository.mirrorFS", "not base64");
+        }
+
+        if (length > MaxMirrorFsBytes)
+        {
+            throw new PolicyLoadException(where, "spec.repository.mirrorFS", $"larger than {MaxMirrorFsBytes} bytes");
+        }
+
+        Dictionary<string, byte[]> files;
+        try
+        {
+            files = SerializedTufRepository.Read(archive[..length]);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException or ArgumentException or OverflowException)
+        {
+            throw new PolicyLoadException(where, "spec.repository.mirrorFS", $"not a serialized TUF repository (base64 of a gzipped tar): {ex.Message}");
+        }
+
+        return new TufSource(null, root, TargetsPath(repository, where, "spec.repository"), TrustedRootTarget(repository, where, "spec.repository"), files);
+    }
+
+    /// <summary><c>root</c>: the trusted initial root.json, as JSON or base64 of it, signed to its own threshold.</summary>
+    private static byte[] InitialRoot(JsonObject source, string where, string path)
+    {
+        var rootText = source["root"]?.ToString() ?? throw new PolicyLoadException(where, $"{path}.root", "required (the trusted initial root.json)");
         byte[] rootBytes;
         try
         {
@@ -84,12 +123,12 @@ internal static class TrustRootReader
         }
         catch (FormatException)
         {
-            throw new PolicyLoadException(where, "spec.remote.root", "neither root.json nor base64 of it");
+            throw new PolicyLoadException(where, $"{path}.root", "neither root.json nor base64 of it");
         }
 
         if (!System.Text.Unicode.Utf8.IsValid(rootBytes))
         {
-            throw new PolicyLoadException(where, "spec.remote.root", "not a TUF root signed to its own threshold: not UTF-8");
+            throw new PolicyLoadException(where, $"{path}.root", "not a TUF root signed to its own threshold: not UTF-8");
         }
 
         try
@@ -99,10 +138,37 @@ internal static class TrustRootReader
         }
         catch (Sigstore.Tuf.TufException ex)
         {
-            throw new PolicyLoadException(where, "spec.remote.root", $"not a TUF root signed to its own threshold: {ex.Message}");
+            throw new PolicyLoadException(where, $"{path}.root", $"not a TUF root signed to its own threshold: {ex.Message}");
         }
 
-        return new TufSource(mirror, rootBytes);
+        return rootBytes;
+    }
+
+    private static string TargetsPath(JsonObject source, string where, string path)
+    {
+        var targets = source["targets"]?.ToString() is { Length: > 0 } t ? t.Trim('/') : Sigstore.Tuf.TufUpdater.DefaultTargetsPath;
+        return Sigstore.Tuf.TufUpdater.IsTargetsPath(targets)
+            ? targets
+            : throw new PolicyLoadException(where, $"{path}.targets", $"'{targets}' is not a relative path below the repository");
+    }
+
+    private static string TrustedRootTarget(JsonObject source, string where, string path)
+    {
+        var target = source["trustedRootTarget"]?.ToString() is { Length: > 0 } t ? t : TufTrustRoots.TrustedRootTarget;
+        return target.Length <= 255 && !target.Contains('/', StringComparison.Ordinal) && target.Trim('.').Length > 0 && target.All(static c => c > ' ' && c < 127)
+            ? target
+            : throw new PolicyLoadException(where, $"{path}.trustedRootTarget", $"'{target}' is not a target name");
+    }
+
+    private static void Unknown(JsonObject node, string[] known, string where, string path)
+    {
+        foreach (var (key, _) in node)
+        {
+            if (!known.Contains(key, StringComparer.Ordinal))
+            {
+                throw new PolicyLoadException(where, $"{path}.{key}", "unknown field");
+            }
+        }
     }
 
     private static List<CertificateAuthority> Authorities(JsonObject keys, string field, string where)

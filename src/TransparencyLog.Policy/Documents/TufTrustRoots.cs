@@ -6,10 +6,12 @@ using TransparencyLog.Sigstore.Tuf;
 namespace TransparencyLog.Policy.Documents;
 
 /// <summary>
-/// Fetches the trusted root of every TUF <c>TrustRoot</c> (<c>spec.remote</c>) of a policy set, as policy-controller
-/// does: the TUF client workflow from the TrustRoot's initial root against its mirror (rotations, expiry, rollback
-/// and hashes checked by <see cref="TufUpdater"/>), then the <c>trusted_root.json</c> target. Trusted metadata is
-/// cached per mirror and initial root under <c>cacheDirectory</c>, so a rollback is caught across reloads too.
+/// Fetches the trusted root of every TUF <c>TrustRoot</c> (<c>spec.remote</c>, or <c>spec.repository</c>: the same
+/// from the serialized repository's files) of a policy set, as policy-controller does: the TUF client workflow from
+/// the TrustRoot's initial root against its mirror (rotations, expiry, rollback and hashes checked by
+/// <see cref="TufUpdater"/>), then the <c>trusted_root.json</c> target (or the one <c>trustedRootTarget</c> names).
+/// Trusted metadata is cached per mirror (or serialized repository) and initial root under <c>cacheDirectory</c>, so
+/// a rollback is caught across reloads too.
 /// </summary>
 public static class TufTrustRoots
 {
@@ -49,7 +51,8 @@ public static class TufTrustRoots
         TrustRootDocument document, TufSource source, HttpClient http, string cacheDirectory, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var where = $"{document.Origin} ({document.Name})";
-        var key = Convert.ToHexStringLower(SHA256.HashData([.. Encoding.UTF8.GetBytes(source.Mirror.ToString() + "\n"), .. source.InitialRoot]))[..24];
+        var location = source.Mirror?.ToString() ?? "serialized-repository";
+        var key = Convert.ToHexStringLower(SHA256.HashData([.. Encoding.UTF8.GetBytes(location + "\n" + source.TargetsPath + "\n"), .. source.InitialRoot]))[..24];
         var cache = Path.Combine(cacheDirectory, key);
         try
         {
@@ -58,14 +61,16 @@ public static class TufTrustRoots
                 TufUpdater.Bootstrap(cache, source.InitialRoot);
             }
 
-            var updater = new TufUpdater(http, source.Mirror, cache);
+            var updater = source.Files is { } files
+                ? new TufUpdater(files, cache, source.TargetsPath)
+                : new TufUpdater(http, source.Mirror ?? throw new InvalidOperationException("a remote TUF source has a mirror"), cache, source.TargetsPath);
             var state = await updater.RefreshAsync(now, cancellationToken);
-            var bytes = await updater.GetTargetAsync(state, TrustedRootTarget, cancellationToken);
+            var bytes = await updater.GetTargetAsync(state, source.TrustedRootTarget, cancellationToken);
             return (TrustedRoot.Parse(Encoding.UTF8.GetString(bytes)), bytes);
         }
         catch (TufException ex)
         {
-            throw new PolicyLoadException(where, "spec.remote", $"the TUF repository at {source.Mirror} was refused ({ex.Code}): {ex.Message}");
+            throw new PolicyLoadException(where, source.Field, $"{source.Description} was refused ({ex.Code}): {ex.Message}");
         }
         catch (HttpRequestException ex)
         {
@@ -79,15 +84,15 @@ public static class TufTrustRoots
         {
             // TufMetadata.Parse lets System.Text.Json's InvalidOperationException out on invalid UTF-8 inside a
             // string (seen by fuzzing the initial root); metadata from a mirror is just as untrusted.
-            throw new PolicyLoadException(where, "spec.remote", $"the TUF repository at {source.Mirror} was refused (bad_format): {ex.Message}");
+            throw new PolicyLoadException(where, source.Field, $"{source.Description} was refused (bad_format): {ex.Message}");
         }
         catch (Sigstore.Bundles.BundleFormatException ex)
         {
-            throw new PolicyLoadException(where, "spec.remote", $"the repository's {TrustedRootTarget} is not a valid trusted root: {ex.Message}");
+            throw new PolicyLoadException(where, source.Field, $"the repository's {source.TrustedRootTarget} is not a valid trusted root: {ex.Message}");
         }
         catch (IOException ex)
         {
-            throw new PolicyLoadException(where, "spec.remote", $"the TUF cache {cache} cannot be written: {ex.Message}");
+            throw new PolicyLoadException(where, source.Field, $"the TUF cache {cache} cannot be written: {ex.Message}");
         }
     }
 }

@@ -20,17 +20,46 @@ public sealed class TufUpdater
 {
     private const int MaxRootRotations = 256;
     private const long MaxTargetBytes = 32 * 1024 * 1024;
-    private readonly HttpClient _http;
+    private readonly HttpClient? _http;
     private readonly string _mirror;
+    private readonly IReadOnlyDictionary<string, byte[]>? _files;
     private readonly string _cache;
+    private readonly string _targetsPath;
 
-    public TufUpdater(HttpClient http, Uri mirror, string cacheDirectory)
+    /// <param name="targetsPath">Where the target files live below the mirror (TUF's default <c>targets</c>).</param>
+    public TufUpdater(HttpClient http, Uri mirror, string cacheDirectory, string targetsPath = DefaultTargetsPath)
     {
         ArgumentNullException.ThrowIfNull(mirror);
         _http = http;
         _mirror = mirror.ToString().TrimEnd('/') + "/";
         _cache = cacheDirectory;
+        _targetsPath = CheckTargetsPath(targetsPath);
     }
+
+    /// <summary>
+    /// A repository already at hand instead of a mirror (an air-gapped copy, e.g. policy-controller's serialized
+    /// <c>TrustRoot</c> repository): <paramref name="files"/> by their path relative to the repository's root. It is
+    /// checked exactly as a mirror is; a file it lacks is a 404.
+    /// </summary>
+    public TufUpdater(IReadOnlyDictionary<string, byte[]> files, string cacheDirectory, string targetsPath = DefaultTargetsPath)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        _files = files;
+        _mirror = "serialized-repository:/";
+        _cache = cacheDirectory;
+        _targetsPath = CheckTargetsPath(targetsPath);
+    }
+
+    public const string DefaultTargetsPath = "targets";
+
+    /// <summary>Whether <paramref name="path"/> is a relative path below the repository root (no <c>..</c>, no empty segment).</summary>
+    public static bool IsTargetsPath(string path) =>
+        path.Length is > 0 and <= 255
+        && path.All(static c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/')
+        && path.Split('/').All(static segment => segment.Length > 0 && segment is not ("." or ".."));
+
+    private static string CheckTargetsPath(string path) =>
+        IsTargetsPath(path) ? path : throw new ArgumentException($"'{path}' is not a relative path below the repository", nameof(path));
 
     /// <summary>Copies a trusted initial root into an empty cache (forgetting everything cached before).</summary>
     /// <exception cref="TufException">The root is not well-formed or not signed to its own threshold.</exception>
@@ -87,7 +116,7 @@ public sealed class TufUpdater
             return await File.ReadAllBytesAsync(cached, cancellationToken);
         }
 
-        var bytes = await DownloadAsync($"targets/{file.Sha256}.{name}", Math.Min(file.Length, MaxTargetBytes), cancellationToken)
+        var bytes = await DownloadAsync($"{_targetsPath}/{file.Sha256}.{name}", Math.Min(file.Length, MaxTargetBytes), cancellationToken)
             ?? throw new TufException(TufError.NotFound, $"the mirror does not serve target {name}");
         if (!Matches(bytes, file))
         {
@@ -243,7 +272,19 @@ public sealed class TufUpdater
     /// <summary>GET with a byte cap; null on 404 (or 403, as tuf-js treats it), an error on anything else.</summary>
     private async Task<byte[]?> DownloadAsync(string relative, long maxBytes, CancellationToken cancellationToken)
     {
-        using var response = await _http.GetAsync(new Uri(_mirror + relative), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (_files is not null)
+        {
+            // A serialized repository: what it lacks is what a mirror would answer 404 for.
+            if (!_files.TryGetValue(relative, out var held))
+            {
+                return null;
+            }
+
+            return held.Length > maxBytes ? throw new TufException(TufError.HashMismatch, $"{relative} is longer than its {maxBytes}-byte limit") : held;
+        }
+
+        var http = _http ?? throw new InvalidOperationException("an updater has either a mirror or a serialized repository");
+        using var response = await http.GetAsync(new Uri(_mirror + relative), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
         {
             return null;

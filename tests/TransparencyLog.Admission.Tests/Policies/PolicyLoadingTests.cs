@@ -272,7 +272,7 @@ public sealed class PolicyLoadingTests
     [InlineData("apiVersion: policy.sigstore.dev/v2\nkind: ClusterImagePolicy\nmetadata: {name: p}", "apiVersion")]
     [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {remote: {mirror: https://tuf.example, root: eA==}}", "spec.remote.root")]
     [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {remote: {mirror: \"file:///etc\", root: eA==}}", "spec.remote.mirror")]
-    [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {repository: {root: eA==, mirrorFS: eA==}}", "spec.repository")]
+    [InlineData("apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: r}\nspec: {repository: {root: eA==, mirrorFS: eA==}}", "spec.repository.root")]
     [InlineData("a: [unclosed", "line 2")]
     [InlineData("- just\n- a list", "")]
     public void Load_NotAPolicyDocument_Refused(string yaml, string field)
