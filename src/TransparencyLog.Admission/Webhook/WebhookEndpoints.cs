@@ -174,6 +174,16 @@ internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, 
         var response = decision.Review["response"]!.AsObject();
         response["allowed"] = false;
         response["status"] = new JsonObject { ["code"] = 403, ["reason"] = "Forbidden", ["message"] = reason };
+        if (response["auditAnnotations"] is JsonObject annotations)
+        {
+            annotations["image-policy/decision"] = "denied";
+            if (annotations["image-policy/record"]?.GetValue<string>() is { } text && JsonNode.Parse(text) is JsonObject summary)
+            {
+                summary["verdict"] = "denied";
+                annotations["image-policy/record"] = summary.ToJsonString();
+            }
+        }
+
         decision.Record["allowed"] = false;
         decision.Record["verdict"] = "denied";
         decision.Record["errors"] = new JsonArray(reason);

@@ -262,6 +262,7 @@ public sealed class ReviewEvaluator(
                 ["image-policy/decision"] = verdict,
                 ["image-policy/digests"] = string.Join(",", outcomes.Where(static o => o.Digest is not null).Select(static o => $"{o.Image.Split('@')[0]}@{o.Digest}").Distinct(StringComparer.Ordinal)),
                 ["image-policy/policies"] = string.Join(",", outcomes.SelectMany(static o => o.Policies).Select(static p => $"{p.Policy}:{(p.Passed ? "pass" : "fail")}{(p.Authority is null ? string.Empty : "/" + p.Authority)}").Distinct(StringComparer.Ordinal)),
+                ["image-policy/record"] = RecordAnnotation(record, outcomes),
             },
         };
         if (!allowed)
@@ -289,6 +290,50 @@ public sealed class ReviewEvaluator(
         var answer = new JsonObject { ["apiVersion"] = "admission.k8s.io/v1", ["kind"] = "AdmissionReview", ["response"] = response };
         return new ReviewDecision(answer, record, allowed, verdict);
     }
+
+    /// <summary>The longest <c>image-policy/record</c> audit annotation; beyond it the per-image part is left out.</summary>
+    public const int MaxRecordAnnotationLength = 8192;
+
+    /// <summary>
+    /// The decision record as an audit annotation (the API server's audit log keeps it with the request): who, what,
+    /// which policy and authority matched for each image, verdict and latency. The reasons stay in the status message
+    /// and warnings, the full record in the webhook's log.
+    /// </summary>
+    private static string RecordAnnotation(JsonObject record, IReadOnlyList<ImageOutcome> outcomes)
+    {
+        var summary = new JsonObject();
+        foreach (var field in s_annotatedFields)
+        {
+            summary[field] = record[field]?.DeepClone();
+        }
+
+        summary["images"] = new JsonArray([.. outcomes.Select(static o => (JsonNode?)new JsonObject
+        {
+            ["pointer"] = o.Pointer,
+            ["image"] = o.Image,
+            ["digest"] = o.Digest,
+            ["policies"] = new JsonArray([.. o.Policies.Select(static p => (JsonNode?)new JsonObject
+            {
+                ["policy"] = p.Policy,
+                ["mode"] = p.Mode.ToString().ToLowerInvariant(),
+                ["passed"] = p.Passed,
+                ["authority"] = p.Authority,
+                ["signer"] = p.Signer,
+            })]),
+        })]);
+        var text = summary.ToJsonString();
+        if (text.Length <= MaxRecordAnnotationLength)
+        {
+            return text;
+        }
+
+        summary.Remove("images");
+        summary["imagesOmitted"] = outcomes.Count;
+        return summary.ToJsonString();
+    }
+
+    private static readonly string[] s_annotatedFields =
+        ["reviewUID", "endpoint", "dryRun", "operation", "kind", "namespace", "name", "user", "policyGeneration", "trustRootGeneration", "verdict", "latencyMs"];
 
     private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 }
