@@ -72,6 +72,8 @@ public sealed partial class ReadmeWalkthroughTests(LocalSystem system) : IDispos
         Assert.Contains("\"docker-manifest-digest\":\"sha256:", result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("\"predicateType\":\"https://slsa.dev/provenance/v1\"", result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("Referrers of type application/vnd.dev.sigstore.bundle.v0.3+json", result.StandardOutput, StringComparison.Ordinal);
+        // tlog policy test, the admission webhook's engine, admits the walk-through image under the demo policy.
+        Assert.Matches(new Regex("^ADMITTED$", RegexOptions.Multiline), result.StandardOutput);
         Assert.True(Directory.EnumerateFiles(Path.Combine(_home, ".config", "tlog", "checkpoints")).Any());
     }
 

@@ -104,7 +104,7 @@ internal static class TrustRootReader
         {
             files = SerializedTufRepository.Read(archive[..length]);
         }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException or ArgumentException or OverflowException)
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException or ArgumentException or OverflowException or NotSupportedException or InvalidOperationException)
         {
             throw new PolicyLoadException(where, "spec.repository.mirrorFS", $"not a serialized TUF repository (base64 of a gzipped tar): {ex.Message}");
         }

@@ -102,11 +102,14 @@ public sealed partial class AdmissionDocsTests
     {
         var markdown = File.ReadAllText(Path.Combine(Repository.Root, "docs", "admission.md"));
         var yaml = string.Join("\n---\n", YamlBlock().Matches(markdown).Select(static m => m.Groups[1].Value)
-            .Where(static b => !b.Contains("admissionregistration.k8s.io", StringComparison.Ordinal) && !b.Contains("kyverno.io/v1", StringComparison.Ordinal)));
+            .Where(static b => b.Contains("policy.sigstore.dev/v1", StringComparison.Ordinal) || b.Contains("config-policy-controller", StringComparison.Ordinal)));
+        var tufRoot = TufRootJson();
         yaml = yaml.Replace("CA_CHAIN_BASE64", Base64Pem(Certificate("CN=ca")), StringComparison.Ordinal)
             .Replace("TSA_CHAIN_BASE64", Base64Pem(Certificate("CN=tsa")), StringComparison.Ordinal)
             .Replace("REKOR_KEY_BASE64", Base64Pem(PublicKey()), StringComparison.Ordinal)
-            .Replace("CT_KEY_BASE64", Base64Pem(PublicKey()), StringComparison.Ordinal);
+            .Replace("CT_KEY_BASE64", Base64Pem(PublicKey()), StringComparison.Ordinal)
+            .Replace("TUF_ROOT_BASE64", Convert.ToBase64String(tufRoot), StringComparison.Ordinal)
+            .Replace("TUF_REPOSITORY_TGZ_BASE64", RepositoryArchive(tufRoot), StringComparison.Ordinal);
 
         var set = PolicySet.Load([("docs/admission.md", yaml)]);
 
@@ -120,6 +123,51 @@ public sealed partial class AdmissionDocsTests
         Assert.Single(root.Ctlogs);
         Assert.Single(root.TimestampAuthorities);
         Assert.Equal(NoMatchPolicy.Deny, set.NoMatch);
+        var remote = set.TrustRoots["transparencylog-tuf"].Tuf!;
+        Assert.Equal(new Uri("https://rekor.example.com/tuf"), remote.Mirror);
+        Assert.Equal(tufRoot, remote.InitialRoot);
+        Assert.Equal(("targets", "trusted_root.json"), (remote.TargetsPath, remote.TrustedRootTarget));
+        var airgap = set.TrustRoots["transparencylog-airgap"].Tuf!;
+        Assert.Null(airgap.Mirror);
+        Assert.Equal(tufRoot, airgap.InitialRoot);
+        Assert.Equal(tufRoot, airgap.Files!["1.root.json"]);
+    }
+
+    [Fact]
+    public void KyvernoTufValues_FeaturesTuf_PointAtOurMirrorWithTheRootInBase64()
+    {
+        var values = Assert.Single(s_documents, static d => Has(d, "features"));
+        var tuf = (YamlMappingNode)At(values, "features", "tuf");
+
+        Assert.Equal(["enabled", "mirror", "rootRaw"], tuf.Children.Keys.Select(static k => k.ToString()).Order(StringComparer.Ordinal));
+        Assert.Equal("true", At(tuf, "enabled").ToString());
+        Assert.EndsWith("/tuf", At(tuf, "mirror").ToString(), StringComparison.Ordinal);
+        Assert.Equal("TUF_ROOT_BASE64", At(tuf, "rootRaw").ToString());
+    }
+
+    /// <summary>A TUF root.json signed to its own threshold, as TUF_ROOT_JSON holds one.</summary>
+    private static byte[] TufRootJson()
+    {
+        using var key = TransparencyLog.Sigstore.Keys.LogSigner.Generate(TransparencyLog.Sigstore.Keys.LogKeyType.EcdsaP256);
+        var tufKey = TransparencyLog.Sigstore.Tuf.TufKey.FromPublicKey(key.PublicKey);
+        var root = TransparencyLog.Sigstore.Tuf.TufRoot.Build(1, DateTimeOffset.UtcNow.AddDays(365), new[] { "root", "targets", "snapshot", "timestamp" }
+            .ToDictionary(static r => r, r => ((IReadOnlyList<TransparencyLog.Sigstore.Tuf.TufKey>)[tufKey], 1)));
+        root.SignAsync(key).AsTask().GetAwaiter().GetResult();
+        return root.ToBytes();
+    }
+
+    /// <summary>base64 of repo.tgz as <c>tar -czf repo.tgz repository</c> makes it (here holding only the root).</summary>
+    private static string RepositoryArchive(byte[] root)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+        using (var tar = new System.Formats.Tar.TarWriter(gzip, System.Formats.Tar.TarEntryFormat.Pax))
+        {
+            tar.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.Directory, "repository/"));
+            tar.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "repository/1.root.json") { DataStream = new MemoryStream(root) });
+        }
+
+        return Convert.ToBase64String(output.ToArray());
     }
 
     [Fact]
