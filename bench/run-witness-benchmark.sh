@@ -107,9 +107,11 @@ run_appends() {
     --clients "$clients" --duration "$duration" --warmup "$warmup" --read-duration 0 2>&1 \
     | grep -iE 'append|p50|p99|entries/s|appends/s|POST|CPU|service +postgres|^\|' | sed 's/^/    /' || true
   size1=$(curl -fsS "http://127.0.0.1:$log_port/checkpoint" | sed -n 2p)
+  witness_ticks=()
   for pid in "${witness_pids[@]}"; do
     # Over warm-up and measurement: every entry appended in between.
-    echo "    witness w$i CPU: $(awk -v t="$(( $(cpu_ticks "$pid") - before[i] ))" -v hz="$(getconf CLK_TCK)" -v n="$((size1 - size0))" \
+    witness_ticks+=("$(( $(cpu_ticks "$pid") - before[i] ))")
+    echo "    witness w$i CPU: $(awk -v t="${witness_ticks[i]}" -v hz="$(getconf CLK_TCK)" -v n="$((size1 - size0))" \
       'BEGIN { per = n > 0 ? t / hz * 1e6 / n : 0; printf "%.2f s for %d entries, %.0f µs per entry", t / hz, n, per }')"
     i=$((i + 1))
   done
@@ -153,9 +155,12 @@ echo "    quorum waits: $(grep -E '^tlog_witness_quorum_wait_seconds_(count|sum)
 echo "    witness failures: $(grep -E '^tlog_witness_failures_total' <<<"$scrape" | tr '\n' ' ')"
 echo "    cosignature latency: $(grep -E '^tlog_witness_cosignature_seconds_(count|sum)' <<<"$scrape" | tr '\n' ' ')"
 for i in 0 1 2; do
-  # Every add-checkpoint the witness answered, by status (409: stale old size; 499: the log gave up on it).
-  echo "    witness w$i answers: $(curl -fsS "http://127.0.0.1:${witness_ports[$i]}/metrics" | grep -E '^http_requests_received_total\{.*add-checkpoint' \
-    | sed -E 's/.*code="([0-9]+)".* ([0-9.e+]+)$/\1: \2/' | tr '\n' ' ')"
+  # Every add-checkpoint the witness answered, by status (409: stale old size; 499: the log gave up on it), and the
+  # witness's CPU per answer (its CPU over the run above; it answered nothing before).
+  answers=$(curl -fsS "http://127.0.0.1:${witness_ports[$i]}/metrics" | grep -E '^http_requests_received_total\{.*add-checkpoint' \
+    | sed -E 's/.*code="([0-9]+)".* ([0-9.e+]+)$/\1: \2/' | tr '\n' ' ')
+  echo "    witness w$i answers: $answers($(awk -v t="${witness_ticks[i]}" -v hz="$(getconf CLK_TCK)" -v a="$answers" \
+    'BEGIN { n = split(a, f, " "); for (k = 2; k <= n; k += 2) total += f[k]; per = total > 0 ? t / hz * 1e6 / total : 0; printf "%d in all, %.0f µs CPU per answer", total, per }'))"
 done
 
 # 3. One witness's capacity: the log's current checkpoint, re-sent with old = its size.

@@ -325,6 +325,54 @@ public sealed class AddCheckpointTests(WitnessFixture fixture) : IClassFixture<W
     }
 
     [Fact]
+    public async Task AddCheckpoint_AnotherProcessMovedTheState_NeverCosignsFromWhatThisProcessLastSaw()
+    {
+        // Each process remembers the state it last wrote; the other process moves the row behind its back.
+        await using var other = await fixture.StartReplicaAsync();
+        var log = fixture.Log("moved").Append(10);
+        await CosignAsync(log.BodyFrom(0));
+        log.Append(5);
+        using (var moved = await other.AddCheckpointAsync(log.BodyFrom(10)))
+        {
+            Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        }
+
+        // From the size this process last cosigned: a valid proof, but the row is at 15 now.
+        log.Append(5);
+        using (var stale = await fixture.Witness.AddCheckpointAsync(log.BodyFrom(10)))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, stale.StatusCode);
+            Assert.Equal("15\n", await stale.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal((15L, log.Root(15)), await ReadStateAsync(log.Origin));
+        Assert.True(Cosignature.TryVerify(log.Checkpoint() + await CosignAsync(log.BodyFrom(15)), fixture.WitnessKey, out _));
+
+        // The other process moves on to 25; a fork of 25 offered here from 20 (what this process last saw) is refused,
+        // and so is the fork's 25 from 25 (another root for a cosigned size).
+        var fork = log.Fork();
+        log.Append(5);
+        fork.Append(5);
+        using (var ahead = await other.AddCheckpointAsync(log.BodyFrom(20)))
+        {
+            Assert.Equal(HttpStatusCode.OK, ahead.StatusCode);
+        }
+
+        using (var forked = await fixture.Witness.AddCheckpointAsync(fork.BodyFrom(20)))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, forked.StatusCode);
+            Assert.Equal("25\n", await forked.Content.ReadAsStringAsync());
+        }
+
+        using (var sameSize = await fixture.Witness.AddCheckpointAsync(TestLog.Body(25, [], fork.Checkpoint())))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, sameSize.StatusCode);
+        }
+
+        Assert.Equal((25L, log.Root(25)), await ReadStateAsync(log.Origin));
+    }
+
+    [Fact]
     public async Task Metrics_AfterRequests_CountByOriginAndResult()
     {
         var log = fixture.Log("metrics").Append(1);

@@ -26,6 +26,7 @@ internal sealed partial class CheckpointWitnessing : IDisposable
     private readonly IReadOnlyList<WitnessClient> _clients;
     private readonly NpgsqlDataSource _dataSource;
     private readonly HttpClient _http;
+    private readonly ProofService _proofs;
     private readonly ILogger<CheckpointWitnessing> _logger;
     private readonly ConcurrentDictionary<int, SemaphoreSlim> _rounds = new();
     private readonly ConcurrentDictionary<int, (long Size, string Note)> _cosigned = new();
@@ -37,7 +38,9 @@ internal sealed partial class CheckpointWitnessing : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         _dataSource = dataSource;
+        _proofs = proofs;
         _logger = logger;
+        // Keep-alive connections to the witnesses, never cancelled mid-request (see WitnessClient), so a round reuses them.
         _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
         if (string.IsNullOrWhiteSpace(_options.PolicyFile))
         {
@@ -46,7 +49,7 @@ internal sealed partial class CheckpointWitnessing : IDisposable
         }
 
         _policy = LoadPolicy(_options.PolicyFile);
-        _clients = [.. _policy.Witnesses.Select(w => new WitnessClient(w, _http, proofs, logger))];
+        _clients = [.. _policy.Witnesses.Select(w => new WitnessClient(w, _http, logger))];
     }
 
     public bool Enabled => _policy is not null;
@@ -134,6 +137,11 @@ internal sealed partial class CheckpointWitnessing : IDisposable
     public void Dispose()
     {
         _http.Dispose();
+        foreach (var client in _clients)
+        {
+            client.Dispose();
+        }
+
         foreach (var round in _rounds.Values)
         {
             round.Dispose();
@@ -219,12 +227,20 @@ internal sealed partial class CheckpointWitnessing : IDisposable
         var started = Stopwatch.GetTimestamp();
         using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.BudgetMilliseconds));
         var timeout = TimeSpan.FromMilliseconds(Math.Min(_options.WitnessTimeoutMilliseconds, _options.BudgetMilliseconds));
-        var pending = _clients.ToDictionary(c => (Task<string?>)c.CosignAsync(log, head, timeout, budget.Token), c => c);
+        var proofs = new RoundProofs(_proofs);
+        var pending = _clients.ToDictionary(c => (Task<string?>)c.CosignAsync(log, head, timeout, proofs, budget.Token), c => c);
         var lines = new Dictionary<string, string>(StringComparer.Ordinal);
         var met = policy.IsSatisfiedBy(new HashSet<string>());
+        var expired = Task.Delay(Timeout.InfiniteTimeSpan, budget.Token);
         while (!met && pending.Count > 0)
         {
-            var done = await Task.WhenAny(pending.Keys);
+            var next = await Task.WhenAny(pending.Keys.Cast<Task>().Append(expired));
+            if (next == expired)
+            {
+                break;
+            }
+
+            var done = (Task<string?>)next;
             var client = pending[done];
             pending.Remove(done);
             try
@@ -241,8 +257,13 @@ internal sealed partial class CheckpointWitnessing : IDisposable
             }
         }
 
-        // Let the stragglers go: their answers are not needed for this checkpoint.
+        // Requests not yet sent (their witness still busy with an earlier round) are not needed now; those in flight
+        // finish within their own timeout, so the witness's work is not thrown away and the next round knows its size.
         await budget.CancelAsync();
+        foreach (var straggler in pending.Keys)
+        {
+            _ = straggler.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
         WitnessingMetrics.QuorumWait.WithLabels(log.Name, met ? "met" : "unmet").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (!met)
         {

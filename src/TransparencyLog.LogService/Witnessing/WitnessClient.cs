@@ -13,9 +13,14 @@ namespace TransparencyLog.LogService.Witnessing;
 /// Asks one witness (c2sp.org/tlog-witness) to cosign a checkpoint, proving it consistent with the size the witness
 /// last cosigned. A 409 tells that size: the request is retried with a proof from it (up to 3 tries, as Tessera does).
 /// Any other refusal, a timeout or an unreachable witness ends this witness's round; the next checkpoint tries again.
+/// At most one request per witness is in flight: a round that ends (quorum met) does not cancel a slower witness's
+/// request, which finishes within its own timeout, so its answer still tells the size to prove from next time (a
+/// cancelled request cost the witness its work anyway, then a 409 and a retry, and the log a new connection).
 /// </summary>
-internal sealed partial class WitnessClient(PolicyWitness witness, HttpClient http, ProofService proofs, ILogger logger)
+internal sealed partial class WitnessClient(PolicyWitness witness, HttpClient http, ILogger logger) : IDisposable
 {
+    private readonly SemaphoreSlim _inFlight = new(1, 1);
+
     private const int MaxTries = 3;
     private const int MaxResponseBytes = 16 * 1024;
 
@@ -24,8 +29,40 @@ internal sealed partial class WitnessClient(PolicyWitness witness, HttpClient ht
 
     public PolicyWitness Witness { get; } = witness;
 
-    /// <summary>The witness's verified cosignature lines for <paramref name="head"/>, or null.</summary>
-    public async Task<string?> CosignAsync(LogInstance log, TreeHead head, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// The witness's verified cosignature lines for <paramref name="head"/>, or null. <paramref name="roundOver"/>
+    /// ends only the wait for this witness's previous request; a request once sent runs until its answer or
+    /// <paramref name="timeout"/>. <paramref name="proofs"/> is the round's: one consistency proof per old size.
+    /// </summary>
+    public async Task<string?> CosignAsync(LogInstance log, TreeHead head, TimeSpan timeout, RoundProofs proofs, CancellationToken roundOver)
+    {
+        try
+        {
+            await _inFlight.WaitAsync(roundOver);
+        }
+        catch (OperationCanceledException)
+        {
+            // The previous round's request to this witness is still running and the round no longer needs this one.
+            return null;
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await SendAsync(log, head, timeout, proofs);
+        }
+        finally
+        {
+            _inFlight.Release();
+        }
+    }
+
+    public void Dispose() => _inFlight.Dispose();
+
+    private async Task<string?> SendAsync(LogInstance log, TreeHead head, TimeSpan timeout, RoundProofs proofs)
     {
         var started = Stopwatch.GetTimestamp();
         var old = _sizes.GetValueOrDefault(log.Id);
@@ -42,29 +79,30 @@ internal sealed partial class WitnessClient(PolicyWitness witness, HttpClient ht
 
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Witness.Url!, "add-checkpoint"))
             {
-                Content = new StringContent(await BodyAsync(log, old, head, cancellationToken), Encoding.UTF8, "text/plain"),
+                Content = new StringContent(await proofs.BodyAsync(log, old, head), Encoding.UTF8, "text/plain"),
             };
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(timeout);
-            HttpResponseMessage response;
+            using var deadline = new CancellationTokenSource(timeout);
+            HttpResponseMessage? response = null;
+            string? body;
             try
             {
                 response = await http.SendAsync(request, deadline.Token);
+                body = await ReadLimitedAsync(response, deadline.Token);
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is OperationCanceledException or HttpRequestException or ObjectDisposedException)
             {
-                Fail("timeout");
-                return null;
-            }
-            catch (HttpRequestException)
-            {
-                Fail("unreachable");
+                response?.Dispose();
+                // ObjectDisposedException: the service is stopping (the HTTP client is gone).
+                if (e is not ObjectDisposedException)
+                {
+                    Fail(e is OperationCanceledException ? "timeout" : "unreachable");
+                }
+
                 return null;
             }
 
             using (response)
             {
-                var body = await ReadLimitedAsync(response, deadline.Token);
                 if (response.StatusCode == HttpStatusCode.Conflict && response.Content.Headers.ContentType?.MediaType == "text/x.tlog.size"
                     && body is not null && long.TryParse(body.TrimEnd('\n'), NumberStyles.None, CultureInfo.InvariantCulture, out var size))
                 {
@@ -101,20 +139,6 @@ internal sealed partial class WitnessClient(PolicyWitness witness, HttpClient ht
         return null;
     }
 
-    private async Task<string> BodyAsync(LogInstance log, long old, TreeHead head, CancellationToken cancellationToken)
-    {
-        var builder = new StringBuilder().Append("old ").Append(old.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        if (old > 0 && old < head.Size)
-        {
-            foreach (var hash in await proofs.ConsistencyAsync(log.Id, old, head.Size, cancellationToken))
-            {
-                builder.Append(Convert.ToBase64String(hash.ToArray())).Append('\n');
-            }
-        }
-
-        return builder.Append('\n').Append(head.Checkpoint).ToString();
-    }
-
     private static async Task<string?> ReadLimitedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         if (response.Content.Headers.ContentLength > MaxResponseBytes)
@@ -133,4 +157,41 @@ internal sealed partial class WitnessClient(PolicyWitness witness, HttpClient ht
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "witness {Witness} has cosigned {Log} at size {WitnessSize}, beyond this log's size {Size}")]
     private static partial void LogWitnessAhead(ILogger logger, string witness, string log, long witnessSize, long size);
+}
+
+/// <summary>
+/// The add-checkpoint bodies of one round: every witness that last cosigned the same size gets the same body, so the
+/// consistency proof is read once per old size in a round, not once per witness.
+/// </summary>
+internal sealed class RoundProofs(ProofService proofs)
+{
+    private readonly Dictionary<long, Task<string>> _bodies = [];
+
+    public Task<string> BodyAsync(LogInstance log, long old, TreeHead head)
+    {
+        lock (_bodies)
+        {
+            if (!_bodies.TryGetValue(old, out var body) || body.IsFaulted || body.IsCanceled)
+            {
+                body = BuildAsync(log, old, head);
+                _bodies[old] = body;
+            }
+
+            return body;
+        }
+    }
+
+    private async Task<string> BuildAsync(LogInstance log, long old, TreeHead head)
+    {
+        var builder = new StringBuilder().Append("old ").Append(old.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        if (old > 0 && old < head.Size)
+        {
+            foreach (var hash in await proofs.ConsistencyAsync(log.Id, old, head.Size, CancellationToken.None))
+            {
+                builder.Append(Convert.ToBase64String(hash.ToArray())).Append('\n');
+            }
+        }
+
+        return builder.Append('\n').Append(head.Checkpoint).ToString();
+    }
 }

@@ -55,46 +55,67 @@ internal sealed partial class CheckpointWitness(
             return await RefuseInconsistentAsync(request, "a size-0 checkpoint must have the empty root", cancellationToken);
         }
 
-        var state = await ReadStateAsync(checkpoint.Origin, cancellationToken);
+        // The state this process last saw saves a read: the CAS below matches the row against it, so a stale hint can
+        // only cost a 409 after a re-read, never a cosignature over a moved state. A refusal or a mismatch is decided
+        // on the row itself.
+        var known = log.Known;
+        var state = known ?? await ReadStateAsync(checkpoint.Origin, log, cancellationToken);
+        if (request.OldSize != state.TreeSize && known is not null)
+        {
+            state = await ReadStateAsync(checkpoint.Origin, log, cancellationToken);
+            known = null;
+        }
+
         if (request.OldSize != state.TreeSize)
         {
             return WitnessResult.Refused(WitnessError.StaleOldSize, "old size is not the size this witness last cosigned", state.TreeSize);
         }
 
-        var stateRoot = Hash.FromBytes(state.RootHash);
-        if (ConsistencyFailure(request, stateRoot, root) is { } failure)
+        if (ConsistencyFailure(request, Hash.FromBytes(state.RootHash), root) is not null && known is not null)
+        {
+            log.Forget(known);
+            state = await ReadStateAsync(checkpoint.Origin, log, cancellationToken);
+            if (request.OldSize != state.TreeSize)
+            {
+                return WitnessResult.Refused(WitnessError.StaleOldSize, "old size is not the size this witness last cosigned", state.TreeSize);
+            }
+        }
+
+        if (ConsistencyFailure(request, Hash.FromBytes(state.RootHash), root) is { } failure)
         {
             return await RefuseInconsistentAsync(request, failure, cancellationToken);
         }
 
+        // The compare-and-swap: one statement, atomic in PostgreSQL, so of two requests (or processes) proving from the
+        // same state only one moves it, and the cosignature is made only after that commit.
         var now = time.GetUtcNow();
-        var advanced = await db.States
-            .Where(s => s.Origin == checkpoint.Origin && s.TreeSize == state.TreeSize && s.RootHash == state.RootHash)
-            .ExecuteUpdateAsync(
-                s => s.SetProperty(x => x.TreeSize, checkpoint.Size)
-                    .SetProperty(x => x.RootHash, checkpoint.RootHash)
-                    .SetProperty(x => x.Note, request.Note)
-                    .SetProperty(x => x.CosignedAt, now),
-                cancellationToken);
+        var advanced = await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE witness_state SET tree_size = {checkpoint.Size}, root_hash = {checkpoint.RootHash}, note = {request.Note}, cosigned_at = {now}
+            WHERE origin = {checkpoint.Origin} AND tree_size = {state.TreeSize} AND root_hash = {state.RootHash}
+            """,
+            cancellationToken);
         if (advanced == 0)
         {
             // Another request (or witness process) moved the state between our read and our write: its size is the
             // one the log must prove from now.
-            var current = await ReadStateAsync(checkpoint.Origin, cancellationToken);
+            var current = await ReadStateAsync(checkpoint.Origin, log, cancellationToken);
             LogLostRace(logger, checkpoint.Origin, state.TreeSize, current.TreeSize);
             return WitnessResult.Refused(WitnessError.StaleOldSize, "old size is not the size this witness last cosigned", current.TreeSize);
         }
 
+        log.Remember(new KnownState(checkpoint.Size, checkpoint.RootHash));
         LogCosigned(logger, checkpoint.Origin, checkpoint.Size);
         return WitnessResult.Cosigned(await cosigner.SignLineAsync(request.NoteText, now.ToUnixTimeSeconds(), cancellationToken));
     }
 
     /// <summary>The state of <paramref name="origin"/>, creating size 0 with the empty root the first time it is asked about.</summary>
-    private async Task<WitnessState> ReadStateAsync(string origin, CancellationToken cancellationToken)
+    private async Task<KnownState> ReadStateAsync(string origin, WitnessedLogEntry? log, CancellationToken cancellationToken)
     {
-        var state = await db.States.AsNoTracking().SingleOrDefaultAsync(s => s.Origin == origin, cancellationToken);
-        if (state is not null)
+        if (await StateOf(db, origin, cancellationToken) is { } stored)
         {
+            var state = new KnownState(stored.TreeSize, stored.RootHash);
+            log?.Remember(state);
             return state;
         }
 
@@ -107,8 +128,14 @@ internal sealed partial class CheckpointWitness(
         await db.Database.ExecuteSqlAsync(
             $"INSERT INTO witness_state (origin, tree_size, root_hash, note) VALUES ({origin}, 0, {empty}, '') ON CONFLICT DO NOTHING",
             cancellationToken);
-        return await db.States.AsNoTracking().SingleAsync(s => s.Origin == origin, cancellationToken);
+        var created = await StateOf(db, origin, cancellationToken) ?? throw new InvalidOperationException($"the witness state of {origin} vanished");
+        return new KnownState(created.TreeSize, created.RootHash);
     }
+
+    // Compiled once: the per-request LINQ translation and cache lookup are skipped.
+    private static readonly Func<WitnessDbContext, string, CancellationToken, Task<WitnessState?>> StateOf =
+        EF.CompileAsyncQuery((WitnessDbContext db, string origin, CancellationToken cancellationToken) =>
+            db.States.AsNoTracking().SingleOrDefault(s => s.Origin == origin));
 
     /// <summary>Null when the request's proof shows the checkpoint extends the stored (size, root); else why not.</summary>
     private static string? ConsistencyFailure(AddCheckpointRequest request, Hash storedRoot, Hash root)
@@ -136,7 +163,7 @@ internal sealed partial class CheckpointWitness(
     {
         var origin = request.Checkpoint.Origin;
         LogInconsistent(logger, origin, request.OldSize, request.Checkpoint.Size, reason);
-        await ReadStateAsync(origin, cancellationToken);
+        await ReadStateAsync(origin, null, cancellationToken);
         db.Evidence.Add(new WitnessEvidence
         {
             Origin = origin,

@@ -13,7 +13,37 @@ internal sealed class WitnessedLogEntry(string origin, NoteVerifier verifier, Ra
     public NoteVerifier Verifier { get; } = verifier;
 
     public RateLimiter Limiter { get; } = limiter;
+
+    private KnownState? _known;
+
+    /// <summary>
+    /// The (size, root) this process last read or wrote for the log, so a request needs no read before its
+    /// compare-and-swap. Only a hint: the CAS matches the row against it, and a mismatch re-reads the row.
+    /// </summary>
+    public KnownState? Known => Volatile.Read(ref _known);
+
+    /// <summary>Remembers <paramref name="state"/> unless a larger size is already known (states only grow).</summary>
+    public void Remember(KnownState state)
+    {
+        var current = Volatile.Read(ref _known);
+        while (current is null || current.TreeSize <= state.TreeSize)
+        {
+            var seen = Interlocked.CompareExchange(ref _known, state, current);
+            if (ReferenceEquals(seen, current))
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    /// <summary>Forgets the hint (the row moved elsewhere, or a refusal must be decided on the stored row).</summary>
+    public void Forget(KnownState state) => Interlocked.CompareExchange(ref _known, null, state);
 }
+
+/// <summary>A witness state as this process last saw it.</summary>
+internal sealed record KnownState(long TreeSize, byte[] RootHash);
 
 /// <summary>The logs this witness cosigns, by origin, built once from <see cref="WitnessOptions.Logs"/>.</summary>
 internal sealed class WitnessedLogs : IDisposable

@@ -29,7 +29,7 @@ public sealed class WitnessFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        foreach (var name in new[] { "good", "tampered", "fork", "rollback", "stale", "zero", "forged", "malformed", "recover", "metrics", "immutable" })
+        foreach (var name in new[] { "good", "tampered", "fork", "rollback", "stale", "zero", "forged", "malformed", "recover", "metrics", "immutable", "moved" })
         {
             Add(name, new TestLog($"{name}.log.test/{Guid.NewGuid():N}"));
         }
