@@ -75,6 +75,34 @@ public sealed class ArgumentTests : IDisposable
     }
 
     [Fact]
+    public void BuildRootCommand_EachCommandByName_BuildsThatCommandAloneAndAllWithoutAName()
+    {
+        var host = new TransparencyLog.Cli.Hosting.CliHost(TextWriter.Null, TextWriter.Null, new TransparencyLog.Cli.Hosting.TlogContext(
+            _cli.Http, static _ => null, _cli.Directory, TimeProvider.System));
+
+        foreach (var (name, _) in TransparencyLog.Cli.Hosting.TlogApp.Commands)
+        {
+            // The table's name is the command's own: otherwise `tlog NAME` would parse against a tree without NAME.
+            var only = TransparencyLog.Cli.Hosting.TlogApp.BuildRootCommand(host, [name, "x"]);
+            Assert.Equal(name, Assert.Single(only.Subcommands).Name);
+        }
+
+        var all = TransparencyLog.Cli.Hosting.TlogApp.BuildRootCommand(host, ["bogus"]);
+        var withHelp = TransparencyLog.Cli.Hosting.TlogApp.BuildRootCommand(host, ["verify", "--help"]);
+        Assert.Equal(TransparencyLog.Cli.Hosting.TlogApp.Commands.Select(static c => c.Name), all.Subcommands.Select(static c => c.Name));
+        Assert.Equal(all.Subcommands.Count, withHelp.Subcommands.Count);
+    }
+
+    [Fact]
+    public async Task Run_Version_PrintsTheVersionWithoutCommands()
+    {
+        var (exitCode, output, _) = await _cli.RunAsync("--version");
+
+        Assert.Equal(0, exitCode);
+        Assert.Matches(@"^\d+\.\d+", output.Trim());
+    }
+
+    [Fact]
     public async Task Run_UnreachableService_ExitsWithErrorCode()
     {
         var (exitCode, _, err) = await _cli.RunAsync("log", "info", "--rekor-url", "http://127.0.0.1:1");

@@ -22,8 +22,9 @@ internal static class TlogApp
     {
         ArgumentNullException.ThrowIfNull(args);
         var host = new CliHost(output, error, context);
-        var root = BuildRootCommand(host);
-        var parseResult = root.Parse(ImageCommandRouting.Route(args));
+        var routed = ImageCommandRouting.Route(args);
+        var root = BuildRootCommand(host, routed);
+        var parseResult = root.Parse(routed);
 
         // Parse errors get exit code 2, not System.CommandLine's 1, so scripts can tell misuse from failure.
         if (parseResult.Errors.Count > 0 && !IsHelpRequest(args))
@@ -42,34 +43,65 @@ internal static class TlogApp
             cancellationToken);
     }
 
-    public static RootCommand BuildRootCommand(CliHost host)
+    /// <summary>
+    /// Every top-level command by name, built only when needed: a <c>tlog verify</c> builds the <c>verify</c> tree and
+    /// no other (each subcommand's options, validators and handlers are types to load and code to compile at start-up).
+    /// </summary>
+    internal static readonly IReadOnlyList<(string Name, Func<CliHost, Command> Create)> Commands =
+    [
+        ("sign-blob", SigningCommands.SignBlob),
+        ("attest", SigningCommands.Attest),
+        ("verify-blob", VerifyCommands.VerifyBlob),
+        ("verify-attestation", VerifyCommands.VerifyAttestation),
+        ("sign", ImageSigningCommands.Sign),
+        ("verify", ImageVerifyCommands.Verify),
+        (ImageCommandRouting.AttestImage, ImageSigningCommands.Attest),
+        (ImageCommandRouting.VerifyAttestationImage, ImageVerifyCommands.VerifyAttestation),
+        ("tree", ImageInspectCommands.Tree),
+        ("download", ImageInspectCommands.Download),
+        ("log", LogCommands.Create),
+        ("trusted-root", TrustedRootCommands.Create),
+        ("signing-config", SigningConfigCommands.Create),
+        ("dev", DevCommands.Create),
+        ("generate-key-pair", KeyCommands.GenerateKeyPair),
+        ("monitor", MonitorCommand.Create),
+        ("policy", PolicyCommands.Create),
+        ("initialize", TufCommands.Initialize),
+        ("tuf", TufCommands.Create),
+    ];
+
+    /// <summary>
+    /// The root command with every subcommand, or, when <paramref name="args"/> starts with a command's name and asks
+    /// for no help, with that one only: it parses and runs the same, and the others are never built. Help, an unknown
+    /// command and other root options see the whole tree; <c>--version</c> alone needs none of it.
+    /// </summary>
+    public static RootCommand BuildRootCommand(CliHost host, IReadOnlyList<string>? args = null)
     {
         var root = new RootCommand(
             "tlog signs and verifies artifacts with a self-hosted Sigstore: keyless certificates from the CA, " +
             "entries in the transparency log, RFC 3161 timestamps, and fully offline verification against a trusted root.");
-        root.Subcommands.Add(SigningCommands.SignBlob(host));
-        root.Subcommands.Add(SigningCommands.Attest(host));
-        root.Subcommands.Add(VerifyCommands.VerifyBlob(host));
-        root.Subcommands.Add(VerifyCommands.VerifyAttestation(host));
-        root.Subcommands.Add(ImageSigningCommands.Sign(host));
-        root.Subcommands.Add(ImageVerifyCommands.Verify(host));
-        root.Subcommands.Add(ImageSigningCommands.Attest(host));
-        root.Subcommands.Add(ImageVerifyCommands.VerifyAttestation(host));
-        root.Subcommands.Add(ImageInspectCommands.Tree(host));
-        root.Subcommands.Add(ImageInspectCommands.Download(host));
-        root.Subcommands.Add(LogCommands.Create(host));
-        root.Subcommands.Add(TrustedRootCommands.Create(host));
-        root.Subcommands.Add(SigningConfigCommands.Create(host));
-        root.Subcommands.Add(DevCommands.Create(host));
-        root.Subcommands.Add(KeyCommands.GenerateKeyPair(host));
-        root.Subcommands.Add(MonitorCommand.Create(host));
-        root.Subcommands.Add(PolicyCommands.Create(host));
-        root.Subcommands.Add(TufCommands.Initialize(host));
-        root.Subcommands.Add(TufCommands.Create(host));
+        if (args is ["--version"])
+        {
+            return root;
+        }
+
+        var only = args is [var first, ..] && !IsHelpRequest(args) ? first : null;
+        var single = Commands.Where(c => c.Name == only).Select(static c => c.Create).FirstOrDefault();
+        if (single is not null)
+        {
+            root.Subcommands.Add(single(host));
+            return root;
+        }
+
+        foreach (var (_, create) in Commands)
+        {
+            root.Subcommands.Add(create(host));
+        }
+
         return root;
     }
 
-    private static bool IsHelpRequest(string[] args) => args.Any(static a => a is "-h" or "--help" or "-?");
+    private static bool IsHelpRequest(IReadOnlyList<string> args) => args.Any(static a => a is "-h" or "--help" or "-?");
 
     private static IEnumerable<string> CommandPath(ParseResult parseResult)
     {

@@ -41,7 +41,7 @@ internal sealed class ServiceRetryHandler : DelegatingHandler
     private readonly ServiceRetryOptions _options;
     private readonly TimeProvider _time;
     private readonly Action<string> _notify;
-    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private ResiliencePipeline<HttpResponseMessage>? _pipeline;
 
     public ServiceRetryHandler(ServiceRetryOptions options, TimeProvider time, Action<string> notify)
     {
@@ -49,12 +49,22 @@ internal sealed class ServiceRetryHandler : DelegatingHandler
         _options = options;
         _time = time;
         _notify = notify;
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
-        if (options.MaxAttempts > 1)
+    }
+
+    /// <summary>
+    /// Built on the first repeatable request, not with the handler: commands that only talk to a registry (<c>tlog
+    /// verify</c>) never pay for a resilience pipeline (its options validation and telemetry are start-up time).
+    /// </summary>
+    private ResiliencePipeline<HttpResponseMessage> Pipeline => LazyInitializer.EnsureInitialized(ref _pipeline, BuildPipeline);
+
+    private ResiliencePipeline<HttpResponseMessage> BuildPipeline()
+    {
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = _time };
+        if (_options.MaxAttempts > 1)
         {
             builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
-                MaxRetryAttempts = options.MaxAttempts - 1,
+                MaxRetryAttempts = _options.MaxAttempts - 1,
                 UseJitter = false,
                 ShouldHandle = args => ValueTask.FromResult(NextWait(args.Outcome.Result, args.Context) is not null),
                 DelayGenerator = args => ValueTask.FromResult(NextWait(args.Outcome.Result, args.Context)),
@@ -66,7 +76,7 @@ internal sealed class ServiceRetryHandler : DelegatingHandler
             });
         }
 
-        _pipeline = builder.Build();
+        return builder.Build();
     }
 
     /// <summary>A client over the real network, with this handler, whose overall timeout covers every try and wait.</summary>
@@ -93,7 +103,7 @@ internal sealed class ServiceRetryHandler : DelegatingHandler
         context.Properties.Set(s_state, record);
         try
         {
-            return await _pipeline.ExecuteAsync(
+            return await Pipeline.ExecuteAsync(
                 static async (context, state) => await state.Handler.SendOnceAsync(state.Request, context.CancellationToken),
                 context,
                 (Handler: this, Request: request));

@@ -5,8 +5,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Polly;
-using Polly.Retry;
 
 namespace TransparencyLog.Sigstore.Oci;
 
@@ -28,6 +26,12 @@ public sealed class RegistryClient
     private const int MaxErrorBytes = 64 * 1024;
     private const int MaxTagPages = 1000;
 
+    /// <summary>Retries of an idempotent request after 429, 5xx or a connection failure (4 tries in all).</summary>
+    private const int MaxRetries = 3;
+
+    /// <summary>Blobs up to this size are offered in one POST (a refused offer resends the bytes: keep it to signatures).</summary>
+    private const int MaxSinglePostBytes = 1024 * 1024;
+
     private readonly HttpClient _http;
     private readonly RegistryCredential? _credential;
     private readonly ConcurrentDictionary<string, string> _tokens = new(StringComparer.Ordinal);
@@ -35,8 +39,15 @@ public sealed class RegistryClient
     // Blobs seen in the registry during this client's life (repository@digest): blobs are content-addressed and
     // immutable, so a second push of the same bytes (the empty config of every referrer) needs no HEAD.
     private readonly ConcurrentDictionary<string, byte> _knownBlobs = new(StringComparer.Ordinal);
-    private readonly ResiliencePipeline<HttpResponseMessage> _retry;
+    private readonly TimeSpan _retryDelay;
+
+    // Blob pushes in flight (repository@digest), shared by concurrent callers pushing the same bytes.
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _pushing = new(StringComparer.Ordinal);
     private volatile bool _basic;
+
+    // Whether the registry stores a blob sent in one POST with its digest: 0 until the first upload tells, then 1 (it
+    // does) or -1 (it does not). Concurrent first uploads may each ask; every answer is the same.
+    private volatile int _singlePost;
     private int _roundTrips;
 
     /// <param name="requireTls">HTTPS even for a loopback registry (given with <c>--registry-cacert</c>: roots for it
@@ -48,20 +59,7 @@ public sealed class RegistryClient
         _credential = credential;
         var scheme = !requireTls && (IsLoopback(registry) || allowInsecure) ? "http" : "https";
         BaseUri = new Uri($"{scheme}://{registry}/");
-        _retry = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                MaxRetryAttempts = 3,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = retryDelay ?? TimeSpan.FromMilliseconds(250),
-                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
-                    .Handle<HttpRequestException>()
-                    .HandleResult(static r => r.StatusCode == HttpStatusCode.TooManyRequests || (int)r.StatusCode is 500 or 502 or 503 or 504),
-                DelayGenerator = static args =>
-                    new ValueTask<TimeSpan?>(args.Outcome.Result?.Headers.RetryAfter?.Delta is { } delta && delta <= TimeSpan.FromSeconds(10) ? delta : null),
-            })
-            .Build();
+        _retryDelay = retryDelay ?? TimeSpan.FromMilliseconds(250);
     }
 
     public string Registry { get; }
@@ -196,9 +194,29 @@ public sealed class RegistryClient
     public async Task<string> PushBlobAsync(string repository, byte[] content, CancellationToken cancellationToken, int chunkSize = 0)
     {
         var digest = OciDigest.Of(content);
-        return await BlobExistsAsync(repository, digest, cancellationToken)
-            ? digest
-            : await UploadAsync(repository, content, digest, chunkSize, cancellationToken);
+        var key = BlobKey(repository, digest);
+        if (_knownBlobs.ContainsKey(key))
+        {
+            return digest;
+        }
+
+        // Images signed at once all push the same empty config first: one of them asks and uploads, the others wait
+        // for it instead of each sending its own HEAD and upload. A failed push is forgotten, so the next caller tries.
+        var push = _pushing.GetOrAdd(key, _ => new Lazy<Task<string>>(
+            async () => await BlobExistsAsync(repository, digest, cancellationToken)
+                ? digest
+                : await UploadAsync(repository, content, digest, chunkSize, cancellationToken)));
+        try
+        {
+            return await push.Value.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            if (push.Value.IsCompleted)
+            {
+                _pushing.TryRemove(KeyValuePair.Create(key, push));
+            }
+        }
     }
 
     /// <summary>
@@ -214,6 +232,23 @@ public sealed class RegistryClient
 
     private async Task<string> UploadAsync(string repository, byte[] content, string digest, int chunkSize, CancellationToken cancellationToken)
     {
+        if (chunkSize == 0 && _singlePost >= 0 && content.Length <= MaxSinglePostBytes)
+        {
+            var (stored, session) = await SinglePostAsync(repository, content, digest, cancellationToken);
+            if (stored)
+            {
+                _knownBlobs.TryAdd(BlobKey(repository, digest), 0);
+                return digest;
+            }
+
+            if (session is not null)
+            {
+                // The registry opened an ordinary upload session instead (202): finish it with the PUT, as below.
+                await PutUploadAsync(repository, session, content, digest, cancellationToken);
+                return digest;
+            }
+        }
+
         var location = await StartUploadAsync(repository, null, cancellationToken)
             ?? throw new OciException(OciFailure.Error, $"the registry {Registry} opened no upload session for {repository}", "BLOB_UPLOAD_INVALID");
         if (chunkSize > 0)
@@ -240,12 +275,17 @@ public sealed class RegistryClient
             }
         }
 
-        var finalLocation = location;
-        var body = chunkSize > 0 ? [] : content;
+        await PutUploadAsync(repository, location, chunkSize > 0 ? [] : content, digest, cancellationToken);
+        return digest;
+    }
+
+    /// <summary>Closes an upload session with the PUT that names the digest (and carries the rest of the bytes).</summary>
+    private async Task PutUploadAsync(string repository, Uri location, byte[] body, string digest, CancellationToken cancellationToken)
+    {
         using var put = await SendAsync(
             () =>
             {
-                var request = new HttpRequestMessage(HttpMethod.Put, WithQuery(finalLocation, "digest", digest)) { Content = new ByteArrayContent(body) };
+                var request = new HttpRequestMessage(HttpMethod.Put, WithQuery(location, "digest", digest)) { Content = new ByteArrayContent(body) };
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
                 return request;
             },
@@ -255,7 +295,54 @@ public sealed class RegistryClient
             cancellationToken);
         await EnsureSuccessAsync(put, $"blob upload to {repository}", cancellationToken);
         _knownBlobs.TryAdd(BlobKey(repository, digest), 0);
-        return digest;
+    }
+
+    /// <summary>
+    /// The distribution spec's single-request upload: <c>POST .../blobs/uploads/?digest=D</c> with the bytes. A registry
+    /// that supports it stores the blob (201, one round trip instead of two); one that does not opens an ordinary
+    /// session (202, the body ignored: distribution 2.x does this), which the caller finishes with a PUT, and later
+    /// uploads through this client go straight to POST + PUT without sending the bytes twice. A registry that refuses
+    /// the request outright (400, 404, 405, 415: some reject a body on POST) is not asked that way again either.
+    /// </summary>
+    private async Task<(bool Stored, Uri? Session)> SinglePostAsync(string repository, byte[] content, string digest, CancellationToken cancellationToken)
+    {
+        var url = Url($"v2/{repository}/blobs/uploads/?digest={Uri.EscapeDataString(digest)}");
+        using var response = await SendAsync(
+            () =>
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(content) };
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                return request;
+            },
+            repository,
+            push: true,
+            retry: false,
+            cancellationToken);
+        if (response.StatusCode == HttpStatusCode.Created)
+        {
+            if (response.Headers.TryGetValues("Docker-Content-Digest", out var digests) && digests.FirstOrDefault() is { } stored && stored != digest)
+            {
+                throw new OciException(OciFailure.Error, $"the registry {Registry} stored a blob for {repository} as {stored}, not {digest}", "DIGEST_MISMATCH");
+            }
+
+            _singlePost = 1;
+            return (true, null);
+        }
+
+        if (response.StatusCode == HttpStatusCode.Accepted)
+        {
+            _singlePost = -1;
+            return (false, response.Headers.Location is { } location ? new Uri(BaseUri, location) : null);
+        }
+
+        if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed or HttpStatusCode.UnsupportedMediaType)
+        {
+            _singlePost = -1;
+            return (false, null);
+        }
+
+        await EnsureSuccessAsync(response, $"blob upload to {repository}", cancellationToken);
+        return (false, null);
     }
 
     private static string BlobKey(string repository, string digest) => repository + "@" + digest;
@@ -480,7 +567,7 @@ public sealed class RegistryClient
 
     private async Task<HttpResponseMessage> SendOnceAsync(Func<HttpRequestMessage> create, string scope, bool retry, CancellationToken cancellationToken)
     {
-        async ValueTask<HttpResponseMessage> Attempt(CancellationToken token)
+        async Task<HttpResponseMessage> Attempt(CancellationToken token)
         {
             using var request = create();
             Authorize(request, scope);
@@ -490,7 +577,7 @@ public sealed class RegistryClient
 
         try
         {
-            var response = retry ? await _retry.ExecuteAsync(Attempt, cancellationToken) : await Attempt(cancellationToken);
+            var response = retry ? await WithRetriesAsync(Attempt, cancellationToken) : await Attempt(cancellationToken);
             if (response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500)
             {
                 var description = await ErrorDescriptionAsync(response, cancellationToken);
@@ -513,6 +600,43 @@ public sealed class RegistryClient
             throw new OciException(OciFailure.Error, $"the registry {Registry} did not answer in time", "REGISTRY_UNREACHABLE");
         }
     }
+
+    /// <summary>
+    /// Sends and, on 429, 500, 502, 503, 504 or a connection failure, sends again up to <see cref="MaxRetries"/> times:
+    /// after the server's <c>Retry-After</c> when it asks for at most 10 s, else after an exponential, jittered backoff
+    /// from the base delay (250 ms: about 0.25, 0.5, 1 s). The last answer is returned whatever it is, the last
+    /// connection failure thrown. A plain loop rather than a resilience library: a <c>tlog verify</c> is a short process,
+    /// and building a pipeline (options validation, telemetry) cost more start-up than the requests it guards.
+    /// </summary>
+    private async Task<HttpResponseMessage> WithRetriesAsync(Func<CancellationToken, Task<HttpResponseMessage>> attempt, CancellationToken cancellationToken)
+    {
+        for (var retry = 0; ; retry++)
+        {
+            HttpResponseMessage response;
+            try
+            {
+                response = await attempt(cancellationToken);
+            }
+            catch (HttpRequestException) when (retry < MaxRetries)
+            {
+                await Task.Delay(Backoff(retry), cancellationToken);
+                continue;
+            }
+
+            if (retry >= MaxRetries || !(response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode is 500 or 502 or 503 or 504))
+            {
+                return response;
+            }
+
+            var wait = response.Headers.RetryAfter?.Delta is { } delta && delta >= TimeSpan.Zero && delta <= TimeSpan.FromSeconds(10) ? delta : Backoff(retry);
+            response.Dispose();
+            await Task.Delay(wait, cancellationToken);
+        }
+    }
+
+    /// <summary>The base delay doubled per retry, times a random factor between 0.5 and 1.5 so clients do not retry in step.</summary>
+    private TimeSpan Backoff(int retry) =>
+        TimeSpan.FromTicks((long)(_retryDelay.Ticks * Math.Pow(2, retry) * (0.5 + Random.Shared.NextDouble())));
 
     private void Authorize(HttpRequestMessage request, string scope)
     {
@@ -584,7 +708,7 @@ public sealed class RegistryClient
             return request;
         }
 
-        using var response = await _retry.ExecuteAsync(
+        using var response = await WithRetriesAsync(
             async token =>
             {
                 using var request = Create();

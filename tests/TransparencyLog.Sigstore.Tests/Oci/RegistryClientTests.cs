@@ -310,6 +310,19 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
     }
 
     [Fact]
+    public async Task PushBlob_EightCallersAtOnce_OneHeadAndOneUpload()
+    {
+        var client = Open();
+        var content = Encoding.UTF8.GetBytes("{\"shared\":\"" + Guid.NewGuid() + "\"}");
+
+        var digests = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => client.PushBlobAsync("blobs/shared", content, CancellationToken.None))));
+
+        Assert.All(digests, d => Assert.Equal(OciDigest.Of(content), d));
+        Assert.Equal(3, client.RoundTrips); // HEAD 404, POST, PUT: once for all eight
+        Assert.Equal(content, await Open().GetBlobAsync("blobs/shared", digests[0], RegistryClient.MaxBlobBytes, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task UploadBlob_FreshBytes_TwoRoundTripsAndReadableBack()
     {
         var client = Open();
@@ -319,6 +332,89 @@ public sealed class RegistryClientTests(RegistryPair registries) : IClassFixture
 
         Assert.Equal(2, client.RoundTrips); // POST, PUT: no HEAD first
         Assert.Equal(content, await client.GetBlobAsync("blobs/fresh", digest, RegistryClient.MaxBlobBytes, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task UploadBlob_DistributionIgnoresSinglePost_FinishedWithPutAndNotOfferedAgain()
+    {
+        // distribution 2.x answers a POST ?digest= with a body by opening an ordinary session (202) and ignoring the
+        // bytes: the upload must still complete, and the next one must not send its bytes twice.
+        var client = Open();
+        var first = Encoding.UTF8.GetBytes("first " + Guid.NewGuid());
+        var second = Encoding.UTF8.GetBytes("second " + Guid.NewGuid());
+
+        var firstDigest = await client.UploadBlobAsync("blobs/single", first, CancellationToken.None);
+        var secondDigest = await client.UploadBlobAsync("blobs/single", second, CancellationToken.None);
+
+        Assert.Equal(4, client.RoundTrips); // POST ?digest= (202), PUT; then POST, PUT
+        var reader = Open();
+        Assert.Equal(first, await reader.GetBlobAsync("blobs/single", firstDigest, RegistryClient.MaxBlobBytes, CancellationToken.None));
+        Assert.Equal(second, await reader.GetBlobAsync("blobs/single", secondDigest, RegistryClient.MaxBlobBytes, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(true, 1)]   // the registry takes the blob in the POST: one round trip
+    [InlineData(false, 3)]  // it refuses a POST with a body (405): POST, then POST + PUT
+    public async Task UploadBlob_SinglePostTakenOrRefused_StoredWithTheFewestRoundTrips(bool supported, int roundTrips)
+    {
+        var blobs = new System.Collections.Concurrent.ConcurrentDictionary<string, byte[]>();
+        var singlePosts = 0;
+        await using var fake = await FakeRegistry.StartAsync(async (_, context) =>
+        {
+            var path = context.Request.Path.Value!;
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            if (context.Request.Method == "POST" && context.Request.Query.ContainsKey("digest"))
+            {
+                Interlocked.Increment(ref singlePosts);
+                if (!supported)
+                {
+                    context.Response.StatusCode = 405;
+                    return;
+                }
+
+                var digest = context.Request.Query["digest"].ToString();
+                if (OciDigest.Of(body.ToArray()) != digest)
+                {
+                    context.Response.StatusCode = 400;
+                    return;
+                }
+
+                blobs[digest] = body.ToArray();
+                context.Response.StatusCode = 201;
+                context.Response.Headers["Docker-Content-Digest"] = digest;
+            }
+            else if (context.Request.Method == "POST")
+            {
+                context.Response.StatusCode = 202;
+                context.Response.Headers.Location = path + Guid.NewGuid().ToString("N");
+            }
+            else if (context.Request.Method == "PUT")
+            {
+                blobs[context.Request.Query["digest"]!] = body.ToArray();
+                context.Response.StatusCode = 201;
+            }
+            else if (blobs.TryGetValue(path[(path.LastIndexOf('/') + 1)..], out var blob))
+            {
+                await context.Response.Body.WriteAsync(blob);
+            }
+            else
+            {
+                context.Response.StatusCode = 404;
+            }
+        });
+        var client = new RegistryClient(_http, fake.Address, null, allowInsecure: false);
+        var content = Encoding.UTF8.GetBytes("one request " + Guid.NewGuid());
+        var more = Encoding.UTF8.GetBytes("another " + Guid.NewGuid());
+
+        var digest = await client.UploadBlobAsync("team/app", content, CancellationToken.None);
+        Assert.Equal(roundTrips, client.RoundTrips);
+        await client.UploadBlobAsync("team/app", more, CancellationToken.None);
+
+        Assert.Equal(content, blobs[digest]);
+        Assert.Equal(more, blobs[OciDigest.Of(more)]);
+        Assert.Equal(supported ? 2 : 1, singlePosts); // a refusal is remembered: the second upload is not offered that way
+        Assert.Equal(content, await client.GetBlobAsync("team/app", digest, RegistryClient.MaxBlobBytes, CancellationToken.None));
     }
 
     [Fact]
