@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -50,13 +51,13 @@ internal static class RekorEntryWriter
             capacity += (entry.Body.Length * 4 / 3) + entry.Head.Checkpoint.Length + (70 * entry.InclusionProof.Count) + 256;
         }
 
-        using var buffer = new MemoryStream(capacity);
+        var buffer = new ArrayBufferWriter<byte>(capacity);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             WriteMap(writer, log, entries);
         }
 
-        return buffer.ToArray();
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static void WriteEntry(Utf8JsonWriter writer, LogInstance log, VerifiedEntry entry)

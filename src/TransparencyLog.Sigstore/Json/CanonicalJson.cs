@@ -241,8 +241,9 @@ public static class CanonicalJson
             return;
         }
 
-        // At most 3 UTF-8 bytes per UTF-16 code unit (a surrogate pair is 2 units for 4 bytes).
-        var destination = output.GetSpan(text.Length * 3);
+        // The exact size, so a writer sized for its content is never regrown (a lone surrogate, counted as U+FFFD's
+        // three bytes, fails below).
+        var destination = output.GetSpan(Encoding.UTF8.GetByteCount(text));
         if (Utf8.FromUtf16(text, destination, out _, out var written, replaceInvalidSequences: false) != OperationStatus.Done)
         {
             throw new FormatException("JSON string contains a lone surrogate");
