@@ -14,6 +14,10 @@ internal static class LogServiceMetrics
 {
     private static readonly ConcurrentDictionary<int, string> _logNames = new();
 
+    // The request series by route pattern, method and status, each looked up once (finite: routes and methods are
+    // fixed sets, statuses are the service's own).
+    private static readonly ConcurrentDictionary<(string Path, string Method, int Code), (Counter.Child Requests, Histogram.Child Latency)> _apiSeries = new();
+
     public static readonly Counter StandbyReads = Metrics.CreateCounter(
         "tlog_standby_reads_total", "Reads sent to the PostgreSQL hot standby, by who answered (standby, or primary_fallback when it had not replayed them yet).", "source");
 
@@ -77,12 +81,17 @@ internal static class LogServiceMetrics
         {
             // Unmatched paths share one label: a route pattern, never the raw path, so clients cannot add series.
             var path = context.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } route } ? route : "unmatched";
-            var code = context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var method = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)
-                ? context.Request.Method
+            var method = HttpMethods.IsGet(context.Request.Method) ? HttpMethods.Get
+                : HttpMethods.IsPost(context.Request.Method) ? HttpMethods.Post
+                : HttpMethods.IsHead(context.Request.Method) ? HttpMethods.Head
                 : "other";
-            QpsByApi.WithLabels(path, method, code).Inc();
-            ApiLatency.WithLabels(path, code).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            var (requests, latency) = _apiSeries.GetOrAdd((path, method, context.Response.StatusCode), static key =>
+            {
+                var code = key.Code.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return (QpsByApi.WithLabels(key.Path, key.Method, code), ApiLatency.WithLabels(key.Path, code));
+            });
+            requests.Inc();
+            latency.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     });
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace TransparencyLog.LogService.Http;
 
 /// <summary>A request body over its limit; answered 413 without reading the rest.</summary>
@@ -16,17 +18,39 @@ internal static class RequestBodies
             throw new RequestTooLargeException(limit);
         }
 
-        using var buffer = new MemoryStream(request.ContentLength is long length ? (int)length : 4096);
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        if (request.ContentLength is long length)
         {
-            if (buffer.Length + read > limit)
+            // Kestrel ends the body at its Content-Length (a longer body is a protocol error there): the array of that
+            // size is the only buffer, read into in place.
+            var body = new byte[length];
+            var filled = 0;
+            int got;
+            while (filled < body.Length && (got = await request.Body.ReadAsync(body.AsMemory(filled), cancellationToken)) > 0)
             {
-                throw new RequestTooLargeException(limit);
+                filled += got;
             }
 
-            buffer.Write(chunk, 0, read);
+            return filled == body.Length ? body : body[..filled];
+        }
+
+        using var buffer = new MemoryStream(4096);
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    throw new RequestTooLargeException(limit);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return buffer.ToArray();

@@ -89,7 +89,7 @@ internal sealed class LogInstance
     /// <summary>The Rekor v1 signed entry timestamp over the canonical (body, integratedTime, logID, logIndex).</summary>
     public ValueTask<byte[]> SignEntryTimestampAsync(byte[] body, long integratedTime, long index, CancellationToken cancellationToken)
     {
-        var payload = Sigstore.Rekor.SignedEntryTimestamp.Payload(Convert.ToBase64String(body), integratedTime, Signer.LogIdHex, index);
+        var payload = Sigstore.Rekor.SignedEntryTimestamp.Payload(body, integratedTime, Signer.LogIdHex, index);
         return Signer.SignAsync(payload, cancellationToken);
     }
 

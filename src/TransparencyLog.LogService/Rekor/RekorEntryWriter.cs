@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -43,13 +44,20 @@ internal static class RekorEntryWriter
 
     public static byte[] Map(LogInstance log, params VerifiedEntry[] entries)
     {
-        using var buffer = new MemoryStream();
+        // Sized for the usual single entry (its base64 body, checkpoint and proof), so the writer never regrows it.
+        var capacity = 512;
+        foreach (var entry in entries)
+        {
+            capacity += (entry.Body.Length * 4 / 3) + entry.Head.Checkpoint.Length + (70 * entry.InclusionProof.Count) + 256;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(capacity);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             WriteMap(writer, log, entries);
         }
 
-        return buffer.ToArray();
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static void WriteEntry(Utf8JsonWriter writer, LogInstance log, VerifiedEntry entry)
@@ -66,12 +74,13 @@ internal static class RekorEntryWriter
         writer.WriteStartArray("hashes");
         foreach (var hash in entry.InclusionProof)
         {
-            writer.WriteStringValue(hash.ToString());
+            WriteHex(writer, hash);
         }
 
         writer.WriteEndArray();
         writer.WriteNumber("logIndex", entry.Index);
-        writer.WriteString("rootHash", entry.Head.Root.ToString());
+        writer.WritePropertyName("rootHash");
+        WriteHex(writer, entry.Head.Root);
         writer.WriteNumber("treeSize", entry.Head.Size);
         writer.WriteEndObject();
         if (entry.SignedEntryTimestamp is { } set)
@@ -87,7 +96,7 @@ internal static class RekorEntryWriter
             writer.WriteStartArray("consistencyProof");
             foreach (var hash in cosigned.ConsistencyProof)
             {
-                writer.WriteStringValue(hash.ToString());
+                WriteHex(writer, hash);
             }
 
             writer.WriteEndArray();
@@ -96,5 +105,15 @@ internal static class RekorEntryWriter
 
         writer.WriteEndObject();
         writer.WriteEndObject();
+    }
+
+    /// <summary>A hash as lowercase hex, formatted on the stack (a proof has up to 64 of them per answer).</summary>
+    private static void WriteHex(Utf8JsonWriter writer, Hash hash)
+    {
+        Span<byte> bytes = stackalloc byte[Hash.Size];
+        Span<char> hex = stackalloc char[Hash.Size * 2];
+        hash.CopyTo(bytes);
+        Convert.TryToHexStringLower(bytes, hex, out _);
+        writer.WriteStringValue(hex);
     }
 }

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
+using Prometheus;
 using TransparencyLog.LogService.Hosting;
 using TransparencyLog.LogService.Integrity;
 using TransparencyLog.LogService.Logs;
@@ -93,6 +94,14 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly AppendLatencies _latencies;
     private readonly Channel<Pending> _queue;
+
+    // This log's series, looked up once: the label lookup allocates, and some run for every submission.
+    private readonly Gauge.Child _queueDepth;
+    private readonly Histogram.Child _queueWait;
+    private readonly Histogram.Child _batchSize;
+    private readonly Histogram.Child _commitDuration;
+    private readonly Counter.Child _duplicates;
+    private readonly Counter.Child _newEntries;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
 
@@ -130,6 +139,12 @@ internal sealed partial class Sequencer : IAsyncDisposable
         _options = options;
         _logger = logger;
         _latencies = latencies;
+        _queueDepth = LogServiceMetrics.QueueDepth.WithLabels(log.Name);
+        _queueWait = LogServiceMetrics.QueueWait.WithLabels(log.Name);
+        _batchSize = LogServiceMetrics.BatchSize.WithLabels(log.Name);
+        _commitDuration = LogServiceMetrics.CommitDuration.WithLabels(log.Name);
+        _duplicates = LogServiceMetrics.Duplicates.WithLabels(log.Name);
+        _newEntries = LogServiceMetrics.NewEntries.WithLabels(log.Name);
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.MaxPending)
         {
             SingleReader = true,
@@ -153,7 +168,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
             throw new LogOverloadedException();
         }
 
-        LogServiceMetrics.QueueDepth.WithLabels(_log.Name).Set(_queue.Reader.Count);
+        _queueDepth.Set(_queue.Reader.Count);
 
         return pending.Completion.Task;
     }
@@ -245,11 +260,11 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
                 {
                     batch.Add(pending);
-                    LogServiceMetrics.QueueWait.WithLabels(_log.Name).Observe(_time.GetElapsedTime(pending.EnqueuedAt).TotalSeconds);
+                    _queueWait.Observe(_time.GetElapsedTime(pending.EnqueuedAt).TotalSeconds);
                 }
 
-                LogServiceMetrics.QueueDepth.WithLabels(_log.Name).Set(reader.Count);
-                LogServiceMetrics.BatchSize.WithLabels(_log.Name).Observe(batch.Count);
+                _queueDepth.Set(reader.Count);
+                _batchSize.Observe(batch.Count);
 
                 var written = batch;
                 batch = null;
@@ -434,7 +449,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 next++;
             }
 
-            LogServiceMetrics.Duplicates.WithLabels(_log.Name).Inc(batch.Count - appended.Count);
+            _duplicates.Inc(batch.Count - appended.Count);
             if (appended.Count == 0)
             {
                 await transaction.RollbackAsync(cancellationToken);
@@ -540,7 +555,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
 
         _availability.ReportSuccess();
-        LogServiceMetrics.CommitDuration.WithLabels(_log.Name).Observe(_time.GetElapsedTime(started).TotalSeconds);
+        _commitDuration.Observe(_time.GetElapsedTime(started).TotalSeconds);
 
         // Durable from here on. Build each entry's proof against the new head from the tiles just written (every node
         // of a new leaf's path lies in the tiles on the right edge).
@@ -585,7 +600,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
             }
         }
 
-        LogServiceMetrics.NewEntries.WithLabels(_log.Name).Inc(appended.Count);
+        _newEntries.Inc(appended.Count);
         Log.BatchCommitted(_logger, _log.Name, appended.Count, batch.Count - appended.Count, head.Size);
 
         // Witnessing (fail-closed) holds the answers until the quorum cosigned this checkpoint. That wait is outside the

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 
 namespace TransparencyLog.Sigstore.Json;
 
@@ -13,8 +14,10 @@ namespace TransparencyLog.Sigstore.Json;
 /// </summary>
 public static class CanonicalJson
 {
-    // Lone surrogates cannot be represented in UTF-8; JCS input is I-JSON, so they are rejected, not replaced.
-    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    // '"', '\\' and the C0 controls: everything JSON.stringify escapes (it leaves DEL and non-ASCII as they are).
+    private static readonly SearchValues<char> s_escaped = SearchValues.Create(
+        "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F" +
+        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F");
 
     private static readonly JsonReaderOptions s_readerOptions = new()
     {
@@ -171,61 +174,93 @@ public static class CanonicalJson
     }
 
     /// <summary>Escapes exactly as ECMAScript <c>JSON.stringify</c> does (RFC 8785 §3.2.2.2).</summary>
-    internal static void WriteString(string value, IBufferWriter<byte> output)
+    /// <remarks>
+    /// Written straight into <paramref name="output"/>, a run of characters that need no escape at a time: this runs
+    /// for every string of every entry the log canonicalises and signs, so it allocates nothing of its own.
+    /// </remarks>
+    internal static void WriteString(ReadOnlySpan<char> value, IBufferWriter<byte> output)
     {
-        var builder = new StringBuilder(value.Length + 2);
-        builder.Append('"');
-        foreach (var c in value)
+        output.Write("\""u8);
+        while (!value.IsEmpty)
         {
+            var run = value.IndexOfAny(s_escaped);
+            if (run < 0)
+            {
+                run = value.Length;
+            }
+
+            WriteUtf8(value[..run], output);
+            if (run == value.Length)
+            {
+                break;
+            }
+
+            var c = value[run];
             switch (c)
             {
                 case '"':
-                    builder.Append("\\\"");
+                    output.Write("\\\""u8);
                     break;
                 case '\\':
-                    builder.Append("\\\\");
+                    output.Write("\\\\"u8);
                     break;
                 case '\b':
-                    builder.Append("\\b");
+                    output.Write("\\b"u8);
                     break;
                 case '\f':
-                    builder.Append("\\f");
+                    output.Write("\\f"u8);
                     break;
                 case '\n':
-                    builder.Append("\\n");
+                    output.Write("\\n"u8);
                     break;
                 case '\r':
-                    builder.Append("\\r");
+                    output.Write("\\r"u8);
                     break;
                 case '\t':
-                    builder.Append("\\t");
+                    output.Write("\\t"u8);
                     break;
                 default:
-                    if (c < 0x20)
-                    {
-                        builder.Append("\\u00").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        builder.Append(c);
-                    }
-
+                    // The other control characters: \u00XX with lowercase hex, as JSON.stringify writes them.
+                    Span<byte> escape = [(byte)'\\', (byte)'u', (byte)'0', (byte)'0', HexLower(c >> 4), HexLower(c & 0xF)];
+                    output.Write(escape);
                     break;
             }
+
+            value = value[(run + 1)..];
         }
 
-        builder.Append('"');
-        try
-        {
-            output.Write(s_strictUtf8.GetBytes(builder.ToString()));
-        }
-        catch (EncoderFallbackException ex)
-        {
-            throw new FormatException("JSON string contains a lone surrogate", ex);
-        }
+        output.Write("\""u8);
     }
 
-    private static void WriteAscii(string text, IBufferWriter<byte> output) => output.Write(Encoding.ASCII.GetBytes(text));
+    private static byte HexLower(int nibble) => (byte)(nibble < 10 ? '0' + nibble : 'a' + nibble - 10);
+
+    private static void WriteUtf8(ReadOnlySpan<char> text, IBufferWriter<byte> output)
+    {
+        if (text.IsEmpty)
+        {
+            return;
+        }
+
+        // The exact size, so a writer sized for its content is never regrown (a lone surrogate, counted as U+FFFD's
+        // three bytes, fails below).
+        var destination = output.GetSpan(Encoding.UTF8.GetByteCount(text));
+        if (Utf8.FromUtf16(text, destination, out _, out var written, replaceInvalidSequences: false) != OperationStatus.Done)
+        {
+            throw new FormatException("JSON string contains a lone surrogate");
+        }
+
+        output.Advance(written);
+    }
+
+    /// <summary>An integer as JCS writes a JSON number: the ECMAScript form of the double it denotes.</summary>
+    internal static void WriteNumber(long value, IBufferWriter<byte> output) => WriteAscii(EcmaScriptNumber.Format(value), output);
+
+    private static void WriteAscii(string text, IBufferWriter<byte> output)
+    {
+        var destination = output.GetSpan(text.Length);
+        var written = Encoding.ASCII.GetBytes(text, destination);
+        output.Advance(written);
+    }
 
     private static string FormatNumber(ReadOnlySpan<byte> token)
     {

@@ -29,20 +29,66 @@ internal static class SignatureVerification
                 using (var ecdsa = ECDsa.Create())
                 {
                     ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
-                    return ecdsa.VerifyHash(digest, signature, DSASignatureFormat.Rfc3279DerSequence);
+                    return VerifyDigest(ecdsa, hash, digest, signature, acceptRsaPss);
                 }
 
             case Oids.Rsa:
                 using (var rsa = RSA.Create())
                 {
                     rsa.ImportSubjectPublicKeyInfo(spki, out _);
-                    return rsa.VerifyHash(digest, signature, hash, RSASignaturePadding.Pkcs1)
-                        || (acceptRsaPss && rsa.VerifyHash(digest, signature, hash, RSASignaturePadding.Pss));
+                    return VerifyDigest(rsa, hash, digest, signature, acceptRsaPss);
                 }
 
             case Oids.Ed25519:
                 return hash == HashAlgorithmName.SHA512
                     && Ed25519Verification.VerifyPrehash(Asn1Keys.ReadEd25519PublicKey(spki), digest, signature);
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="VerifyDigest(string, byte[], HashAlgorithmName, ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool)"/>
+    /// with an ECDSA or RSA key the caller has already imported (and validated), so it is not imported twice.
+    /// </summary>
+    public static bool VerifyDigest(
+        AsymmetricAlgorithm key,
+        HashAlgorithmName hash,
+        ReadOnlySpan<byte> digest,
+        ReadOnlySpan<byte> signature,
+        bool acceptRsaPss) => key switch
+        {
+            ECDsa ecdsa => ecdsa.VerifyHash(digest, signature, DSASignatureFormat.Rfc3279DerSequence),
+            RSA rsa => rsa.VerifyHash(digest, signature, hash, RSASignaturePadding.Pkcs1)
+                || (acceptRsaPss && rsa.VerifyHash(digest, signature, hash, RSASignaturePadding.Pss)),
+            _ => false,
+        };
+
+    /// <summary>
+    /// <see cref="VerifyData(string, byte[], HashAlgorithmName?, ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool)"/>
+    /// with an ECDSA or RSA key the caller has already imported (and validated).
+    /// </summary>
+    public static bool VerifyData(
+        AsymmetricAlgorithm key,
+        HashAlgorithmName? hash,
+        ReadOnlySpan<byte> data,
+        ReadOnlySpan<byte> signature,
+        bool acceptRsaPss)
+    {
+        switch (key)
+        {
+            case ECDsa ecdsa:
+                var ecdsaHash = hash ?? ecdsa.KeySize switch
+                {
+                    384 => HashAlgorithmName.SHA384,
+                    521 => HashAlgorithmName.SHA512,
+                    _ => HashAlgorithmName.SHA256,
+                };
+                return ecdsa.VerifyData(data, signature, ecdsaHash, DSASignatureFormat.Rfc3279DerSequence);
+            case RSA rsa:
+                var rsaHash = hash ?? HashAlgorithmName.SHA256;
+                return rsa.VerifyData(data, signature, rsaHash, RSASignaturePadding.Pkcs1)
+                    || (acceptRsaPss && rsa.VerifyData(data, signature, rsaHash, RSASignaturePadding.Pss));
             default:
                 return false;
         }
@@ -67,22 +113,14 @@ internal static class SignatureVerification
                 using (var ecdsa = ECDsa.Create())
                 {
                     ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
-                    var ecdsaHash = hash ?? ecdsa.KeySize switch
-                    {
-                        384 => HashAlgorithmName.SHA384,
-                        521 => HashAlgorithmName.SHA512,
-                        _ => HashAlgorithmName.SHA256,
-                    };
-                    return ecdsa.VerifyData(data, signature, ecdsaHash, DSASignatureFormat.Rfc3279DerSequence);
+                    return VerifyData(ecdsa, hash, data, signature, acceptRsaPss);
                 }
 
             case Oids.Rsa:
                 using (var rsa = RSA.Create())
                 {
                     rsa.ImportSubjectPublicKeyInfo(spki, out _);
-                    var rsaHash = hash ?? HashAlgorithmName.SHA256;
-                    return rsa.VerifyData(data, signature, rsaHash, RSASignaturePadding.Pkcs1)
-                        || (acceptRsaPss && rsa.VerifyData(data, signature, rsaHash, RSASignaturePadding.Pss));
+                    return VerifyData(rsa, hash, data, signature, acceptRsaPss);
                 }
 
             case Oids.Ed25519:

@@ -10,14 +10,23 @@ namespace TransparencyLog.Sigstore.Rekor;
 /// The key a client signed with, from a Rekor <c>publicKey.content</c> / DSSE verifier: base64 of a PEM holding
 /// either a certificate (chain; the first is the leaf) or a SubjectPublicKeyInfo.
 /// </summary>
-internal sealed class ArtifactKey
+/// <remarks>
+/// An ECDSA or RSA key stays imported from its validation to its verifications (an import is a large part of an
+/// append's CPU); dispose the key when done.
+/// </remarks>
+internal sealed class ArtifactKey : IDisposable
 {
     private const int MaxCertificates = 10;
     private const int MinRsaBits = 2048;
     private const int MaxRsaBits = 8192;
 
-    private ArtifactKey(byte[] spki, string algorithmOid, string canonicalPem, IReadOnlyList<string> identities)
+    // The validated key, imported once; null for Ed25519 (verified from the SPKI bytes).
+    private readonly AsymmetricAlgorithm? _imported;
+
+    private ArtifactKey(byte[] spki, (string Oid, AsymmetricAlgorithm? Imported) key, string canonicalPem, IReadOnlyList<string> identities)
     {
+        var (algorithmOid, imported) = key;
+        _imported = imported;
         Spki = spki;
         AlgorithmOid = algorithmOid;
         CanonicalPem = canonicalPem;
@@ -78,8 +87,7 @@ internal sealed class ArtifactKey
         if (blocks[0].Label == "PUBLIC KEY" && blocks.Count == 1)
         {
             var spki = blocks[0].Der;
-            var oid = CheckPublicKey(spki, field);
-            return new ArtifactKey(spki, oid, Pem.Encode("PUBLIC KEY", spki), []);
+            return new ArtifactKey(spki, CheckPublicKey(spki, field), Pem.Encode("PUBLIC KEY", spki), []);
         }
 
         if (blocks.All(static b => b.Label == "CERTIFICATE"))
@@ -101,9 +109,17 @@ internal sealed class ArtifactKey
             using (leaf)
             {
                 var spki = leaf.PublicKey.ExportSubjectPublicKeyInfo();
-                var oid = CheckPublicKey(spki, field);
-                var canonical = string.Concat(blocks.Select(static b => Pem.Encode("CERTIFICATE", b.Der)));
-                return new ArtifactKey(spki, oid, canonical, ReadIdentities(leaf));
+                var key = CheckPublicKey(spki, field);
+                try
+                {
+                    var canonical = string.Concat(blocks.Select(static b => Pem.Encode("CERTIFICATE", b.Der)));
+                    return new ArtifactKey(spki, key, canonical, ReadIdentities(leaf));
+                }
+                catch
+                {
+                    key.Imported?.Dispose();
+                    throw;
+                }
             }
         }
 
@@ -115,43 +131,58 @@ internal sealed class ArtifactKey
     /// is Ed25519ph over a SHA-512 digest, the only Ed25519 mode Rekor's hashedrekord accepts.
     /// </summary>
     public bool VerifyDigest(HashAlgorithmName hash, ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature) =>
-        SignatureVerification.VerifyDigest(AlgorithmOid, Spki, hash, digest, signature, acceptRsaPss: true);
+        _imported is not null
+            ? SignatureVerification.VerifyDigest(_imported, hash, digest, signature, acceptRsaPss: true)
+            : SignatureVerification.VerifyDigest(AlgorithmOid, Spki, hash, digest, signature, acceptRsaPss: true);
 
     /// <summary>
     /// DSSE: verify over the message (PAE). ECDSA uses the curve's matching hash (sigstore's default verifier),
     /// RSA SHA-256 (PKCS#1 v1.5 or PSS), Ed25519 pure.
     /// </summary>
     public bool VerifyMessage(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
-        SignatureVerification.VerifyData(AlgorithmOid, Spki, hash: null, message, signature, acceptRsaPss: true);
+        _imported is not null
+            ? SignatureVerification.VerifyData(_imported, hash: null, message, signature, acceptRsaPss: true)
+            : SignatureVerification.VerifyData(AlgorithmOid, Spki, hash: null, message, signature, acceptRsaPss: true);
 
-    private static string CheckPublicKey(byte[] spki, string field)
+    public void Dispose() => _imported?.Dispose();
+
+    /// <summary>Disposes every key of a list (the DSSE kinds parse several).</summary>
+    public static void DisposeAll(IEnumerable<ArtifactKey> keys)
+    {
+        foreach (var key in keys)
+        {
+            key.Dispose();
+        }
+    }
+
+    /// <summary>The key's algorithm, and the ECDSA or RSA key imported to validate it (the caller owns it).</summary>
+    private static (string Oid, AsymmetricAlgorithm? Imported) CheckPublicKey(byte[] spki, string field)
     {
         string oid;
+        AsymmetricAlgorithm? imported = null;
         try
         {
             oid = Asn1Keys.ReadAlgorithmOid(spki, privateKeyInfo: false);
             switch (oid)
             {
                 case Oids.EcPublicKey:
-                    using (var ecdsa = ECDsa.Create())
+                    var ecdsa = ECDsa.Create();
+                    imported = ecdsa;
+                    ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
+                    var curve = ecdsa.ExportParameters(false).Curve.Oid.Value;
+                    if (curve is not (Oids.P256 or Oids.P384 or Oids.P521))
                     {
-                        ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
-                        var curve = ecdsa.ExportParameters(false).Curve.Oid.Value;
-                        if (curve is not (Oids.P256 or Oids.P384 or Oids.P521))
-                        {
-                            throw new EntryRejectedException($"{field} uses an unsupported elliptic curve (expected P-256, P-384 or P-521)");
-                        }
+                        throw new EntryRejectedException($"{field} uses an unsupported elliptic curve (expected P-256, P-384 or P-521)");
                     }
 
                     break;
                 case Oids.Rsa:
-                    using (var rsa = RSA.Create())
+                    var rsa = RSA.Create();
+                    imported = rsa;
+                    rsa.ImportSubjectPublicKeyInfo(spki, out _);
+                    if (rsa.KeySize is < MinRsaBits or > MaxRsaBits)
                     {
-                        rsa.ImportSubjectPublicKeyInfo(spki, out _);
-                        if (rsa.KeySize is < MinRsaBits or > MaxRsaBits)
-                        {
-                            throw new EntryRejectedException($"{field} holds an RSA key outside {MinRsaBits}-{MaxRsaBits} bits");
-                        }
+                        throw new EntryRejectedException($"{field} holds an RSA key outside {MinRsaBits}-{MaxRsaBits} bits");
                     }
 
                     break;
@@ -166,10 +197,16 @@ internal sealed class ArtifactKey
         // by fuzzing): as much the client's malformed key as any other.
         catch (Exception ex) when (ex is AsnContentException or CryptographicException or PlatformNotSupportedException)
         {
+            imported?.Dispose();
             throw new EntryRejectedException($"{field} holds an invalid public key");
         }
+        catch
+        {
+            imported?.Dispose();
+            throw;
+        }
 
-        return oid;
+        return (oid, imported);
     }
 
     /// <summary>rfc822Name and URI SANs, lowercased: the identities sigstore verifiers match on.</summary>

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace TransparencyLog.Sigstore.Rekor;
 
 /// <summary>
@@ -12,6 +14,22 @@ public static class ProposedEntryParser
         ArgumentNullException.ThrowIfNull(limits);
 
         using var document = RekorJson.ParseRequest(utf8Json, limits);
+        return Parse(document, limits);
+    }
+
+    /// <inheritdoc cref="Parse(ReadOnlySpan{byte}, EntryLimits)"/>
+    /// <remarks>The array is parsed in place (no copy) and not kept.</remarks>
+    public static ProposedEntry Parse(byte[] utf8Json, EntryLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(utf8Json);
+        ArgumentNullException.ThrowIfNull(limits);
+
+        using var document = RekorJson.ParseRequest(utf8Json.AsMemory(), limits);
+        return Parse(document, limits);
+    }
+
+    private static ProposedEntry Parse(JsonDocument document, EntryLimits limits)
+    {
         var root = document.RootElement;
 
         var kind = RekorJson.String(root, "kind", "kind");

@@ -22,14 +22,21 @@ internal static class RekorJson
     /// A proposed entry's request body: its size checked against <paramref name="limits"/> before parsing (the
     /// request must not cost more than its size allows), then parsed, and its root must be an object.
     /// </summary>
-    public static JsonDocument ParseRequest(ReadOnlySpan<byte> utf8Json, EntryLimits limits)
+    public static JsonDocument ParseRequest(ReadOnlySpan<byte> utf8Json, EntryLimits limits) =>
+        utf8Json.Length > limits.MaxRequestBytes
+            ? throw new EntryRejectedException($"request exceeds the {limits.MaxRequestBytes}-byte limit")
+            : ParseRequest(utf8Json.ToArray().AsMemory(), limits);
+
+    /// <inheritdoc cref="ParseRequest(ReadOnlySpan{byte}, EntryLimits)"/>
+    /// <remarks>The document reads <paramref name="utf8Json"/> in place: it must not change while the document lives.</remarks>
+    public static JsonDocument ParseRequest(ReadOnlyMemory<byte> utf8Json, EntryLimits limits)
     {
         if (utf8Json.Length > limits.MaxRequestBytes)
         {
             throw new EntryRejectedException($"request exceeds the {limits.MaxRequestBytes}-byte limit");
         }
 
-        var document = Parse(utf8Json.ToArray(), "the request body");
+        var document = Parse(utf8Json, "the request body");
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
             document.Dispose();
@@ -145,9 +152,11 @@ internal static class RekorJson
         return builder.ToString();
     }
 
-    public static byte[] Canonicalize(JsonObject body, EntryLimits limits)
+    public static byte[] Canonicalize(JsonObject body, EntryLimits limits) => CheckCanonicalSize(CanonicalJson.Canonicalize(body), limits);
+
+    /// <summary>A canonical body within <see cref="EntryLimits.MaxCanonicalBodyBytes"/>, or the entry is rejected.</summary>
+    public static byte[] CheckCanonicalSize(byte[] bytes, EntryLimits limits)
     {
-        var bytes = CanonicalJson.Canonicalize(body);
         if (bytes.Length > limits.MaxCanonicalBodyBytes)
         {
             throw new EntryRejectedException($"entry exceeds the {limits.MaxCanonicalBodyBytes}-byte limit");

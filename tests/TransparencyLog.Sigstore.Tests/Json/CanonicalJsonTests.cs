@@ -93,4 +93,50 @@ public sealed class CanonicalJsonTests
         var node = new JsonObject { ["z"] = 1L, ["a"] = "x\u00e9", ["m"] = new JsonArray(true, null, 2.5) };
         Assert.Equal("{\"a\":\"x\u00e9\",\"m\":[true,null,2.5],\"z\":1}", Encoding.UTF8.GetString(CanonicalJson.Canonicalize(node)));
     }
+
+    [Fact]
+    public void Canonicalize_EveryControlCharacterQuoteAndBackslash_EscapedAsJsonStringify()
+    {
+        // Each C0 control, '"' and '\\' between runs of plain, non-ASCII and astral characters, as one string.
+        var text = new StringBuilder("plain");
+        for (var c = 0; c < 0x20; c++)
+        {
+            text.Append((char)c).Append("é😀\u007f");
+        }
+
+        text.Append("\"\\/end");
+        var node = JsonValue.Create(text.ToString());
+
+        Assert.Equal(JsonStringify(text.ToString()), Encoding.UTF8.GetString(CanonicalJson.Canonicalize(node)));
+    }
+
+    [Theory]
+    [InlineData("\"\\ud800\\n\"")]
+    [InlineData("\"a\\udc00b\"")]
+    [InlineData("\"\\n\\ud83d\"")]
+    public void Canonicalize_LoneSurrogateBesideEscapes_ThrowsFormatException(string input) =>
+        Assert.Throws<FormatException>(() => Canon(input));
+
+    // ECMAScript JSON.stringify's QuoteJSONString, written out naively: the reference the writer must match.
+    private static string JsonStringify(string value)
+    {
+        var result = new StringBuilder("\"");
+        foreach (var c in value)
+        {
+            result.Append(c switch
+            {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\b' => "\\b",
+                '\f' => "\\f",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                < ' ' => "\\u" + ((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture),
+                _ => c.ToString(),
+            });
+        }
+
+        return result.Append('"').ToString();
+    }
 }

@@ -32,4 +32,20 @@ public sealed class SignedEntryTimestampTests
         Assert.True(SignedEntryTimestamp.Verify(signer.PublicKey, signature, "e30=", 1795299166, 3));
         Assert.False(SignedEntryTimestamp.Verify(signer.PublicKey, signature, "e30=", 1795299166, 4));
     }
+
+    [Theory]
+    [InlineData(0, 0L, 0L)]
+    [InlineData(1, 1795299166L, 7L)]
+    [InlineData(557, 1795299166L, 123456789L)]
+    [InlineData(4096, -1L, 9007199254740993L)]
+    [InlineData(3, long.MaxValue, long.MinValue)]
+    public void Payload_BodyBytes_EqualsPayloadOfItsBase64(int bodyLength, long integratedTime, long logIndex)
+    {
+        var body = new byte[bodyLength];
+        new Random(bodyLength).NextBytes(body);
+
+        Assert.Equal(
+            SignedEntryTimestamp.Payload(Convert.ToBase64String(body), integratedTime, LogIdHex, logIndex),
+            SignedEntryTimestamp.Payload(body, integratedTime, LogIdHex, logIndex));
+    }
 }
