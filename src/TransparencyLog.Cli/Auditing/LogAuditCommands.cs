@@ -41,10 +41,7 @@ internal static class LogAuditCommands
             "Find entries by artifact, digest, signer's email or public key, as rekor-cli search does.\n\n" +
             "Examples:\n  tlog log search --email me@example.com\n  tlog log search --artifact app.tar.gz --public-key cosign.pub --operator and\n" +
             "  tlog log search --sha 3f2a… --rekor-version 2 --output json");
-        foreach (var option in new Option[] { rekorUrl, email, sha, artifact, publicKey, op, version })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, rekorUrl, email, sha, artifact, publicKey, op, version);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {

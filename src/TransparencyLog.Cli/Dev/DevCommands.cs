@@ -26,10 +26,7 @@ internal static class DevCommands
             "token",
             "Print one fresh identity token from the development issuer (POST {issuer}/token).\n\n" +
             "Example:\n  export SIGSTORE_ID_TOKEN=$(tlog dev token --issuer http://127.0.0.1:5556 --email me@example.com)");
-        foreach (var option in new Option[] { issuer, email, subject, audience, ttl })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, issuer, email, subject, audience, ttl);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {

@@ -17,6 +17,14 @@ internal static class CommandActions
         HelpName = "text|json",
     }.AcceptOnlyFromAmong("text", "json");
 
+    public static void AddOptions(Command command, params ReadOnlySpan<Option> options)
+    {
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+    }
+
     public static void Set(Command command, CliHost host, Option<string> output, Func<ParseResult, Reporter, CancellationToken, Task<int>> handler)
     {
         command.Options.Add(output);

@@ -203,10 +203,7 @@ internal sealed class ImageSigningFlags(bool attestation)
     {
         Signing.AddTo(command);
         Registry.AddTo(command);
-        foreach (var option in new Option[] { Annotations, Recursive, Parallel, Upload, OutputSignature, OutputCertificate, OutputPayload, Format, SignatureRepository.Option })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, Annotations, Recursive, Parallel, Upload, OutputSignature, OutputCertificate, OutputPayload, Format, SignatureRepository.Option);
     }
 
     public ImageSigningRun Resolve(ParseResult parseResult, CliHost host, Reporter reporter)

@@ -35,10 +35,7 @@ internal sealed class RegistryFlags
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Username, Password, CaCert, AllowInsecure })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, Username, Password, CaCert, AllowInsecure);
     }
 
     public RegistryConnections Resolve(ParseResult parseResult, CliHost host)

@@ -48,10 +48,7 @@ internal static partial class MonitorCommand
             "Examples:\n  tlog monitor --config-file monitor.yaml --url http://127.0.0.1:3000\n" +
             "  tlog monitor --config-file monitor.yaml --once=false --interval 1m --webhook https://hooks.example/tlog");
         var witnessPolicy = SplitViewCheck.Option();
-        foreach (var option in new Option[] { configFile, config, once, interval, url, kind, source, vkey, state, metricsPort, webhooks, stream, stateDb, stateDbPassword, witnessPolicy })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, configFile, config, once, interval, url, kind, source, vkey, state, metricsPort, webhooks, stream, stateDb, stateDbPassword, witnessPolicy);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {

@@ -56,10 +56,7 @@ internal sealed class SigningOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { IdentityToken, DevIssuer, DevEmail, FulcioUrl, RekorUrl, RekorVersion, TsaUrl, Key, Bundle })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, IdentityToken, DevIssuer, DevEmail, FulcioUrl, RekorUrl, RekorVersion, TsaUrl, Key, Bundle);
     }
 
     /// <summary>Checks the flags before any network call, so misuse fails fast with exit code 2.</summary>

@@ -40,10 +40,7 @@ internal static class SigningConfigCommands
             "trusted root first (tlog trusted-root add-tlog), then publish both through TUF.\n\n" +
             "Example:\n" +
             "  tlog signing-config add-rekor --config signing_config.json --url https://log2027-1.rekor.example.com --valid-from 2027-01-10T00:00:00Z --out signing_config.json");
-        foreach (var option in new Option[] { config, url, apiVersion, validFrom, operatorName, output })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, config, url, apiVersion, validFrom, operatorName, output);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), (parseResult, reporter, _) =>
         {

@@ -37,10 +37,7 @@ internal static class TrustedRootAddCommands
             "so verifiers trust it before the CA issues from it. Existing entries are unchanged.\n\n" +
             "Example:\n" +
             "  tlog trusted-root add-ca --root trusted_root.json --chain new-chain.pem --valid-from 2027-01-10T00:00:00Z --out trusted_root.json");
-        foreach (var option in new Option[] { root, chain, uri, validFrom, output })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, root, chain, uri, validFrom, output);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), (parseResult, reporter, _) =>
         {
@@ -84,10 +81,7 @@ internal static class TrustedRootAddCommands
             "accept its SCTs before the CA submits to it. Existing entries are unchanged.\n\n" +
             "Example:\n" +
             "  tlog trusted-root add-ctlog --root trusted_root.json --key ct-2027.pub --url https://ct.example.com/2027 --valid-from 2027-01-10T00:00:00Z --out trusted_root.json");
-        foreach (var option in new Option[] { root, key, url, validFrom, output })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, root, key, url, validFrom, output);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), (parseResult, reporter, _) =>
         {
@@ -146,10 +140,7 @@ internal static class TrustedRootAddCommands
             "config (tlog signing-config add-rekor).\n\n" +
             "Example:\n" +
             "  tlog trusted-root add-tlog --root trusted_root.json --key log2027-1.pub --base-url https://log2027-1.rekor.example.com --rekor-v2 --valid-from 2027-01-01T00:00:00Z --out trusted_root.json");
-        foreach (var option in new Option[] { root, key, baseUrl, rekorV2, validFrom, output })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, root, key, baseUrl, rekorV2, validFrom, output);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), (parseResult, reporter, _) =>
         {

@@ -58,10 +58,7 @@ internal static class TrustedRootCommands
             "      --ct-log-key ctlog.pub --tsa-url http://127.0.0.1:3000 --out trusted_root.json\n" +
             "  tlog trusted-root create --ca-url … --rekor-url http://127.0.0.1:3000 --rekor-v2-url http://localhost:3000 --tsa-url … --out trusted_root.json\n" +
             "  tlog trusted-root create --ca-url … --rekor-url … --merge trusted_root.json --out trusted_root.json");
-        foreach (var option in new Option[] { caUrl, rekorUrl, rekorV2Url, ctLogKey, ctLogUrl, tsaUrl, oidcUrl, output, signingConfig, merge, validFrom })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, caUrl, rekorUrl, rekorV2Url, ctLogKey, ctLogUrl, tsaUrl, oidcUrl, output, signingConfig, merge, validFrom);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {

@@ -91,10 +91,7 @@ internal static class TufCommands
             "init",
             "Stage root v1 and (empty) targets v1 of a new repository. Then add targets, have the key holders sign, and publish.\n\n" +
             "Example:\n  tlog tuf init --repo ceremony --root-key r1.pub r2.pub r3.pub --root-threshold 2 --targets-key t1.pub t2.pub --targets-threshold 2 --online-key online.pub");
-        foreach (var option in new Option[] { repo, rootKeys, rootThreshold, targetsKeys, targetsThreshold, online, rootDays, targetsDays })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, repo, rootKeys, rootThreshold, targetsKeys, targetsThreshold, online, rootDays, targetsDays);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), (parseResult, reporter, _) =>
         {
@@ -155,10 +152,7 @@ internal static class TufCommands
         var threshold = new Option<int?>("--threshold") { Description = "The role's new threshold." };
         var days = new Option<int>("--root-expires-days") { DefaultValueFactory = static _ => 365, Description = "The new root's lifetime." };
         var command = new Command("add-key", "Stage the next root with another key for a role (root v N+1 needs both the old and the new root thresholds).\n\nExample:\n  tlog tuf add-key --role targets --key t3.pub --threshold 2");
-        foreach (var option in new Option[] { repo, role, key, threshold, days })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, repo, role, key, threshold, days);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), (parseResult, reporter, _) =>
         {
@@ -195,10 +189,7 @@ internal static class TufCommands
             "Stage the next root with one key of a role replaced. Root N+1 must be signed by the thresholds of root N and of itself, " +
             "so a rotated root key signs with both the old and the new key holders; a rotated online key makes clients drop cached timestamp and snapshot.\n\n" +
             "Example:\n  tlog tuf rotate --role root --old-key r1.pub --new-key r4.pub");
-        foreach (var option in new Option[] { repo, role, oldKey, newKey, days })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, repo, role, oldKey, newKey, days);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), (parseResult, reporter, _) =>
         {
@@ -237,10 +228,7 @@ internal static class TufCommands
             "add-target",
             "Stage the next targets version with this file added or replaced (unchanged content stages nothing).\n\n" +
             "Examples:\n  tlog tuf add-target --name trusted_root.json --file trusted_root.json\n  tlog tuf add-target --name rekor.pub --file rekor.pub --usage Rekor");
-        foreach (var option in new Option[] { repo, name, file, custom, usage, status, days })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, repo, name, file, custom, usage, status, days);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), (parseResult, reporter, _) =>
         {
@@ -289,10 +277,7 @@ internal static class TufCommands
         var role = new Option<string>("--role") { Required = true, HelpName = "ROLE", Description = "root or targets (snapshot and timestamp are signed by the service)." }.AcceptOnlyFromAmong(s_offlineRoles);
         var key = new Option<string>("--key") { Required = true, HelpName = "FILE|URI", Description = "Private key PEM (encrypted: TLOG_TUF_KEY_PASSWORD), or a pkcs11: URI of a key in a token." };
         var command = new Command("sign", "Add one key holder's signature to the staged root or targets.\n\nExample:\n  tlog tuf sign --role targets --key t1.pem");
-        foreach (var option in new Option[] { repo, role, key })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, repo, role, key);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {
@@ -386,10 +371,7 @@ internal static class TufCommands
             "Send the staged root and/or targets with their new target files to the service, which validates the whole version " +
             "(signatures and thresholds, versions, expiry, target bytes, Sigstore rules), then signs snapshot and timestamp and commits " +
             "everything in one transaction. A refusal prints the reason and changes nothing.\n\nExample:\n  tlog tuf publish --server http://127.0.0.1:3000 --token-file .data/keys/tuf/admin-token");
-        foreach (var option in new Option[] { repo, server, tokenFile })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, repo, server, tokenFile);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {
@@ -466,10 +448,7 @@ internal static class TufCommands
             "verify",
             "Run the full TUF client workflow against a mirror from a fresh cache and download every target: what a client would accept.\n\n" +
             "Example:\n  tlog tuf verify --mirror http://127.0.0.1:3000/tuf --root ceremony/metadata/1.root.json --at 2030-01-01T00:00:00Z");
-        foreach (var option in new Option[] { mirror, rootFile, at })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, mirror, rootFile, at);
 
         CommandActions.Set(command, host, CommandActions.OutputOption(), async (parseResult, reporter, cancellationToken) =>
         {

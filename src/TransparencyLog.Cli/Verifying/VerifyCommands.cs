@@ -54,10 +54,7 @@ internal static class VerifyCommands
 
         var command = new Command(name, description);
         command.Arguments.Add(file);
-        foreach (var option in new Option[] { bundle, trustedRoot, identity, identityRegexp, issuer, issuerRegexp, key })
-        {
-            command.Options.Add(option);
-        }
+        CommandActions.AddOptions(command, bundle, trustedRoot, identity, identityRegexp, issuer, issuerRegexp, key);
 
         witness.AddTo(command);
         command.Options.Add(cosignedCheckpoint);

@@ -1,4 +1,3 @@
-using System.Formats.Asn1;
 using System.Security.Cryptography;
 using Org.BouncyCastle.Math.EC.Rfc8032;
 
@@ -14,7 +13,6 @@ public sealed class ArtifactSigningKey : IDisposable
 {
     private const int MinRsaBits = 2048;
     private const int MaxRsaBits = 8192;
-    private const int MaxPemChars = 64 * 1024;
 
     private readonly ECDsa? _ecdsa;
     private readonly RSA? _rsa;
@@ -95,7 +93,7 @@ public sealed class ArtifactSigningKey : IDisposable
     {
         ArgumentNullException.ThrowIfNull(pem);
         ArgumentNullException.ThrowIfNull(password);
-        if (pem.Length > MaxPemChars)
+        if (pem.Length > PrivateKeyPem.MaxPemChars)
         {
             throw new KeyLoadException("the key file is too large to be a private key");
         }
@@ -127,21 +125,12 @@ public sealed class ArtifactSigningKey : IDisposable
         var (label, der) = keyBlocks[0];
         try
         {
-            switch (label)
+            return FromDecoded(label switch
             {
-                case CosignKeyFile.PemLabel or CosignKeyFile.LegacyPemLabel:
-                    return FromDecrypted(CosignKeyFile.Decrypt(der, password));
-                case "ENCRYPTED PRIVATE KEY":
-                    return FromDecrypted(EncryptedPkcs8.Decrypt(der, password()));
-                case "PRIVATE KEY":
-                    return FromPkcs8(der, afterDecryption: false);
-                case "EC PRIVATE KEY":
-                    return Import(ECDsa.Create(), static (k, d) => k.ImportECPrivateKey(d, out _), der, "the EC PRIVATE KEY block is not a valid SEC1 key");
-                case "RSA PRIVATE KEY":
-                    return Import(RSA.Create(), static (k, d) => k.ImportRSAPrivateKey(d, out _), der, "the RSA PRIVATE KEY block is not a valid PKCS#1 key");
-                default:
-                    throw new KeyLoadException($"unsupported private key PEM type '{label}'");
-            }
+                CosignKeyFile.PemLabel or CosignKeyFile.LegacyPemLabel => PrivateKeyDer.FromDecryptedPkcs8(CosignKeyFile.Decrypt(der, password)),
+                "ENCRYPTED PRIVATE KEY" => PrivateKeyDer.FromDecryptedPkcs8(EncryptedPkcs8.Decrypt(der, password())),
+                _ => PrivateKeyDer.Decode(label, der),
+            });
         }
         finally
         {
@@ -223,89 +212,35 @@ public sealed class ArtifactSigningKey : IDisposable
         }
     }
 
-    private static ArtifactSigningKey FromDecrypted(byte[] pkcs8)
+    // Takes ownership of the decoded key; refuses (and disposes) a curve or an RSA size cosign's formats do not use.
+    private static ArtifactSigningKey FromDecoded(DecodedPrivateKey decoded)
     {
+        if (decoded.Ed25519Seed is { } seed)
+        {
+            return new ArtifactSigningKey(null, null, seed);
+        }
+
+        var key = decoded.Key!;
         try
         {
-            return FromPkcs8(pkcs8, afterDecryption: true);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(pkcs8);
-        }
-    }
-
-    private static ArtifactSigningKey FromPkcs8(byte[] pkcs8, bool afterDecryption)
-    {
-        string oid;
-        try
-        {
-            oid = Asn1Keys.ReadAlgorithmOid(pkcs8, privateKeyInfo: true);
-        }
-        catch (AsnContentException ex)
-        {
-            throw new KeyLoadException(
-                afterDecryption ? "could not decrypt the private key: wrong password or corrupted key file" : "the key file is truncated or corrupted (not valid PKCS#8)",
-                ex);
-        }
-
-        switch (oid)
-        {
-            case Oids.EcPublicKey:
-                return Import(ECDsa.Create(), static (k, d) => k.ImportPkcs8PrivateKey(d, out _), pkcs8, "the EC private key is not valid PKCS#8");
-            case Oids.Rsa:
-                return Import(RSA.Create(), static (k, d) => k.ImportPkcs8PrivateKey(d, out _), pkcs8, "the RSA private key is not valid PKCS#8");
-            case Oids.Ed25519:
-                try
-                {
-                    return new ArtifactSigningKey(null, null, Asn1Keys.ReadEd25519Seed(pkcs8));
-                }
-                catch (AsnContentException ex)
-                {
-                    throw new KeyLoadException("the Ed25519 private key is not valid RFC 8410 PKCS#8", ex);
-                }
-
-            default:
-                throw new KeyLoadException($"unsupported private key algorithm {oid} (use ECDSA P-256/P-384/P-521, RSA or Ed25519)");
-        }
-    }
-
-    private static ArtifactSigningKey Import<TKey>(TKey key, Action<TKey, byte[]> import, byte[] der, string invalid)
-        where TKey : AsymmetricAlgorithm
-    {
-        try
-        {
-            import(key, der);
             switch (key)
             {
-                case ECDsa ecdsa:
-                    var curve = ecdsa.ExportParameters(false).Curve.Oid.Value;
-                    if (curve is not (Oids.P256 or Oids.P384 or Oids.P521))
-                    {
-                        throw new KeyLoadException("unsupported elliptic curve (use P-256, P-384 or P-521)");
-                    }
-
+                case ECDsa ecdsa when ecdsa.ExportParameters(false).Curve.Oid.Value is Oids.P256 or Oids.P384 or Oids.P521:
                     return new ArtifactSigningKey(ecdsa, null, null);
-                case RSA rsa:
-                    if (rsa.KeySize is < MinRsaBits or > MaxRsaBits)
-                    {
-                        throw new KeyLoadException($"RSA keys must have {MinRsaBits} to {MaxRsaBits} bits");
-                    }
-
+                case ECDsa:
+                    throw new KeyLoadException("unsupported elliptic curve (use P-256, P-384 or P-521)");
+                case RSA { KeySize: >= MinRsaBits and <= MaxRsaBits } rsa:
                     return new ArtifactSigningKey(null, rsa, null);
+                case RSA:
+                    throw new KeyLoadException($"RSA keys must have {MinRsaBits} to {MaxRsaBits} bits");
                 default:
                     throw new KeyLoadException("unsupported key type");
             }
         }
-        catch (CryptographicException ex)
+        catch (Exception ex) when (ex is KeyLoadException or CryptographicException)
         {
             key.Dispose();
-            throw new KeyLoadException(invalid, ex);
-        }
-        catch (KeyLoadException)
-        {
-            key.Dispose();
-            throw;
+            throw ex as KeyLoadException ?? new KeyLoadException("the private key is not valid", ex);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Formats.Asn1;
 using System.Security.Cryptography;
 
 namespace TransparencyLog.Sigstore.Keys;
@@ -49,31 +48,17 @@ public static class PrivateKeyPem
         var (label, der) = keyBlocks[0];
         try
         {
-            switch (label)
+            if (label != "ENCRYPTED PRIVATE KEY")
             {
-                case "EC PRIVATE KEY":
-                    return Import(ECDsa.Create(), static (k, d) => k.ImportECPrivateKey(d, out _), der, "the EC PRIVATE KEY block is not a valid SEC1 key");
-                case "RSA PRIVATE KEY":
-                    return Import(RSA.Create(), static (k, d) => k.ImportRSAPrivateKey(d, out _), der, "the RSA PRIVATE KEY block is not a valid PKCS#1 key");
-                case "ENCRYPTED PRIVATE KEY":
-                    if (password.IsEmpty)
-                    {
-                        throw new KeyLoadException("the private key is encrypted and no password was given");
-                    }
-
-                    var decrypted = EncryptedPkcs8.Decrypt(der, password);
-                    try
-                    {
-                        return FromPkcs8(decrypted, afterDecryption: true);
-                    }
-                    finally
-                    {
-                        CryptographicOperations.ZeroMemory(decrypted);
-                    }
-
-                default:
-                    return FromPkcs8(der, afterDecryption: false);
+                return ToSigner(PrivateKeyDer.Decode(label, der));
             }
+
+            if (password.IsEmpty)
+            {
+                throw new KeyLoadException("the private key is encrypted and no password was given");
+            }
+
+            return ToSigner(PrivateKeyDer.FromDecryptedPkcs8(EncryptedPkcs8.Decrypt(der, password)));
         }
         finally
         {
@@ -88,67 +73,30 @@ public static class PrivateKeyPem
         return pem.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal);
     }
 
-    private static SoftwareSigner FromPkcs8(byte[] pkcs8, bool afterDecryption)
+    private static SoftwareSigner ToSigner(DecodedPrivateKey decoded)
     {
-        string oid;
+        if (decoded.Ed25519Seed is { } seed)
+        {
+            try
+            {
+                return SoftwareSigner.FromEd25519Seed(seed);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(seed);
+            }
+        }
+
+        var key = decoded.Key!;
         try
         {
-            oid = Asn1Keys.ReadAlgorithmOid(pkcs8, privateKeyInfo: true);
-        }
-        catch (AsnContentException ex)
-        {
-            // Garbage after decryption almost always means the padding happened to check out with a wrong password.
-            throw new KeyLoadException(
-                afterDecryption
-                    ? "could not decrypt the private key: wrong password or corrupted key file"
-                    : "the private key is not valid PKCS#8",
-                ex);
-        }
-
-        switch (oid)
-        {
-            case Oids.EcPublicKey:
-                return Import(ECDsa.Create(), static (k, d) => k.ImportPkcs8PrivateKey(d, out _), pkcs8, "the EC private key is not valid PKCS#8");
-            case Oids.Rsa:
-                return Import(RSA.Create(), static (k, d) => k.ImportPkcs8PrivateKey(d, out _), pkcs8, "the RSA private key is not valid PKCS#8");
-            case Oids.Ed25519:
-                byte[] seed;
-                try
-                {
-                    seed = Asn1Keys.ReadEd25519Seed(pkcs8);
-                }
-                catch (AsnContentException ex)
-                {
-                    throw new KeyLoadException("the Ed25519 private key is not valid RFC 8410 PKCS#8", ex);
-                }
-
-                try
-                {
-                    return SoftwareSigner.FromEd25519Seed(seed);
-                }
-                finally
-                {
-                    CryptographicOperations.ZeroMemory(seed);
-                }
-
-            default:
-                throw new KeyLoadException($"unsupported private key algorithm {oid} (expected ECDSA, RSA or Ed25519)");
-        }
-    }
-
-    private static SoftwareSigner Import<T>(T key, Action<T, byte[]> import, byte[] der, string error)
-        where T : AsymmetricAlgorithm
-    {
-        try
-        {
-            import(key, der);
             return new SoftwareSigner(key);
         }
-        // ArgumentException: SoftwareSigner refuses a curve it cannot sign with (not P-256/384/521).
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        // SoftwareSigner refuses a curve it cannot sign with (not P-256/384/521).
+        catch (ArgumentException ex)
         {
             key.Dispose();
-            throw new KeyLoadException(ex is ArgumentException ? "unsupported key (ECDSA keys must be on P-256, P-384 or P-521)" : error, ex);
+            throw new KeyLoadException("unsupported key (ECDSA keys must be on P-256, P-384 or P-521)", ex);
         }
     }
 }

@@ -57,7 +57,7 @@ internal sealed class FakeLog : IAsyncDisposable
         app.MapGet("/api/v1/log", () =>
         {
             var hashes = log.LeafHashes();
-            var root = MerkleNaive.Root(hashes);
+            var root = ReferenceMerkle.Root(hashes);
             var checkpoint = SignedNote.SignAsync(
                 new Checkpoint($"{Name} - 42", hashes.Length, root.ToArray()).ToNoteText(),
                 new NoteSigner(Name, log.SigningKey)).Completed();
@@ -68,8 +68,8 @@ internal sealed class FakeLog : IAsyncDisposable
             var hashes = log.LeafHashes()[..lastSize];
             return Results.Json(new
             {
-                rootHash = MerkleNaive.Root(hashes).ToString(),
-                hashes = MerkleNaive.ConsistencyProof(firstSize, hashes).Select(static h => h.ToString()).ToArray(),
+                rootHash = ReferenceMerkle.Root(hashes).ToString(),
+                hashes = ReferenceMerkle.ConsistencyProof(firstSize, hashes).Select(static h => h.ToString()).ToArray(),
             });
         });
         await app.StartAsync();
@@ -82,59 +82,5 @@ internal sealed class FakeLog : IAsyncDisposable
     {
         await _app.DisposeAsync();
         Key.Dispose();
-    }
-}
-
-/// <summary>RFC 6962 §2.1 MTH and PROOF by their recursive definitions.</summary>
-internal static class MerkleNaive
-{
-    public static Hash Root(ReadOnlySpan<Hash> leaves)
-    {
-        if (leaves.Length == 0)
-        {
-            return Rfc6962.EmptyRoot;
-        }
-
-        if (leaves.Length == 1)
-        {
-            return leaves[0];
-        }
-
-        var k = Split(leaves.Length);
-        return Rfc6962.HashChildren(Root(leaves[..k]), Root(leaves[k..]));
-    }
-
-    public static List<Hash> ConsistencyProof(int m, ReadOnlySpan<Hash> leaves) => SubProof(m, leaves, true);
-
-    private static List<Hash> SubProof(int m, ReadOnlySpan<Hash> leaves, bool complete)
-    {
-        var n = leaves.Length;
-        if (m == n)
-        {
-            return complete ? [] : [Root(leaves)];
-        }
-
-        var k = Split(n);
-        if (m <= k)
-        {
-            var proof = SubProof(m, leaves[..k], complete);
-            proof.Add(Root(leaves[k..]));
-            return proof;
-        }
-
-        var rest = SubProof(m - k, leaves[k..], false);
-        rest.Add(Root(leaves[..k]));
-        return rest;
-    }
-
-    private static int Split(int n)
-    {
-        var k = 1;
-        while (k << 1 < n)
-        {
-            k <<= 1;
-        }
-
-        return k;
     }
 }

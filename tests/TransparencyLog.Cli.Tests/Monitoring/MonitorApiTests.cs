@@ -68,35 +68,6 @@ public sealed class MonitorApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Monitor_ApiForkedLog_ExitsFourAndKeepsTheState()
-    {
-        _log.Append(Bodies.Plain(0), Bodies.Plain(1), Bodies.Plain(2));
-        Assert.Equal(0, (await OnceAsync(AliceConfig)).ExitCode);
-        var saved = await File.ReadAllTextAsync(StatePath);
-
-        _log.Replace(2, Bodies.Plain(99));
-        var result = await OnceAsync(AliceConfig);
-
-        Assert.True(result.ExitCode == 4, result.Err);
-        var alert = Assert.Single(Events(result.Out));
-        Assert.Equal("log_fork", alert.GetProperty("type").GetString());
-        Assert.Equal(saved, await File.ReadAllTextAsync(StatePath));
-    }
-
-    [Fact]
-    public async Task Monitor_ApiShrunkLog_ExitsFour()
-    {
-        _log.Append(Bodies.Plain(0), Bodies.Plain(1), Bodies.Plain(2), Bodies.Plain(3));
-        Assert.Equal(0, (await OnceAsync(AliceConfig)).ExitCode);
-
-        _log.Truncate(2);
-        var result = await OnceAsync(AliceConfig);
-
-        Assert.True(result.ExitCode == 4, result.Err);
-        Assert.Equal("log_shrink", Assert.Single(Events(result.Out)).GetProperty("type").GetString());
-    }
-
-    [Fact]
     public async Task Monitor_ApiRewrittenHistoryThatGrew_ConsistencyProofFailsExitsFourNoMatch()
     {
         _log.Append(Bodies.Plain(0), Bodies.Plain(1), Bodies.Plain(2));

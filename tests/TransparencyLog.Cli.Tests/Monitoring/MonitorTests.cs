@@ -53,9 +53,13 @@ public sealed class MonitorTests : IAsyncLifetime
         Assert.Equal([6L], Events(third.Out).Select(static e => e.GetProperty("logIndex").GetInt64()));
     }
 
-    [Fact]
-    public async Task Monitor_ForkedLog_ExitsFourWithBothCheckpointsAndKeepsTheState()
+    // Over tiles and over the Rekor v1 API (a log that serves no tiles): both followers detect it.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Monitor_ForkedLog_ExitsFourWithBothCheckpointsAndKeepsTheState(bool tiles)
     {
+        _log.ServeTiles = tiles;
         _log.Append(Bodies.Plain(0), Bodies.Plain(1), Bodies.Plain(2));
         Assert.Equal(0, (await OnceAsync(AliceConfig)).ExitCode);
         var saved = await File.ReadAllTextAsync(StatePath);
@@ -71,9 +75,13 @@ public sealed class MonitorTests : IAsyncLifetime
         Assert.Equal(saved, await File.ReadAllTextAsync(StatePath));
     }
 
-    [Fact]
-    public async Task Monitor_ShrunkLog_ExitsFour()
+    // Over tiles and over the Rekor v1 API (a log that serves no tiles): both followers detect it.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Monitor_ShrunkLog_ExitsFour(bool tiles)
     {
+        _log.ServeTiles = tiles;
         _log.Append(Bodies.Plain(0), Bodies.Plain(1), Bodies.Plain(2), Bodies.Plain(3));
         Assert.Equal(0, (await OnceAsync(AliceConfig)).ExitCode);
 

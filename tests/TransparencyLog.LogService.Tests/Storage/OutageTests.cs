@@ -19,8 +19,7 @@ public sealed class OutageTests : IAsyncLifetime
 {
     private const int EntryCount = 257;
 
-    private readonly string _clusterDirectory = Path.Combine(Path.GetTempPath(), "tlog-outage-pg-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly int _port = TestPorts.Next();
+    private readonly PrivateCluster _cluster = new(Path.Combine(Path.GetTempPath(), "tlog-outage-pg-" + Guid.NewGuid().ToString("N")[..8]));
     private readonly string _stateDirectory = Directory.CreateTempSubdirectory("tlog-outage-").FullName;
     private readonly TestCa _ca = new("outage-test");
     private readonly Entries _entries = new();
@@ -32,27 +31,11 @@ public sealed class OutageTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        PgScript($"start {_clusterDirectory} {_port}");
-        var password = PgScript($"password {_clusterDirectory}").Trim();
-        var appPassword = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-        var admin = $"Host=127.0.0.1;Port={_port};Username=postgres;Password={password};Database=postgres";
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand("CREATE DATABASE outage", connection);
-            await create.ExecuteNonQueryAsync();
-            await using var role = new NpgsqlCommand($"CREATE ROLE tlog_app LOGIN PASSWORD '{appPassword}'", connection);
-            await role.ExecuteNonQueryAsync();
-        }
-
-        var database = new NpgsqlConnectionStringBuilder(admin) { Database = "outage" };
-        await new global::TransparencyLog.LogService.Storage.Migrator(database.ConnectionString, Path.Combine(RepositoryPaths.Root, "migrations"), TextWriter.Null)
-            .RunAsync("tlog_app", null, CancellationToken.None);
-        database.Username = "tlog_app";
-        database.Password = appPassword;
+        _cluster.Start();
+        var connectionString = await _cluster.CreateMigratedDatabaseAsync("outage", Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
         var rootsPath = Path.Combine(_stateDirectory, "roots.pem");
         await File.WriteAllTextAsync(rootsPath, _ca.Intermediate.ExportCertificatePem() + "\n" + _ca.RootPem);
-        _service = await LogServiceProcess.StartAsync(database.ConnectionString, _stateDirectory, settings: new Dictionary<string, string>
+        _service = await LogServiceProcess.StartAsync(connectionString, _stateDirectory, settings: new Dictionary<string, string>
         {
             ["Logs__RekorV2__Enabled"] = "true",
             ["Logs__RekorV2__Name"] = "outage-v2.test.local",
@@ -74,10 +57,9 @@ public sealed class OutageTests : IAsyncLifetime
             await _service.DisposeAsync();
         }
 
-        PgScript($"stop {_clusterDirectory}");
+        _cluster.Dispose();
         _ca.Dispose();
         _entries.Dispose();
-        TryDelete(_clusterDirectory);
         TryDelete(_stateDirectory);
     }
 
@@ -95,7 +77,7 @@ public sealed class OutageTests : IAsyncLifetime
         var found = await PostJsonAsync("/api/v1/index/retrieve", $$"""{"hash":"sha256:{{sha256}}"}""");
         var entryUuid = JsonDocument.Parse(found.Content).RootElement[0].GetString();
 
-        PgScript($"stop {_clusterDirectory}");
+        _cluster.Stop();
 
         for (var round = 0; round < 3; round++)
         {
@@ -124,7 +106,7 @@ public sealed class OutageTests : IAsyncLifetime
         Assert.DoesNotContain(" ERR]", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
 
-        PgScript($"start {_clusterDirectory} {_port}");
+        _cluster.Start();
 
         // Back: the database answers again (the pool's broken connections are replaced), and recovery is logged once.
         await WaitUntilAsync(async () => (await Client.GetAsync("/api/v1/log/entries?logIndex=0")).StatusCode == HttpStatusCode.OK);
@@ -209,20 +191,6 @@ public sealed class OutageTests : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, "the condition did not hold within 90 s");
             await Task.Delay(200);
         }
-    }
-
-    internal static string PgScript(string arguments)
-    {
-        using var process = Process.Start(new ProcessStartInfo("bash", $"{Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh")} {arguments}")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        }) ?? throw new InvalidOperationException("cannot run scripts/pg.sh");
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"scripts/pg.sh {arguments}: {error.Result}");
-        return output;
     }
 
     private static void TryDelete(string directory)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
 using TransparencyLog.LogService.Storage;
@@ -15,7 +16,8 @@ namespace TransparencyLog.LogService.Tests.Storage;
 public sealed class ReplicaCluster : IAsyncLifetime
 {
     private readonly string _root = Directory.CreateTempSubdirectory("tlog-replica-").FullName;
-    private string _primaryAdmin = "";
+    private PrivateCluster? _primary;
+    private PrivateCluster? _standby;
 
     public string PrimaryApp { get; private set; } = "";
 
@@ -25,35 +27,21 @@ public sealed class ReplicaCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var pg = Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh");
-        var primaryPort = TestPorts.Next();
-        PostgresServer.Run(pg, $"start {_root}/primary {primaryPort}");
-        var password = PostgresServer.Run(pg, $"password {_root}/primary").Trim();
-        _primaryAdmin = $"Host=127.0.0.1;Port={primaryPort};Username=postgres;Password={password};Database=postgres";
-        await using (var connection = new NpgsqlConnection(_primaryAdmin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE replica; CREATE ROLE tlog_app LOGIN PASSWORD '{password}'", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        var admin = new NpgsqlConnectionStringBuilder(_primaryAdmin) { Database = "replica" }.ConnectionString;
-        await new Migrator(admin, Path.Combine(RepositoryPaths.Root, "migrations"), TextWriter.Null).RunAsync("tlog_app", null, CancellationToken.None);
+        _primary = new PrivateCluster(Path.Combine(_root, "primary"));
+        _primary.Start();
+        PrimaryApp = await _primary.CreateMigratedDatabaseAsync("replica", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
 
         // The standby is a copy of the migrated primary that keeps replaying it.
-        var standbyPort = TestPorts.Next();
-        PostgresServer.Run(pg, $"standby {_root}/standby {standbyPort} {_root}/primary {primaryPort}");
-        PrimaryApp = new NpgsqlConnectionStringBuilder(admin) { Username = "tlog_app" }.ConnectionString;
-        StandbyApp = new NpgsqlConnectionStringBuilder(PrimaryApp) { Port = standbyPort }.ConnectionString;
-        StandbyAdmin = new NpgsqlConnectionStringBuilder(admin) { Port = standbyPort }.ConnectionString;
+        _standby = new PrivateCluster(Path.Combine(_root, "standby"));
+        _standby.StartAsStandbyOf(_primary);
+        StandbyApp = new NpgsqlConnectionStringBuilder(PrimaryApp) { Port = _standby.Port }.ConnectionString;
+        StandbyAdmin = new NpgsqlConnectionStringBuilder(_primary.Admin) { Port = _standby.Port, Database = "replica" }.ConnectionString;
     }
 
     public Task DisposeAsync()
     {
-        NpgsqlConnection.ClearAllPools();
-        var pg = Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh");
-        PostgresServer.Run(pg, $"stop {_root}/standby");
-        PostgresServer.Run(pg, $"stop {_root}/primary");
+        _standby?.Dispose();
+        _primary?.Dispose();
         try
         {
             Directory.Delete(_root, recursive: true);

@@ -14,42 +14,23 @@ namespace TransparencyLog.LogService.Tests.Storage;
 /// </summary>
 public sealed class StartupOutageTests : IAsyncLifetime
 {
-    private readonly string _clusterDirectory = Path.Combine(Path.GetTempPath(), "tlog-startup-pg-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly int _port = TestPorts.Next();
+    private readonly PrivateCluster _cluster = new(Path.Combine(Path.GetTempPath(), "tlog-startup-pg-" + Guid.NewGuid().ToString("N")[..8]));
     private readonly string _stateDirectory = Directory.CreateTempSubdirectory("tlog-startup-").FullName;
     private readonly Entries _entries = new();
     private string _connectionString = "";
 
     public async Task InitializeAsync()
     {
-        OutageTests.PgScript($"start {_clusterDirectory} {_port}");
-        var password = OutageTests.PgScript($"password {_clusterDirectory}").Trim();
-        var appPassword = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-        var admin = $"Host=127.0.0.1;Port={_port};Username=postgres;Password={password};Database=postgres";
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand("CREATE DATABASE startup", connection);
-            await create.ExecuteNonQueryAsync();
-            await using var role = new NpgsqlCommand($"CREATE ROLE tlog_app LOGIN PASSWORD '{appPassword}'", connection);
-            await role.ExecuteNonQueryAsync();
-        }
-
-        var database = new NpgsqlConnectionStringBuilder(admin) { Database = "startup" };
-        await new global::TransparencyLog.LogService.Storage.Migrator(database.ConnectionString, Path.Combine(RepositoryPaths.Root, "migrations"), TextWriter.Null)
-            .RunAsync("tlog_app", null, CancellationToken.None);
-        database.Username = "tlog_app";
-        database.Password = appPassword;
-        _connectionString = database.ConnectionString;
+        _cluster.Start();
+        _connectionString = await _cluster.CreateMigratedDatabaseAsync("startup", Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
         NpgsqlConnection.ClearAllPools();
-        OutageTests.PgScript($"stop {_clusterDirectory}");
+        _cluster.Stop();
     }
 
     public Task DisposeAsync()
     {
-        OutageTests.PgScript($"stop {_clusterDirectory}");
+        _cluster.Dispose();
         _entries.Dispose();
-        TryDelete(_clusterDirectory);
         TryDelete(_stateDirectory);
         return Task.CompletedTask;
     }
@@ -103,7 +84,7 @@ public sealed class StartupOutageTests : IAsyncLifetime
         Assert.Equal(1, Count(service.Output, "PostgreSQL is unavailable"));
         Assert.DoesNotContain("   at ", service.Output, StringComparison.Ordinal);
 
-        OutageTests.PgScript($"start {_clusterDirectory} {_port}");
+        _cluster.Start();
 
         await service.WaitReadyAsync(new Uri(client.BaseAddress, "/readyz"), client, TimeSpan.FromSeconds(90));
         using var appended = await client.PostAsync("/api/v1/log/entries", Json(_entries.NewHashedRekord().Json));

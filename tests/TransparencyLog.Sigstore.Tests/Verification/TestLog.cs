@@ -56,7 +56,7 @@ internal sealed class TestLog : IDisposable
 
     public byte[] Body(long index) => _bodies[(int)index];
 
-    public Hash Root => MerkleTestTree.Root([.. _bodies.Select(static b => Rfc6962.HashLeaf(b))]);
+    public Hash Root => ReferenceMerkle.Root([.. _bodies.Select(static b => Rfc6962.HashLeaf(b))]);
 
     public string SignedCheckpoint() =>
         SignedNote.SignAsync(new Checkpoint($"{Host} - 1234", Size, Root.ToArray(), ["Timestamp: 1"]).ToNoteText(), NoteSigner).Completed();
@@ -67,7 +67,7 @@ internal sealed class TestLog : IDisposable
         var body = Body(index);
         var set = SignedEntryTimestamp.SignAsync(Signer, Convert.ToBase64String(body), integratedTime, index).Completed();
         var leaves = _bodies.Select(static b => Rfc6962.HashLeaf(b)).ToArray();
-        var proof = MerkleTestTree.InclusionProof(index, leaves);
+        var proof = ReferenceMerkle.InclusionProof(index, leaves);
         return new TransparencyLogEntry(
             index,
             Signer.LogId,
@@ -79,75 +79,4 @@ internal sealed class TestLog : IDisposable
     }
 
     public void Dispose() => Signer.Dispose();
-}
-
-/// <summary>RFC 6962 §2.1 by its recursive definitions: deliberately naive, independent of the proof planner.</summary>
-internal static class MerkleTestTree
-{
-    public static Hash Root(ReadOnlySpan<Hash> leaves)
-    {
-        if (leaves.Length == 1)
-        {
-            return leaves[0];
-        }
-
-        var k = LargestPowerOfTwoBelow(leaves.Length);
-        return Rfc6962.HashChildren(Root(leaves[..k]), Root(leaves[k..]));
-    }
-
-    /// <summary>PATH(m, D[n]), leaf level first.</summary>
-    public static List<Hash> InclusionProof(long m, ReadOnlySpan<Hash> leaves)
-    {
-        if (leaves.Length == 1)
-        {
-            return [];
-        }
-
-        var k = LargestPowerOfTwoBelow(leaves.Length);
-        if (m < k)
-        {
-            var path = InclusionProof(m, leaves[..k]);
-            path.Add(Root(leaves[k..]));
-            return path;
-        }
-
-        var right = InclusionProof(m - k, leaves[k..]);
-        right.Add(Root(leaves[..k]));
-        return right;
-    }
-
-    /// <summary>PROOF(m, D[n]) of RFC 6962 §2.1.2.</summary>
-    public static List<Hash> ConsistencyProof(int m, ReadOnlySpan<Hash> leaves) => SubProof(m, leaves, true);
-
-    private static List<Hash> SubProof(int m, ReadOnlySpan<Hash> leaves, bool complete)
-    {
-        var n = leaves.Length;
-        if (m == n)
-        {
-            return complete ? [] : [Root(leaves)];
-        }
-
-        var k = LargestPowerOfTwoBelow(n);
-        if (m <= k)
-        {
-            var proof = SubProof(m, leaves[..k], complete);
-            proof.Add(Root(leaves[k..]));
-            return proof;
-        }
-
-        var rest = SubProof(m - k, leaves[k..], false);
-        rest.Add(Root(leaves[..k]));
-        return rest;
-    }
-
-    private static int LargestPowerOfTwoBelow(int n)
-    {
-        var k = 1;
-        while (k << 1 < n)
-        {
-            k <<= 1;
-        }
-
-        return k;
-    }
 }
