@@ -14,17 +14,20 @@
 # tlog runs as installed: published ReadyToRun (dotnet publish -r linux-x64, as the README's install does), via its apphost.
 # TLOG_BENCH_BASELINE=PATH/tlog.dll measures another build (e.g. main's) in the same run, against the same system.
 # It measures; it is not a test and exits 0 whatever the figures (a failing command stops it and prints its output).
-# Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--no-build] [--keep]
+# The services run for days in production: before anything is measured, --warmup W images (50) are signed keyless and
+# with --key, not counted, so JIT tiering and connection pools of the log, CA, witness and PostgreSQL are warm.
+# Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--warmup W (50)] [--no-build] [--keep]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"  # cd to the repository root; free_port, push_blob, push_image
-images=200 runs=30 build=true keep=false
+images=200 runs=30 warmup=50 build=true keep=false
 while [[ $# -gt 0 ]]; do
   case $1 in
     --images) images=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
     --no-build) build=false; shift ;;
     --keep) keep=true; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -80,6 +83,16 @@ cpu_delta() { python3 -c "import sys; a=sys.argv[1].split(); b=sys.argv[2].split
 # N distinct images (a config per image, no layers) are pushed with push_image (bench/lib.sh).
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
+[[ -f bench.key ]] || openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt >bench.key
+if (( warmup > 0 )); then
+  warm=()
+  for i in $(seq 1 "$warmup"); do warm+=("$REGISTRY/bench/warm@$(push_image bench/warm "w$i")"); done
+  c0=$(services_cpu)
+  quiet tlog sign "${warm[@]}" --dev-issuer "$OIDC_ISSUER" --dev-email bench@example.com
+  quiet tlog sign "${warm[@]}" --key bench.key
+  echo "warm-up: $warmup images signed keyless and with --key, not counted; services: $(cpu_delta "$c0" "$(services_cpu)")"
+fi
+
 for k in "${!clis[@]}"; do
   run_cli=${clis[$k]} who=${names[$k]}
   echo "==> $who: pushing $images images for each signing mode"
@@ -91,7 +104,6 @@ for k in "${!clis[@]}"; do
   done
   t1=$(ms)
   echo "push:    $((2 * images)) images in $((t1 - t0)) ms = $(python3 -c "print(round(2*$images*1000/($t1-$t0),1))") images/s (curl, 3 requests each)"
-  [[ -f bench.key ]] || openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt >bench.key
   openssl ec -in bench.key -pubout >bench.pub 2>/dev/null
 
   echo "==> $who: one tlog sign process, $images images (keyless, one certificate)"

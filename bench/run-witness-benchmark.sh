@@ -7,10 +7,12 @@
 # Prints the figures and the load average; it measures, it is not a test, and exits 0 whatever the figures.
 #
 # Usage: bench/run-witness-benchmark.sh [--clients C] [--duration S] [--warmup S] [--requests N] [--concurrency K] [--keep]
-# Defaults: 32 clients, 20 s of appends after 5 s of warm-up per run; ab: 3,000 requests, 16 at once.
+# Defaults: 32 clients, 20 s of appends after 30 s of warm-up per run; ab: 3,000 requests, 16 at once. The warm-up is
+# long because every run starts fresh processes: a witness answering ~40 rounds/s spends its first tens of seconds in
+# JIT tiering (perf: ~90 % of its samples), which a long-running witness has behind it.
 . "$(dirname "$0")/lib.sh"   # set -euo pipefail, cd to the repository, root, config, free_port
 
-clients=32 duration=20 warmup=5 requests=3000 concurrency=16 keep=false
+clients=32 duration=20 warmup=30 requests=3000 concurrency=16 keep=false
 witness_timeout=1000 witness_budget=5000
 while [[ $# -gt 0 ]]; do
   case $1 in
