@@ -36,6 +36,26 @@ public sealed class IssuerReloadTests : IAsyncLifetime
         Directory.Delete(_root, recursive: true);
     }
 
+    /// <summary>A CA trusting two issuer files (the first and second.json); bob's token from the second already issues.</summary>
+    private async Task<(CaServer Ca, string SecondFile, string Token)> StartWithTwoIssuersAsync()
+    {
+        await WriteAsync(IssuersFile, Issuer(_first.Url));
+        var second = Path.Combine(IssuersDirectory, "second.json");
+        await WriteAsync(second, Issuer(_second.Url));
+        var ca = StartCa();
+        try
+        {
+            var token = await _second.MintAsync(email: "bob@example.com");
+            await AssertIssuedAsync(ca, token, "bob@example.com");
+            return (ca, second, token);
+        }
+        catch
+        {
+            await ca.DisposeAsync();
+            throw;
+        }
+    }
+
     [Fact]
     public async Task IssuersDirectory_FileAdded_ItsIssuerIsTrustedWithoutRestart()
     {
@@ -67,12 +87,8 @@ public sealed class IssuerReloadTests : IAsyncLifetime
     [Fact]
     public async Task IssuersDirectory_MalformedOrInvalidFile_IsLoggedAndTheLastGoodIssuersStay()
     {
-        await WriteAsync(IssuersFile, Issuer(_first.Url));
-        var second = Path.Combine(IssuersDirectory, "second.json");
-        await WriteAsync(second, Issuer(_second.Url));
-        await using var ca = StartCa();
-        var token = await _second.MintAsync(email: "bob@example.com");
-        await AssertIssuedAsync(ca, token, "bob@example.com");
+        var (ca, second, token) = await StartWithTwoIssuersAsync();
+        await using var _ = ca;
 
         // Not JSON: the event names the file; nothing the CA trusted changes.
         var broken = Path.Combine(IssuersDirectory, "broken.json");
@@ -104,12 +120,8 @@ public sealed class IssuerReloadTests : IAsyncLifetime
     [Fact]
     public async Task IssuersDirectory_FileRemoved_TokensOfItsIssuerAreRefused()
     {
-        await WriteAsync(IssuersFile, Issuer(_first.Url));
-        var second = Path.Combine(IssuersDirectory, "second.json");
-        await WriteAsync(second, Issuer(_second.Url));
-        await using var ca = StartCa();
-        var token = await _second.MintAsync(email: "bob@example.com");
-        await AssertIssuedAsync(ca, token, "bob@example.com");
+        var (ca, second, token) = await StartWithTwoIssuersAsync();
+        await using var _ = ca;
 
         var reloaded = await ChangeAsync(ca, ReloadedEvent, () =>
         {
