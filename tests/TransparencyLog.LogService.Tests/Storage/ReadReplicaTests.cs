@@ -25,6 +25,9 @@ public sealed class ReplicaCluster : IAsyncLifetime
 
     public string StandbyAdmin { get; private set; } = "";
 
+    /// <summary>One key for every service process of the class (they serve one log), removed with the clusters.</summary>
+    public string KeyDirectory => Directory.CreateDirectory(Path.Combine(_root, "keys")).FullName;
+
     public async Task InitializeAsync()
     {
         _primary = new PrivateCluster(Path.Combine(_root, "primary"));
@@ -144,11 +147,8 @@ public sealed class ReadReplicaTests(ReplicaCluster cluster) : IClassFixture<Rep
 
     private Task<LogServiceProcess> StartAsync() => LogServiceProcess.StartAsync(
         cluster.PrimaryApp,
-        KeyDirectory,
+        cluster.KeyDirectory,
         settings: new Dictionary<string, string> { ["Storage__StandbyConnectionString"] = cluster.StandbyApp });
-
-    // One key for every process of this class: they serve one log.
-    private static string KeyDirectory { get; } = Directory.CreateTempSubdirectory("tlog-replica-keys-").FullName;
 
     private static async Task<RekorEntry[]> AppendAsync(LogServiceProcess service, int count)
     {
