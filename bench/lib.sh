@@ -18,7 +18,9 @@ bench_script=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
 config=${config:-Release}
-service_dll=$root/src/TransparencyLog.LogService/bin/$config/net10.0/TransparencyLog.LogService.dll
+# TLOG_BENCH_SERVICE_DLL runs another build of the service (an A/B against an older commit built elsewhere) with this
+# checkout's scripts and load generator.
+service_dll=${TLOG_BENCH_SERVICE_DLL:-$root/src/TransparencyLog.LogService/bin/$config/net10.0/TransparencyLog.LogService.dll}
 bench_dll=$root/bench/TransparencyLog.Benchmarks/bin/$config/net10.0/TransparencyLog.Benchmarks.dll
 tlog_dll=$root/src/TransparencyLog.Cli/bin/$config/net10.0/tlog.dll
 
@@ -160,6 +162,12 @@ bench_start_cluster() {
   pgport=$(free_port)
   echo "==> private PostgreSQL on 127.0.0.1:$pgport (fsync on, synchronous_commit on) in $work/pg"
   scripts/pg.sh start "$work/pg" "$pgport"
+  # pg_stat_statements, so the benchmark can count the statements each operation costs (it needs a restart to load).
+  if ! scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -tAc "SHOW shared_preload_libraries" | grep -q pg_stat_statements; then
+    scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+    scripts/pg.sh stop "$work/pg" >/dev/null
+    scripts/pg.sh start "$work/pg" "$pgport"
+  fi
   if ! scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
     scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -c "CREATE DATABASE $db" >/dev/null
   fi

@@ -81,9 +81,12 @@ internal static class LogBenchmark
 
         var sizeBefore = await TreeSizeAsync(http);
         Console.WriteLine($"appends: {options.Clients} clients for {options.DurationSeconds} s");
+        var statements = new StatementStats(options.AdminConnectionString);
+        await statements.ResetAsync();
         var before = sampler.Take();
         var writes = await LoadPhase.RunAsync("log appends (POST)", options.Clients, TimeSpan.FromSeconds(options.DurationSeconds), AppendAsync);
         var writeCpu = ProcessSampler.Between(before, sampler.Take());
+        await statements.PrintAsync("append", writes.Succeeded);
         var peakAfterWrites = sampler.PeakRssMiB;
         var treeSize = await TreeSizeAsync(http);
         var bodyBytes = await AverageBodyBytesAsync(http, treeSize);
@@ -94,6 +97,7 @@ internal static class LogBenchmark
         if (options.ReadDurationSeconds > 0)
         {
             Console.WriteLine($"inclusion-proof reads: {options.Clients} clients for {options.ReadDurationSeconds} s over {treeSize:N0} entries");
+            await statements.ResetAsync();
             before = sampler.Take();
             reads = await LoadPhase.RunAsync("inclusion-proof reads (GET)", options.Clients, TimeSpan.FromSeconds(options.ReadDurationSeconds), async (worker, cancellationToken) =>
             {
@@ -103,6 +107,7 @@ internal static class LogBenchmark
                 return response.StatusCode == HttpStatusCode.OK ? Outcome.Ok : Outcome.Failed($"HTTP {(int)response.StatusCode}");
             });
             readCpu = ProcessSampler.Between(before, sampler.Take());
+            await statements.PrintAsync("read", reads.Succeeded);
         }
 
         var peakRss = sampler.PeakRssMiB;

@@ -26,6 +26,7 @@ internal static class ServiceHosting
                 ? NpgsqlDataSource.Create(standby)
                 : null));
         builder.Services.AddSingleton<EntryStore>();
+        builder.Services.AddSingleton<EntryCache>();
         builder.Services.AddSingleton<StorageAvailability>();
         builder.Services.AddHealthChecks()
             .AddCheck<StorageHealthCheck>("postgresql", tags: [ServiceDefaults.ReadyTag])

@@ -9,11 +9,14 @@ namespace TransparencyLog.LogService.Proofs;
 /// </summary>
 internal sealed class ProofService(TileStore tiles)
 {
+    // Each log's two series, looked up once: the label lookup allocates its array on every call, once per proof read.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int LogId, string Kind), Prometheus.Counter.Child> _served = new();
+
     public async Task<Hash[]> InclusionAsync(int logId, long index, long size, CancellationToken cancellationToken)
     {
         var plan = ProofPlanner.Inclusion(index, size);
         var proof = plan.Assemble(await NodeHashesAsync(logId, plan.Nodes, null, cancellationToken));
-        LogServiceMetrics.ProofsServed.WithLabels(LogServiceMetrics.LogLabel(logId), "inclusion").Inc();
+        Served(logId, "inclusion").Inc();
         return proof;
     }
 
@@ -21,9 +24,12 @@ internal sealed class ProofService(TileStore tiles)
     {
         var plan = ProofPlanner.Consistency(size1, size2);
         var proof = plan.Assemble(await NodeHashesAsync(logId, plan.Nodes, null, cancellationToken));
-        LogServiceMetrics.ProofsServed.WithLabels(LogServiceMetrics.LogLabel(logId), "consistency").Inc();
+        Served(logId, "consistency").Inc();
         return proof;
     }
+
+    private Prometheus.Counter.Child Served(int logId, string kind) =>
+        _served.GetOrAdd((logId, kind), static key => LogServiceMetrics.ProofsServed.WithLabels(LogServiceMetrics.LogLabel(key.LogId), key.Kind));
 
     public async Task<Hash> RootAsync(int logId, long size, CancellationToken cancellationToken)
     {

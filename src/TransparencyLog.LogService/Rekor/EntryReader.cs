@@ -7,7 +7,7 @@ using TransparencyLog.Merkle;
 namespace TransparencyLog.LogService.Rekor;
 
 /// <summary>Reads entries together with an inclusion proof against one signed tree head (and the cosigned checkpoint beside it).</summary>
-internal sealed class EntryReader(EntryStore entries, LogHeads heads, ProofService proofs, TileStore tiles, CosignedCheckpoints cosigned)
+internal sealed class EntryReader(EntryStore entries, EntryCache cache, LogHeads heads, ProofService proofs, TileStore tiles, CosignedCheckpoints cosigned)
 {
     public async Task<VerifiedEntry?> ByIndexAsync(LogInstance log, long index, CancellationToken cancellationToken)
     {
@@ -24,10 +24,17 @@ internal sealed class EntryReader(EntryStore entries, LogHeads heads, ProofServi
 
         // The proof's lower eight levels lie in the entry's level-0 tile: when it is not cached at the width this head
         // needs, it comes with the entry in one round trip (large logs have more level-0 tiles than the cache holds).
+        // A cached entry with its tile cached needs no round trip; the head above covers it, so it is committed.
         var tile = new TileKey(0, index / TileMath.Width);
         var width = (int)Math.Min(TileMath.Width, head.Size - (tile.Index * TileMath.Width));
+        var tileHeld = tiles.Holds(log.Id, tile, width);
+        if (tileHeld && cache.TryGet(log.Id, index, out var cached))
+        {
+            return await WithProofAsync(log, cached, head, cancellationToken);
+        }
+
         StoredEntry? stored;
-        if (tiles.Holds(log.Id, tile, width))
+        if (tileHeld)
         {
             stored = await entries.GetByIndexAsync(log.Id, index, cancellationToken);
         }
@@ -40,7 +47,13 @@ internal sealed class EntryReader(EntryStore entries, LogHeads heads, ProofServi
             }
         }
 
-        return stored is null ? null : await WithProofAsync(log, stored, head, cancellationToken);
+        if (stored is null)
+        {
+            return null;
+        }
+
+        cache.Add(log.Id, stored);
+        return await WithProofAsync(log, stored, head, cancellationToken);
     }
 
     public async Task<VerifiedEntry?> ByLeafHashAsync(LogInstance log, Hash leafHash, CancellationToken cancellationToken)

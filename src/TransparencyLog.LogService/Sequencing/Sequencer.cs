@@ -84,6 +84,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private readonly LogInstance _log;
     private readonly NpgsqlDataSource _dataSource;
     private readonly TileStore _tiles;
+    private readonly EntryCache _entries;
     private readonly ProofService _proofs;
     private readonly LogHeads _heads;
     private readonly IntegrityMonitor _integrity;
@@ -117,6 +118,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         LogInstance log,
         NpgsqlDataSource dataSource,
         TileStore tiles,
+        EntryCache entries,
         ProofService proofs,
         LogHeads heads,
         IntegrityMonitor integrity,
@@ -130,6 +132,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         _log = log;
         _dataSource = dataSource;
         _tiles = tiles;
+        _entries = entries;
         _proofs = proofs;
         _heads = heads;
         _integrity = integrity;
@@ -563,6 +566,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         var outcomes = written.Outcomes;
         var appended = written.Appended;
         _heads.Observe(_log.Id, head);
+        RememberEntries(batch, written);
         var local = new Dictionary<TileKey, TileNodes>();
         foreach (var (tile, entries) in written.Touched)
         {
@@ -615,6 +619,26 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
         await _witnessWaits.WaitAsync(CancellationToken.None);
         _ = AnswerWhenWitnessedAsync(batch, outcomes, witnessed);
+    }
+
+    /// <summary>
+    /// Puts a committed batch's new entries where Rekor v1 inclusion-proof reads find them (the entries just appended
+    /// are the ones their submitters and monitors read next). Only after the commit: an entry the cache holds is one
+    /// the log has.
+    /// </summary>
+    private void RememberEntries(List<Pending> batch, Written written)
+    {
+        if (_log.Kind != LogKind.RekorV1)
+        {
+            return;
+        }
+
+        for (var j = 0; j < written.Appended.Count; j++)
+        {
+            var (position, index) = written.Appended[j];
+            var entry = batch[position].Entry;
+            _entries.Add(_log.Id, new StoredEntry(index, entry.Body, written.IntegratedTime, written.Signatures[j], entry.LeafHash));
+        }
     }
 
     /// <summary>Answers a committed batch once its checkpoint's witnessing ends; frees its witness-wait slot.</summary>

@@ -12,6 +12,7 @@ namespace TransparencyLog.LogService.Sequencing;
 internal sealed class Sequencers(
     NpgsqlDataSource dataSource,
     TileStore tiles,
+    EntryCache entries,
     ProofService proofs,
     LogHeads heads,
     IntegrityMonitor integrity,
@@ -32,7 +33,7 @@ internal sealed class Sequencers(
         {
             if (!_byLog.TryGetValue(log.Id, out var sequencer))
             {
-                sequencer = new Sequencer(log, dataSource, tiles, proofs, heads, integrity, availability, time, witnessing, options.Value, loggers.CreateLogger<Sequencer>(), Latencies);
+                sequencer = new Sequencer(log, dataSource, tiles, entries, proofs, heads, integrity, availability, time, witnessing, options.Value, loggers.CreateLogger<Sequencer>(), Latencies);
                 _byLog[log.Id] = sequencer;
             }
 

@@ -25,20 +25,29 @@ internal sealed class StorageOptions
     [Range(0, 1000)]
     public int AutoPrepareStatements { get; set; } = 32;
 
-    /// <summary>The connection string the service's data source uses: <see cref="EffectiveConnectionString"/> with auto-prepare.</summary>
-    public string DataSourceConnectionString() => WithAutoPrepare(EffectiveConnectionString());
+    /// <summary>
+    /// The connection string the service's data source uses: <see cref="EffectiveConnectionString"/> with auto-prepare
+    /// and without Npgsql's session reset. That reset is seven statements (RESET ALL, UNLISTEN *, advisory unlocks, ...)
+    /// sent before the first command of every pooled use: for an inclusion-proof read, seven of its eight statements.
+    /// The service leaves no session state to reset: it never SETs a session setting, LISTENs, takes session advisory
+    /// locks (only transaction-scoped ones), or makes temporary tables, and Npgsql still rolls back a transaction left
+    /// open when a connection returns to the pool.
+    /// </summary>
+    public string DataSourceConnectionString() => WithPoolSettings(EffectiveConnectionString());
 
     private string WithPassword(string connectionString) => string.IsNullOrEmpty(PasswordFile)
         ? connectionString
         : new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Password = File.ReadAllText(PasswordFile).TrimEnd('\r', '\n') }.ConnectionString;
 
-    private string WithAutoPrepare(string connectionString)
+    private string WithPoolSettings(string connectionString)
     {
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
         if (builder.MaxAutoPrepare == 0)
         {
             builder.MaxAutoPrepare = AutoPrepareStatements;
         }
+
+        builder.NoResetOnClose = true;
 
         return builder.ConnectionString;
     }
@@ -52,7 +61,7 @@ internal sealed class StorageOptions
     /// <summary>The standby's connection string as the read data source uses it, or null without a standby.</summary>
     public string? StandbyDataSourceConnectionString() => string.IsNullOrEmpty(StandbyConnectionString)
         ? null
-        : WithAutoPrepare(WithPassword(StandbyConnectionString));
+        : WithPoolSettings(WithPassword(StandbyConnectionString));
 
     /// <summary>
     /// Full tiles are immutable, so they are cached; this bounds how many (each holds its 256 hashes and the subtrees
@@ -67,4 +76,12 @@ internal sealed class StorageOptions
     /// </summary>
     [Range(0, int.MaxValue)]
     public int EntryBundleCacheBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// Committed entries are immutable, so the most recently appended or read are kept up to this many bytes (bodies,
+    /// signatures and about 256 bytes each beside them), and an inclusion-proof read of one of them needs no database
+    /// round trip. 32 MiB holds about 25,000 entries of 1 KiB. 0 turns the cache off.
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public int EntryCacheBytes { get; set; } = 32 * 1024 * 1024;
 }

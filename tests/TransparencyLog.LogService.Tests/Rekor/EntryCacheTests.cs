@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Options;
+using TransparencyLog.LogService.Storage;
+using TransparencyLog.LogService.Tests.Infrastructure;
+using TransparencyLog.Merkle;
+
+namespace TransparencyLog.LogService.Tests.Rekor;
+
+/// <summary>
+/// Inclusion-proof reads answered from the cache of committed entries: the same answer the database gives, and a cache
+/// that stays within its bytes.
+/// </summary>
+public sealed class EntryCacheTests(LogFixture log) : IClassFixture<LogFixture>
+{
+    [Fact]
+    public async Task GetEntryByIndex_CachedAndFromStorage_SameEntryAndBothVerify()
+    {
+        var appended = new List<RekorEntry>();
+        for (var i = 0; i < 5; i++)
+        {
+            appended.Add(await log.AppendAsync(log.Entries.NewHashedRekord().Json));
+        }
+
+        // This process cached each entry when its batch committed; a second process with the cache off reads storage.
+        await using var uncached = await LogServiceProcess.StartAsync(
+            log.AppConnectionString, log.KeyDirectory, settings: new Dictionary<string, string> { ["Storage__EntryCacheBytes"] = "0" });
+        foreach (var entry in appended)
+        {
+            var cached = RekorEntry.Parse(await log.Client.GetStringAsync($"/api/v1/log/entries?logIndex={entry.LogIndex}"));
+            var stored = RekorEntry.Parse(await uncached.Client.GetStringAsync($"/api/v1/log/entries?logIndex={entry.LogIndex}"));
+            cached.AssertVerifies(log.PublicKey, log.Service.LogName);
+            stored.AssertVerifies(log.PublicKey, log.Service.LogName);
+            foreach (var read in new[] { cached, stored })
+            {
+                Assert.Equal(entry.Uuid, read.Uuid);
+                Assert.Equal(entry.BodyBase64, read.BodyBase64);
+                Assert.Equal(entry.IntegratedTime, read.IntegratedTime);
+                Assert.Equal(entry.LogIndex, read.LogIndex);
+                Assert.Equal(entry.Set, read.Set);
+            }
+        }
+    }
+
+    [Fact]
+    public void Add_MoreThanItsBytes_HoldsAtMostItsBytes()
+    {
+        const int Limit = 64 * 1024;
+        using var cache = new EntryCache(Options.Create(new StorageOptions { EntryCacheBytes = Limit }));
+        var body = new byte[1024];
+        for (var i = 0; i < 1000; i++)
+        {
+            cache.Add(1, new StoredEntry(i, body, 0, new byte[72], Rfc6962.HashLeaf(BitConverter.GetBytes(i))));
+        }
+
+        var held = Enumerable.Range(0, 1000).Count(i => cache.TryGet(1, i, out _));
+        Assert.InRange(held, 1, Limit / body.Length);
+    }
+
+    [Fact]
+    public void TryGet_OtherLogOrIndex_Misses()
+    {
+        using var cache = new EntryCache(Options.Create(new StorageOptions()));
+        var entry = new StoredEntry(7, [1, 2, 3], 42, null, Rfc6962.HashLeaf([1, 2, 3]));
+        cache.Add(1, entry);
+
+        Assert.True(cache.TryGet(1, 7, out var found));
+        Assert.Same(entry, found);
+        Assert.False(cache.TryGet(2, 7, out _));
+        Assert.False(cache.TryGet(1, 8, out _));
+    }
+
+    [Fact]
+    public void Add_CacheTurnedOff_HoldsNothing()
+    {
+        using var cache = new EntryCache(Options.Create(new StorageOptions { EntryCacheBytes = 0 }));
+        cache.Add(1, new StoredEntry(0, [1], 0, null, Rfc6962.HashLeaf([1])));
+        Assert.False(cache.TryGet(1, 0, out _));
+    }
+}
