@@ -65,7 +65,8 @@ trap 'exit 130' INT TERM
 
 if $build; then
   # The services run.sh starts, tlog, the benchmark.
-  bench_build src/TransparencyLog.LogService src/TransparencyLog.CaService src/TransparencyLog.DevIssuer src/TransparencyLog.Cli bench/TransparencyLog.Benchmarks
+  bench_build src/TransparencyLog.LogService src/TransparencyLog.CaService src/TransparencyLog.DevIssuer src/TransparencyLog.Witness \
+    src/TransparencyLog.Admission src/TransparencyLog.Cli bench/TransparencyLog.Benchmarks
 fi
 
 echo "==> ./run.sh --background (data in $TLOG_DATA_DIR)"

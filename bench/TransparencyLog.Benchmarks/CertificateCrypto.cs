@@ -48,13 +48,17 @@ internal static class CertificateCrypto
 
         // A chain of the deployed shape (root → intermediate holding the CA key) so every verification below is real
         // and succeeds; the precertificate is the served TBS signed with this intermediate's key.
+        // The intermediate's validity must lie inside the root's, which the certificate stores in whole seconds:
+        // an intermediate ending at the same instant as the root was refused whenever the clock ticked into the
+        // next second between the two calls, so it ends an hour earlier.
+        var now = DateTimeOffset.UtcNow;
         var rootName = new X500DistinguishedName("CN=bench root");
         var rootRequest = new CertificateRequest(rootName, rootKey, HashAlgorithmName.SHA256);
         rootRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var root = rootRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        using var root = rootRequest.CreateSelfSigned(now.AddDays(-1), now.AddDays(1));
         var intermediateRequest = new CertificateRequest("CN=bench intermediate", ca, caHash);
         intermediateRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var intermediateOnly = intermediateRequest.Create(root, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), [1]);
+        using var intermediateOnly = intermediateRequest.Create(root, now.AddDays(-1), now.AddHours(23), [1]);
         var intermediateDer = intermediateOnly.RawData;
         var rootDer = root.RawData;
         var caAlgorithm = AlgorithmIdentifier(caCurve);
