@@ -16,25 +16,34 @@
 # It measures; it is not a test and exits 0 whatever the figures (a failing command stops it and prints its output).
 # The services run for days in production: before anything is measured, --warmup W images (50) are signed keyless and
 # with --key, not counted, so JIT tiering and connection pools of the log, CA, witness and PostgreSQL are warm.
-# Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--warmup W (50)] [--no-build] [--keep]
+# --composite publishes tlog self-contained, trimmed, as one composite ReadyToRun image (-p:TlogComposite=true, the
+# csproj says why; a longer publish) into publish-linux-x64-composite and measures that build.
+# Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--warmup W (50)] [--composite] [--no-build] [--keep]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"  # cd to the repository root; free_port, push_blob, push_image
-images=200 runs=30 warmup=50 build=true keep=false
+images=200 runs=30 warmup=50 build=true keep=false composite=false
 while [[ $# -gt 0 ]]; do
   case $1 in
     --images) images=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --no-build) build=false; shift ;;
+    --composite) composite=true; shift ;;
     --keep) keep=true; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 $build && dotnet build TransparencyLog.sln -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
 cli=$root/src/TransparencyLog.Cli/bin/Release/publish-linux-x64
-$build && dotnet publish src/TransparencyLog.Cli -c Release -r linux-x64 --self-contained false -o "$cli" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+publish=(--self-contained false)
+$composite && cli+=-composite publish=(-p:TlogComposite=true)
+if $build; then
+  p0=$(date +%s)
+  dotnet publish src/TransparencyLog.Cli -c Release -r linux-x64 "${publish[@]}" -o "$cli" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+  echo "published tlog (${publish[*]}) in $(( $(date +%s) - p0 )) s, load average $(cut -d" " -f1-3 /proc/loadavg)"
+fi
 [[ -x $cli/tlog ]] || { echo "error: no published tlog in $cli (run without --no-build once)" >&2; exit 1; }
 echo "load average at start: $(cut -d" " -f1-3 /proc/loadavg)"
 data=$(mktemp -d /tmp/tlog-image-bench.XXXXXX)

@@ -210,6 +210,13 @@ public sealed class SignatureStore(RegistryClient registry, TimeProvider time)
     private static async Task<IReadOnlyList<TResult>> ReadInOrderAsync<TItem, TResult>(
         IReadOnlyList<TItem> items, Func<TItem, CancellationToken, Task<TResult>> read, CancellationToken cancellationToken)
     {
+        // One item (the common image with one signature or one referrer) is read directly: Parallel.ForEachAsync's
+        // generic machinery is JIT-compiled at run time (about 20 methods outside the ReadyToRun image) for nothing.
+        if (items.Count == 1)
+        {
+            return [await read(items[0], cancellationToken)];
+        }
+
         var results = new TResult[items.Count];
         await Parallel.ForEachAsync(
             Enumerable.Range(0, items.Count),
