@@ -85,14 +85,17 @@ internal sealed class DirectLog : IDisposable
     /// <summary>A checkpoint for any size and root, signed with this log's key (valid signature, maybe wrong content).</summary>
     public string Sign(long size, Hash root) => Instance.SignCheckpointAsync(size, root, DateTimeOffset.UtcNow, CancellationToken.None).Completed();
 
-    /// <summary>Writes a batch through <c>log_append</c>; on success the log remembers its leaves.</summary>
-    public async Task WriteAsync(Batch batch)
+    /// <summary>
+    /// Writes a batch through <c>log_append</c> (to this log, or to the log id <paramref name="logId"/> names); on
+    /// success the log remembers its leaves.
+    /// </summary>
+    public async Task WriteAsync(Batch batch, int? logId = null)
     {
         await using var connection = new NpgsqlConnection(_appConnection);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)", connection);
         var n = batch.Indices.Length;
-        command.Parameters.AddWithValue(Id);
+        command.Parameters.AddWithValue(logId ?? Id);
         command.Parameters.Add(Array(batch.Indices, NpgsqlDbType.Bigint));
         command.Parameters.Add(Array(batch.Bodies, NpgsqlDbType.Bytea));
         command.Parameters.Add(Array(Enumerable.Repeat("hashedrekord", n).ToArray(), NpgsqlDbType.Text));

@@ -104,6 +104,50 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
     }
 
     [Fact]
+    public async Task AppendFunction_LogThatDoesNotExist_IsRefusedAndWritesNothing()
+    {
+        // No foreign key guards entries and search_index since migration 0010: the head lock in log_append does.
+        using var log = await DirectLog.CreateAsync(database.App, "nolog-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV1);
+        var batch = log.Next(3);
+        var missing = await ScalarAsync<int>("SELECT coalesce(max(id), 0) + 1000 FROM logs");
+
+        var error = await Assert.ThrowsAsync<PostgresException>(() => log.WriteAsync(batch, missing));
+
+        Assert.Equal(PostgresErrorCodes.IntegrityConstraintViolation, error.SqlState);
+        Assert.Equal(0, await ScalarAsync<long>($"SELECT (SELECT count(*) FROM entries WHERE log_id = {missing}) + (SELECT count(*) FROM search_index WHERE log_id = {missing})"));
+    }
+
+    [Fact]
+    public async Task AppendFunction_SearchKeyRepeatedInBatch_IsStoredOnce()
+    {
+        using var log = await DirectLog.CreateAsync(database.App, "keys-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV1);
+        await log.AppendAsync(5, 5);
+        var batch = log.Next(2);
+        batch.SearchKeys = ["sha256:aa", "sha256:aa", "sha256:bb", "sha256:aa"];
+        batch.SearchIndices = [5, 5, 5, 6];
+
+        await log.WriteAsync(batch);
+
+        var rows = await ScalarAsync<string>($"SELECT string_agg(key || '@' || idx, ',' ORDER BY key, idx) FROM search_index WHERE log_id = {log.Id} AND key IN ('sha256:aa', 'sha256:bb')");
+        Assert.Equal("sha256:aa@5,sha256:aa@6,sha256:bb@5", rows);
+    }
+
+    [Fact]
+    public async Task AppendFunction_TilesAcrossTheInlineLimit_PassFsck()
+    {
+        // Since migration 0010 a partial tile stays inline until it nears 8 KiB and a full one goes to TOAST: a tile
+        // grown one batch at a time across that limit must still be exactly the tree, prefix by prefix.
+        using var log = await DirectLog.CreateAsync(database.App, "inline-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV1);
+        await log.AppendAsync(250, 250);
+        await log.AppendAsync(10, 1, 2, 3, 4);
+
+        await using var dataSource = NpgsqlDataSource.Create(database.App);
+        var result = await new LogChecker(dataSource).CheckAsync(log.Id, CheckScope.Full, CancellationToken.None);
+        Assert.True(result.Consistent, result.ToString());
+        Assert.Equal(260, result.Entries);
+    }
+
+    [Fact]
     public async Task RefreshFunction_CheckpointNamingAnotherHead_IsRefused()
     {
         using var log = await DirectLog.CreateAsync(database.App, "refresh-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV2);
@@ -209,6 +253,14 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
         await using var reader = await command.ExecuteReaderAsync();
         Assert.True(await reader.ReadAsync());
         return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var connection = new NpgsqlConnection(database.App);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync() ?? throw new InvalidOperationException("no value"));
     }
 
     private async Task<Hash> RootAsync(int logId)
