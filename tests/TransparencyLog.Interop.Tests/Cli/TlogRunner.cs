@@ -5,9 +5,10 @@ using TransparencyLog.Interop.Tests.Infrastructure;
 namespace TransparencyLog.Interop.Tests.Cli;
 
 /// <summary>
-/// Runs the built <c>tlog</c> CLI as a separate process (<c>dotnet tlog.dll …</c>) against the running system, in a
-/// private working directory. Environment variables the CLI reads are cleared unless a test sets them, so the
-/// developer's own shell cannot change what a test exercises.
+/// Runs the <c>tlog</c> CLI as a separate process (<see cref="Repository.RunTlogAsync"/>: the published build under
+/// ./test.sh, else <c>dotnet tlog.dll …</c>) against the running system, in a private working directory. Environment
+/// variables the CLI reads are cleared unless a test sets them, so the developer's own shell cannot change what a test
+/// exercises.
 /// </summary>
 internal sealed class TlogRunner : IDisposable
 {
@@ -57,7 +58,7 @@ internal sealed class TlogRunner : IDisposable
             variables[key] = value;
         }
 
-        return await LocalSystem.RunAsync("dotnet", [Repository.Tlog, .. arguments], variables, TimeSpan.FromMinutes(2), Directory);
+        return await Repository.RunTlogAsync(arguments, variables, TimeSpan.FromMinutes(2), Directory);
     }
 
     /// <summary>Runs a command that must succeed (exit 0), with the output in the failure message.</summary>

@@ -57,9 +57,9 @@ internal sealed class SigstoreJsRun
         return result.Output;
     }
 
-    /// <summary>Runs our CLI (<c>dotnet tlog.dll ARGS</c>) from the output directory.</summary>
+    /// <summary>Runs our CLI (<see cref="Repository.RunTlogAsync"/>) from the output directory.</summary>
     public Task<ProcessResult> TlogAsync(params string[] arguments) =>
-        LocalSystem.RunAsync("dotnet", [Repository.Tlog, .. arguments], null, s_timeout, OutputDirectory);
+        Repository.RunTlogAsync(arguments, null, s_timeout, OutputDirectory);
 
     /// <summary>Runs our CLI and asserts exit code 0.</summary>
     public async Task TlogSucceedsAsync(params string[] arguments)

@@ -27,7 +27,7 @@ public sealed class TufInteropTests(LocalSystem system)
             environment[key] = value;
         }
 
-        return await LocalSystem.RunAsync("dotnet", [Repository.Tlog, .. arguments], environment, s_timeout, run.OutputDirectory);
+        return await Repository.RunTlogAsync(arguments, environment, s_timeout, run.OutputDirectory);
     }
 
     private async Task TlogSucceedsAsync(SigstoreJsRun run, IReadOnlyDictionary<string, string>? extra, params string[] arguments)
