@@ -11,26 +11,27 @@
 #   - `tlog --version` wall time per process: the .NET start-up share of every figure above.
 # Each tlog process's CPU time (user + system, /usr/bin/time) is printed beside its wall time, and the load average at
 # the start and the end: on a shared machine wall times swing with the load, CPU time and round trips much less.
-# tlog runs as installed: published ReadyToRun (dotnet publish -r linux-x64, as the README's install does), via its apphost.
+# tlog runs as the README installs it: published for linux-x64, self-contained, trimmed, one composite ReadyToRun image
+# (-p:TlogComposite=true), via its apphost; --framework-dependent measures the framework-dependent ReadyToRun publish
+# (--self-contained false) instead.
 # TLOG_BENCH_BASELINE=PATH/tlog.dll measures another build (e.g. main's) in the same run, against the same system.
 # It measures; it is not a test and exits 0 whatever the figures (a failing command stops it and prints its output).
 # The services run for days in production: before anything is measured, --warmup W images (50) are signed keyless and
 # with --key, not counted, so JIT tiering and connection pools of the log, CA, witness and PostgreSQL are warm.
-# --composite publishes tlog self-contained, trimmed, as one composite ReadyToRun image (-p:TlogComposite=true, the
-# csproj says why; a longer publish) into publish-linux-x64-composite and measures that build.
-# Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--warmup W (50)] [--composite] [--no-build] [--keep]
+# Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--warmup W (50)] [--framework-dependent]
+#                                      [--no-build] [--keep]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"  # cd to the repository root; free_port, push_blob, push_image
-images=200 runs=30 warmup=50 build=true keep=false composite=false
+images=200 runs=30 warmup=50 build=true keep=false composite=true
 while [[ $# -gt 0 ]]; do
   case $1 in
     --images) images=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --no-build) build=false; shift ;;
-    --composite) composite=true; shift ;;
+    --framework-dependent) composite=false; shift ;;
     --keep) keep=true; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
