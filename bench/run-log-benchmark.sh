@@ -5,8 +5,10 @@
 # Everything it started is stopped on exit. It measures; it is not a test and exits 0 whatever the figures.
 #
 # Usage: bench/run-log-benchmark.sh [--clients C] [--duration S] [--read-duration S] [--warmup S] [--entries N]
-#                                   [--raw-batch-rows R] [--processes P] [--keep]
+#                                   [--raw-batch-rows R] [--signer-keys K] [--processes P] [--keep]
 # Defaults: 64 clients, 60 s of appends after 15 s of warm-up, 20 s of reads, 4,000 proposals per second of load.
+#   --signer-keys K  proposals signed by K long-lived keys in turn; 0 (default) gives each proposal its own key, as
+#                  keyless signers have, so nothing the service could keep per key is reused.
 #   --processes P  run P log-service processes on the one database (default 1), clients spread over them round-robin:
 #                  the aggregate appends/s of several stateless services on one primary (issue 13).
 #   --keep   keep the temp directory (cluster data, service log) for debugging; processes are still stopped.
@@ -21,7 +23,7 @@ bench_option() {
     processes=$2; bench_shift=2
   fi
 }
-bench_parse_args "--clients --duration --read-duration --warmup --entries --raw-batch-rows" "$@"
+bench_parse_args "--clients --duration --read-duration --warmup --entries --raw-batch-rows --signer-keys" "$@"
 bench_build src/TransparencyLog.LogService bench/TransparencyLog.Benchmarks
 bench_work_dir
 bench_start_cluster bench_log

@@ -38,6 +38,12 @@ internal sealed record BenchmarkOptions
     /// <summary>Pre-signed proposals; 0 means enough for 4,000 entries/s (twice the target) over warm-up and the timed phase.</summary>
     public int Entries { get; init; }
 
+    /// <summary>
+    /// Signing keys of the proposals: 0 (default) gives every proposal its own key, as keyless signers have; N rotates
+    /// over N long-lived keys, which lets the service reuse what it parsed from a key it has seen.
+    /// </summary>
+    public int SignerKeys { get; init; }
+
     /// <summary>Rows per transaction in the batched raw-insert ceiling.</summary>
     public int RawBatchRows { get; init; } = 100;
 
@@ -68,6 +74,7 @@ internal sealed record BenchmarkOptions
                 "--warmup" => options with { WarmupSeconds = NextInt(0) },
                 "--entries" => options with { Entries = NextInt(1) },
                 "--raw-batch-rows" => options with { RawBatchRows = NextInt(1) },
+                "--signer-keys" => options with { SignerKeys = NextInt(0) },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };
         }

@@ -54,7 +54,7 @@ internal static class LogBenchmark
 
         Console.WriteLine($"pre-signing {options.EntriesToSign:N0} hashedrekord proposals (ECDSA P-256)...");
         var signing = Stopwatch.StartNew();
-        var proposals = Proposals.Sign(options.EntriesToSign);
+        var proposals = Proposals.Sign(options.EntriesToSign, options.SignerKeys);
         Console.WriteLine($"  done in {signing.Elapsed.TotalSeconds:F1} s");
 
         await using var sampler = new ProcessSampler(options.ServicePids.Count > 0 ? options.ServicePids : [0], options.PostgresDataDirectory);
