@@ -260,7 +260,9 @@ wait_healthy ca "http://127.0.0.1:$FULCIO_PORT/readyz" || { started=false; stop_
 
 echo "==> OCI registry on 127.0.0.1:$REGISTRY_PORT (storage in .data/registry)"
 scripts/registry.sh config "$data/registry" "$REGISTRY_PORT"
-start registry docker-registry serve "$data/registry/config.yml"
+# GOGC=400: the registry's live heap is about 2 MB, so Go's default (a collection each time the heap doubles) ran 1.5
+# collections per signed image, each with mark workers on the otherwise idle core (docs/benchmarks.md, issue 8).
+start registry env GOGC=400 docker-registry serve "$data/registry/config.yml"
 wait_healthy registry "http://127.0.0.1:$REGISTRY_PORT/v2/" || { stop_services; exit 1; }
 
 tlog="dotnet $root/src/TransparencyLog.Cli/bin/$config/net10.0/tlog.dll"
