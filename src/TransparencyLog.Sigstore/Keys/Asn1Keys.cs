@@ -20,6 +20,19 @@ internal static class Asn1Keys
         return sequence.ReadSequence().ReadObjectIdentifier();
     }
 
+    /// <summary>
+    /// The namedCurve OID in an EC SubjectPublicKeyInfo's algorithm parameters (RFC 5480 §2.1.1); null when the
+    /// parameters are not a named curve (explicit curve parameters, or none).
+    /// </summary>
+    public static string? ReadNamedCurveOid(byte[] spki)
+    {
+        var algorithm = new AsnReader(spki, AsnEncodingRules.DER).ReadSequence().ReadSequence();
+        algorithm.ReadObjectIdentifier();
+        return algorithm.HasData && algorithm.PeekTag().HasSameClassAndValue(Asn1Tag.ObjectIdentifier)
+            ? algorithm.ReadObjectIdentifier()
+            : null;
+    }
+
     public static byte[] Ed25519Spki(ReadOnlySpan<byte> publicKey)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);

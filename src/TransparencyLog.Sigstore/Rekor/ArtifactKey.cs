@@ -11,19 +11,19 @@ namespace TransparencyLog.Sigstore.Rekor;
 /// either a certificate (chain; the first is the leaf) or a SubjectPublicKeyInfo.
 /// </summary>
 /// <remarks>
-/// An ECDSA or RSA key stays imported from its validation to its verifications (an import is a large part of an
-/// append's CPU); dispose the key when done.
+/// An ECDSA or RSA key is imported once, when first validated, and then held by <see cref="VerificationKeys"/> for
+/// every later submission with the same key (an import costs more CPU than the verification it serves).
 /// </remarks>
-internal sealed class ArtifactKey : IDisposable
+internal sealed class ArtifactKey
 {
     private const int MaxCertificates = 10;
     private const int MinRsaBits = 2048;
     private const int MaxRsaBits = 8192;
 
-    // The validated key, imported once; null for Ed25519 (verified from the SPKI bytes).
-    private readonly AsymmetricAlgorithm? _imported;
+    // The validated key, imported once and shared; null for Ed25519 (verified from the SPKI bytes).
+    private readonly SharedKey? _imported;
 
-    private ArtifactKey(byte[] spki, (string Oid, AsymmetricAlgorithm? Imported) key, string canonicalPem, IReadOnlyList<string> identities)
+    private ArtifactKey(byte[] spki, (string Oid, SharedKey? Imported) key, string canonicalPem, IReadOnlyList<string> identities)
     {
         var (algorithmOid, imported) = key;
         _imported = imported;
@@ -110,16 +110,8 @@ internal sealed class ArtifactKey : IDisposable
             {
                 var spki = leaf.PublicKey.ExportSubjectPublicKeyInfo();
                 var key = CheckPublicKey(spki, field);
-                try
-                {
-                    var canonical = string.Concat(blocks.Select(static b => Pem.Encode("CERTIFICATE", b.Der)));
-                    return new ArtifactKey(spki, key, canonical, ReadIdentities(leaf));
-                }
-                catch
-                {
-                    key.Imported?.Dispose();
-                    throw;
-                }
+                var canonical = string.Concat(blocks.Select(static b => Pem.Encode("CERTIFICATE", b.Der)));
+                return new ArtifactKey(spki, key, canonical, ReadIdentities(leaf));
             }
         }
 
@@ -130,47 +122,71 @@ internal sealed class ArtifactKey : IDisposable
     /// hashedrekord: verify over a precomputed digest. ECDSA and RSA (PKCS#1 v1.5 or PSS) sign the digest; Ed25519
     /// is Ed25519ph over a SHA-512 digest, the only Ed25519 mode Rekor's hashedrekord accepts.
     /// </summary>
-    public bool VerifyDigest(HashAlgorithmName hash, ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature) =>
-        _imported is not null
-            ? SignatureVerification.VerifyDigest(_imported, hash, digest, signature, acceptRsaPss: true)
-            : SignatureVerification.VerifyDigest(AlgorithmOid, Spki, hash, digest, signature, acceptRsaPss: true);
+    public bool VerifyDigest(HashAlgorithmName hash, ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature)
+    {
+        if (_imported is not null && _imported.TryEnter(out var key))
+        {
+            try
+            {
+                return SignatureVerification.VerifyDigest(key, hash, digest, signature, acceptRsaPss: true);
+            }
+            finally
+            {
+                _imported.Exit();
+            }
+        }
+
+        // Ed25519, or the shared key busy with another verification: from the SPKI (already validated) on its own.
+        return SignatureVerification.VerifyDigest(AlgorithmOid, Spki, hash, digest, signature, acceptRsaPss: true);
+    }
 
     /// <summary>
     /// DSSE: verify over the message (PAE). ECDSA uses the curve's matching hash (sigstore's default verifier),
     /// RSA SHA-256 (PKCS#1 v1.5 or PSS), Ed25519 pure.
     /// </summary>
-    public bool VerifyMessage(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
-        _imported is not null
-            ? SignatureVerification.VerifyData(_imported, hash: null, message, signature, acceptRsaPss: true)
-            : SignatureVerification.VerifyData(AlgorithmOid, Spki, hash: null, message, signature, acceptRsaPss: true);
-
-    public void Dispose() => _imported?.Dispose();
-
-    /// <summary>Disposes every key of a list (the DSSE kinds parse several).</summary>
-    public static void DisposeAll(IEnumerable<ArtifactKey> keys)
+    public bool VerifyMessage(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
     {
-        foreach (var key in keys)
+        if (_imported is not null && _imported.TryEnter(out var key))
         {
-            key.Dispose();
+            try
+            {
+                return SignatureVerification.VerifyData(key, hash: null, message, signature, acceptRsaPss: true);
+            }
+            finally
+            {
+                _imported.Exit();
+            }
         }
+
+        return SignatureVerification.VerifyData(AlgorithmOid, Spki, hash: null, message, signature, acceptRsaPss: true);
     }
 
-    /// <summary>The key's algorithm, and the ECDSA or RSA key imported to validate it (the caller owns it).</summary>
-    private static (string Oid, AsymmetricAlgorithm? Imported) CheckPublicKey(byte[] spki, string field)
+    /// <summary>
+    /// The key's algorithm, and the ECDSA or RSA key imported to validate it, shared through
+    /// <see cref="VerificationKeys"/>: a key already held was imported and checked from these very bytes, so it is not
+    /// imported or checked again.
+    /// </summary>
+    private static (string Oid, SharedKey? Imported) CheckPublicKey(byte[] spki, string field)
     {
         string oid;
         AsymmetricAlgorithm? imported = null;
         try
         {
             oid = Asn1Keys.ReadAlgorithmOid(spki, privateKeyInfo: false);
+            if (oid is Oids.EcPublicKey or Oids.Rsa && VerificationKeys.Find(spki) is { } held)
+            {
+                return (oid, held);
+            }
+
             switch (oid)
             {
                 case Oids.EcPublicKey:
                     var ecdsa = ECDsa.Create();
                     imported = ecdsa;
                     ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
-                    var curve = ecdsa.ExportParameters(false).Curve.Oid.Value;
-                    if (curve is not (Oids.P256 or Oids.P384 or Oids.P521))
+                    // The curve as the SPKI names it (the import just accepted that curve and point): reading it back
+                    // with ExportParameters cost more than a third of the import again.
+                    if (Asn1Keys.ReadNamedCurveOid(spki) is not (Oids.P256 or Oids.P384 or Oids.P521))
                     {
                         throw new EntryRejectedException($"{field} uses an unsupported elliptic curve (expected P-256, P-384 or P-521)");
                     }
@@ -206,7 +222,7 @@ internal sealed class ArtifactKey : IDisposable
             throw;
         }
 
-        return (oid, imported);
+        return (oid, imported is null ? null : VerificationKeys.Add(spki, imported));
     }
 
     /// <summary>rfc822Name and URI SANs, lowercased: the identities sigstore verifiers match on.</summary>

@@ -16,20 +16,6 @@ internal static class DsseV001
 
     public static ProposedEntry Parse(JsonElement spec, EntryLimits limits)
     {
-        var keys = new List<ArtifactKey>();
-        try
-        {
-            return Parse(spec, limits, keys);
-        }
-        finally
-        {
-            ArtifactKey.DisposeAll(keys);
-        }
-    }
-
-    /// <param name="keys">Every key parsed, for the caller to dispose whatever happens.</param>
-    private static ProposedEntry Parse(JsonElement spec, EntryLimits limits, List<ArtifactKey> keys)
-    {
         var proposed = RekorJson.Object(spec, "proposedContent", "spec.proposedContent");
         var envelopeText = RekorJson.String(proposed, "envelope", "spec.proposedContent.envelope");
         var envelopeBytes = Encoding.UTF8.GetBytes(envelopeText);
@@ -63,7 +49,6 @@ internal static class DsseV001
             }
 
             var verifier = ArtifactKey.Parse(element.GetString() ?? string.Empty, "spec.proposedContent.verifiers[]");
-            keys.Add(verifier);
             verifiers.Add(verifier);
         }
 

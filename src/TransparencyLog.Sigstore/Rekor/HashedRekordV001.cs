@@ -42,7 +42,7 @@ internal static class HashedRekordV001
         var signatureObject = RekorJson.Object(spec, "signature", "spec.signature");
         var signature = RekorJson.DecodeBase64(RekorJson.String(signatureObject, "content", "spec.signature.content"), "spec.signature.content");
         var publicKeyObject = RekorJson.Object(signatureObject, "publicKey", "spec.signature.publicKey");
-        using var key = ArtifactKey.Parse(
+        var key = ArtifactKey.Parse(
             RekorJson.String(publicKeyObject, "content", "spec.signature.publicKey.content"),
             "spec.signature.publicKey.content");
 

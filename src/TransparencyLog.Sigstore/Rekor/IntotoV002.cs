@@ -18,20 +18,6 @@ internal static class IntotoV002
 
     public static ProposedEntry Parse(JsonElement spec, EntryLimits limits)
     {
-        var keys = new List<ArtifactKey>();
-        try
-        {
-            return Parse(spec, limits, keys);
-        }
-        finally
-        {
-            ArtifactKey.DisposeAll(keys);
-        }
-    }
-
-    /// <param name="keys">Every key parsed, for the caller to dispose whatever happens.</param>
-    private static ProposedEntry Parse(JsonElement spec, EntryLimits limits, List<ArtifactKey> keys)
-    {
         var content = RekorJson.Object(spec, "content", "spec.content");
         var envelope = RekorJson.Object(content, "envelope", "spec.content.envelope");
 
@@ -77,7 +63,6 @@ internal static class IntotoV002
             var sigBytes = RekorJson.DecodeBase64(sigInner, "spec.content.envelope.signatures[].sig (inner)");
             var publicKey = RekorJson.String(element, "publicKey", "spec.content.envelope.signatures[].publicKey");
             var key = ArtifactKey.Parse(publicKey, "spec.content.envelope.signatures[].publicKey");
-            keys.Add(key);
             signatures.Add((string.IsNullOrEmpty(keyId) ? null : keyId, sig, sigBytes, publicKey, key));
         }
 
