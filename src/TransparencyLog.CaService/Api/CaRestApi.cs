@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Text;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -12,8 +11,6 @@ namespace TransparencyLog.CaService.Api;
 /// <summary>Fulcio's v2 REST API (the grpc-gateway mapping of fulcio.proto) on the REST port.</summary>
 internal static class CaRestApi
 {
-    private static readonly UTF8Encoding _strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     public static IEndpointRouteBuilder MapCaRestApi(this IEndpointRouteBuilder app)
     {
         var rest = app.MapGroup("").OnTransport(CaTransport.Rest);
@@ -33,9 +30,9 @@ internal static class CaRestApi
             CreateSigningCertificateRequest message;
             try
             {
-                message = ProtoJson.Parse<CreateSigningCertificateRequest>(_strictUtf8.GetString(body));
+                message = ProtoJson.Parse<CreateSigningCertificateRequest>(body);
             }
-            catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or System.Text.Json.JsonException or DecoderFallbackException or FormatException)
+            catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or System.Text.Json.JsonException or FormatException)
             {
                 throw new CaException(CaErrorCode.InvalidRequest, "the request body is not a valid CreateSigningCertificateRequest JSON object");
             }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Http.Metadata;
 using TransparencyLog.CaService.Errors;
+using TransparencyLog.CaService.Fulcio;
 
 namespace TransparencyLog.CaService.Api;
 
@@ -16,6 +17,13 @@ internal sealed class ProtoJsonResult(IMessage message, int statusCode) : IResul
     {
         httpContext.Response.StatusCode = statusCode;
         httpContext.Response.ContentType = ContentType;
+        if (message is SigningCertificate certificate)
+        {
+            ProtoJson.WriteSigningCertificate(httpContext.Response.BodyWriter, certificate);
+            await httpContext.Response.BodyWriter.FlushAsync(httpContext.RequestAborted);
+            return;
+        }
+
         await httpContext.Response.WriteAsync(ProtoJson.Format(message), httpContext.RequestAborted);
     }
 }

@@ -99,8 +99,7 @@ internal sealed partial class CtLogClient : IDisposable
             throw new InvalidOperationException("No CT log is configured.");
         }
 
-        var body = JsonSerializer.SerializeToUtf8Bytes(
-            new Dictionary<string, string[]> { ["chain"] = chainDer.Select(Convert.ToBase64String).ToArray() });
+        var body = ChainRequestJson(chainDer);
         try
         {
             return await _pipeline.ExecuteAsync(
@@ -115,6 +114,27 @@ internal sealed partial class CtLogClient : IDisposable
             LogUnavailable(_logger, path);
             throw new CaException(CaErrorCode.CertificateTransparencyUnavailable, "The certificate transparency log is unavailable; retry later.");
         }
+    }
+
+    /// <summary>RFC 6962 §4.1's <c>{"chain":[base64 DER, …]}</c>, base64-encoded straight into the UTF-8 body (no
+    /// string per certificate).</summary>
+    internal static byte[] ChainRequestJson(IReadOnlyList<byte[]> chainDer)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + chainDer.Sum(der => (der.Length + 2) / 3 * 4 + 3));
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("chain"u8);
+            foreach (var der in chainDer)
+            {
+                writer.WriteBase64StringValue(der);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>

@@ -26,7 +26,11 @@ internal static class IssuanceExtensions
         });
         services.AddHttpClient(CtLogClient.HttpClientName, (provider, client) =>
             // Each attempt's timeout and the total budget are the CT client's retry pipeline's; this is only a backstop.
-            client.Timeout = provider.GetRequiredService<IOptions<IssuanceOptions>>().Value.CtLogRetryBudget + TimeSpan.FromSeconds(5));
+            client.Timeout = provider.GetRequiredService<IOptions<IssuanceOptions>>().Value.CtLogRetryBudget + TimeSpan.FromSeconds(5))
+            // IHttpClientFactory's logging handlers open a logging scope and write Information and Trace events per
+            // submission, which the services' System.Net.Http.HttpClient override (Warning) drops anyway; CtLogClient
+            // logs the failures that matter itself.
+            .RemoveAllLoggers();
         services.AddSingleton<CtLogClient>();
         services.AddSingleton<CertificateIssuer>();
         services.AddHostedService<IssuanceStartupCheck>();
