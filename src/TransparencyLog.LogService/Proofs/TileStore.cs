@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -30,8 +31,11 @@ internal sealed class TileStore(ReadReplica replica, IOptions<StorageOptions> op
     }
 
     /// <summary>Whether the cache holds the tile with at least <paramref name="width"/> entries.</summary>
-    public bool Holds(int logId, TileKey tile, int width) =>
-        _cache.TryGet((logId, tile), out var cached) && cached.Width >= width;
+    public bool Holds(int logId, TileKey tile, int width) => TryGetCached(logId, tile, width, out _);
+
+    /// <summary>The cached tile, when the cache holds it with at least <paramref name="width"/> entries.</summary>
+    public bool TryGetCached(int logId, TileKey tile, int width, [NotNullWhen(true)] out TileNodes? nodes) =>
+        _cache.TryGet((logId, tile), out nodes) && nodes.Width >= width;
 
     /// <summary>Reads every wanted tile with at least the given number of entries, from cache or one query.</summary>
     public async Task<Dictionary<TileKey, TileNodes>> ReadAsync(
