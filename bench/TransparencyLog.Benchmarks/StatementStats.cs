@@ -43,25 +43,26 @@ internal sealed class StatementStats(string adminConnectionString)
         // Only the service's role (tlog_app): the benchmark's own admin queries are not the service's work.
         await using var query = new NpgsqlCommand(
             """
-            SELECT calls, total_exec_time, regexp_replace(query, '\s+', ' ', 'g')
+            SELECT calls, total_exec_time, regexp_replace(query, '\s+', ' ', 'g'), shared_blks_hit, shared_blks_read
             FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
             WHERE r.rolname <> current_user AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
             ORDER BY calls DESC, total_exec_time DESC LIMIT 12
             """,
             connection);
         await using var reader = await query.ExecuteReaderAsync();
-        var rows = new List<(long Calls, double Ms, string Text)>();
+        var rows = new List<(long Calls, double Ms, string Text, long Hit, long Read)>();
         while (await reader.ReadAsync())
         {
-            rows.Add((reader.GetInt64(0), reader.GetDouble(1), reader.GetString(2)));
+            rows.Add((reader.GetInt64(0), reader.GetDouble(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
         }
 
         var perOperation = rows.Sum(r => r.Calls) / (double)operations;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  PostgreSQL statements per {perWhat}: {perOperation:F3} (pg_stat_statements, service role; execution time per call)"));
-        foreach (var (calls, ms, text) in rows)
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  PostgreSQL statements per {perWhat}: {perOperation:F3} (pg_stat_statements, service role; execution time and shared buffers hit/read per call: a read came from the OS cache or disk)"));
+        foreach (var (calls, ms, text, hit, read) in rows)
         {
-            var shown = text.Length > 110 ? text[..110] + "…" : text;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {calls / (double)operations,8:F3} × {ms * 1000 / Math.Max(1, calls),7:F1} µs  {shown}"));
+            var shown = text.Length > 100 ? text[..100] + "…" : text;
+            var perCall = Math.Max(1, calls);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {calls / (double)operations,8:F3} × {ms * 1000 / perCall,7:F1} µs {hit / (double)perCall,6:F1}/{read / (double)perCall,4:F1} blk  {shown}"));
         }
     }
 }

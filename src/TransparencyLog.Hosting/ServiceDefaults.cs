@@ -20,6 +20,13 @@ public static class ServiceDefaults
     /// <summary>Health checks with this tag decide <c>/readyz</c> (and the CA's gRPC health service).</summary>
     public const string ReadyTag = "ready";
 
+    private static readonly HashSet<string> PerRequestMeters = new(StringComparer.Ordinal)
+    {
+        "Microsoft.AspNetCore.Hosting",
+        "Microsoft.AspNetCore.Routing",
+        "Microsoft.AspNetCore.Server.Kestrel",
+    };
+
     /// <summary>The Prometheus text exposition format, version 0.0.4.</summary>
     private const string PrometheusTextContentType = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -31,6 +38,11 @@ public static class ServiceDefaults
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddServiceLogging();
+        // prometheus-net republishes every .NET meter, ASP.NET Core's per-request and Kestrel's per-connection
+        // instruments too: about four measurements per request, each a label lookup in the adapter (8 % of the log
+        // service's CPU per proof read in a profile), for series that repeat http_request_duration_seconds and
+        // http_requests_in_progress. The runtime's, Npgsql's and the other meters stay.
+        Metrics.ConfigureMeterAdapter(options => options.InstrumentFilterPredicate = instrument => !PerRequestMeters.Contains(instrument.Meter.Name));
         builder.Services.AddOpenApi(options =>
         {
             options.AddDocumentTransformer((document, _, _) =>

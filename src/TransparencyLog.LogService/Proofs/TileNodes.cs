@@ -34,6 +34,24 @@ internal sealed class TileNodes
 
     public int Width => _levels[0].Length;
 
+    /// <summary>
+    /// What the tile holds in memory, on the high side: every level's hashes and the arrays' headers (a full tile is
+    /// 511 hashes, about 16 KiB).
+    /// </summary>
+    public long Bytes
+    {
+        get
+        {
+            long bytes = 64 + (_levels.Length * 32);
+            foreach (var level in _levels)
+            {
+                bytes += (long)level.Length * Hash.Size;
+            }
+
+            return bytes;
+        }
+    }
+
     /// <summary>The root of the aligned run of <paramref name="count"/> (a power of two) entries at <paramref name="offset"/>.</summary>
     public Hash Node(int offset, int count)
     {

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -16,50 +16,26 @@ internal readonly record struct TileKey(int Level, long Index);
 /// </summary>
 internal sealed class TileStore(ReadReplica replica, IOptions<StorageOptions> options)
 {
-    private readonly ConcurrentDictionary<(int LogId, TileKey Tile), TileNodes> _cache = new();
+    // Two eviction classes: level-0 tiles go first. They are 255 of every 256 tiles and each serves only its own 256
+    // entries (and a level-0 tile that is not cached comes with its entry in the same round trip), while the few tiles
+    // above serve every proof.
+    private readonly ByteBoundedCache<(int LogId, TileKey Tile), TileNodes> _cache = new(options.Value.TileCacheBytes, evictionClasses: 2);
+
+    /// <summary>Bytes the cached tiles hold now, at most <see cref="StorageOptions.TileCacheBytes"/>.</summary>
+    public long CachedBytes => _cache.Bytes;
 
     public TileNodes Remember(int logId, TileKey tile, Hash[] entries)
     {
         var nodes = new TileNodes(entries);
-        var limit = options.Value.TileCacheEntries;
-        if (limit == 0)
-        {
-            return nodes;
-        }
-
-        if (_cache.Count >= limit)
-        {
-            Evict(limit);
-        }
-
-        return _cache.AddOrUpdate((logId, tile), nodes, (_, old) => old.Width >= nodes.Width ? old : nodes);
-    }
-
-    // Drops a quarter of the cache, level-0 tiles first (in no particular order): they are 255 of every 256 tiles and
-    // each serves only its own 256 entries, while the few tiles above serve every proof. Bounded and O(n) per quarter.
-    private void Evict(int limit)
-    {
-        var target = limit * 3 / 4;
-        foreach (var level in new[] { 0, -1 })
-        {
-            foreach (var key in _cache.Keys)
-            {
-                if (_cache.Count <= target)
-                {
-                    return;
-                }
-
-                if (level < 0 || key.Tile.Level == level)
-                {
-                    _cache.TryRemove(key, out _);
-                }
-            }
-        }
+        return _cache.Add((logId, tile), nodes, nodes.Bytes, tile.Level == 0 ? 0 : 1, held => held.Width >= nodes.Width);
     }
 
     /// <summary>Whether the cache holds the tile with at least <paramref name="width"/> entries.</summary>
-    public bool Holds(int logId, TileKey tile, int width) =>
-        _cache.TryGetValue((logId, tile), out var cached) && cached.Width >= width;
+    public bool Holds(int logId, TileKey tile, int width) => TryGetCached(logId, tile, width, out _);
+
+    /// <summary>The cached tile, when the cache holds it with at least <paramref name="width"/> entries.</summary>
+    public bool TryGetCached(int logId, TileKey tile, int width, [NotNullWhen(true)] out TileNodes? nodes) =>
+        _cache.TryGet((logId, tile), out nodes) && nodes.Width >= width;
 
     /// <summary>Reads every wanted tile with at least the given number of entries, from cache or one query.</summary>
     public async Task<Dictionary<TileKey, TileNodes>> ReadAsync(
@@ -69,7 +45,7 @@ internal sealed class TileStore(ReadReplica replica, IOptions<StorageOptions> op
         List<TileKey>? missing = null;
         foreach (var (tile, width) in wanted)
         {
-            if (_cache.TryGetValue((logId, tile), out var cached) && cached.Width >= width)
+            if (_cache.TryGet((logId, tile), out var cached) && cached.Width >= width)
             {
                 result[tile] = cached;
             }

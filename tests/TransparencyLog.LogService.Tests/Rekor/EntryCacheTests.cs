@@ -44,7 +44,7 @@ public sealed class EntryCacheTests(LogFixture log) : IClassFixture<LogFixture>
     public void Add_MoreThanItsBytes_HoldsAtMostItsBytes()
     {
         const int Limit = 64 * 1024;
-        using var cache = new EntryCache(Options.Create(new StorageOptions { EntryCacheBytes = Limit }));
+        var cache = new EntryCache(Options.Create(new StorageOptions { EntryCacheBytes = Limit }));
         var body = new byte[1024];
         for (var i = 0; i < 1000; i++)
         {
@@ -58,7 +58,7 @@ public sealed class EntryCacheTests(LogFixture log) : IClassFixture<LogFixture>
     [Fact]
     public void TryGet_OtherLogOrIndex_Misses()
     {
-        using var cache = new EntryCache(Options.Create(new StorageOptions()));
+        var cache = new EntryCache(Options.Create(new StorageOptions()));
         var entry = new StoredEntry(7, [1, 2, 3], 42, null, Rfc6962.HashLeaf([1, 2, 3]));
         cache.Add(1, entry);
 
@@ -71,7 +71,7 @@ public sealed class EntryCacheTests(LogFixture log) : IClassFixture<LogFixture>
     [Fact]
     public void Add_CacheTurnedOff_HoldsNothing()
     {
-        using var cache = new EntryCache(Options.Create(new StorageOptions { EntryCacheBytes = 0 }));
+        var cache = new EntryCache(Options.Create(new StorageOptions { EntryCacheBytes = 0 }));
         cache.Add(1, new StoredEntry(0, [1], 0, null, Rfc6962.HashLeaf([1])));
         Assert.False(cache.TryGet(1, 0, out _));
     }
