@@ -18,7 +18,12 @@ internal static class ServiceHosting
 {
     public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // A Storage key the service does not know stops start-up: a setting that was renamed (TileCacheEntries became
+        // TileCacheBytes) or misspelt would otherwise be ignored without a word.
+        builder.Services.AddOptions<StorageOptions>()
+            .BindConfiguration(StorageOptions.Section, binder => binder.ErrorOnUnknownConfiguration = true)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value.DataSourceConnectionString()));
         builder.Services.AddSingleton(sp => new ReadReplica(
             sp.GetRequiredService<NpgsqlDataSource>(),
