@@ -138,7 +138,9 @@ bin() { echo "$root/src/$1/bin/$config/net10.0/$1.dll"; }
 echo "==> migrations"
 dotnet "$(bin TransparencyLog.LogService)" migrate --connection "$admin" --password-file "$pg_password_file" \
   --app-role tlog_app --app-password-file "$app_password_file" --migrations "$root/migrations"
-app_connection="Host=127.0.0.1;Port=$PG_PORT;Username=tlog_app;Database=transparency_log;Maximum Pool Size=50"
+# Eight connections per service process: more make PostgreSQL's backends compete for the same cores (on 2 cores, 50
+# connections served 5,248 proof reads/s at 179 µs of PostgreSQL CPU each, 8 served 6,706/s at 97 µs; docs/benchmarks.md).
+app_connection="Host=127.0.0.1;Port=$PG_PORT;Username=tlog_app;Database=transparency_log;Maximum Pool Size=8"
 
 start() {
   local name=$1; shift

@@ -180,7 +180,7 @@ bench_start_cluster() {
 
 # The service role's connection string (password in $work/app-password), as the service and fsck use it.
 bench_app_connection() {
-  echo "Host=127.0.0.1;Port=$pgport;Username=tlog_app;Database=$bench_db;Maximum Pool Size=${bench_pool_size:-50}"
+  echo "Host=127.0.0.1;Port=$pgport;Username=tlog_app;Database=$bench_db;Maximum Pool Size=${bench_pool_size:-8}"
 }
 
 # bench_start_service [NAME]: one log-service process (Release) on a free loopback port, Serilog at Warning, its log in

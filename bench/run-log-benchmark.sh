@@ -14,6 +14,7 @@
 #   --keep   keep the temp directory (cluster data, service log) for debugging; processes are still stopped.
 # Service settings can be varied through the environment, e.g. Sequencer__BatchWindowMilliseconds=2 or
 # Sequencer__MaxBatchSize=500; the service inherits the environment (Sequencer__*, Kestrel__*, ...).
+# bench_pool_size=N sets the service's Maximum Pool Size (default 8, as ./run.sh and appsettings.json).
 . "$(dirname "$0")/lib.sh"
 
 processes=1
