@@ -27,17 +27,26 @@ internal static class ProtoJson
         where T : IMessage<T>, new()
     {
         var descriptor = new T().Descriptor;
+        // The reader checks structure, not the UTF-8 inside strings: JsonObject would throw InvalidOperationException on
+        // first access to a name or value that is not valid UTF-8 (found by fuzzing: the CA answered 500).
+        if (!System.Text.Unicode.Utf8.IsValid(utf8Json))
+        {
+            throw new JsonException("the request body is not valid UTF-8");
+        }
+
         var node = JsonNode.Parse(utf8Json, documentOptions: new JsonDocumentOptions { MaxDepth = MaxDepth });
         if (node is not JsonObject root)
         {
             throw new JsonException("the request body is not a JSON object");
         }
 
+        string json;
         try
         {
             // Google.Protobuf rejects an unknown enum name even when ignoring unknown fields, while grpc-gateway drops
             // it: sigstore-go sends "algorithm":"RSA", which is not a PublicKeyAlgorithm name.
             DropUnknownEnumNames(root, descriptor);
+            json = root.ToJsonString();
         }
         catch (ArgumentException)
         {
@@ -45,8 +54,13 @@ internal static class ProtoJson
             // the CA answered 500). A repeated member is malformed JSON for a protobuf message.
             throw new JsonException("the request body repeats a member name");
         }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate ("\ud800") is valid JSON that no string can hold.
+            throw new JsonException("the request body has a string that is not valid Unicode");
+        }
 
-        return _parser.Parse<T>(root.ToJsonString());
+        return _parser.Parse<T>(json);
     }
 
     public static string Format(IMessage message) => _formatter.Format(message);
