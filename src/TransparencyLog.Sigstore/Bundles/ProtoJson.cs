@@ -16,9 +16,25 @@ internal static class ProtoJson
         MaxDepth = 32,
     };
 
+    /// <summary>
+    /// The member <paramref name="name"/> of <paramref name="parent"/>, absent when missing or null. A parent that is
+    /// not an object (a string where a message belongs) is a format error naming the parent's path, not the
+    /// InvalidOperationException JsonElement would throw.
+    /// </summary>
+    private static bool TryGetMember(JsonElement parent, string name, string path, out JsonElement value)
+    {
+        if (parent.ValueKind != JsonValueKind.Object)
+        {
+            var dot = path.LastIndexOf('.');
+            throw new BundleFormatException($"{(dot > 0 ? path[..dot] : path)} must be an object");
+        }
+
+        return parent.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+    }
+
     public static JsonElement? OptionalObject(JsonElement parent, string name, string path)
     {
-        if (!parent.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        if (!TryGetMember(parent, name, path, out var value))
         {
             return null;
         }
@@ -31,7 +47,7 @@ internal static class ProtoJson
 
     public static IEnumerable<JsonElement> Array(JsonElement parent, string name, string path)
     {
-        if (!parent.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        if (!TryGetMember(parent, name, path, out var value))
         {
             return [];
         }
@@ -43,7 +59,7 @@ internal static class ProtoJson
 
     public static string? OptionalString(JsonElement parent, string name, string path)
     {
-        if (!parent.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        if (!TryGetMember(parent, name, path, out var value))
         {
             return null;
         }
@@ -60,7 +76,7 @@ internal static class ProtoJson
     /// <summary>An int64 written as a decimal string (protobuf-JSON) or as a JSON number. Absent means 0.</summary>
     public static long Int64(JsonElement parent, string name, string path)
     {
-        if (!parent.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        if (!TryGetMember(parent, name, path, out var value))
         {
             return 0;
         }

@@ -91,4 +91,15 @@ public sealed class TrustedRootTests
         Assert.Null(SigningConfig.Select(parsed.RekorTlogUrls, s_start.AddDays(-1)));
         Assert.Equal("https://rekor.test/api/v1/timestamp", parsed.TsaUrls[0].Url);
     }
+
+    [Theory]
+    [InlineData("""{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":["x"]}""", "tlogs[] must be an object")]
+    [InlineData("""{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","certificateAuthorities":[7]}""", "certificateAuthorities[] must be an object")]
+    [InlineData("""{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","ctlogs":[[]]}""", "ctlogs[] must be an object")]
+    public void Parse_StringWhereAMessageBelongs_IsAFormatError(string json, string message)
+    {
+        // Found by fuzzing: JsonElement.TryGetProperty on a string threw InvalidOperationException.
+        var error = Assert.Throws<Sigstore.Bundles.BundleFormatException>(() => TrustedRoot.Parse(json));
+        Assert.Contains(message, error.Message);
+    }
 }
