@@ -1,5 +1,6 @@
 using System.Globalization;
 using Npgsql;
+using TransparencyLog.Hosting;
 using TransparencyLog.LogService.Storage;
 
 namespace TransparencyLog.LogService.Integrity;
@@ -53,7 +54,7 @@ internal static class FsckCommand
 
         try
         {
-            connection = await PasswordFiles.ApplyAsync(connection, passwordFile);
+            connection = PostgresConnections.WithPasswordFile(connection, passwordFile);
 
             await using var dataSource = NpgsqlDataSource.Create(connection);
             var scope = full ? CheckScope.Full : new CheckScope(entries, checkpoints);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Npgsql;
+using TransparencyLog.Hosting;
 using TransparencyLog.LogService.Storage;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.Keys;
@@ -67,7 +68,7 @@ internal static class ShardCommand
 
         try
         {
-            connection = await PasswordFiles.ApplyAsync(connection!, passwordFile);
+            connection = PostgresConnections.WithPasswordFile(connection!, passwordFile);
 
             var newTreeId = treeId ?? LogRegistry.RandomTreeId();
             var options = new LogOptions { Name = name!, PrivateKeyPath = key, PrivateKeyPasswordFile = keyPasswordFile };

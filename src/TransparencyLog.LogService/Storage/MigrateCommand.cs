@@ -1,3 +1,5 @@
+using TransparencyLog.Hosting;
+
 namespace TransparencyLog.LogService.Storage;
 
 /// <summary>
@@ -35,10 +37,10 @@ internal static class MigrateCommand
             return 2;
         }
 
-        connection = await PasswordFiles.ApplyAsync(connection, adminPasswordFile);
+        connection = PostgresConnections.WithPasswordFile(connection, adminPasswordFile);
 
         directory ??= Path.Combine(AppContext.BaseDirectory, "migrations");
-        var password = passwordFile is null ? null : await PasswordFiles.ReadAsync(passwordFile);
+        var password = passwordFile is null ? null : PostgresConnections.ReadPasswordFile(passwordFile);
         try
         {
             await new Migrator(connection, directory, Console.Out).RunAsync(role, password, CancellationToken.None);

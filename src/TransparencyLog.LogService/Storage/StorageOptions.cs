@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using TransparencyLog.Hosting;
 
 namespace TransparencyLog.LogService.Storage;
 
@@ -15,7 +16,7 @@ internal sealed class StorageOptions
     public string? PasswordFile { get; set; }
 
     /// <summary>The connection string with the password from <see cref="PasswordFile"/>, when one is set.</summary>
-    public string EffectiveConnectionString() => WithPassword(ConnectionString);
+    public string EffectiveConnectionString() => PostgresConnections.WithPasswordFile(ConnectionString, PasswordFile);
 
     /// <summary>
     /// How many statements each connection keeps prepared (Npgsql auto-prepare), unless the connection string sets
@@ -26,38 +27,11 @@ internal sealed class StorageOptions
     public int AutoPrepareStatements { get; set; } = 32;
 
     /// <summary>
-    /// The connection string the service's data source uses: <see cref="EffectiveConnectionString"/> with auto-prepare
-    /// and without Npgsql's session reset (unless the connection string sets <c>No Reset On Close</c> itself). That reset
-    /// is seven statements (RESET ALL, UNLISTEN *, advisory unlocks, ...) sent before the first command of every pooled
-    /// use: for an inclusion-proof read, seven of its eight statements.
+    /// The connection string the service's data source uses: <see cref="EffectiveConnectionString"/> with
+    /// <see cref="AutoPrepareStatements"/> and without Npgsql's session reset, unless the connection string sets
+    /// <c>Max Auto Prepare</c> or <c>No Reset On Close</c> itself (<see cref="PostgresConnections.ForStatelessPool"/>).
     /// </summary>
-    public string DataSourceConnectionString() => ForDataSource(EffectiveConnectionString());
-
-    private string WithPassword(string connectionString) => string.IsNullOrEmpty(PasswordFile)
-        ? connectionString
-        : new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Password = File.ReadAllText(PasswordFile).TrimEnd('\r', '\n') }.ConnectionString;
-
-    private string ForDataSource(string connectionString)
-    {
-        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        if (builder.MaxAutoPrepare == 0)
-        {
-            builder.MaxAutoPrepare = AutoPrepareStatements;
-        }
-
-        // The service leaves no session state on a connection (no SET, LISTEN, temporary tables or session-level
-        // advisory locks: its locks are transaction-scoped, and a transaction left open is rolled back on close
-        // anyway), so Npgsql's reset of a returned connection (a seven-statement query from SET SESSION
-        // AUTHORIZATION DEFAULT to DISCARD TEMP) buys nothing; the CA benchmark's statement log showed 1.7 of them per CT
-        // submission, more than any other statement. A connection string that names the setting keeps its choice.
-        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
-        if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose"))
-        {
-            builder.NoResetOnClose = true;
-        }
-
-        return builder.ConnectionString;
-    }
+    public string DataSourceConnectionString() => PostgresConnections.ForStatelessPool(EffectiveConnectionString(), AutoPrepareStatements);
 
     /// <summary>
     /// Npgsql connection string of a hot standby of the same cluster (streaming replication), for entries, proofs,
@@ -68,7 +42,7 @@ internal sealed class StorageOptions
     /// <summary>The standby's connection string as the read data source uses it, or null without a standby.</summary>
     public string? StandbyDataSourceConnectionString() => string.IsNullOrEmpty(StandbyConnectionString)
         ? null
-        : ForDataSource(WithPassword(StandbyConnectionString));
+        : PostgresConnections.ForStatelessPool(PostgresConnections.WithPasswordFile(StandbyConnectionString, PasswordFile), AutoPrepareStatements);
 
     /// <summary>
     /// Tiles are cached in memory (a tile only grows, so a cached one answers every proof that needs no more of it); this

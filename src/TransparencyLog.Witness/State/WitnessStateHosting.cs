@@ -18,28 +18,14 @@ internal sealed class WitnessStorageOptions
     /// <summary>A file holding the role's password (a mounted secret), so it need not sit in the connection string.</summary>
     public string? PasswordFile { get; set; }
 
-    public string EffectiveConnectionString() => string.IsNullOrEmpty(PasswordFile)
-        ? ConnectionString
-        : new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString) { Password = File.ReadAllText(PasswordFile).TrimEnd('\r', '\n') }.ConnectionString;
+    public string EffectiveConnectionString() => PostgresConnections.WithPasswordFile(ConnectionString, PasswordFile);
 
     /// <summary>
     /// <see cref="EffectiveConnectionString"/> without Npgsql's session reset of a pooled connection, unless the
-    /// connection string sets <c>No Reset On Close</c> itself. The witness leaves no session state on a connection
-    /// (no SET, LISTEN, temporary tables or session advisory locks: its compare-and-swap is one UPDATE), so the reset
-    /// (RESET ALL, UNLISTEN *, advisory unlocks, DISCARD ..., sent before the next use's first statement) was pure
-    /// overhead on every cosigned checkpoint, as it was in the log service (StorageOptions.DataSourceConnectionString).
+    /// connection string sets <c>No Reset On Close</c> itself: the witness's compare-and-swap is one UPDATE and it
+    /// leaves no session state (<see cref="PostgresConnections.ForStatelessPool"/>).
     /// </summary>
-    public string DataSourceConnectionString()
-    {
-        var effective = EffectiveConnectionString();
-        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = effective };
-        if (given.ContainsKey("No Reset On Close") || given.ContainsKey("NoResetOnClose"))
-        {
-            return effective;
-        }
-
-        return new Npgsql.NpgsqlConnectionStringBuilder(effective) { NoResetOnClose = true }.ConnectionString;
-    }
+    public string DataSourceConnectionString() => PostgresConnections.ForStatelessPool(EffectiveConnectionString());
 }
 
 /// <summary>Registers the witness's DbContext and its readiness check.</summary>

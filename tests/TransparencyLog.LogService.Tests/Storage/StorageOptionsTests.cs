@@ -38,16 +38,27 @@ public sealed class StorageOptionsTests
     }
 
     [Fact]
+    public void DataSourceConnectionString_PasswordFile_SetsThePasswordWithoutItsLineBreak()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "s3cret\n");
+            var options = new StorageOptions { ConnectionString = "Host=db;Username=tlog_app", PasswordFile = file, StandbyConnectionString = "Host=standby;Username=tlog_app" };
+
+            Assert.Equal("s3cret", new NpgsqlConnectionStringBuilder(options.DataSourceConnectionString()).Password);
+            Assert.Equal("s3cret", new NpgsqlConnectionStringBuilder(options.StandbyDataSourceConnectionString()).Password);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void AddStorage_UnknownStorageSetting_StopsStartupNamingIt()
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Storage:ConnectionString"] = "Host=db;Username=tlog_app",
-            ["Storage:TileCacheEntries"] = "8192",
-        });
-        builder.AddStorage();
-        using var services = builder.Services.BuildServiceProvider();
+        using var services = WithStorageSettings(("Storage:TileCacheEntries", "8192"));
 
         var error = Assert.Throws<InvalidOperationException>(() => services.GetRequiredService<IOptions<StorageOptions>>().Value);
 
@@ -57,15 +68,18 @@ public sealed class StorageOptionsTests
     [Fact]
     public void AddStorage_KnownStorageSettings_Bind()
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Storage:ConnectionString"] = "Host=db;Username=tlog_app",
-            ["Storage:TileCacheBytes"] = "1048576",
-        });
-        builder.AddStorage();
-        using var services = builder.Services.BuildServiceProvider();
+        using var services = WithStorageSettings(("Storage:TileCacheBytes", "1048576"));
 
         Assert.Equal(1048576, services.GetRequiredService<IOptions<StorageOptions>>().Value.TileCacheBytes);
+    }
+
+    /// <summary>The service's storage registration over a configuration with a connection string and <paramref name="settings"/>.</summary>
+    private static ServiceProvider WithStorageSettings(params (string Key, string Value)[] settings)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(
+            [new("Storage:ConnectionString", "Host=db;Username=tlog_app"), .. settings.Select(static s => new KeyValuePair<string, string?>(s.Key, s.Value))]);
+        builder.AddStorage();
+        return builder.Services.BuildServiceProvider();
     }
 }
