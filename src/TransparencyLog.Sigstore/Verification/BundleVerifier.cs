@@ -128,7 +128,7 @@ public sealed class BundleVerifier
                 continue;
             }
 
-            var time = DateTimeOffset.FromUnixTimeSeconds(entry.IntegratedTime);
+            var time = IntegratedTime(entry);
             VerifyInclusionPromise(entry, [.. _root.FindTlogs(entry.LogId, time)], time);
             timestamps.Add(new VerifiedTimestamp(TimestampSource.TransparencyLog, time));
         }
@@ -147,6 +147,16 @@ public sealed class BundleVerifier
 
         return timestamps;
     }
+
+    /// <summary>
+    /// The entry's integratedTime as a time. It is the bundle's claim, read before the log's signature over it is
+    /// checked: a value no date can hold (years beyond 9999) is refused here rather than thrown as an
+    /// ArgumentOutOfRangeException by <see cref="DateTimeOffset.FromUnixTimeSeconds"/>.
+    /// </summary>
+    private static DateTimeOffset IntegratedTime(TransparencyLogEntry entry) =>
+        entry.IntegratedTime >= DateTimeOffset.MinValue.ToUnixTimeSeconds() && entry.IntegratedTime <= DateTimeOffset.MaxValue.ToUnixTimeSeconds()
+            ? DateTimeOffset.FromUnixTimeSeconds(entry.IntegratedTime)
+            : throw new VerificationException(VerificationErrorCode.Tlog, $"log entry {entry.LogIndex} has an integratedTime of {entry.IntegratedTime} seconds, outside the range of dates");
 
     private static void VerifyInclusionPromise(TransparencyLogEntry entry, List<TransparencyLogInstance> logs, DateTimeOffset? time)
     {
@@ -314,7 +324,7 @@ public sealed class BundleVerifier
         }
 
         var logs = entry.IntegratedTime != 0
-            ? _root.FindTlogs(entry.LogId, DateTimeOffset.FromUnixTimeSeconds(entry.IntegratedTime)).ToList()
+            ? _root.FindTlogs(entry.LogId, IntegratedTime(entry)).ToList()
             : _root.FindTlogs(entry.LogId).ToList();
 
         // A SET with a time was checked with the timestamps; one without a time proves inclusion only.

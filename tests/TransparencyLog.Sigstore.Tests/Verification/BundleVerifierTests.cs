@@ -136,6 +136,23 @@ public sealed class BundleVerifierTests
         Assert.Equal(VerificationErrorCode.TlogInclusionPromise, Fails(scenario, bundle).Code);
     }
 
+    [Theory]
+    [InlineData(253402300800L)] // 10000-01-01T00:00:00Z, one second past the last date DateTimeOffset holds
+    [InlineData(long.MaxValue)]
+    [InlineData(-62135596801L)] // one second before 0001-01-01
+    public void Verify_IntegratedTimeNoDateHolds_FailsWithTlogError(long integratedTime)
+    {
+        // Found by reading, not by the fuzzer (its bundle target parses only): the bundle's integratedTime reached
+        // DateTimeOffset.FromUnixTimeSeconds unchecked, and an ArgumentOutOfRangeException escaped the verifier.
+        using var scenario = Scenario.MessageSignature();
+        var bundle = WithEntry(scenario.Bundle, e => e with { IntegratedTime = integratedTime });
+
+        var error = Fails(scenario, bundle);
+
+        Assert.Equal(VerificationErrorCode.Tlog, error.Code);
+        Assert.Contains("integratedTime", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Verify_AlteredIntegratedTime_FailsWithInclusionPromiseError()
     {
