@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.Bundles;
+using TransparencyLog.Sigstore.Json;
 using TransparencyLog.Sigstore.CertificateTransparency;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
@@ -474,7 +475,9 @@ public sealed class BundleVerifier
         var expected = Convert.ToHexStringLower(SHA256.HashData(artifact));
         try
         {
-            using var statement = JsonDocument.Parse(envelope.Payload);
+            // The signer is not yet checked against the identity policy here (that comes last), so the payload is
+            // anyone's: UTF-8 is checked first, or a subject digest with invalid bytes throws when it is read.
+            using var statement = JsonInput.Parse(envelope.Payload);
             if (statement.RootElement.TryGetProperty("subject", out var subjects) && subjects.ValueKind == JsonValueKind.Array)
             {
                 foreach (var subject in subjects.EnumerateArray())

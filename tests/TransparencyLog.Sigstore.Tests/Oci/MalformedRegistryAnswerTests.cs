@@ -17,6 +17,7 @@ public sealed class MalformedRegistryAnswerTests : IDisposable
     private const string ImageManifest = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2},\"layers\":[]}";
 
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly string _directory = Directory.CreateTempSubdirectory("tlog-registry-answers-").FullName;
 
     [Theory]
     [InlineData("[]")]
@@ -181,5 +182,36 @@ public sealed class MalformedRegistryAnswerTests : IDisposable
         Assert.Contains("not a DSSE envelope", error.Message, StringComparison.Ordinal);
     }
 
-    public void Dispose() => _http.Dispose();
+    [Theory]
+    [InlineData("{\"auths\":{\"registry.example\":{\"auth\":5}}}")]
+    [InlineData("{\"auths\":{\"registry.example\":{\"identitytoken\":[\"t\"]}}}")]
+    [InlineData("{\"auths\":{\"registry.example\":{\"username\":\"u\",\"password\":{}}}}")]
+    public void PullSecret_MemberOfAnotherType_RefusedNamingTheMember(string config)
+    {
+        // A .dockerconfigjson pull secret is written by whoever may create Secrets in a namespace; the admission
+        // webhook reads it for every review there (found by reading, 2026-12-06: InvalidOperationException escaped).
+        var file = Path.Combine(_directory, "config.json");
+        File.WriteAllText(file, config);
+
+        var error = Assert.Throws<OciException>(() => RegistryCredentials.FromFiles("registry.example", [file], allowHelpers: false));
+
+        Assert.Contains("that is not a string", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PullSecret_NotUtf8_RefusedAsNotJson()
+    {
+        var file = Path.Combine(_directory, "config.json");
+        File.WriteAllBytes(file, [.. "{\"auths\":{\"registry.example\":{\"username\":\"u"u8, 0xff, .. "\",\"password\":\"p\"}}}"u8]);
+
+        var error = Assert.Throws<OciException>(() => RegistryCredentials.FromFiles("registry.example", [file], allowHelpers: false));
+
+        Assert.Contains("is not valid JSON", error.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
 }

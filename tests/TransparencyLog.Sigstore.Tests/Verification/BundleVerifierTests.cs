@@ -154,6 +154,17 @@ public sealed class BundleVerifierTests
     }
 
     [Fact]
+    public void Verify_SignedStatementNotUtf8_FailsWithSubjectError()
+    {
+        // Found by reading (2026-12-06): the statement is checked before the signer's identity, so anyone with a
+        // certificate could sign this; the subject digest's invalid bytes threw InvalidOperationException when read.
+        byte[] payload = [.. "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"digest\":{\"sha256\":\"ab"u8, 0xff, .. "\"}}]}"u8];
+        using var scenario = Scenario.Attestation(payload);
+
+        Assert.Equal(VerificationErrorCode.Subject, Fails(scenario, scenario.Bundle).Code);
+    }
+
+    [Fact]
     public void Verify_AlteredIntegratedTime_FailsWithInclusionPromiseError()
     {
         using var scenario = Scenario.MessageSignature();
