@@ -16,6 +16,7 @@ using TransparencyLog.Policy.Evaluation;
 using TransparencyLog.Sigstore.Bundles;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
+using TransparencyLog.Sigstore.Oci;
 using TransparencyLog.Sigstore.Rekor;
 using TransparencyLog.Sigstore.Rekor.V2;
 using TransparencyLog.Sigstore.TrustRoot;
@@ -59,6 +60,14 @@ internal static class FuzzTargets
     private static readonly Lazy<IReadOnlyList<X509Certificate2>> s_ctRoots = new(CtRoots.Load);
     private static readonly Lazy<TufRoot> s_tufRoot = new(static () => TufRoot.From(SeedKeys.TufTrustedRoot()));
     private static readonly Lazy<NoteVerifier> s_noteVerifier = new(() => new NoteVerifier(SeedKeys.CheckpointVerifierKey));
+    private static readonly Lazy<BundleVerifier> s_permissiveVerifier = new(static () =>
+        new BundleVerifier(TrustedRoot.Empty, new VerificationOptions { TimestampThreshold = 0, TlogThreshold = 0, CtlogThreshold = 0 }));
+    private static readonly Lazy<CertificateIdentityPolicy> s_anyIdentity = new(static () => CertificateIdentityPolicy.Create(null, ".*", null, ".*"));
+    private static readonly Lazy<byte[]> s_fuzzKeySpki = new(static () =>
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return key.ExportSubjectPublicKeyInfo();
+    });
 
     // Callers read text with a lossy UTF-8 decode (HttpClient.GetStringAsync, File.ReadAllText): so do the targets.
     private static string Text(byte[] input) => Encoding.UTF8.GetString(input);
@@ -107,6 +116,12 @@ internal static class FuzzTargets
 
         new("bundle", "a Sigstore bundle, v0.1 to v0.3 (Bundle.Parse)",
             input => Bundle.Parse(Text(input)), typeof(BundleFormatException)),
+
+        new("bundle-verify", "a Sigstore bundle parsed and verified, keyless and with a key, against a root that trusts nothing and thresholds of 0 (Bundle.Parse, BundleVerifier): every check that runs before a signature",
+            VerifyBundle, typeof(BundleFormatException), typeof(VerificationException)),
+
+        new("oci-manifest", "a manifest or index from a registry and its descriptors, as image signing, verification and the admission webhook read them (OciManifest.Parse, Children, Config, Subject, Annotations)",
+            ParseOciManifest, typeof(OciException)),
 
         new("trusted-root", "a trusted_root.json and a /api/v2/log/tlogInstance (TrustedRoot.Parse, TrustedRoot.ParseLogInstance)",
             ParseTrustedRoot, typeof(BundleFormatException)),
@@ -260,6 +275,42 @@ internal static class FuzzTargets
 
         trusted.VerifyRole(metadata.Type, metadata, "the fuzzed file");
         _ = TufMetadata.Parse(metadata.ToBytes(), metadata.Type);
+    }
+
+    /// <summary>
+    /// As <c>tlog verify</c> and the admission webhook verify a bundle they were handed. The root trusts nothing and the
+    /// thresholds are 0, so every check that runs before a signature or a trusted key decides (times, certificate
+    /// extensions, SCT lists, log entry bodies) sees the fuzzed values; both the keyless and the key path run.
+    /// </summary>
+    private static void VerifyBundle(byte[] input)
+    {
+        var bundle = Bundle.Parse(Text(input));
+        try
+        {
+            s_permissiveVerifier.Value.Verify(bundle, FuzzedArtifact, s_anyIdentity.Value);
+        }
+        catch (VerificationException)
+        {
+        }
+
+        s_permissiveVerifier.Value.VerifyWithKey(bundle, FuzzedArtifact, s_fuzzKeySpki.Value);
+    }
+
+    /// <summary>The artifact bundle-verify checks signatures and statement subjects against.</summary>
+    private static byte[] FuzzedArtifact => "the artifact a bundle signs"u8.ToArray();
+
+    private static void ParseOciManifest(byte[] input)
+    {
+        // Served without a Content-Type (the body's mediaType decides), then read as every caller does.
+        var manifest = OciManifest.Parse(input, null, "the fuzzed manifest");
+        _ = manifest.ArtifactType;
+        _ = manifest.Annotations;
+        _ = manifest.Config;
+        _ = manifest.Subject;
+        foreach (var child in manifest.Children)
+        {
+            _ = child.ToJson();
+        }
     }
 
     private static void ParseTrustedRoot(byte[] input)

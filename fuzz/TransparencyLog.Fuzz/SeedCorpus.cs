@@ -11,6 +11,7 @@ using TransparencyLog.LogService.Timestamping;
 using TransparencyLog.Sigstore.Bundles;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
+using TransparencyLog.Sigstore.Oci;
 using TransparencyLog.Sigstore.TrustRoot;
 using TransparencyLog.Sigstore.Tuf;
 using TransparencyLog.Tests.Shared;
@@ -173,6 +174,22 @@ internal static class SeedCorpus
             Encoding.UTF8.GetBytes(messageBundle.ToJson(indented: false)),
             Encoding.UTF8.GetBytes(dsseBundle.ToJson(indented: false)),
             Encoding.UTF8.GetBytes(legacyBundle.ToJson(indented: false)));
+        // The same bundles for the verifier; and, since a SET or a timestamp from nobody the root trusts stops it
+        // there, the same without them (a Rekor v2 entry: no SET, integratedTime 0) and with no entry at all, so that
+        // the certificate, SCT, entry body and signature checks run too.
+        var unstamped = material with
+        {
+            TlogEntries = [tlogEntry with { KindVersion = new KindVersion("hashedrekord", "0.0.2"), IntegratedTime = 0, InclusionPromise = null }],
+            Rfc3161Timestamps = [],
+        };
+        Seeds(directory, "bundle-verify",
+            Encoding.UTF8.GetBytes(messageBundle.ToJson(indented: false)),
+            Encoding.UTF8.GetBytes(dsseBundle.ToJson(indented: false)),
+            Encoding.UTF8.GetBytes(legacyBundle.ToJson(indented: false)),
+            Encoding.UTF8.GetBytes((messageBundle with { VerificationMaterial = unstamped }).ToJson(indented: false)),
+            Encoding.UTF8.GetBytes((dsseBundle with { VerificationMaterial = unstamped with { TlogEntries = [] } }).ToJson(indented: false)),
+            Encoding.UTF8.GetBytes((messageBundle with { VerificationMaterial = unstamped with { TlogEntries = [] } }).ToJson(indented: false)));
+        OciSeeds(directory);
 
         var validity = new ValidityPeriod(s_now.AddDays(-1), null);
         var log = TrustedRoot.LogFromKey(LogPublicKey.FromSpki(rawKey), "http://127.0.0.1:3000", validity);
@@ -189,6 +206,37 @@ internal static class SeedCorpus
             Encoding.UTF8.GetBytes(new TrustedRoot(TrustedRoot.MediaTypeV01, [v2Log], [], [], []).ToJson()[..60]),
             Encoding.UTF8.GetBytes(JsonNode.Parse(TrustedRoot.WithMediaTypeFor(trustedRoot with { Tlogs = [v2Log] }).ToJson())!["tlogs"]![0]!.ToJsonString()));
         TufSeeds(directory);
+    }
+
+    /// <summary>An image manifest with a config, layers and a subject; an index with platforms; a referrers index.</summary>
+    private static void OciSeeds(string directory)
+    {
+        var config = new OciDescriptor(MediaTypes.OciConfig, OciDigest.Of("{}"u8), 2);
+        var layer = new OciDescriptor(MediaTypes.SimpleSigning, OciDigest.Of("payload"u8), 7, null,
+            new Dictionary<string, string> { ["dev.cosignproject.cosign/signature"] = "MEUCIQ==" });
+        var manifest = new JsonObject
+        {
+            ["schemaVersion"] = 2,
+            ["mediaType"] = MediaTypes.OciManifest,
+            ["artifactType"] = "application/vnd.dev.sigstore.bundle.v0.3+json",
+            ["config"] = config.ToJson(),
+            ["layers"] = new JsonArray(layer.ToJson()),
+            ["subject"] = new OciDescriptor(MediaTypes.OciManifest, OciDigest.Of("subject"u8), 7).ToJson(),
+            ["annotations"] = new JsonObject { ["org.opencontainers.image.created"] = "2026-12-06T00:00:00Z" },
+        };
+        var platform = new JsonObject { ["architecture"] = "amd64", ["os"] = "linux" };
+        var child = new OciDescriptor(MediaTypes.OciManifest, OciDigest.Of("child"u8), 5).ToJson();
+        child["platform"] = platform;
+        var index = new JsonObject
+        {
+            ["schemaVersion"] = 2,
+            ["mediaType"] = MediaTypes.OciIndex,
+            ["manifests"] = new JsonArray(child, new OciDescriptor(MediaTypes.OciManifest, OciDigest.Of("att"u8), 3, "application/vnd.dev.sigstore.bundle.v0.3+json").ToJson()),
+        };
+        Seeds(directory, "oci-manifest",
+            Encoding.UTF8.GetBytes(manifest.ToJsonString()),
+            Encoding.UTF8.GetBytes(index.ToJsonString()),
+            Encoding.UTF8.GetBytes(new JsonObject { ["schemaVersion"] = 2, ["mediaType"] = MediaTypes.DockerManifest, ["config"] = config.ToJson(), ["layers"] = new JsonArray() }.ToJsonString()));
     }
 
     /// <summary>Root, targets (with a Sigstore custom field), snapshot and timestamp, all verifying against the fixed fuzzing root.</summary>

@@ -169,15 +169,32 @@ internal static class DevIssuerEndpoints
                 Field("email"),
                 Field("sub"),
                 Field("aud"),
-                Field("ttl") is { } ttl ? int.Parse(ttl, CultureInfo.InvariantCulture) : null,
+                Field("ttl") is { } ttl ? ParseTtl(ttl) : null,
                 Field("email_verified") is { } verified ? bool.Parse(verified) : null,
                 claims);
         }
 
+        /// <summary>A ttl too large for an int is out of range like any other: a format error here, not an OverflowException.</summary>
+        private static int ParseTtl(string text) =>
+            int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ttl) ? ttl : throw new FormatException("ttl is not an integer");
+
         public static async Task<TokenRequest> FromJsonAsync(HttpRequest request)
         {
-            using var document = await JsonDocument.ParseAsync(request.Body);
+            // Buffered and checked before parsing: JsonDocument leaves invalid UTF-8 inside a string to throw
+            // InvalidOperationException when it is read, and a root that is not an object throws on the first lookup.
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer);
+            if (!System.Text.Unicode.Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+            {
+                throw new JsonException("the body is not UTF-8");
+            }
+
+            using var document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
             var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new JsonException("the body is not a JSON object");
+            }
             string? Text(string name) => root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
             var claims = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
             if (root.TryGetProperty("claims", out var extra) && extra.ValueKind == JsonValueKind.Object)

@@ -166,8 +166,11 @@ internal sealed class ReviewHandler(PolicyStore store, PullSecrets pullSecrets, 
     private static readonly Policy.Documents.PolicySet NoPolicies = new([], new Dictionary<string, Policy.Documents.TrustRootDocument>(), Policy.Documents.NoMatchPolicy.Deny, "none", "none");
     private static readonly Policy.Documents.PolicySet AllowAll = new([], new Dictionary<string, Policy.Documents.TrustRootDocument>(), Policy.Documents.NoMatchPolicy.Allow, "exempt", "exempt");
 
+    // Read before the evaluator checks the review's shape: each level is matched by type, because JsonNode's string
+    // indexer throws InvalidOperationException on an array or a value (a body of [] was a 500).
     private static bool Exempt(JsonNode? body, AdmissionOptions admission) =>
-        body?["request"]?["namespace"] is JsonValue ns && ns.TryGetValue<string>(out var name) && admission.ExemptNamespaces.Contains(name);
+        body is JsonObject review && review["request"] is JsonObject request && request["namespace"] is JsonValue ns
+        && ns.GetValueKind() == JsonValueKind.String && admission.ExemptNamespaces.Contains(ns.GetValue<string>());
 
     private static ReviewDecision Deny(ReviewDecision decision, string reason)
     {

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TransparencyLog.Sigstore.Bundles;
+using TransparencyLog.Sigstore.Json;
 using TransparencyLog.Sigstore.Verification;
 
 namespace TransparencyLog.Sigstore.Oci;
@@ -173,7 +174,7 @@ public sealed class ImageVerifier(
             throw new VerificationException(VerificationErrorCode.Subject, $"the signed statement is about another digest, not {digest}");
         }
 
-        var type = statement["predicateType"]?.GetValue<string>() ?? string.Empty;
+        var type = StringOf(statement["predicateType"]) ?? string.Empty;
         if (attestation)
         {
             if (type != predicateType)
@@ -185,7 +186,7 @@ public sealed class ImageVerifier(
         }
 
         var optional = new JsonObject();
-        if (statement["subject"]?[0]?["annotations"] is JsonObject subjectAnnotations)
+        if (statement["subject"] is JsonArray { Count: > 0 } subjects && subjects[0] is JsonObject first && first["annotations"] is JsonObject subjectAnnotations)
         {
             foreach (var (k, v) in subjectAnnotations)
             {
@@ -222,28 +223,20 @@ public sealed class ImageVerifier(
         var bundle = LegacyBundle(annotations, new MessageSignature(new MessageDigest("SHA2_256", SHA256.HashData(layer.Content)), signature));
         var result = Check(bundle, layer.Content);
 
-        JsonObject payload;
-        try
-        {
-            payload = JsonNode.Parse(layer.Content) as JsonObject ?? throw new JsonException();
-        }
-        catch (JsonException)
-        {
-            throw new VerificationException(VerificationErrorCode.Bundle, "the signed payload is not a JSON object");
-        }
-
+        var payload = ParseObject(layer.Content) ?? throw new VerificationException(VerificationErrorCode.Bundle, "the signed payload is not a JSON object");
         var critical = payload["critical"] as JsonObject;
-        if (critical?["type"]?.GetValue<string>() != CosignFormats.SimpleSigningType)
+        if (critical is null || StringOf(critical["type"]) != CosignFormats.SimpleSigningType)
         {
             throw new VerificationException(VerificationErrorCode.Bundle, $"the signed payload's critical.type is not '{CosignFormats.SimpleSigningType}'");
         }
 
-        if (critical["image"]?["docker-manifest-digest"]?.GetValue<string>() != digest)
+        var signedDigest = critical["image"] is JsonObject signedImage ? StringOf(signedImage["docker-manifest-digest"]) : null;
+        if (signedDigest != digest)
         {
-            throw new VerificationException(VerificationErrorCode.Subject, $"the signature is for another digest ({critical["image"]?["docker-manifest-digest"]}), not {digest}");
+            throw new VerificationException(VerificationErrorCode.Subject, $"the signature is for another digest ({signedDigest}), not {digest}");
         }
 
-        var reference = critical["identity"]?["docker-reference"]?.GetValue<string>() ?? string.Empty;
+        var reference = (critical["identity"] is JsonObject identity ? StringOf(identity["docker-reference"]) : null) ?? string.Empty;
         if (!NamesRepository(reference, image))
         {
             throw new VerificationException(VerificationErrorCode.Subject, $"the signature's docker-reference '{reference}' is not the repository {image.RepositoryName}");
@@ -252,8 +245,9 @@ public sealed class ImageVerifier(
         var optional = payload["optional"] as JsonObject ?? new JsonObject();
         CheckAnnotations(optional);
         AddIdentity(optional, result);
-        if (annotations.TryGetValue(CosignFormats.BundleAnnotation, out var rekorBundle))
+        if (annotations.TryGetValue(CosignFormats.BundleAnnotation, out var rekorBundle) && rekorBundle.Length > 0)
         {
+            // LegacyBundle has parsed it as JSON already (an unparsable one never reaches this line).
             optional["Bundle"] = JsonNode.Parse(rekorBundle);
         }
 
@@ -271,7 +265,9 @@ public sealed class ImageVerifier(
         DsseEnvelope envelope;
         try
         {
-            using var document = JsonDocument.Parse(layer.Content);
+            // UTF-8 first: the envelope's strings are read only inside ParseEnvelope, where invalid bytes would throw
+            // InvalidOperationException instead of a format error.
+            using var document = JsonInput.Parse(layer.Content);
             envelope = Bundle.ParseEnvelope(document.RootElement, "layer");
         }
         catch (Exception ex) when (ex is JsonException or BundleFormatException)
@@ -297,7 +293,7 @@ public sealed class ImageVerifier(
             throw new VerificationException(VerificationErrorCode.Subject, $"the attestation is about another digest, not {digest}");
         }
 
-        return statement["predicateType"]?.GetValue<string>() == predicateType ? AttestationOutput(statement, result) : null;
+        return StringOf(statement["predicateType"]) == predicateType ? AttestationOutput(statement, result) : null;
     }
 
     private static Bundle LegacyBundle(IReadOnlyDictionary<string, string> annotations, MessageSignature? signature, DsseEnvelope? envelope = null)
@@ -390,26 +386,42 @@ public sealed class ImageVerifier(
         return output;
     }
 
-    private static JsonObject ParseStatement(byte[] payload)
+    private static JsonObject ParseStatement(byte[] payload) =>
+        ParseObject(payload) is { } statement && StringOf(statement["_type"]) is "https://in-toto.io/Statement/v1" or "https://in-toto.io/Statement/v0.1"
+            ? statement
+            : throw new VerificationException(VerificationErrorCode.Bundle, "the envelope's payload is not an in-toto statement");
+
+    /// <summary>
+    /// A JSON object, or null when <paramref name="utf8Json"/> is not one. Bytes that are not UTF-8 and repeated member
+    /// names are refused here: <see cref="JsonNode"/> would otherwise throw InvalidOperationException or
+    /// ArgumentException only when the member is first read.
+    /// </summary>
+    private static JsonObject? ParseObject(byte[] utf8Json)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8Json))
+        {
+            return null;
+        }
+
         try
         {
-            var statement = JsonNode.Parse(payload) as JsonObject ?? throw new JsonException();
-            return statement["_type"]?.GetValue<string>() is "https://in-toto.io/Statement/v1" or "https://in-toto.io/Statement/v0.1"
-                ? statement
-                : throw new VerificationException(VerificationErrorCode.Bundle, "the envelope's payload is not an in-toto statement");
+            return JsonNode.Parse(utf8Json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject;
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        catch (JsonException)
         {
-            throw new VerificationException(VerificationErrorCode.Bundle, "the envelope's payload is not an in-toto statement");
+            return null;
         }
     }
+
+    /// <summary>The string a node holds, or null when it is absent or of another JSON type.</summary>
+    private static string? StringOf(JsonNode? node) =>
+        node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
 
     private static bool StatementNamesDigest(JsonObject statement, string digest)
     {
         var hex = OciDigest.Hex(digest);
         return statement["subject"] is JsonArray subjects
-            && subjects.Any(s => s?["digest"]?["sha256"] is JsonValue v && v.ToString() == hex);
+            && subjects.Any(s => s is JsonObject subject && subject["digest"] is JsonObject digests && StringOf(digests["sha256"]) == hex);
     }
 
     /// <summary>docker-reference must name the image's repository: bare (cosign), with a tag or with a digest (containers/image).</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TransparencyLog.Sigstore.Json;
 
 namespace TransparencyLog.Sigstore.Oci;
 
@@ -124,8 +125,20 @@ public sealed class OciManifest
 
     public IReadOnlyDictionary<string, string> Annotations =>
         Root.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object
-            ? a.EnumerateObject().ToDictionary(static p => p.Name, static p => p.Value.GetString() ?? string.Empty, StringComparer.Ordinal)
+            ? StringAnnotations(a)
             : new Dictionary<string, string>();
+
+    /// <summary>As a descriptor's annotations are read: a value that is not a string as its JSON text, a repeated key's last value.</summary>
+    private static Dictionary<string, string> StringAnnotations(JsonElement annotations)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var property in annotations.EnumerateObject())
+        {
+            result[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() ?? string.Empty : property.Value.GetRawText();
+        }
+
+        return result;
+    }
 
     /// <summary>The layers of an image manifest, or the manifests of an index.</summary>
     public IReadOnlyList<OciDescriptor> Children
@@ -156,7 +169,9 @@ public sealed class OciManifest
         JsonElement root;
         try
         {
-            using var document = JsonDocument.Parse(bytes);
+            // UTF-8 is checked first: JsonDocument would otherwise throw InvalidOperationException only when a
+            // string is read (mediaType below, or any descriptor later), far from this error mapping.
+            using var document = JsonInput.Parse(bytes);
             root = document.RootElement.Clone();
         }
         catch (JsonException)

@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TransparencyLog.Sigstore.Json;
 
 namespace TransparencyLog.Sigstore.Oci;
 
@@ -413,11 +414,7 @@ public sealed class RegistryClient
             using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, url), repository, push: false, retry: true, cancellationToken);
             await EnsureSuccessAsync(response, $"tags of {repository}", cancellationToken);
             var body = await ReadBoundedAsync(response, MaxManifestBytes, $"tags of {repository}", cancellationToken);
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement.TryGetProperty("tags", out var list) && list.ValueKind == JsonValueKind.Array)
-            {
-                tags.AddRange(list.EnumerateArray().Select(static t => t.GetString() ?? string.Empty));
-            }
+            tags.AddRange(ParseTagList(body, repository));
 
             next = NextPage(response);
         }
@@ -750,10 +747,8 @@ public sealed class RegistryClient
         var body = await ReadBoundedAsync(response, MaxErrorBytes, "the token response", cancellationToken);
         try
         {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-            var token = (root.TryGetProperty("token", out var t) ? t.GetString() : null)
-                ?? (root.TryGetProperty("access_token", out var a) ? a.GetString() : null);
+            using var document = JsonInput.Parse(body);
+            var token = StringMember(document.RootElement, "token") ?? StringMember(document.RootElement, "access_token");
             return token is { Length: > 0 } ? token : throw new JsonException();
         }
         catch (JsonException)
@@ -843,12 +838,13 @@ public sealed class RegistryClient
 
         try
         {
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array && errors.GetArrayLength() > 0)
+            using var document = JsonInput.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array && errors.GetArrayLength() > 0)
             {
                 var first = errors[0];
-                var code = first.TryGetProperty("code", out var c) ? c.GetString() : null;
-                var message = first.TryGetProperty("message", out var m) ? m.GetString() : null;
+                var code = StringMember(first, "code");
+                var message = StringMember(first, "message");
                 return (code, Clip(message ?? code ?? "error"));
             }
         }
@@ -859,6 +855,42 @@ public sealed class RegistryClient
         var text = Encoding.UTF8.GetString(body).Trim();
         return (null, text.Length == 0 ? null : Clip(text));
     }
+
+    /// <summary>
+    /// The tags of one page of <c>GET /v2/NAME/tags/list</c>. A registry's body is untrusted input: anything but an
+    /// object whose <c>tags</c> (when present) is an array of strings is refused as an <see cref="OciException"/>.
+    /// </summary>
+    private List<string> ParseTagList(byte[] body, string repository)
+    {
+        try
+        {
+            using var document = JsonInput.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new JsonException("not an object");
+            }
+
+            if (!root.TryGetProperty("tags", out var list) || list.ValueKind == JsonValueKind.Null)
+            {
+                return [];
+            }
+
+            return list.ValueKind == JsonValueKind.Array && list.EnumerateArray().All(static t => t.ValueKind == JsonValueKind.String)
+                ? [.. list.EnumerateArray().Select(static t => t.GetString() ?? string.Empty)]
+                : throw new JsonException("tags is not an array of strings");
+        }
+        catch (JsonException)
+        {
+            throw new OciException(OciFailure.Error, $"the registry {Registry} answered the tag list of {repository} with something other than {{\"tags\": [strings]}}", "TAGS_INVALID");
+        }
+    }
+
+    /// <summary>The member <paramref name="name"/> of <paramref name="parent"/> when both are what they should be (an object, a string); else null.</summary>
+    private static string? StringMember(JsonElement parent, string name) =>
+        parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
 
     private static string Clip(string text) => text.Length > 300 ? text[..300] + "…" : text;
 

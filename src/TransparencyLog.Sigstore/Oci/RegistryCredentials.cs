@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using TransparencyLog.Sigstore.Json;
 
 namespace TransparencyLog.Sigstore.Oci;
 
@@ -51,7 +52,9 @@ public static class RegistryCredentials
             JsonDocument document;
             try
             {
-                document = JsonDocument.Parse(File.ReadAllBytes(file));
+                // UTF-8 first: a pull secret is written by whoever may create Secrets in a namespace, and invalid bytes
+                // inside a string would otherwise throw InvalidOperationException when the string is read.
+                document = JsonInput.Parse(File.ReadAllBytes(file));
             }
             catch (JsonException)
             {
@@ -94,12 +97,12 @@ public static class RegistryCredentials
         }
 
         if (allowHelpers && root.TryGetProperty("credHelpers", out var helpers) && helpers.ValueKind == JsonValueKind.Object
-            && helpers.TryGetProperty(registry, out var helper) && helper.GetString() is { Length: > 0 } helperName)
+            && StringMember(helpers, registry, file) is { Length: > 0 } helperName)
         {
             return FromHelper(helperName, registry);
         }
 
-        if (allowHelpers && root.TryGetProperty("credsStore", out var store) && store.GetString() is { Length: > 0 } storeName)
+        if (allowHelpers && StringMember(root, "credsStore", file) is { Length: > 0 } storeName)
         {
             if (FromHelper(storeName, registry) is { } stored)
             {
@@ -146,12 +149,12 @@ public static class RegistryCredentials
 
     private static RegistryCredential? FromAuthEntry(JsonElement entry, string registry, string file)
     {
-        if (entry.TryGetProperty("identitytoken", out var identity) && identity.GetString() is { Length: > 0 } identityToken)
+        if (StringMember(entry, "identitytoken", file) is { Length: > 0 } identityToken)
         {
             return new RegistryCredential("<token>", identityToken);
         }
 
-        if (entry.TryGetProperty("auth", out var auth) && auth.GetString() is { Length: > 0 } encoded)
+        if (StringMember(entry, "auth", file) is { Length: > 0 } encoded)
         {
             string decoded;
             try
@@ -169,14 +172,22 @@ public static class RegistryCredentials
                 : new RegistryCredential(decoded[..colon], decoded[(colon + 1)..]);
         }
 
-        if (entry.TryGetProperty("username", out var user) && user.GetString() is { Length: > 0 } username
-            && entry.TryGetProperty("password", out var password) && password.GetString() is { } secret)
+        if (StringMember(entry, "username", file) is { Length: > 0 } username && StringMember(entry, "password", file) is { } secret)
         {
             return new RegistryCredential(username, secret);
         }
 
         return null;
     }
+
+    /// <summary>
+    /// The string member <paramref name="name"/> of an object of the file, null when absent or null. Any other type
+    /// makes the file malformed, as Docker's own decoder finds it; the message names the member, never its value.
+    /// </summary>
+    private static string? StringMember(JsonElement parent, string name, string file) =>
+        !parent.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
+        : value.ValueKind == JsonValueKind.String ? value.GetString()
+        : throw new OciException(OciFailure.Error, $"the credentials file '{file}' has a {(name.Length > 100 ? "member" : $"'{name}'")} that is not a string");
 
     /// <summary>
     /// The docker-credential-helpers protocol: <c>docker-credential-NAME get</c>, the server URL on stdin, JSON

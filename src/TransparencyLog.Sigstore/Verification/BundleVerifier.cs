@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.Bundles;
+using TransparencyLog.Sigstore.Json;
 using TransparencyLog.Sigstore.CertificateTransparency;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Notes;
@@ -128,7 +129,7 @@ public sealed class BundleVerifier
                 continue;
             }
 
-            var time = DateTimeOffset.FromUnixTimeSeconds(entry.IntegratedTime);
+            var time = IntegratedTime(entry);
             VerifyInclusionPromise(entry, [.. _root.FindTlogs(entry.LogId, time)], time);
             timestamps.Add(new VerifiedTimestamp(TimestampSource.TransparencyLog, time));
         }
@@ -147,6 +148,16 @@ public sealed class BundleVerifier
 
         return timestamps;
     }
+
+    /// <summary>
+    /// The entry's integratedTime as a time. It is the bundle's claim, read before the log's signature over it is
+    /// checked: a value no date can hold (years beyond 9999) is refused here rather than thrown as an
+    /// ArgumentOutOfRangeException by <see cref="DateTimeOffset.FromUnixTimeSeconds"/>.
+    /// </summary>
+    private static DateTimeOffset IntegratedTime(TransparencyLogEntry entry) =>
+        entry.IntegratedTime >= DateTimeOffset.MinValue.ToUnixTimeSeconds() && entry.IntegratedTime <= DateTimeOffset.MaxValue.ToUnixTimeSeconds()
+            ? DateTimeOffset.FromUnixTimeSeconds(entry.IntegratedTime)
+            : throw new VerificationException(VerificationErrorCode.Tlog, $"log entry {entry.LogIndex} has an integratedTime of {entry.IntegratedTime} seconds, outside the range of dates");
 
     private static void VerifyInclusionPromise(TransparencyLogEntry entry, List<TransparencyLogInstance> logs, DateTimeOffset? time)
     {
@@ -314,7 +325,7 @@ public sealed class BundleVerifier
         }
 
         var logs = entry.IntegratedTime != 0
-            ? _root.FindTlogs(entry.LogId, DateTimeOffset.FromUnixTimeSeconds(entry.IntegratedTime)).ToList()
+            ? _root.FindTlogs(entry.LogId, IntegratedTime(entry)).ToList()
             : _root.FindTlogs(entry.LogId).ToList();
 
         // A SET with a time was checked with the timestamps; one without a time proves inclusion only.
@@ -464,7 +475,9 @@ public sealed class BundleVerifier
         var expected = Convert.ToHexStringLower(SHA256.HashData(artifact));
         try
         {
-            using var statement = JsonDocument.Parse(envelope.Payload);
+            // The signer is not yet checked against the identity policy here (that comes last), so the payload is
+            // anyone's: UTF-8 is checked first, or a subject digest with invalid bytes throws when it is read.
+            using var statement = JsonInput.Parse(envelope.Payload);
             if (statement.RootElement.TryGetProperty("subject", out var subjects) && subjects.ValueKind == JsonValueKind.Array)
             {
                 foreach (var subject in subjects.EnumerateArray())

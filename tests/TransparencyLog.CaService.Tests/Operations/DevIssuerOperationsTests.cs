@@ -45,6 +45,33 @@ public sealed class DevIssuerOperationsTests : IAsyncLifetime
         Assert.Equal(1, after.Sum("http_requests_received_total", ("endpoint", "/jwks"), ("code", "200")) - before.Sum("http_requests_received_total", ("endpoint", "/jwks"), ("code", "200")));
     }
 
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("\"alice@example.com\"")]
+    [InlineData("{\"email\":\"alice@example.com\",\"ttl\":1e30}")]
+    public async Task Token_JsonThatIsNoTokenRequest_400(string body)
+    {
+        // Found by reading (2026-12-06): a root that is not an object made TryGetProperty throw, and the issuer answered 500.
+        using var answer = await _client.PostAsync("/token", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+    }
+
+    [Fact]
+    public async Task Token_JsonNotUtf8OrFormTtlBeyondInt_400()
+    {
+        byte[] notUtf8 = [.. "{\"email\":\"alice"u8, 0xff, .. "@example.com\"}"u8];
+        using var json = new ByteArrayContent(notUtf8);
+        json.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var form = new FormUrlEncodedContent([new("email", "alice@example.com"), new("ttl", "99999999999")]);
+
+        using var jsonAnswer = await _client.PostAsync("/token", json);
+        using var formAnswer = await _client.PostAsync("/token", form);
+
+        Assert.Equal(HttpStatusCode.BadRequest, jsonAnswer.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, formAnswer.StatusCode);
+    }
+
     [Fact]
     public async Task OpenApi_EveryRoute_DescribedWithEveryStatusItAnswers()
     {

@@ -136,6 +136,34 @@ public sealed class BundleVerifierTests
         Assert.Equal(VerificationErrorCode.TlogInclusionPromise, Fails(scenario, bundle).Code);
     }
 
+    [Theory]
+    [InlineData(253402300800L)] // 10000-01-01T00:00:00Z, one second past the last date DateTimeOffset holds
+    [InlineData(long.MaxValue)]
+    [InlineData(-62135596801L)] // one second before 0001-01-01
+    public void Verify_IntegratedTimeNoDateHolds_FailsWithTlogError(long integratedTime)
+    {
+        // Found by reading, not by the fuzzer (its bundle target parses only): the bundle's integratedTime reached
+        // DateTimeOffset.FromUnixTimeSeconds unchecked, and an ArgumentOutOfRangeException escaped the verifier.
+        using var scenario = Scenario.MessageSignature();
+        var bundle = WithEntry(scenario.Bundle, e => e with { IntegratedTime = integratedTime });
+
+        var error = Fails(scenario, bundle);
+
+        Assert.Equal(VerificationErrorCode.Tlog, error.Code);
+        Assert.Contains("integratedTime", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_SignedStatementNotUtf8_FailsWithSubjectError()
+    {
+        // Found by reading (2026-12-06): the statement is checked before the signer's identity, so anyone with a
+        // certificate could sign this; the subject digest's invalid bytes threw InvalidOperationException when read.
+        byte[] payload = [.. "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"digest\":{\"sha256\":\"ab"u8, 0xff, .. "\"}}]}"u8];
+        using var scenario = Scenario.Attestation(payload);
+
+        Assert.Equal(VerificationErrorCode.Subject, Fails(scenario, scenario.Bundle).Code);
+    }
+
     [Fact]
     public void Verify_AlteredIntegratedTime_FailsWithInclusionPromiseError()
     {

@@ -62,7 +62,8 @@ internal sealed class Scenario : IDisposable
     }
 
     /// <summary>A dsse bundle over an in-toto statement naming the artifact.</summary>
-    public static Scenario Attestation()
+    /// <summary>A DSSE bundle over an in-toto statement about <see cref="Artifact"/>, or over <paramref name="payload"/> as given.</summary>
+    public static Scenario Attestation(byte[]? payload = null)
     {
         var (pki, log, key, leaf) = Setup(null);
         var scenario = new Scenario(pki, log, key, leaf);
@@ -77,7 +78,7 @@ internal sealed class Scenario : IDisposable
             ["predicateType"] = "https://example.test/predicate/v1",
             ["predicate"] = new JsonObject { ["ok"] = true },
         };
-        var unsigned = new DsseEnvelope(Encoding.UTF8.GetBytes(statement.ToJsonString()), "application/vnd.in-toto+json", []);
+        var unsigned = new DsseEnvelope(payload ?? Encoding.UTF8.GetBytes(statement.ToJsonString()), "application/vnd.in-toto+json", []);
         var sig = key.SignData(unsigned.Pae(), HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
         var envelope = unsigned with { Signatures = [new DsseSignature(sig, string.Empty)] };
         var index = log.Append(new JsonObject
