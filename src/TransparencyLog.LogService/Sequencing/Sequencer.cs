@@ -77,6 +77,8 @@ internal sealed record AppendFailure(int Status, string Message, bool RetryLater
 /// Pipelined: request threads parse, canonicalise and verify before queueing; SETs are signed before the lock for the
 /// indices the previous batch predicts; while batch N's commit is in flight, batch N+1 is gathered, signed and sent
 /// (its lock waits in PostgreSQL until N is durable); proofs are built after the commit from the tiles just written.
+/// When N predicted the head, N+1's lock, duplicate check and write go in one round trip
+/// (<see cref="TryWritePredictedAsync"/>), so the lock is not held across a round trip to this process.
 /// A batch's checkpoint is published (<see cref="LogHeads.Observe"/>) in <see cref="CompleteAsync"/>, once durable.
 /// </remarks>
 internal sealed partial class Sequencer : IAsyncDisposable
@@ -398,6 +400,21 @@ internal sealed partial class Sequencer : IAsyncDisposable
         try
         {
             transaction = await connection.BeginTransactionAsync(cancellationToken);
+            if (predicted is not null && presigned is not null)
+            {
+                _edge = null;
+                if (await TryWritePredictedAsync(batch, unique, predicted, presigned, integratedTime, connection, transaction, cancellationToken) is { } written)
+                {
+                    return written;
+                }
+
+                // Rolled back: the head was not what the last batch predicted (another process appended, or that
+                // batch did not commit), or a leaf was already in the log. The ordinary path below reads the head
+                // under the lock and finds the duplicates; the predicted edge was extended, so it is read again.
+                await transaction.DisposeAsync();
+                transaction = await connection.BeginTransactionAsync(cancellationToken);
+                predicted = null;
+            }
 
             // One round trip: lock the head, then (in a statement that starts after the lock is held, so it sees every
             // earlier commit, including the previous batch's) find which of the batch's leaves are already in the log.
@@ -474,10 +491,9 @@ internal sealed partial class Sequencer : IAsyncDisposable
             var checkpoint = await _log.SignCheckpointAsync(newSize, newRoot, now, cancellationToken);
             var head = new TreeHead(newSize, newRoot, checkpoint, now);
 
-            await using (var write = Append(batch, appended, signatures, integratedTime, touched, head))
+            await using (var write = new NpgsqlBatch(connection, transaction))
             {
-                write.Connection = connection;
-                write.Transaction = transaction;
+                write.BatchCommands.Add(Append(batch, appended, signatures, integratedTime, touched, head));
                 await write.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -502,6 +518,112 @@ internal sealed partial class Sequencer : IAsyncDisposable
             await connection.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The usual batch of a single writer in one round trip: the head lock, the duplicate check and the write of
+    /// every unique entry at the indices the previous batch predicted, sent together as one pipelined batch, so the
+    /// head row is not held locked while this process receives the head, signs the checkpoint and sends the write.
+    /// The checkpoint is signed before the lock, for the predicted size and root. Nothing is committed unless the
+    /// head the lock returned is exactly the prediction, no leaf was already in the log and the database accepted the
+    /// write; otherwise the transaction is rolled back and null returned (the caller takes the ordinary path).
+    /// </summary>
+    /// <remarks>
+    /// log_append checks every index against the locked head and every tile against what is stored, so a wrong
+    /// prediction cannot be written; the comparison with the lock's result below refuses it before the commit
+    /// even where those checks would not see it.
+    /// </remarks>
+    private async Task<Written?> TryWritePredictedAsync(
+        List<Pending> batch,
+        List<int> unique,
+        TreeEdge predicted,
+        byte[]?[] signatures,
+        long integratedTime,
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        CancellationToken cancellationToken)
+    {
+        var expectedSize = predicted.Size;
+        var expectedRoot = predicted.Root;
+        var outcomes = new AppendOutcome[batch.Count];
+        var appended = new List<(int Position, long Index)>(unique.Count);
+        var indices = new Dictionary<Hash, long>(unique.Count);
+        var leaves = new Hash[unique.Count];
+        for (var j = 0; j < unique.Count; j++)
+        {
+            var leaf = batch[unique[j]].Entry.LeafHash;
+            appended.Add((unique[j], expectedSize + j));
+            indices[leaf] = expectedSize + j;
+            leaves[j] = leaf;
+        }
+
+        var first = new bool[batch.Count];
+        foreach (var position in unique)
+        {
+            first[position] = true;
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            // The batch's own repeats: answered with the index of their first copy, as the ordinary path does.
+            if (!first[i])
+            {
+                outcomes[i] = new AlreadyPresent(indices[batch[i].Entry.LeafHash]);
+            }
+        }
+
+        var touched = predicted.Append(leaves);
+        var now = _time.GetUtcNow();
+        var checkpoint = await _log.SignCheckpointAsync(predicted.Size, predicted.Root, now, cancellationToken);
+        var head = new TreeHead(predicted.Size, predicted.Root, checkpoint, now);
+
+        var held = false;
+        await using (var write = new NpgsqlBatch(connection, transaction))
+        {
+            var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash, checkpoint_time FROM log_lock_head($1)");
+            lockHead.Parameters.AddWithValue(_log.Id);
+            var duplicates = new NpgsqlBatchCommand("SELECT 1 FROM entries WHERE log_id = $1 AND leaf_hash = ANY($2) LIMIT 1");
+            duplicates.Parameters.AddWithValue(_log.Id);
+            duplicates.Parameters.Add(new NpgsqlParameter { Value = leaves.Select(l => l.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+            write.BatchCommands.Add(lockHead);
+            write.BatchCommands.Add(duplicates);
+            write.BatchCommands.Add(Append(batch, appended, signatures, integratedTime, touched, head));
+            try
+            {
+                await using var reader = await write.ExecuteReaderAsync(cancellationToken);
+                if (!await reader.ReadAsync(cancellationToken))
+                {
+                    throw new LogStorageException($"log {_log.Name} has no head row");
+                }
+
+                // A refresher may have re-signed the head since this checkpoint's time was taken: checkpoints stay in
+                // time order, so that too sends the batch the ordinary way.
+                held = reader.GetInt64(0) == expectedSize
+                    && Hash.FromBytes((byte[])reader[1]) == expectedRoot
+                    && reader.GetFieldValue<DateTimeOffset>(2) <= now;
+                await reader.NextResultAsync(cancellationToken);
+                held &= !await reader.ReadAsync(cancellationToken);
+                await reader.NextResultAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState.Length == 5 && e.SqlState[..2] is "22" or "23")
+            {
+                // log_append refused the write (a leaf already present, indices or tiles not the head's extension);
+                // the ordinary path tells which, and splits the batch if some entry's data is at fault.
+                held = false;
+            }
+        }
+
+        if (!held)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return null;
+        }
+
+        _duplicates.Inc(batch.Count - appended.Count);
+        var partial = predicted.PartialTiles;
+        var commit = transaction.CommitAsync(CancellationToken.None);
+        _edge = predicted;
+        return new Written(connection, transaction, commit, outcomes, appended, signatures, integratedTime, touched, partial, head);
     }
 
     /// <remarks>An in-process key completes each signature synchronously, so awaiting it per entry allocates no
@@ -753,7 +875,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     /// indices, the tiles they change, their search keys and the new head with its checkpoint. The service role may
     /// write nothing else; the function refuses anything that is not a consistent extension of the log.
     /// </summary>
-    private NpgsqlCommand Append(
+    private NpgsqlBatchCommand Append(
         List<Pending> batch,
         List<(int Position, long Index)> appended,
         byte[]?[] signatures,
@@ -772,7 +894,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
             }
         }
 
-        var command = new NpgsqlCommand("SELECT log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
+        var command = new NpgsqlBatchCommand("SELECT log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
         command.Parameters.AddWithValue(_log.Id);
         command.Parameters.Add(ArrayParameter(appended.Select(a => a.Index).ToArray(), NpgsqlDbType.Bigint));
         command.Parameters.Add(ArrayParameter(appended.Select(a => batch[a.Position].Entry.Body).ToArray(), NpgsqlDbType.Bytea));

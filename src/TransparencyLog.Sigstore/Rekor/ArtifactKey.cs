@@ -11,8 +11,9 @@ namespace TransparencyLog.Sigstore.Rekor;
 /// either a certificate (chain; the first is the leaf) or a SubjectPublicKeyInfo.
 /// </summary>
 /// <remarks>
-/// An ECDSA or RSA key is imported once, when first validated, and then held by <see cref="VerificationKeys"/> for
-/// every later submission with the same key (an import costs more CPU than the verification it serves).
+/// An ECDSA or RSA key is imported when validated; from its second sighting on it is held by
+/// <see cref="VerificationKeys"/> for every later submission with the same key (an import costs more CPU than the
+/// verification it serves). A key seen once is used for this submission's verification and disposed.
 /// </remarks>
 internal sealed class ArtifactKey
 {
@@ -20,7 +21,8 @@ internal sealed class ArtifactKey
     private const int MinRsaBits = 2048;
     private const int MaxRsaBits = 8192;
 
-    // The validated key, imported once and shared; null for Ed25519 (verified from the SPKI bytes).
+    // The validated key, held and shared or imported for this submission alone; null for Ed25519 (verified from the
+    // SPKI bytes).
     private readonly SharedKey? _imported;
 
     private ArtifactKey(byte[] spki, (string Oid, SharedKey? Imported) key, string canonicalPem, IReadOnlyList<string> identities)
@@ -222,7 +224,14 @@ internal sealed class ArtifactKey
             throw;
         }
 
-        return (oid, imported is null ? null : VerificationKeys.Add(spki, imported));
+        if (imported is null)
+        {
+            return (oid, null);
+        }
+
+        // Held only from its second sighting: a keyless signer's key is never seen again, and holding it would only
+        // evict a key that is.
+        return (oid, VerificationKeys.ShouldHold(spki) ? VerificationKeys.Add(spki, imported) : SharedKey.ForOneUse(imported));
     }
 
     /// <summary>rfc822Name and URI SANs, lowercased: the identities sigstore verifiers match on.</summary>

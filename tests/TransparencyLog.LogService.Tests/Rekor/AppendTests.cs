@@ -90,6 +90,47 @@ public sealed class AppendTests(LogFixture log) : IClassFixture<LogFixture>
     }
 
     [Fact]
+    public async Task PostEntry_NewEntriesAtOnceWithOneAlreadyLogged_NewOnesTakeTheNextIndicesAndTheOldOneIs409()
+    {
+        var (logged, _) = log.Entries.NewHashedRekord();
+        var first = await log.AppendAsync(logged);
+        var sizeBefore = await TreeSizeAsync();
+
+        // Sent at once, so the old entry shares a batch with new ones: the sequencer's one-round-trip write refuses
+        // the batch (the leaf is in the log), which is then written the ordinary way.
+        var proposals = Enumerable.Range(0, 30).Select(_ => log.Entries.NewHashedRekord().Json).Append(logged).ToList();
+        var responses = await Task.WhenAll(proposals.Select(p => log.PostAsync("/api/v1/log/entries", p)));
+        try
+        {
+            Assert.Equal(HttpStatusCode.Conflict, responses[^1].StatusCode);
+            Assert.Equal($"/api/v1/log/entries/{first.Uuid}", responses[^1].Headers.Location?.OriginalString);
+            var created = new List<RekorEntry>();
+            foreach (var response in responses.SkipLast(1))
+            {
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+                created.Add(RekorEntry.Parse(await response.Content.ReadAsStringAsync()));
+            }
+
+            Assert.Equal(
+                Enumerable.Range(0, 30).Select(i => sizeBefore + i),
+                created.Select(e => e.LogIndex).Order());
+            foreach (var entry in created)
+            {
+                entry.AssertVerifies(log.PublicKey, log.Service.LogName);
+            }
+
+            Assert.Equal(sizeBefore + 30, await TreeSizeAsync());
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task GetEntry_ByUuidAndByEntryId_ReturnsTheSameEntry()
     {
         var entry = await log.AppendAsync(log.Entries.NewHashedRekord().Json);

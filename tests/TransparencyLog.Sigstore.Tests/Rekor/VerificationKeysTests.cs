@@ -7,8 +7,8 @@ namespace TransparencyLog.Sigstore.Tests.Rekor;
 
 /// <summary>
 /// Submitters' keys are imported once and held for their next entries (<see cref="VerificationKeys"/>): a held key
-/// must give exactly the verdicts a fresh import gives, for one request or many at once, and only a key that passed
-/// the checks may be held.
+/// must give exactly the verdicts a fresh import gives, for one request or many at once, only a key that passed
+/// the checks may be held, and a key is held only from its second sighting (keyless signers' keys are seen once).
 /// </summary>
 public sealed class VerificationKeysTests
 {
@@ -101,5 +101,84 @@ public sealed class VerificationKeysTests
         var e = Assert.Throws<EntryRejectedException>(() => Parse(Signed(key, pem, Artifact)));
 
         Assert.Contains("unsupported elliptic curve", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_KeySeenOnce_IsNotHeldUntilItsSecondSighting()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var spki = key.ExportSubjectPublicKeyInfo();
+        var pem = PublicKeyPem(key);
+
+        Parse(Signed(key, pem, "first"u8.ToArray()));
+        Assert.Null(VerificationKeys.Find(spki));
+
+        Parse(Signed(key, pem, "second"u8.ToArray()));
+        Assert.NotNull(VerificationKeys.Find(spki));
+    }
+
+    [Fact]
+    public void Parse_ManyFreshKeysEachOnce_EveryVerdictIsRightAndNoneIsHeld()
+    {
+        // Keyless traffic: every submission its own key. Each is verified (forgeries refused) and none takes a slot.
+        var keys = Enumerable.Range(0, 200).Select(_ => ECDsa.Create(ECCurve.NamedCurves.nistP256)).ToArray();
+        try
+        {
+            for (var i = 0; i < keys.Length; i++)
+            {
+                var pem = PublicKeyPem(keys[i]);
+                if (i % 2 == 0)
+                {
+                    Parse(Signed(keys[i], pem, Artifact));
+                }
+                else
+                {
+                    var forged = Signed(keys[(i + 1) % keys.Length], pem, Artifact);
+                    Assert.Equal(
+                        "signature does not verify with the supplied public key",
+                        Assert.Throws<EntryRejectedException>(() => Parse(forged)).Message);
+                }
+            }
+
+            Assert.All(keys, k => Assert.Null(VerificationKeys.Find(k.ExportSubjectPublicKeyInfo())));
+        }
+        finally
+        {
+            foreach (var k in keys)
+            {
+                k.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void VerifyDigest_KeyNotHeldUsedTwice_SecondVerificationStillChecksTheSignature()
+    {
+        // A key seen once is disposed after its first verification; a second one (a DSSE verifier tried against
+        // another signature) imports it again and gives the same verdicts.
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var other = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var digest = SHA256.HashData(Artifact);
+        var parsed = ArtifactKey.Parse(B64(PublicKeyPem(key)), "publicKey");
+
+        Assert.True(parsed.VerifyDigest(HashAlgorithmName.SHA256, digest, key.SignHash(digest, DSASignatureFormat.Rfc3279DerSequence)));
+        Assert.False(parsed.VerifyDigest(HashAlgorithmName.SHA256, digest, other.SignHash(digest, DSASignatureFormat.Rfc3279DerSequence)));
+        Assert.True(parsed.VerifyDigest(HashAlgorithmName.SHA256, digest, key.SignHash(digest, DSASignatureFormat.Rfc3279DerSequence)));
+        Assert.Null(VerificationKeys.Find(key.ExportSubjectPublicKeyInfo()));
+    }
+
+    [Fact]
+    public void Observe_SecondSighting_IsSeenAndAReusedSlotForgetsTheOlderKey()
+    {
+        var sightings = new KeySightings(1);
+        var first = "first key"u8.ToArray();
+        var second = "second key"u8.ToArray();
+
+        Assert.False(sightings.Observe(first));
+        Assert.True(sightings.Observe(first));
+        Assert.False(sightings.Observe(second));
+        // One slot: the second key replaced the first, which counts as unseen again (bounded memory, not a verdict).
+        Assert.False(sightings.Observe(first));
+        Assert.True(sightings.Observe(first));
     }
 }
