@@ -6,10 +6,12 @@
 # It measures; it is not a test and exits 0 whatever the figures.
 #
 # Usage: bench/run-service-benchmarks.sh [--only ca|tsa] [--clients C] [--duration S] [--warmup S]
-#                                        [--crypto-iterations N] [--no-build] [--keep]
+#                                        [--crypto-iterations N] [--no-build] [--keep] [--pg-statements]
 # Defaults: both benchmarks, 32 clients, 30 s timed (per TSA variant) after 10 s of warm-up, 2,000 crypto iterations.
 #   --no-build  use the existing Release build (the services, tlog and the benchmark)
 #   --keep      keep the temp data directory (logs/, pg/, keys) for debugging; processes are still stopped.
+#   --pg-statements  load pg_stat_statements (track_functions = pl) in the run's cluster and print, after the CA
+#               benchmark, PostgreSQL's busiest statements over the whole run (warm-up included) per CT log entry.
 # The CA's rate limits are lifted for the run (Api__RateLimits__*Permits=0: zero disables a limit); other service
 # settings can be varied through the environment, which every service inherits (e.g. Sequencer__BatchWindowMilliseconds=2,
 # Serilog__MinimumLevel__Default=Warning).
@@ -17,16 +19,21 @@
 
 only=
 build=true
+pg_statements=false
 bench_option() {
   case $1 in
     --only)
       [[ $# -ge 2 && $2 =~ ^(ca|tsa)$ ]] || { echo "error: --only needs ca or tsa" >&2; exit 2; }
       only=$2; bench_shift=2 ;;
     --no-build) build=false; bench_shift=1 ;;
+    --pg-statements) pg_statements=true; bench_shift=1 ;;
   esac
 }
 bench_parse_args "--clients --duration --warmup --crypto-iterations" "$@"
 scripts/pg.sh ensure-binaries
+if $pg_statements; then
+  export TLOG_PG_EXTRA_CONF=$'shared_preload_libraries = pg_stat_statements\ntrack_functions = pl'
+fi
 
 # Ports in distinct ranges so the five picks cannot collide with each other.
 free_port_from() {
@@ -84,6 +91,23 @@ if [[ $only != tsa ]]; then
   echo "==> CA benchmark ($(bench_load))"
   dotnet "$bench_dll" ca --fulcio-url "$FULCIO_URL" --oidc-issuer "$OIDC_ISSUER" --ct-log-url "$CT_LOG_URL" \
     --ca-pid "$ca_pid" "${common[@]}" || echo "(the CA benchmark ended with status $?)"
+  if $pg_statements; then
+    echo "==> PostgreSQL statements over the whole run, per CT log entry (pg_stat_statements; warm-up included)"
+    scripts/pg.sh psql "$TLOG_DATA_DIR/pg" "$PG_PORT" -d transparency_log -P pager=off -c "
+      CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+      WITH n AS (SELECT greatest(sum(tree_size), 1) AS entries FROM logs WHERE kind = 'ct'),
+           b AS (SELECT greatest(calls, 1) AS batches FROM pg_stat_user_functions WHERE funcname = 'log_append')
+      SELECT n.entries, b.batches, round(n.entries::numeric / b.batches, 1) AS entries_per_batch,
+             round((f.total_time * 1000 / b.batches)::numeric) AS log_append_us_per_batch,
+             round((f.total_time * 1000 / n.entries)::numeric) AS log_append_us_per_entry
+      FROM n, b, pg_stat_user_functions f WHERE f.funcname = 'log_append';
+      SELECT round((s.total_exec_time * 1000 / n.entries)::numeric) AS us_per_entry,
+             round((s.calls::numeric / n.entries), 3) AS calls_per_entry,
+             round((s.total_exec_time * 1000 / greatest(s.calls, 1))::numeric) AS us_per_call,
+             left(regexp_replace(s.query, '\s+', ' ', 'g'), 90) AS statement
+      FROM pg_stat_statements s, (SELECT greatest(sum(tree_size), 1) AS entries FROM logs WHERE kind = 'ct') n
+      ORDER BY s.total_exec_time DESC LIMIT 12;" || true
+  fi
 fi
 if [[ $only != ca ]]; then
   echo "==> TSA benchmark ($(bench_load))"

@@ -103,6 +103,9 @@ synchronous_commit = on
 full_page_writes = on
 logging_collector = off
 CONF
+    # Measurement only (never set by run.sh): extra settings for a new cluster, e.g.
+    # TLOG_PG_EXTRA_CONF=$'shared_preload_libraries = pg_stat_statements\ntrack_functions = pl' for per-statement CPU.
+    [[ -n ${TLOG_PG_EXTRA_CONF:-} ]] && printf '%s\n' "$TLOG_PG_EXTRA_CONF" >>"$dir/data/postgresql.conf"
     write_hba "$dir" "$user"
   fi
   as_user "$user" mkdir -p "$dir/socket"

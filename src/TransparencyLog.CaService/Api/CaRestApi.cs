@@ -30,7 +30,8 @@ internal static class CaRestApi
             CreateSigningCertificateRequest message;
             try
             {
-                message = ProtoJson.Parse<CreateSigningCertificateRequest>(body);
+                // Every sigstore client's body takes the one-pass reader; any other shape the general parse decides.
+                message = SigningRequestReader.TryRead(body) ?? ProtoJson.Parse<CreateSigningCertificateRequest>(body);
             }
             catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or System.Text.Json.JsonException or FormatException)
             {

@@ -112,6 +112,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private const int MaxWitnessWaits = 64;
     private readonly SemaphoreSlim _witnessWaits = new(MaxWitnessWaits, MaxWitnessWaits);
 
+    // Set while the loop waits for a small batch to grow (CoalesceAsync); AppendAsync completes it once
+    // CoalesceTarget submissions wait.
+    private TaskCompletionSource? _coalescing;
+
     // The right edge of the tree as of the last batch this process committed. Valid only while the head row still
     // says the same size and root; otherwise another process appended and the edge is read again.
     private TreeEdge? _edge;
@@ -173,7 +177,12 @@ internal sealed partial class Sequencer : IAsyncDisposable
             throw new LogOverloadedException();
         }
 
-        _queueDepth.Set(_queue.Reader.Count);
+        var waiting = _queue.Reader.Count;
+        _queueDepth.Set(waiting);
+        if (waiting >= _options.CoalesceTarget)
+        {
+            Volatile.Read(ref _coalescing)?.TrySetResult();
+        }
 
         return pending.Completion.Task;
     }
@@ -245,6 +254,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         // so indices stay gap-free and in order. At most two are kept in flight: slow answers slow intake.
         var inFlight = new Queue<Task>();
         List<Pending>? batch = null;
+        var gathered = _time.GetTimestamp();
         try
         {
             while (await reader.WaitToReadAsync(_stopping.Token))
@@ -260,6 +270,13 @@ internal sealed partial class Sequencer : IAsyncDisposable
                     // commit each. Under load the commit in flight already gathers the next batch.
                     await Task.Delay(TimeSpan.FromMilliseconds(_options.BatchWindowMilliseconds), _time, _stopping.Token);
                 }
+                else if (inFlight.Count > 0 && reader.Count < _options.CoalesceTarget)
+                {
+                    await CoalesceAsync(gathered);
+                    _stopping.Token.ThrowIfCancellationRequested();
+                }
+
+                gathered = _time.GetTimestamp();
 
                 batch = new List<Pending>(Math.Min(_options.MaxBatchSize, Math.Max(reader.Count, 1)));
                 while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
@@ -308,6 +325,33 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 pending.Completion.TrySetException(new LogStoppingException());
             }
         }
+    }
+
+    /// <summary>
+    /// Lets a small batch grow while the previous one commits: waits until <see cref="SequencerOptions.CoalesceMilliseconds"/>
+    /// have passed since the last batch was gathered, or <see cref="SequencerOptions.CoalesceTarget"/> submissions wait.
+    /// Nothing is acknowledged during the wait, so nothing acknowledged can be lost to it; it adds at most the window to
+    /// a submission's latency, and only while another batch is in flight (an idle log answers as before).
+    /// </summary>
+    private async Task CoalesceAsync(long gathered)
+    {
+        var remaining = TimeSpan.FromMilliseconds(_options.CoalesceMilliseconds) - _time.GetElapsedTime(gathered);
+        if (remaining <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var coalescing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _coalescing, coalescing);
+        // Checked after publishing the signal, so a submission that reached the target just before is not missed.
+        if (_queue.Reader.Count < _options.CoalesceTarget)
+        {
+            using var timer = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            await Task.WhenAny(coalescing.Task, Task.Delay(remaining, _time, timer.Token));
+            await timer.CancelAsync();
+        }
+
+        Volatile.Write(ref _coalescing, null);
     }
 
     /// <summary>
