@@ -1,7 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Spectre.Console;
 
 namespace TransparencyLog.Cli.Hosting;
 
@@ -15,7 +14,10 @@ internal sealed class Reporter
 
     private readonly TextWriter _out;
     private readonly TextWriter _err;
-    private readonly IAnsiConsole? _console;
+
+    // Spectre.Console stays behind AnimatedStatus: a command whose stderr is not a terminal (scripts, CI, every
+    // verification a cluster runs) neither loads its assembly nor builds its types.
+    private readonly AnimatedStatus? _status;
 
     public Reporter(TextWriter output, TextWriter error, bool json, bool interactive)
     {
@@ -24,12 +26,7 @@ internal sealed class Reporter
         Json = json;
         if (interactive)
         {
-            _console = AnsiConsole.Create(new AnsiConsoleSettings
-            {
-                Out = new AnsiConsoleOutput(error),
-                Ansi = AnsiSupport.Detect,
-                Interactive = InteractionSupport.Detect,
-            });
+            _status = new AnimatedStatus(error);
         }
     }
 
@@ -38,14 +35,14 @@ internal sealed class Reporter
     /// <summary>Runs <paramref name="work"/> under a status line; each call to the callback replaces the status.</summary>
     public async Task<T> StepsAsync<T>(string status, Func<Action<string>, Task<T>> work)
     {
-        if (_console is null)
+        if (_status is null)
         {
             void Line(string s) => _err.WriteLine($"> {s}");
             Line(status);
             return await work(Line);
         }
 
-        return await _console.Status().StartAsync(Markup.Escape(status), ctx => work(s => ctx.Status(Markup.Escape(s))));
+        return await _status.RunAsync(status, work);
     }
 
     /// <summary>A human line on stdout (text mode only).</summary>

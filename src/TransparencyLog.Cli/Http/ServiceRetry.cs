@@ -36,12 +36,11 @@ internal sealed class ServiceRetryHandler : DelegatingHandler
 {
     private static readonly HttpRequestOptionsKey<string> s_service = new("tlog.retry.service");
     private static readonly HttpRequestOptionsKey<RetryRecord> s_record = new("tlog.retry.record");
-    private static readonly ResiliencePropertyKey<RetryRecord> s_state = new("tlog.retry.state");
 
     private readonly ServiceRetryOptions _options;
     private readonly TimeProvider _time;
     private readonly Action<string> _notify;
-    private ResiliencePipeline<HttpResponseMessage>? _pipeline;
+    private ServiceRetryPipeline? _pipeline;
 
     public ServiceRetryHandler(ServiceRetryOptions options, TimeProvider time, Action<string> notify)
     {
@@ -53,31 +52,10 @@ internal sealed class ServiceRetryHandler : DelegatingHandler
 
     /// <summary>
     /// Built on the first repeatable request, not with the handler: commands that only talk to a registry (<c>tlog
-    /// verify</c>) never pay for a resilience pipeline (its options validation and telemetry are start-up time).
+    /// verify</c>) never pay for a resilience pipeline (its options validation and telemetry are start-up time), nor
+    /// load Polly at all: no Polly type appears in this class's fields or in the path of a request not marked.
     /// </summary>
-    private ResiliencePipeline<HttpResponseMessage> Pipeline => LazyInitializer.EnsureInitialized(ref _pipeline, BuildPipeline);
-
-    private ResiliencePipeline<HttpResponseMessage> BuildPipeline()
-    {
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = _time };
-        if (_options.MaxAttempts > 1)
-        {
-            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                MaxRetryAttempts = _options.MaxAttempts - 1,
-                UseJitter = false,
-                ShouldHandle = args => ValueTask.FromResult(NextWait(args.Outcome.Result, args.Context) is not null),
-                DelayGenerator = args => ValueTask.FromResult(NextWait(args.Outcome.Result, args.Context)),
-                OnRetry = args =>
-                {
-                    Announce(args.Outcome.Result, args.Context, args.RetryDelay, args.AttemptNumber + 2);
-                    return ValueTask.CompletedTask;
-                },
-            });
-        }
-
-        return builder.Build();
-    }
+    private ServiceRetryPipeline Pipeline => LazyInitializer.EnsureInitialized(ref _pipeline, () => new ServiceRetryPipeline(this));
 
     /// <summary>A client over the real network, with this handler, whose overall timeout covers every try and wait.</summary>
     public static HttpClient CreateClient(ServiceRetryOptions options, TimeProvider time, Action<string> notify) =>
@@ -90,28 +68,16 @@ internal sealed class ServiceRetryHandler : DelegatingHandler
     public static (int Attempts, TimeSpan Waited) Tries(HttpRequestMessage request) =>
         request.Options.TryGetValue(s_record, out var record) ? (record.Attempts, record.Waited) : (1, TimeSpan.Zero);
 
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (!request.Options.TryGetValue(s_service, out var service))
         {
-            return await SendOnceAsync(request, cancellationToken);
+            return SendOnceAsync(request, cancellationToken);
         }
 
         var record = new RetryRecord(request, service);
         request.Options.Set(s_record, record);
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(s_state, record);
-        try
-        {
-            return await Pipeline.ExecuteAsync(
-                static async (context, state) => await state.Handler.SendOnceAsync(state.Request, context.CancellationToken),
-                context,
-                (Handler: this, Request: request));
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
+        return Pipeline.SendAsync(record, cancellationToken);
     }
 
     private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -125,12 +91,11 @@ internal sealed class ServiceRetryHandler : DelegatingHandler
     /// The wait before the next try, or null when there is none to make: not a 503/429, no <c>Retry-After</c>, or the
     /// waits so far plus this one would pass the budget.
     /// </summary>
-    private TimeSpan? NextWait(HttpResponseMessage? response, ResilienceContext context)
+    private TimeSpan? NextWait(HttpResponseMessage? response, RetryRecord record)
     {
         if (response is null
             || response.StatusCode is not (HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests)
-            || RetryAfter(response) is not { } asked
-            || !context.Properties.TryGetValue(s_state, out var record))
+            || RetryAfter(response) is not { } asked)
         {
             return null;
         }
@@ -147,13 +112,8 @@ internal sealed class ServiceRetryHandler : DelegatingHandler
         _ => null,
     };
 
-    private void Announce(HttpResponseMessage? response, ResilienceContext context, TimeSpan wait, int nextAttempt)
+    private void Announce(HttpResponseMessage? response, RetryRecord record, TimeSpan wait, int nextAttempt)
     {
-        if (!context.Properties.TryGetValue(s_state, out var record))
-        {
-            return;
-        }
-
         record.Attempts = nextAttempt;
         record.Waited += wait;
         var status = response is null ? "an error" : ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture);
@@ -172,5 +132,61 @@ internal sealed class ServiceRetryHandler : DelegatingHandler
         public int Attempts { get; set; } = 1;
 
         public TimeSpan Waited { get; set; }
+    }
+
+    /// <summary>The Polly retry pipeline of one handler: the only place Polly's types are named.</summary>
+    private sealed class ServiceRetryPipeline
+    {
+        private static readonly ResiliencePropertyKey<RetryRecord> s_state = new("tlog.retry.state");
+
+        private readonly ServiceRetryHandler _handler;
+        private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+
+        public ServiceRetryPipeline(ServiceRetryHandler handler)
+        {
+            _handler = handler;
+            var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = handler._time };
+            if (handler._options.MaxAttempts > 1)
+            {
+                builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+                {
+                    MaxRetryAttempts = handler._options.MaxAttempts - 1,
+                    UseJitter = false,
+                    ShouldHandle = args => ValueTask.FromResult(Wait(args.Outcome.Result, args.Context) is not null),
+                    DelayGenerator = args => ValueTask.FromResult(Wait(args.Outcome.Result, args.Context)),
+                    OnRetry = args =>
+                    {
+                        if (args.Context.Properties.TryGetValue(s_state, out var record))
+                        {
+                            _handler.Announce(args.Outcome.Result, record, args.RetryDelay, args.AttemptNumber + 2);
+                        }
+
+                        return ValueTask.CompletedTask;
+                    },
+                });
+            }
+
+            _pipeline = builder.Build();
+        }
+
+        public async Task<HttpResponseMessage> SendAsync(RetryRecord record, CancellationToken cancellationToken)
+        {
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            context.Properties.Set(s_state, record);
+            try
+            {
+                return await _pipeline.ExecuteAsync(
+                    static async (context, state) => await state.Handler.SendOnceAsync(state.Request, context.CancellationToken),
+                    context,
+                    (Handler: _handler, record.Request));
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+        }
+
+        private TimeSpan? Wait(HttpResponseMessage? response, ResilienceContext context) =>
+            context.Properties.TryGetValue(s_state, out var record) ? _handler.NextWait(response, record) : null;
     }
 }

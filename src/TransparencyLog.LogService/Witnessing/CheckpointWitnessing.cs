@@ -33,13 +33,22 @@ internal sealed partial class CheckpointWitnessing : IDisposable
     private readonly ConcurrentDictionary<int, TreeHead> _latest = new();
     private readonly ConcurrentDictionary<int, Waiters> _waiters = new();
 
-    public CheckpointWitnessing(IOptions<WitnessingOptions> options, ProofService proofs, NpgsqlDataSource dataSource, ILogger<CheckpointWitnessing> logger)
+    // Fail-open: when each log's last round started, and when its cosigned checkpoint was last read from the database
+    // (TimeProvider timestamps).
+    private readonly ConcurrentDictionary<int, long> _roundStarted = new();
+    private readonly ConcurrentDictionary<int, long> _storeRead = new();
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _failOpenInterval;
+
+    public CheckpointWitnessing(IOptions<WitnessingOptions> options, ProofService proofs, NpgsqlDataSource dataSource, TimeProvider time, ILogger<CheckpointWitnessing> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         _dataSource = dataSource;
         _proofs = proofs;
+        _time = time;
         _logger = logger;
+        _failOpenInterval = TimeSpan.FromMilliseconds(_options.FailOpenRoundIntervalMilliseconds);
         // Keep-alive connections to the witnesses, never cancelled mid-request (see WitnessClient), so a round reuses them.
         _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
         if (string.IsNullOrWhiteSpace(_options.PolicyFile))
@@ -125,6 +134,7 @@ internal sealed partial class CheckpointWitnessing : IDisposable
         await using var command = _dataSource.CreateCommand("SELECT tree_size, note FROM log_cosigned_checkpoints WHERE log_id = $1");
         command.Parameters.AddWithValue(logId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        _storeRead[logId] = _time.GetTimestamp();
         if (await reader.ReadAsync(cancellationToken))
         {
             var stored = (reader.GetInt64(0), reader.GetString(1));
@@ -132,6 +142,23 @@ internal sealed partial class CheckpointWitnessing : IDisposable
         }
 
         return _cosigned.TryGetValue(logId, out var local) ? local : null;
+    }
+
+    /// <summary>
+    /// The latest cosigned checkpoint to answer beside a proof when this process's own trails the proof's head. Fail-open,
+    /// it trails every head committed since the last round, so the database is asked at most once per round interval
+    /// per log, not once per answer: another process's newer cosigned checkpoint still shows within that interval, and
+    /// a fail-open answer without one only says the round has not caught up yet. Fail-closed, as
+    /// <see cref="LatestCosignedAsync"/>.
+    /// </summary>
+    public async Task<(long Size, string Note)?> LatestCosignedBesideAsync(int logId, CancellationToken cancellationToken)
+    {
+        if (_options.Mode == WitnessingMode.FailOpen && _storeRead.TryGetValue(logId, out var read) && _time.GetElapsedTime(read) < _failOpenInterval)
+        {
+            return LatestKnown(logId);
+        }
+
+        return await LatestCosignedAsync(logId, cancellationToken);
     }
 
     public void Dispose()
@@ -151,6 +178,7 @@ internal sealed partial class CheckpointWitnessing : IDisposable
     /// <summary>
     /// One background loop per log keeps asking for the newest head until it is cosigned (a newer checkpoint covers
     /// every older one, so heads that arrive meanwhile are not queued) and releases the fail-closed waiters it covers.
+    /// Fail-open, rounds start at most once per <see cref="WitnessingOptions.FailOpenRoundIntervalMilliseconds"/>.
     /// After a failed round it pauses (fail-open: a second; fail-closed: briefly, while appends still wait, and stops
     /// when none does: the next batch starts it again).
     /// </summary>
@@ -168,8 +196,19 @@ internal sealed partial class CheckpointWitnessing : IDisposable
             try
             {
                 var failClosed = _options.Mode == WitnessingMode.FailClosed;
-                while (_latest.TryGetValue(log.Id, out var head) && head.Size > done)
+                while (true)
                 {
+                    if (!failClosed)
+                    {
+                        await PaceAsync(log.Id);
+                    }
+
+                    if (!(_latest.TryGetValue(log.Id, out var head) && head.Size > done))
+                    {
+                        break;
+                    }
+
+                    _roundStarted[log.Id] = _time.GetTimestamp();
                     var (met, note) = await CollectAsync(log, head);
                     if (note is not null)
                     {
@@ -215,6 +254,24 @@ internal sealed partial class CheckpointWitnessing : IDisposable
                 StartRounds(log);
             }
         });
+    }
+
+    /// <summary>
+    /// Fail-open: waits until <see cref="WitnessingOptions.FailOpenRoundIntervalMilliseconds"/> have passed since the
+    /// log's last round started, so the round that follows asks for the newest checkpoint of that moment.
+    /// </summary>
+    private async Task PaceAsync(int logId)
+    {
+        if (!_roundStarted.TryGetValue(logId, out var started))
+        {
+            return;
+        }
+
+        var wait = _failOpenInterval - _time.GetElapsedTime(started);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, _time);
+        }
     }
 
     /// <summary>

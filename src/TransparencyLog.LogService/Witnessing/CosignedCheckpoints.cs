@@ -33,7 +33,7 @@ internal sealed class CosignedCheckpoints(CheckpointWitnessing witnessing, Proof
         var cosigned = witnessing.LatestKnown(log.Id);
         if (cosigned is not { } known || known.Size < head.Size)
         {
-            cosigned = await witnessing.LatestCosignedAsync(log.Id, cancellationToken);
+            cosigned = await witnessing.LatestCosignedBesideAsync(log.Id, cancellationToken);
         }
 
         if (cosigned is not { } found || found.Size < head.Size)

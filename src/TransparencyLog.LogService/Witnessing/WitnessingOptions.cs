@@ -29,4 +29,14 @@ internal sealed class WitnessingOptions
     /// <summary>How long a checkpoint may wait for its quorum in total, retries included (Tessera: 5 s).</summary>
     [Range(50, 120_000)]
     public int BudgetMilliseconds { get; set; } = 5000;
+
+    /// <summary>
+    /// Fail-open only: the least time from the start of one cosigning round of a log to the start of the next. Appends
+    /// do not wait for rounds there, so asking for every small batch's checkpoint only spends the witnesses' and the
+    /// log's CPU (and a witness network's per-log daily quota): a round every interval asks for the newest checkpoint
+    /// then, which covers every earlier one. 0 asks as soon as the previous round ends. Fail-closed rounds start at
+    /// once (appends wait for them) and already coalesce, one in flight per log.
+    /// </summary>
+    [Range(0, 600_000)]
+    public int FailOpenRoundIntervalMilliseconds { get; set; } = 1000;
 }

@@ -564,17 +564,9 @@ public sealed class RegistryClient
 
     private async Task<HttpResponseMessage> SendOnceAsync(Func<HttpRequestMessage> create, string scope, bool retry, CancellationToken cancellationToken)
     {
-        async Task<HttpResponseMessage> Attempt(CancellationToken token)
-        {
-            using var request = create();
-            Authorize(request, scope);
-            Interlocked.Increment(ref _roundTrips);
-            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
-        }
-
         try
         {
-            var response = retry ? await WithRetriesAsync(Attempt, cancellationToken) : await Attempt(cancellationToken);
+            var response = await SendWithRetriesAsync(create, scope, retry, cancellationToken);
             if (response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500)
             {
                 var description = await ErrorDescriptionAsync(response, cancellationToken);
@@ -599,33 +591,42 @@ public sealed class RegistryClient
     }
 
     /// <summary>
-    /// Sends and, on 429, 500, 502, 503, 504 or a connection failure, sends again up to <see cref="MaxRetries"/> times:
-    /// after the server's <c>Retry-After</c> when it asks for at most 10 s, else after an exponential, jittered backoff
-    /// from the base delay (250 ms: about 0.25, 0.5, 1 s). The last answer is returned whatever it is, the last
-    /// connection failure thrown. A plain loop rather than a resilience library: a <c>tlog verify</c> is a short process,
-    /// and building a pipeline (options validation, telemetry) cost more start-up than the requests it guards.
+    /// Sends a request made by <paramref name="create"/> (authorized for <paramref name="scope"/> unless null) and, when
+    /// <paramref name="retry"/>, on 429, 500, 502, 503, 504 or a connection failure, sends again up to
+    /// <see cref="MaxRetries"/> times: after the server's <c>Retry-After</c> when it asks for at most 10 s, else after an
+    /// exponential, jittered backoff from the base delay (250 ms: about 0.25, 0.5, 1 s). The last answer is returned
+    /// whatever it is, the last connection failure thrown. A plain loop in one method rather than a resilience library
+    /// or a callback per try: a <c>tlog verify</c> is a short process, and building a pipeline (options validation,
+    /// telemetry) or each further async method on this path (its state machine is JIT-compiled at run time) is start-up.
     /// </summary>
-    private async Task<HttpResponseMessage> WithRetriesAsync(Func<CancellationToken, Task<HttpResponseMessage>> attempt, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendWithRetriesAsync(Func<HttpRequestMessage> create, string? scope, bool retry, CancellationToken cancellationToken)
     {
-        for (var retry = 0; ; retry++)
+        for (var attempt = 0; ; attempt++)
         {
             HttpResponseMessage response;
             try
             {
-                response = await attempt(cancellationToken);
+                using var request = create();
+                if (scope is not null)
+                {
+                    Authorize(request, scope);
+                }
+
+                Interlocked.Increment(ref _roundTrips);
+                response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             }
-            catch (HttpRequestException) when (retry < MaxRetries)
+            catch (HttpRequestException) when (retry && attempt < MaxRetries)
             {
-                await Task.Delay(Backoff(retry), cancellationToken);
+                await Task.Delay(Backoff(attempt), cancellationToken);
                 continue;
             }
 
-            if (retry >= MaxRetries || !(response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode is 500 or 502 or 503 or 504))
+            if (!retry || attempt >= MaxRetries || !(response.StatusCode == HttpStatusCode.TooManyRequests || (int)response.StatusCode is 500 or 502 or 503 or 504))
             {
                 return response;
             }
 
-            var wait = response.Headers.RetryAfter?.Delta is { } delta && delta >= TimeSpan.Zero && delta <= TimeSpan.FromSeconds(10) ? delta : Backoff(retry);
+            var wait = response.Headers.RetryAfter?.Delta is { } delta && delta >= TimeSpan.Zero && delta <= TimeSpan.FromSeconds(10) ? delta : Backoff(attempt);
             response.Dispose();
             await Task.Delay(wait, cancellationToken);
         }
@@ -705,14 +706,7 @@ public sealed class RegistryClient
             return request;
         }
 
-        using var response = await WithRetriesAsync(
-            async token =>
-            {
-                using var request = Create();
-                Interlocked.Increment(ref _roundTrips);
-                return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
-            },
-            cancellationToken);
+        using var response = await SendWithRetriesAsync(Create, scope: null, retry: true, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             var description = await ErrorDescriptionAsync(response, cancellationToken);

@@ -217,6 +217,17 @@ public sealed class SignatureStore(RegistryClient registry, TimeProvider time)
             return [await read(items[0], cancellationToken)];
         }
 
+        return await ReadConcurrentlyAsync(items, read, cancellationToken);
+    }
+
+    /// <summary>
+    /// The several-item case of <see cref="ReadInOrderAsync"/>, in its own method: the JIT compiles a generic async
+    /// method's state machine whole, so naming <c>Parallel</c> in the caller loaded its assembly for one item too.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static async Task<IReadOnlyList<TResult>> ReadConcurrentlyAsync<TItem, TResult>(
+        IReadOnlyList<TItem> items, Func<TItem, CancellationToken, Task<TResult>> read, CancellationToken cancellationToken)
+    {
         var results = new TResult[items.Count];
         await Parallel.ForEachAsync(
             Enumerable.Range(0, items.Count),
