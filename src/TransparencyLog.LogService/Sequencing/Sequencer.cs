@@ -647,7 +647,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
                     && reader.GetFieldValue<DateTimeOffset>(2) <= now;
                 await reader.NextResultAsync(cancellationToken);
                 held &= !await reader.ReadAsync(cancellationToken);
+                // log_append's answer, the new size: reading it is also where a refusal raised after its row
+                // description surfaces.
                 await reader.NextResultAsync(cancellationToken);
+                held &= await reader.ReadAsync(cancellationToken) && reader.GetInt64(0) == predicted.Size;
             }
             catch (PostgresException e) when (e.SqlState.Length == 5 && e.SqlState[..2] is "22" or "23")
             {
