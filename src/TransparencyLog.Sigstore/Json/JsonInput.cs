@@ -46,7 +46,8 @@ public static class JsonInput
     /// <see cref="InvalidOperationException"/> when read (found by reading, 2026-12-06: <c>{"kind":"\ud800"}</c>
     /// crashed the Rekor and bundle parsers). Text without <c>\u</c> cannot hold one and is not scanned again.
     /// </summary>
-    private static void CheckEscapes(ReadOnlySpan<byte> utf8Json, JsonDocumentOptions options)
+    /// <exception cref="JsonException">An escaped string does not decode (or the text is not JSON).</exception>
+    internal static void CheckEscapes(ReadOnlySpan<byte> utf8Json, JsonDocumentOptions options)
     {
         if (utf8Json.IndexOf("\\u"u8) < 0)
         {

@@ -2,6 +2,7 @@ using System.Text;
 using TransparencyLog.Sigstore.Bundles;
 using TransparencyLog.Sigstore.Rekor;
 using TransparencyLog.Sigstore.TrustRoot;
+using TransparencyLog.Sigstore.Tuf;
 
 namespace TransparencyLog.Sigstore.Tests.Json;
 
@@ -37,6 +38,14 @@ public sealed class EscapedSurrogateTests
     {
         Assert.Throws<BundleFormatException>(() => TrustedRoot.Parse("""{"mediaType":"\ud83d","tlogs":[]}"""));
         Assert.Throws<BundleFormatException>(() => TrustedRoot.ParseLogInstance("""{"baseUrl":"\ud83d"}"""));
+    }
+
+    [Fact]
+    public void TufMetadata_EscapedLoneSurrogate_BadFormat()
+    {
+        var error = Assert.Throws<TufException>(() => TufMetadata.Parse("""{"signed":{"_type":"\ud800"},"signatures":[]}"""u8));
+
+        Assert.Equal(TufError.BadFormat, error.Error);
     }
 
     [Fact]
