@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TransparencyLog.Sigstore.Json;
 
 namespace TransparencyLog.Sigstore.Bundles;
 
@@ -50,7 +51,7 @@ public sealed record Bundle(
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json, ProtoJson.DocumentOptions);
+            document = JsonInput.Parse(json, ProtoJson.DocumentOptions);
         }
         catch (JsonException)
         {

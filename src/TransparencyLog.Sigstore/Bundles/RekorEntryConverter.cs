@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TransparencyLog.Sigstore.Json;
 
 namespace TransparencyLog.Sigstore.Bundles;
 
@@ -16,7 +17,7 @@ public static class RekorEntryConverter
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json, ProtoJson.DocumentOptions);
+            document = JsonInput.Parse(json, ProtoJson.DocumentOptions);
         }
         catch (JsonException)
         {
@@ -51,7 +52,7 @@ public static class RekorEntryConverter
         ArgumentNullException.ThrowIfNull(json);
         try
         {
-            using var document = JsonDocument.Parse(json, ProtoJson.DocumentOptions);
+            using var document = JsonInput.Parse(json, ProtoJson.DocumentOptions);
             return document.RootElement.ValueKind == JsonValueKind.Object
                 ? Bundle.ParseTlogEntry(document.RootElement, "entry")
                 : throw new BundleFormatException("the log response must be a JSON object");
@@ -81,7 +82,7 @@ public static class RekorEntryConverter
         string apiVersion;
         try
         {
-            using var bodyDocument = JsonDocument.Parse(body, ProtoJson.DocumentOptions);
+            using var bodyDocument = JsonInput.Parse(body, ProtoJson.DocumentOptions);
             kind = ProtoJson.String(bodyDocument.RootElement, "kind", "body.kind");
             apiVersion = ProtoJson.String(bodyDocument.RootElement, "apiVersion", "body.apiVersion");
         }

@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TransparencyLog.Sigstore.Bundles;
+using TransparencyLog.Sigstore.Json;
 
 namespace TransparencyLog.Sigstore.TrustRoot;
 
@@ -49,7 +50,7 @@ public sealed record SigningConfig(
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json, ProtoJson.DocumentOptions);
+            document = JsonInput.Parse(json, ProtoJson.DocumentOptions);
         }
         catch (JsonException)
         {

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TransparencyLog.Sigstore.Bundles;
+using TransparencyLog.Sigstore.Json;
 using TransparencyLog.Sigstore.Keys;
 
 namespace TransparencyLog.Sigstore.TrustRoot;
@@ -217,7 +218,7 @@ public sealed record TrustedRoot(
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json, ProtoJson.DocumentOptions);
+            document = JsonInput.Parse(json, ProtoJson.DocumentOptions);
         }
         catch (JsonException)
         {
@@ -270,7 +271,7 @@ public sealed record TrustedRoot(
         ArgumentNullException.ThrowIfNull(json);
         try
         {
-            using var document = JsonDocument.Parse(json, ProtoJson.DocumentOptions);
+            using var document = JsonInput.Parse(json, ProtoJson.DocumentOptions);
             return document.RootElement.ValueKind == JsonValueKind.Object
                 ? ParseLog(document.RootElement, "tlogInstance")
                 : throw new BundleFormatException("a transparency log instance must be a JSON object");

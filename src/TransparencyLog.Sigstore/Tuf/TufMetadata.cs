@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TransparencyLog.Sigstore.Json;
 using TransparencyLog.Sigstore.Keys;
 
 namespace TransparencyLog.Sigstore.Tuf;
@@ -96,7 +97,10 @@ public sealed class TufMetadata
         {
             // A member named twice would otherwise throw ArgumentException when first read (found by the tuf-metadata
             // fuzz target); clients disagree on which copy wins, so such a file is refused outright.
-            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 32, AllowDuplicateProperties = false });
+            var options = new JsonDocumentOptions { MaxDepth = 32, AllowDuplicateProperties = false };
+            node = JsonNode.Parse(json, documentOptions: options);
+            // An escaped surrogate without its pair ("\ud800") would throw InvalidOperationException when read.
+            JsonInput.CheckEscapes(json, options);
         }
         catch (JsonException ex)
         {
