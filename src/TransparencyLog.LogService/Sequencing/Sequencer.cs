@@ -469,11 +469,8 @@ internal sealed partial class Sequencer : IAsyncDisposable
             {
                 var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash FROM log_lock_head($1)");
                 lockHead.Parameters.AddWithValue(_log.Id);
-                var duplicates = new NpgsqlBatchCommand("SELECT leaf_hash, idx FROM entries WHERE log_id = $1 AND leaf_hash = ANY($2)");
-                duplicates.Parameters.AddWithValue(_log.Id);
-                duplicates.Parameters.Add(new NpgsqlParameter { Value = unique.Select(i => batch[i].Entry.LeafHash.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
                 read.BatchCommands.Add(lockHead);
-                read.BatchCommands.Add(duplicates);
+                read.BatchCommands.Add(LoggedLeaves(unique.Select(i => batch[i].Entry.LeafHash)));
                 await using var reader = await read.ExecuteReaderAsync(cancellationToken);
                 if (!await reader.ReadAsync(cancellationToken))
                 {
@@ -626,11 +623,8 @@ internal sealed partial class Sequencer : IAsyncDisposable
         {
             var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash, checkpoint_time FROM log_lock_head($1)");
             lockHead.Parameters.AddWithValue(_log.Id);
-            var duplicates = new NpgsqlBatchCommand("SELECT 1 FROM entries WHERE log_id = $1 AND leaf_hash = ANY($2) LIMIT 1");
-            duplicates.Parameters.AddWithValue(_log.Id);
-            duplicates.Parameters.Add(new NpgsqlParameter { Value = leaves.Select(l => l.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
             write.BatchCommands.Add(lockHead);
-            write.BatchCommands.Add(duplicates);
+            write.BatchCommands.Add(LoggedLeaves(leaves));
             write.BatchCommands.Add(Append(batch, appended, signatures, integratedTime, touched, head));
             try
             {
@@ -915,6 +909,20 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
 
         return edge;
+    }
+
+    /// <summary>
+    /// Which of <paramref name="leaves"/> the log already holds, with their indices: one probe of the
+    /// <c>(log_id, leaf_hash)</c> index per leaf. Never with a LIMIT: with one, the planner may walk the entries in index
+    /// order hoping to meet a match early, and a batch's probe that finds none (the usual case) then reads the whole
+    /// log (measured: 12 ms and 1,146 buffers per batch at 100,000 entries).
+    /// </summary>
+    private NpgsqlBatchCommand LoggedLeaves(IEnumerable<Hash> leaves)
+    {
+        var command = new NpgsqlBatchCommand("SELECT leaf_hash, idx FROM entries WHERE log_id = $1 AND leaf_hash = ANY($2)");
+        command.Parameters.AddWithValue(_log.Id);
+        command.Parameters.Add(new NpgsqlParameter { Value = leaves.Select(static l => l.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        return command;
     }
 
     /// <summary>
