@@ -257,7 +257,8 @@ internal static class CertificatePath
         {
             return Verify(algorithm, issuer.PublicKey.ExportSubjectPublicKeyInfo(), tbs.Span, signature, out problem);
         }
-        catch (Exception ex) when (ex is CryptographicException or AsnContentException)
+        // PlatformNotSupportedException: an issuer key on a named curve the platform does not know.
+        catch (Exception ex) when (ex is CryptographicException or AsnContentException or PlatformNotSupportedException)
         {
             problem = "the issuer's key or the signature is malformed";
             return false;

@@ -26,7 +26,9 @@ internal static class SignatureKey
         {
             return SignatureVerification.VerifyData(oid, spki, hash, data, signature, acceptRsaPss: true);
         }
-        catch (Exception ex) when (ex is CryptographicException or AsnContentException)
+        // PlatformNotSupportedException: an EC key on a named curve the platform does not know (found by fuzzing
+        // bundle-verify: a leaf certificate's key on curve 0.37.9032.10045.3.1.7).
+        catch (Exception ex) when (ex is CryptographicException or AsnContentException or PlatformNotSupportedException)
         {
             return false;
         }

@@ -30,6 +30,14 @@ public sealed class UnknownCurveKeyTests
     private static string UnknownCurvePem() => PemEncoding.WriteString("PUBLIC KEY", UnknownCurveSpki()) + "\n";
 
     [Fact]
+    public void SignatureKeyVerify_KeyOnUnknownCurve_VerifiesNothing()
+    {
+        // Found by CI's fuzzing of bundle-verify: a bundle's leaf certificate with a key on an unknown curve made the
+        // offline verifier throw instead of refusing the signature.
+        Assert.False(Sigstore.Verification.SignatureKey.Verify(UnknownCurveSpki(), "artifact"u8, new byte[64]));
+    }
+
+    [Fact]
     public void ProposedEntryParse_HashedRekordKeyOnUnknownCurve_IsRejected()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
