@@ -1,7 +1,5 @@
 using System.Net;
 using System.Text;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace TransparencyLog.Admission.Tests.Webhook;
 
@@ -12,31 +10,17 @@ namespace TransparencyLog.Admission.Tests.Webhook;
 /// </summary>
 public sealed class ReviewShapeTests : IAsyncLifetime
 {
-    private readonly string _policies = Directory.CreateTempSubdirectory("tlog-admission-shape-").FullName;
-    private WebApplicationFactory<Program> _host = null!;
+    private PassAllWebhookHost _host = null!;
     private HttpClient _client = null!;
 
     public Task InitializeAsync()
     {
-        File.WriteAllText(
-            Path.Combine(_policies, "pass.yaml"),
-            "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: pass}\nspec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: pass}}]\n");
-        _host = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
-            .UseEnvironment("Production")
-            .UseSetting("Admission:PoliciesDirectory", _policies)
-            // The test server replaces Kestrel, so the serving certificate is never read.
-            .UseSetting("Admission:CertificatePath", Path.Combine(_policies, "unused.pem"))
-            .UseSetting("Admission:KeyPath", Path.Combine(_policies, "unused.key")));
-        _client = _host.CreateClient();
+        _host = PassAllWebhookHost.Start();
+        _client = _host.Client;
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _host.DisposeAsync();
-        Directory.Delete(_policies, recursive: true);
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Theory]
     [InlineData("[]")]

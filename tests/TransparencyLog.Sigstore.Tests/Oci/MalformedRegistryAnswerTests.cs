@@ -24,35 +24,22 @@ public sealed class MalformedRegistryAnswerTests : IDisposable
     [InlineData("\"t0ken\"")]
     [InlineData("{\"token\":5}")]
     [InlineData("{\"token\":{\"value\":\"t0ken\"}}")]
-    public async Task BearerChallenge_TokenAnswerOfAnotherShape_RefusedAsUnauthorized(string answer)
+    public Task BearerChallenge_TokenAnswerOfAnotherShape_RefusedAsUnauthorized(string answer) =>
+        AssertTokenAnswerRefusedAsync(Encoding.UTF8.GetBytes(answer));
+
+    [Fact]
+    public Task BearerChallenge_TokenNotUtf8_RefusedAsUnauthorized() =>
+        AssertTokenAnswerRefusedAsync([.. "{\"token\":\"t"u8, 0xff, .. "\"}"u8]);
+
+    /// <summary>A registry that challenges for a Bearer token and whose token service answers <paramref name="answer"/>.</summary>
+    private async Task AssertTokenAnswerRefusedAsync(byte[] answer)
     {
         await using var fake = await FakeRegistry.StartAsync(async (registry, context) =>
         {
             if (context.Request.Path == "/token")
             {
                 context.Response.ContentType = "application/json";
-                await context.Response.WriteAsync(answer);
-                return;
-            }
-
-            context.Response.StatusCode = 401;
-            context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"http://{registry.Address}/token\",service=\"fake\"";
-        });
-        var client = new RegistryClient(_http, fake.Address, null, allowInsecure: false);
-
-        var error = await Assert.ThrowsAsync<OciException>(() => client.GetManifestAsync("team/app", "v1", CancellationToken.None));
-
-        Assert.Equal("REGISTRY_UNAUTHORIZED", error.Code);
-    }
-
-    [Fact]
-    public async Task BearerChallenge_TokenNotUtf8_RefusedAsUnauthorized()
-    {
-        await using var fake = await FakeRegistry.StartAsync(async (registry, context) =>
-        {
-            if (context.Request.Path == "/token")
-            {
-                await context.Response.Body.WriteAsync((byte[])[.. "{\"token\":\"t"u8, 0xff, .. "\"}"u8]);
+                await context.Response.Body.WriteAsync(answer);
                 return;
             }
 
