@@ -185,6 +185,44 @@ public sealed class LogWitnessingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FailOpen_AppendsInQuickSuccession_OneRoundPerIntervalAndTheNextCoversThemAll()
+    {
+        var (origin, vkey) = await ReadLogIdentityAsync();
+        var interval = TimeSpan.FromSeconds(5);
+        await using var log = await StartLogAsync("FailOpen", new Dictionary<string, string>
+        {
+            ["Witnessing__FailOpenRoundIntervalMilliseconds"] = ((int)interval.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        await StartWitnessesAsync(origin, vkey, 0, 1, 2);
+
+        using (var first = await log.AppendAsync())
+        {
+            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        }
+
+        await WaitForCosignedSizeAsync(log, vkey, 1, TimeSpan.FromSeconds(60));
+        var firstCosigned = DateTime.UtcNow;
+        var roundsBefore = await CompletedRoundsAsync(log);
+
+        // Five more entries, each its own batch: before pacing, every one of them started a round of its own.
+        for (var i = 0; i < 5; i++)
+        {
+            using var append = await log.AppendAsync();
+            Assert.Equal(HttpStatusCode.Created, append.StatusCode);
+        }
+
+        // No further append: the paced round must still come, and ask for the newest checkpoint, which covers all five.
+        await WaitForCosignedSizeAsync(log, vkey, 6, interval + TimeSpan.FromSeconds(60));
+        var rounds = await CompletedRoundsAsync(log) - roundsBefore;
+
+        // The first round started before its cosigned checkpoint was served, so at most one further round fits in each
+        // interval of the span since then; the last of them covered every entry.
+        var span = DateTime.UtcNow - firstCosigned;
+        var allowed = 1 + (int)(span / interval);
+        Assert.InRange(rounds, 1, allowed);
+    }
+
+    [Fact]
     public async Task TlogVerifyConsistency_TwoOfThreeCosigned_PolicyMetButAllOfThreeRefused()
     {
         var (origin, vkey) = await ReadLogIdentityAsync();
@@ -374,6 +412,30 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         var all = WitnessPolicy.Parse((await File.ReadAllTextAsync(_trio.PolicyFile)).Replace("group main 2", "group main all", StringComparison.Ordinal));
         Assert.False(all.Verify(checkpoint, out _));
     }
+
+    /// <summary>Polls <c>/checkpoint</c> until it carries the quorum's cosignatures on at least <paramref name="size"/>.</summary>
+    private async Task WaitForCosignedSizeAsync(LogProcess log, string vkey, long size, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var checkpoint = await log.Client.GetStringAsync("/checkpoint");
+            if (_trio.Policy.Verify(checkpoint, out _) && new NoteVerifier(vkey).TryVerifyCheckpoint(checkpoint, out var head) && head!.Size >= size)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no checkpoint of size {size} cosigned within {within.TotalSeconds} s; last:\n{checkpoint}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Witnessing rounds the log has completed (met or unmet), from its <c>/metrics</c>.</summary>
+    private static async Task<double> CompletedRoundsAsync(LogProcess log) =>
+        (await log.Client.GetStringAsync("/metrics"))
+            .Split('\n')
+            .Where(line => line.StartsWith("tlog_witness_quorum_wait_seconds_count{", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Starts the log once without witnessing to learn its origin and verifier key (kept in the state directory).</summary>
     private async Task<(string Origin, string VerifierKey)> ReadLogIdentityAsync()
