@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # PostgreSQL's CPU per appended entry in the append path alone, before and after a migration (issue 13): no service,
-# no HTTP. Starts a private cluster (fsync on, pg_stat_statements with track = all, track_functions = pl), records
+# no HTTP. Starts a private cluster (fsync on, pg_stat_statements with track = all, track_functions = all), records
 # valid batches once (bodies shaped like hashedrekord entries, three search keys each, the tiles the batch changes,
 # a checkpoint naming the new size), then replays the same batches into fresh databases migrated up to (not
 # including) migration BEFORE and with every migration, alternating A/B, one transaction per batch as the sequencer
@@ -39,12 +39,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "==> private PostgreSQL on 127.0.0.1:$port in $work/pg (pg_stat_statements, track_functions = pl)"
+echo "==> private PostgreSQL on 127.0.0.1:$port in $work/pg (pg_stat_statements, track_functions = all)"
 scripts/pg.sh start "$work/pg" "$port"
 cat >>"$work/pg/data/postgresql.conf" <<'CONF'
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all
-track_functions = pl
+track_functions = all
 CONF
 scripts/pg.sh stop "$work/pg"
 scripts/pg.sh start "$work/pg" "$port"
