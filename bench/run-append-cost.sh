@@ -6,7 +6,7 @@
 # including) migration BEFORE and with every migration, alternating A/B, one transaction per batch as the sequencer
 # sends it: head lock, duplicate lookup, log_append, COMMIT.
 #
-# Usage: bench/run-append-cost.sh [--before 0010] [--batches 16,64,256] [--entries 6400] [--rounds 2] [--keep]
+# Usage: bench/run-append-cost.sh [--before 0011] [--batches 16,64,256] [--entries 6400] [--rounds 2] [--keep]
 # Prints per run: the backend's CPU time per entry (utime + stime from /proc; the replay's own reads of the recorded
 # batches are included and equal on both sides), log_append's time per entry (track_functions) and the time of its
 # main statements (pg_stat_statements; wall time, so inflated on a busy machine), WAL bytes per entry, load average.
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-before=0010 batches=16,64,256 entries=6400 rounds=2 keep=false
+before=0011 batches=16,64,256 entries=6400 rounds=2 keep=false
 while [[ $# -gt 0 ]]; do
   case $1 in
     --before) before=$2; shift 2 ;;
