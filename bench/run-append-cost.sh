@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # PostgreSQL's CPU per appended entry in the append path alone, before and after a migration (issue 13): no service,
-# no HTTP. Starts a private cluster (fsync on, pg_stat_statements with track = all, track_functions = pl), records
+# no HTTP. Starts a private cluster (fsync on, pg_stat_statements with track = all, track_functions = all), records
 # valid batches once (bodies shaped like hashedrekord entries, three search keys each, the tiles the batch changes,
 # a checkpoint naming the new size), then replays the same batches into fresh databases migrated up to (not
 # including) migration BEFORE and with every migration, alternating A/B, one transaction per batch as the sequencer
 # sends it: head lock, duplicate lookup, log_append, COMMIT.
 #
-# Usage: bench/run-append-cost.sh [--before 0010] [--batches 16,64,256] [--entries 6400] [--rounds 2] [--keep]
+# Usage: bench/run-append-cost.sh [--before 0011] [--batches 16,64,256] [--entries 6400] [--rounds 2] [--keep]
 # Prints per run: the backend's CPU time per entry (utime + stime from /proc; the replay's own reads of the recorded
 # batches are included and equal on both sides), log_append's time per entry (track_functions) and the time of its
 # main statements (pg_stat_statements; wall time, so inflated on a busy machine), WAL bytes per entry, load average.
+# Then the per-batch calls 0011 changed, alone: the head lock and the checkpoint check as 0003 made them (SQL
+# functions with SET, planned again in every transaction) and as the current migrations do, 5,000 transactions each
+# in one backend, alternating, --rounds times (wall µs per transaction; compare within a round).
 # It measures; it is not a test and exits 0 whatever the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-before=0010 batches=16,64,256 entries=6400 rounds=2 keep=false
+before=0011 batches=16,64,256 entries=6400 rounds=2 keep=false
 while [[ $# -gt 0 ]]; do
   case $1 in
     --before) before=$2; shift 2 ;;
@@ -39,12 +42,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "==> private PostgreSQL on 127.0.0.1:$port in $work/pg (pg_stat_statements, track_functions = pl)"
+echo "==> private PostgreSQL on 127.0.0.1:$port in $work/pg (pg_stat_statements, track_functions = all)"
 scripts/pg.sh start "$work/pg" "$port"
 cat >>"$work/pg/data/postgresql.conf" <<'CONF'
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all
-track_functions = pl
+track_functions = all
 CONF
 scripts/pg.sh stop "$work/pg"
 scripts/pg.sh start "$work/pg" "$port"
@@ -178,4 +181,52 @@ for ((r = 1; r <= rounds; r++)); do
     replay before "$b"
     replay after "$b"
   done
+done
+
+echo "==> the per-batch calls alone: 5,000 transactions each in one backend, rolled back, alternating (wall µs per transaction)"
+psql_db replay_after -q >/dev/null <<'SQL'
+CREATE FUNCTION bench.lock_0003(p_log integer) RETURNS TABLE (tree_size bigint, root_hash bytea, checkpoint_time timestamptz)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+    SELECT l.tree_size, l.root_hash, l.checkpoint_time FROM public.logs l WHERE l.id = p_log FOR UPDATE
+$$;
+-- The head read and log_append's checkpoint check, as 0003 to 0010 made it and as 0011 writes it out.
+CREATE FUNCTION bench.check_0003(p_log integer) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE head public.logs%ROWTYPE;
+BEGIN
+    SELECT * INTO head FROM public.logs WHERE id = p_log;
+    RETURN public.checkpoint_names(head.checkpoint, public.log_origin(head.kind, head.name, head.tree_id), head.tree_size, head.root_hash);
+END $$;
+CREATE FUNCTION bench.check_0011(p_log integer) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE head public.logs%ROWTYPE;
+BEGIN
+    SELECT * INTO head FROM public.logs WHERE id = p_log;
+    RETURN split_part(head.checkpoint, E'\n', 1) = (CASE head.kind WHEN 'rekor-v1' THEN head.name || ' - ' || head.tree_id::text ELSE head.name END)
+       AND split_part(head.checkpoint, E'\n', 2) = head.tree_size::text
+       AND split_part(head.checkpoint, E'\n', 3) = encode(head.root_hash, 'base64');
+END $$;
+CREATE PROCEDURE bench.calls(which text, n integer, INOUT us numeric DEFAULT 0) LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; r record;
+BEGIN
+    t0 := clock_timestamp();
+    FOR i IN 1 .. n LOOP
+        CASE which
+            WHEN 'lock_0003' THEN SELECT * INTO r FROM bench.lock_0003(1);
+            WHEN 'log_lock_head' THEN SELECT * INTO r FROM public.log_lock_head(1);
+            WHEN 'check_0003' THEN IF NOT bench.check_0003(1) THEN RAISE EXCEPTION 'check_0003 refused the head'; END IF;
+            ELSE IF NOT bench.check_0011(1) THEN RAISE EXCEPTION 'check_0011 refused the head'; END IF;
+        END CASE;
+        ROLLBACK;
+    END LOOP;
+    us := round(extract(epoch FROM clock_timestamp() - t0) * 1e6 / n, 1);
+END $$;
+SQL
+printf "%-6s %14s %14s %14s %14s %6s\n" round "lock (0003)" "log_lock_head" "check (0003)" "check (0011)" load
+for ((r = 1; r <= rounds; r++)); do
+  line=$(printf "%-6s" "$r")
+  for w in lock_0003 log_lock_head check_0003 check_0011; do
+    line+=$(printf " %14s" "$(psql_db replay_after -At -c "CALL bench.calls('$w', 5000)")")
+  done
+  echo "$line $(cut -d' ' -f1 /proc/loadavg)"
 done

@@ -417,7 +417,6 @@ internal sealed partial class Sequencer : IAsyncDisposable
     /// </summary>
     private async Task<Written> WriteAsync(List<Pending> batch, CancellationToken cancellationToken)
     {
-        var outcomes = new AppendOutcome[batch.Count];
         if (_integrity.IsSuspended(_log.Id))
         {
             throw new LogSuspendedException();
@@ -426,18 +425,9 @@ internal sealed partial class Sequencer : IAsyncDisposable
         // Before the lock: the batch's own duplicates, and SETs signed for the indices the edge of the last batch
         // written predicts. Batch N's commit is usually still in flight here, so this CPU work overlaps its fsync.
         var integratedTime = _time.GetUtcNow().ToUnixTimeSeconds();
-        var seen = new HashSet<Hash>(batch.Count);
-        var unique = new List<int>(batch.Count);
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (seen.Add(batch[i].Entry.LeafHash))
-            {
-                unique.Add(i);
-            }
-        }
-
         var predicted = _edge;
-        var presigned = predicted is null ? null : await SignEntriesAsync(batch, unique, predicted.Size, integratedTime, cancellationToken);
+        var proposed = Assign(batch, [], predicted?.Size ?? 0);
+        var presigned = predicted is null ? null : await SignEntriesAsync(batch, proposed.Appended, integratedTime, cancellationToken);
 
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         NpgsqlTransaction? transaction = null;
@@ -447,7 +437,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
             if (predicted is not null && presigned is not null)
             {
                 _edge = null;
-                if (await TryWritePredictedAsync(batch, unique, predicted, presigned, integratedTime, connection, transaction, cancellationToken) is { } written)
+                if (await TryWritePredictedAsync(batch, proposed, predicted, presigned, integratedTime, connection, transaction, cancellationToken) is { } written)
                 {
                     return written;
                 }
@@ -464,13 +454,13 @@ internal sealed partial class Sequencer : IAsyncDisposable
             // earlier commit, including the previous batch's) find which of the batch's leaves are already in the log.
             long size;
             Hash root;
-            var existing = new Dictionary<Hash, long>();
+            var logged = new Dictionary<Hash, long>();
             await using (var read = new NpgsqlBatch(connection, transaction))
             {
                 var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash FROM log_lock_head($1)");
                 lockHead.Parameters.AddWithValue(_log.Id);
                 read.BatchCommands.Add(lockHead);
-                read.BatchCommands.Add(LoggedLeaves(unique.Select(i => batch[i].Entry.LeafHash)));
+                read.BatchCommands.Add(LoggedLeaves(proposed.Leaves));
                 await using var reader = await read.ExecuteReaderAsync(cancellationToken);
                 if (!await reader.ReadAsync(cancellationToken))
                 {
@@ -482,7 +472,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 await reader.NextResultAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    existing[Hash.FromBytes((byte[])reader[0])] = reader.GetInt64(1);
+                    logged[Hash.FromBytes((byte[])reader[0])] = reader.GetInt64(1);
                 }
             }
 
@@ -492,62 +482,30 @@ internal sealed partial class Sequencer : IAsyncDisposable
             var edge = predictionHeld ? predicted! : await LoadEdgeAsync(connection, transaction, size, root, cancellationToken);
             _edge = null;
 
-            var appended = new List<(int Position, long Index)>(unique.Count);
-            var leaves = new List<Hash>(unique.Count);
-            var next = size;
-            for (var i = 0; i < batch.Count; i++)
+            var assignment = Assign(batch, logged, size);
+            if (assignment.Appended.Count == 0)
             {
-                var leaf = batch[i].Entry.LeafHash;
-                if (existing.TryGetValue(leaf, out var index))
-                {
-                    outcomes[i] = new AlreadyPresent(index);
-                    continue;
-                }
-
-                existing[leaf] = next;
-                appended.Add((i, next));
-                leaves.Add(leaf);
-                next++;
-            }
-
-            _duplicates.Inc(batch.Count - appended.Count);
-            if (appended.Count == 0)
-            {
+                _duplicates.Inc(batch.Count);
                 await transaction.RollbackAsync(cancellationToken);
                 _edge = edge;
                 await transaction.DisposeAsync();
                 await connection.DisposeAsync();
-                return new Written(null, null, null, outcomes, appended, [], integratedTime, [], [], null);
+                return new Written(null, null, null, assignment.Outcomes, assignment.Appended, [], integratedTime, [], [], null);
             }
 
             // SETs cover the index: the presigned ones hold when every unique leaf took its predicted index.
-            var signatures = predictionHeld && presigned is not null && appended.Count == unique.Count
+            var signatures = predictionHeld && presigned is not null && assignment.Appended.Count == proposed.Appended.Count
                 ? presigned
-                : await SignEntriesAsync(batch, appended.Select(a => a.Position).ToList(), size, integratedTime, cancellationToken);
+                : await SignEntriesAsync(batch, assignment.Appended, integratedTime, cancellationToken);
 
-            var touched = edge.Append(leaves.ToArray());
-            var newRoot = edge.Root;
-            var newSize = edge.Size;
-            var now = _time.GetUtcNow();
-            var checkpoint = await _log.SignCheckpointAsync(newSize, newRoot, now, cancellationToken);
-            var head = new TreeHead(newSize, newRoot, checkpoint, now);
-
+            var (touched, head) = await ExtendAsync(edge, assignment.Leaves, cancellationToken);
             await using (var write = new NpgsqlBatch(connection, transaction))
             {
-                write.BatchCommands.Add(Append(batch, appended, signatures, integratedTime, touched, head));
+                write.BatchCommands.Add(Append(batch, assignment.Appended, signatures, integratedTime, touched, head));
                 await write.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            // The edge is read by proofs after the commit while the next batch extends it: take the partial tiles now.
-            var partial = edge.PartialTiles;
-
-            // Sent, not awaited: the next batch's lock waits for it in PostgreSQL, and CompleteAsync answers from it.
-            // Not cancelled by shutdown, which waits for it instead: the client learns what really happened.
-            var commit = transaction.CommitAsync(CancellationToken.None);
-
-            // The prediction for the next batch; it holds only if this commit succeeds, which the next lock shows.
-            _edge = edge;
-            return new Written(connection, transaction, commit, outcomes, appended, signatures, integratedTime, touched, partial, head);
+            return SendCommit(connection, transaction, edge, assignment, signatures, integratedTime, touched, head);
         }
         catch
         {
@@ -576,7 +534,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     /// </remarks>
     private async Task<Written?> TryWritePredictedAsync(
         List<Pending> batch,
-        List<int> unique,
+        Assignment assignment,
         TreeEdge predicted,
         byte[]?[] signatures,
         long integratedTime,
@@ -586,37 +544,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     {
         var expectedSize = predicted.Size;
         var expectedRoot = predicted.Root;
-        var outcomes = new AppendOutcome[batch.Count];
-        var appended = new List<(int Position, long Index)>(unique.Count);
-        var indices = new Dictionary<Hash, long>(unique.Count);
-        var leaves = new Hash[unique.Count];
-        for (var j = 0; j < unique.Count; j++)
-        {
-            var leaf = batch[unique[j]].Entry.LeafHash;
-            appended.Add((unique[j], expectedSize + j));
-            indices[leaf] = expectedSize + j;
-            leaves[j] = leaf;
-        }
-
-        var first = new bool[batch.Count];
-        foreach (var position in unique)
-        {
-            first[position] = true;
-        }
-
-        for (var i = 0; i < batch.Count; i++)
-        {
-            // The batch's own repeats: answered with the index of their first copy, as the ordinary path does.
-            if (!first[i])
-            {
-                outcomes[i] = new AlreadyPresent(indices[batch[i].Entry.LeafHash]);
-            }
-        }
-
-        var touched = predicted.Append(leaves);
-        var now = _time.GetUtcNow();
-        var checkpoint = await _log.SignCheckpointAsync(predicted.Size, predicted.Root, now, cancellationToken);
-        var head = new TreeHead(predicted.Size, predicted.Root, checkpoint, now);
+        var (touched, head) = await ExtendAsync(predicted, assignment.Leaves, cancellationToken);
 
         var held = false;
         await using (var write = new NpgsqlBatch(connection, transaction))
@@ -624,8 +552,8 @@ internal sealed partial class Sequencer : IAsyncDisposable
             var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash, checkpoint_time FROM log_lock_head($1)");
             lockHead.Parameters.AddWithValue(_log.Id);
             write.BatchCommands.Add(lockHead);
-            write.BatchCommands.Add(LoggedLeaves(leaves));
-            write.BatchCommands.Add(Append(batch, appended, signatures, integratedTime, touched, head));
+            write.BatchCommands.Add(LoggedLeaves(assignment.Leaves));
+            write.BatchCommands.Add(Append(batch, assignment.Appended, signatures, integratedTime, touched, head));
             try
             {
                 await using var reader = await write.ExecuteReaderAsync(cancellationToken);
@@ -638,13 +566,13 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 // time order, so that too sends the batch the ordinary way.
                 held = reader.GetInt64(0) == expectedSize
                     && Hash.FromBytes((byte[])reader[1]) == expectedRoot
-                    && reader.GetFieldValue<DateTimeOffset>(2) <= now;
+                    && reader.GetFieldValue<DateTimeOffset>(2) <= head.SignedAt;
                 await reader.NextResultAsync(cancellationToken);
                 held &= !await reader.ReadAsync(cancellationToken);
                 // log_append's answer, the new size: reading it is also where a refusal raised after its row
                 // description surfaces.
                 await reader.NextResultAsync(cancellationToken);
-                held &= await reader.ReadAsync(cancellationToken) && reader.GetInt64(0) == predicted.Size;
+                held &= await reader.ReadAsync(cancellationToken) && reader.GetInt64(0) == head.Size;
             }
             catch (PostgresException e) when (e.SqlState.Length == 5 && e.SqlState[..2] is "22" or "23")
             {
@@ -660,23 +588,87 @@ internal sealed partial class Sequencer : IAsyncDisposable
             return null;
         }
 
-        _duplicates.Inc(batch.Count - appended.Count);
-        var partial = predicted.PartialTiles;
+        return SendCommit(connection, transaction, predicted, assignment, signatures, integratedTime, touched, head);
+    }
+
+    /// <summary>
+    /// A batch's indices, the same for both paths: each leaf neither in <paramref name="logged"/> (leaves already in
+    /// the log, with their indices) nor earlier in the batch takes the next index from <paramref name="firstIndex"/>;
+    /// a repeat is answered with the index of the copy already logged or taken (the outcomes of the others are set
+    /// after the commit). <paramref name="logged"/> gains the batch's new leaves.
+    /// </summary>
+    private static Assignment Assign(List<Pending> batch, Dictionary<Hash, long> logged, long firstIndex)
+    {
+        var outcomes = new AppendOutcome[batch.Count];
+        var appended = new List<(int Position, long Index)>(batch.Count);
+        var leaves = new List<Hash>(batch.Count);
+        var next = firstIndex;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var leaf = batch[i].Entry.LeafHash;
+            if (logged.TryGetValue(leaf, out var index))
+            {
+                outcomes[i] = new AlreadyPresent(index);
+                continue;
+            }
+
+            logged[leaf] = next;
+            appended.Add((i, next));
+            leaves.Add(leaf);
+            next++;
+        }
+
+        return new Assignment(outcomes, appended, leaves.ToArray());
+    }
+
+    /// <summary>
+    /// Extends <paramref name="edge"/> by the batch's leaves and signs the checkpoint of the new size: the tiles to
+    /// write and the head they give.
+    /// </summary>
+    private async Task<(IReadOnlyList<(TileId Tile, Hash[] Entries)> Touched, TreeHead Head)> ExtendAsync(
+        TreeEdge edge, Hash[] leaves, CancellationToken cancellationToken)
+    {
+        var touched = edge.Append(leaves);
+        var now = _time.GetUtcNow();
+        var checkpoint = await _log.SignCheckpointAsync(edge.Size, edge.Root, now, cancellationToken);
+        return (touched, new TreeHead(edge.Size, edge.Root, checkpoint, now));
+    }
+
+    /// <summary>
+    /// Sends a written batch's commit without awaiting it: the next batch's lock waits for it in PostgreSQL, and
+    /// <see cref="CompleteAsync"/> answers from it. Not cancelled by shutdown, which waits for it instead: the client
+    /// learns what really happened. <paramref name="edge"/> becomes the next batch's prediction, which holds only if
+    /// this commit succeeds (the next lock shows it).
+    /// </summary>
+    private Written SendCommit(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        TreeEdge edge,
+        Assignment assignment,
+        byte[]?[] signatures,
+        long integratedTime,
+        IReadOnlyList<(TileId Tile, Hash[] Entries)> touched,
+        TreeHead head)
+    {
+        _duplicates.Inc(assignment.Outcomes.Length - assignment.Appended.Count);
+        // Proofs read the edge after the commit while the next batch extends it: take the partial tiles now.
+        var partial = edge.PartialTiles;
         var commit = transaction.CommitAsync(CancellationToken.None);
-        _edge = predicted;
-        return new Written(connection, transaction, commit, outcomes, appended, signatures, integratedTime, touched, partial, head);
+        _edge = edge;
+        return new Written(connection, transaction, commit, assignment.Outcomes, assignment.Appended, signatures, integratedTime, touched, partial, head);
     }
 
     /// <remarks>An in-process key completes each signature synchronously, so awaiting it per entry allocates no
     /// state machine; a token key is awaited, never blocked on.</remarks>
-    private async ValueTask<byte[]?[]> SignEntriesAsync(List<Pending> batch, List<int> positions, long firstIndex, long integratedTime, CancellationToken cancellationToken)
+    private async ValueTask<byte[]?[]> SignEntriesAsync(List<Pending> batch, List<(int Position, long Index)> appended, long integratedTime, CancellationToken cancellationToken)
     {
-        var signatures = new byte[]?[positions.Count];
-        for (var j = 0; j < positions.Count; j++)
+        var signatures = new byte[]?[appended.Count];
+        for (var j = 0; j < appended.Count; j++)
         {
-            var entry = batch[positions[j]].Entry;
+            var (position, index) = appended[j];
+            var entry = batch[position].Entry;
             signatures[j] = _log.Kind == LogKind.RekorV1
-                ? await _log.SignEntryTimestampAsync(entry.Body, integratedTime, _log.ShardStart + firstIndex + j, cancellationToken)
+                ? await _log.SignEntryTimestampAsync(entry.Body, integratedTime, _log.ShardStart + index, cancellationToken)
                 : entry.Signature;
         }
 
@@ -973,6 +965,12 @@ internal sealed partial class Sequencer : IAsyncDisposable
         new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | elementType };
 
     private sealed record Pending(EntryToAppend Entry, TaskCompletionSource<AppendOutcome> Completion, long EnqueuedAt);
+
+    /// <summary>
+    /// Where a batch's entries go: each new leaf's position in the batch and index (<see cref="Appended"/>, with its
+    /// leaf hash at the same place in <see cref="Leaves"/>), and the answers of the repeats.
+    /// </summary>
+    private sealed record Assignment(AppendOutcome[] Outcomes, List<(int Position, long Index)> Appended, Hash[] Leaves);
 
     /// <summary>A batch written and its commit sent; <see cref="Commit"/> is null when nothing needed writing.</summary>
     private sealed record Written(

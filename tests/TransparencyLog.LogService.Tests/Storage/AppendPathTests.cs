@@ -103,6 +103,36 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
         Assert.Equal(260, (await HeadAsync(log.Id)).Size);
     }
 
+    [Theory]
+    [InlineData("rekor-v1")]
+    [InlineData("ct")]
+    [InlineData("rekor-v2")]
+    public async Task AppendFunction_CheckpointWithTheOtherKindsOrigin_IsRefusedAndChangesNothing(string kindName)
+    {
+        // Rekor v1 names its checkpoints' origin "<name> - <tree ID>", C2SP logs by their name alone; since migration
+        // 0011 log_append compares the first line itself. A checkpoint with the other form names another log.
+        var kind = kindName switch { "rekor-v1" => LogKind.RekorV1, "ct" => LogKind.CertificateTransparency, _ => LogKind.RekorV2 };
+        using var log = await DirectLog.CreateAsync(database.App, "origin-" + Guid.NewGuid().ToString("N")[..8], kind);
+        await log.AppendAsync(3, 3);
+        var before = await HeadAsync(log.Id);
+        var batch = log.Next(2);
+        var signed = batch.Checkpoint;
+        var origin = signed[..signed.IndexOf('\n', StringComparison.Ordinal)];
+        var other = kind == LogKind.RekorV1
+            ? log.Instance.Name
+            : log.Instance.Name + " - " + log.Instance.TreeId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.NotEqual(origin, other);
+        batch.Checkpoint = other + signed[origin.Length..];
+
+        var error = await Assert.ThrowsAsync<PostgresException>(() => log.WriteAsync(batch));
+        Assert.Equal(PostgresErrorCodes.IntegrityConstraintViolation, error.SqlState);
+        Assert.Equal(before, await HeadAsync(log.Id));
+
+        batch.Checkpoint = signed;
+        await log.WriteAsync(batch);
+        Assert.Equal(5, (await HeadAsync(log.Id)).Size);
+    }
+
     [Fact]
     public async Task AppendFunction_LogThatDoesNotExist_IsRefusedAndWritesNothing()
     {
