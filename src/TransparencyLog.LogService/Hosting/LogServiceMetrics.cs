@@ -21,6 +21,10 @@ internal static class LogServiceMetrics
     public static readonly Counter StandbyReads = Metrics.CreateCounter(
         "tlog_standby_reads_total", "Reads sent to the PostgreSQL hot standby, by who answered (standby, or primary_fallback when it had not replayed them yet).", "source");
 
+    public static readonly Histogram EntryLookupBatchSize = Metrics.CreateHistogram(
+        "tlog_entry_lookup_batch_size", "Entries looked up by index in one statement for inclusion-proof reads (more than 1: reads that arrived while other lookups were in flight, coalesced).",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 7) });
+
     public static readonly Counter NewEntries = Metrics.CreateCounter(
         "rekor_new_entries", "Entries durably appended to a log.", "log");
 

@@ -32,6 +32,7 @@ internal static class ServiceHosting
                 : null));
         builder.Services.AddSingleton<EntryStore>();
         builder.Services.AddSingleton<EntryCache>();
+        builder.Services.AddSingleton<EntryLookups>();
         builder.Services.AddSingleton<StorageAvailability>();
         builder.Services.AddHealthChecks()
             .AddCheck<StorageHealthCheck>("postgresql", tags: [ServiceDefaults.ReadyTag])

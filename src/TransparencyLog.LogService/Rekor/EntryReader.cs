@@ -7,7 +7,7 @@ using TransparencyLog.Merkle;
 namespace TransparencyLog.LogService.Rekor;
 
 /// <summary>Reads entries together with an inclusion proof against one signed tree head (and the cosigned checkpoint beside it).</summary>
-internal sealed class EntryReader(EntryStore entries, EntryCache cache, LogHeads heads, ProofService proofs, TileStore tiles, CosignedCheckpoints cosigned)
+internal sealed class EntryReader(EntryStore entries, EntryLookups lookups, EntryCache cache, LogHeads heads, ProofService proofs, TileStore tiles, CosignedCheckpoints cosigned)
 {
     public async Task<VerifiedEntry?> ByIndexAsync(LogInstance log, long index, CancellationToken cancellationToken)
     {
@@ -33,18 +33,10 @@ internal sealed class EntryReader(EntryStore entries, EntryCache cache, LogHeads
             return await WithProofAsync(log, cached, head, cancellationToken);
         }
 
-        StoredEntry? stored;
-        if (tileHeld)
+        var (stored, hashes) = await lookups.GetAsync(log.Id, index, withTile: !tileHeld, cancellationToken);
+        if (hashes is not null)
         {
-            stored = await entries.GetByIndexAsync(log.Id, index, cancellationToken);
-        }
-        else
-        {
-            (stored, var hashes) = await entries.GetByIndexWithTileAsync(log.Id, index, cancellationToken);
-            if (hashes is not null)
-            {
-                tiles.Remember(log.Id, tile, TileStore.Decode(hashes));
-            }
+            tiles.Remember(log.Id, tile, TileStore.Decode(hashes));
         }
 
         if (stored is null)

@@ -250,7 +250,7 @@ internal static class RekorApi
         var entry = found is { } at ? await reader.ByIndexAsync(at.Log, at.LocalIndex, cancellationToken) : null;
         return entry is null
             ? RekorError.Result(StatusCodes.Status404NotFound, $"no entry at log index {index}")
-            : new JsonBytes(RekorEntryWriter.Map(log, entry));
+            : RekorEntryWriter.Result(log, entry);
     }
 
     private static async Task<IResult> GetEntryByIdAsync([FromRoute(Name = "entryUUID")] string entryId, LogRegistry registry, EntryReader reader, CancellationToken cancellationToken)
@@ -263,7 +263,7 @@ internal static class RekorApi
         var found = await FindAsync(shards, leafHash, reader, cancellationToken);
         return found is not { } hit
             ? RekorError.Result(StatusCodes.Status404NotFound, $"no entry with UUID {entryId}")
-            : new JsonBytes(RekorEntryWriter.Map(hit.Log, hit.Entry));
+            : RekorEntryWriter.Result(hit.Log, hit.Entry);
     }
 
     private static async Task<IResult> RetrieveEntriesAsync(

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using TransparencyLog.LogService.Http;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Witnessing;
 using TransparencyLog.Merkle;
@@ -44,20 +45,31 @@ internal static class RekorEntryWriter
 
     public static byte[] Map(LogInstance log, params VerifiedEntry[] entries)
     {
-        // Sized for the usual single entry (its base64 body, checkpoint and proof), so the writer never regrows it.
-        var capacity = 512;
-        foreach (var entry in entries)
-        {
-            capacity += (entry.Body.Length * 4 / 3) + entry.Head.Checkpoint.Length + (70 * entry.InclusionProof.Count) + 256;
-        }
-
-        var buffer = new ArrayBufferWriter<byte>(capacity);
+        var buffer = new ArrayBufferWriter<byte>(Capacity(entries));
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             WriteMap(writer, log, entries);
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// One entry's answer (what <see cref="Map"/> writes) as an HTTP result, written into a pooled buffer and sent with
+    /// its length: the proof reads' path, which otherwise allocated the JSON twice (the writer's buffer and its copy).
+    /// </summary>
+    public static IResult Result(LogInstance log, VerifiedEntry entry) => new EntryResult(log, entry);
+
+    // Sized for the usual single entry (its base64 body, checkpoint and proof), so the writer never regrows it.
+    private static int Capacity(ReadOnlySpan<VerifiedEntry> entries)
+    {
+        var capacity = 512;
+        foreach (var entry in entries)
+        {
+            capacity += (entry.Body.Length * 4 / 3) + entry.Head.Checkpoint.Length + (70 * entry.InclusionProof.Count) + 256;
+        }
+
+        return capacity;
     }
 
     private static void WriteEntry(Utf8JsonWriter writer, LogInstance log, VerifiedEntry entry)
@@ -115,5 +127,23 @@ internal static class RekorEntryWriter
         hash.CopyTo(bytes);
         Convert.TryToHexStringLower(bytes, hex, out _);
         writer.WriteStringValue(hex);
+    }
+
+    private sealed class EntryResult(LogInstance log, VerifiedEntry entry) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            using var buffer = new PooledBufferWriter(Capacity([entry]));
+            using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+            {
+                WriteMap(writer, log, [entry]);
+            }
+
+            var response = httpContext.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/json";
+            response.ContentLength = buffer.WrittenMemory.Length;
+            await response.Body.WriteAsync(buffer.WrittenMemory);
+        }
     }
 }

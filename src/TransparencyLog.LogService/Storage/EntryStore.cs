@@ -50,6 +50,40 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource, ReadReplica replic
             found => found.Item1 is not null,
             cancellationToken);
 
+    /// <summary>
+    /// The entries at <paramref name="indices"/> (distinct), in one statement, each with the hashes of its level-0 tile
+    /// when <paramref name="withTiles"/> (null when that tile row does not exist); indices with no entry are absent from
+    /// the answer. For <see cref="EntryLookups"/>, which gathers lookups that arrive while others are in flight.
+    /// </summary>
+    public Task<List<(StoredEntry Entry, byte[]? Tile)>> GetManyByIndexAsync(int logId, long[] indices, bool withTiles, CancellationToken cancellationToken) =>
+        ReadAsync(
+            withTiles
+                ? """
+                  SELECT e.idx, e.body, e.integrated_time, e.entry_signature, e.leaf_hash, t.hashes
+                  FROM entries e LEFT JOIN tiles t ON t.log_id = e.log_id AND t.level = 0 AND t.idx = e.idx / 256
+                  WHERE e.log_id = $1 AND e.idx = ANY($2)
+                  """
+                : $"SELECT {Columns} FROM entries WHERE log_id = $1 AND idx = ANY($2)",
+            command =>
+            {
+                command.Parameters.AddWithValue(logId);
+                command.Parameters.Add(new NpgsqlParameter { Value = indices, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            },
+            async (command, ct) =>
+            {
+                var rows = new List<(StoredEntry, byte[]?)>(indices.Length);
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    rows.Add((Read(reader), withTiles && !reader.IsDBNull(5) ? (byte[])reader[5] : null));
+                }
+
+                return rows;
+            },
+            // On a standby, an index it has not replayed yet is asked of the primary with the rest of the batch.
+            rows => rows.Count == indices.Length,
+            cancellationToken);
+
     public Task<StoredEntry?> GetByLeafHashAsync(int logId, Hash leafHash, CancellationToken cancellationToken) =>
         ReadAsync(
             $"SELECT {Columns} FROM entries WHERE log_id = $1 AND leaf_hash = $2",

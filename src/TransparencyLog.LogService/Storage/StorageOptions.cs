@@ -67,4 +67,12 @@ internal sealed class StorageOptions
     /// </summary>
     [Range(0, int.MaxValue)]
     public int EntryCacheBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>
+    /// How many entry lookups by index (inclusion-proof reads whose entry is not cached) run at once per log; lookups
+    /// arriving while these are in flight wait and go together in one statement (up to 64 entries) when one finishes,
+    /// so under load PostgreSQL pays its cost per statement once per batch. A lookup on an idle service never waits.
+    /// </summary>
+    [Range(1, 64)]
+    public int EntryLookupsInFlight { get; set; } = 2;
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using TransparencyLog.LogService.Storage;
 using TransparencyLog.LogService.Tests.Infrastructure;
 using TransparencyLog.Merkle;
+using TransparencyLog.Tests.Shared;
 
 namespace TransparencyLog.LogService.Tests.Rekor;
 
@@ -38,6 +39,59 @@ public sealed class EntryCacheTests(LogFixture log) : IClassFixture<LogFixture>
                 Assert.Equal(entry.Set, read.Set);
             }
         }
+    }
+
+    [Fact]
+    public async Task GetEntryByIndex_ManyConcurrentUncachedReads_CoalescedAndEachTheRightEntry()
+    {
+        var appended = new List<RekorEntry>();
+        for (var i = 0; i < 12; i++)
+        {
+            appended.Add(await log.AppendAsync(log.Entries.NewHashedRekord().Json));
+        }
+
+        // No entry cache and one lookup statement at a time: reads that arrive while it runs wait and go in one batch.
+        await using var uncached = await LogServiceProcess.StartAsync(
+            log.AppConnectionString, log.KeyDirectory, settings: new Dictionary<string, string>
+            {
+                ["Storage__EntryCacheBytes"] = "0",
+                ["Storage__EntryLookupsInFlight"] = "1",
+            });
+        var beyond = appended.Max(e => e.LogIndex) + 1_000_000;
+        for (var round = 0; round < 5; round++)
+        {
+            // Each entry several times (a batch can hold one index twice), and an index no head covers (404).
+            var indices = Enumerable.Range(0, 120).Select(i => i % 13 == 12 ? beyond : appended[i % 13 % appended.Count].LogIndex).ToArray();
+            var answers = await Task.WhenAll(indices.Select(async index =>
+            {
+                using var response = await uncached.Client.GetAsync($"/api/v1/log/entries?logIndex={index}");
+                return (index, response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+            }));
+            foreach (var (index, status, body) in answers)
+            {
+                if (index == beyond)
+                {
+                    Assert.Equal(System.Net.HttpStatusCode.NotFound, status);
+                    continue;
+                }
+
+                Assert.Equal(System.Net.HttpStatusCode.OK, status);
+                var read = RekorEntry.Parse(body);
+                var entry = appended.Single(e => e.LogIndex == index);
+                Assert.Equal(entry.Uuid, read.Uuid);
+                Assert.Equal(entry.BodyBase64, read.BodyBase64);
+                Assert.Equal(entry.Set, read.Set);
+                read.AssertVerifies(log.PublicKey, log.Service.LogName);
+            }
+
+            var scrape = await PrometheusScrape.GetAsync(uncached.Client);
+            if (scrape.Sum("tlog_entry_lookup_batch_size_sum") > scrape.Sum("tlog_entry_lookup_batch_size_count"))
+            {
+                return;
+            }
+        }
+
+        Assert.Fail("600 concurrent reads of uncached entries never shared a lookup statement");
     }
 
     [Fact]
