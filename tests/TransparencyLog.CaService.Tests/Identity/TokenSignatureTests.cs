@@ -69,6 +69,18 @@ public sealed class TokenSignatureTests(TokenSignatureTests.Issuer issuer) : ICl
     }
 
     [Theory]
+    // A valid signature by the named key with the algorithm's hash, but on a curve the algorithm does not name.
+    [InlineData("ES256", "p384")]
+    [InlineData("ES384", "p256")]
+    [InlineData("ES512", "p384")]
+    public async Task SigningCert_EcKeyOfAnotherCurveSigningWithTheAlgorithmsHash_Returns400(string alg, string kid)
+    {
+        var token = issuer.Sign(alg, kid, Payload());
+
+        await AssertRejectedAsync(token);
+    }
+
+    [Theory]
     [InlineData("RS256", "rsa")]
     [InlineData("PS256", "rsa")]
     [InlineData("ES256", "p256")]
