@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -36,6 +37,11 @@ internal sealed partial class CtLogClient : IDisposable
     private readonly AsymmetricAlgorithm? _logKey;
     private readonly Lock _logKeyLock = new();
     private readonly ResiliencePipeline? _pipeline;
+    private readonly TimeSpan _attemptTimeout;
+    private readonly TimeSpan _retryBudget;
+
+    /// <summary>What is left of the retry budget after the first attempt (the pipeline's outer timeout).</summary>
+    private static readonly ResiliencePropertyKey<TimeSpan> RemainingBudget = new("ct-log.remaining-budget");
 
     public CtLogClient(IHttpClientFactory httpClientFactory, IOptions<IssuanceOptions> options, ILogger<CtLogClient> logger)
     {
@@ -52,6 +58,8 @@ internal sealed partial class CtLogClient : IDisposable
                                 ?? throw new InvalidOperationException("Issuance:CtLogPublicKeyPath is required when Issuance:CtLogUrl is set."));
         _logId = SctSignatures.LogIdFromSpki(LogSpki);
         _logKey = ImportLogKey(LogSpki);
+        _attemptTimeout = value.CtLogTimeout < value.CtLogRetryBudget ? value.CtLogTimeout : value.CtLogRetryBudget;
+        _retryBudget = value.CtLogRetryBudget;
         _pipeline = BuildPipeline(value);
     }
 
@@ -100,20 +108,66 @@ internal sealed partial class CtLogClient : IDisposable
         }
 
         var body = ChainRequestJson(chainDer);
+        var started = Stopwatch.GetTimestamp();
+
+        // The first attempt runs outside the retry pipeline, bounded by the same attempt timeout: nearly every
+        // submission succeeds at once, and the pipeline's three strategies (two timeouts, a retry with its context and
+        // state) cost more per submission than the attempt's own cancellation source. A transient failure or a timeout
+        // of this attempt goes on to the pipeline below, with what is left of the budget: the same attempts, delays
+        // and answers as before.
+        string reason;
+        using (var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            attempt.CancelAfter(_attemptTimeout);
+            try
+            {
+                return await AttemptAsync(path, body, attempt.Token);
+            }
+            catch (CtLogTransientException e)
+            {
+                reason = e.Message;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                reason = $"the attempt timed out after {_attemptTimeout.TotalSeconds:0.###} s";
+            }
+        }
+
+        // The pipeline's first retry delay, taken here because its own first attempt follows at once.
+        var delay = TimeSpan.FromMilliseconds(FirstRetryDelay.TotalMilliseconds * (0.5 + Random.Shared.NextDouble()));
+        var remaining = _retryBudget - Stopwatch.GetElapsedTime(started) - delay;
+        if (remaining <= TimeSpan.Zero)
+        {
+            throw Unavailable(path);
+        }
+
+        LogRetrying(_logger, 1, reason, (long)delay.TotalMilliseconds);
+        await Task.Delay(delay, cancellationToken);
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
+            context.Properties.Set(RemainingBudget, remaining);
             return await _pipeline.ExecuteAsync(
-                static (state, attempt) => state.Client.AttemptAsync(state.Path, state.Body, attempt),
-                (Client: this, Path: path, Body: body),
-                cancellationToken);
+                static (ctx, state) => state.Client.AttemptAsync(state.Path, state.Body, ctx.CancellationToken),
+                context,
+                (Client: this, Path: path, Body: body));
         }
         catch (Exception e) when (e is CtLogTransientException or TimeoutRejectedException)
         {
-            // The budget is spent (or the last attempt failed transiently): the certificate is not issued, and the
-            // client is told to come back rather than that the request was wrong.
-            LogUnavailable(_logger, path);
-            throw new CaException(CaErrorCode.CertificateTransparencyUnavailable, "The certificate transparency log is unavailable; retry later.");
+            throw Unavailable(path);
         }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>The budget is spent (or the last attempt failed transiently): the certificate is not issued, and the
+    /// client is told to come back rather than that the request was wrong.</summary>
+    private CaException Unavailable(string path)
+    {
+        LogUnavailable(_logger, path);
+        return new CaException(CaErrorCode.CertificateTransparencyUnavailable, "The certificate transparency log is unavailable; retry later.");
     }
 
     /// <summary>RFC 6962 §4.1's <c>{"chain":[base64 DER, …]}</c>, base64-encoded straight into the UTF-8 body (no
@@ -207,24 +261,31 @@ internal sealed partial class CtLogClient : IDisposable
     /// outermost the budget, then the retry, then the attempt's timeout.
     /// </summary>
     private ResiliencePipeline BuildPipeline(IssuanceOptions options) => new ResiliencePipelineBuilder()
-        .AddTimeout(options.CtLogRetryBudget)
+        .AddTimeout(new TimeoutStrategyOptions
+        {
+            // The budget left after the first attempt, which SubmitAsync makes outside the pipeline.
+            TimeoutGenerator = arguments => ValueTask.FromResult(arguments.Context.Properties.GetValue(RemainingBudget, options.CtLogRetryBudget)),
+        })
         .AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<CtLogTransientException>().Handle<TimeoutRejectedException>(),
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
-            Delay = TimeSpan.FromMilliseconds(200),
+            Delay = FirstRetryDelay,
             MaxDelay = TimeSpan.FromSeconds(2),
             // Bounded by the budget, not by a count.
             MaxRetryAttempts = int.MaxValue,
             OnRetry = arguments =>
             {
-                LogRetrying(_logger, arguments.AttemptNumber + 1, arguments.Outcome.Exception?.Message ?? "", (long)arguments.RetryDelay.TotalMilliseconds);
+                // Attempt 1 was SubmitAsync's, outside the pipeline: the pipeline's attempt 0 is the second.
+                LogRetrying(_logger, arguments.AttemptNumber + 2, arguments.Outcome.Exception?.Message ?? "", (long)arguments.RetryDelay.TotalMilliseconds);
                 return ValueTask.CompletedTask;
             },
         })
         .AddTimeout(options.CtLogTimeout)
         .Build();
+
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
 
     /// <summary>A failure worth another attempt; never leaves this class.</summary>
     private sealed class CtLogTransientException(string message) : Exception(message);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
@@ -20,6 +21,7 @@ internal sealed class IssuerKeys(IHttpClientFactory httpClients, IOptions<Identi
     public const string HttpClientName = "oidc-discovery";
 
     private readonly ConcurrentDictionary<string, ConfigurationManager<OpenIdConnectConfiguration>> _managers = new(StringComparer.Ordinal);
+    private readonly ConditionalWeakTable<JsonWebKeySet, IssuerKeySet> _staticKeySets = [];
 
     // Issuers matched by a wildcard are named by unverified tokens, so this cache is bounded and least recently used
     // entries make way: a flood of made-up issuers costs discovery fetches but cannot lock real issuers out.
@@ -30,7 +32,9 @@ internal sealed class IssuerKeys(IHttpClientFactory httpClients, IOptions<Identi
     {
         if (issuer.StaticKeys is { } staticKeys)
         {
-            return new IssuerKeySet(Usable(staticKeys.GetSigningKeys()), []);
+            // A JWKS file's keys are fixed until a reload replaces the issuer (and this set object): one key list per
+            // set, so its key objects, and the keys JwsSignature imports beside them, last as long as the file's.
+            return _staticKeySets.GetValue(staticKeys, static set => new IssuerKeySet(Usable(set.GetSigningKeys()), []));
         }
 
         var manager = Manager(issuer, iss);
