@@ -13,25 +13,28 @@
 # the start and the end: on a shared machine wall times swing with the load, CPU time and round trips much less.
 # tlog runs as the README installs it: published for linux-x64, self-contained, trimmed, one composite ReadyToRun image
 # (-p:TlogComposite=true), via its apphost; --framework-dependent measures the framework-dependent ReadyToRun publish
-# (--self-contained false) instead.
-# TLOG_BENCH_BASELINE=PATH/tlog.dll measures another build (e.g. main's) in the same run, against the same system.
+# (--self-contained false) instead; --aot measures tlog published with Native AOT (-p:TlogAot=true: one native
+# executable; a measurement build, see the csproj: the monitor's state database does not work in it yet).
+# TLOG_BENCH_BASELINE=PATH/tlog.dll measures another build (e.g. main's) in the same run, against the same system;
+# TLOG_BENCH_BASELINE=PATH/tlog (an executable: a composite or AOT publish) runs it directly.
 # It measures; it is not a test and exits 0 whatever the figures (a failing command stops it and prints its output).
 # The services run for days in production: before anything is measured, --warmup W images (50) are signed keyless and
 # with --key, not counted, so JIT tiering and connection pools of the log, CA, witness and PostgreSQL are warm.
 # Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--warmup W (50)] [--framework-dependent]
-#                                      [--no-build] [--keep]
+#                                      [--aot] [--no-build] [--keep]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"  # cd to the repository root; free_port, push_blob, push_image
-images=200 runs=30 warmup=50 build=true keep=false composite=true
+images=200 runs=30 warmup=50 build=true keep=false composite=true aot=false
 while [[ $# -gt 0 ]]; do
   case $1 in
     --images) images=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --no-build) build=false; shift ;;
-    --framework-dependent) composite=false; shift ;;
+    --framework-dependent) composite=false aot=false; shift ;;
+    --aot) aot=true composite=false; shift ;;
     --keep) keep=true; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +43,7 @@ $build && dotnet build TransparencyLog.sln -c Release -nologo -v quiet -clp:Erro
 cli=$root/src/TransparencyLog.Cli/bin/Release/publish-linux-x64
 publish=(--self-contained false)
 $composite && cli+=-composite publish=(-p:TlogComposite=true)
+$aot && cli+=-aot publish=(-p:TlogAot=true)
 if $build; then
   p0=$(date +%s)
   dotnet publish src/TransparencyLog.Cli -c Release -r linux-x64 "${publish[@]}" -o "$cli" -nologo -v quiet -clp:ErrorsOnly >/dev/null
@@ -59,7 +63,10 @@ set -a; . "$data/endpoints.env"; set +a
 # TLOG_BENCH_BASELINE=PATH/tlog.dll also measures that build of tlog (a baseline, run with dotnet) against the same
 # system, each figure right after this build's: a before/after comparison that still holds on a busy machine.
 clis=("$cli/tlog") names=("tlog")
-[[ -n ${TLOG_BENCH_BASELINE:-} ]] && clis+=("dotnet $TLOG_BENCH_BASELINE") names+=("baseline")
+if [[ -n ${TLOG_BENCH_BASELINE:-} ]]; then
+  if [[ $TLOG_BENCH_BASELINE == *.dll ]]; then clis+=("dotnet $TLOG_BENCH_BASELINE"); else clis+=("$TLOG_BENCH_BASELINE"); fi
+  names+=("baseline")
+fi
 run_cli=${clis[0]}
 tlog() { /usr/bin/time -f "%U %S" -a -o "$data/cpu" $run_cli "$@"; }
 last_cpu() { tail -n 1 "$data/cpu" | awk '{printf "%d", ($1 + $2) * 1000}'; }

@@ -56,7 +56,7 @@ internal static class LogAuditCommands
                 foreach (var entry in entries)
                 {
                     reporter.Line($"{entry.LogIndex.ToString(CultureInfo.InvariantCulture)} {Rfc6962.HashLeaf(entry.CanonicalizedBody)}");
-                    list.Add(Bundle.TlogEntryJson(entry));
+                    list.Add((JsonNode)Bundle.TlogEntryJson(entry));
                 }
 
                 reporter.Note(entries.Count == 0 ? "No matching entries." : $"{entries.Count} matching entries (log index, leaf hash).");

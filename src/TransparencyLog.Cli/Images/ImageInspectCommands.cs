@@ -39,7 +39,7 @@ internal static class ImageInspectCommands
                 {
                     var predicate = layer.Annotations?.GetValueOrDefault(CosignFormats.PredicateTypeAnnotation);
                     reporter.Line($"    └── {layer.Digest} {layer.MediaType}{(predicate is null ? string.Empty : " " + predicate)}");
-                    layers.Add(layer.ToJson());
+                    layers.Add((JsonNode)layer.ToJson());
                 }
 
                 result[suffix] = layers;
@@ -54,7 +54,7 @@ internal static class ImageInspectCommands
                 {
                     var predicate = referrer.Annotations?.GetValueOrDefault("dev.sigstore.bundle.predicateType");
                     reporter.Line($"    └── {referrer.Digest}{(predicate is null ? string.Empty : " " + predicate)}");
-                    list.Add(referrer.ToJson());
+                    list.Add((JsonNode)referrer.ToJson());
                 }
             }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.CertificateTransparency;
@@ -138,7 +139,7 @@ internal sealed class RekorApiLogClient(HttpClient http, string url) : ApiLogCli
         var indexes = Enumerable.Range(0, count).Select(i => indexOffset + start + i).ToArray();
         using var request = new HttpRequestMessage(HttpMethod.Post, Url("/entries/retrieve"))
         {
-            Content = new StringContent(JsonSerializer.Serialize(new { logIndexes = indexes }), Encoding.UTF8, "application/json"),
+            Content = new StringContent(new JsonObject { ["logIndexes"] = new JsonArray([.. indexes.Select(static i => (JsonNode)i)]) }.ToJsonString(), Encoding.UTF8, "application/json"),
         };
         var answer = ParseJson(await BoundedHttp.ReadAsync(Http, request, MaxEntriesBytes, cancellationToken), "the retrieved entries");
         if (answer.ValueKind != JsonValueKind.Array)

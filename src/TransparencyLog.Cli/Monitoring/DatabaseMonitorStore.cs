@@ -76,7 +76,7 @@ internal sealed class DatabaseMonitorStore : IMonitorStore
 
         try
         {
-            var edge = JsonSerializer.Deserialize<List<List<string>>>(position.Edge) ?? [];
+            var edge = JsonSerializer.Deserialize(position.Edge, MonitorWireJsonContext.Default.ListListString) ?? [];
             return new MonitorState(position.LogUrl, position.VerifierKey, position.Checkpoint, position.TreeSize, position.RootHash, edge);
         }
         catch (JsonException)
@@ -87,7 +87,7 @@ internal sealed class DatabaseMonitorStore : IMonitorStore
 
     public Task SaveAsync(MonitorState state, CancellationToken cancellationToken) => RunAsync(async db =>
     {
-        var edge = JsonSerializer.Serialize(state.Edge);
+        var edge = JsonSerializer.Serialize(state.Edge, MonitorWireJsonContext.Default.IReadOnlyListIReadOnlyListString);
         var position = await db.Positions.FirstOrDefaultAsync(p => p.LogUrl == _logUrl, cancellationToken);
         if (position is null)
         {

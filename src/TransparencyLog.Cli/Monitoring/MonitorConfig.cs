@@ -11,7 +11,9 @@ namespace TransparencyLog.Cli.Monitoring;
 /// <summary>
 /// A rekor-monitor configuration (its YAML keys, unchanged), plus our <c>alerts</c> section. Keys this monitor does
 /// not act on (<c>outputIdentitiesFormat</c>, <c>caRootsFile</c>, <c>ctShards</c>, the e-mail and GitHub outputs, ...)
-/// are accepted and ignored, so an existing file loads as is.
+/// are accepted and ignored, so an existing file loads as is. Properties with a default have setters, not init: the
+/// JSON source generator (<see cref="MonitorConfigJsonContext"/>) builds a type with init-only properties through an
+/// object initializer that sets every one of them, so a key missing from the file would be null instead of its default.
 /// </summary>
 internal sealed record MonitorConfig
 {
@@ -21,7 +23,7 @@ internal sealed record MonitorConfig
 
     public long? EndIndex { get; init; }
 
-    public MonitoredValues MonitoredValues { get; init; } = new();
+    public MonitoredValues MonitoredValues { get; set; } = new();
 
     /// <summary>rekor-monitor's file of found identities; we append the same JSON lines we print.</summary>
     public string? OutputIdentities { get; init; }
@@ -29,16 +31,10 @@ internal sealed record MonitorConfig
     /// <summary>rekor-monitor's checkpoint file; used as the state file when <c>--state</c> is not given.</summary>
     public string? LogInfoFile { get; init; }
 
-    public AlertsConfig Alerts { get; init; } = new();
+    public AlertsConfig Alerts { get; set; } = new();
 
     public bool WatchesAnything => MonitoredValues.CertIdentities.Count + MonitoredValues.Subjects.Values.Count + MonitoredValues.Fingerprints.Values.Count
         + MonitoredValues.Oids.FulcioExtensions.Count + MonitoredValues.Oids.OidExtensions.Count + MonitoredValues.Oids.CustomExtensions.Count > 0;
-
-    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
-        NumberHandling = JsonNumberHandling.AllowReadingFromString,
-    };
 
     /// <summary>Parses YAML (JSON is YAML too); a clear usage error for anything malformed.</summary>
     public static MonitorConfig Parse(string yaml, string source)
@@ -77,7 +73,7 @@ internal sealed record MonitorConfig
 
         try
         {
-            var config = root.Deserialize<MonitorConfig>(s_json) ?? new MonitorConfig();
+            var config = root.Deserialize(MonitorConfigJsonContext.Default.MonitorConfig) ?? new MonitorConfig();
             config.Validate(source);
             return config;
         }
@@ -153,60 +149,60 @@ internal sealed record MonitorConfig
 /// <summary>rekor-monitor's <c>monitoredValues</c>.</summary>
 internal sealed record MonitoredValues
 {
-    public List<CertIdentity> CertIdentities { get; init; } = [];
+    public List<CertIdentity> CertIdentities { get; set; } = [];
 
-    public StringList Subjects { get; init; } = new([]);
+    public StringList Subjects { get; set; } = new([]);
 
-    public StringList Fingerprints { get; init; } = new([]);
+    public StringList Fingerprints { get; set; } = new([]);
 
     [JsonPropertyName("oidMatchers")]
-    public OidMatchers Oids { get; init; } = new();
+    public OidMatchers Oids { get; set; } = new();
 }
 
 /// <summary>A certificate identity: a SAN regex and, optionally, regexes of the issuers it must come from.</summary>
 internal sealed record CertIdentity
 {
-    public string CertSubject { get; init; } = "";
+    public string CertSubject { get; set; } = "";
 
-    public List<string> Issuers { get; init; } = [];
+    public List<string> Issuers { get; set; } = [];
 }
 
 internal sealed record OidMatchers
 {
     /// <summary>Fulcio extensions by rekor-monitor's names (<c>build-signer-uri</c>, ...), exact values.</summary>
-    public Dictionary<string, StringList> FulcioExtensions { get; init; } = [];
+    public Dictionary<string, StringList> FulcioExtensions { get; set; } = [];
 
     /// <summary>OIDs as integer arrays.</summary>
-    public List<OidExtension> OidExtensions { get; init; } = [];
+    public List<OidExtension> OidExtensions { get; set; } = [];
 
     /// <summary>OIDs in dotted notation.</summary>
-    public List<CustomExtension> CustomExtensions { get; init; } = [];
+    public List<CustomExtension> CustomExtensions { get; set; } = [];
 }
 
 internal sealed record OidExtension
 {
-    public List<int> ObjectIdentifier { get; init; } = [];
+    public List<int> ObjectIdentifier { get; set; } = [];
 
-    public StringList ExtensionValues { get; init; } = new([]);
+    public StringList ExtensionValues { get; set; } = new([]);
 }
 
 internal sealed record CustomExtension
 {
-    public string ObjectIdentifier { get; init; } = "";
+    public string ObjectIdentifier { get; set; } = "";
 
-    public StringList ExtensionValues { get; init; } = new([]);
+    public StringList ExtensionValues { get; set; } = new([]);
 }
 
 /// <summary>Our addition: where match and log events go besides stdout.</summary>
 internal sealed record AlertsConfig
 {
-    public List<WebhookConfig> Webhooks { get; init; } = [];
+    public List<WebhookConfig> Webhooks { get; set; } = [];
 }
 
 /// <summary>A webhook; <see cref="SecretEnv"/> names the environment variable holding its HMAC key.</summary>
 internal sealed record WebhookConfig
 {
-    public string Url { get; init; } = "";
+    public string Url { get; set; } = "";
 
     public string? SecretEnv { get; init; }
 }
@@ -248,6 +244,14 @@ internal sealed class StringListConverter : JsonConverter<StringList>
         return new StringList(values);
     }
 
-    public override void Write(Utf8JsonWriter writer, StringList value, JsonSerializerOptions options) =>
-        JsonSerializer.Serialize(writer, value.Values, options);
+    public override void Write(Utf8JsonWriter writer, StringList value, JsonSerializerOptions options)
+    {
+        writer.WriteStartArray();
+        foreach (var item in value.Values)
+        {
+            writer.WriteStringValue(item);
+        }
+
+        writer.WriteEndArray();
+    }
 }

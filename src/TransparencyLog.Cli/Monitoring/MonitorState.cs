@@ -22,10 +22,9 @@ internal sealed record MonitorState(
 
     private const int MaxStateBytes = 1024 * 1024;
 
-    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-
+    /// <summary>A setter, not init, so a file without it keeps the default (see <see cref="MonitorConfig"/>).</summary>
     [JsonPropertyName("version")]
-    public int FormatVersion { get; init; } = Version;
+    public int FormatVersion { get; set; } = Version;
 
     public TreeEdge ToEdge()
     {
@@ -57,7 +56,7 @@ internal sealed record MonitorState(
 
         try
         {
-            var state = JsonSerializer.Deserialize<MonitorState>(File.ReadAllText(path), s_json);
+            var state = JsonSerializer.Deserialize(File.ReadAllText(path), MonitorStateJsonContext.Default.MonitorState);
             return state is { FormatVersion: Version, Checkpoint.Length: > 0, VerifierKey.Length: > 0 }
                 ? state
                 : throw new CliException(ExitCodes.Error, $"{path} is not a tlog monitor state file (version {Version})");
@@ -68,5 +67,5 @@ internal sealed record MonitorState(
         }
     }
 
-    public void Save(string path) => CommandActions.WriteFileAtomically(path, JsonSerializer.Serialize(this, s_json));
+    public void Save(string path) => CommandActions.WriteFileAtomically(path, JsonSerializer.Serialize(this, MonitorStateJsonContext.Default.MonitorState));
 }

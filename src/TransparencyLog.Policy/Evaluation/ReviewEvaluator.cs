@@ -227,7 +227,7 @@ public sealed class ReviewEvaluator(
                 var manifest = await ImageResolver.ResolveAsync(reviewRegistries.Connections.For(image), image, cancellationToken);
                 // Keep what the user wrote and add the digest (repo:tag@digest), so GitOps diffs stay readable.
                 var pinned = field.Reference + "@" + manifest.Digest;
-                patch.Add(new JsonObject { ["op"] = "replace", ["path"] = field.Pointer, ["value"] = pinned });
+                patch.Add((JsonNode)new JsonObject { ["op"] = "replace", ["path"] = field.Pointer, ["value"] = pinned });
                 outcomes.Add(new ImageOutcome(field.Pointer, ImageNames.Normalized(image), manifest.Digest, true, [], [], []));
             }
             catch (Exception ex) when (ex is OciException or OperationCanceledException)

@@ -61,7 +61,7 @@ public sealed record DsseEnvelope(byte[] Payload, string PayloadType, IReadOnlyL
         var signatures = new System.Text.Json.Nodes.JsonArray();
         foreach (var signature in Signatures)
         {
-            var node = new System.Text.Json.Nodes.JsonObject { ["sig"] = Convert.ToBase64String(signature.Sig) };
+            System.Text.Json.Nodes.JsonNode node = new System.Text.Json.Nodes.JsonObject { ["sig"] = Convert.ToBase64String(signature.Sig) };
             if (signature.KeyId.Length > 0)
             {
                 node["keyid"] = signature.KeyId;

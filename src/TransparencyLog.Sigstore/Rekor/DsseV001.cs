@@ -70,7 +70,7 @@ internal static class DsseV001
         var signatures = new JsonArray();
         foreach (var (signature, verifier) in pairs)
         {
-            signatures.Add(new JsonObject
+            signatures.Add((JsonNode)new JsonObject
             {
                 ["signature"] = signature,
                 ["verifier"] = verifier.CanonicalBase64,

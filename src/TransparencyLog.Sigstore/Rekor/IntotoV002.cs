@@ -97,7 +97,7 @@ internal static class IntotoV002
                 item["keyid"] = signature.KeyId;
             }
 
-            signatureArray.Add(item);
+            signatureArray.Add((JsonNode)item);
         }
 
         var body = new JsonObject

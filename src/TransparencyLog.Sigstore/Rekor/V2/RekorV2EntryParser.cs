@@ -144,7 +144,7 @@ public static class RekorV2EntryParser
         var signaturesJson = new JsonArray();
         foreach (var (signature, verifier) in pairs)
         {
-            signaturesJson.Add(new JsonObject
+            signaturesJson.Add((JsonNode)new JsonObject
             {
                 ["content"] = Convert.ToBase64String(signature),
                 ["verifier"] = verifier.ToJson(),
