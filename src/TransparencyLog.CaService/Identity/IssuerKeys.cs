@@ -33,7 +33,7 @@ internal sealed class IssuerKeys(IHttpClientFactory httpClients, IOptions<Identi
         if (issuer.StaticKeys is { } staticKeys)
         {
             // A JWKS file's keys are fixed until a reload replaces the issuer (and this set object): one key list per
-            // set, so its key objects, and the keys JwsSignature imports beside them, last as long as the file's.
+            // set, so its key objects (and the crypto providers the token handler caches on them) last as long as the file's.
             return _staticKeySets.GetValue(staticKeys, static set => new IssuerKeySet(Usable(set.GetSigningKeys()), []));
         }
 

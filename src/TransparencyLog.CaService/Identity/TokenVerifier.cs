@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 using TransparencyLog.CaService.Errors;
 
 namespace TransparencyLog.CaService.Identity;
@@ -13,6 +15,8 @@ namespace TransparencyLog.CaService.Identity;
 internal sealed class TokenVerifier(IssuerPool issuers, IssuerKeys keys, IOptions<IdentityOptions> options, TimeProvider time, ILogger<TokenVerifier> logger)
 {
     private const int MaxEchoedLength = 200;
+
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
     public async Task<Principal> VerifyAsync(string token, CancellationToken ct)
     {
@@ -46,11 +50,30 @@ internal sealed class TokenVerifier(IssuerPool issuers, IssuerKeys keys, IOption
             }
         }
 
-        // One parse: the signature is checked over the header and payload exactly as they were sent, and every claim
-        // used from here on comes from the same decoded payload (no second JWT parser that could read it differently).
-        // Issuer: iss was read from this payload and picked the issuer and its keys; there is nothing left to compare.
-        VerifySignature(unverified, alg, keySet, iss);
-        CheckAudience(claims, issuer, iss);
+        var parameters = new TokenValidationParameters
+        {
+            ValidIssuer = iss,
+            ValidateIssuer = true,
+            ValidAudience = issuer.Options.Audience,
+            ValidateAudience = true,
+            // Compared exactly, as go-oidc (Fulcio) does: "sigstore/" is not "sigstore".
+            IgnoreTrailingSlashWhenValidatingAudience = false,
+            // Lifetime is checked below with the injected clock: exp without leeway, nbf with a bounded one.
+            ValidateLifetime = false,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ValidAlgorithms = algorithms,
+            IssuerSigningKeys = KeysFor(alg, keySet),
+            TryAllIssuerSigningKeys = unverified.KeyId is null,
+            ValidateTokenReplay = false,
+            SaveSigninToken = false,
+        };
+        var result = await _handler.ValidateTokenAsync(token, parameters);
+        if (!result.IsValid)
+        {
+            throw Translate(result.Exception, claims, issuer, iss);
+        }
+
         CheckLifetime(claims);
         var principal = PrincipalFactory.Create(issuer, iss, claims);
         IssuancePolicy.Evaluate(issuer, claims);
@@ -65,6 +88,36 @@ internal sealed class TokenVerifier(IssuerPool issuers, IssuerKeys keys, IOption
             : ["RS256"];
         return [.. candidates.Where(IssuerPool.SupportedAlgorithms.Contains).Distinct(StringComparer.Ordinal)];
     }
+
+    /// <summary>
+    /// The issuer's keys that the algorithm may use (RFC 7518 3.4: ES256 is ECDSA on P-256, ES384 on P-384, ES512 on
+    /// P-521; RS and PS are RSA). The token handler checks the key's family, not its curve: an ES256 signature by the
+    /// issuer's P-384 key would otherwise verify.
+    /// </summary>
+    private static IEnumerable<SecurityKey> KeysFor(string alg, IssuerKeySet keySet)
+    {
+        var curve = alg switch
+        {
+            "ES256" => JsonWebKeyECTypes.P256,
+            "ES384" => JsonWebKeyECTypes.P384,
+            "ES512" => JsonWebKeyECTypes.P521,
+            _ => null,
+        };
+        return curve is null ? keySet.Keys : keySet.Keys.Where(key => CurveOf(key) == curve);
+    }
+
+    private static string? CurveOf(SecurityKey key) => key switch
+    {
+        JsonWebKey jwk => jwk.Crv,
+        ECDsaSecurityKey ec => ec.KeySize switch
+        {
+            256 => JsonWebKeyECTypes.P256,
+            384 => JsonWebKeyECTypes.P384,
+            521 => JsonWebKeyECTypes.P521,
+            _ => null,
+        },
+        _ => null,
+    };
 
     private static bool HasKey(IssuerKeySet keySet, string kid) =>
         keySet.Keys.Any(key => string.Equals(key.KeyId, kid, StringComparison.Ordinal));
@@ -93,59 +146,23 @@ internal sealed class TokenVerifier(IssuerPool issuers, IssuerKeys keys, IOption
         }
     }
 
-    /// <summary>
-    /// The signature against the key the token names (<c>kid</c>, already known to be in the issuer's key set) or,
-    /// without a <c>kid</c>, against every key of the issuer, under the algorithm the header names (already checked
-    /// against the issuer's accepted algorithms).
-    /// </summary>
-    private void VerifySignature(UnverifiedToken unverified, string alg, IssuerKeySet keySet, string iss)
+    private CaException Translate(Exception? error, TokenClaims claims, TrustedIssuer issuer, string iss)
     {
-        if (!unverified.TryDecodeSignature(out var signature))
+        Log.TokenRejected(logger, iss, error?.GetType().Name ?? "unknown");
+        return error switch
         {
-            Log.TokenRejected(logger, iss, "MalformedSignature");
-            throw new CaException(CaErrorCode.InvalidIdentityToken, "the identity token is malformed");
-        }
-
-        var signingInput = unverified.SigningInput();
-        var kid = unverified.KeyId;
-        foreach (var key in keySet.Keys)
-        {
-            if ((kid is null || string.Equals(key.KeyId, kid, StringComparison.Ordinal))
-                && JwsSignature.Verify(key, alg, signingInput, signature))
-            {
-                return;
-            }
-        }
-
-        Log.TokenRejected(logger, iss, kid is null ? "NoKeyVerifies" : "InvalidSignature");
-        throw kid is null
-            ? new CaException(CaErrorCode.InvalidIdentityToken, $"no signing key of issuer '{iss}' verifies the token")
-            : new CaException(CaErrorCode.InvalidIdentityToken, "the token signature is invalid");
-    }
-
-    /// <summary>The configured audience must be the <c>aud</c> string or one of the strings of the <c>aud</c> array,
-    /// compared exactly (go-oidc, which Fulcio uses).</summary>
-    private void CheckAudience(TokenClaims claims, TrustedIssuer issuer, string iss)
-    {
-        var expected = issuer.Options.Audience;
-        if (!claims.Root.TryGetProperty("aud", out var aud) || aud.ValueKind == JsonValueKind.Null)
-        {
-            Log.TokenRejected(logger, iss, "InvalidAudience");
-            throw TokenClaims.Missing("aud");
-        }
-
-        var accepted = aud.ValueKind switch
-        {
-            JsonValueKind.String => aud.ValueEquals(expected),
-            JsonValueKind.Array => aud.EnumerateArray().Any(value => value.ValueKind == JsonValueKind.String && value.ValueEquals(expected)),
-            _ => false,
+            SecurityTokenInvalidAudienceException => claims.Root.TryGetProperty("aud", out var aud) && aud.ValueKind != JsonValueKind.Null
+                ? new CaException(CaErrorCode.InvalidIdentityToken,
+                    $"audience '{Echo(Audiences(aud))}' is not accepted (expected '{issuer.Options.Audience}')")
+                : TokenClaims.Missing("aud"),
+            SecurityTokenInvalidIssuerException => new CaException(CaErrorCode.InvalidIdentityToken, $"issuer '{Echo(iss)}' does not match"),
+            SecurityTokenNoExpirationException => TokenClaims.Missing("exp"),
+            SecurityTokenInvalidAlgorithmException => new CaException(CaErrorCode.InvalidIdentityToken, "signing algorithm is not accepted for this issuer"),
+            SecurityTokenSignatureKeyNotFoundException => new CaException(CaErrorCode.InvalidIdentityToken, $"no signing key of issuer '{iss}' verifies the token"),
+            SecurityTokenInvalidSignatureException => new CaException(CaErrorCode.InvalidIdentityToken, "the token signature is invalid"),
+            SecurityTokenMalformedException => new CaException(CaErrorCode.InvalidIdentityToken, "the identity token is malformed"),
+            _ => new CaException(CaErrorCode.InvalidIdentityToken, "the identity token could not be verified"),
         };
-        if (!accepted)
-        {
-            Log.TokenRejected(logger, iss, "InvalidAudience");
-            throw new CaException(CaErrorCode.InvalidIdentityToken,
-                $"audience '{Echo(Audiences(aud))}' is not accepted (expected '{expected}')");
-        }
     }
 
     private static string Audiences(JsonElement aud) => aud.ValueKind == JsonValueKind.Array

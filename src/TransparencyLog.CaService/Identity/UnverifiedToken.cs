@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Text;
 using System.Text.Json;
 using TransparencyLog.CaService.Errors;
 using TransparencyLog.Sigstore.Json;
@@ -17,35 +16,12 @@ internal sealed class UnverifiedToken : IDisposable
 
     private readonly JsonDocument _header;
     private readonly JsonDocument _payload;
-    private readonly string _token;
-    private readonly int _secondDot;
 
-    private UnverifiedToken(JsonDocument header, JsonDocument payload, string token, int secondDot)
+    private UnverifiedToken(JsonDocument header, JsonDocument payload)
     {
         _header = header;
         _payload = payload;
-        _token = token;
-        _secondDot = secondDot;
         Claims = new TokenClaims(payload.RootElement);
-    }
-
-    /// <summary>The JWS signing input (RFC 7515 §5.2): the header and payload parts as sent, with the dot between
-    /// them, as ASCII. The parts decoded as base64url, so they hold nothing but ASCII.</summary>
-    public byte[] SigningInput() => Encoding.ASCII.GetBytes(_token, 0, _secondDot);
-
-    /// <summary>The decoded signature part; false when it is not base64url (the token is malformed).</summary>
-    public bool TryDecodeSignature(out byte[] signature)
-    {
-        try
-        {
-            signature = Base64Url.DecodeFromChars(_token.AsSpan(_secondDot + 1));
-            return true;
-        }
-        catch (FormatException)
-        {
-            signature = [];
-            return false;
-        }
     }
 
     public TokenClaims Claims { get; }
@@ -92,7 +68,7 @@ internal sealed class UnverifiedToken : IDisposable
         try
         {
             var payload = ParseJsonPart(span[(firstDot + 1)..secondDot], "payload");
-            return new UnverifiedToken(header, payload, token, secondDot);
+            return new UnverifiedToken(header, payload);
         }
         catch
         {
