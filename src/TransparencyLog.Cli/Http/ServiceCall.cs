@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Hosting;
+using TransparencyLog.Sigstore.Http;
 
 namespace TransparencyLog.Cli.Http;
 
@@ -24,11 +25,18 @@ internal static class ServiceCall
         return new Uri(baseUrl.TrimEnd('/') + path);
     }
 
+    /// <summary>
+    /// Sends the request and reads the answer (at most <see cref="MaxResponseBytes"/>). Requests to the CA, the log and
+    /// the TSA are safe to send again (ServiceRetryHandler says why) and are retried on 429/503 unless
+    /// <paramref name="repeatable"/> is false.
+    /// </summary>
     public static async Task<(HttpStatusCode Status, byte[] Body, HttpResponseMessage Response)> SendAsync(
-        HttpClient http, HttpRequestMessage request, string service, CancellationToken cancellationToken)
+        HttpClient http, HttpRequestMessage request, string service, CancellationToken cancellationToken, bool repeatable = true)
     {
-        // Every request to the CA, the log and the TSA is safe to send again (ServiceRetryHandler says why).
-        ServiceRetryHandler.MarkRepeatable(request, service);
+        if (repeatable)
+        {
+            ServiceRetryHandler.MarkRepeatable(request, service);
+        }
         HttpResponseMessage response;
         try
         {
@@ -43,25 +51,10 @@ internal static class ServiceCall
             throw new CliException(ExitCodes.Error, $"{service} at {request.RequestUri} did not answer in time");
         }
 
-        if (response.Content.Headers.ContentLength > MaxResponseBytes)
+        if (await BoundedBody.ReadAsync(response.Content, MaxResponseBytes, cancellationToken) is not { } body)
         {
             response.Dispose();
             throw new CliException(ExitCodes.Error, $"{service} sent a response larger than {MaxResponseBytes} bytes");
-        }
-
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxResponseBytes)
-            {
-                response.Dispose();
-                throw new CliException(ExitCodes.Error, $"{service} sent a response larger than {MaxResponseBytes} bytes");
-            }
-
-            buffer.Write(chunk, 0, read);
         }
 
         var (attempts, waited) = ServiceRetryHandler.Tries(request);
@@ -72,10 +65,10 @@ internal static class ServiceCall
                 ExitCodes.Error,
                 string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{service} at {request.RequestUri} still answered {(int)response.StatusCode} after {attempts} tries over {waited.TotalSeconds:0.#} s; giving up: {ErrorMessage(buffer.ToArray())}"));
+                    $"{service} at {request.RequestUri} still answered {(int)response.StatusCode} after {attempts} tries over {waited.TotalSeconds:0.#} s; giving up: {ErrorMessage(body)}"));
         }
 
-        return (response.StatusCode, buffer.ToArray(), response);
+        return (response.StatusCode, body, response);
     }
 
     public static async Task<byte[]> GetAsync(HttpClient http, Uri url, string service, CancellationToken cancellationToken)

@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Merkle;
 using TransparencyLog.Sigstore.CertificateTransparency;
+using TransparencyLog.Sigstore.Http;
 using TransparencyLog.Sigstore.Notes;
 
 namespace TransparencyLog.Cli.Monitoring;
@@ -264,26 +265,8 @@ internal static class BoundedHttp
                 throw new CliException(ExitCodes.Error, $"the log answered {(int)response.StatusCode} to {request.Method} {url}");
             }
 
-            if (response.Content.Headers.ContentLength > maxBytes)
-            {
-                throw new MonitorLogException($"{request.Method} {url} is larger than {maxBytes} bytes");
-            }
-
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            using var buffer = new MemoryStream();
-            var chunk = new byte[81920];
-            int read;
-            while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-            {
-                if (buffer.Length + read > maxBytes)
-                {
-                    throw new MonitorLogException($"{request.Method} {url} is larger than {maxBytes} bytes");
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-
-            return buffer.ToArray();
+            return await BoundedBody.ReadAsync(response.Content, maxBytes, cancellationToken)
+                ?? throw new MonitorLogException($"{request.Method} {url} is larger than {maxBytes} bytes");
         }
     }
 }

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using TransparencyLog.Cli.Hosting;
 using TransparencyLog.Merkle;
+using TransparencyLog.Sigstore.Http;
 using TransparencyLog.Sigstore.Notes;
 
 namespace TransparencyLog.Cli.Monitoring;
@@ -119,21 +120,9 @@ internal sealed class SplitViewCheck(HttpClient http, WitnessPolicy policy, stri
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
             using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            if (response.StatusCode != HttpStatusCode.OK || response.Content.Headers.ContentLength > MaxAnswerBytes)
-            {
-                return null;
-            }
-
-            await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            var buffer = new byte[MaxAnswerBytes + 1];
-            var read = 0;
-            int n;
-            while (read < buffer.Length && (n = await stream.ReadAsync(buffer.AsMemory(read), timeout.Token)) > 0)
-            {
-                read += n;
-            }
-
-            return read > MaxAnswerBytes ? null : Encoding.UTF8.GetString(buffer, 0, read);
+            return response.StatusCode == HttpStatusCode.OK && await BoundedBody.ReadAsync(response.Content, MaxAnswerBytes, timeout.Token) is { } body
+                ? Encoding.UTF8.GetString(body)
+                : null;
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {

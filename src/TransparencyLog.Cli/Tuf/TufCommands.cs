@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using TransparencyLog.Cli.Hosting;
+using TransparencyLog.Cli.Http;
 using TransparencyLog.Sigstore.Keys;
 using TransparencyLog.Sigstore.Tuf;
 
@@ -414,8 +415,9 @@ internal static class TufCommands
                 Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
             };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            using var response = await host.Context.Http.SendAsync(request, cancellationToken);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            // Sent once (not retried on 503/429 like the other service calls): a publish is not repeated behind the holder's back.
+            var (status, text, response) = await ServiceCall.SendAsync(host.Context.Http, request, "the log service", cancellationToken, repeatable: false);
+            response.Dispose();
             JsonNode? answer = null;
             try
             {
@@ -425,9 +427,9 @@ internal static class TufCommands
             {
             }
 
-            if (!response.IsSuccessStatusCode)
+            if ((int)status is < 200 or >= 300)
             {
-                var reason = answer?["message"]?.GetValue<string>() ?? $"HTTP {(int)response.StatusCode}";
+                var reason = answer?["message"]?.GetValue<string>() ?? $"HTTP {(int)status}";
                 throw new CliException(ExitCodes.Error, $"the service refused the publish: {reason}", "TUF_" + (answer?["code"]?.GetValue<string>() ?? "refused").ToUpperInvariant());
             }
 

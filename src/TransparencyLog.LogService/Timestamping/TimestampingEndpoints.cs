@@ -1,9 +1,9 @@
-using System.Buffers;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using TransparencyLog.LogService.Hosting;
+using TransparencyLog.Sigstore.Http;
 
 namespace TransparencyLog.LogService.Timestamping;
 
@@ -98,35 +98,8 @@ public static class TimestampingEndpoints
     }
 
     /// <summary>Reads the body, or returns null as soon as it exceeds <paramref name="limit"/> bytes.</summary>
-    private static async Task<byte[]?> ReadBoundedAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > limit)
-        {
-            return null;
-        }
-
-        using var body = new MemoryStream();
-        var chunk = ArrayPool<byte>.Shared.Rent(4096);
-        try
-        {
-            int read;
-            while ((read = await request.Body.ReadAsync(chunk.AsMemory(0, 4096), cancellationToken)) > 0)
-            {
-                if (body.Length + read > limit)
-                {
-                    return null;
-                }
-
-                body.Write(chunk, 0, read);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(chunk);
-        }
-
-        return body.ToArray();
-    }
+    private static Task<byte[]?> ReadBoundedAsync(HttpRequest request, int limit, CancellationToken cancellationToken) =>
+        BoundedBody.ReadAsync(request.Body, request.ContentLength, limit, cancellationToken);
 
     private static TimestampSigner CreateSigner(IServiceProvider services)
     {

@@ -5,6 +5,7 @@ using System.Net;
 using System.Text;
 using TransparencyLog.LogService.Logs;
 using TransparencyLog.LogService.Proofs;
+using TransparencyLog.Sigstore.Http;
 using TransparencyLog.Sigstore.Notes;
 
 namespace TransparencyLog.LogService.Witnessing;
@@ -86,10 +87,10 @@ internal sealed partial class WitnessClient(PolicyWitness witness, HttpClient ht
             string? body;
             try
             {
-                response = await http.SendAsync(request, deadline.Token);
+                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
                 body = await ReadLimitedAsync(response, deadline.Token);
             }
-            catch (Exception e) when (e is OperationCanceledException or HttpRequestException or ObjectDisposedException)
+            catch (Exception e) when (e is OperationCanceledException or HttpRequestException or IOException or ObjectDisposedException)
             {
                 response?.Dispose();
                 // ObjectDisposedException: the service is stopping (the HTTP client is gone).
@@ -141,13 +142,9 @@ internal sealed partial class WitnessClient(PolicyWitness witness, HttpClient ht
 
     private static async Task<string?> ReadLimitedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        if (response.Content.Headers.ContentLength > MaxResponseBytes)
-        {
-            return null;
-        }
-
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-        return bytes.Length > MaxResponseBytes ? null : Encoding.UTF8.GetString(bytes);
+        // A witness that streams without a length is cut off at the limit, not read to its end.
+        var bytes = await BoundedBody.ReadAsync(response.Content, MaxResponseBytes, cancellationToken);
+        return bytes is null ? null : Encoding.UTF8.GetString(bytes);
     }
 
     private void Fail(string reason) => WitnessingMetrics.Failures.WithLabels(Witness.Name, reason).Inc();

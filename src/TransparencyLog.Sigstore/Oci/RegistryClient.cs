@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TransparencyLog.Sigstore.Http;
 using TransparencyLog.Sigstore.Json;
 
 namespace TransparencyLog.Sigstore.Oci;
@@ -890,25 +891,12 @@ public sealed class RegistryClient
 
     private async static Task<byte[]> ReadBoundedAsync(HttpResponseMessage response, int maxBytes, string what, CancellationToken cancellationToken)
     {
-        if (response.Content.Headers.ContentLength > maxBytes)
-        {
-            throw new OciException(OciFailure.Error, $"{what} is {response.Content.Headers.ContentLength} bytes, above the {maxBytes}-byte limit", "TOO_LARGE");
-        }
-
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                throw new OciException(OciFailure.Error, $"{what} is larger than the {maxBytes}-byte limit", "TOO_LARGE");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
+        return await BoundedBody.ReadAsync(response.Content, maxBytes, cancellationToken)
+            ?? throw new OciException(
+                OciFailure.Error,
+                response.Content.Headers.ContentLength is { } length
+                    ? $"{what} is {length} bytes, above the {maxBytes}-byte limit"
+                    : $"{what} is larger than the {maxBytes}-byte limit",
+                "TOO_LARGE");
     }
 }

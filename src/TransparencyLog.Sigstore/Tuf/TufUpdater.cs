@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using TransparencyLog.Sigstore.Http;
 
 namespace TransparencyLog.Sigstore.Tuf;
 
@@ -295,21 +296,8 @@ public sealed class TufUpdater
             throw new HttpRequestException($"{relative}: the mirror answered {(int)response.StatusCode}", null, response.StatusCode);
         }
 
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                throw new TufException(TufError.HashMismatch, $"{relative} is longer than its {maxBytes}-byte limit");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
+        return await BoundedBody.ReadAsync(response.Content, maxBytes, cancellationToken)
+            ?? throw new TufException(TufError.HashMismatch, $"{relative} is longer than its {maxBytes}-byte limit");
     }
 
     private static void WriteAtomically(string path, byte[] bytes)
