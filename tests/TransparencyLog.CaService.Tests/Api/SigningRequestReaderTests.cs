@@ -32,6 +32,8 @@ public sealed class SigningRequestReaderTests
         // Escaped base64 (.NET's default encoder writes '+' as \u002B; '/' may be written \/): decoded as unescaped.
         """{"publicKeyRequest":{"publicKey":{"algorithm":"ECDSA","content":PEM},"proofOfPossession":"MEUCIQDx\u002B\/Q="}}""".Replace("PEM", Json(Pem), StringComparison.Ordinal),
         """{"certificateSigningRequest":"\u0041\u0041\u0045\u003d"}""",
+        // An escaped line break inside the base64: both parses skip it.
+        """{"certificateSigningRequest":"AA\nEC"}""",
     };
 
     public static TheoryData<string> OtherBodies => new()
