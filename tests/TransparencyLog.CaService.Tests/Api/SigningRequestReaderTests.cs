@@ -29,6 +29,11 @@ public sealed class SigningRequestReaderTests
         """{"certificate_signing_request":""}""",
         """{"credentials":{},"publicKeyRequest":{"publicKey":{},"proofOfPossession":""}}""",
         """{}""",
+        // Escaped base64 (.NET's default encoder writes '+' as \u002B; '/' may be written \/): decoded as unescaped.
+        """{"publicKeyRequest":{"publicKey":{"algorithm":"ECDSA","content":PEM},"proofOfPossession":"MEUCIQDx\u002B\/Q="}}""".Replace("PEM", Json(Pem), StringComparison.Ordinal),
+        """{"certificateSigningRequest":"\u0041\u0041\u0045\u003d"}""",
+        // An escaped line break inside the base64: both parses skip it.
+        """{"certificateSigningRequest":"AA\nEC"}""",
     };
 
     public static TheoryData<string> OtherBodies => new()
@@ -42,6 +47,10 @@ public sealed class SigningRequestReaderTests
         """{"credentials":{"oidcIdentityToken":5}}""",
         """{"certificateSigningRequest":"-_8"}""",
         """{"certificateSigningRequest":"AAE"}""",
+        // Escapes that spell URL-safe or broken base64, or a lone surrogate.
+        """{"certificateSigningRequest":"\u002d_8="}""",
+        """{"certificateSigningRequest":"AA\u0000="}""",
+        """{"certificateSigningRequest":"AA\ud800"}""",
         // Repeated members, both names of a field, both members of the oneof: errors of the general parse.
         """{"credentials":{"oidcIdentityToken":"a","oidcIdentityToken":"b"}}""",
         """{"publicKeyRequest":{},"public_key_request":{}}""",
@@ -93,6 +102,25 @@ public sealed class SigningRequestReaderTests
         Assert.Equal(Pem, read.PublicKeyRequest.PublicKey.Content);
         Assert.Equal(new byte[] { 1, 2, 3 }, read.PublicKeyRequest.ProofOfPossession.ToByteArray());
         Assert.Equal(CreateSigningCertificateRequest.KeyOneofCase.PublicKeyRequest, read.KeyCase);
+    }
+
+    [Fact]
+    public void TryRead_BodyWrittenByDotNetsDefaultEncoder_IsRead()
+    {
+        // What a .NET client sends: System.Text.Json escapes '+' in the base64 proof and the PEM's line breaks.
+        var proof = new byte[] { 0xFB, 0xEF, 0xFF, 0x3E, 0x01 };
+        var body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            credentials = new { oidcIdentityToken = "tok" },
+            publicKeyRequest = new { publicKey = new { algorithm = "ECDSA", content = Pem }, proofOfPossession = Convert.ToBase64String(proof) },
+        });
+        Assert.Contains("\\u002B", Encoding.UTF8.GetString(body), StringComparison.Ordinal);
+
+        var read = SigningRequestReader.TryRead(body);
+
+        Assert.NotNull(read);
+        Assert.Equal(proof, read.PublicKeyRequest.ProofOfPossession.ToByteArray());
+        Assert.Equal(ProtoJson.Parse<CreateSigningCertificateRequest>(body), read);
     }
 
     private static string Json(string value) => System.Text.Json.JsonSerializer.Serialize(value);
