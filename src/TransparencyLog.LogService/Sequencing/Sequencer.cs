@@ -121,6 +121,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
     // says the same size and root; otherwise another process appended and the edge is read again.
     private TreeEdge? _edge;
 
+    // The last predicted batch the loop sent, while the next one is predicted from it (WritePredictedAsync waits for
+    // its commit when the two connections reached the head lock in the wrong order).
+    private PredictedWrite? _lastPredicted;
+
     public Sequencer(
         LogInstance log,
         NpgsqlDataSource dataSource,
@@ -370,7 +374,6 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
         if (settled.Retry is { } retry)
         {
-            Log.PredictionFailed(_logger, _log.Name, retry.Count);
             inFlight.Enqueue(Done(await WriteBatchAsync(retry)));
         }
     }
@@ -383,6 +386,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     {
         if (_edge is null)
         {
+            _lastPredicted = null;
             return Done(await WriteBatchAsync(batch));
         }
 
@@ -398,7 +402,9 @@ internal sealed partial class Sequencer : IAsyncDisposable
             return Task.FromResult(new Settled(null, EdgeLost: true));
         }
 
-        return WritePredictedAsync(batch, write, _time.GetTimestamp());
+        var previous = _lastPredicted;
+        _lastPredicted = write;
+        return WritePredictedAsync(batch, write, previous, _time.GetTimestamp());
     }
 
     private static async Task<Settled> Done(Task completion)
@@ -617,61 +623,92 @@ internal sealed partial class Sequencer : IAsyncDisposable
     /// comparison runs in the write's own statement, which starts after the lock is held and so sees every earlier
     /// commit (READ COMMITTED takes a snapshot per statement).
     /// </remarks>
-    private async Task<Settled> WritePredictedAsync(List<Pending> batch, PredictedWrite write, long started)
+    private async Task<Settled> WritePredictedAsync(List<Pending> batch, PredictedWrite write, PredictedWrite? previous, long started)
     {
         var written = write.Written;
-        bool appended;
         try
         {
-            await using var connection = await _dataSource.OpenConnectionAsync(CancellationToken.None);
-            await using var command = new NpgsqlBatch(connection);
-            var lockHead = new NpgsqlBatchCommand("SELECT tree_size FROM log_lock_head($1)");
-            lockHead.Parameters.AddWithValue(_log.Id);
-            command.BatchCommands.Add(lockHead);
-            var append = Append(batch, written.Appended, written.Signatures, written.IntegratedTime, written.Touched, written.Head!);
-            append.CommandText = """
-                SELECT log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-                FROM logs l
-                WHERE l.id = $1 AND l.tree_size = $17 AND l.root_hash = $18 AND l.checkpoint_time <= $16
-                  AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.log_id = $1 AND e.leaf_hash = ANY($19))
-                """;
-            append.Parameters.AddWithValue(write.ExpectedSize);
-            append.Parameters.AddWithValue(write.ExpectedRoot.ToArray());
-            append.Parameters.Add(ArrayParameter(write.Leaves.Select(static l => l.ToArray()).ToArray(), NpgsqlDbType.Bytea));
-            command.BatchCommands.Add(append);
-
-            await using var reader = await command.ExecuteReaderAsync(CancellationToken.None);
-            if (!await reader.ReadAsync(CancellationToken.None))
+            for (var attempt = 0; ; attempt++)
             {
-                throw new LogStorageException($"log {_log.Name} has no head row");
-            }
+                var (appended, lockedSize) = await RoundTripAsync(batch, write);
+                if (appended)
+                {
+                    write.Ended.TrySetResult(true);
+                    break;
+                }
 
-            await reader.NextResultAsync(CancellationToken.None);
-            appended = await reader.ReadAsync(CancellationToken.None) && reader.GetInt64(0) == written.Head!.Size;
-            // The end of the round trip is the commit: only its confirmation (or error) ends the reader.
-            while (await reader.NextResultAsync(CancellationToken.None))
-            {
+                // The batch before this one was sent first but reached the lock later (two connections race): the head
+                // is still behind the prediction. Nothing was written; once that batch's commit is confirmed, the
+                // same write is sent again rather than dropping every prediction.
+                if (lockedSize >= 0 && lockedSize < write.ExpectedSize && previous is not null && attempt < 2
+                    && await previous.Ended.Task)
+                {
+                    continue;
+                }
+
+                Log.PredictionFailed(_logger, _log.Name, batch.Count, lockedSize, write.ExpectedSize, "none");
+                write.Ended.TrySetResult(false);
+                return new Settled(batch, EdgeLost: true);
             }
         }
         catch (PostgresException e) when (e.SqlState.Length == 5 && e.SqlState[..2] is "22" or "23" or "40")
         {
             // Rolled back whole (a refusal, a serialization failure or deadlock): nothing of it was written.
+            Log.PredictionFailed(_logger, _log.Name, batch.Count, -1, write.ExpectedSize, e.SqlState);
+            write.Ended.TrySetResult(false);
             return new Settled(batch, EdgeLost: true);
         }
         catch (Exception e)
         {
+            write.Ended.TrySetResult(false);
             Fail(batch, e);
             return new Settled(null, EdgeLost: true);
-        }
-
-        if (!appended)
-        {
-            return new Settled(batch, EdgeLost: true);
         }
 
         _duplicates.Inc(written.Outcomes.Length - written.Appended.Count);
         await CompleteDurableAsync(batch, written, started);
         return new Settled(null, EdgeLost: false);
+    }
+
+    /// <summary>
+    /// One round trip of a predicted batch: whether it was written and committed, and the head size the lock saw.
+    /// Returns only once the transaction has ended (the commit is confirmed, or nothing was written).
+    /// </summary>
+    private async Task<(bool Appended, long LockedSize)> RoundTripAsync(List<Pending> batch, PredictedWrite write)
+    {
+        var written = write.Written;
+        await using var connection = await _dataSource.OpenConnectionAsync(CancellationToken.None);
+        await using var command = new NpgsqlBatch(connection);
+        var lockHead = new NpgsqlBatchCommand("SELECT tree_size FROM log_lock_head($1)");
+        lockHead.Parameters.AddWithValue(_log.Id);
+        command.BatchCommands.Add(lockHead);
+        var append = Append(batch, written.Appended, written.Signatures, written.IntegratedTime, written.Touched, written.Head!);
+        append.CommandText = """
+            SELECT log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            FROM logs l
+            WHERE l.id = $1 AND l.tree_size = $17 AND l.root_hash = $18 AND l.checkpoint_time <= $16
+              AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.log_id = $1 AND e.leaf_hash = ANY($19))
+            """;
+        append.Parameters.AddWithValue(write.ExpectedSize);
+        append.Parameters.AddWithValue(write.ExpectedRoot.ToArray());
+        append.Parameters.Add(ArrayParameter(write.Leaves.Select(static l => l.ToArray()).ToArray(), NpgsqlDbType.Bytea));
+        command.BatchCommands.Add(append);
+
+        await using var reader = await command.ExecuteReaderAsync(CancellationToken.None);
+        if (!await reader.ReadAsync(CancellationToken.None))
+        {
+            throw new LogStorageException($"log {_log.Name} has no head row");
+        }
+
+        var lockedSize = reader.GetInt64(0);
+        await reader.NextResultAsync(CancellationToken.None);
+        var appended = await reader.ReadAsync(CancellationToken.None) && reader.GetInt64(0) == written.Head!.Size;
+        // The end of the round trip is the commit: only its confirmation (or error) ends the reader.
+        while (await reader.NextResultAsync(CancellationToken.None))
+        {
+        }
+
+        return (appended, lockedSize);
     }
 
     /// <summary>
@@ -1075,7 +1112,12 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private readonly record struct Settled(List<Pending>? Retry, bool EdgeLost);
 
     /// <summary>A predicted batch ready to send: the head it expects under the lock and what it writes.</summary>
-    private sealed record PredictedWrite(long ExpectedSize, Hash ExpectedRoot, Hash[] Leaves, Written Written);
+    private sealed record PredictedWrite(long ExpectedSize, Hash ExpectedRoot, Hash[] Leaves, Written Written)
+    {
+        /// <summary>Set once its transaction has ended: true when committed, false when nothing was written or the
+        /// outcome is unknown.</summary>
+        public TaskCompletionSource<bool> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     /// <summary>
     /// Where a batch's entries go: each new leaf's position in the batch and index (<see cref="Appended"/>, with its
@@ -1101,8 +1143,8 @@ internal sealed partial class Sequencer : IAsyncDisposable
         [LoggerMessage(Level = LogLevel.Debug, Message = "Log {LogName}: committed {Appended} entries ({Duplicates} duplicates), tree size {TreeSize}")]
         public static partial void BatchCommitted(ILogger logger, string logName, int appended, int duplicates, long treeSize);
 
-        [LoggerMessage(Level = LogLevel.Debug, Message = "Log {LogName}: a predicted batch of {Count} was not written (the head moved, a leaf was logged or the database refused it); writing it again")]
-        public static partial void PredictionFailed(ILogger logger, string logName, int count);
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Log {LogName}: a predicted batch of {Count} was not written (locked head size {LockedSize}, predicted {PredictedSize}, SQLSTATE {SqlState}); writing it again")]
+        public static partial void PredictionFailed(ILogger logger, string logName, int count, long lockedSize, long predictedSize, string sqlState);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Log {LogName}: the database refused a batch of {Count} ({SqlState}); appending its entries one by one")]
         public static partial void BatchSplit(ILogger logger, string logName, int count, string sqlState);
