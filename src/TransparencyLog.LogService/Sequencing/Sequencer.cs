@@ -374,6 +374,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
         if (settled.Retry is { } retry)
         {
+            _lastPredicted = null;
             inFlight.Enqueue(Done(await WriteBatchAsync(retry)));
         }
     }
@@ -398,6 +399,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         catch (Exception e)
         {
             _edge = null;
+            _lastPredicted = null;
             Fail(batch, e);
             return Task.FromResult(new Settled(null, EdgeLost: true));
         }
