@@ -132,11 +132,12 @@ internal sealed class DatabaseMonitorStore : IMonitorStore
         var ct = cancellationToken;
         await using var db = new MonitorDbContext(_options);
 
-        // Null when the alert was never recorded, else whether it was delivered.
-        var found = await db.Alerts.AsNoTracking().Where(a => a.EventId == id).Select(a => new { a.DeliveredAt }).FirstOrDefaultAsync(ct);
-        if (found is not null)
+        // Null when the alert was never recorded, else whether it was delivered (a scalar, not an anonymous type: the
+        // expression tree of `new { … }` is built with reflection that trimming cannot follow, IL2026).
+        var delivered = await db.Alerts.Where(a => a.EventId == id).Select(a => (bool?)(a.DeliveredAt != null)).FirstOrDefaultAsync(ct);
+        if (delivered is { } wasDelivered)
         {
-            return found.DeliveredAt is null;
+            return !wasDelivered;
         }
 
         db.Alerts.Add(RowOf(alert));

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.EntityFrameworkCore;
 
 namespace TransparencyLog.Cli.Monitoring;
@@ -12,6 +13,10 @@ namespace TransparencyLog.Cli.Monitoring;
 /// </remarks>
 public sealed class MonitorDbContext : DbContext
 {
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification =
+        "EF Core marks every DbContext constructor; this context runs on the compiled model and precompiled queries of Monitoring/Compiled/ (scripts/monitor-ef-codegen.sh, checked by test.sh), and the Native AOT tlog's monitor tests store and resume its state through it (docs/benchmarks.md, issue 8).")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification =
+        "EF Core marks every DbContext constructor; this context runs on the compiled model and precompiled queries of Monitoring/Compiled/ (scripts/monitor-ef-codegen.sh, checked by test.sh), and the Native AOT tlog's monitor tests store and resume its state through it (docs/benchmarks.md, issue 8).")]
     public MonitorDbContext(DbContextOptions<MonitorDbContext> options)
         : base(options)
     {

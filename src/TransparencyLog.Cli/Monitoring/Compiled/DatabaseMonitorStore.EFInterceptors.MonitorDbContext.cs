@@ -232,18 +232,10 @@ namespace Microsoft.EntityFrameworkCore.GeneratedInterceptors
         #endregion Query2
         #region Query3
 
-        [InterceptsLocation(@"../DatabaseMonitorStore.cs", 136, 37)]
-        public static global::System.Linq.IQueryable<TEntity> Query3_AsNoTracking1<TEntity>(this global::System.Linq.IQueryable<TEntity> source)
-        where TEntity : class
+        [InterceptsLocation(@"../DatabaseMonitorStore.cs", 137, 41)]
+        public static global::System.Linq.IQueryable<TSource> Query3_Where1<TSource>(this global::System.Linq.IQueryable<TSource> source, global::System.Linq.Expressions.Expression<global::System.Func<TSource,global::System.Boolean>> predicate)
         {
-            var precompiledQueryContext = new PrecompiledQueryContext<TEntity>(((IInfrastructure<DbContext>)source).Instance);
-            return precompiledQueryContext;
-        }
-
-        [InterceptsLocation(@"../DatabaseMonitorStore.cs", 136, 52)]
-        public static global::System.Linq.IQueryable<TSource> Query3_Where2<TSource>(this global::System.Linq.IQueryable<TSource> source, global::System.Linq.Expressions.Expression<global::System.Func<TSource,global::System.Boolean>> predicate)
-        {
-            var precompiledQueryContext = (PrecompiledQueryContext<TSource>)source;
+            var precompiledQueryContext = new PrecompiledQueryContext<TSource>(((IInfrastructure<DbContext>)source).Instance);
             var queryContext = precompiledQueryContext.QueryContext;
             var binary1 = (BinaryExpression)predicate.Body;
             queryContext.Parameters.Add(
@@ -254,15 +246,15 @@ namespace Microsoft.EntityFrameworkCore.GeneratedInterceptors
             return precompiledQueryContext;
         }
 
-        [InterceptsLocation(@"../DatabaseMonitorStore.cs", 136, 80)]
-        public static global::System.Linq.IQueryable<TResult> Query3_Select3<TSource, TResult>(this global::System.Linq.IQueryable<TSource> source, global::System.Linq.Expressions.Expression<global::System.Func<TSource,TResult>> selector)
+        [InterceptsLocation(@"../DatabaseMonitorStore.cs", 137, 69)]
+        public static global::System.Linq.IQueryable<TResult> Query3_Select2<TSource, TResult>(this global::System.Linq.IQueryable<TSource> source, global::System.Linq.Expressions.Expression<global::System.Func<TSource,TResult>> selector)
         {
             var precompiledQueryContext = (PrecompiledQueryContext<TSource>)source;
             return precompiledQueryContext.ToType<TResult>();
         }
 
-        [InterceptsLocation(@"../DatabaseMonitorStore.cs", 136, 115)]
-        public static global::System.Threading.Tasks.Task<TSource?> Query3_FirstOrDefaultAsync4<TSource>(this global::System.Linq.IQueryable<TSource> source, global::System.Threading.CancellationToken cancellationToken)
+        [InterceptsLocation(@"../DatabaseMonitorStore.cs", 137, 113)]
+        public static global::System.Threading.Tasks.Task<TSource?> Query3_FirstOrDefaultAsync3<TSource>(this global::System.Linq.IQueryable<TSource> source, global::System.Threading.CancellationToken cancellationToken)
         {
             var precompiledQueryContext = (PrecompiledQueryContext<TSource>)source;
             var queryContext = precompiledQueryContext.QueryContext;
@@ -279,9 +271,9 @@ namespace Microsoft.EntityFrameworkCore.GeneratedInterceptors
                 dbContext.GetService<RelationalShapedQueryCompilingExpressionVisitorDependencies>(),
                 dbContext.GetService<RelationalCommandBuilderDependencies>());
             var commandBuilderDependencies = materializerLiftableConstantContext.CommandBuilderDependencies;
-            var relationalCommandTemplate = ((IRelationalCommandTemplate)(new RelationalCommand(commandBuilderDependencies, "SELECT m.delivered_at AS \"DeliveredAt\"\nFROM monitor_alert AS m\nWHERE FALSE\nLIMIT 1", "SELECT m.delivered_at AS \"DeliveredAt\"\nFROM monitor_alert AS m\nWHERE FALSE\nLIMIT 1", new IRelationalParameter[] { })));
-            var relationalCommandTemplate0 = ((IRelationalCommandTemplate)(new RelationalCommand(commandBuilderDependencies, "SELECT m.delivered_at AS \"DeliveredAt\"\nFROM monitor_alert AS m\nWHERE m.event_id = @id\nLIMIT 1", "SELECT m.delivered_at AS \"DeliveredAt\"\nFROM monitor_alert AS m\nWHERE m.event_id = @id\nLIMIT 1", new IRelationalParameter[] { new TypeMappedRelationalParameter("id", "@id", relationalTypeMappingSource.FindMapping(typeof(string), "text", false, false, (int? )(null), false, false, (int? )(null), (int? )(null)), true, ParameterDirection.Input) })));
-            return (QueryContext queryContext) => ShapedQueryCompilingExpressionVisitor.SingleOrDefaultAsync(SingleQueryingEnumerable.Create(((RelationalQueryContext)queryContext), IRelationalCommandTemplate (Dictionary<string, object> parameters) =>
+            var relationalCommandTemplate = ((IRelationalCommandTemplate)(new RelationalCommand(commandBuilderDependencies, "SELECT m.delivered_at IS NOT NULL\nFROM monitor_alert AS m\nWHERE FALSE\nLIMIT 1", "SELECT m.delivered_at IS NOT NULL\nFROM monitor_alert AS m\nWHERE FALSE\nLIMIT 1", new IRelationalParameter[] { })));
+            var relationalCommandTemplate0 = ((IRelationalCommandTemplate)(new RelationalCommand(commandBuilderDependencies, "SELECT m.delivered_at IS NOT NULL\nFROM monitor_alert AS m\nWHERE m.event_id = @id\nLIMIT 1", "SELECT m.delivered_at IS NOT NULL\nFROM monitor_alert AS m\nWHERE m.event_id = @id\nLIMIT 1", new IRelationalParameter[] { new TypeMappedRelationalParameter("id", "@id", relationalTypeMappingSource.FindMapping(typeof(string), "text", false, false, (int? )(null), false, false, (int? )(null), (int? )(null)), true, ParameterDirection.Input) })));
+            return Task<bool?> (QueryContext queryContext) => ShapedQueryCompilingExpressionVisitor.SingleOrDefaultAsync(SingleQueryingEnumerable.Create(((RelationalQueryContext)queryContext), IRelationalCommandTemplate (Dictionary<string, object> parameters) =>
 {
     IRelationalCommandTemplate result = default(IRelationalCommandTemplate);
     if (parameters["id"] == null)
@@ -294,13 +286,10 @@ namespace Microsoft.EntityFrameworkCore.GeneratedInterceptors
     }
 
     return result;
-}, (ReaderColumn[])(null), (QueryContext queryContext, DbDataReader dataReader, ResultContext resultContext, SingleQueryResultCoordinator resultCoordinator) =>
+}, (ReaderColumn[])(null), bool? (QueryContext queryContext, DbDataReader dataReader, ResultContext resultContext, SingleQueryResultCoordinator resultCoordinator) =>
 {
-    var value1 = (dataReader.IsDBNull(0) ? default(DateTimeOffset? ) : ((DateTimeOffset? )(dataReader.GetFieldValue<DateTimeOffset>(0))));
-    return new
-    {
-        DeliveredAt = value1
-    };
+    var value1 = (dataReader.IsDBNull(0) ? default(bool? ) : ((bool? )(dataReader.GetBoolean(0))));
+    return value1;
 }, typeof(MonitorDbContext), false, false, true), queryContext.CancellationToken);
         }
 
@@ -309,7 +298,7 @@ namespace Microsoft.EntityFrameworkCore.GeneratedInterceptors
         #endregion Query3
         #region Query4
 
-        [InterceptsLocation(@"../DatabaseMonitorStore.cs", 162, 32)]
+        [InterceptsLocation(@"../DatabaseMonitorStore.cs", 163, 32)]
         public static global::System.Linq.IQueryable<TSource> Query4_Where1<TSource>(this global::System.Linq.IQueryable<TSource> source, global::System.Linq.Expressions.Expression<global::System.Func<TSource,global::System.Boolean>> predicate)
         {
             var precompiledQueryContext = new PrecompiledQueryContext<TSource>(((IInfrastructure<DbContext>)source).Instance);
@@ -324,7 +313,7 @@ namespace Microsoft.EntityFrameworkCore.GeneratedInterceptors
             return precompiledQueryContext;
         }
 
-        [InterceptsLocation(@"../DatabaseMonitorStore.cs", 163, 14)]
+        [InterceptsLocation(@"../DatabaseMonitorStore.cs", 164, 14)]
         public static global::System.Threading.Tasks.Task<global::System.Int32> Query4_ExecuteUpdateAsync2<TSource>(this global::System.Linq.IQueryable<TSource> source, global::System.Action<global::Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<TSource>> setPropertyCalls, global::System.Threading.CancellationToken cancellationToken)
         {
             var precompiledQueryContext = (PrecompiledQueryContext<TSource>)source;
