@@ -67,6 +67,9 @@ elif [[ ${CI:-} == true ]]; then
   exit 1
 fi
 
+echo "==> the monitor's generated EF Core code is current (scripts/monitor-ef-codegen.sh --check)"
+scripts/monitor-ef-codegen.sh --check
+
 echo "==> build ($config)"
 dotnet build TransparencyLog.sln -c "$config" -nologo -v quiet -clp:ErrorsOnly
 

@@ -67,17 +67,19 @@ internal sealed record MonitorEvent(string Id, string Type, string Severity, Jso
 /// </summary>
 internal sealed class AlertSinks(TextWriter output, HttpClient http, IReadOnlyList<(Uri Url, byte[]? Secret)> webhooks, string? identitiesFile, MonitorMetrics metrics, TextWriter error)
 {
-    private static readonly ResiliencePipeline<HttpStatusCode> s_retry = new ResiliencePipelineBuilder<HttpStatusCode>()
-        .AddRetry(new RetryStrategyOptions<HttpStatusCode>
+    // Over the status code as an int, not HttpStatusCode: Polly's generic code over an enum result type reaches
+    // Enum.GetValues(Type), which Native AOT cannot promise (IL3050, reported in this class's static constructor).
+    private static readonly ResiliencePipeline<int> s_retry = new ResiliencePipelineBuilder<int>()
+        .AddRetry(new RetryStrategyOptions<int>
         {
             MaxRetryAttempts = 5,
             Delay = TimeSpan.FromMilliseconds(200),
             BackoffType = DelayBackoffType.Exponential,
             MaxDelay = TimeSpan.FromSeconds(10),
-            ShouldHandle = new PredicateBuilder<HttpStatusCode>()
+            ShouldHandle = new PredicateBuilder<int>()
                 .Handle<HttpRequestException>()
                 .Handle<TaskCanceledException>()
-                .HandleResult(static s => (int)s >= 500 || s == HttpStatusCode.TooManyRequests || s == HttpStatusCode.RequestTimeout),
+                .HandleResult(static s => s >= 500 || s == (int)HttpStatusCode.TooManyRequests || s == (int)HttpStatusCode.RequestTimeout),
         })
         .Build();
 
@@ -106,7 +108,7 @@ internal sealed class AlertSinks(TextWriter output, HttpClient http, IReadOnlyLi
     private async Task PostAsync(Uri url, byte[]? secret, MonitorEvent e, string body, CancellationToken cancellationToken)
     {
         var payload = Encoding.UTF8.GetBytes(body);
-        HttpStatusCode status;
+        int status;
         try
         {
             status = await s_retry.ExecuteAsync(
@@ -122,7 +124,7 @@ internal sealed class AlertSinks(TextWriter output, HttpClient http, IReadOnlyLi
                     }
 
                     using var response = await http.SendAsync(request, token);
-                    return response.StatusCode;
+                    return (int)response.StatusCode;
                 },
                 cancellationToken);
         }
@@ -131,11 +133,11 @@ internal sealed class AlertSinks(TextWriter output, HttpClient http, IReadOnlyLi
             status = 0;
         }
 
-        var delivered = (int)status is >= 200 and < 300;
+        var delivered = status is >= 200 and < 300;
         metrics.CountWebhook(delivered);
         if (!delivered)
         {
-            await error.WriteLineAsync($"warning: webhook {url.GetLeftPart(UriPartial.Path)} did not accept event {e.Id} ({(status == 0 ? "unreachable" : ((int)status).ToString(CultureInfo.InvariantCulture))}) after retries");
+            await error.WriteLineAsync($"warning: webhook {url.GetLeftPart(UriPartial.Path)} did not accept event {e.Id} ({(status == 0 ? "unreachable" : status.ToString(CultureInfo.InvariantCulture))}) after retries");
         }
     }
 }

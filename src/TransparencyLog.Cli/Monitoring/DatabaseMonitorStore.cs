@@ -66,9 +66,17 @@ internal sealed class DatabaseMonitorStore : IMonitorStore
         return new DatabaseMonitorStore(options, logUrl, time);
     }
 
-    public Task<MonitorState?> LoadAsync(CancellationToken cancellationToken) => RunAsync(async db =>
+    // Each query below runs on a context that is a local of its lambda and compares with locals only: EF Core's query
+    // precompiler (dotnet ef dbcontext optimize --precompile-queries, which Native AOT needs) cannot follow a context or
+    // a captured value or argument that is a parameter or a field (dotnet/efcore#38030), and a query it cannot precompile fails at
+    // run time under Native AOT. Monitoring/Compiled/ holds the generated code (docs/monitoring.md: regenerating it).
+
+    public Task<MonitorState?> LoadAsync(CancellationToken cancellationToken) => RunAsync(async () =>
     {
-        var position = await db.Positions.AsNoTracking().FirstOrDefaultAsync(p => p.LogUrl == _logUrl, cancellationToken);
+        var logUrl = _logUrl;
+        var ct = cancellationToken;
+        await using var db = new MonitorDbContext(_options);
+        var position = await db.Positions.AsNoTracking().FirstOrDefaultAsync(p => p.LogUrl == logUrl, ct);
         if (position is null)
         {
             return null;
@@ -85,15 +93,18 @@ internal sealed class DatabaseMonitorStore : IMonitorStore
         }
     });
 
-    public Task SaveAsync(MonitorState state, CancellationToken cancellationToken) => RunAsync(async db =>
+    public Task SaveAsync(MonitorState state, CancellationToken cancellationToken) => RunAsync(async () =>
     {
+        var logUrl = _logUrl;
         var edge = JsonSerializer.Serialize(state.Edge, MonitorWireJsonContext.Default.IReadOnlyListIReadOnlyListString);
-        var position = await db.Positions.FirstOrDefaultAsync(p => p.LogUrl == _logUrl, cancellationToken);
+        var ct = cancellationToken;
+        await using var db = new MonitorDbContext(_options);
+        var position = await db.Positions.FirstOrDefaultAsync(p => p.LogUrl == logUrl, ct);
         if (position is null)
         {
             db.Positions.Add(new MonitorPosition
             {
-                LogUrl = _logUrl,
+                LogUrl = logUrl,
                 VerifierKey = state.VerifierKey,
                 Checkpoint = state.Checkpoint,
                 TreeSize = state.Size,
@@ -111,21 +122,28 @@ internal sealed class DatabaseMonitorStore : IMonitorStore
             position.UpdatedAt = _time.GetUtcNow();
         }
 
-        await db.SaveChangesAsync(cancellationToken);
+        await db.SaveChangesAsync(ct);
         return true;
     });
 
-    public Task<bool> RecordAsync(MonitorEvent alert, CancellationToken cancellationToken) => RunAsync(async db =>
+    public Task<bool> RecordAsync(MonitorEvent alert, CancellationToken cancellationToken) => RunAsync(async () =>
     {
-        if (await DeliveredStateAsync(db, alert.Id, cancellationToken) is { } delivered)
+        var id = alert.Id;
+        var ct = cancellationToken;
+        await using var db = new MonitorDbContext(_options);
+
+        // Null when the alert was never recorded, else whether it was delivered (a scalar, not an anonymous type: the
+        // expression tree of `new { … }` is built with reflection that trimming cannot follow, IL2026).
+        var delivered = await db.Alerts.Where(a => a.EventId == id).Select(a => (bool?)(a.DeliveredAt != null)).FirstOrDefaultAsync(ct);
+        if (delivered is { } wasDelivered)
         {
-            return !delivered;
+            return !wasDelivered;
         }
 
         db.Alerts.Add(RowOf(alert));
         try
         {
-            await db.SaveChangesAsync(cancellationToken);
+            await db.SaveChangesAsync(ct);
             return true;
         }
         catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
@@ -135,21 +153,18 @@ internal sealed class DatabaseMonitorStore : IMonitorStore
         }
     });
 
-    public Task DeliveredAsync(MonitorEvent alert, CancellationToken cancellationToken) => RunAsync(async db =>
+    public Task DeliveredAsync(MonitorEvent alert, CancellationToken cancellationToken) => RunAsync(async () =>
     {
-        var now = _time.GetUtcNow();
-        return await db.Alerts.Where(a => a.EventId == alert.Id && a.DeliveredAt == null)
-            .ExecuteUpdateAsync(set => set.SetProperty(a => a.DeliveredAt, now), cancellationToken);
+        var id = alert.Id;
+        DateTimeOffset? now = _time.GetUtcNow(); // the column's type: the precompiler does not insert the conversion
+
+        var ct = cancellationToken;
+        await using var db = new MonitorDbContext(_options);
+        return await db.Alerts.Where(a => a.EventId == id && a.DeliveredAt == null)
+            .ExecuteUpdateAsync(set => set.SetProperty(a => a.DeliveredAt, a => now), ct);
     });
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    /// <summary>Null when the alert was never recorded, else whether it was delivered.</summary>
-    private static async Task<bool?> DeliveredStateAsync(MonitorDbContext db, string id, CancellationToken cancellationToken)
-    {
-        var found = await db.Alerts.AsNoTracking().Where(a => a.EventId == id).Select(a => new { a.DeliveredAt }).FirstOrDefaultAsync(cancellationToken);
-        return found is null ? null : found.DeliveredAt is not null;
-    }
 
     private MonitorAlert RowOf(MonitorEvent alert)
     {
@@ -182,13 +197,12 @@ internal sealed class DatabaseMonitorStore : IMonitorStore
 
     private static string Truncate(string text, int max = MaxSummaryChars) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
-    /// <summary>One unit of work on a fresh context; database failures become a clear error without the connection string.</summary>
-    private async Task<T> RunAsync<T>(Func<MonitorDbContext, Task<T>> work)
+    /// <summary>One unit of work (on a fresh context of its own); database failures become a clear error without the connection string.</summary>
+    private static async Task<T> RunAsync<T>(Func<Task<T>> work)
     {
-        await using var db = new MonitorDbContext(_options);
         try
         {
-            return await work(db);
+            return await work();
         }
         catch (Exception ex) when (ex is DbException or DbUpdateException or InvalidOperationException)
         {

@@ -1,10 +1,27 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.EntityFrameworkCore;
 
 namespace TransparencyLog.Cli.Monitoring;
 
 /// <summary>The monitor's tables (schema in migrations/0009_monitor.sql, never EF migrations).</summary>
-internal sealed class MonitorDbContext(DbContextOptions<MonitorDbContext> options) : DbContext(options)
+/// <remarks>
+/// Public, as are its two entities, because the compiled model and precompiled queries generated into
+/// Monitoring/Compiled/ (for Native AOT, scripts/monitor-ef-codegen.sh) reach their members through public
+/// <c>UnsafeAccessor</c> classes. An ordinary constructor, not a primary one: EF Core's query precompiler does not
+/// follow primary-constructor parameters (dotnet/efcore#38030). The entities are not sealed because the generated
+/// materializer casts each to EF Core's <c>IInjectableService</c>, which C# refuses for a sealed class.
+/// </remarks>
+public sealed class MonitorDbContext : DbContext
 {
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification =
+        "EF Core marks every DbContext constructor; this context runs on the compiled model and precompiled queries of Monitoring/Compiled/ (scripts/monitor-ef-codegen.sh, checked by test.sh), and the Native AOT tlog's monitor tests store and resume its state through it (docs/benchmarks.md, issue 8).")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification =
+        "EF Core marks every DbContext constructor; this context runs on the compiled model and precompiled queries of Monitoring/Compiled/ (scripts/monitor-ef-codegen.sh, checked by test.sh), and the Native AOT tlog's monitor tests store and resume its state through it (docs/benchmarks.md, issue 8).")]
+    public MonitorDbContext(DbContextOptions<MonitorDbContext> options)
+        : base(options)
+    {
+    }
+
     public DbSet<MonitorPosition> Positions => Set<MonitorPosition>();
 
     public DbSet<MonitorAlert> Alerts => Set<MonitorAlert>();
@@ -42,7 +59,7 @@ internal sealed class MonitorDbContext(DbContextOptions<MonitorDbContext> option
 }
 
 /// <summary>The monitor's verified position in one log (the database form of <see cref="MonitorState"/>).</summary>
-internal sealed class MonitorPosition
+public class MonitorPosition
 {
     public required string LogUrl { get; init; }
 
@@ -61,7 +78,7 @@ internal sealed class MonitorPosition
 }
 
 /// <summary>One alert the monitor raised; only <see cref="DeliveredAt"/> is ever set afterwards.</summary>
-internal sealed class MonitorAlert
+public class MonitorAlert
 {
     public required string EventId { get; init; }
 

@@ -80,7 +80,7 @@ public sealed record PolicySet(
                     }
                 }
             }
-            catch (InvalidOperationException ex) when (ex.TargetSite?.DeclaringType?.Namespace?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+            catch (InvalidOperationException ex) when (JsonNodeTypeError.Is(ex))
             {
                 // JsonNode's indexers throw this for a mapping, list or scalar where the schema has another (found by fuzzing).
                 throw new PolicyLoadException(origin, string.Empty, "a field is a mapping, list or scalar where the schema expects another");

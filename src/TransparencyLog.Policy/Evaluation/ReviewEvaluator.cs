@@ -63,7 +63,7 @@ public sealed class ReviewEvaluator(
         {
             return await EvaluateCoreAsync(set, body, mutate, requireDigest, cancellationToken);
         }
-        catch (InvalidOperationException ex) when (ex.TargetSite?.DeclaringType?.Namespace?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+        catch (InvalidOperationException ex) when (JsonNodeTypeError.Is(ex))
         {
             // JsonNode's indexers throw this when a field has another JSON type than the review's schema gives it
             // (e.g. a string where an object belongs): the review is malformed, not the webhook.

@@ -162,6 +162,39 @@ public sealed class PolicyLoadingTests
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A scalar or list where the reader indexes a mapping: JsonNode's indexer refuses, and the loader turns that into
+    /// its clear error. Recognised without reflection, so this holds under Native AOT too (Exception.TargetSite is null there).
+    /// </summary>
+    [Theory]
+    [InlineData("metadata: p\nspec: {images: [{glob: \"**\"}], authorities: [{static: {action: pass}}]}")]
+    [InlineData("metadata: [p]\nspec: {images: [{glob: \"**\"}], authorities: [{static: {action: pass}}]}")]
+    [InlineData("metadata: {name: p}\nspec: {images: [\"**\"], authorities: [{static: {action: pass}}]}")]
+    public void Load_NodeOfAnotherKind_RefusedWithClearError(string body)
+    {
+        var error = Refused("apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\n" + body);
+
+        Assert.Equal(string.Empty, error.Field);
+        Assert.Contains("a field is a mapping, list or scalar where the schema expects another", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A mapping where a scalar belongs: refused with the field's path.</summary>
+    [Theory]
+    [InlineData("spec: {images: [{glob: {pattern: \"**\"}}], authorities: [{static: {action: pass}}]}", "spec.images[0].glob")]
+    [InlineData("spec: {images: [{glob: \"**\"}], authorities: [{static: {action: {value: pass}}}]}", "spec.authorities[0].static.action")]
+    public void Load_MappingWhereAScalarBelongs_RefusedWithFieldPath(string spec, string field)
+    {
+        var error = Refused("apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: p}\n" + spec);
+
+        Assert.Equal(field, error.Field);
+    }
+
+    [Fact]
+    public void JsonNodeTypeError_OtherInvalidOperationException_NotRecognised()
+    {
+        Assert.False(JsonNodeTypeError.Is(new InvalidOperationException("Sequence contains no elements")));
+    }
+
     [Theory]
     [InlineData("sha224", "no SHA-224 signature verification")]
     [InlineData("md5", "not sha256, sha384 or sha512")]

@@ -113,12 +113,16 @@ public sealed class PolicyTestCommandTests(LocalSystem system) : IDisposable
         var satisfied = await JudgeAsync($"{_lab.Registry}/policy/**", image, attestations: Attest("slsaprovenance1", "predicate.runDetails.builder.id == 'https://ci.example/builder'"));
         var conditionFalse = await JudgeAsync($"{_lab.Registry}/policy/**", image, attestations: Attest("slsaprovenance1", "predicate.runDetails.builder.id.startsWith('https://evil')"), extra: ["-o", "json"]);
         var missing = await JudgeAsync($"{_lab.Registry}/policy/**", image, attestations: Attest("cyclonedx", "true"), extra: ["-o", "json"]);
+        var conditionFails = await JudgeAsync($"{_lab.Registry}/policy/**", image, attestations: Attest("slsaprovenance1", "predicate.runDetails.nothing.id == 'x'"), extra: ["-o", "json"]);
 
         Assert.True(satisfied.ExitCode == 0, satisfied.Output);
         Assert.True(conditionFalse.ExitCode == 1, conditionFalse.Output);
         Assert.Contains("is false", TlogRunner.Json(conditionFalse).GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
         Assert.True(missing.ExitCode == 1, missing.Output);
         Assert.Contains("attestation provenance (https://cyclonedx.org/bom)", TlogRunner.Json(missing).GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
+        // An evaluation error (a missing field) denies with the reason, as a false condition does.
+        Assert.True(conditionFails.ExitCode == 1, conditionFails.Output);
+        Assert.Contains("predicate.runDetails.nothing.id == 'x'' failed: ", TlogRunner.Json(conditionFails).GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
