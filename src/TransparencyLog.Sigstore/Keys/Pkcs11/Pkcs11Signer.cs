@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using System.Formats.Asn1;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
+using Net.Pkcs11Interop.Common;
+using Net.Pkcs11Interop.HighLevelAPI;
 
 namespace TransparencyLog.Sigstore.Keys.Pkcs11;
 
 /// <summary>
-/// A signing key inside a PKCS#11 token (an HSM, SoftHSM2), through the module's function list
-/// (<see cref="Pkcs11Module"/>: C function pointers, so the same under Native AOT): ECDSA P-256/384/521
+/// A signing key inside a PKCS#11 token (an HSM, SoftHSM2), through Pkcs11Interop: ECDSA P-256/384/521
 /// (<c>CKM_ECDSA</c> over a digest computed here), RSA (<c>CKM_SHA256_RSA_PKCS</c>) and Ed25519 (<c>CKM_EDDSA</c>).
 /// The private key never leaves the token; the PIN is used for <c>C_Login</c> and never kept in a message.
 /// </summary>
@@ -16,21 +17,30 @@ public sealed class Pkcs11Signer : ISigner
     /// <summary>The environment variable naming the module when the URI has no <c>module-path</c>.</summary>
     public const string ModuleEnvironmentVariable = "TLOG_PKCS11_MODULE";
 
+    private const ulong CkmEddsa = 0x1057;
     private const ulong CkkEcEdwards = 0x40;
     private const int MaxPinBytes = 256;
 
     // C_Initialize runs once per module and process; every key of one module shares the loaded library.
-    private static readonly ConcurrentDictionary<string, Lazy<Pkcs11Module>> _libraries = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, Lazy<IPkcs11Library>> _libraries = new(StringComparer.Ordinal);
+    private static readonly Pkcs11InteropFactories _factories = new();
 
-    private readonly Pkcs11Module _module;
-    private readonly ulong _session;
-    private readonly ulong _privateKey;
-    private readonly Lock _gate = new();
-    private bool _disposed;
-
-    private Pkcs11Signer(Pkcs11Module module, ulong session, ulong privateKey, SignatureAlgorithm algorithm, byte[] spki, string description)
+    static Pkcs11Signer()
     {
-        _module = module;
+        // Pkcs11Interop 5 imports dlopen from "libdl"; glibc 2.34+ ships only libdl.so.2 (libdl.so comes with the
+        // -dev package), so the bare name is resolved to the runtime library.
+        NativeLibrary.SetDllImportResolver(typeof(Pkcs11InteropFactories).Assembly, (name, assembly, path) =>
+            name == "libdl" && OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libdl.so.2", assembly, path, out var handle)
+                ? handle
+                : IntPtr.Zero);
+    }
+
+    private readonly ISession _session;
+    private readonly IObjectHandle _privateKey;
+    private readonly Lock _gate = new();
+
+    private Pkcs11Signer(ISession session, IObjectHandle privateKey, SignatureAlgorithm algorithm, byte[] spki, string description)
+    {
         _session = session;
         _privateKey = privateKey;
         Algorithm = algorithm;
@@ -51,32 +61,32 @@ public sealed class Pkcs11Signer : ISigner
     {
         environment ??= Environment.GetEnvironmentVariable;
         var parsed = Pkcs11Uri.Parse(uri);
-        var modulePath = parsed.ModulePath ?? environment(ModuleEnvironmentVariable)
+        var module = parsed.ModulePath ?? environment(ModuleEnvironmentVariable)
             ?? throw new KeyLoadException($"the PKCS#11 URI has no module-path and {ModuleEnvironmentVariable} is not set");
         var pin = ReadPin(parsed, environment);
         try
         {
-            var module = Load(modulePath);
-            var slot = FindSlot(module, parsed);
-            var session = module.OpenSession(slot);
+            var library = Load(module);
+            var slot = FindSlot(library, parsed);
+            var session = slot.OpenSession(SessionType.ReadOnly);
             try
             {
-                module.Login(session, pin);
-                var privateKey = FindOne(module, session, Pkcs11Module.CkoPrivateKey, parsed, "private key");
-                var publicKey = FindOne(module, session, Pkcs11Module.CkoPublicKey, parsed, "public key");
-                var (algorithm, spki) = ReadPublicKey(module, session, publicKey);
-                return new Pkcs11Signer(module, session, privateKey, algorithm, spki, parsed.ToString());
+                Login(session, pin);
+                var privateKey = FindOne(session, CKO.CKO_PRIVATE_KEY, parsed, "private key");
+                var publicKey = FindOne(session, CKO.CKO_PUBLIC_KEY, parsed, "public key");
+                var (algorithm, spki) = ReadPublicKey(session, publicKey);
+                return new Pkcs11Signer(session, privateKey, algorithm, spki, parsed.ToString());
             }
             catch
             {
-                module.CloseSession(session);
+                session.Dispose();
                 throw;
             }
         }
-        catch (Pkcs11CallException e)
+        catch (Pkcs11Exception e)
         {
             // The return value names the problem (CKR_PIN_INCORRECT, CKR_TOKEN_NOT_PRESENT, ...); never the PIN.
-            throw new KeyLoadException($"PKCS#11 key {parsed}: {e.Message}", e);
+            throw new KeyLoadException($"PKCS#11 key {parsed}: {e.Method} failed with {e.RV}", e);
         }
         finally
         {
@@ -91,20 +101,12 @@ public sealed class Pkcs11Signer : ISigner
         // One session per key; PKCS#11 forbids concurrent operations on a session.
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            try
+            signature = Algorithm switch
             {
-                signature = Algorithm switch
-                {
-                    SignatureAlgorithm.Ed25519 => _module.Sign(_session, _privateKey, Pkcs11Module.CkmEddsa, data.Span),
-                    SignatureAlgorithm.RsaPkcs1Sha256 => _module.Sign(_session, _privateKey, Pkcs11Module.CkmSha256RsaPkcs, data.Span),
-                    _ => _module.Sign(_session, _privateKey, Pkcs11Module.CkmEcdsa, Digest(data.Span)),
-                };
-            }
-            catch (Pkcs11CallException e)
-            {
-                throw new CryptographicException($"PKCS#11 key {Description}: {e.Message}", e);
-            }
+                SignatureAlgorithm.Ed25519 => _session.Sign(_factories.MechanismFactory.Create(CkmEddsa), _privateKey, data.ToArray()),
+                SignatureAlgorithm.RsaPkcs1Sha256 => _session.Sign(_factories.MechanismFactory.Create(CKM.CKM_SHA256_RSA_PKCS), _privateKey, data.ToArray()),
+                _ => _session.Sign(_factories.MechanismFactory.Create(CKM.CKM_ECDSA), _privateKey, Digest(data.Span)),
+            };
         }
 
         return ValueTask.FromResult(Algorithm is SignatureAlgorithm.Ed25519 or SignatureAlgorithm.RsaPkcs1Sha256
@@ -112,17 +114,7 @@ public sealed class Pkcs11Signer : ISigner
             : RawToDer(signature));
     }
 
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            if (!_disposed)
-            {
-                _disposed = true;
-                _module.CloseSession(_session);
-            }
-        }
-    }
+    public void Dispose() => _session.Dispose();
 
     private byte[] Digest(ReadOnlySpan<byte> data) => Algorithm.Hash()!.Value.Name switch
     {
@@ -131,29 +123,29 @@ public sealed class Pkcs11Signer : ISigner
         _ => SHA256.HashData(data),
     };
 
-    private static Pkcs11Module Load(string module)
+    private static IPkcs11Library Load(string module)
     {
-        var lazy = _libraries.GetOrAdd(module, static path => new Lazy<Pkcs11Module>(
-            () => Pkcs11Module.Load(path),
+        var lazy = _libraries.GetOrAdd(module, path => new Lazy<IPkcs11Library>(
+            () => _factories.Pkcs11LibraryFactory.LoadPkcs11Library(_factories, path, AppType.MultiThreaded),
             LazyThreadSafetyMode.ExecutionAndPublication));
         try
         {
             return lazy.Value;
         }
-        catch (Exception e) when (e is not Pkcs11CallException)
+        catch (Exception e) when (e is not Pkcs11Exception)
         {
             _libraries.TryRemove(module, out _);
             throw new KeyLoadException($"the PKCS#11 module '{module}' cannot be loaded ({e.GetType().Name})", e);
         }
     }
 
-    private static ulong FindSlot(Pkcs11Module module, Pkcs11Uri uri)
+    private static ISlot FindSlot(IPkcs11Library library, Pkcs11Uri uri)
     {
-        var matches = module.SlotsWithToken().Where(slot =>
+        var matches = library.GetSlotList(SlotsType.WithTokenPresent).Where(slot =>
         {
-            var (label, serial) = module.TokenInfo(slot);
-            return (uri.Token is null || label.TrimEnd() == uri.Token)
-                && (uri.Serial is null || serial.TrimEnd() == uri.Serial);
+            var token = slot.GetTokenInfo();
+            return (uri.Token is null || token.Label.TrimEnd() == uri.Token)
+                && (uri.Serial is null || token.SerialNumber.TrimEnd() == uri.Serial);
         }).ToList();
         return matches.Count switch
         {
@@ -163,42 +155,52 @@ public sealed class Pkcs11Signer : ISigner
         };
     }
 
-    private static ulong FindOne(Pkcs11Module module, ulong session, ulong type, Pkcs11Uri uri, string what)
+    private static void Login(ISession session, byte[] pin)
     {
-        var template = new List<(ulong, byte[])> { (Pkcs11Module.CkaClass, Pkcs11Module.UlongBytes(type)) };
+        try
+        {
+            session.Login(CKU.CKU_USER, pin);
+        }
+        catch (Pkcs11Exception e) when (e.RV == CKR.CKR_USER_ALREADY_LOGGED_IN)
+        {
+            // Login state is per token and application: another key of this token logged in already.
+        }
+    }
+
+    private static IObjectHandle FindOne(ISession session, CKO type, Pkcs11Uri uri, string what)
+    {
+        var template = new List<IObjectAttribute> { _factories.ObjectAttributeFactory.Create(CKA.CKA_CLASS, type) };
         if (uri.Object is not null)
         {
-            template.Add((Pkcs11Module.CkaLabel, Encoding.UTF8.GetBytes(uri.Object)));
+            template.Add(_factories.ObjectAttributeFactory.Create(CKA.CKA_LABEL, uri.Object));
         }
 
         if (uri.Id is not null)
         {
-            template.Add((Pkcs11Module.CkaId, uri.Id));
+            template.Add(_factories.ObjectAttributeFactory.Create(CKA.CKA_ID, uri.Id));
         }
 
-        var found = module.FindObjects(session, template);
-        return found.Length switch
+        var found = session.FindAllObjects(template);
+        return found.Count switch
         {
             1 => found[0],
             0 => throw new KeyLoadException($"PKCS#11 key {uri}: no {what} object with that label/id in the token"),
-            _ => throw new KeyLoadException($"PKCS#11 key {uri}: {found.Length} {what} objects match; add id="),
+            _ => throw new KeyLoadException($"PKCS#11 key {uri}: {found.Count} {what} objects match; add id="),
         };
     }
 
-    private static (SignatureAlgorithm, byte[]) ReadPublicKey(Pkcs11Module module, ulong session, ulong publicKey)
+    private static (SignatureAlgorithm, byte[]) ReadPublicKey(ISession session, IObjectHandle publicKey)
     {
-        var type = module.UlongAttribute(session, publicKey, Pkcs11Module.CkaKeyType);
-        if (type == Pkcs11Module.CkkRsa)
+        var type = session.GetAttributeValue(publicKey, [CKA.CKA_KEY_TYPE])[0].GetValueAsUlong();
+        if (type == (ulong)CKK.CKK_RSA)
         {
-            using var rsa = RSA.Create(new RSAParameters
-            {
-                Modulus = module.Attribute(session, publicKey, Pkcs11Module.CkaModulus),
-                Exponent = module.Attribute(session, publicKey, Pkcs11Module.CkaPublicExponent),
-            });
+            var values = session.GetAttributeValue(publicKey, [CKA.CKA_MODULUS, CKA.CKA_PUBLIC_EXPONENT]);
+            using var rsa = RSA.Create(new RSAParameters { Modulus = values[0].GetValueAsByteArray(), Exponent = values[1].GetValueAsByteArray() });
             return (SignatureAlgorithm.RsaPkcs1Sha256, rsa.ExportSubjectPublicKeyInfo());
         }
 
-        var point = Unwrap(module.Attribute(session, publicKey, Pkcs11Module.CkaEcPoint));
+        var ec = session.GetAttributeValue(publicKey, [CKA.CKA_EC_PARAMS, CKA.CKA_EC_POINT]);
+        var point = Unwrap(ec[1].GetValueAsByteArray());
         if (type == CkkEcEdwards)
         {
             return point.Length == Asn1Keys.Ed25519KeySize
@@ -206,12 +208,12 @@ public sealed class Pkcs11Signer : ISigner
                 : throw new KeyLoadException("the token's Edwards key is not Ed25519 (only Ed25519 is supported)");
         }
 
-        if (type != Pkcs11Module.CkkEc)
+        if (type != (ulong)CKK.CKK_EC)
         {
             throw new KeyLoadException($"the token's key type 0x{type:x} is not supported (ECDSA, RSA or Ed25519)");
         }
 
-        var curve = new AsnReader(module.Attribute(session, publicKey, Pkcs11Module.CkaEcParams), AsnEncodingRules.DER).ReadObjectIdentifier();
+        var curve = new AsnReader(ec[0].GetValueAsByteArray(), AsnEncodingRules.DER).ReadObjectIdentifier();
         var size = (point.Length - 1) / 2;
         if (point.Length < 3 || point[0] != 0x04 || point.Length != 1 + (2 * size))
         {
@@ -287,6 +289,6 @@ public sealed class Pkcs11Signer : ISigner
             pin = uri.PinValue ?? throw new KeyLoadException("the PKCS#11 URI gives no PIN: add pin-source=file:... or x-pin-env=VARIABLE");
         }
 
-        return Encoding.UTF8.GetBytes(pin);
+        return System.Text.Encoding.UTF8.GetBytes(pin);
     }
 }
