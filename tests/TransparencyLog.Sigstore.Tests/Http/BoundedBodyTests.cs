@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using TransparencyLog.Sigstore.Http;
+using TransparencyLog.Testing;
 
 namespace TransparencyLog.Sigstore.Tests.Http;
 
@@ -19,7 +20,7 @@ public sealed class BoundedBodyTests
         var bytes = Enumerable.Range(0, length).Select(static i => (byte)(i * 7)).ToArray();
 
         Assert.Equal(bytes, await BoundedBody.ReadAsync(new ByteArrayContent(bytes), 40_000, CancellationToken.None));
-        Assert.Equal(bytes, await BoundedBody.ReadAsync(new StreamContent(new TrickleStream(bytes)), 40_000, CancellationToken.None));
+        Assert.Equal(bytes, await BoundedBody.ReadAsync(new StreamContent(new TrickleStream(bytes, 1000)), 40_000, CancellationToken.None));
     }
 
     [Fact]
@@ -28,7 +29,7 @@ public sealed class BoundedBodyTests
         var bytes = new byte[40_001];
 
         Assert.Null(await BoundedBody.ReadAsync(new ByteArrayContent(bytes), 40_000, CancellationToken.None));
-        Assert.Null(await BoundedBody.ReadAsync(new StreamContent(new TrickleStream(bytes)), 40_000, CancellationToken.None));
+        Assert.Null(await BoundedBody.ReadAsync(new StreamContent(new TrickleStream(bytes, 1000)), 40_000, CancellationToken.None));
     }
 
     [Fact]
@@ -61,45 +62,5 @@ public sealed class BoundedBodyTests
 
         Assert.Null(await BoundedBody.ReadAsync(body, 10, 64 * 1024, CancellationToken.None));
         Assert.InRange(body.Served, 64 * 1024, 128 * 1024);
-    }
-
-    /// <summary>Hands out its bytes a few at a time, as a slow network does.</summary>
-    private sealed class TrickleStream(byte[] bytes) : MemoryStream(bytes)
-    {
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            base.ReadAsync(buffer[..Math.Min(buffer.Length, 1000)], cancellationToken);
-    }
-
-    /// <summary>A body that never ends (a hostile or broken peer streaming without a length).</summary>
-    private sealed class EndlessStream : Stream
-    {
-        public long Served { get; private set; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => Served; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            Array.Fill(buffer, (byte)'x', offset, count);
-            Served += count;
-            return count;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
