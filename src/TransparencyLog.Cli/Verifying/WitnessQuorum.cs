@@ -152,7 +152,8 @@ internal sealed class WitnessQuorum
             throw new CliException(
                 failureExitCode,
                 $"WITNESS QUORUM NOT MET: the checkpoint of '{checkpoint.Origin}' at size {checkpoint.Size} is cosigned by " +
-                (names.Count == 0 ? "no witness of the policy" : string.Join(", ", names)) + $", which does not satisfy the quorum of {PolicyPath}",
+                (names.Count == 0 ? "no witness of the policy" : string.Join(", ", names)) + $", which does not satisfy the quorum of {PolicyPath}" +
+                (cosigned.Count == 0 ? "; a log that collects cosignatures in the background (fail-open) serves its newest checkpoint uncosigned for a moment: retry" : ""),
                 QuorumUnmet);
         }
 
