@@ -80,12 +80,12 @@ dotnet tool install tlog --tool-path "$tooldir/tools" --add-source "$tooldir/nup
 "$tooldir/tools/tlog" --help | grep -q "sign-blob" || { echo "error: the installed tlog tool does not run" >&2; exit 1; }
 rm -rf "$tooldir"
 
-# The CLI tests (TlogRunner, sigstore-js and TUF interop) run tlog as the README installs it: published self-contained,
-# trimmed, one composite ReadyToRun image. Trimming can remove what only reflection reaches; these tests would see it.
-echo "==> tlog published as the README installs it (-p:TlogComposite=true)"
+# The CLI tests (TlogRunner, sigstore-js and TUF interop) run tlog as the README installs it: published with Native AOT,
+# one native executable. AOT compiles only what it can see: reflection it cannot follow would fail here, not in a user's hands.
+echo "==> tlog published as the README installs it (-p:TlogAot=true)"
 tlogdir=$(mktemp -d)
 rid=linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
-dotnet publish src/TransparencyLog.Cli -c "$config" -r "$rid" -p:TlogComposite=true -o "$tlogdir" -nologo -v quiet -clp:ErrorsOnly >/dev/null
+dotnet publish src/TransparencyLog.Cli -c "$config" -r "$rid" -p:TlogAot=true -o "$tlogdir" -nologo -v quiet -clp:ErrorsOnly >/dev/null
 "$tlogdir/tlog" --version >/dev/null || { echo "error: the published tlog does not run" >&2; exit 1; }
 export TLOG_TEST_TLOG=$tlogdir/tlog
 

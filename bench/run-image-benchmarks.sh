@@ -11,20 +11,20 @@
 #   - `tlog --version` wall time per process: the .NET start-up share of every figure above.
 # Each tlog process's CPU time (user + system, /usr/bin/time) is printed beside its wall time, and the load average at
 # the start and the end: on a shared machine wall times swing with the load, CPU time and round trips much less.
-# tlog runs as the README installs it: published for linux-x64, self-contained, trimmed, one composite ReadyToRun image
-# (-p:TlogComposite=true), via its apphost; --framework-dependent measures the framework-dependent ReadyToRun publish
-# (--self-contained false) instead; --aot measures tlog published with Native AOT (-p:TlogAot=true: one native
-# executable; a measurement build, see the csproj: the monitor's state database does not work in it yet).
+# tlog runs as the README installs it: published for linux-x64 with Native AOT (-p:TlogAot=true: one native
+# executable); --composite measures the self-contained, trimmed, composite ReadyToRun publish (-p:TlogComposite=true,
+# the installed build until 2026-12-07) instead, --framework-dependent the framework-dependent ReadyToRun publish
+# (--self-contained false).
 # TLOG_BENCH_BASELINE=PATH/tlog.dll measures another build (e.g. main's) in the same run, against the same system;
 # TLOG_BENCH_BASELINE=PATH/tlog (an executable: a composite or AOT publish) runs it directly.
 # It measures; it is not a test and exits 0 whatever the figures (a failing command stops it and prints its output).
 # The services run for days in production: before anything is measured, --warmup W images (50) are signed keyless and
 # with --key, not counted, so JIT tiering and connection pools of the log, CA, witness and PostgreSQL are warm.
 # Usage: bench/run-image-benchmarks.sh [--images N (200)] [--runs R (30)] [--warmup W (50)] [--framework-dependent]
-#                                      [--aot] [--no-build] [--keep]
+#                                      [--composite] [--aot (the default)] [--no-build] [--keep]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"  # cd to the repository root; free_port, push_blob, push_image
-images=200 runs=30 warmup=50 build=true keep=false composite=true aot=false
+images=200 runs=30 warmup=50 build=true keep=false composite=false aot=true
 while [[ $# -gt 0 ]]; do
   case $1 in
     --images) images=$2; shift 2 ;;
@@ -33,6 +33,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) build=false; shift ;;
     --framework-dependent) composite=false aot=false; shift ;;
     --aot) aot=true composite=false; shift ;;
+    --composite) composite=true aot=false; shift ;;
     --keep) keep=true; shift ;;
     -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
