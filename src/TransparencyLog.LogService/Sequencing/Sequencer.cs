@@ -74,12 +74,13 @@ internal sealed record AppendFailure(int Status, string Message, bool RetryLater
 /// processes may run a sequencer for the same log; the head row lock serializes them into one gap-free tree.
 /// </summary>
 /// <remarks>
-/// Pipelined: request threads parse, canonicalise and verify before queueing; SETs are signed before the lock for the
-/// indices the previous batch predicts; while batch N's commit is in flight, batch N+1 is gathered, signed and sent
-/// (its lock waits in PostgreSQL until N is durable); proofs are built after the commit from the tiles just written.
-/// When N predicted the head, N+1's lock, duplicate check and write go in one round trip
-/// (<see cref="TryWritePredictedAsync"/>), so the lock is not held across a round trip to this process.
-/// A batch's checkpoint is published (<see cref="LogHeads.Observe"/>) in <see cref="CompleteAsync"/>, once durable.
+/// Pipelined: request threads parse, canonicalise and verify before queueing; proofs are built after the commit from
+/// the tiles just written. Once a batch N is sent, the edge of the tree it leaves predicts the head for N+1, so N+1 is
+/// gathered, signed (SETs and checkpoint) and sent while N still executes (<see cref="WritePredictedAsync"/>): N+1's
+/// head lock waits in PostgreSQL until N's commit, and its write, made only if the locked head is the prediction,
+/// commits in the same round trip. A batch whose prediction failed wrote nothing and is written again the ordinary
+/// way (<see cref="WriteAsync"/>: the head read under the lock). A batch's checkpoint is published
+/// (<see cref="LogHeads.Observe"/>) and its clients answered only once its commit is confirmed.
 /// </remarks>
 internal sealed partial class Sequencer : IAsyncDisposable
 {
@@ -119,6 +120,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
     // The right edge of the tree as of the last batch this process committed. Valid only while the head row still
     // says the same size and root; otherwise another process appended and the edge is read again.
     private TreeEdge? _edge;
+
+    // The last predicted batch the loop sent, while the next one is predicted from it (WritePredictedAsync waits for
+    // its commit when the two connections reached the head lock in the wrong order).
+    private PredictedWrite? _lastPredicted;
 
     public Sequencer(
         LogInstance log,
@@ -249,19 +254,41 @@ internal sealed partial class Sequencer : IAsyncDisposable
     {
         var reader = _queue.Reader;
 
-        // Batches whose commit is in flight, oldest first. The loop writes batch N+1 while batch N's commit (its
-        // fsync) and post-commit work run; the head row lock makes N+1's write wait in PostgreSQL until N is durable,
-        // so indices stay gap-free and in order. At most two are kept in flight: slow answers slow intake.
-        var inFlight = new Queue<Task>();
+        // Batches sent and not yet settled, oldest first. A batch whose prediction the last one sent makes is sent at
+        // once, while that one still executes (WritePredictedAsync): its head lock waits in PostgreSQL for the earlier
+        // commit, so indices stay gap-free and in order. At most two are kept in flight: slow answers slow intake.
+        var inFlight = new Queue<Task<Settled>>();
         List<Pending>? batch = null;
         var gathered = _time.GetTimestamp();
         try
         {
-            while (await reader.WaitToReadAsync(_stopping.Token))
+            while (true)
             {
                 while (inFlight.Count > 0 && inFlight.Peek().IsCompleted)
                 {
-                    await inFlight.Dequeue();
+                    await SettleOldestAsync(inFlight);
+                }
+
+                if (!reader.TryPeek(out _))
+                {
+                    // Nothing waits: sleep until a submission arrives, or until the oldest batch in flight ends (one
+                    // that did not commit is written again now, not when the next submission happens to come).
+                    var readable = reader.WaitToReadAsync(_stopping.Token);
+                    if (!readable.IsCompleted && inFlight.Count > 0)
+                    {
+                        var waiting = readable.AsTask();
+                        if (await Task.WhenAny(waiting, inFlight.Peek()) != waiting)
+                        {
+                            continue;
+                        }
+
+                        readable = new ValueTask<bool>(waiting);
+                    }
+
+                    if (!await readable)
+                    {
+                        break;
+                    }
                 }
 
                 if (_options.BatchWindowMilliseconds > 0 && inFlight.Count == 0)
@@ -290,10 +317,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
                 var written = batch;
                 batch = null;
-                inFlight.Enqueue(await WriteBatchAsync(written));
-                if (inFlight.Count > 2)
+                inFlight.Enqueue(await SendAsync(written));
+                while (inFlight.Count > 2)
                 {
-                    await inFlight.Dequeue();
+                    await SettleOldestAsync(inFlight);
                 }
             }
         }
@@ -302,11 +329,16 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
         finally
         {
-            // Batches already sent to commit are answered by their commit, whatever shutdown does, and those waiting
-            // for the witnesses once that ends (each within the witnessing budget).
+            // Batches already sent are answered by their commit, whatever shutdown does, and those waiting for the
+            // witnesses once that ends (each within the witnessing budget). A predicted batch that did not commit is
+            // not retried now: nothing of it was written, and its clients are told so.
             while (inFlight.Count > 0)
             {
-                await inFlight.Dequeue();
+                var settled = await inFlight.Dequeue();
+                foreach (var pending in settled.Retry ?? [])
+                {
+                    pending.Completion.TrySetException(new LogStoppingException());
+                }
             }
 
             for (var slot = 0; slot < MaxWitnessWaits; slot++)
@@ -325,6 +357,62 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 pending.Completion.TrySetException(new LogStoppingException());
             }
         }
+    }
+
+    /// <summary>
+    /// Awaits the oldest batch in flight. One that did not commit because its prediction failed (or the database
+    /// refused it, which rolled it back whole) is written again the ordinary way, after the head is read under the
+    /// lock; every later prediction is dropped, since it may rest on that batch.
+    /// </summary>
+    private async Task SettleOldestAsync(Queue<Task<Settled>> inFlight)
+    {
+        var settled = await inFlight.Dequeue();
+        if (settled.EdgeLost)
+        {
+            _edge = null;
+        }
+
+        if (settled.Retry is { } retry)
+        {
+            _lastPredicted = null;
+            inFlight.Enqueue(Done(await WriteBatchAsync(retry)));
+        }
+    }
+
+    /// <summary>
+    /// Sends a gathered batch: predicted, without waiting for the write, when the last batch sent left an edge;
+    /// otherwise the ordinary way (the head read under the lock), waiting for the write but not for its commit.
+    /// </summary>
+    private async Task<Task<Settled>> SendAsync(List<Pending> batch)
+    {
+        if (_edge is null)
+        {
+            _lastPredicted = null;
+            return Done(await WriteBatchAsync(batch));
+        }
+
+        PredictedWrite write;
+        try
+        {
+            write = await PrepareAsync(batch, _stopping.Token);
+        }
+        catch (Exception e)
+        {
+            _edge = null;
+            _lastPredicted = null;
+            Fail(batch, e);
+            return Task.FromResult(new Settled(null, EdgeLost: true));
+        }
+
+        var previous = _lastPredicted;
+        _lastPredicted = write;
+        return WritePredictedAsync(batch, write, previous, _time.GetTimestamp());
+    }
+
+    private static async Task<Settled> Done(Task completion)
+    {
+        await completion;
+        return new Settled(null, EdgeLost: false);
     }
 
     /// <summary>
@@ -411,9 +499,9 @@ internal sealed partial class Sequencer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Locks the head, assigns indices, extends the tiles, signs the checkpoint and writes the batch, then sends the
-    /// commit without waiting for it. Only this runs while the head row is locked; SETs were signed before (for the
-    /// indices the last batch predicts) and proofs are built after the commit, in <see cref="CompleteAsync"/>.
+    /// The ordinary path, when no prediction is trusted (the first batch, or after one failed): locks the head, reads
+    /// it and the edge, assigns indices, signs the SETs, extends the tiles, signs the checkpoint and writes the batch,
+    /// then sends the commit without waiting for it. Proofs are built after the commit, in <see cref="CompleteAsync"/>.
     /// </summary>
     private async Task<Written> WriteAsync(List<Pending> batch, CancellationToken cancellationToken)
     {
@@ -422,34 +510,12 @@ internal sealed partial class Sequencer : IAsyncDisposable
             throw new LogSuspendedException();
         }
 
-        // Before the lock: the batch's own duplicates, and SETs signed for the indices the edge of the last batch
-        // written predicts. Batch N's commit is usually still in flight here, so this CPU work overlaps its fsync.
         var integratedTime = _time.GetUtcNow().ToUnixTimeSeconds();
-        var predicted = _edge;
-        var proposed = Assign(batch, [], predicted?.Size ?? 0);
-        var presigned = predicted is null ? null : await SignEntriesAsync(batch, proposed.Appended, integratedTime, cancellationToken);
-
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         NpgsqlTransaction? transaction = null;
         try
         {
             transaction = await connection.BeginTransactionAsync(cancellationToken);
-            if (predicted is not null && presigned is not null)
-            {
-                _edge = null;
-                if (await TryWritePredictedAsync(batch, proposed, predicted, presigned, integratedTime, connection, transaction, cancellationToken) is { } written)
-                {
-                    return written;
-                }
-
-                // Rolled back: the head was not what the last batch predicted (another process appended, or that
-                // batch did not commit), or a leaf was already in the log. The ordinary path below reads the head
-                // under the lock and finds the duplicates; the predicted edge was extended, so it is read again.
-                await transaction.DisposeAsync();
-                transaction = await connection.BeginTransactionAsync(cancellationToken);
-                predicted = null;
-            }
-
             // One round trip: lock the head, then (in a statement that starts after the lock is held, so it sees every
             // earlier commit, including the previous batch's) find which of the batch's leaves are already in the log.
             long size;
@@ -460,7 +526,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash FROM log_lock_head($1)");
                 lockHead.Parameters.AddWithValue(_log.Id);
                 read.BatchCommands.Add(lockHead);
-                read.BatchCommands.Add(LoggedLeaves(proposed.Leaves));
+                read.BatchCommands.Add(LoggedLeaves(batch.Select(static p => p.Entry.LeafHash).Distinct()));
                 await using var reader = await read.ExecuteReaderAsync(cancellationToken);
                 if (!await reader.ReadAsync(cancellationToken))
                 {
@@ -476,10 +542,8 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 }
             }
 
-            // The predicted edge is valid only if the previous batch committed and no other process appended since:
-            // then the head is exactly what it predicted. Otherwise the edge is read again (and checked) from storage.
-            var predictionHeld = predicted is not null && predicted.Size == size && predicted.Root == root;
-            var edge = predictionHeld ? predicted! : await LoadEdgeAsync(connection, transaction, size, root, cancellationToken);
+            // The ordinary path runs when no prediction is trusted: the edge is read again (and checked) from storage.
+            var edge = await LoadEdgeAsync(connection, transaction, size, root, cancellationToken);
             _edge = null;
 
             var assignment = Assign(batch, logged, size);
@@ -493,10 +557,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 return new Written(null, null, null, assignment.Outcomes, assignment.Appended, [], integratedTime, [], [], null);
             }
 
-            // SETs cover the index: the presigned ones hold when every unique leaf took its predicted index.
-            var signatures = predictionHeld && presigned is not null && assignment.Appended.Count == proposed.Appended.Count
-                ? presigned
-                : await SignEntriesAsync(batch, assignment.Appended, integratedTime, cancellationToken);
+            var signatures = await SignEntriesAsync(batch, assignment.Appended, integratedTime, cancellationToken);
 
             var (touched, head) = await ExtendAsync(edge, assignment.Leaves, cancellationToken);
             await using (var write = new NpgsqlBatch(connection, transaction))
@@ -520,75 +581,136 @@ internal sealed partial class Sequencer : IAsyncDisposable
     }
 
     /// <summary>
-    /// The usual batch of a single writer in one round trip: the head lock, the duplicate check and the write of
-    /// every unique entry at the indices the previous batch predicted, sent together as one pipelined batch, so the
-    /// head row is not held locked while this process receives the head, signs the checkpoint and sends the write.
-    /// The checkpoint is signed before the lock, for the predicted size and root. Nothing is committed unless the
-    /// head the lock returned is exactly the prediction, no leaf was already in the log and the database accepted the
-    /// write; otherwise the transaction is rolled back and null returned (the caller takes the ordinary path).
+    /// Before a predicted batch is sent, in the loop: its indices from the edge the last batch sent leaves, its SETs,
+    /// the edge extended and the checkpoint of the new size signed. The edge becomes the next batch's prediction.
     /// </summary>
-    /// <remarks>
-    /// log_append checks every index against the locked head and every tile against what is stored, so a wrong
-    /// prediction cannot be written; the comparison with the lock's result below refuses it before the commit
-    /// even where those checks would not see it.
-    /// </remarks>
-    private async Task<Written?> TryWritePredictedAsync(
-        List<Pending> batch,
-        Assignment assignment,
-        TreeEdge predicted,
-        byte[]?[] signatures,
-        long integratedTime,
-        NpgsqlConnection connection,
-        NpgsqlTransaction transaction,
-        CancellationToken cancellationToken)
+    private async Task<PredictedWrite> PrepareAsync(List<Pending> batch, CancellationToken cancellationToken)
     {
-        var expectedSize = predicted.Size;
-        var expectedRoot = predicted.Root;
-        var (touched, head) = await ExtendAsync(predicted, assignment.Leaves, cancellationToken);
-
-        var held = false;
-        await using (var write = new NpgsqlBatch(connection, transaction))
+        if (_integrity.IsSuspended(_log.Id))
         {
-            var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash, checkpoint_time FROM log_lock_head($1)");
-            lockHead.Parameters.AddWithValue(_log.Id);
-            write.BatchCommands.Add(lockHead);
-            write.BatchCommands.Add(LoggedLeaves(assignment.Leaves));
-            write.BatchCommands.Add(Append(batch, assignment.Appended, signatures, integratedTime, touched, head));
-            try
+            throw new LogSuspendedException();
+        }
+
+        var edge = _edge!;
+        _edge = null;
+        var integratedTime = _time.GetUtcNow().ToUnixTimeSeconds();
+        var expectedSize = edge.Size;
+        var expectedRoot = edge.Root;
+        var assignment = Assign(batch, [], expectedSize);
+        var signatures = await SignEntriesAsync(batch, assignment.Appended, integratedTime, cancellationToken);
+        var (touched, head) = await ExtendAsync(edge, assignment.Leaves, cancellationToken);
+        // Proofs read the partial tiles after the commit while the next batch extends the edge: take them now.
+        var written = new Written(null, null, null, assignment.Outcomes, assignment.Appended, signatures, integratedTime, touched, edge.PartialTiles, head);
+        _edge = edge;
+        return new PredictedWrite(expectedSize, expectedRoot, assignment.Leaves, written);
+    }
+
+    /// <summary>
+    /// A predicted batch in one round trip and one transaction, sent while the batch before it may still execute:
+    /// the head lock (which waits in PostgreSQL until the transaction holding it ends), then the write, made only if
+    /// the locked head is exactly the prediction, no leaf of the batch is in the log and no refresher re-signed the
+    /// head since this checkpoint's time; PostgreSQL commits at the end of the round trip (the protocol's implicit
+    /// transaction), so the head row is never held locked across a round trip to this process. The clients are
+    /// answered only once that commit is confirmed.
+    /// </summary>
+    /// <returns>
+    /// The batch to write again the ordinary way when nothing was written (the prediction failed: the batch before
+    /// did not commit or another process appended; a leaf was already logged; the database refused the batch, which
+    /// rolled it back whole); otherwise nothing: the clients have their answers, or their error if the outcome is
+    /// unknown (the connection was lost with the commit in flight: a retry answers 409 if the entry was added).
+    /// </returns>
+    /// <remarks>
+    /// Safe whatever happened before it: log_append checks every index against the locked head and every tile
+    /// against what is stored, and the comparison with the head refuses a wrong prediction before either. The
+    /// comparison runs in the write's own statement, which starts after the lock is held and so sees every earlier
+    /// commit (READ COMMITTED takes a snapshot per statement).
+    /// </remarks>
+    private async Task<Settled> WritePredictedAsync(List<Pending> batch, PredictedWrite write, PredictedWrite? previous, long started)
+    {
+        var written = write.Written;
+        try
+        {
+            for (var attempt = 0; ; attempt++)
             {
-                await using var reader = await write.ExecuteReaderAsync(cancellationToken);
-                if (!await reader.ReadAsync(cancellationToken))
+                var (appended, lockedSize) = await RoundTripAsync(batch, write);
+                if (appended)
                 {
-                    throw new LogStorageException($"log {_log.Name} has no head row");
+                    write.Ended.TrySetResult(true);
+                    break;
                 }
 
-                // A refresher may have re-signed the head since this checkpoint's time was taken: checkpoints stay in
-                // time order, so that too sends the batch the ordinary way.
-                held = reader.GetInt64(0) == expectedSize
-                    && Hash.FromBytes((byte[])reader[1]) == expectedRoot
-                    && reader.GetFieldValue<DateTimeOffset>(2) <= head.SignedAt;
-                await reader.NextResultAsync(cancellationToken);
-                held &= !await reader.ReadAsync(cancellationToken);
-                // log_append's answer, the new size: reading it is also where a refusal raised after its row
-                // description surfaces.
-                await reader.NextResultAsync(cancellationToken);
-                held &= await reader.ReadAsync(cancellationToken) && reader.GetInt64(0) == head.Size;
-            }
-            catch (PostgresException e) when (e.SqlState.Length == 5 && e.SqlState[..2] is "22" or "23")
-            {
-                // log_append refused the write (a leaf already present, indices or tiles not the head's extension);
-                // the ordinary path tells which, and splits the batch if some entry's data is at fault.
-                held = false;
+                // The batch before this one was sent first but reached the lock later (two connections race): the head
+                // is still behind the prediction. Nothing was written; once that batch's commit is confirmed, the
+                // same write is sent again rather than dropping every prediction.
+                if (lockedSize >= 0 && lockedSize < write.ExpectedSize && previous is not null && attempt < 2
+                    && await previous.Ended.Task)
+                {
+                    continue;
+                }
+
+                Log.PredictionFailed(_logger, _log.Name, batch.Count, lockedSize, write.ExpectedSize, "none");
+                write.Ended.TrySetResult(false);
+                return new Settled(batch, EdgeLost: true);
             }
         }
-
-        if (!held)
+        catch (PostgresException e) when (e.SqlState.Length == 5 && e.SqlState[..2] is "22" or "23" or "40")
         {
-            await transaction.RollbackAsync(cancellationToken);
-            return null;
+            // Rolled back whole (a refusal, a serialization failure or deadlock): nothing of it was written.
+            Log.PredictionFailed(_logger, _log.Name, batch.Count, -1, write.ExpectedSize, e.SqlState);
+            write.Ended.TrySetResult(false);
+            return new Settled(batch, EdgeLost: true);
+        }
+        catch (Exception e)
+        {
+            write.Ended.TrySetResult(false);
+            Fail(batch, e);
+            return new Settled(null, EdgeLost: true);
         }
 
-        return SendCommit(connection, transaction, predicted, assignment, signatures, integratedTime, touched, head);
+        _duplicates.Inc(written.Outcomes.Length - written.Appended.Count);
+        await CompleteDurableAsync(batch, written, started);
+        return new Settled(null, EdgeLost: false);
+    }
+
+    /// <summary>
+    /// One round trip of a predicted batch: whether it was written and committed, and the head size the lock saw.
+    /// Returns only once the transaction has ended (the commit is confirmed, or nothing was written).
+    /// </summary>
+    private async Task<(bool Appended, long LockedSize)> RoundTripAsync(List<Pending> batch, PredictedWrite write)
+    {
+        var written = write.Written;
+        await using var connection = await _dataSource.OpenConnectionAsync(CancellationToken.None);
+        await using var command = new NpgsqlBatch(connection);
+        var lockHead = new NpgsqlBatchCommand("SELECT tree_size FROM log_lock_head($1)");
+        lockHead.Parameters.AddWithValue(_log.Id);
+        command.BatchCommands.Add(lockHead);
+        var append = Append(batch, written.Appended, written.Signatures, written.IntegratedTime, written.Touched, written.Head!);
+        append.CommandText = """
+            SELECT log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            FROM logs l
+            WHERE l.id = $1 AND l.tree_size = $17 AND l.root_hash = $18 AND l.checkpoint_time <= $16
+              AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.log_id = $1 AND e.leaf_hash = ANY($19))
+            """;
+        append.Parameters.AddWithValue(write.ExpectedSize);
+        append.Parameters.AddWithValue(write.ExpectedRoot.ToArray());
+        append.Parameters.Add(ArrayParameter(write.Leaves.Select(static l => l.ToArray()).ToArray(), NpgsqlDbType.Bytea));
+        command.BatchCommands.Add(append);
+
+        await using var reader = await command.ExecuteReaderAsync(CancellationToken.None);
+        if (!await reader.ReadAsync(CancellationToken.None))
+        {
+            throw new LogStorageException($"log {_log.Name} has no head row");
+        }
+
+        var lockedSize = reader.GetInt64(0);
+        await reader.NextResultAsync(CancellationToken.None);
+        var appended = await reader.ReadAsync(CancellationToken.None) && reader.GetInt64(0) == written.Head!.Size;
+        // The end of the round trip is the commit: only its confirmation (or error) ends the reader.
+        while (await reader.NextResultAsync(CancellationToken.None))
+        {
+        }
+
+        return (appended, lockedSize);
     }
 
     /// <summary>
@@ -712,6 +834,24 @@ internal sealed partial class Sequencer : IAsyncDisposable
             await written.Connection!.DisposeAsync();
         }
 
+        await AnswerDurableAsync(batch, written, started);
+    }
+
+    /// <summary>Answers the clients of a batch whose commit is confirmed; never throws.</summary>
+    private async Task CompleteDurableAsync(List<Pending> batch, Written written, long started)
+    {
+        try
+        {
+            await AnswerDurableAsync(batch, written, started);
+        }
+        catch (Exception e)
+        {
+            Fail(batch, e);
+        }
+    }
+
+    private async Task AnswerDurableAsync(List<Pending> batch, Written written, long started)
+    {
         _availability.ReportSuccess();
         _commitDuration.Observe(_time.GetElapsedTime(started).TotalSeconds);
 
@@ -967,6 +1107,21 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private sealed record Pending(EntryToAppend Entry, TaskCompletionSource<AppendOutcome> Completion, long EnqueuedAt);
 
     /// <summary>
+    /// How a batch sent ended for the loop: <see cref="Retry"/> holds its submissions when nothing of it was written and
+    /// it is to be written again the ordinary way; <see cref="EdgeLost"/> when the prediction it rested on (or left)
+    /// cannot be trusted.
+    /// </summary>
+    private readonly record struct Settled(List<Pending>? Retry, bool EdgeLost);
+
+    /// <summary>A predicted batch ready to send: the head it expects under the lock and what it writes.</summary>
+    private sealed record PredictedWrite(long ExpectedSize, Hash ExpectedRoot, Hash[] Leaves, Written Written)
+    {
+        /// <summary>Set once its transaction has ended: true when committed, false when nothing was written or the
+        /// outcome is unknown.</summary>
+        public TaskCompletionSource<bool> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>
     /// Where a batch's entries go: each new leaf's position in the batch and index (<see cref="Appended"/>, with its
     /// leaf hash at the same place in <see cref="Leaves"/>), and the answers of the repeats.
     /// </summary>
@@ -989,6 +1144,9 @@ internal sealed partial class Sequencer : IAsyncDisposable
     {
         [LoggerMessage(Level = LogLevel.Debug, Message = "Log {LogName}: committed {Appended} entries ({Duplicates} duplicates), tree size {TreeSize}")]
         public static partial void BatchCommitted(ILogger logger, string logName, int appended, int duplicates, long treeSize);
+
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Log {LogName}: a predicted batch of {Count} was not written (locked head size {LockedSize}, predicted {PredictedSize}, SQLSTATE {SqlState}); writing it again")]
+        public static partial void PredictionFailed(ILogger logger, string logName, int count, long lockedSize, long predictedSize, string sqlState);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Log {LogName}: the database refused a batch of {Count} ({SqlState}); appending its entries one by one")]
         public static partial void BatchSplit(ILogger logger, string logName, int count, string sqlState);
