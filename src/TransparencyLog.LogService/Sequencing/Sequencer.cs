@@ -685,12 +685,9 @@ internal sealed partial class Sequencer : IAsyncDisposable
         lockHead.Parameters.AddWithValue(_log.Id);
         command.BatchCommands.Add(lockHead);
         var append = Append(batch, written.Appended, written.Signatures, written.IntegratedTime, written.Touched, written.Head!);
-        append.CommandText = """
-            SELECT log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-            FROM logs l
-            WHERE l.id = $1 AND l.tree_size = $17 AND l.root_hash = $18 AND l.checkpoint_time <= $16
-              AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.log_id = $1 AND e.leaf_hash = ANY($19))
-            """;
+        // The guard runs in log_append_predicted (migration 0012): the head read by its key under the lock, the leaves
+        // probed by index, NULL (nothing written) if either refuses; plans kept for the session, whatever the log's size.
+        append.CommandText = "SELECT log_append_predicted($17, $18, $19, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
         append.Parameters.AddWithValue(write.ExpectedSize);
         append.Parameters.AddWithValue(write.ExpectedRoot.ToArray());
         append.Parameters.Add(ArrayParameter(write.Leaves.Select(static l => l.ToArray()).ToArray(), NpgsqlDbType.Bytea));
@@ -704,7 +701,8 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
         var lockedSize = reader.GetInt64(0);
         await reader.NextResultAsync(CancellationToken.None);
-        var appended = await reader.ReadAsync(CancellationToken.None) && reader.GetInt64(0) == written.Head!.Size;
+        var appended = await reader.ReadAsync(CancellationToken.None) && !await reader.IsDBNullAsync(0, CancellationToken.None)
+            && reader.GetInt64(0) == written.Head!.Size;
         // The end of the round trip is the commit: only its confirmation (or error) ends the reader.
         while (await reader.NextResultAsync(CancellationToken.None))
         {

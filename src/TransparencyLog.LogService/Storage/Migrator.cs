@@ -112,7 +112,8 @@ internal sealed class Migrator(string adminConnectionString, string migrationsDi
             GRANT SELECT ON entries, checkpoints, search_index, tiles, logs TO {quoted};
             GRANT EXECUTE ON FUNCTION log_lock_head(integer), log_create(text, text, bigint, bytea, text, timestamptz),
                 log_refresh_checkpoint(integer, text, timestamptz),
-                log_append(integer, bigint[], bytea[], text[], text[], bytea[], bytea[], bigint, smallint[], bigint[], bytea[], text[], bigint[], bytea, text, timestamptz)
+                log_append(integer, bigint[], bytea[], text[], text[], bytea[], bytea[], bigint, smallint[], bigint[], bytea[], text[], bigint[], bytea, text, timestamptz),
+                log_append_predicted(bigint, bytea, bytea[], integer, bigint[], bytea[], text[], text[], bytea[], bytea[], bigint, smallint[], bigint[], bytea[], text[], bigint[], bytea, text, timestamptz)
                 TO {quoted};
             GRANT SELECT, INSERT, UPDATE ON witness_log, witness_state, log_cosigned_checkpoints TO {quoted};
             GRANT SELECT, INSERT ON witness_evidence TO {quoted};

@@ -94,8 +94,61 @@ internal sealed class DirectLog : IDisposable
         await using var connection = new NpgsqlConnection(_appConnection);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT log_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)", connection);
+        AddAppendParameters(command, batch, logId ?? Id, DateTimeOffset.UtcNow);
+        await command.ExecuteNonQueryAsync();
+        _leaves.AddRange(batch.Leaves);
+    }
+
+    /// <summary>The root of the entries written so far (the head a predicted batch expects).</summary>
+    public Hash HeadRoot
+    {
+        get
+        {
+            var edge = TreeEdge.Empty;
+            edge.Append(_leaves.ToArray());
+            return edge.Root;
+        }
+    }
+
+    /// <summary>The leaves written so far, in index order.</summary>
+    public IReadOnlyList<Hash> Leaves => _leaves;
+
+    /// <summary>
+    /// Writes a batch as the pipelined sequencer does, through <c>log_append_predicted</c> after <c>log_lock_head</c>
+    /// in one transaction: the new size, or null when the guard refused and nothing was written.
+    /// </summary>
+    public async Task<long?> WritePredictedAsync(Batch batch, long expectedSize, Hash expectedRoot, IEnumerable<Hash> probed, DateTimeOffset signedAt)
+    {
+        await using var connection = new NpgsqlConnection(_appConnection);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var lockHead = new NpgsqlCommand("SELECT tree_size FROM log_lock_head($1)", connection, transaction))
+        {
+            lockHead.Parameters.AddWithValue(Id);
+            await lockHead.ExecuteScalarAsync();
+        }
+
+        await using var command = new NpgsqlCommand(
+            "SELECT log_append_predicted($17, $18, $19, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)", connection, transaction);
+        AddAppendParameters(command, batch, Id, signedAt);
+        command.Parameters.AddWithValue(expectedSize);
+        command.Parameters.AddWithValue(expectedRoot.ToArray());
+        command.Parameters.Add(Array(probed.Select(static h => h.ToArray()).ToArray(), NpgsqlDbType.Bytea));
+        var result = await command.ExecuteScalarAsync();
+        await transaction.CommitAsync();
+        if (result is long size)
+        {
+            _leaves.AddRange(batch.Leaves);
+            return size;
+        }
+
+        return null;
+    }
+
+    private static void AddAppendParameters(NpgsqlCommand command, Batch batch, int logId, DateTimeOffset signedAt)
+    {
         var n = batch.Indices.Length;
-        command.Parameters.AddWithValue(logId ?? Id);
+        command.Parameters.AddWithValue(logId);
         command.Parameters.Add(Array(batch.Indices, NpgsqlDbType.Bigint));
         command.Parameters.Add(Array(batch.Bodies, NpgsqlDbType.Bytea));
         command.Parameters.Add(Array(Enumerable.Repeat("hashedrekord", n).ToArray(), NpgsqlDbType.Text));
@@ -110,9 +163,7 @@ internal sealed class DirectLog : IDisposable
         command.Parameters.Add(Array(batch.SearchIndices, NpgsqlDbType.Bigint));
         command.Parameters.AddWithValue(batch.Root);
         command.Parameters.AddWithValue(batch.Checkpoint);
-        command.Parameters.AddWithValue(DateTimeOffset.UtcNow);
-        await command.ExecuteNonQueryAsync();
-        _leaves.AddRange(batch.Leaves);
+        command.Parameters.AddWithValue(signedAt);
     }
 
     /// <summary>Appends <paramref name="count"/> entries in batches of the given sizes, cycling through them.</summary>

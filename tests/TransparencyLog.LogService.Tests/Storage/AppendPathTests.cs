@@ -103,6 +103,51 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
         Assert.Equal(260, (await HeadAsync(log.Id)).Size);
     }
 
+    /// <summary>
+    /// The pipelined sequencer's write (migration 0012): written only if the locked head is the prediction, no probed
+    /// leaf is logged and no later checkpoint time is stored; otherwise NULL and nothing changes, and the same batch with
+    /// a true prediction is written.
+    /// </summary>
+    [Theory]
+    [InlineData("size-behind")]
+    [InlineData("size-ahead")]
+    [InlineData("other-root")]
+    [InlineData("leaf-already-logged")]
+    [InlineData("older-checkpoint-time")]
+    [InlineData("none")]
+    public async Task PredictedAppend_GuardFails_WritesNothingAndAnswersNull(string wrong)
+    {
+        using var log = await DirectLog.CreateAsync(database.App, "predicted-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV1);
+        await log.AppendAsync(250, 250);
+        var before = await HeadAsync(log.Id);
+        var root = log.HeadRoot;
+        var logged = log.Leaves[17];
+        var batch = log.Next(10);
+
+        var size = wrong switch { "size-behind" => 249L, "size-ahead" => 251L, _ => 250L };
+        var expectedRoot = wrong == "other-root" ? Hash.FromBytes(System.Security.Cryptography.SHA256.HashData(root.ToArray())) : root;
+        var probed = wrong == "leaf-already-logged" ? batch.Leaves.Append(logged) : batch.Leaves;
+        var signedAt = wrong == "older-checkpoint-time" ? DateTimeOffset.UtcNow.AddHours(-1) : DateTimeOffset.UtcNow;
+        var written = await log.WritePredictedAsync(batch, size, expectedRoot, probed, signedAt);
+
+        if (wrong == "none")
+        {
+            Assert.Equal(260, written);
+            Assert.Equal((260L, before.Checkpoints + 1), await HeadAsync(log.Id));
+        }
+        else
+        {
+            Assert.Null(written);
+            Assert.Equal(before, await HeadAsync(log.Id));
+            Assert.Equal(260, await log.WritePredictedAsync(batch, 250, root, batch.Leaves, DateTimeOffset.UtcNow));
+        }
+
+        await using var dataSource = NpgsqlDataSource.Create(database.App);
+        var result = await new LogChecker(dataSource).CheckAsync(log.Id, CheckScope.Full, CancellationToken.None);
+        Assert.True(result.Consistent, result.ToString());
+        Assert.Equal(260, result.Entries);
+    }
+
     [Theory]
     [InlineData("rekor-v1")]
     [InlineData("ct")]
