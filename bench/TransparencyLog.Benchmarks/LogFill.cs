@@ -71,7 +71,9 @@ internal static class LogFill
             return 2;
         }
 
-        await using var dataSource = NpgsqlDataSource.Create(admin);
+        // No command timeout: a chunk's COPY is answered only when the server has stored all of it, which on a loaded
+        // machine took longer than Npgsql's default 30 s (the fill then died mid-chunk; rerunning it continued).
+        await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(admin) { CommandTimeout = 0 }.ConnectionString);
         var log = await new LogRegistry(dataSource, TimeProvider.System)
             .OpenAsync(LogKind.RekorV1, new LogOptions { Enabled = true, Name = name, StateDirectory = stateDirectory }, CancellationToken.None);
         var (size, root, headTime) = await HeadAsync(dataSource, log.Id);
