@@ -8,10 +8,14 @@
 # started is stopped on exit. It measures; it is not a test and exits 0 whatever the figures (a failed fsck stops it).
 #
 # Usage: bench/run-scale-benchmark.sh [--sizes N,N,...] [--clients C] [--duration S] [--read-duration S] [--warmup S]
-#                                     [--batch B] [--no-fsck] [--keep DIR]
+#                                     [--batch B] [--no-fsck] [--no-fill] [--no-bench] [--keep DIR]
 # Defaults: sizes 10000,1000000; 64 clients, 5 s warm-up, 20 s appends, 10 s reads; fill batches of 256 (one
 # checkpoint each, as a sequencer batch).
-#   --keep DIR  keep (or reuse) the cluster in DIR: a later run with larger sizes continues from the log it holds.
+#   --keep DIR  keep (or reuse) the cluster in DIR: a later run with larger sizes continues from the log it holds,
+#               and a fill that was interrupted continues from the last chunk it committed.
+#   --no-fill   measure the kept log as it is (no fill; --sizes then only labels the rows, use its size): with
+#               --no-fsck, only the measurement phases run, for a quiet re-run on an already-checked log.
+#   --no-bench  fill (and check) only: no service, no log benchmark.
 . "$(dirname "$0")/lib.sh"
 
 bench_work_prefix=tlog-scale-bench
@@ -19,11 +23,15 @@ bench_keep_takes_dir=true
 sizes=10000,1000000
 fill_batch=256
 fsck=true
+fill=true
+bench=true
 bench_option() {
   case $1 in
     --sizes) [[ $# -ge 2 && $2 =~ ^[0-9,]+$ ]] || { echo "error: --sizes needs N,N,..." >&2; exit 2; }; sizes=$2; bench_shift=2 ;;
     --batch) [[ $# -ge 2 ]] || { echo "error: --batch needs a value" >&2; exit 2; }; fill_batch=$2; bench_shift=2 ;;
     --no-fsck) fsck=false; bench_shift=1 ;;
+    --no-fill) fill=false; bench_shift=1 ;;
+    --no-bench) bench=false; bench_shift=1 ;;
   esac
 }
 bench_parse_args "--clients --duration --read-duration --warmup --raw-batch-rows" "$@"
@@ -38,9 +46,20 @@ summary=$work/summary.txt
 : >"$summary"
 
 for size in ${sizes//,/ }; do
-  echo "==> fill to $size entries ($(bench_load))"
-  dotnet "$bench_dll" fill --admin-connection "$admin" --state-directory "$work/keys" --log-name "${bench_log_name:-bench.log.local}" \
-    --entries "$size" --batch "$fill_batch" | tee "$work/fill-$size.txt"
+  if $fill; then
+    echo "==> fill to $size entries ($(bench_load))"
+    # A bulk load with the default max_wal_size (1 GB) checkpoints every ~400 k entries and then writes a full-page
+    # image of every index page it touches again; the fill raises it and the measurement runs with the default.
+    scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -qc "ALTER SYSTEM SET max_wal_size = '8GB'" -c "SELECT pg_reload_conf()" >/dev/null
+    dotnet "$bench_dll" fill --admin-connection "$admin" --state-directory "$work/keys" --log-name "${bench_log_name:-bench.log.local}" \
+      --entries "$size" --batch "$fill_batch" | tee "$work/fill-$size.txt"
+    scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -qc "ALTER SYSTEM RESET max_wal_size" -c "SELECT pg_reload_conf()" -c "CHECKPOINT" >/dev/null
+    fill_line=$(grep -E '^fill: .* entries in ' "$work/fill-$size.txt" | tail -n 1)
+  else
+    fill_line="fill: skipped (--no-fill), the kept log as it is"
+    # An interrupted fill may have left its WAL setting behind; the measurement runs with the default.
+    scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -qc "ALTER SYSTEM RESET max_wal_size" -c "SELECT pg_reload_conf()" >/dev/null
+  fi
   fsck_line="(fsck skipped)"
   if $fsck; then
     echo "==> fsck --full as the service role ($(bench_load))"
@@ -49,18 +68,23 @@ for size in ${sizes//,/ }; do
       || { echo "error: fsck found the filled log inconsistent" >&2; exit 1; }
     fsck_line="fsck --full $(( ($(date +%s%N) - started) / 1000000 )) ms"
   fi
-  bench_start_service
-  echo "==> log benchmark at $size entries ($(bench_load))"
-  dotnet "$bench_dll" log --url "http://127.0.0.1:$service_port" --service-pid "$service_pid" --admin-connection "$admin" \
-    --postgres-data "$work/pg/data" "${bench_args[@]}" | tee "$work/log-$size.txt"
+  if $bench; then
+    bench_start_service
+    echo "==> log benchmark at $size entries ($(bench_load))"
+    dotnet "$bench_dll" log --url "http://127.0.0.1:$service_port" --service-pid "$service_pid" --admin-connection "$admin" \
+      --postgres-data "$work/pg/data" "${bench_args[@]}" | tee "$work/log-$size.txt"
+    bench_stop_services
+  else
+    echo "(no log benchmark: --no-bench)" >"$work/log-$size.txt"
+  fi
   load=$(bench_load)
-  bench_stop_services
   storage=$(scripts/pg.sh psql "$work/pg" "$pgport" -d "$bench_db" -tA -F ' ' -c "
     SELECT l.tree_size,
            pg_total_relation_size('entries'), pg_total_relation_size('tiles'),
            pg_total_relation_size('search_index'), pg_total_relation_size('checkpoints'), pg_database_size(current_database())
     FROM logs l WHERE l.name = '${bench_log_name:-bench.log.local}'")
   read -r tree entries_b tiles_b search_b checkpoints_b database_b <<<"$storage"
+  [[ ${tree:-0} -gt 0 ]] || { echo "error: the log is empty (nothing filled or appended)" >&2; exit 1; }
   echo "==> storage at $tree entries: entries $((entries_b / tree)) B/entry, tiles $((tiles_b / tree)), search index $((search_b / tree)), checkpoints $((checkpoints_b / tree)); database $((database_b / 1048576)) MiB = $((database_b / tree)) B/entry"
   {
     echo "size $size (tree $tree after the run): $(grep -m1 -E '^log appends \(POST\)' "$work/log-$size.txt" | tr -s ' ')"
@@ -68,7 +92,8 @@ for size in ${sizes//,/ }; do
     echo "    $(grep -m1 -E '^raw PG, 1 row' "$work/log-$size.txt" | tr -s ' ')"
     echo "    $(grep -E '^service CPU per (append|read)' "$work/log-$size.txt" | tr '\n' ';')"
     echo "    $(grep -E '^service peak RSS' "$work/log-$size.txt" | tr -s ' ')"
-    echo "    database $((database_b / tree)) B/entry ($((database_b / 1048576)) MiB); $fsck_line; $(grep -E '^fill:' "$work/fill-$size.txt" | tail -n 1)"
+    echo "    storage per entry: entries $((entries_b / tree)) B, search index $((search_b / tree)) B, tiles $((tiles_b / tree)) B, checkpoints $((checkpoints_b / tree)) B; database $((database_b / tree)) B/entry ($((database_b / 1048576)) MiB, with the raw baselines' tables)"
+    echo "    $fsck_line; $fill_line"
     echo "    $load"
   } >>"$summary"
 done

@@ -35,6 +35,7 @@ internal static partial class CertificateTransparencyApi
         }
 
         builder.Services.AddSingleton<AcceptedRoots>();
+        builder.Services.AddSingleton<DuplicateProbe>();
         return builder;
     }
 
@@ -81,6 +82,7 @@ internal static partial class CertificateTransparencyApi
         [FromServices] LogRegistry Registry,
         [FromServices] Sequencers Sequencers,
         [FromServices] EntryStore Entries,
+        [FromServices] DuplicateProbe Duplicates,
         [FromServices] AcceptedRoots Roots,
         [FromServices] TimeProvider Time,
         [FromServices] IOptions<CertificateTransparencyOptions> Options,
@@ -116,9 +118,10 @@ internal static partial class CertificateTransparencyApi
             // RFC 6962 logs give a resubmitted certificate its first SCT. Two identical submissions racing past this
             // lookup are both appended (their leaves differ by timestamp) and both get valid SCTs; later
             // resubmissions get the first one's. Harmless, and cheaper than serializing submissions on a lock.
+            // Concurrent submissions share one query (DuplicateProbe).
             var duplicateKey = CtEntries.DuplicateKey(chain.Certificate);
-            var earlier = await submission.Entries.SearchAsync(log.Id, [duplicateKey], matchAll: false, limit: 1, cancellationToken);
-            if (earlier.Count > 0 && await StoredSctAsync(submission.Entries, log, earlier[0], cancellationToken) is { } stored)
+            var earlier = await submission.Duplicates.FindAsync(log.Id, duplicateKey, cancellationToken);
+            if (earlier is { } earliest && await StoredSctAsync(submission.Entries, log, earliest, cancellationToken) is { } stored)
             {
                 return SctResult(stored);
             }
@@ -157,6 +160,11 @@ internal static partial class CertificateTransparencyApi
                 default:
                     throw new InvalidOperationException("unknown append outcome");
             }
+        }
+        catch (LogStoppingException e)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return TypedResults.Text(e.Message + "\n", "text/plain; charset=utf-8", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         catch (Exception e) when ((e is NpgsqlException or LogStorageException or TimeoutException) && !StorageAvailability.IsOutage(e))
         {

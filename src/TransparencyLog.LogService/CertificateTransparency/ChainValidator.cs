@@ -85,7 +85,7 @@ internal static class ChainValidator
         var issuers = chain.Skip(1).ToList();
         var lastIssuerName = issuersInChain.Count == 0 ? submitted.IssuerName.ToArray() : issuersInChain[^1].Certificate.IssuerName.RawData;
         IssuerCertificate? appendedRoot = null;
-        if (!roots.Any(r => r.RawData.AsSpan().SequenceEqual(chain[^1])))
+        if (!roots.Any(r => r.RawDataMemory.Span.SequenceEqual(chain[^1])))
         {
             // The chain stops below a root: the root must have issued its last certificate.
             appendedRoot = roots
@@ -97,13 +97,13 @@ internal static class ChainValidator
                 throw new ChainRejectedException("the chain does not end at or below an accepted root");
             }
 
-            CheckIsCa(appendedRoot.Certificate, "the accepted root");
+            CheckIsCa(appendedRoot, "the accepted root");
             issuers.Add(appendedRoot.Certificate.RawData);
         }
 
         if (type == CtEntryType.Precertificate
             && issuersInChain.Count > 0
-            && issuersInChain[0].Certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().Any(e => e.EnhancedKeyUsages[PrecertificateSigningEku] is not null))
+            && issuersInChain[0].SignsPrecertificates)
         {
             throw new ChainRejectedException("precertificate signing certificates are not supported: the precertificate's issuer must be the final certificate's issuer");
         }
@@ -182,7 +182,7 @@ internal static class ChainValidator
             throw new ChainRejectedException($"{subjectLabel}'s issuer name is not {issuerLabel}'s subject name");
         }
 
-        CheckIsCa(issuer.Certificate, issuerLabel);
+        CheckIsCa(issuer, issuerLabel);
         if (!issuer.Verifies(subjectDer))
         {
             throw new ChainRejectedException($"{subjectLabel} is not signed by {issuerLabel}");
@@ -200,7 +200,7 @@ internal static class ChainValidator
             throw new ChainRejectedException($"{subjectLabel}'s issuer name is not {issuerLabel}'s subject name");
         }
 
-        CheckIsCa(issuer.Certificate, issuerLabel);
+        CheckIsCa(issuer, issuerLabel);
         if (ReferenceEquals(subject.VerifiedIssuer, issuer))
         {
             return;
@@ -214,9 +214,9 @@ internal static class ChainValidator
         subject.VerifiedIssuer = issuer;
     }
 
-    private static void CheckIsCa(X509Certificate2 issuer, string label)
+    private static void CheckIsCa(IssuerCertificate issuer, string label)
     {
-        if (issuer.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is not { CertificateAuthority: true })
+        if (!issuer.IsCa)
         {
             throw new ChainRejectedException($"{label} is not a CA certificate (basicConstraints cA)");
         }
@@ -230,15 +230,39 @@ internal static class ChainValidator
         private readonly RSA? _rsa = certificate.GetRSAPublicKey();
         private IssuerCertificate? _verifiedIssuer;
 
+        // What the extensions say, read on first use (0: not yet; 1: no; 2: yes). A malformed extension throws when
+        // it is read, as it did before it was cached, and is read again next time: nothing is cached from it.
+        private int _isCa;
+        private int _signsPrecertificates;
+
         public X509Certificate2 Certificate { get; } = certificate;
 
         public byte[] SpkiHash { get; } = SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo());
+
+        /// <summary>basicConstraints cA, read once per cached issuer rather than per submission.</summary>
+        public bool IsCa => Read(ref _isCa, static c => c.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is { CertificateAuthority: true });
+
+        /// <summary>Whether the certificate is a precertificate signing certificate (its EKU holds the CT one).</summary>
+        public bool SignsPrecertificates => Read(ref _signsPrecertificates, static c => c.Extensions.OfType<X509EnhancedKeyUsageExtension>().Any(e => e.EnhancedKeyUsages[PrecertificateSigningEku] is not null));
 
         /// <summary>The cached issuer whose signature on this certificate has verified; null until one has.</summary>
         public IssuerCertificate? VerifiedIssuer
         {
             get => Volatile.Read(ref _verifiedIssuer);
             set => Volatile.Write(ref _verifiedIssuer, value);
+        }
+
+        private bool Read(ref int cached, Func<X509Certificate2, bool> read)
+        {
+            var known = Volatile.Read(ref cached);
+            if (known != 0)
+            {
+                return known == 2;
+            }
+
+            var value = read(Certificate);
+            Volatile.Write(ref cached, value ? 2 : 1);
+            return value;
         }
 
         /// <summary>Whether a certificate's signature verifies with this key (ECDSA or RSA PKCS#1 v1.5, SHA-2).</summary>

@@ -52,8 +52,6 @@ public static class TimestampingEndpoints
         CancellationToken cancellationToken)
     {
         // One media-type parse: parameters are ignored and nothing is split on attacker-chosen separators
-        // (GHSA-4qg8-fj49-pxjh). A repeated Content-Type header joins with ',' and fails to parse.
-        // One media-type parse: parameters are ignored and nothing is split on attacker-chosen separators
         // (GHSA-4qg8-fj49-pxjh). A missing or unparsable header (a repeated one joins with ',') is a 415.
         MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType);
         var isJson = mediaType?.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) == true;

@@ -61,11 +61,13 @@ internal sealed class TlogRunner : IDisposable
         return await Repository.RunTlogAsync(arguments, variables, TimeSpan.FromMinutes(2), Directory);
     }
 
-    /// <summary>Runs a command that must succeed (exit 0), with the output in the failure message.</summary>
+    /// <summary>Runs a command that must succeed (exit 0), with the output and the services' logs in the failure message.</summary>
     public async Task<ProcessResult> SucceedAsync(params string[] arguments)
     {
         var result = await RunAsync(arguments);
-        Assert.True(result.ExitCode == 0, $"tlog {string.Join(' ', arguments)} exited {result.ExitCode}:\n{result.Output}");
+        Assert.True(
+            result.ExitCode == 0,
+            $"tlog {string.Join(' ', arguments)} exited {result.ExitCode}:\n{result.Output}\n--- service logs\n{Services.ServiceLogs()}");
         return result;
     }
 

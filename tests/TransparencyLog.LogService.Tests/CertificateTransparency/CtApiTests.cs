@@ -66,6 +66,33 @@ public sealed class CtApiTests(CtFixture log) : IClassFixture<CtFixture>
     }
 
     [Fact]
+    public async Task AddPreChain_ResubmittedConcurrentlyWithNewOnes_EachKnownGetsItsFirstSctAndOnlyNewOnesAreAppended()
+    {
+        // The duplicate probes of concurrent submissions share queries: each must still get its own answer.
+        var known = Enumerable.Range(0, 8).Select(_ => log.Ca.IssueLeaf(poison: true)).ToArray();
+        var first = new List<string>();
+        foreach (var precert in known)
+        {
+            first.Add((await log.SubmitAsync("add-pre-chain", log.Ca.Chain(precert))).Json);
+        }
+
+        var size = (await log.GetSthAsync()).TreeSize;
+        var fresh = Enumerable.Range(0, 8).Select(_ => log.Ca.IssueLeaf(poison: true)).ToArray();
+
+        var answers = await Task.WhenAll(known.Concat(fresh).Select(precert => log.SubmitAsync("add-pre-chain", log.Ca.Chain(precert))));
+
+        Assert.Equal(first, answers[..8].Select(a => a.Json));
+        for (var i = 0; i < fresh.Length; i++)
+        {
+            var sct = answers[8 + i].Sct;
+            var signedData = CtSignedData.ForPrecertificate(sct.TimestampMs, log.Ca.IntermediateKeyHash, Precertificate.TbsWithoutPoison(fresh[i]), sct.Extensions);
+            Assert.True(SctSignatures.Verify(sct, signedData, log.LogSpki));
+        }
+
+        Assert.Equal(size + fresh.Length, (await log.GetSthAsync()).TreeSize);
+    }
+
+    [Fact]
     public async Task GetSth_AfterAppends_SignatureVerifiesOverTheTreeHead()
     {
         await log.SubmitAsync("add-chain", log.Ca.Chain(log.Ca.IssueLeaf(poison: false)));

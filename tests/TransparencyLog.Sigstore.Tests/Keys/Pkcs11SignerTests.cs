@@ -25,6 +25,44 @@ public sealed class Pkcs11SignerTests
     }
 
     [Fact]
+    public async Task SignAsync_EcdsaP256Key_EverySignatureOfManyVerifies()
+    {
+        // About one signature in 128 has an r or s with a leading zero byte: 2,000 make missing one unlikely
+        // (probability ~1e-7), and each must come back as DER that verifies.
+        using var signer = Pkcs11Signer.Open(SoftHsm.Uri("ec-key"));
+        using var key = ECDsa.Create();
+        key.ImportSubjectPublicKeyInfo(signer.PublicKeySpki.Span, out _);
+
+        for (var i = 0; i < 2_000; i++)
+        {
+            var message = BitConverter.GetBytes(i);
+            var signature = await signer.SignAsync(message);
+            Assert.True(key.VerifyData(message, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence), $"signature {i}");
+        }
+    }
+
+    [Theory]
+    [InlineData("00", "01")]
+    [InlineData("0000", "ff")]
+    [InlineData("7f", "00")]
+    public void RawToDer_ValuesWithLeadingZeros_AreMinimalDerIntegers(string firstByteOfR, string firstByteOfS)
+    {
+        var r = new byte[32];
+        var s = new byte[32];
+        Convert.FromHexString(firstByteOfR).CopyTo(r, 0);
+        Convert.FromHexString(firstByteOfS).CopyTo(s, 0);
+        r[31] = 0x05;
+        s[31] = 0x07;
+
+        var der = Pkcs11Signer.RawToDer([.. r, .. s]);
+
+        var reader = new System.Formats.Asn1.AsnReader(der, System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
+        Assert.Equal(new System.Numerics.BigInteger(r, isUnsigned: true, isBigEndian: true), reader.ReadInteger());
+        Assert.Equal(new System.Numerics.BigInteger(s, isUnsigned: true, isBigEndian: true), reader.ReadInteger());
+        Assert.False(reader.HasData);
+    }
+
+    [Fact]
     public async Task SignAsync_Ed25519Key_VerifiesWithPublicKey()
     {
         using var signer = Pkcs11Signer.Open(SoftHsm.Uri("ed-key"));

@@ -243,18 +243,32 @@ public sealed class Pkcs11Signer : ISigner
         }
     }
 
-    /// <summary>PKCS#11 ECDSA signatures are r‖s; X.509, CMS and sigstore want DER <c>SEQUENCE{r, s}</c>.</summary>
-    private static byte[] RawToDer(byte[] raw)
+    /// <summary>
+    /// PKCS#11 ECDSA signatures are r‖s, each padded to the curve's size; X.509, CMS and sigstore want DER
+    /// <c>SEQUENCE{r, s}</c>. About one value in 256 starts with a zero byte, which DER leaves out.
+    /// </summary>
+    internal static byte[] RawToDer(ReadOnlySpan<byte> raw)
     {
         var half = raw.Length / 2;
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSequence())
         {
-            writer.WriteIntegerUnsigned(raw.AsSpan(0, half));
-            writer.WriteIntegerUnsigned(raw.AsSpan(half));
+            writer.WriteIntegerUnsigned(WithoutLeadingZeros(raw[..half]));
+            writer.WriteIntegerUnsigned(WithoutLeadingZeros(raw[half..]));
         }
 
         return writer.Encode();
+    }
+
+    private static ReadOnlySpan<byte> WithoutLeadingZeros(ReadOnlySpan<byte> value)
+    {
+        var start = 0;
+        while (start < value.Length - 1 && value[start] == 0)
+        {
+            start++;
+        }
+
+        return value[start..];
     }
 
     private static byte[] ReadPin(Pkcs11Uri uri, Func<string, string?> environment)
