@@ -9,6 +9,7 @@
 #
 # Usage: bench/run-scale-benchmark.sh [--sizes N,N,...] [--clients C] [--duration S] [--read-duration S] [--warmup S]
 #                                     [--batch B] [--no-fsck] [--no-fill] [--no-bench] [--keep DIR]
+#                                     [--shared-buffers SIZE]
 # Defaults: sizes 10000,1000000; 64 clients, 5 s warm-up, 20 s appends, 10 s reads; fill batches of 256 (one
 # checkpoint each, as a sequencer batch).
 #   --keep DIR  keep (or reuse) the cluster in DIR: a later run with larger sizes continues from the log it holds,
@@ -16,6 +17,8 @@
 #   --no-fill   measure the kept log as it is (no fill; --sizes then only labels the rows, use its size): with
 #               --no-fsck, only the measurement phases run, for a quiet re-run on an already-checked log.
 #   --no-bench  fill (and check) only: no service, no log benchmark.
+#   --shared-buffers SIZE  PostgreSQL's shared_buffers for this run (e.g. 2GB; default scripts/pg.sh's 256MB). Set
+#               on the cluster before anything runs, so a kept cluster always measures with what this run was told.
 . "$(dirname "$0")/lib.sh"
 
 bench_work_prefix=tlog-scale-bench
@@ -25,6 +28,7 @@ fill_batch=256
 fsck=true
 fill=true
 bench=true
+shared_buffers=
 bench_option() {
   case $1 in
     --sizes) [[ $# -ge 2 && $2 =~ ^[0-9,]+$ ]] || { echo "error: --sizes needs N,N,..." >&2; exit 2; }; sizes=$2; bench_shift=2 ;;
@@ -32,6 +36,8 @@ bench_option() {
     --no-fsck) fsck=false; bench_shift=1 ;;
     --no-fill) fill=false; bench_shift=1 ;;
     --no-bench) bench=false; bench_shift=1 ;;
+    --shared-buffers) [[ $# -ge 2 && $2 =~ ^[0-9]+(kB|MB|GB)$ ]] || { echo "error: --shared-buffers needs a size such as 2GB" >&2; exit 2; }
+      shared_buffers=$2; bench_shift=2 ;;
   esac
 }
 bench_parse_args "--clients --duration --read-duration --warmup --raw-batch-rows" "$@"
@@ -42,6 +48,15 @@ bench_parse_args "--clients --duration --read-duration --warmup --raw-batch-rows
 bench_build src/TransparencyLog.LogService bench/TransparencyLog.Benchmarks
 bench_work_dir
 bench_start_cluster bench_log
+# shared_buffers needs a restart; a kept cluster may hold another run's value, so it is set (or reset) every run.
+if [[ -n $shared_buffers ]]; then
+  scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -qc "ALTER SYSTEM SET shared_buffers = '$shared_buffers'" >/dev/null
+else
+  scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -qc "ALTER SYSTEM RESET shared_buffers" >/dev/null
+fi
+scripts/pg.sh stop "$work/pg" >/dev/null
+scripts/pg.sh start "$work/pg" "$pgport"
+echo "==> shared_buffers = $(scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -tAc 'SHOW shared_buffers')"
 summary=$work/summary.txt
 : >"$summary"
 
@@ -94,7 +109,7 @@ for size in ${sizes//,/ }; do
     echo "    $(grep -E '^service peak RSS' "$work/log-$size.txt" | tr -s ' ')"
     echo "    storage per entry: entries $((entries_b / tree)) B, search index $((search_b / tree)) B, tiles $((tiles_b / tree)) B, checkpoints $((checkpoints_b / tree)) B; database $((database_b / tree)) B/entry ($((database_b / 1048576)) MiB, with the raw baselines' tables)"
     echo "    $fsck_line; $fill_line"
-    echo "    $load"
+    echo "    shared_buffers $(scripts/pg.sh psql "$work/pg" "$pgport" -d postgres -tAc 'SHOW shared_buffers'); $load"
   } >>"$summary"
 done
 
