@@ -516,17 +516,15 @@ internal sealed partial class Sequencer : IAsyncDisposable
         try
         {
             transaction = await connection.BeginTransactionAsync(cancellationToken);
-            // One round trip: lock the head, then (in a statement that starts after the lock is held, so it sees every
-            // earlier commit, including the previous batch's) find which of the batch's leaves are already in the log.
+            // One call (migration 0013): lock the head, then, under the lock (so every earlier commit is seen,
+            // including the previous batch's), look each of the batch's leaves up by its key.
             long size;
             Hash root;
             var logged = new Dictionary<Hash, long>();
-            await using (var read = new NpgsqlBatch(connection, transaction))
+            await using (var read = new NpgsqlCommand("SELECT tree_size, root_hash, logged_leaves, logged_indices FROM log_lock_head_logged($1, $2)", connection, transaction))
             {
-                var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash FROM log_lock_head($1)");
-                lockHead.Parameters.AddWithValue(_log.Id);
-                read.BatchCommands.Add(lockHead);
-                read.BatchCommands.Add(LoggedLeaves(batch.Select(static p => p.Entry.LeafHash).Distinct()));
+                read.Parameters.AddWithValue(_log.Id);
+                read.Parameters.Add(ArrayParameter(batch.Select(static p => p.Entry.LeafHash).Distinct().Select(static l => l.ToArray()).ToArray(), NpgsqlDbType.Bytea));
                 await using var reader = await read.ExecuteReaderAsync(cancellationToken);
                 if (!await reader.ReadAsync(cancellationToken))
                 {
@@ -535,10 +533,16 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
                 size = reader.GetInt64(0);
                 root = Hash.FromBytes((byte[])reader[1]);
-                await reader.NextResultAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
+                var leaves = reader.GetFieldValue<byte[][]>(2);
+                var indices = reader.GetFieldValue<long[]>(3);
+                if (leaves.Length != indices.Length)
                 {
-                    logged[Hash.FromBytes((byte[])reader[0])] = reader.GetInt64(1);
+                    throw new LogStorageException($"log {_log.Name}: the duplicate check answered {leaves.Length} leaves and {indices.Length} indices");
+                }
+
+                for (var i = 0; i < leaves.Length; i++)
+                {
+                    logged[Hash.FromBytes(leaves[i])] = indices[i];
                 }
             }
 
@@ -685,8 +689,8 @@ internal sealed partial class Sequencer : IAsyncDisposable
         lockHead.Parameters.AddWithValue(_log.Id);
         command.BatchCommands.Add(lockHead);
         var append = Append(batch, written.Appended, written.Signatures, written.IntegratedTime, written.Touched, written.Head!);
-        // The guard runs in log_append_predicted (migration 0012): the head read by its key under the lock, the leaves
-        // probed by index, NULL (nothing written) if either refuses; plans kept for the session, whatever the log's size.
+        // The guard runs in log_append_predicted (migrations 0012, 0013): the head read by its key under the lock, each
+        // leaf looked up by its key, NULL (nothing written) if either refuses; plans kept for the session, whatever the log's size.
         append.CommandText = "SELECT log_append_predicted($17, $18, $19, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
         append.Parameters.AddWithValue(write.ExpectedSize);
         append.Parameters.AddWithValue(write.ExpectedRoot.ToArray());
@@ -1076,20 +1080,6 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
 
         return edge;
-    }
-
-    /// <summary>
-    /// Which of <paramref name="leaves"/> the log already holds, with their indices: one probe of the
-    /// <c>(log_id, leaf_hash)</c> index per leaf. Never with a LIMIT: with one, the planner may walk the entries in index
-    /// order hoping to meet a match early, and a batch's probe that finds none (the usual case) then reads the whole
-    /// log (measured: 12 ms and 1,146 buffers per batch at 100,000 entries).
-    /// </summary>
-    private NpgsqlBatchCommand LoggedLeaves(IEnumerable<Hash> leaves)
-    {
-        var command = new NpgsqlBatchCommand("SELECT leaf_hash, idx FROM entries WHERE log_id = $1 AND leaf_hash = ANY($2)");
-        command.Parameters.AddWithValue(_log.Id);
-        command.Parameters.Add(new NpgsqlParameter { Value = leaves.Select(static l => l.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        return command;
     }
 
     /// <summary>
