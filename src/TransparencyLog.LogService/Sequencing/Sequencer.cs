@@ -672,7 +672,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
 
         _duplicates.Inc(written.Outcomes.Length - written.Appended.Count);
-        await CompleteDurableAsync(batch, written, started);
+        await CompleteAsync(batch, written, started);
         return new Settled(null, EdgeLost: false);
     }
 
@@ -836,51 +836,35 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
     }
 
-    /// <summary>Awaits a batch's commit, then answers its clients: proofs from the tiles just written, no database.</summary>
+    /// <summary>
+    /// Answers a batch's clients once its commit is confirmed: awaits the commit the ordinary path sent (a predicted
+    /// batch's round trip has confirmed it already), then builds the proofs from the tiles just written, no database.
+    /// Never throws: a client is never left waiting, nor the sequencer loop that awaits this task stopped.
+    /// </summary>
     private async Task CompleteAsync(List<Pending> batch, Written written, long started)
     {
         try
         {
-            await AnswerAfterCommitAsync(batch, written, started);
-        }
-        catch (Exception e)
-        {
-            // Never leave a client waiting, nor stop the sequencer loop that awaits this task.
-            Fail(batch, e);
-        }
-    }
+            if (written.Commit is not null)
+            {
+                try
+                {
+                    await written.Commit;
+                }
+                finally
+                {
+                    await written.Transaction!.DisposeAsync();
+                    await written.Connection!.DisposeAsync();
+                }
+            }
 
-    private async Task AnswerAfterCommitAsync(List<Pending> batch, Written written, long started)
-    {
-        if (written.Commit is null)
-        {
-            Answer(batch, written.Outcomes);
-            return;
-        }
+            if (written.Head is null)
+            {
+                // Every submission was already in the log: nothing was written.
+                Answer(batch, written.Outcomes);
+                return;
+            }
 
-        try
-        {
-            await written.Commit;
-        }
-        catch (Exception e)
-        {
-            Fail(batch, e);
-            return;
-        }
-        finally
-        {
-            await written.Transaction!.DisposeAsync();
-            await written.Connection!.DisposeAsync();
-        }
-
-        await AnswerDurableAsync(batch, written, started);
-    }
-
-    /// <summary>Answers the clients of a batch whose commit is confirmed; never throws.</summary>
-    private async Task CompleteDurableAsync(List<Pending> batch, Written written, long started)
-    {
-        try
-        {
             await AnswerDurableAsync(batch, written, started);
         }
         catch (Exception e)
