@@ -782,58 +782,21 @@ internal sealed partial class Sequencer : IAsyncDisposable
         return new Written(connection, transaction, commit, assignment.Outcomes, assignment.Appended, signatures, integratedTime, touched, partial, head);
     }
 
-    /// <summary>
-    /// The batch's signed entry timestamps (Rekor v1; other kinds store the submitted signature), one ECDSA signature
-    /// per entry: a large batch is split in up to one share per core, the first signed on this thread and the others on
-    /// the thread pool, so the signing is not bound to one core (the signer keeps one key object per concurrent signer).
-    /// </summary>
     /// <remarks>An in-process key completes each signature synchronously, so awaiting it per entry allocates no
     /// state machine; a token key is awaited, never blocked on.</remarks>
     private async ValueTask<byte[]?[]> SignEntriesAsync(List<Pending> batch, List<(int Position, long Index)> appended, long integratedTime, CancellationToken cancellationToken)
     {
         var signatures = new byte[]?[appended.Count];
-        if (_log.Kind != LogKind.RekorV1)
-        {
-            for (var j = 0; j < appended.Count; j++)
-            {
-                signatures[j] = batch[appended[j].Position].Entry.Signature;
-            }
-
-            return signatures;
-        }
-
-        var shares = Math.Clamp(appended.Count / MinSignaturesPerShare, 1, Environment.ProcessorCount);
-        if (shares == 1)
-        {
-            await SignShareAsync(batch, appended, signatures, 0, appended.Count, integratedTime, cancellationToken);
-            return signatures;
-        }
-
-        var others = new Task[shares - 1];
-        for (var s = 1; s < shares; s++)
-        {
-            var (from, to) = (appended.Count * s / shares, appended.Count * (s + 1) / shares);
-            others[s - 1] = Task.Run(() => SignShareAsync(batch, appended, signatures, from, to, integratedTime, cancellationToken).AsTask(), cancellationToken);
-        }
-
-        await SignShareAsync(batch, appended, signatures, 0, appended.Count / shares, integratedTime, cancellationToken);
-        await Task.WhenAll(others);
-        return signatures;
-    }
-
-    /// <summary>Fewer signatures than this per core are signed on one thread: a hand-off costs more than they save.</summary>
-    private const int MinSignaturesPerShare = 8;
-
-    /// <summary>Signs the SETs of <paramref name="appended"/>[<paramref name="from"/>..<paramref name="to"/>) into the same
-    /// positions of <paramref name="signatures"/> (each share writes its own range).</summary>
-    private async ValueTask SignShareAsync(
-        List<Pending> batch, List<(int Position, long Index)> appended, byte[]?[] signatures, int from, int to, long integratedTime, CancellationToken cancellationToken)
-    {
-        for (var j = from; j < to; j++)
+        for (var j = 0; j < appended.Count; j++)
         {
             var (position, index) = appended[j];
-            signatures[j] = await _log.SignEntryTimestampAsync(batch[position].Entry.Body, integratedTime, _log.ShardStart + index, cancellationToken);
+            var entry = batch[position].Entry;
+            signatures[j] = _log.Kind == LogKind.RekorV1
+                ? await _log.SignEntryTimestampAsync(entry.Body, integratedTime, _log.ShardStart + index, cancellationToken)
+                : entry.Signature;
         }
+
+        return signatures;
     }
 
     /// <summary>
