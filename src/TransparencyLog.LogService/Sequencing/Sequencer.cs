@@ -516,17 +516,15 @@ internal sealed partial class Sequencer : IAsyncDisposable
         try
         {
             transaction = await connection.BeginTransactionAsync(cancellationToken);
-            // One round trip: lock the head, then (in a statement that starts after the lock is held, so it sees every
-            // earlier commit, including the previous batch's) find which of the batch's leaves are already in the log.
+            // One call (migration 0013): lock the head, then, under the lock (so every earlier commit is seen,
+            // including the previous batch's), look each of the batch's leaves up by its key.
             long size;
             Hash root;
             var logged = new Dictionary<Hash, long>();
-            await using (var read = new NpgsqlBatch(connection, transaction))
+            await using (var read = new NpgsqlCommand("SELECT tree_size, root_hash, logged_leaves, logged_indices FROM log_lock_head_logged($1, $2)", connection, transaction))
             {
-                var lockHead = new NpgsqlBatchCommand("SELECT tree_size, root_hash FROM log_lock_head($1)");
-                lockHead.Parameters.AddWithValue(_log.Id);
-                read.BatchCommands.Add(lockHead);
-                read.BatchCommands.Add(LoggedLeaves(batch.Select(static p => p.Entry.LeafHash).Distinct()));
+                read.Parameters.AddWithValue(_log.Id);
+                read.Parameters.Add(ArrayParameter(batch.Select(static p => p.Entry.LeafHash).Distinct().Select(static l => l.ToArray()).ToArray(), NpgsqlDbType.Bytea));
                 await using var reader = await read.ExecuteReaderAsync(cancellationToken);
                 if (!await reader.ReadAsync(cancellationToken))
                 {
@@ -535,10 +533,16 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
                 size = reader.GetInt64(0);
                 root = Hash.FromBytes((byte[])reader[1]);
-                await reader.NextResultAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
+                var leaves = reader.GetFieldValue<byte[][]>(2);
+                var indices = reader.GetFieldValue<long[]>(3);
+                if (leaves.Length != indices.Length)
                 {
-                    logged[Hash.FromBytes((byte[])reader[0])] = reader.GetInt64(1);
+                    throw new LogStorageException($"log {_log.Name}: the duplicate check answered {leaves.Length} leaves and {indices.Length} indices");
+                }
+
+                for (var i = 0; i < leaves.Length; i++)
+                {
+                    logged[Hash.FromBytes(leaves[i])] = indices[i];
                 }
             }
 
@@ -668,7 +672,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
 
         _duplicates.Inc(written.Outcomes.Length - written.Appended.Count);
-        await CompleteDurableAsync(batch, written, started);
+        await CompleteAsync(batch, written, started);
         return new Settled(null, EdgeLost: false);
     }
 
@@ -685,8 +689,8 @@ internal sealed partial class Sequencer : IAsyncDisposable
         lockHead.Parameters.AddWithValue(_log.Id);
         command.BatchCommands.Add(lockHead);
         var append = Append(batch, written.Appended, written.Signatures, written.IntegratedTime, written.Touched, written.Head!);
-        // The guard runs in log_append_predicted (migration 0012): the head read by its key under the lock, the leaves
-        // probed by index, NULL (nothing written) if either refuses; plans kept for the session, whatever the log's size.
+        // The guard runs in log_append_predicted (migrations 0012, 0013): the head read by its key under the lock, each
+        // leaf looked up by its key, NULL (nothing written) if either refuses; plans kept for the session, whatever the log's size.
         append.CommandText = "SELECT log_append_predicted($17, $18, $19, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
         append.Parameters.AddWithValue(write.ExpectedSize);
         append.Parameters.AddWithValue(write.ExpectedRoot.ToArray());
@@ -778,105 +782,52 @@ internal sealed partial class Sequencer : IAsyncDisposable
         return new Written(connection, transaction, commit, assignment.Outcomes, assignment.Appended, signatures, integratedTime, touched, partial, head);
     }
 
-    /// <summary>
-    /// The batch's signed entry timestamps (Rekor v1; other kinds store the submitted signature), one ECDSA signature
-    /// per entry: a large batch is split in up to one share per core, the first signed on this thread and the others on
-    /// the thread pool, so the signing is not bound to one core (the signer keeps one key object per concurrent signer).
-    /// </summary>
     /// <remarks>An in-process key completes each signature synchronously, so awaiting it per entry allocates no
     /// state machine; a token key is awaited, never blocked on.</remarks>
     private async ValueTask<byte[]?[]> SignEntriesAsync(List<Pending> batch, List<(int Position, long Index)> appended, long integratedTime, CancellationToken cancellationToken)
     {
         var signatures = new byte[]?[appended.Count];
-        if (_log.Kind != LogKind.RekorV1)
+        for (var j = 0; j < appended.Count; j++)
         {
-            for (var j = 0; j < appended.Count; j++)
-            {
-                signatures[j] = batch[appended[j].Position].Entry.Signature;
-            }
-
-            return signatures;
+            var (position, index) = appended[j];
+            var entry = batch[position].Entry;
+            signatures[j] = _log.Kind == LogKind.RekorV1
+                ? await _log.SignEntryTimestampAsync(entry.Body, integratedTime, _log.ShardStart + index, cancellationToken)
+                : entry.Signature;
         }
 
-        var shares = Math.Clamp(appended.Count / MinSignaturesPerShare, 1, Environment.ProcessorCount);
-        if (shares == 1)
-        {
-            await SignShareAsync(batch, appended, signatures, 0, appended.Count, integratedTime, cancellationToken);
-            return signatures;
-        }
-
-        var others = new Task[shares - 1];
-        for (var s = 1; s < shares; s++)
-        {
-            var (from, to) = (appended.Count * s / shares, appended.Count * (s + 1) / shares);
-            others[s - 1] = Task.Run(() => SignShareAsync(batch, appended, signatures, from, to, integratedTime, cancellationToken).AsTask(), cancellationToken);
-        }
-
-        await SignShareAsync(batch, appended, signatures, 0, appended.Count / shares, integratedTime, cancellationToken);
-        await Task.WhenAll(others);
         return signatures;
     }
 
-    /// <summary>Fewer signatures than this per core are signed on one thread: a hand-off costs more than they save.</summary>
-    private const int MinSignaturesPerShare = 8;
-
-    /// <summary>Signs the SETs of <paramref name="appended"/>[<paramref name="from"/>..<paramref name="to"/>) into the same
-    /// positions of <paramref name="signatures"/> (each share writes its own range).</summary>
-    private async ValueTask SignShareAsync(
-        List<Pending> batch, List<(int Position, long Index)> appended, byte[]?[] signatures, int from, int to, long integratedTime, CancellationToken cancellationToken)
-    {
-        for (var j = from; j < to; j++)
-        {
-            var (position, index) = appended[j];
-            signatures[j] = await _log.SignEntryTimestampAsync(batch[position].Entry.Body, integratedTime, _log.ShardStart + index, cancellationToken);
-        }
-    }
-
-    /// <summary>Awaits a batch's commit, then answers its clients: proofs from the tiles just written, no database.</summary>
+    /// <summary>
+    /// Answers a batch's clients once its commit is confirmed: awaits the commit the ordinary path sent (a predicted
+    /// batch's round trip has confirmed it already), then builds the proofs from the tiles just written, no database.
+    /// Never throws: a client is never left waiting, nor the sequencer loop that awaits this task stopped.
+    /// </summary>
     private async Task CompleteAsync(List<Pending> batch, Written written, long started)
     {
         try
         {
-            await AnswerAfterCommitAsync(batch, written, started);
-        }
-        catch (Exception e)
-        {
-            // Never leave a client waiting, nor stop the sequencer loop that awaits this task.
-            Fail(batch, e);
-        }
-    }
+            if (written.Commit is not null)
+            {
+                try
+                {
+                    await written.Commit;
+                }
+                finally
+                {
+                    await written.Transaction!.DisposeAsync();
+                    await written.Connection!.DisposeAsync();
+                }
+            }
 
-    private async Task AnswerAfterCommitAsync(List<Pending> batch, Written written, long started)
-    {
-        if (written.Commit is null)
-        {
-            Answer(batch, written.Outcomes);
-            return;
-        }
+            if (written.Head is null)
+            {
+                // Every submission was already in the log: nothing was written.
+                Answer(batch, written.Outcomes);
+                return;
+            }
 
-        try
-        {
-            await written.Commit;
-        }
-        catch (Exception e)
-        {
-            Fail(batch, e);
-            return;
-        }
-        finally
-        {
-            await written.Transaction!.DisposeAsync();
-            await written.Connection!.DisposeAsync();
-        }
-
-        await AnswerDurableAsync(batch, written, started);
-    }
-
-    /// <summary>Answers the clients of a batch whose commit is confirmed; never throws.</summary>
-    private async Task CompleteDurableAsync(List<Pending> batch, Written written, long started)
-    {
-        try
-        {
             await AnswerDurableAsync(batch, written, started);
         }
         catch (Exception e)
@@ -1076,20 +1027,6 @@ internal sealed partial class Sequencer : IAsyncDisposable
         }
 
         return edge;
-    }
-
-    /// <summary>
-    /// Which of <paramref name="leaves"/> the log already holds, with their indices: one probe of the
-    /// <c>(log_id, leaf_hash)</c> index per leaf. Never with a LIMIT: with one, the planner may walk the entries in index
-    /// order hoping to meet a match early, and a batch's probe that finds none (the usual case) then reads the whole
-    /// log (measured: 12 ms and 1,146 buffers per batch at 100,000 entries).
-    /// </summary>
-    private NpgsqlBatchCommand LoggedLeaves(IEnumerable<Hash> leaves)
-    {
-        var command = new NpgsqlBatchCommand("SELECT leaf_hash, idx FROM entries WHERE log_id = $1 AND leaf_hash = ANY($2)");
-        command.Parameters.AddWithValue(_log.Id);
-        command.Parameters.Add(new NpgsqlParameter { Value = leaves.Select(static l => l.ToArray()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        return command;
     }
 
     /// <summary>

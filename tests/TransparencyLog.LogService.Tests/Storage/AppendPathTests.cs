@@ -104,7 +104,7 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
     }
 
     /// <summary>
-    /// The pipelined sequencer's write (migration 0012): written only if the locked head is the prediction, no probed
+    /// The pipelined sequencer's write (migrations 0012, 0013): written only if the locked head is the prediction, no probed
     /// leaf is logged and no later checkpoint time is stored; otherwise NULL and nothing changes, and the same batch with
     /// a true prediction is written.
     /// </summary>
@@ -146,6 +146,60 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
         var result = await new LogChecker(dataSource).CheckAsync(log.Id, CheckScope.Full, CancellationToken.None);
         Assert.True(result.Consistent, result.ToString());
         Assert.Equal(260, result.Entries);
+    }
+
+    /// <summary>
+    /// The ordinary path's read (migration 0013): the head, and which of the batch's leaves the log holds with their
+    /// indices, found by key; the head row stays locked until the transaction ends.
+    /// </summary>
+    [Fact]
+    public async Task LockHeadLogged_SomeLeavesLogged_AnswersHeadTheirIndicesAndHoldsTheLock()
+    {
+        using var log = await DirectLog.CreateAsync(database.App, "logged-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV1);
+        await log.AppendAsync(300, 100, 200);
+        var fresh = log.Next(2).Leaves;
+        var probed = new[] { log.Leaves[17], fresh[0], log.Leaves[299], log.Leaves[0], fresh[1] };
+
+        await using var connection = new NpgsqlConnection(database.App);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var read = new NpgsqlCommand("SELECT tree_size, root_hash, logged_leaves, logged_indices FROM log_lock_head_logged($1, $2)", connection, transaction))
+        {
+            read.Parameters.AddWithValue(log.Id);
+            read.Parameters.AddWithValue(probed.Select(static l => l.ToArray()).ToArray());
+            await using var reader = await read.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(300, reader.GetInt64(0));
+            Assert.Equal(log.HeadRoot, Hash.FromBytes((byte[])reader[1]));
+            var leaves = reader.GetFieldValue<byte[][]>(2).Select(static l => Hash.FromBytes(l)).ToArray();
+            Assert.Equal([log.Leaves[17], log.Leaves[299], log.Leaves[0]], leaves);
+            Assert.Equal([17L, 299L, 0L], reader.GetFieldValue<long[]>(3));
+            Assert.False(await reader.ReadAsync());
+        }
+
+        // Another writer's head lock waits for this transaction.
+        await using (var other = new NpgsqlConnection(database.App))
+        {
+            await other.OpenAsync();
+            await using var command = new NpgsqlCommand("SET lock_timeout = '200ms'; SELECT tree_size FROM log_lock_head(" + log.Id + ")", other);
+            var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteScalarAsync());
+            Assert.Equal(PostgresErrorCodes.LockNotAvailable, error.SqlState);
+        }
+
+        await transaction.RollbackAsync();
+
+        // No leaves: the head and empty lists. A log that does not exist: no row.
+        await using (var empty = new NpgsqlCommand("SELECT cardinality(logged_leaves), cardinality(logged_indices) FROM log_lock_head_logged($1, '{}')", connection))
+        {
+            empty.Parameters.AddWithValue(log.Id);
+            await using var reader = await empty.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(0, reader.GetInt32(0));
+            Assert.Equal(0, reader.GetInt32(1));
+        }
+
+        var missing = await ScalarAsync<long>("SELECT count(*) FROM log_lock_head_logged((SELECT coalesce(max(id), 0) + 1000 FROM logs), '{}')");
+        Assert.Equal(0, missing);
     }
 
     [Theory]

@@ -7,8 +7,8 @@ namespace TransparencyLog.Sigstore.Tests.Keys;
 public sealed class SoftwareSignerTests
 {
     /// <summary>
-    /// Many threads sign at once on one signer (a batch's SETs on every core): each signature is by the one key over its
-    /// own message, whichever key object made it.
+    /// Many threads sign at once on one signer (the CA's request threads; the sequencer and the checkpoint refresher):
+    /// each signature is by the one key over its own message.
     /// </summary>
     [Theory]
     [InlineData("ecdsa")]
@@ -33,7 +33,7 @@ public sealed class SoftwareSignerTests
     public void Sign_AfterDispose_Throws()
     {
         var signer = new SoftwareSigner(ECDsa.Create(ECCurve.NamedCurves.nistP256));
-        Parallel.For(0, 16, _ => signer.Sign("warm every key object"u8));
+        Parallel.For(0, 16, _ => signer.Sign("before"u8));
         signer.Dispose();
 
         Assert.ThrowsAny<ObjectDisposedException>(() => signer.Sign("after"u8));
