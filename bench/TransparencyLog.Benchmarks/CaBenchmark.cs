@@ -97,17 +97,20 @@ internal static class CaBenchmark
         }
 
         var treeBefore = await CtTreeSizeAsync(http, options.CtLogUrl);
+        var jitSources = JitSources(options);
+        var jitBefore = await JitAsync(http, jitSources);
         Console.WriteLine($"certificates: {options.Clients} clients for {options.DurationSeconds} s");
         await using var sampler = new ProcessSampler([options.CaPid, options.LogPid], options.PostgresDataDirectory);
         var before = sampler.Take();
         var phase = await LoadPhase.RunAsync("certificates (POST signingCert)", options.Clients, TimeSpan.FromSeconds(options.DurationSeconds), IssueAsync);
         var cpu = ProcessSampler.Between(before, sampler.Take());
+        var jitAfter = await JitAsync(http, jitSources);
         var treeAfter = await CtTreeSizeAsync(http, options.CtLogUrl);
 
         Console.WriteLine($"crypto alone: {options.CryptoIterations:N0} iterations per line, one thread...");
         var crypto = CertificateCrypto.Measure(check.LeafTbs, tokens[0], Email(0), check.CaCurve, options.CryptoIterations);
 
-        Console.Write(Render(options, ttl, check, phase, cpu, sampler.HasPostgres, treeBefore, treeAfter, crypto));
+        Console.Write(Render(options, ttl, check, phase, cpu, sampler.HasPostgres, treeBefore, treeAfter, crypto, JitDuring(jitSources, jitBefore, jitAfter)));
         return 0;
     }
 
@@ -235,6 +238,61 @@ internal static class CaBenchmark
         }
     }
 
+    /// <summary>The services whose JIT work is read from their <c>/metrics</c>: the CA, and the log service serving the CT log.</summary>
+    private static (string Name, Uri Metrics)[] JitSources(ServiceBenchmarkOptions options)
+    {
+        var sources = new List<(string Name, Uri Metrics)> { ("CA", new Uri(options.FulcioUrl!, "/metrics")) };
+        if (options.CtLogUrl is { } ct)
+        {
+            sources.Add(("log (CT)", new Uri(ct, "/metrics")));
+        }
+
+        return [.. sources];
+    }
+
+    /// <summary>
+    /// Each service's JIT so far (the runtime's <c>dotnet.jit.compilation.time</c> and <c>dotnet.jit.compiled_methods</c>,
+    /// republished by prometheus-net), or null where /metrics does not answer.
+    /// </summary>
+    private static async Task<(double Seconds, long Methods)?[]> JitAsync(HttpClient http, (string Name, Uri Metrics)[] sources)
+    {
+        var result = new (double Seconds, long Methods)?[sources.Length];
+        for (var i = 0; i < sources.Length; i++)
+        {
+            try
+            {
+                double? seconds = null;
+                long? methods = null;
+                foreach (var line in (await http.GetStringAsync(sources[i].Metrics)).Split('\n'))
+                {
+                    var value = line.Split(' ');
+                    if (value.Length == 2 && value[0] == "system_runtime_dotnet_jit_compilation_time")
+                    {
+                        seconds = double.Parse(value[1], System.Globalization.CultureInfo.InvariantCulture);
+                    }
+                    else if (value.Length == 2 && value[0] == "system_runtime_dotnet_jit_compiled_methods")
+                    {
+                        methods = (long)double.Parse(value[1], System.Globalization.CultureInfo.InvariantCulture);
+                    }
+                }
+
+                result[i] = seconds is { } s && methods is { } m ? (s, m) : null;
+            }
+            catch (HttpRequestException)
+            {
+                result[i] = null;
+            }
+        }
+
+        return result;
+    }
+
+    private static (string Name, double Seconds, long Methods)[] JitDuring(
+        (string Name, Uri Metrics)[] sources, (double Seconds, long Methods)?[] before, (double Seconds, long Methods)?[] after) =>
+        [.. sources.Select((source, i) => (source.Name, Before: before[i], After: after[i]))
+            .Where(x => x.Before is not null && x.After is not null)
+            .Select(x => (x.Name, x.After!.Value.Seconds - x.Before!.Value.Seconds, x.After!.Value.Methods - x.Before!.Value.Methods))];
+
     private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "…";
 
     private static string Render(
@@ -246,7 +304,8 @@ internal static class CaBenchmark
         bool postgresAccounted,
         long? treeBefore,
         long? treeAfter,
-        IReadOnlyList<CryptoCost> crypto)
+        IReadOnlyList<CryptoCost> crypto,
+        (string Name, double Seconds, long Methods)[] jit)
     {
         var o = new StringBuilder();
         o.AppendLine();
@@ -280,6 +339,14 @@ internal static class CaBenchmark
             perCertificate = caUs + logUs + pgUs;
             o.AppendLine(Table.Inv($"CPU per certificate: CA {caUs:F0} µs, log service (CT) {logUs:F0} µs, PostgreSQL {pgUs:F0} µs, load generator {Us(cpu.LoadGenerator):F0} µs"));
             o.AppendLine(Table.Inv($"CT log's share (log service + PostgreSQL) of the server CPU per certificate: {(logUs + pgUs) / perCertificate * 100:F0} %; server total {perCertificate:F0} µs -> at most {Environment.ProcessorCount * 1e6 / perCertificate:N0} certificates/s on {Environment.ProcessorCount} idle cores"));
+            if (jit.Length > 0)
+            {
+                // The runtime times each compilation by the clock, summed over the threads compiling at once, so a
+                // preempted JIT counts its wait: on a busy machine the seconds exceed the process's CPU. The method
+                // count is exact; a large one means the CPU columns above include warm-up.
+                o.AppendLine("JIT during the timed phase (methods compiled; the runtime's compilation clock time, all threads): "
+                    + string.Join(", ", jit.Select(j => Table.Inv($"{j.Name} {j.Methods:N0} methods, {j.Seconds:F1} s"))));
+            }
         }
 
         o.AppendLine();

@@ -64,8 +64,10 @@ public static class ServiceDefaults
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseServiceRequestLogging();
-        // Routing runs first (WebApplication adds it), so each request is counted under its route pattern.
-        app.UseHttpMetrics();
+        // Routing runs first (WebApplication adds it), so each request is counted under its route pattern. No
+        // exemplars: /metrics writes the text format (0.0.4), which has none, so the trace-id exemplar the middleware
+        // records on every request by default is never published (1.2 % of the CA's CPU in a profile).
+        app.UseHttpMetrics(options => options.ConfigureMeasurements(measurement => measurement.ExemplarPredicate = _ => false));
 
         var operational = app.MapGroup("").WithTags("operations");
         operational.MapGet(OperationalEndpoints.Health, () => TypedResults.Text("ok"))

@@ -147,8 +147,9 @@ internal static partial class CertificateTransparencyApi
 
             switch (outcome)
             {
-                case Appended or AppendedWithoutProof:
-                    // An SCT needs no inclusion proof: the entry is durable, so its promise can be given.
+                case AppendedWithoutProof or Appended:
+                    // An SCT needs no inclusion proof (none is built: EntryToAppend.NeedsInclusionProof): the entry is
+                    // durable, so its promise can be given.
                     return SctResult(sct);
 
                 case AlreadyPresent present:

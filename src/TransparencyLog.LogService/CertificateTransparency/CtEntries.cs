@@ -33,6 +33,8 @@ internal static class CtEntries
         {
             ExtraData = ExtraData(chain),
             Signature = signature,
+            // The SCT is the answer; a proof built after the commit would be thrown away.
+            NeedsInclusionProof = false,
         };
         return (entry, sct);
     }

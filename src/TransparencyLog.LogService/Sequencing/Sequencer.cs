@@ -25,6 +25,12 @@ internal sealed record EntryToAppend(byte[] Body, string Kind, string ApiVersion
     /// the entry timestamp in the sequencer instead, because it covers the index.
     /// </summary>
     public byte[]? Signature { get; init; }
+
+    /// <summary>
+    /// Whether the submitter is answered with an inclusion proof (Rekor's APIs). A CT log answers with the SCT signed
+    /// before sequencing and never reads a proof, so its entries are answered <see cref="AppendedWithoutProof"/>.
+    /// </summary>
+    public bool NeedsInclusionProof { get; init; } = true;
 }
 
 /// <summary>The result of an append, known only once the batch holding it has committed durably.</summary>
@@ -37,8 +43,9 @@ internal sealed record Appended(long Index, long IntegratedTime, byte[]? EntrySi
 internal sealed record AlreadyPresent(long Index) : AppendOutcome;
 
 /// <summary>
-/// The entry is durably in the log at <paramref name="Index"/>, but its inclusion proof could not be built after the
-/// commit (storage failed in between): the client must fetch the entry instead of being told it was not added.
+/// The entry is durably in the log at <paramref name="Index"/>, without an inclusion proof: none was asked for
+/// (<see cref="EntryToAppend.NeedsInclusionProof"/>), or it could not be built after the commit (storage failed in
+/// between), and then the client must fetch the entry instead of being told it was not added.
 /// </summary>
 internal sealed record AppendedWithoutProof(long Index, long IntegratedTime, byte[]? EntrySignature, TreeHead Head) : AppendOutcome;
 
@@ -870,6 +877,12 @@ internal sealed partial class Sequencer : IAsyncDisposable
             for (var j = 0; j < appended.Count; j++)
             {
                 var (position, index) = appended[j];
+                if (!batch[position].Entry.NeedsInclusionProof)
+                {
+                    outcomes[position] = new AppendedWithoutProof(index, written.IntegratedTime, written.Signatures[j], head);
+                    continue;
+                }
+
                 var plan = ProofPlanner.Inclusion(index, head.Size);
                 var nodes = await _proofs.NodeHashesAsync(_log.Id, plan.Nodes, local, CancellationToken.None, memo);
                 outcomes[position] = new Appended(index, written.IntegratedTime, written.Signatures[j], head, plan.Assemble(nodes));
