@@ -85,6 +85,9 @@ internal sealed class TileNodes
     /// <summary>The summary of a full tile: its nodes at height <see cref="TileSummaries.GroupHeight"/>.</summary>
     public Hash[] Summary => _levels[TileSummaries.GroupHeight];
 
+    /// <summary>What a full tile's <see cref="Bytes"/> are: 511 hashes on 9 levels.</summary>
+    public const long FullTileBytes = 64 + (9 * 32) + (((2 * TileMath.Width) - 1) * Hash.Size);
+
     /// <summary>
     /// What the tile holds in memory, on the high side: every level's hashes and the arrays' headers (a full tile is
     /// 511 hashes, about 16 KiB).

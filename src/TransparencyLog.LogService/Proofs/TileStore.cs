@@ -35,15 +35,21 @@ internal sealed class TileStore(ReadReplica replica, IOptions<StorageOptions> op
     }
 
     /// <summary>
-    /// A level-0 tile an entry read fetched whole because its summary was not held: its nodes for this read, and its
-    /// summary kept, but not the full tile itself (the next read of the tile fetches only its entry's group;
-    /// with more level-0 tiles than the cache holds, caching each fetched tile would only evict another).
+    /// Whether a full tile would be cached now without evicting another: then an entry read fetches its tile whole and
+    /// caches it (the tile's later reads need no tile at all), else only its entry's group when the summary is held.
+    /// </summary>
+    public bool HasRoomForFullTile => _cache.HasRoom(TileNodes.FullTileBytes);
+
+    /// <summary>
+    /// A level-0 tile an entry read fetched whole: its nodes for this read, and its summary kept when it is full. A full
+    /// tile is cached only while the cache has room for it: with more level-0 tiles than the cache holds, caching each
+    /// fetched tile would only evict another (and churn the heap), while its summary makes the next read of it cheap.
     /// </summary>
     public TileNodes Read(int logId, TileKey tile, Hash[] entries)
     {
-        if (tile.Level != 0 || entries.Length != TileMath.Width || Summaries.Capacity == 0)
+        if (tile.Level != 0 || entries.Length != TileMath.Width || Summaries.Capacity == 0 || HasRoomForFullTile)
         {
-            // A tile that will grow (the right edge), or no summaries: cached as any tile read.
+            // A tile that will grow (the right edge), no summaries, or room: cached as any tile read.
             return Remember(logId, tile, entries);
         }
 

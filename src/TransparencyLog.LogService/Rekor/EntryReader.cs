@@ -23,9 +23,9 @@ internal sealed class EntryReader(EntryStore entries, EntryLookups lookups, Entr
         }
 
         // The proof's lower eight levels lie in the entry's level-0 tile. When it is not cached at the width this head
-        // needs, what the proof needs of it comes with the entry in one round trip (large logs have more level-0 tiles
-        // than the cache holds): for a full tile whose summary is held, only the entry's group of 16 leaves; else the
-        // whole tile. A cached entry with its tile cached needs no round trip; the head above covers it, so it is
+        // needs, what the proof needs of it comes with the entry in one round trip: the whole tile while the cache has
+        // room for it (then the tile's later reads need no tile at all); once the cache is full (large logs have more
+        // level-0 tiles than it holds), for a full tile whose summary is held, only the entry's group of 16 leaves. A cached entry with its tile cached needs no round trip; the head above covers it, so it is
         // committed.
         var tile = new TileKey(0, index / TileMath.Width);
         var width = (int)Math.Min(TileMath.Width, head.Size - (tile.Index * TileMath.Width));
@@ -41,7 +41,9 @@ internal sealed class EntryReader(EntryStore entries, EntryLookups lookups, Entr
         }
 
         Hash[]? summary = null;
-        var part = width == TileMath.Width && tiles.Summaries.TryGet(log.Id, tile.Index, out summary) ? TilePart.Group : TilePart.Whole;
+        var part = width == TileMath.Width && !tiles.HasRoomForFullTile && tiles.Summaries.TryGet(log.Id, tile.Index, out summary)
+            ? TilePart.Group
+            : TilePart.Whole;
         var (stored, hashes) = await lookups.GetAsync(log.Id, index, part, cancellationToken);
         if (stored is null)
         {
