@@ -46,12 +46,14 @@ internal sealed class StorageOptions
 
     /// <summary>
     /// Tiles are cached in memory (a tile only grows, so a cached one answers every proof that needs no more of it); this
-    /// bounds them in bytes (a full tile with the subtrees inside it is about 16 KiB: 32 MiB holds about 2,000), level-0
-    /// tiles evicted first. The tiles above level 0 of a 10 M entry log are 155 (2.5 MiB), so they stay; a level-0 tile
-    /// that is not cached comes with its entry in the same round trip. 0 turns the cache off.
+    /// bounds them in bytes (a full tile with the subtrees inside it is about 16 KiB: 16 MiB holds about 1,000, the
+    /// level-0 tiles of 256,000 entries), level-0 tiles evicted first. The tiles above level 0 of a 10 M entry log are
+    /// 155 (2.5 MiB), so they stay. A level-0 tile that is not cached comes with its entry in the same round trip: whole
+    /// while the cache has room, else only the entry's group under the tile's summary (<see cref="TileSummaryCacheBytes"/>),
+    /// so beyond the cache's tiles a read costs 512 bytes of tile, not a cached tile evicted. 0 turns the cache off.
     /// </summary>
     [Range(0, long.MaxValue)]
-    public long TileCacheBytes { get; set; } = 32 * 1024 * 1024;
+    public long TileCacheBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>
     /// Per full level-0 tile, its 16 nodes at height 4 are kept (about 640 bytes each with their bookkeeping), so an
