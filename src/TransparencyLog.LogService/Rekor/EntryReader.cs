@@ -51,13 +51,14 @@ internal sealed class EntryReader(EntryStore entries, EntryLookups lookups, Entr
         }
 
         TileNodes? entryTile = null;
-        if (hashes is not null && part == TilePart.Group)
+        if (part == TilePart.Group && hashes?.Length == TileSummaries.GroupWidth * Hash.Size)
         {
             var group = (int)(index % TileMath.Width) / TileSummaries.GroupWidth;
-            // Null when the group's leaves do not hash to the summary: then the proof reads the tile as any other.
+            // Null when the group's leaves do not hash to the summary: then the proof reads the tile as any other (so
+            // does a group shorter than 16 leaves, which the head's full tile rules out).
             entryTile = TileNodes.ForGroup(summary!, group, TileStore.Decode(hashes));
         }
-        else if (hashes is not null)
+        else if (part == TilePart.Whole && hashes is not null)
         {
             entryTile = tiles.Read(log.Id, tile, TileStore.Decode(hashes));
         }
