@@ -25,6 +25,12 @@ internal static class LogServiceMetrics
         "tlog_entry_lookup_batch_size", "Entries looked up by index in one statement for inclusion-proof reads (more than 1: reads that arrived while other lookups were in flight, coalesced).",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 7) });
 
+    public static readonly Counter EntryTileReads = Metrics.CreateCounter(
+        "tlog_entry_tile_reads_total", "Entry lookups for inclusion-proof reads that read part of the entry's level-0 tile with it: the whole tile (its summary not held, or not full yet), or only the entry's group of 16 leaves.", "part");
+
+    public static readonly Gauge TileSummaryWarmupRunning = Metrics.CreateGauge(
+        "tlog_tile_summary_warmup_running", "1 while the start-up pass computes the summaries of the stored full level-0 tiles (Storage:TileSummaryWarmup), else 0.");
+
     public static readonly Counter NewEntries = Metrics.CreateCounter(
         "rekor_new_entries", "Entries durably appended to a log.", "log");
 

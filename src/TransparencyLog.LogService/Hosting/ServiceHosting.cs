@@ -74,6 +74,7 @@ internal static class ServiceHosting
         builder.Services.AddSingleton<LogOpening>();
         builder.Services.AddSingleton<LogHeads>();
         builder.Services.AddSingleton<TileStore>();
+        builder.Services.AddHostedService<TileSummaryWarmup>();
         builder.Services.AddSingleton<Tiles.EntryBundleCache>();
         builder.Services.AddSingleton<ProofService>();
         builder.Services.AddSingleton<Sequencers>();

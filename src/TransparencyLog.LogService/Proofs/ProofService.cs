@@ -12,10 +12,17 @@ internal sealed class ProofService(TileStore tiles)
     // Each log's two series, looked up once: the label lookup allocates its array on every call, once per proof read.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int LogId, string Kind), Prometheus.Counter.Child> _served = new();
 
-    public async Task<Hash[]> InclusionAsync(int logId, long index, long size, CancellationToken cancellationToken)
+    /// <param name="entryTile">
+    /// The nodes of the entry's level-0 tile (whole, or the entry's group under the tile's summary) when the caller read
+    /// them with the entry; they are used before the cache.
+    /// </param>
+    public async Task<Hash[]> InclusionAsync(int logId, long index, long size, CancellationToken cancellationToken, TileNodes? entryTile = null)
     {
         var plan = ProofPlanner.Inclusion(index, size);
-        var proof = plan.Assemble(await NodeHashesAsync(logId, plan.Nodes, null, cancellationToken));
+        LocalTile? local = entryTile is null ? null : new LocalTile(new TileKey(0, index / TileMath.Width), entryTile);
+        var hashes = FromCache(logId, plan.Nodes, local)
+            ?? await NodeHashesAsync(logId, plan.Nodes, local is { } l ? new Dictionary<TileKey, TileNodes> { [l.Key] = l.Nodes } : null, cancellationToken);
+        var proof = plan.Assemble(hashes);
         Served(logId, "inclusion").Inc();
         return proof;
     }
@@ -56,7 +63,7 @@ internal sealed class ProofService(TileStore tiles)
     {
         // The usual read: every node in a cached tile. Answered without the lookup dictionaries below (two of them
         // and an array per proof read).
-        if (local is null && memo is null && FromCache(logId, nodes) is { } cached)
+        if (local is null && memo is null && FromCache(logId, nodes, null) is { } cached)
         {
             return cached;
         }
@@ -73,7 +80,7 @@ internal sealed class ProofService(TileStore tiles)
                 continue;
             }
 
-            if (local is not null && local.TryGetValue(tile, out var held) && held.Width >= offset + count)
+            if (local is not null && local.TryGetValue(tile, out var held) && held.Has(offset, count))
             {
                 continue;
             }
@@ -93,7 +100,7 @@ internal sealed class ProofService(TileStore tiles)
             }
 
             var (tile, offset, count) = located[i];
-            var tileNodes = local is not null && local.TryGetValue(tile, out var held) && held.Width >= offset + count
+            var tileNodes = local is not null && local.TryGetValue(tile, out var held) && held.Has(offset, count)
                 ? held
                 : fetched![tile];
             result[i] = tileNodes.Node(offset, count);
@@ -103,22 +110,31 @@ internal sealed class ProofService(TileStore tiles)
         return result;
     }
 
-    private Hash[]? FromCache(int logId, IReadOnlyList<NodeId> nodes)
+    private Hash[]? FromCache(int logId, IReadOnlyList<NodeId> nodes, LocalTile? local)
     {
         var result = new Hash[nodes.Count];
         for (var i = 0; i < nodes.Count; i++)
         {
             var (tileLevel, tileIndex, offset, count) = TileMath.Locate(nodes[i]);
-            if (!tiles.TryGetCached(logId, new TileKey(tileLevel, tileIndex), offset + count, out var held))
+            var key = new TileKey(tileLevel, tileIndex);
+            if (local is { } l && l.Key == key && l.Nodes.Has(offset, count))
+            {
+                result[i] = l.Nodes.Node(offset, count);
+            }
+            else if (tiles.TryGetCached(logId, key, offset + count, out var held))
+            {
+                result[i] = held.Node(offset, count);
+            }
+            else
             {
                 return null;
             }
-
-            result[i] = held.Node(offset, count);
         }
 
         return result;
     }
+
+    private readonly record struct LocalTile(TileKey Key, TileNodes Nodes);
 
     /// <summary>The perfect subtrees covering [0, size), largest (leftmost) first.</summary>
     public static List<NodeId> CompactRange(long size)

@@ -24,10 +24,46 @@ internal sealed class TileStore(ReadReplica replica, IOptions<StorageOptions> op
     /// <summary>Bytes the cached tiles hold now, at most <see cref="StorageOptions.TileCacheBytes"/>.</summary>
     public long CachedBytes => _cache.Bytes;
 
+    /// <summary>The summaries of full level-0 tiles, kept for every full level-0 tile this store sees.</summary>
+    public TileSummaries Summaries { get; } = new(options.Value.TileSummaryCacheBytes);
+
     public TileNodes Remember(int logId, TileKey tile, Hash[] entries)
     {
         var nodes = new TileNodes(entries);
+        KeepSummary(logId, tile, nodes);
         return _cache.Add((logId, tile), nodes, nodes.Bytes, tile.Level == 0 ? 0 : 1, held => held.Width >= nodes.Width);
+    }
+
+    /// <summary>
+    /// Whether a full tile would be cached now without evicting another: then an entry read fetches its tile whole and
+    /// caches it (the tile's later reads need no tile at all), else only its entry's group when the summary is held.
+    /// </summary>
+    public bool HasRoomForFullTile => _cache.HasRoom(TileNodes.FullTileBytes);
+
+    /// <summary>
+    /// A level-0 tile an entry read fetched whole: its nodes for this read, and its summary kept when it is full. A full
+    /// tile is cached only while the cache has room for it: with more level-0 tiles than the cache holds, caching each
+    /// fetched tile would only evict another (and churn the heap), while its summary makes the next read of it cheap.
+    /// </summary>
+    public TileNodes Read(int logId, TileKey tile, Hash[] entries)
+    {
+        if (tile.Level != 0 || entries.Length != TileMath.Width || Summaries.Capacity == 0 || HasRoomForFullTile)
+        {
+            // A tile that will grow (the right edge), no summaries, or room: cached as any tile read.
+            return Remember(logId, tile, entries);
+        }
+
+        var nodes = new TileNodes(entries);
+        KeepSummary(logId, tile, nodes);
+        return nodes;
+    }
+
+    private void KeepSummary(int logId, TileKey tile, TileNodes nodes)
+    {
+        if (tile.Level == 0 && nodes.Width == TileMath.Width)
+        {
+            Summaries.Remember(logId, tile.Index, nodes.Summary);
+        }
     }
 
     /// <summary>Whether the cache holds the tile with at least <paramref name="width"/> entries.</summary>

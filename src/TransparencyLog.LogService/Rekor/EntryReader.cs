@@ -22,30 +22,54 @@ internal sealed class EntryReader(EntryStore entries, EntryLookups lookups, Entr
             }
         }
 
-        // The proof's lower eight levels lie in the entry's level-0 tile: when it is not cached at the width this head
-        // needs, it comes with the entry in one round trip (large logs have more level-0 tiles than the cache holds).
-        // A cached entry with its tile cached needs no round trip; the head above covers it, so it is committed.
+        // The proof's lower eight levels lie in the entry's level-0 tile. When it is not cached at the width this head
+        // needs, what the proof needs of it comes with the entry in one round trip: the whole tile while the cache has
+        // room for it (then the tile's later reads need no tile at all); once the cache is full (large logs have more
+        // level-0 tiles than it holds), for a full tile whose summary is held, only the entry's group of 16 leaves. A cached entry with its tile cached needs no round trip; the head above covers it, so it is
+        // committed.
         var tile = new TileKey(0, index / TileMath.Width);
         var width = (int)Math.Min(TileMath.Width, head.Size - (tile.Index * TileMath.Width));
-        var tileHeld = tiles.Holds(log.Id, tile, width);
-        if (tileHeld && cache.TryGet(log.Id, index, out var cached))
+        if (tiles.Holds(log.Id, tile, width))
         {
-            return await WithProofAsync(log, cached, head, cancellationToken);
+            if (cache.TryGet(log.Id, index, out var cached))
+            {
+                return await WithProofAsync(log, cached, head, null, cancellationToken);
+            }
+
+            var (found, _) = await lookups.GetAsync(log.Id, index, TilePart.None, cancellationToken);
+            return found is null ? null : await WithProofAsync(log, Cached(log, found), head, null, cancellationToken);
         }
 
-        var (stored, hashes) = await lookups.GetAsync(log.Id, index, withTile: !tileHeld, cancellationToken);
-        if (hashes is not null)
-        {
-            tiles.Remember(log.Id, tile, TileStore.Decode(hashes));
-        }
-
+        Hash[]? summary = null;
+        var part = width == TileMath.Width && !tiles.HasRoomForFullTile && tiles.Summaries.TryGet(log.Id, tile.Index, out summary)
+            ? TilePart.Group
+            : TilePart.Whole;
+        var (stored, hashes) = await lookups.GetAsync(log.Id, index, part, cancellationToken);
         if (stored is null)
         {
             return null;
         }
 
+        TileNodes? entryTile = null;
+        if (part == TilePart.Group && hashes?.Length == TileSummaries.GroupWidth * Hash.Size)
+        {
+            var group = (int)(index % TileMath.Width) / TileSummaries.GroupWidth;
+            // Null when the group's leaves do not hash to the summary: then the proof reads the tile as any other (so
+            // does a group shorter than 16 leaves, which the head's full tile rules out).
+            entryTile = TileNodes.ForGroup(summary!, group, TileStore.Decode(hashes));
+        }
+        else if (part == TilePart.Whole && hashes is not null)
+        {
+            entryTile = tiles.Read(log.Id, tile, TileStore.Decode(hashes));
+        }
+
+        return await WithProofAsync(log, Cached(log, stored), head, entryTile, cancellationToken);
+    }
+
+    private StoredEntry Cached(LogInstance log, StoredEntry stored)
+    {
         cache.Add(log.Id, stored);
-        return await WithProofAsync(log, stored, head, cancellationToken);
+        return stored;
     }
 
     public async Task<VerifiedEntry?> ByLeafHashAsync(LogInstance log, Hash leafHash, CancellationToken cancellationToken)
@@ -62,12 +86,13 @@ internal sealed class EntryReader(EntryStore entries, EntryLookups lookups, Entr
             head = await heads.GetNewestAsync(log.Id, cancellationToken);
         }
 
-        return await WithProofAsync(log, stored, head, cancellationToken);
+        return await WithProofAsync(log, stored, head, null, cancellationToken);
     }
 
-    private async Task<VerifiedEntry> WithProofAsync(LogInstance log, StoredEntry stored, TreeHead head, CancellationToken cancellationToken)
+    /// <param name="entryTile">The nodes of the entry's level-0 tile this read fetched (whole, or its group), if any.</param>
+    private async Task<VerifiedEntry> WithProofAsync(LogInstance log, StoredEntry stored, TreeHead head, TileNodes? entryTile, CancellationToken cancellationToken)
     {
-        var proof = await proofs.InclusionAsync(log.Id, stored.Index, head.Size, cancellationToken);
+        var proof = await proofs.InclusionAsync(log.Id, stored.Index, head.Size, cancellationToken, entryTile);
 
         // Check our own answer before giving it out: a proof that fails here would fail at every verifier.
         if (!ProofVerifier.VerifyInclusion(stored.Index, head.Size, stored.LeafHash, proof, head.Root))

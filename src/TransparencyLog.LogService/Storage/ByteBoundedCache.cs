@@ -39,6 +39,9 @@ internal sealed class ByteBoundedCache<TKey, TValue>
 
     public int Count => _items.Count;
 
+    /// <summary>Whether a value of <paramref name="bytes"/> would fit now without evicting another (a hint: not reserved).</summary>
+    public bool HasRoom(long bytes) => Volatile.Read(ref _bytes) + bytes <= _limit;
+
     public bool TryGet(TKey key, [NotNullWhen(true)] out TValue? value)
     {
         if (_items.TryGetValue(key, out var held))

@@ -5,7 +5,7 @@ namespace TransparencyLog.LogService.Storage;
 
 /// <summary>
 /// Entry lookups by index for inclusion-proof reads, coalesced: at most <see cref="StorageOptions.EntryLookupsInFlight"/>
-/// statements per log (and per kind: with or without the level-0 tile) run at once; a lookup that arrives while they are
+/// statements per log (and per kind: without the level-0 tile, with it whole, or with the entry's group of it) run at once; a lookup that arrives while they are
 /// all in flight waits, and when one finishes every waiting lookup (up to <see cref="MaxBatch"/>) goes in one
 /// <c>idx = ANY($2)</c> statement. An idle service's lookup never waits and runs the single-row statement as before; under
 /// load, PostgreSQL's cost per statement (a backend wake-up, bind and execute, the socket round trip on both sides) is
@@ -17,13 +17,21 @@ internal sealed class EntryLookups(EntryStore store, IOptions<StorageOptions> op
     /// <summary>The most indices in one statement (its answer is at most this many rows of about 1 KiB, or 9 KiB with tiles).</summary>
     public const int MaxBatch = 64;
 
-    private readonly int _inFlight = options.Value.EntryLookupsInFlight;
-    private readonly Dictionary<(int LogId, bool WithTile), Lane> _lanes = [];
+    private static readonly Prometheus.Counter.Child s_wholeReads = LogServiceMetrics.EntryTileReads.WithLabels("whole");
+    private static readonly Prometheus.Counter.Child s_groupReads = LogServiceMetrics.EntryTileReads.WithLabels("group");
 
-    /// <summary>The entry at <paramref name="index"/> (null when there is none), with its level-0 tile's hashes when asked for.</summary>
-    public async Task<(StoredEntry? Entry, byte[]? Tile)> GetAsync(int logId, long index, bool withTile, CancellationToken cancellationToken)
+    private readonly int _inFlight = options.Value.EntryLookupsInFlight;
+    private readonly Dictionary<(int LogId, TilePart Part), Lane> _lanes = [];
+
+    /// <summary>The entry at <paramref name="index"/> (null when there is none), with the part of its level-0 tile asked for.</summary>
+    public async Task<(StoredEntry? Entry, byte[]? Tile)> GetAsync(int logId, long index, TilePart part, CancellationToken cancellationToken)
     {
-        var lane = LaneOf(logId, withTile);
+        if (part != TilePart.None)
+        {
+            (part == TilePart.Group ? s_groupReads : s_wholeReads).Inc();
+        }
+
+        var lane = LaneOf(logId, part);
         Waiter? waiter = null;
         lock (lane)
         {
@@ -47,9 +55,9 @@ internal sealed class EntryLookups(EntryStore store, IOptions<StorageOptions> op
         LogServiceMetrics.EntryLookupBatchSize.Observe(1);
         try
         {
-            return withTile
-                ? await store.GetByIndexWithTileAsync(logId, index, cancellationToken)
-                : (await store.GetByIndexAsync(logId, index, cancellationToken), null);
+            return part == TilePart.None
+                ? (await store.GetByIndexAsync(logId, index, cancellationToken), null)
+                : await store.GetByIndexWithTileAsync(logId, index, part, cancellationToken);
         }
         finally
         {
@@ -57,14 +65,14 @@ internal sealed class EntryLookups(EntryStore store, IOptions<StorageOptions> op
         }
     }
 
-    private Lane LaneOf(int logId, bool withTile)
+    private Lane LaneOf(int logId, TilePart part)
     {
         lock (_lanes)
         {
-            if (!_lanes.TryGetValue((logId, withTile), out var lane))
+            if (!_lanes.TryGetValue((logId, part), out var lane))
             {
-                lane = new Lane(logId, withTile);
-                _lanes.Add((logId, withTile), lane);
+                lane = new Lane(logId, part);
+                _lanes.Add((logId, part), lane);
             }
 
             return lane;
@@ -111,7 +119,7 @@ internal sealed class EntryLookups(EntryStore store, IOptions<StorageOptions> op
                 var indices = next.Select(w => w.Index).Distinct().ToArray();
                 LogServiceMetrics.EntryLookupBatchSize.Observe(indices.Length);
                 // Not one caller's token: the statement answers every reader in the batch.
-                var rows = await store.GetManyByIndexAsync(lane.LogId, indices, lane.WithTile, CancellationToken.None);
+                var rows = await store.GetManyByIndexAsync(lane.LogId, indices, lane.Part, CancellationToken.None);
                 var found = new Dictionary<long, (StoredEntry, byte[]?)>(rows.Count);
                 foreach (var row in rows)
                 {
@@ -133,11 +141,11 @@ internal sealed class EntryLookups(EntryStore store, IOptions<StorageOptions> op
         }
     }
 
-    private sealed class Lane(int logId, bool withTile)
+    private sealed class Lane(int logId, TilePart part)
     {
         public int LogId { get; } = logId;
 
-        public bool WithTile { get; } = withTile;
+        public TilePart Part { get; } = part;
 
         /// <summary>Statements in flight; guarded by the lane's lock, as <see cref="Waiting"/> is.</summary>
         public int Running { get; set; }

@@ -1,11 +1,25 @@
 using Npgsql;
 using NpgsqlTypes;
+using TransparencyLog.LogService.Proofs;
 using TransparencyLog.Merkle;
 
 namespace TransparencyLog.LogService.Storage;
 
 /// <summary>An entry as stored: its canonical body, position and the log's signature made when it was appended.</summary>
 internal sealed record StoredEntry(long Index, byte[] Body, long IntegratedTime, byte[]? EntrySignature, Hash LeafHash);
+
+/// <summary>What part of an entry's level-0 tile an entry lookup reads with it.</summary>
+internal enum TilePart
+{
+    /// <summary>None: the tile is cached.</summary>
+    None,
+
+    /// <summary>The whole tile (up to 8 KiB): its summary is not held, or it is not full yet.</summary>
+    Whole,
+
+    /// <summary>The 16 leaf hashes of the entry's group (512 bytes): the full tile's summary is held.</summary>
+    Group,
+}
 
 /// <summary>Reads entries and the search index. Writes happen only in the sequencer's transaction.</summary>
 internal sealed class EntryStore(NpgsqlDataSource dataSource, ReadReplica replica)
@@ -25,16 +39,12 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource, ReadReplica replic
             cancellationToken);
 
     /// <summary>
-    /// The entry and, in the same round trip, the hashes of the level-0 tile holding it (null when that tile row does
-    /// not exist): for an inclusion proof whose lower eight levels are not cached yet.
+    /// The entry and, in the same round trip, the part of its level-0 tile's hashes asked for (null when that tile row
+    /// does not exist): for an inclusion proof whose lower eight levels are not cached.
     /// </summary>
-    public Task<(StoredEntry? Entry, byte[]? Tile)> GetByIndexWithTileAsync(int logId, long index, CancellationToken cancellationToken) =>
+    public Task<(StoredEntry? Entry, byte[]? Tile)> GetByIndexWithTileAsync(int logId, long index, TilePart part, CancellationToken cancellationToken) =>
         ReadAsync(
-            $"""
-            SELECT e.idx, e.body, e.integrated_time, e.entry_signature, e.leaf_hash, t.hashes
-            FROM entries e LEFT JOIN tiles t ON t.log_id = e.log_id AND t.level = 0 AND t.idx = e.idx / 256
-            WHERE e.log_id = $1 AND e.idx = $2
-            """,
+            WithTileSql(part, "e.idx = $2"),
             command =>
             {
                 command.Parameters.AddWithValue(logId);
@@ -47,23 +57,19 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource, ReadReplica replic
                     ? (Read(reader), reader.IsDBNull(5) ? null : (byte[])reader[5])
                     : ((StoredEntry?)null, (byte[]?)null);
             },
-            found => found.Item1 is not null,
+            found => found.Item1 is not null && Complete(part, found.Item2),
             cancellationToken);
 
     /// <summary>
-    /// The entries at <paramref name="indices"/> (distinct), in one statement, each with the hashes of its level-0 tile
-    /// when <paramref name="withTiles"/> (null when that tile row does not exist); indices with no entry are absent from
-    /// the answer. For <see cref="EntryLookups"/>, which gathers lookups that arrive while others are in flight.
+    /// The entries at <paramref name="indices"/> (distinct), in one statement, each with the part of its level-0 tile
+    /// asked for (null when that tile row does not exist); indices with no entry are absent from the answer. For
+    /// <see cref="EntryLookups"/>, which gathers lookups that arrive while others are in flight.
     /// </summary>
-    public Task<List<(StoredEntry Entry, byte[]? Tile)>> GetManyByIndexAsync(int logId, long[] indices, bool withTiles, CancellationToken cancellationToken) =>
+    public Task<List<(StoredEntry Entry, byte[]? Tile)>> GetManyByIndexAsync(int logId, long[] indices, TilePart part, CancellationToken cancellationToken) =>
         ReadAsync(
-            withTiles
-                ? """
-                  SELECT e.idx, e.body, e.integrated_time, e.entry_signature, e.leaf_hash, t.hashes
-                  FROM entries e LEFT JOIN tiles t ON t.log_id = e.log_id AND t.level = 0 AND t.idx = e.idx / 256
-                  WHERE e.log_id = $1 AND e.idx = ANY($2)
-                  """
-                : $"SELECT {Columns} FROM entries WHERE log_id = $1 AND idx = ANY($2)",
+            part == TilePart.None
+                ? $"SELECT {Columns} FROM entries WHERE log_id = $1 AND idx = ANY($2)"
+                : WithTileSql(part, "e.idx = ANY($2)"),
             command =>
             {
                 command.Parameters.AddWithValue(logId);
@@ -75,14 +81,32 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource, ReadReplica replic
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
-                    rows.Add((Read(reader), withTiles && !reader.IsDBNull(5) ? (byte[])reader[5] : null));
+                    rows.Add((Read(reader), part != TilePart.None && !reader.IsDBNull(5) ? (byte[])reader[5] : null));
                 }
 
                 return rows;
             },
-            // On a standby, an index it has not replayed yet is asked of the primary with the rest of the batch.
-            rows => rows.Count == indices.Length,
+            // On a standby, an index (or a tile group) it has not replayed yet is asked of the primary with the rest of
+            // the batch.
+            rows => rows.Count == indices.Length && rows.TrueForAll(row => Complete(part, row.Item2)),
             cancellationToken);
+
+    // One indexed lookup per entry either way: the entries' primary key, then the tiles' for the entry's level-0 tile.
+    // The group is the entry's aligned run of 16 leaves: a 512-byte substring of the tile row, of which PostgreSQL
+    // fetches only the TOAST chunks it covers (a tile's 8 KiB of random hashes are stored out of line, uncompressed).
+    private static string WithTileSql(TilePart part, string match) =>
+        $"""
+        SELECT e.idx, e.body, e.integrated_time, e.entry_signature, e.leaf_hash, {(part == TilePart.Group
+            ? "substring(t.hashes FROM ((e.idx % 256) / 16 * 512 + 1)::int FOR 512)"
+            : "t.hashes")}
+        FROM entries e LEFT JOIN tiles t ON t.log_id = e.log_id AND t.level = 0 AND t.idx = e.idx / 256
+        WHERE e.log_id = $1 AND {match}
+        """;
+
+    // A group is asked for only when the tile is full at the head being served: a shorter answer is a standby that has
+    // not replayed the tile's last entries yet.
+    private static bool Complete(TilePart part, byte[]? tile) =>
+        part != TilePart.Group || tile?.Length == TileSummaries.GroupWidth * Hash.Size;
 
     public Task<StoredEntry?> GetByLeafHashAsync(int logId, Hash leafHash, CancellationToken cancellationToken) =>
         ReadAsync(

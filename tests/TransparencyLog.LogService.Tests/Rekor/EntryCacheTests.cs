@@ -95,6 +95,46 @@ public sealed class EntryCacheTests(LogFixture log) : IClassFixture<LogFixture>
     }
 
     [Fact]
+    public async Task GetEntryByIndex_TilesNotCached_GroupUnderSummarySameProofAsWholeTile()
+    {
+        // 300 entries: at least one full level-0 tile among them.
+        var appended = new List<RekorEntry>();
+        for (var round = 0; round < 10; round++)
+        {
+            appended.AddRange(await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => log.AppendAsync(log.Entries.NewHashedRekord().Json))));
+        }
+
+        // Neither process caches tiles or entries; the first keeps the full tiles' summaries (from its start-up pass or
+        // the first read of each tile) and then reads only the entry's group of 16 leaves, the second reads whole tiles.
+        var uncached = new Dictionary<string, string> { ["Storage__EntryCacheBytes"] = "0", ["Storage__TileCacheBytes"] = "0" };
+        await using var grouped = await LogServiceProcess.StartAsync(log.AppConnectionString, log.KeyDirectory, settings: uncached);
+        await using var whole = await LogServiceProcess.StartAsync(
+            log.AppConnectionString, log.KeyDirectory, settings: new Dictionary<string, string>(uncached) { ["Storage__TileSummaryCacheBytes"] = "0" });
+        var indices = appended.Select(e => e.LogIndex).Where(i => i % 5 == 0).ToList();
+        for (var round = 0; round < 2; round++)
+        {
+            foreach (var index in indices)
+            {
+                var fromGroup = RekorEntry.Parse(await grouped.Client.GetStringAsync($"/api/v1/log/entries?logIndex={index}"));
+                var fromWhole = RekorEntry.Parse(await whole.Client.GetStringAsync($"/api/v1/log/entries?logIndex={index}"));
+                fromGroup.AssertVerifies(log.PublicKey, log.Service.LogName);
+                fromWhole.AssertVerifies(log.PublicKey, log.Service.LogName);
+                Assert.Equal(index, fromGroup.LogIndex);
+                Assert.Equal(fromWhole.Uuid, fromGroup.Uuid);
+                Assert.Equal(fromWhole.TreeSize, fromGroup.TreeSize);
+                Assert.Equal(fromWhole.RootHash, fromGroup.RootHash);
+                Assert.Equal(fromWhole.Hashes, fromGroup.Hashes);
+            }
+        }
+
+        var groupedScrape = await PrometheusScrape.GetAsync(grouped.Client);
+        var wholeScrape = await PrometheusScrape.GetAsync(whole.Client);
+        Assert.True(groupedScrape.Sum("tlog_entry_tile_reads_total", ("part", "group")) > 0);
+        Assert.Equal(0, wholeScrape.Sum("tlog_entry_tile_reads_total", ("part", "group")));
+        Assert.True(wholeScrape.Sum("tlog_entry_tile_reads_total", ("part", "whole")) >= 2 * indices.Count);
+    }
+
+    [Fact]
     public void Add_MoreThanItsBytes_HoldsAtMostItsBytes()
     {
         const int Limit = 64 * 1024;

@@ -82,6 +82,34 @@ public sealed class TileCacheTests : IAsyncDisposable
         Assert.Equal(0, tiles.CachedBytes);
     }
 
+    [Fact]
+    public void Read_FullTilesBeyondItsRoom_CachedWhileRoomThenOnlyTheirSummaries()
+    {
+        Assert.Equal(TileNodes.FullTileBytes, new TileNodes(Entries(TileMath.Width, 0)).Bytes);
+        var tiles = Store(3 * TileNodes.FullTileBytes);
+        tiles.Remember(1, new TileKey(1, 0), Entries(TileMath.Width, 100));
+
+        for (var i = 0; i < 5; i++)
+        {
+            var nodes = tiles.Read(1, new TileKey(0, i), Entries(TileMath.Width, i));
+            Assert.Equal(TileMath.Width, nodes.Width);
+            Assert.True(tiles.Summaries.TryGet(1, i, out var summary));
+            Assert.Equal(TileSummaries.Summarize(Entries(TileMath.Width, i)), summary);
+        }
+
+        // Room for two level-0 tiles beside the level-1 tile: the first two stay, the later ones took no one's place.
+        Assert.True(tiles.Holds(1, new TileKey(1, 0), TileMath.Width));
+        Assert.True(tiles.Holds(1, new TileKey(0, 0), TileMath.Width));
+        Assert.True(tiles.Holds(1, new TileKey(0, 1), TileMath.Width));
+        Assert.False(tiles.Holds(1, new TileKey(0, 2), 1));
+        Assert.False(tiles.HasRoomForFullTile);
+
+        // A partial tile (it will grow) is cached as before, and has no summary.
+        tiles.Read(1, new TileKey(0, 9), Entries(100, 9));
+        Assert.True(tiles.Holds(1, new TileKey(0, 9), 100));
+        Assert.False(tiles.Summaries.TryGet(1, 9, out _));
+    }
+
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     private TileStore Store(long bytes) =>
