@@ -26,8 +26,9 @@ internal static class SignatureVerification
         switch (algorithmOid)
         {
             case Oids.EcPublicKey:
-                using (var ecdsa = ImportEcdsa(spki))
+                using (var ecdsa = ECDsa.Create())
                 {
+                    ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
                     return VerifyDigest(ecdsa, hash, digest, signature, acceptRsaPss);
                 }
 
@@ -109,8 +110,9 @@ internal static class SignatureVerification
         switch (algorithmOid)
         {
             case Oids.EcPublicKey:
-                using (var ecdsa = ImportEcdsa(spki))
+                using (var ecdsa = ECDsa.Create())
                 {
+                    ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
                     return VerifyData(ecdsa, hash, data, signature, acceptRsaPss);
                 }
 
@@ -125,31 +127,6 @@ internal static class SignatureVerification
                 return Ed25519Verification.VerifyPure(Asn1Keys.ReadEd25519PublicKey(spki), data, signature);
             default:
                 return false;
-        }
-    }
-
-    /// <summary>
-    /// An ECDSA public key for verification: held by OpenSSL's EC_KEY API when the SPKI has the canonical shape (a
-    /// fraction of the BCL import's CPU, the same verdicts: <see cref="OpenSslEcdsaPublicKey"/>), else imported by the
-    /// BCL. Either throws <see cref="CryptographicException"/> for a point that is not on its curve.
-    /// </summary>
-    public static ECDsa ImportEcdsa(byte[] spki)
-    {
-        if (OpenSslEcdsaPublicKey.TryImport(spki) is { } native)
-        {
-            return native;
-        }
-
-        var ecdsa = ECDsa.Create();
-        try
-        {
-            ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
-            return ecdsa;
-        }
-        catch
-        {
-            ecdsa.Dispose();
-            throw;
         }
     }
 }

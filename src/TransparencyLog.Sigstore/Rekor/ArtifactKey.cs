@@ -13,9 +13,7 @@ namespace TransparencyLog.Sigstore.Rekor;
 /// <remarks>
 /// An ECDSA or RSA key is imported when validated; from its second sighting on it is held by
 /// <see cref="VerificationKeys"/> for every later submission with the same key (an import costs more CPU than the
-/// verification it serves). A key seen once is used for this submission's verification and disposed. An ECDSA key in
-/// the canonical SPKI shape is imported by OpenSSL's EC_KEY API (<see cref="OpenSslEcdsaPublicKey"/>, a fraction of
-/// the BCL import's CPU, the same verdicts); any other key by the BCL.
+/// verification it serves). A key seen once is used for this submission's verification and disposed.
 /// </remarks>
 internal sealed class ArtifactKey
 {
@@ -185,7 +183,9 @@ internal sealed class ArtifactKey
             switch (oid)
             {
                 case Oids.EcPublicKey:
-                    imported = SignatureVerification.ImportEcdsa(spki);
+                    var ecdsa = ECDsa.Create();
+                    imported = ecdsa;
+                    ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
                     // The curve as the SPKI names it (the import just accepted that curve and point): reading it back
                     // with ExportParameters cost more than a third of the import again.
                     if (Asn1Keys.ReadNamedCurveOid(spki) is not (Oids.P256 or Oids.P384 or Oids.P521))
