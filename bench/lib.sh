@@ -78,7 +78,8 @@ bench_help() {
 free_port() {
   local p
   while true; do
-    p=$((20000 + RANDOM % 30000))
+    # Below the kernel's ephemeral range (32768 and up), where outgoing connections could take it before the bind.
+    p=$((20000 + RANDOM % 12000))
     (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }

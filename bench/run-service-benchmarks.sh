@@ -35,11 +35,13 @@ if $pg_statements; then
   export TLOG_PG_EXTRA_CONF=$'shared_preload_libraries = pg_stat_statements\ntrack_functions = pl'
 fi
 
-# Ports in distinct ranges so the five picks cannot collide with each other.
+# Ports in distinct ranges so the five picks cannot collide with each other, all below the kernel's ephemeral range
+# (32768-60999 here): a listener picked inside it can find its port taken by an outgoing connection before it binds
+# (the CA once failed to start on its gRPC port after a log benchmark that opened thousands of connections).
 free_port_from() {
   local base=$1 p
   while true; do
-    p=$((base + RANDOM % 5000))
+    p=$((base + RANDOM % 2400))
     (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }
@@ -49,10 +51,10 @@ TLOG_DATA_DIR=$(mktemp -d /tmp/tlog-service-bench.XXXXXX)
 export TLOG_SKIP_BUILD=1 CONFIGURATION=$config
 export PG_PORT REKOR_PORT FULCIO_PORT FULCIO_GRPC_PORT OIDC_PORT
 PG_PORT=$(free_port_from 20000)
-REKOR_PORT=$(free_port_from 25000)
-FULCIO_PORT=$(free_port_from 30000)
-FULCIO_GRPC_PORT=$(free_port_from 35000)
-OIDC_PORT=$(free_port_from 40000)
+REKOR_PORT=$(free_port_from 22400)
+FULCIO_PORT=$(free_port_from 24800)
+FULCIO_GRPC_PORT=$(free_port_from 27200)
+OIDC_PORT=$(free_port_from 29600)
 # Without this the CA allows 60 requests per address and 30 per identity per minute; the option's range tops out at
 # 1,000,000, so "lifted" is 0, which the CA documents as "disabled".
 export Api__RateLimits__PerAddressPermits=0 Api__RateLimits__PerIdentityPermits=0
