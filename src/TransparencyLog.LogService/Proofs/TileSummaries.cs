@@ -47,19 +47,9 @@ internal sealed class TileSummaries(long limit)
         }
 
         var summary = new Hash[Groups];
-        Span<Hash> level = stackalloc Hash[GroupWidth];
         for (var g = 0; g < Groups; g++)
         {
-            leaves.Slice(g * GroupWidth, GroupWidth).CopyTo(level);
-            for (var width = GroupWidth; width > 1; width /= 2)
-            {
-                for (var j = 0; j < width / 2; j++)
-                {
-                    level[j] = Rfc6962.HashChildren(level[2 * j], level[(2 * j) + 1]);
-                }
-            }
-
-            summary[g] = level[0];
+            summary[g] = TileMath.FoldPerfect(leaves.Slice(g * GroupWidth, GroupWidth));
         }
 
         return summary;

@@ -35,10 +35,7 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
         var (size, checkpoints) = await HeadAsync(log.Id);
         Assert.Equal(600, size);
         Assert.Equal(4, checkpoints);
-        await using var dataSource = NpgsqlDataSource.Create(database.App);
-        var result = await new LogChecker(dataSource).CheckAsync(log.Id, CheckScope.Full, CancellationToken.None);
-        Assert.True(result.Consistent, result.ToString());
-        Assert.Equal(600, result.Entries);
+        await AssertFullyConsistentAsync(log.Id, 600);
     }
 
     [Theory]
@@ -142,10 +139,7 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
             Assert.Equal(260, await log.WritePredictedAsync(batch, 250, root, batch.Leaves, DateTimeOffset.UtcNow));
         }
 
-        await using var dataSource = NpgsqlDataSource.Create(database.App);
-        var result = await new LogChecker(dataSource).CheckAsync(log.Id, CheckScope.Full, CancellationToken.None);
-        Assert.True(result.Consistent, result.ToString());
-        Assert.Equal(260, result.Entries);
+        await AssertFullyConsistentAsync(log.Id, 260);
     }
 
     /// <summary>
@@ -270,10 +264,7 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
         await log.AppendAsync(250, 250);
         await log.AppendAsync(10, 1, 2, 3, 4);
 
-        await using var dataSource = NpgsqlDataSource.Create(database.App);
-        var result = await new LogChecker(dataSource).CheckAsync(log.Id, CheckScope.Full, CancellationToken.None);
-        Assert.True(result.Consistent, result.ToString());
-        Assert.Equal(260, result.Entries);
+        await AssertFullyConsistentAsync(log.Id, 260);
     }
 
     [Fact]
@@ -371,6 +362,15 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
         var copy = bytes.ToArray();
         copy[position] ^= 0x01;
         return copy;
+    }
+
+    /// <summary>The service's own full check (fsck) finds the log consistent, with exactly this many entries.</summary>
+    private async Task AssertFullyConsistentAsync(int logId, long entries)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(database.App);
+        var result = await new LogChecker(dataSource).CheckAsync(logId, CheckScope.Full, CancellationToken.None);
+        Assert.True(result.Consistent, result.ToString());
+        Assert.Equal(entries, result.Entries);
     }
 
     private async Task<(long Size, long Checkpoints)> HeadAsync(int logId)
