@@ -35,7 +35,6 @@ internal static partial class CertificateTransparencyApi
         }
 
         builder.Services.AddSingleton<AcceptedRoots>();
-        builder.Services.AddSingleton<DuplicateProbe>();
         return builder;
     }
 
@@ -82,7 +81,6 @@ internal static partial class CertificateTransparencyApi
         [FromServices] LogRegistry Registry,
         [FromServices] Sequencers Sequencers,
         [FromServices] EntryStore Entries,
-        [FromServices] DuplicateProbe Duplicates,
         [FromServices] AcceptedRoots Roots,
         [FromServices] TimeProvider Time,
         [FromServices] IOptions<CertificateTransparencyOptions> Options,
@@ -115,17 +113,6 @@ internal static partial class CertificateTransparencyApi
 
         try
         {
-            // RFC 6962 logs give a resubmitted certificate its first SCT. Two identical submissions racing past this
-            // lookup are both appended (their leaves differ by timestamp) and both get valid SCTs; later
-            // resubmissions get the first one's. Harmless, and cheaper than serializing submissions on a lock.
-            // Concurrent submissions share one query (DuplicateProbe).
-            var duplicateKey = CtEntries.DuplicateKey(chain.Certificate);
-            var earlier = await submission.Duplicates.FindAsync(log.Id, duplicateKey, cancellationToken);
-            if (earlier is { } earliest && await StoredSctAsync(submission.Entries, log, earliest, cancellationToken) is { } stored)
-            {
-                return SctResult(stored);
-            }
-
             var timestamp = (ulong)submission.Time.GetUtcNow().ToUnixTimeMilliseconds();
             EntryToAppend entry;
             SignedCertificateTimestamp sct;
@@ -153,7 +140,10 @@ internal static partial class CertificateTransparencyApi
                     return SctResult(sct);
 
                 case AlreadyPresent present:
-                    // The same certificate in the same millisecond: the leaf is identical, so its stored SCT is too.
+                    // RFC 6962 logs give a resubmitted (pre)certificate its first SCT. The sequencer found the entry
+                    // holding the same certificate (CtEntries.DuplicateKey) under the head lock, already logged or
+                    // earlier in the same batch, and wrote nothing; this SCT, signed over a leaf with a later
+                    // timestamp, is dropped, and every submission of the certificate gets the stored one.
                     return await StoredSctAsync(submission.Entries, log, present.Index, cancellationToken) is { } existing
                         ? SctResult(existing)
                         : throw new LogStorageException($"log {log.Name}: entry {present.Index} has no SCT signature");

@@ -29,10 +29,13 @@ internal static class CtEntries
             : CtSignedData.MerkleTreeLeafForCertificate(timestampMs, chain.Certificate, []);
         var signature = await signer.SignAsync(leaf, cancellationToken);
         var sct = Sct(signer.LogId, timestampMs, signature);
-        var entry = new EntryToAppend(leaf, KindName(chain.Type), ApiVersion, [DuplicateKey(chain.Certificate)])
+        var entry = new EntryToAppend(leaf, KindName(chain.Type), ApiVersion, [])
         {
             ExtraData = ExtraData(chain),
             Signature = signature,
+            // RFC 6962 logs give a resubmitted (pre)certificate its first SCT: the sequencer looks the key up under the
+            // head lock and answers a resubmission AlreadyPresent with the first entry's index.
+            UniqueKey = DuplicateKey(chain.Certificate),
             // The SCT is the answer; a proof built after the commit would be thrown away.
             NeedsInclusionProof = false,
         };

@@ -31,6 +31,15 @@ internal sealed record EntryToAppend(byte[] Body, string Kind, string ApiVersion
     /// before sequencing and never reads a proof, so its entries are answered <see cref="AppendedWithoutProof"/>.
     /// </summary>
     public bool NeedsInclusionProof { get; init; } = true;
+
+    /// <summary>
+    /// A search key the log holds for one entry at most (a CT (pre)certificate's <c>ct:</c> key): when an entry with it
+    /// is logged already, or earlier in the same batch, this one is answered <see cref="AlreadyPresent"/> with that
+    /// entry's index and nothing is written. Looked up under the head lock, like the leaf hash, so two identical
+    /// submissions racing (in one batch, or in two processes) give one entry. Written to the search index with the
+    /// entry's other keys.
+    /// </summary>
+    public string? UniqueKey { get; init; }
 }
 
 /// <summary>The result of an append, known only once the batch holding it has committed durably.</summary>
@@ -523,15 +532,17 @@ internal sealed partial class Sequencer : IAsyncDisposable
         try
         {
             transaction = await connection.BeginTransactionAsync(cancellationToken);
-            // One call (migration 0013): lock the head, then, under the lock (so every earlier commit is seen,
-            // including the previous batch's), look each of the batch's leaves up by its key.
+            // One call (migration 0014): lock the head, then, under the lock (so every earlier commit is seen,
+            // including the previous batch's), look each of the batch's leaves and unique keys up in the log.
             long size;
             Hash root;
             var logged = new Dictionary<Hash, long>();
-            await using (var read = new NpgsqlCommand("SELECT tree_size, root_hash, logged_leaves, logged_indices FROM log_lock_head_logged($1, $2)", connection, transaction))
+            var loggedKeys = new Dictionary<string, long>(StringComparer.Ordinal);
+            await using (var read = new NpgsqlCommand("SELECT tree_size, root_hash, logged_leaves, logged_indices, logged_keys, logged_key_indices FROM log_lock_head_logged($1, $2, $3)", connection, transaction))
             {
                 read.Parameters.AddWithValue(_log.Id);
                 read.Parameters.Add(ArrayParameter(batch.Select(static p => p.Entry.LeafHash).Distinct().Select(static l => l.ToArray()).ToArray(), NpgsqlDbType.Bytea));
+                read.Parameters.Add(ArrayParameter(UniqueKeys(batch), NpgsqlDbType.Text));
                 await using var reader = await read.ExecuteReaderAsync(cancellationToken);
                 if (!await reader.ReadAsync(cancellationToken))
                 {
@@ -542,14 +553,21 @@ internal sealed partial class Sequencer : IAsyncDisposable
                 root = Hash.FromBytes((byte[])reader[1]);
                 var leaves = reader.GetFieldValue<byte[][]>(2);
                 var indices = reader.GetFieldValue<long[]>(3);
-                if (leaves.Length != indices.Length)
+                var keys = reader.GetFieldValue<string[]>(4);
+                var keyIndices = reader.GetFieldValue<long[]>(5);
+                if (leaves.Length != indices.Length || keys.Length != keyIndices.Length)
                 {
-                    throw new LogStorageException($"log {_log.Name}: the duplicate check answered {leaves.Length} leaves and {indices.Length} indices");
+                    throw new LogStorageException($"log {_log.Name}: the duplicate check answered {leaves.Length} leaves, {indices.Length} indices, {keys.Length} keys and {keyIndices.Length} key indices");
                 }
 
                 for (var i = 0; i < leaves.Length; i++)
                 {
                     logged[Hash.FromBytes(leaves[i])] = indices[i];
+                }
+
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    loggedKeys[keys[i]] = keyIndices[i];
                 }
             }
 
@@ -557,7 +575,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
             var edge = await LoadEdgeAsync(connection, transaction, size, root, cancellationToken);
             _edge = null;
 
-            var assignment = Assign(batch, logged, size);
+            var assignment = Assign(batch, logged, loggedKeys, size);
             if (assignment.Appended.Count == 0)
             {
                 _duplicates.Inc(batch.Count);
@@ -607,27 +625,28 @@ internal sealed partial class Sequencer : IAsyncDisposable
         var integratedTime = _time.GetUtcNow().ToUnixTimeSeconds();
         var expectedSize = edge.Size;
         var expectedRoot = edge.Root;
-        var assignment = Assign(batch, [], expectedSize);
+        var assignment = Assign(batch, [], new Dictionary<string, long>(StringComparer.Ordinal), expectedSize);
         var signatures = await SignEntriesAsync(batch, assignment.Appended, integratedTime, cancellationToken);
         var (touched, head) = await ExtendAsync(edge, assignment.Leaves, cancellationToken);
         // Proofs read the partial tiles after the commit while the next batch extends the edge: take them now.
         var written = new Written(null, null, null, assignment.Outcomes, assignment.Appended, signatures, integratedTime, touched, edge.PartialTiles, head);
         _edge = edge;
-        return new PredictedWrite(expectedSize, expectedRoot, assignment.Leaves, written);
+        return new PredictedWrite(expectedSize, expectedRoot, assignment.Leaves, assignment.Keys, written);
     }
 
     /// <summary>
     /// A predicted batch in one round trip and one transaction, sent while the batch before it may still execute:
     /// the head lock (which waits in PostgreSQL until the transaction holding it ends), then the write, made only if
-    /// the locked head is exactly the prediction, no leaf of the batch is in the log and no refresher re-signed the
-    /// head since this checkpoint's time; PostgreSQL commits at the end of the round trip (the protocol's implicit
-    /// transaction), so the head row is never held locked across a round trip to this process. The clients are
-    /// answered only once that commit is confirmed.
+    /// the locked head is exactly the prediction, no leaf or unique key of the batch is in the log and no refresher
+    /// re-signed the head since this checkpoint's time; PostgreSQL commits at the end of the round trip (the protocol's
+    /// implicit transaction), so the head row is never held locked across a round trip to this process. The clients
+    /// are answered only once that commit is confirmed.
     /// </summary>
     /// <returns>
     /// The batch to write again the ordinary way when nothing was written (the prediction failed: the batch before
-    /// did not commit or another process appended; a leaf was already logged; the database refused the batch, which
-    /// rolled it back whole); otherwise nothing: the clients have their answers, or their error if the outcome is
+    /// did not commit or another process appended; a leaf or unique key was already logged, and the ordinary way
+    /// answers it with the logged entry's index; the database refused the batch, which rolled it back whole);
+    /// otherwise nothing: the clients have their answers, or their error if the outcome is
     /// unknown (the connection was lost with the commit in flight: a retry answers 409 if the entry was added).
     /// </returns>
     /// <remarks>
@@ -696,12 +715,14 @@ internal sealed partial class Sequencer : IAsyncDisposable
         lockHead.Parameters.AddWithValue(_log.Id);
         command.BatchCommands.Add(lockHead);
         var append = Append(batch, written.Appended, written.Signatures, written.IntegratedTime, written.Touched, written.Head!);
-        // The guard runs in log_append_predicted (migrations 0012, 0013): the head read by its key under the lock, each
-        // leaf looked up by its key, NULL (nothing written) if either refuses; plans kept for the session, whatever the log's size.
-        append.CommandText = "SELECT log_append_predicted($17, $18, $19, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+        // The guard runs in log_append_predicted (migrations 0012 to 0014): the head read by its key under the lock,
+        // each leaf and each unique key looked up in the log, NULL (nothing written) if any refuses; plans kept for the
+        // session, whatever the log's size.
+        append.CommandText = "SELECT log_append_predicted($17, $18, $19, $20, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
         append.Parameters.AddWithValue(write.ExpectedSize);
         append.Parameters.AddWithValue(write.ExpectedRoot.ToArray());
         append.Parameters.Add(ArrayParameter(write.Leaves.Select(static l => l.ToArray()).ToArray(), NpgsqlDbType.Bytea));
+        append.Parameters.Add(ArrayParameter(write.Keys, NpgsqlDbType.Text));
         command.BatchCommands.Add(append);
 
         await using var reader = await command.ExecuteReaderAsync(CancellationToken.None);
@@ -723,33 +744,57 @@ internal sealed partial class Sequencer : IAsyncDisposable
     }
 
     /// <summary>
-    /// A batch's indices, the same for both paths: each leaf neither in <paramref name="logged"/> (leaves already in
-    /// the log, with their indices) nor earlier in the batch takes the next index from <paramref name="firstIndex"/>;
-    /// a repeat is answered with the index of the copy already logged or taken (the outcomes of the others are set
-    /// after the commit). <paramref name="logged"/> gains the batch's new leaves.
+    /// A batch's indices, the same for both paths: each entry whose leaf is not in <paramref name="logged"/> and whose
+    /// unique key is not in <paramref name="loggedKeys"/> (what the log holds already, with the indices), nor earlier
+    /// in the batch, takes the next index from <paramref name="firstIndex"/>; a repeat is answered with the index of
+    /// the entry already logged or taken (the outcomes of the others are set after the commit). Both dictionaries gain
+    /// the batch's new entries.
     /// </summary>
-    private static Assignment Assign(List<Pending> batch, Dictionary<Hash, long> logged, long firstIndex)
+    private static Assignment Assign(List<Pending> batch, Dictionary<Hash, long> logged, Dictionary<string, long> loggedKeys, long firstIndex)
     {
         var outcomes = new AppendOutcome[batch.Count];
         var appended = new List<(int Position, long Index)>(batch.Count);
         var leaves = new List<Hash>(batch.Count);
+        var keys = new List<string>();
         var next = firstIndex;
         for (var i = 0; i < batch.Count; i++)
         {
-            var leaf = batch[i].Entry.LeafHash;
-            if (logged.TryGetValue(leaf, out var index))
+            var entry = batch[i].Entry;
+            if (logged.TryGetValue(entry.LeafHash, out var index)
+                || (entry.UniqueKey is { } key && loggedKeys.TryGetValue(key, out index)))
             {
                 outcomes[i] = new AlreadyPresent(index);
                 continue;
             }
 
-            logged[leaf] = next;
+            logged[entry.LeafHash] = next;
+            if (entry.UniqueKey is { } newKey)
+            {
+                loggedKeys[newKey] = next;
+                keys.Add(newKey);
+            }
+
             appended.Add((i, next));
-            leaves.Add(leaf);
+            leaves.Add(entry.LeafHash);
             next++;
         }
 
-        return new Assignment(outcomes, appended, leaves.ToArray());
+        return new Assignment(outcomes, appended, leaves.ToArray(), keys.ToArray());
+    }
+
+    /// <summary>The batch's distinct unique keys, for the lookup under the head lock.</summary>
+    private static string[] UniqueKeys(List<Pending> batch)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var pending in batch)
+        {
+            if (pending.Entry.UniqueKey is { } key)
+            {
+                keys.Add(key);
+            }
+        }
+
+        return [.. keys];
     }
 
     /// <summary>
@@ -1059,7 +1104,9 @@ internal sealed partial class Sequencer : IAsyncDisposable
         var keyIndices = new List<long>();
         foreach (var (position, index) in appended)
         {
-            foreach (var key in batch[position].Entry.SearchKeys.Distinct(StringComparer.Ordinal))
+            var entry = batch[position].Entry;
+            var entryKeys = entry.UniqueKey is { } unique ? entry.SearchKeys.Append(unique) : entry.SearchKeys;
+            foreach (var key in entryKeys.Distinct(StringComparer.Ordinal))
             {
                 keys.Add(key);
                 keyIndices.Add(index);
@@ -1099,7 +1146,7 @@ internal sealed partial class Sequencer : IAsyncDisposable
     private readonly record struct Settled(List<Pending>? Retry, bool EdgeLost);
 
     /// <summary>A predicted batch ready to send: the head it expects under the lock and what it writes.</summary>
-    private sealed record PredictedWrite(long ExpectedSize, Hash ExpectedRoot, Hash[] Leaves, Written Written)
+    private sealed record PredictedWrite(long ExpectedSize, Hash ExpectedRoot, Hash[] Leaves, string[] Keys, Written Written)
     {
         /// <summary>Set once its transaction has ended: true when committed, false when nothing was written or the
         /// outcome is unknown.</summary>
@@ -1108,9 +1155,10 @@ internal sealed partial class Sequencer : IAsyncDisposable
 
     /// <summary>
     /// Where a batch's entries go: each new leaf's position in the batch and index (<see cref="Appended"/>, with its
-    /// leaf hash at the same place in <see cref="Leaves"/>), and the answers of the repeats.
+    /// leaf hash at the same place in <see cref="Leaves"/>), the unique keys of the new entries (<see cref="Keys"/>),
+    /// and the answers of the repeats.
     /// </summary>
-    private sealed record Assignment(AppendOutcome[] Outcomes, List<(int Position, long Index)> Appended, Hash[] Leaves);
+    private sealed record Assignment(AppendOutcome[] Outcomes, List<(int Position, long Index)> Appended, Hash[] Leaves, string[] Keys);
 
     /// <summary>A batch written and its commit sent; <see cref="Commit"/> is null when nothing needed writing.</summary>
     private sealed record Written(

@@ -184,25 +184,6 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource, ReadReplica replic
         return result;
     }
 
-    /// <summary>
-    /// The earliest index holding each of <paramref name="keys"/>, for the keys the log has (one probe of the search
-    /// index per key, in one statement). Always on the primary: a duplicate check must see every commit.
-    /// </summary>
-    public async Task<Dictionary<string, long>> EarliestByKeyAsync(int logId, string[] keys, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("SELECT key, min(idx) FROM search_index WHERE log_id = $1 AND key = ANY($2) GROUP BY key");
-        command.Parameters.AddWithValue(logId);
-        command.Parameters.Add(new NpgsqlParameter { Value = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        var result = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            result[reader.GetString(0)] = reader.GetInt64(1);
-        }
-
-        return result;
-    }
-
     private static void BindRange(NpgsqlCommand command, int logId, long start, int count)
     {
         command.Parameters.AddWithValue(logId);

@@ -110,10 +110,11 @@ internal sealed class Migrator(string adminConnectionString, string migrationsDi
             GRANT USAGE ON SCHEMA public TO {quoted};
             REVOKE ALL ON entries, checkpoints, search_index, tiles, logs, schema_migrations FROM {quoted};
             GRANT SELECT ON entries, checkpoints, search_index, tiles, logs TO {quoted};
-            GRANT EXECUTE ON FUNCTION log_lock_head(integer), log_lock_head_logged(integer, bytea[]), log_create(text, text, bigint, bytea, text, timestamptz),
+            GRANT EXECUTE ON FUNCTION log_lock_head(integer), log_lock_head_logged(integer, bytea[]), log_lock_head_logged(integer, bytea[], text[]), log_create(text, text, bigint, bytea, text, timestamptz),
                 log_refresh_checkpoint(integer, text, timestamptz),
                 log_append(integer, bigint[], bytea[], text[], text[], bytea[], bytea[], bigint, smallint[], bigint[], bytea[], text[], bigint[], bytea, text, timestamptz),
-                log_append_predicted(bigint, bytea, bytea[], integer, bigint[], bytea[], text[], text[], bytea[], bytea[], bigint, smallint[], bigint[], bytea[], text[], bigint[], bytea, text, timestamptz)
+                log_append_predicted(bigint, bytea, bytea[], integer, bigint[], bytea[], text[], text[], bytea[], bytea[], bigint, smallint[], bigint[], bytea[], text[], bigint[], bytea, text, timestamptz),
+                log_append_predicted(bigint, bytea, bytea[], text[], integer, bigint[], bytea[], text[], text[], bytea[], bytea[], bigint, smallint[], bigint[], bytea[], text[], bigint[], bytea, text, timestamptz)
                 TO {quoted};
             GRANT SELECT, INSERT, UPDATE ON witness_log, witness_state, log_cosigned_checkpoints TO {quoted};
             GRANT SELECT, INSERT ON witness_evidence TO {quoted};

@@ -68,7 +68,7 @@ public sealed class CtApiTests(CtFixture log) : IClassFixture<CtFixture>
     [Fact]
     public async Task AddPreChain_ResubmittedConcurrentlyWithNewOnes_EachKnownGetsItsFirstSctAndOnlyNewOnesAreAppended()
     {
-        // The duplicate probes of concurrent submissions share queries: each must still get its own answer.
+        // Resubmissions and new submissions share batches: each must still get its own answer.
         var known = Enumerable.Range(0, 8).Select(_ => log.Ca.IssueLeaf(poison: true)).ToArray();
         var first = new List<string>();
         foreach (var precert in known)
@@ -90,6 +90,38 @@ public sealed class CtApiTests(CtFixture log) : IClassFixture<CtFixture>
         }
 
         Assert.Equal(size + fresh.Length, (await log.GetSthAsync()).TreeSize);
+    }
+
+    [Fact]
+    public async Task AddPreChain_SameCertificatesRacing_EachIsLoggedOnceAndEverySubmissionGetsTheSameSct()
+    {
+        // Identical submissions at once: they meet in one batch or in consecutive ones (the lookup under the head lock
+        // and the batch's own assignment), never both appended, never two different SCTs. Half send the chain without
+        // its root: the same certificate, another request.
+        var precerts = Enumerable.Range(0, 3).Select(_ => log.Ca.IssueLeaf(poison: true)).ToArray();
+        var final = log.Ca.IssueLeaf(poison: false);
+        var size = (await log.GetSthAsync()).TreeSize;
+
+        var submissions = Enumerable.Range(0, 12).SelectMany(i => precerts.Select(precert => (Endpoint: "add-pre-chain", Leaf: precert, Full: i % 2 == 0)))
+            .Concat(Enumerable.Range(0, 12).Select(i => (Endpoint: "add-chain", Leaf: final, Full: i % 2 == 0)))
+            .ToArray();
+        var answers = await Task.WhenAll(submissions.Select(s =>
+            log.SubmitAsync(s.Endpoint, s.Full ? log.Ca.Chain(s.Leaf) : [s.Leaf, log.Ca.Intermediate.RawData])));
+
+        foreach (var group in submissions.Zip(answers).GroupBy(pair => Convert.ToHexString(pair.First.Leaf)))
+        {
+            Assert.Single(group.Select(pair => pair.Second.Json).Distinct());
+            var (submission, (sct, _)) = group.First();
+            var signedData = submission.Endpoint == "add-pre-chain"
+                ? CtSignedData.ForPrecertificate(sct.TimestampMs, log.Ca.IntermediateKeyHash, Precertificate.TbsWithoutPoison(submission.Leaf), sct.Extensions)
+                : CtSignedData.ForCertificate(sct.TimestampMs, submission.Leaf, sct.Extensions);
+            Assert.True(SctSignatures.Verify(sct, signedData, log.LogSpki));
+        }
+
+        Assert.Equal(size + precerts.Length + 1, (await log.GetSthAsync()).TreeSize);
+
+        // Later resubmissions get the same answer too.
+        Assert.Equal(answers[0].Json, (await log.SubmitAsync("add-pre-chain", log.Ca.Chain(precerts[0]))).Json);
     }
 
     [Fact]

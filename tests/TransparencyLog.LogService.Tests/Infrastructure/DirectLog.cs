@@ -115,9 +115,10 @@ internal sealed class DirectLog : IDisposable
 
     /// <summary>
     /// Writes a batch as the pipelined sequencer does, through <c>log_append_predicted</c> after <c>log_lock_head</c>
-    /// in one transaction: the new size, or null when the guard refused and nothing was written.
+    /// in one transaction: the new size, or null when the guard refused and nothing was written. With
+    /// <paramref name="uniqueKeys"/>, migration 0014's overload, which also refuses when one of them is logged.
     /// </summary>
-    public async Task<long?> WritePredictedAsync(Batch batch, long expectedSize, Hash expectedRoot, IEnumerable<Hash> probed, DateTimeOffset signedAt)
+    public async Task<long?> WritePredictedAsync(Batch batch, long expectedSize, Hash expectedRoot, IEnumerable<Hash> probed, DateTimeOffset signedAt, string[]? uniqueKeys = null)
     {
         await using var connection = new NpgsqlConnection(_appConnection);
         await connection.OpenAsync();
@@ -129,11 +130,19 @@ internal sealed class DirectLog : IDisposable
         }
 
         await using var command = new NpgsqlCommand(
-            "SELECT log_append_predicted($17, $18, $19, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)", connection, transaction);
+            uniqueKeys is null
+                ? "SELECT log_append_predicted($17, $18, $19, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+                : "SELECT log_append_predicted($17, $18, $19, $20, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            connection, transaction);
         AddAppendParameters(command, batch, Id, signedAt);
         command.Parameters.AddWithValue(expectedSize);
         command.Parameters.AddWithValue(expectedRoot.ToArray());
         command.Parameters.Add(Array(probed.Select(static h => h.ToArray()).ToArray(), NpgsqlDbType.Bytea));
+        if (uniqueKeys is not null)
+        {
+            command.Parameters.Add(Array(uniqueKeys, NpgsqlDbType.Text));
+        }
+
         var result = await command.ExecuteScalarAsync();
         await transaction.CommitAsync();
         if (result is long size)

@@ -196,6 +196,43 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
         Assert.Equal(0, missing);
     }
 
+    /// <summary>
+    /// Unique keys (migration 0014, a CT certificate's <c>ct:</c> key): under the head lock, the ordinary path's read
+    /// answers which of them the log holds with the earliest index of each, and the predicted write refuses a batch
+    /// holding one (NULL, nothing written).
+    /// </summary>
+    [Fact]
+    public async Task UniqueKeys_OneLogged_LockHeadAnswersItsEarliestIndexAndPredictedWriteRefuses()
+    {
+        using var log = await DirectLog.CreateAsync(database.App, "unique-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV1);
+        await log.AppendAsync(20, 20);
+        var first = log.Next(3);
+        first.SearchKeys = ["ct:aa", "ct:aa"];
+        first.SearchIndices = [20, 22];
+        await log.WriteAsync(first);
+
+        await using (var connection = new NpgsqlConnection(database.App))
+        {
+            await connection.OpenAsync();
+            await using var read = new NpgsqlCommand("SELECT tree_size, logged_leaves, logged_keys, logged_key_indices FROM log_lock_head_logged($1, $2, $3)", connection);
+            read.Parameters.AddWithValue(log.Id);
+            read.Parameters.AddWithValue(new[] { log.Leaves[21].ToArray() });
+            read.Parameters.AddWithValue(new[] { "ct:bb", "ct:aa" });
+            await using var reader = await read.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(23, reader.GetInt64(0));
+            Assert.Single(reader.GetFieldValue<byte[][]>(1));
+            Assert.Equal(["ct:aa"], reader.GetFieldValue<string[]>(2));
+            Assert.Equal([20L], reader.GetFieldValue<long[]>(3));
+        }
+
+        var batch = log.Next(2);
+        var before = await HeadAsync(log.Id);
+        Assert.Null(await log.WritePredictedAsync(batch, 23, log.HeadRoot, batch.Leaves, DateTimeOffset.UtcNow, ["ct:bb", "ct:aa"]));
+        Assert.Equal(before, await HeadAsync(log.Id));
+        Assert.Equal(25, await log.WritePredictedAsync(batch, 23, log.HeadRoot, batch.Leaves, DateTimeOffset.UtcNow, ["ct:bb", "ct:cc"]));
+    }
+
     [Theory]
     [InlineData("rekor-v1")]
     [InlineData("ct")]
