@@ -108,7 +108,13 @@ if [[ $only != tsa ]]; then
              round((s.total_exec_time * 1000 / greatest(s.calls, 1))::numeric) AS us_per_call,
              left(regexp_replace(s.query, '\s+', ' ', 'g'), 90) AS statement
       FROM pg_stat_statements s, (SELECT greatest(sum(tree_size), 1) AS entries FROM logs WHERE kind = 'ct') n
-      ORDER BY s.total_exec_time DESC LIMIT 12;" || true
+      ORDER BY s.total_exec_time DESC LIMIT 12;
+      -- The steady-state path's totals: statements run at least once per 100 entries (set-up and one-off reads left out).
+      SELECT round(sum(s.calls)::numeric / n.entries, 3) AS path_calls_per_entry,
+             round((sum(s.total_exec_time) * 1000 / n.entries)::numeric) AS path_us_per_entry,
+             count(*) AS path_statements
+      FROM pg_stat_statements s, (SELECT greatest(sum(tree_size), 1) AS entries FROM logs WHERE kind = 'ct') n
+      WHERE s.calls >= n.entries / 100.0 GROUP BY n.entries;" || true
   fi
 fi
 if [[ $only != ca ]]; then
