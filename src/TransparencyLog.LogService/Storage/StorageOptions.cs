@@ -49,7 +49,7 @@ internal sealed class StorageOptions
     /// bounds them in bytes (a full tile with the subtrees inside it is about 16 KiB: 16 MiB holds about 1,000, the
     /// level-0 tiles of 256,000 entries), level-0 tiles evicted first. The tiles above level 0 of a 10 M entry log are
     /// 155 (2.5 MiB), so they stay. A level-0 tile that is not cached comes with its entry in the same round trip: whole
-    /// while the cache has room, else only the entry's group under the tile's summary (<see cref="TileSummaryCacheBytes"/>),
+    /// while the cache has room, else only the entry's group with the tile's stored summary (migration 0015),
     /// so beyond the cache's tiles a read costs 512 bytes of tile, not a cached tile evicted. 0 turns the cache off.
     /// </summary>
     [Range(0, long.MaxValue)]
