@@ -229,12 +229,19 @@ internal sealed class LogChecker(NpgsqlDataSource dataSource)
             var firstTile = first / TileMath.Width;
             var endTile = (count + TileMath.Width - 1) / TileMath.Width;
             var stored = new Dictionary<long, Hash[]>();
-            await using (var command = Command("SELECT idx, hashes FROM tiles WHERE log_id = $1 AND level = $2 AND idx >= $3 AND idx < $4", _logId, (short)level, firstTile, endTile))
+            // A full level-0 tile's stored summary (migration 0015; absent on a tile stored before it until the service's
+            // start-up pass fills it) must be the nodes of its hashes: reads build proofs from it.
+            var summaries = new Dictionary<long, Hash[]>();
+            await using (var command = Command("SELECT idx, hashes, summary FROM tiles WHERE log_id = $1 AND level = $2 AND idx >= $3 AND idx < $4", _logId, (short)level, firstTile, endTile))
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
                 while (await reader.ReadAsync(cancellationToken))
                 {
                     stored[reader.GetInt64(0)] = TileStore.Decode((byte[])reader[1]);
+                    if (!reader.IsDBNull(2))
+                    {
+                        summaries[reader.GetInt64(0)] = TileStore.Decode((byte[])reader[2]);
+                    }
                 }
             }
 
@@ -260,6 +267,15 @@ internal sealed class LogChecker(NpgsqlDataSource dataSource)
                     {
                         var what = level == 0 ? $"the leaf hash of entry {node}" : $"the root of tile {level - 1}/{node}";
                         return new Divergence($"{row}, hash {j}", $"{want} ({what})", hashes[j].ToString());
+                    }
+                }
+
+                if (summaries.TryGetValue(tile, out var summary))
+                {
+                    var want = width == TileMath.Width ? TileSummaries.Summarize(hashes) : null;
+                    if (want is null || !summary.AsSpan().SequenceEqual(want))
+                    {
+                        return new Divergence($"{row}, summary", want is null ? "no summary (not a full tile)" : "the tile's nodes at height 4", $"{summary.Length} other hashes");
                     }
                 }
 

@@ -24,7 +24,10 @@ internal sealed class TileStore(ReadReplica replica, IOptions<StorageOptions> op
     /// <summary>Bytes the cached tiles hold now, at most <see cref="StorageOptions.TileCacheBytes"/>.</summary>
     public long CachedBytes => _cache.Bytes;
 
-    /// <summary>The summaries of full level-0 tiles, kept for every full level-0 tile this store sees.</summary>
+    /// <summary>
+    /// The summaries of full level-0 tiles, kept for every full level-0 tile this store sees when
+    /// <see cref="StorageOptions.TileSummaryCacheBytes"/> allows (by default none: the tile rows hold them, migration 0015).
+    /// </summary>
     public TileSummaries Summaries { get; } = new(options.Value.TileSummaryCacheBytes);
 
     public TileNodes Remember(int logId, TileKey tile, Hash[] entries)
@@ -47,9 +50,9 @@ internal sealed class TileStore(ReadReplica replica, IOptions<StorageOptions> op
     /// </summary>
     public TileNodes Read(int logId, TileKey tile, Hash[] entries)
     {
-        if (tile.Level != 0 || entries.Length != TileMath.Width || Summaries.Capacity == 0 || HasRoomForFullTile)
+        if (tile.Level != 0 || entries.Length != TileMath.Width || HasRoomForFullTile)
         {
-            // A tile that will grow (the right edge), no summaries, or room: cached as any tile read.
+            // A tile that will grow (the right edge), or room: cached as any tile read.
             return Remember(logId, tile, entries);
         }
 

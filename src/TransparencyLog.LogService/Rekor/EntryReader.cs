@@ -40,10 +40,9 @@ internal sealed class EntryReader(EntryStore entries, EntryLookups lookups, Entr
             return found is null ? null : await WithProofAsync(log, Cached(log, found), head, null, cancellationToken);
         }
 
-        Hash[]? summary = null;
-        var part = width == TileMath.Width && !tiles.HasRoomForFullTile && tiles.Summaries.TryGet(log.Id, tile.Index, out summary)
-            ? TilePart.Group
-            : TilePart.Whole;
+        // A full tile's summary is in its row (migration 0015) or, for a tile stored before it and not filled yet, held
+        // in memory when this process saw the tile whole.
+        var part = width == TileMath.Width && !tiles.HasRoomForFullTile ? TilePart.Group : TilePart.Whole;
         var (stored, hashes) = await lookups.GetAsync(log.Id, index, part, cancellationToken);
         if (stored is null)
         {
@@ -51,12 +50,12 @@ internal sealed class EntryReader(EntryStore entries, EntryLookups lookups, Entr
         }
 
         TileNodes? entryTile = null;
-        if (part == TilePart.Group && hashes?.Length == TileSummaries.GroupWidth * Hash.Size)
+        if (part == TilePart.Group && GroupAndSummary(log.Id, tile.Index, hashes) is var (leaves, summary))
         {
             var group = (int)(index % TileMath.Width) / TileSummaries.GroupWidth;
             // Null when the group's leaves do not hash to the summary: then the proof reads the tile as any other (so
-            // does a group shorter than 16 leaves, which the head's full tile rules out).
-            entryTile = TileNodes.ForGroup(summary!, group, TileStore.Decode(hashes));
+            // does a group without a summary, or shorter than 16 leaves, which the head's full tile rules out).
+            entryTile = TileNodes.ForGroup(summary, group, leaves);
         }
         else if (part == TilePart.Whole && hashes is not null)
         {
@@ -64,6 +63,24 @@ internal sealed class EntryReader(EntryStore entries, EntryLookups lookups, Entr
         }
 
         return await WithProofAsync(log, Cached(log, stored), head, entryTile, cancellationToken);
+    }
+
+    /// <summary>The group's 16 leaves and the tile's summary, from the row's answer or the summaries held; else null.</summary>
+    private (Hash[] Leaves, Hash[] Summary)? GroupAndSummary(int logId, long tile, byte[]? answer)
+    {
+        const int GroupBytes = TileSummaries.GroupWidth * Hash.Size;
+        if (answer is null || answer.Length < GroupBytes)
+        {
+            return null;
+        }
+
+        var leaves = TileStore.Decode(answer.AsSpan(0, GroupBytes));
+        if (answer.Length == 2 * GroupBytes)
+        {
+            return (leaves, TileStore.Decode(answer.AsSpan(GroupBytes)));
+        }
+
+        return tiles.Summaries.TryGet(logId, tile, out var held) ? (leaves, held) : null;
     }
 
     private StoredEntry Cached(LogInstance log, StoredEntry stored)

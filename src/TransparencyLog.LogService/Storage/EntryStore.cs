@@ -17,7 +17,10 @@ internal enum TilePart
     /// <summary>The whole tile (up to 8 KiB): its summary is not held, or it is not full yet.</summary>
     Whole,
 
-    /// <summary>The 16 leaf hashes of the entry's group (512 bytes): the full tile's summary is held.</summary>
+    /// <summary>
+    /// The 16 leaf hashes of the entry's group (512 bytes) and, when the row has it (migration 0015), the full tile's
+    /// summary after them (512 more).
+    /// </summary>
     Group,
 }
 
@@ -94,10 +97,12 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource, ReadReplica replic
     // One indexed lookup per entry either way: the entries' primary key, then the tiles' for the entry's level-0 tile.
     // The group is the entry's aligned run of 16 leaves: a 512-byte substring of the tile row, of which PostgreSQL
     // fetches only the TOAST chunks it covers (a tile's 8 KiB of random hashes are stored out of line, uncompressed).
+    // The summary (0015) is stored inline in the tile's heap tuple, which the lookup reads anyway; a tile stored before
+    // that migration and not filled yet has none, and the answer is the group alone.
     private static string WithTileSql(TilePart part, string match) =>
         $"""
         SELECT e.idx, e.body, e.integrated_time, e.entry_signature, e.leaf_hash, {(part == TilePart.Group
-            ? "substring(t.hashes FROM ((e.idx % 256) / 16 * 512 + 1)::int FOR 512)"
+            ? "substring(t.hashes FROM ((e.idx % 256) / 16 * 512 + 1)::int FOR 512) || coalesce(t.summary, ''::bytea)"
             : "t.hashes")}
         FROM entries e LEFT JOIN tiles t ON t.log_id = e.log_id AND t.level = 0 AND t.idx = e.idx / 256
         WHERE e.log_id = $1 AND {match}
@@ -106,7 +111,7 @@ internal sealed class EntryStore(NpgsqlDataSource dataSource, ReadReplica replic
     // A group is asked for only when the tile is full at the head being served: a shorter answer is a standby that has
     // not replayed the tile's last entries yet.
     private static bool Complete(TilePart part, byte[]? tile) =>
-        part != TilePart.Group || tile?.Length == TileSummaries.GroupWidth * Hash.Size;
+        part != TilePart.Group || tile?.Length is TileSummaries.GroupWidth * Hash.Size or 2 * TileSummaries.GroupWidth * Hash.Size;
 
     public Task<StoredEntry?> GetByLeafHashAsync(int logId, Hash leafHash, CancellationToken cancellationToken) =>
         ReadAsync(

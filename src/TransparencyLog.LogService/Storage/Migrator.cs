@@ -120,6 +120,9 @@ internal sealed class Migrator(string adminConnectionString, string migrationsDi
             GRANT SELECT, INSERT ON witness_evidence TO {quoted};
             """, cancellationToken);
 
+        // Tile summaries (0015): the start-up pass fills those of tiles stored before the migration.
+        await ExecuteAsync(connection, transaction, $"GRANT EXECUTE ON FUNCTION tile_summaries_fill(integer, integer) TO {quoted}", cancellationToken);
+
         // The TUF repository (0006): rows are immutable once published; the advisory lock serializes writers.
         await ExecuteAsync(connection, transaction, $"GRANT SELECT, INSERT ON tuf_metadata, tuf_target TO {quoted}", cancellationToken);
 

@@ -49,27 +49,27 @@ internal sealed class StorageOptions
     /// bounds them in bytes (a full tile with the subtrees inside it is about 16 KiB: 16 MiB holds about 1,000, the
     /// level-0 tiles of 256,000 entries), level-0 tiles evicted first. The tiles above level 0 of a 10 M entry log are
     /// 155 (2.5 MiB), so they stay. A level-0 tile that is not cached comes with its entry in the same round trip: whole
-    /// while the cache has room, else only the entry's group under the tile's summary (<see cref="TileSummaryCacheBytes"/>),
+    /// while the cache has room, else only the entry's group with the tile's stored summary (migration 0015),
     /// so beyond the cache's tiles a read costs 512 bytes of tile, not a cached tile evicted. 0 turns the cache off.
     /// </summary>
     [Range(0, long.MaxValue)]
     public long TileCacheBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>
-    /// Per full level-0 tile, its 16 nodes at height 4 are kept (about 640 bytes each with their bookkeeping), so an
-    /// inclusion proof read whose tile is not cached fetches only the 16 leaves of its entry's group with the entry,
-    /// not the whole 8 KiB tile, and hashes 22 nodes instead of 255. This bounds them in bytes: 48 MiB holds the
-    /// summaries of about 78,000 tiles (20 million entries); beyond that the oldest go first and a read of their tiles
-    /// fetches the whole tile once more. They are filled when a tile becomes full, when a read fetches a whole tile and,
-    /// at start-up, newest first for as many as fit (<see cref="TileSummaryWarmup"/>). 0 turns them off.
+    /// Per full level-0 tile, its 16 nodes at height 4 (its summary) are stored in the tile's row (migration 0015) and come
+    /// with an entry lookup, so an inclusion proof read whose tile is not cached fetches only the 16 leaves of its
+    /// entry's group and the summary, not the whole 8 KiB tile, and hashes 22 nodes instead of 255. This optionally also
+    /// keeps summaries in memory (about 640 bytes each with their bookkeeping; oldest out first), which only matters for
+    /// tiles stored before the migration while the start-up pass has not filled theirs yet. Default 0: none held.
     /// </summary>
     [Range(0, long.MaxValue)]
-    public long TileSummaryCacheBytes { get; set; } = 48 * 1024 * 1024;
+    public long TileSummaryCacheBytes { get; set; }
 
     /// <summary>
-    /// Whether the summaries of the stored full level-0 tiles are computed at start-up, in the background (newest
-    /// tiles first, as many as <see cref="TileSummaryCacheBytes"/> holds: the 39,000 tiles of a 10 M entry log are
-    /// 320 MB read from PostgreSQL and about 10 M hashes, a few seconds of one core). Off, they fill as reads fetch tiles.
+    /// Whether the start-up pass runs, in the background: it stores the summaries of full level-0 tiles stored before
+    /// migration 0015 (on the primary, 256 tiles per call; the 39,000 tiles of a 10 M entry log take about a minute of
+    /// PostgreSQL's CPU once), then, when <see cref="TileSummaryCacheBytes"/> is set, computes as many summaries in memory
+    /// as it holds. Off, reads of tiles without a stored summary fetch them whole.
     /// </summary>
     public bool TileSummaryWarmup { get; set; } = true;
 

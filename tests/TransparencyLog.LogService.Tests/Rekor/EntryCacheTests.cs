@@ -104,12 +104,13 @@ public sealed class EntryCacheTests(LogFixture log) : IClassFixture<LogFixture>
             appended.AddRange(await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => log.AppendAsync(log.Entries.NewHashedRekord().Json))));
         }
 
-        // Neither process caches tiles or entries; the first keeps the full tiles' summaries (from its start-up pass or
-        // the first read of each tile) and then reads only the entry's group of 16 leaves, the second reads whole tiles.
+        // The first process caches neither tiles nor entries: each read fetches its entry's group of 16 leaves with the
+        // tile's stored summary (migration 0015), nothing held in memory. The second has room in its tile cache and reads
+        // whole tiles (then proofs from the cached tile).
         var uncached = new Dictionary<string, string> { ["Storage__EntryCacheBytes"] = "0", ["Storage__TileCacheBytes"] = "0" };
         await using var grouped = await LogServiceProcess.StartAsync(log.AppConnectionString, log.KeyDirectory, settings: uncached);
         await using var whole = await LogServiceProcess.StartAsync(
-            log.AppConnectionString, log.KeyDirectory, settings: new Dictionary<string, string>(uncached) { ["Storage__TileSummaryCacheBytes"] = "0" });
+            log.AppConnectionString, log.KeyDirectory, settings: new Dictionary<string, string> { ["Storage__EntryCacheBytes"] = "0" });
         var indices = appended.Select(e => e.LogIndex).Where(i => i % 5 == 0).ToList();
         for (var round = 0; round < 2; round++)
         {
@@ -129,9 +130,11 @@ public sealed class EntryCacheTests(LogFixture log) : IClassFixture<LogFixture>
 
         var groupedScrape = await PrometheusScrape.GetAsync(grouped.Client);
         var wholeScrape = await PrometheusScrape.GetAsync(whole.Client);
+        // The first process holds no summary in memory (Storage:TileSummaryCacheBytes is 0 by default): its group reads
+        // were served by the stored summaries alone.
         Assert.True(groupedScrape.Sum("tlog_entry_tile_reads_total", ("part", "group")) > 0);
         Assert.Equal(0, wholeScrape.Sum("tlog_entry_tile_reads_total", ("part", "group")));
-        Assert.True(wholeScrape.Sum("tlog_entry_tile_reads_total", ("part", "whole")) >= 2 * indices.Count);
+        Assert.True(wholeScrape.Sum("tlog_entry_tile_reads_total", ("part", "whole")) > 0);
     }
 
     [Fact]

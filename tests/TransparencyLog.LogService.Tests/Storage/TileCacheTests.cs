@@ -86,7 +86,8 @@ public sealed class TileCacheTests : IAsyncDisposable
     public void Read_FullTilesBeyondItsRoom_CachedWhileRoomThenOnlyTheirSummaries()
     {
         Assert.Equal(TileNodes.FullTileBytes, new TileNodes(Entries(TileMath.Width, 0)).Bytes);
-        var tiles = Store(3 * TileNodes.FullTileBytes);
+        // With a summary cache (off by default since the rows hold the summaries, migration 0015).
+        var tiles = Store(3 * TileNodes.FullTileBytes, summaryBytes: 100 * TileSummaries.BytesEach);
         tiles.Remember(1, new TileKey(1, 0), Entries(TileMath.Width, 100));
 
         for (var i = 0; i < 5; i++)
@@ -112,8 +113,8 @@ public sealed class TileCacheTests : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
-    private TileStore Store(long bytes) =>
-        new(new ReadReplica(_dataSource, null), Options.Create(new StorageOptions { TileCacheBytes = bytes }));
+    private TileStore Store(long bytes, long summaryBytes = 0) =>
+        new(new ReadReplica(_dataSource, null), Options.Create(new StorageOptions { TileCacheBytes = bytes, TileSummaryCacheBytes = summaryBytes }));
 
     private static Hash[] Entries(int count, int seed) =>
         [.. Enumerable.Range(0, count).Select(i => Rfc6962.HashLeaf(BitConverter.GetBytes((seed * 1_000) + i)))];
