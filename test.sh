@@ -6,6 +6,19 @@ cd "$(dirname "$0")"
 root=$(pwd)
 config=${CONFIGURATION:-Release}
 
+# Each phase's wall time, printed as it ends and again as a table at the end (CI must finish within 30 minutes:
+# the table shows where the minutes go). phase NAME ends the running phase and starts the next.
+phase_names=() phase_seconds=() phase_name="" phase_started=$SECONDS
+phase() {
+  if [[ -n $phase_name ]]; then
+    local took=$((SECONDS - phase_started))
+    phase_names+=("$phase_name") phase_seconds+=("$took")
+    printf '    (%s: %dm%02ds)\n' "$phase_name" $((took / 60)) $((took % 60))
+  fi
+  phase_name=$1 phase_started=$SECONDS
+}
+phase setup
+
 command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 command -v openssl >/dev/null || { echo "error: openssl is required (an independent verifier in the tests)" >&2; exit 1; }
 scripts/pg.sh ensure-binaries
@@ -70,9 +83,11 @@ fi
 echo "==> the monitor's generated EF Core code is current (scripts/monitor-ef-codegen.sh --check)"
 scripts/monitor-ef-codegen.sh --check
 
+phase build
 echo "==> build ($config)"
 dotnet build TransparencyLog.sln -c "$config" -nologo -v quiet -clp:ErrorsOnly
 
+phase pack
 echo "==> tlog as a .NET tool (dotnet pack, dotnet tool install --add-source, tlog --help)"
 tooldir=$(mktemp -d)
 dotnet pack src/TransparencyLog.Cli -c "$config" --no-build -nologo -v quiet -o "$tooldir/nupkg" >/dev/null
@@ -82,6 +97,7 @@ rm -rf "$tooldir"
 
 # The CLI tests (TlogRunner, sigstore-js and TUF interop) run tlog as the README installs it: published with Native AOT,
 # one native executable. AOT compiles only what it can see: reflection it cannot follow would fail here, not in a user's hands.
+phase "AOT publish"
 echo "==> tlog published as the README installs it (-p:TlogAot=true)"
 tlogdir=$(mktemp -d)
 rid=linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
@@ -89,6 +105,7 @@ dotnet publish src/TransparencyLog.Cli -c "$config" -r "$rid" -p:TlogAot=true -o
 "$tlogdir/tlog" --version >/dev/null || { echo "error: the published tlog does not run" >&2; exit 1; }
 export TLOG_TEST_TLOG=$tlogdir/tlog
 
+phase tests
 echo "==> tests"
 results=$(mktemp -d)
 status=0
@@ -99,11 +116,20 @@ while read -r line; do
   p=$(sed -nE 's/.*Passed: *([0-9]+).*/\1/p' <<<"$line"); f=$(sed -nE 's/.*Failed: *([0-9]+),.*/\1/p' <<<"$line"); s=$(sed -nE 's/.*Skipped: *([0-9]+).*/\1/p' <<<"$line")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
 done < <(grep -E '^(Passed!|Failed!) ' "$results/output.txt" || true)
+# The slowest tests (from the trx files), so a slow run shows which tests to look at.
+echo "slowest tests (h:mm:ss):"
+grep -ho '<UnitTestResult [^>]*>' "$results"/*.trx 2>/dev/null |
+  sed -nE 's/.*testName="([^"]*)".*duration="0?([0-9]+:[0-9]+:[0-9]+)[.0-9]*".*/\2 \1/p' | sort -r | head -15 | sed 's/^/  /' || true
 rm -rf "$results" "$tlogdir"
 if ((skipped > 0)); then
   echo "error: $skipped test(s) were skipped; nothing may skip" >&2
   status=1
 fi
+phase ""
 echo
+echo "phase wall times (test.sh):"
+for i in "${!phase_names[@]}"; do
+  printf '  %-12s %3dm%02ds\n' "${phase_names[$i]}" $((phase_seconds[i] / 60)) $((phase_seconds[i] % 60))
+done
 echo "tests: $passed passed, $failed failed"
 exit $status

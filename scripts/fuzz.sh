@@ -7,7 +7,7 @@
 #
 # Builds the fuzz project into $FUZZ_WORK (default /tmp/tlog-fuzz), instruments the product assemblies there with
 # the SharpFuzz tool pinned in .config/dotnet-tools.json (the normal build output is never instrumented), and runs
-# afl-fuzz on one core per target, one target after another, starting from fuzz/corpus/<target>/. Findings stay in
+# afl-fuzz on one core per target, FUZZ_JOBS targets at a time (default 1), starting from fuzz/corpus/<target>/. Findings stay in
 # $FUZZ_WORK/findings/<target>/; every crashing input is replayed to show its exception and copied to
 # $FUZZ_WORK/crashes/<target>/ (FUZZ_SKIP_BUILD=1 reuses the last build there). Exits 1 if any target crashed (hangs are reported, not failed: a loaded machine
 # makes slow inputs look hung; replay one with `--replay` to tell).
@@ -84,18 +84,19 @@ export DOTNET_gcServer=0 DOTNET_TieredPGO=0 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 stat() { sed -n "s/^$1 *: *//p" "$2" 2>/dev/null | head -1; }
 
-summary=()
-failed=0
-for target in "${targets[@]}"; do
-    findings=$work/findings/$target
-    rm -rf "$findings" "$work/crashes/$target"
+# One target: its summary line goes to $work/$target.summary, and $work/$target.failed exists when it crashed or
+# afl-fuzz did not start (a target that ends without either failed too).
+fuzz_target() {
+    local target=$1
+    local findings=$work/findings/$target
+    rm -rf "$findings" "$work/crashes/$target" "$work/$target.summary" "$work/$target.failed"
     echo "== $target: ${seconds}s"
     # -V: stop after SECONDS; -t: per-execution timeout in ms (generous: the machine is shared); -m none: the CLR
     # reserves far more virtual memory than afl++'s default limit.
     # On a loaded machine afl++ 4.04c sometimes aborts its dry run with "No instrumentation detected" (an empty trace
     # map from a first execution that did run instrumented code; the same build and seeds pass on the next start).
     # That abort, and only that one, is retried twice; any other start failure, or a third abort, fails the run.
-    started=0
+    local started=0 attempt
     for attempt in 1 2 3; do
         rm -rf "$findings"
         if afl-fuzz -i "fuzz/corpus/$target" -o "$findings" -V "$seconds" -t 10000 -m none -- "${fuzzer[@]}" "$target" \
@@ -109,22 +110,46 @@ for target in "${targets[@]}"; do
     if ((!started)); then
         tail -30 "$work/$target.afl.log"
         echo "afl-fuzz failed for $target" >&2
-        summary+=("$(printf '%-20s %s' "$target" 'afl-fuzz did not start (see above)')")
-        failed=1
-        continue
+        printf '%-20s %s\n' "$target" 'afl-fuzz did not start (see above)' >"$work/$target.summary"
+        touch "$work/$target.failed"
+        return
     fi
-    stats=$findings/default/fuzzer_stats
+    local stats=$findings/default/fuzzer_stats execs crashes hangs paths
     execs=$(stat execs_done "$stats")
     crashes=$(stat saved_crashes "$stats"); crashes=${crashes:-$(stat unique_crashes "$stats")}
     hangs=$(stat saved_hangs "$stats"); hangs=${hangs:-$(stat unique_hangs "$stats")}
     paths=$(stat corpus_count "$stats"); paths=${paths:-$(stat paths_total "$stats")}
-    summary+=("$(printf '%-20s %8s s %12s execs %8s corpus %6s crashes %6s hangs' "$target" "$seconds" "${execs:-0}" "${paths:-0}" "${crashes:-0}" "${hangs:-0}")")
     if [[ ${crashes:-0} != 0 ]]; then
-        failed=1
+        touch "$work/$target.failed"
         mkdir -p "$work/crashes/$target"
         cp "$findings"/default/crashes/id:* "$work/crashes/$target/"
         "${plain[@]}" --replay "$target" "$work/crashes/$target"/id:* | grep -A3 CRASH | head -40 || true
     fi
+    printf '%-20s %8s s %12s execs %8s corpus %6s crashes %6s hangs\n' "$target" "$seconds" "${execs:-0}" "${paths:-0}" "${crashes:-0}" "${hangs:-0}" \
+        >"$work/$target.summary"
+}
+
+# FUZZ_JOBS targets at a time (default 1), each afl-fuzz on one core: CI runs as many as the machine has cores.
+parallel=${FUZZ_JOBS:-1}
+[[ $parallel =~ ^[1-9][0-9]*$ ]] || { echo "FUZZ_JOBS must be a positive number, not '$parallel'" >&2; exit 2; }
+for target in "${targets[@]}"; do
+    while (($(jobs -rp | wc -l) >= parallel)); do
+        wait -n || true
+    done
+    fuzz_target "$target" &
+done
+wait
+
+summary=()
+failed=0
+for target in "${targets[@]}"; do
+    if [[ -f $work/$target.summary ]]; then
+        summary+=("$(cat "$work/$target.summary")")
+    else
+        summary+=("$(printf '%-20s %s' "$target" 'ended without a result (see above)')")
+        failed=1
+    fi
+    [[ ! -f $work/$target.failed ]] || failed=1
 done
 
 echo

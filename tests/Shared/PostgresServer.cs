@@ -35,22 +35,45 @@ internal static partial class PostgresServer
     private static string AppPassword => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
         System.Text.Encoding.UTF8.GetBytes("tlog_app test password:" + new NpgsqlConnectionStringBuilder(AdminConnectionString).Password)));
 
+    /// <summary>
+    /// This process's migrated database that <see cref="CreateDatabaseAsync"/> copies: migrated once, as every test
+    /// database was before (the same migrations, the same grants), instead of once per test class. Nothing else
+    /// connects to it after the migration (PostgreSQL copies a template only while it has no sessions).
+    /// </summary>
+    private static readonly Lazy<Task<string>> Template = new(CreateTemplateAsync, LazyThreadSafetyMode.ExecutionAndPublication);
+
     /// <summary>Creates an empty, migrated database and returns (admin, app-role) connection strings for it.</summary>
     public static async Task<(string Admin, string App)> CreateDatabaseAsync(string prefix)
     {
         var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 63)].ToLowerInvariant();
-        await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = "postgres" }.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
-            await create.ExecuteNonQueryAsync();
-        }
+        await CreateEmptyDatabaseAsync(name, await Template.Value);
+        var admin = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
+        var app = new NpgsqlConnectionStringBuilder(AppConnectionString) { Database = name }.ConnectionString;
+        return (admin, app);
+    }
 
+    private static async Task<string> CreateTemplateAsync()
+    {
+        var name = $"template_{Guid.NewGuid():N}";
+        await CreateEmptyDatabaseAsync(name, template: null);
         await AppRoleReady.Value;
         var admin = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
         await MigrateAsync(admin, AppRole);
-        var app = new NpgsqlConnectionStringBuilder(AppConnectionString) { Database = name }.ConnectionString;
-        return (admin, app);
+        // The in-process migration (the log service's tests) leaves its connection in the pool: close it.
+        await using (var pooled = new NpgsqlConnection(admin))
+        {
+            NpgsqlConnection.ClearPool(pooled);
+        }
+
+        return name;
+    }
+
+    private static async Task CreateEmptyDatabaseAsync(string name, string? template)
+    {
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = "postgres" }.ConnectionString);
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand(template is null ? $"CREATE DATABASE \"{name}\"" : $"CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"", connection);
+        await create.ExecuteNonQueryAsync();
     }
 
     /// <summary>Applies <c>migrations/</c> to the database of <paramref name="admin"/>, granting <paramref name="appRole"/>.</summary>

@@ -18,9 +18,9 @@ public sealed class HsmSystem : IAsyncLifetime
     public Task DisposeAsync() => System.DisposeAsync();
 }
 
-// In the shared system's collection so that the two systems never start at the same time (each picks free ports
-// and then binds them; two start-ups at once could pick the same one).
-[Collection(SystemCollection.Name)]
+// A collection of its own (the class's), so it runs beside the shared system's tests rather than after them: every
+// port of every system comes from TestPorts, which claims it for the test process, so two systems starting at once
+// never pick the same one.
 public sealed class RunScriptHsmTests(HsmSystem hsm) : IClassFixture<HsmSystem>, IDisposable
 {
     private readonly TlogRunner _tlog = new(hsm.System);

@@ -13,13 +13,15 @@ namespace TransparencyLog.Witness.Tests;
 
 /// <summary>
 /// The log service asking real witness processes for cosignatures under a 2-of-3 policy: fail-closed appends wait for
-/// the quorum, fail-open ones do not, and <c>/checkpoint</c> carries the cosignatures.
+/// the quorum, fail-open ones do not, and <c>/checkpoint</c> carries the cosignatures. Every test starts its own
+/// database, witnesses and log; the tests are in three classes so that xunit runs the three side by side (the tests
+/// of one class run one after another, and each takes tens of seconds of process starts and waiting).
 /// </summary>
-public sealed class LogWitnessingTests : IAsyncLifetime
+public abstract class LogWitnessingTests : IAsyncLifetime
 {
-    private WitnessTrio _trio = null!;
-    private readonly string _stateDirectory = Directory.CreateTempSubdirectory("tlog-witnessed-log-").FullName;
-    private string _app = "";
+    private protected WitnessTrio _trio = null!;
+    private protected readonly string _stateDirectory = Directory.CreateTempSubdirectory("tlog-witnessed-log-").FullName;
+    private protected string _app = "";
 
     public async Task InitializeAsync()
     {
@@ -34,6 +36,68 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         Directory.Delete(_stateDirectory, recursive: true);
     }
 
+    private protected async Task WaitForCosignedSizeAsync(LogProcess log, string vkey, long size, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var checkpoint = await log.Client.GetStringAsync("/checkpoint");
+            if (_trio.Policy.Verify(checkpoint, out _) && new NoteVerifier(vkey).TryVerifyCheckpoint(checkpoint, out var head) && head!.Size >= size)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no checkpoint of size {size} cosigned within {within.TotalSeconds} s; last:\n{checkpoint}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Witnessing rounds the log has completed (met or unmet), from its <c>/metrics</c>.</summary>
+    private protected static async Task<double> CompletedRoundsAsync(LogProcess log) =>
+        (await log.Client.GetStringAsync("/metrics"))
+            .Split('\n')
+            .Where(line => line.StartsWith("tlog_witness_quorum_wait_seconds_count{", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Starts the log once without witnessing to learn its origin and verifier key (kept in the state directory).</summary>
+    private protected async Task<(string Origin, string VerifierKey)> ReadLogIdentityAsync()
+    {
+        await using var log = await LogProcess.StartAsync(_app, _stateDirectory, new Dictionary<string, string>());
+        var checkpoint = await log.Client.GetStringAsync("/checkpoint");
+        var vkey = (await log.Client.GetStringAsync("/api/v1/log/verifierKey")).Trim();
+        return (checkpoint.Split('\n')[0], vkey);
+    }
+
+    /// <summary>The log with the policy in <paramref name="mode"/>; <paramref name="more"/> adds or overrides settings.</summary>
+    private protected Task<LogProcess> StartLogAsync(string mode, IReadOnlyDictionary<string, string>? more = null)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Witnessing__PolicyFile"] = _trio.PolicyFile,
+            ["Witnessing__Mode"] = mode,
+            ["Witnessing__WitnessTimeoutMilliseconds"] = "10000",
+            ["Witnessing__BudgetMilliseconds"] = "15000",
+        };
+        foreach (var (key, value) in more ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+
+        return LogProcess.StartAsync(_app, _stateDirectory, settings);
+    }
+
+    private protected async Task StartWitnessesAsync(string origin, string vkey, params int[] which)
+    {
+        foreach (var i in which)
+        {
+            await _trio.StartAsync(i, new WitnessProcess.LogConfig(origin, vkey, Burst: 1000));
+        }
+    }
+}
+
+/// <summary>Fail-closed appends under the 2-of-3 policy: acknowledged once two witnesses cosign, 503 without them.</summary>
+public sealed class LogWitnessingFailClosedTests : LogWitnessingTests
+{
     [Fact]
     public async Task FailClosed_QuorumOfTwoOfThree_AppendsAcknowledgedAndCheckpointCosigned()
     {
@@ -148,7 +212,11 @@ public sealed class LogWitnessingTests : IAsyncLifetime
             await Task.Delay(50);
         }
     }
+}
 
+/// <summary>Fail-open appends (cosignatures follow, one round per interval) and tlog's witness policy on them.</summary>
+public sealed class LogWitnessingFailOpenTests : LogWitnessingTests
+{
     [Fact]
     public async Task FailOpen_WitnessesDown_AppendsProceedAndCosignaturesFollow()
     {
@@ -268,7 +336,11 @@ public sealed class LogWitnessingTests : IAsyncLifetime
         var refused = await Tlog.RunAsync([.. audit, "--witness-policy", impostor]);
         Assert.True(refused.ExitCode == 3, refused.Output);
     }
+}
 
+/// <summary>The Rekor v2 and CT logs' checkpoints cosigned by the same witnesses.</summary>
+public sealed class LogWitnessingOtherLogsTests : LogWitnessingTests
+{
     [Fact]
     public async Task FailClosed_RekorV2Append_V2CheckpointCosignedAndEntryAnswerKeepsTheLogSignedOne()
     {
@@ -414,61 +486,4 @@ public sealed class LogWitnessingTests : IAsyncLifetime
     }
 
     /// <summary>Polls <c>/checkpoint</c> until it carries the quorum's cosignatures on at least <paramref name="size"/>.</summary>
-    private async Task WaitForCosignedSizeAsync(LogProcess log, string vkey, long size, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            var checkpoint = await log.Client.GetStringAsync("/checkpoint");
-            if (_trio.Policy.Verify(checkpoint, out _) && new NoteVerifier(vkey).TryVerifyCheckpoint(checkpoint, out var head) && head!.Size >= size)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"no checkpoint of size {size} cosigned within {within.TotalSeconds} s; last:\n{checkpoint}");
-            await Task.Delay(50);
-        }
-    }
-
-    /// <summary>Witnessing rounds the log has completed (met or unmet), from its <c>/metrics</c>.</summary>
-    private static async Task<double> CompletedRoundsAsync(LogProcess log) =>
-        (await log.Client.GetStringAsync("/metrics"))
-            .Split('\n')
-            .Where(line => line.StartsWith("tlog_witness_quorum_wait_seconds_count{", StringComparison.Ordinal))
-            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-
-    /// <summary>Starts the log once without witnessing to learn its origin and verifier key (kept in the state directory).</summary>
-    private async Task<(string Origin, string VerifierKey)> ReadLogIdentityAsync()
-    {
-        await using var log = await LogProcess.StartAsync(_app, _stateDirectory, new Dictionary<string, string>());
-        var checkpoint = await log.Client.GetStringAsync("/checkpoint");
-        var vkey = (await log.Client.GetStringAsync("/api/v1/log/verifierKey")).Trim();
-        return (checkpoint.Split('\n')[0], vkey);
-    }
-
-    /// <summary>The log with the policy in <paramref name="mode"/>; <paramref name="more"/> adds or overrides settings.</summary>
-    private Task<LogProcess> StartLogAsync(string mode, IReadOnlyDictionary<string, string>? more = null)
-    {
-        var settings = new Dictionary<string, string>
-        {
-            ["Witnessing__PolicyFile"] = _trio.PolicyFile,
-            ["Witnessing__Mode"] = mode,
-            ["Witnessing__WitnessTimeoutMilliseconds"] = "10000",
-            ["Witnessing__BudgetMilliseconds"] = "15000",
-        };
-        foreach (var (key, value) in more ?? new Dictionary<string, string>())
-        {
-            settings[key] = value;
-        }
-
-        return LogProcess.StartAsync(_app, _stateDirectory, settings);
-    }
-
-    private async Task StartWitnessesAsync(string origin, string vkey, params int[] which)
-    {
-        foreach (var i in which)
-        {
-            await _trio.StartAsync(i, new WitnessProcess.LogConfig(origin, vkey, Burst: 1000));
-        }
-    }
 }

@@ -20,8 +20,9 @@ public sealed class ShardedSystem : IAsyncLifetime
 /// signed before the rotation and after it both verify, with <c>tlog verify-blob</c> and with sigstore-js, against the
 /// trusted root that carries both shard keys with their validFor windows; the old root refuses the new shard's bundles.
 /// </summary>
-// In the shared system's collection so that the two systems never start at the same time (port choice races).
-[Collection(SystemCollection.Name)]
+// A collection of its own (the class's), so it runs beside the shared system's tests rather than after them: every
+// port of every system comes from TestPorts, which claims it for the test process, so two systems starting at once
+// never pick the same one.
 public sealed partial class ShardRotationInteropTests(ShardedSystem sharded) : IClassFixture<ShardedSystem>
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(2);

@@ -10,7 +10,7 @@ namespace TransparencyLog.Interop.Tests.Cli;
 /// through the CA's Fulcio v1 API with a development token and logs the signature in the Rekor v1 log; skopeo's own
 /// <c>sigstoreSigned</c> policy (fulcio + rekorPublicKeyPath) then accepts the image and refuses another identity.
 /// </summary>
-[Collection(SystemCollection.Name)]
+[Collection(ImageSystemCollection.Name)]
 public sealed class SkopeoKeylessTests(LocalSystem system) : IDisposable
 {
     private const string Signer = "skopeo-signer@example.com";

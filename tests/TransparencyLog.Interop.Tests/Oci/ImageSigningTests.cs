@@ -5,7 +5,7 @@ using TransparencyLog.Interop.Tests.Infrastructure;
 namespace TransparencyLog.Interop.Tests.Oci;
 
 /// <summary><c>tlog sign</c>, <c>verify</c>, <c>attest</c> and <c>verify-attestation</c> on images in the system's registry.</summary>
-[Collection(SystemCollection.Name)]
+[Collection(ImageSystemCollection.Name)]
 public sealed class ImageSigningTests(LocalSystem system) : IDisposable
 {
     private readonly TlogRunner _tlog = new(system);

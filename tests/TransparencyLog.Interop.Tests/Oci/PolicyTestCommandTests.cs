@@ -8,7 +8,7 @@ namespace TransparencyLog.Interop.Tests.Oci;
 /// <c>tlog policy test</c>: ClusterImagePolicy YAML judged against images in the system's registry signed by
 /// <c>tlog sign</c>/<c>tlog attest</c>, the admission webhook's engine without a cluster (exit 0 admitted, 1 denied, 2 bad policy).
 /// </summary>
-[Collection(SystemCollection.Name)]
+[Collection(ImageSystemCollection.Name)]
 public sealed class PolicyTestCommandTests(LocalSystem system) : IDisposable
 {
     private readonly TlogRunner _tlog = new(system);

@@ -10,7 +10,7 @@ namespace TransparencyLog.Interop.Tests.Oci;
 /// registry with plain HTTP (the referrers fallback tag, the referrer manifest, its layer), and the image manifest
 /// as the artifact whose SHA-256 the statement must name.
 /// </summary>
-[Collection(SystemCollection.Name)]
+[Collection(ImageSystemCollection.Name)]
 public sealed class SigstoreJsImageTests(LocalSystem system) : IDisposable
 {
     private readonly ImageLab _lab = new(system);

@@ -9,7 +9,7 @@ namespace TransparencyLog.Interop.Tests.Oci;
 /// Signatures that upstream skopeo (containers/image, which nobody here wrote) accepts under a <c>sigstoreSigned</c>
 /// policy, and signatures skopeo wrote that <c>tlog verify</c> accepts.
 /// </summary>
-[Collection(SystemCollection.Name)]
+[Collection(ImageSystemCollection.Name)]
 public sealed class SkopeoInteropTests(LocalSystem system) : IDisposable
 {
     private readonly TlogRunner _tlog = new(system);

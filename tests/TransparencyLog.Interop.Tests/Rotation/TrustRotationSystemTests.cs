@@ -45,8 +45,9 @@ public sealed class RotationSystem : IAsyncLifetime
 /// through TUF after each start keeps every bundle signed before verifying (<c>tlog verify-blob</c> with the file and
 /// through the TUF mirror, and unmodified sigstore-js through the mirror), and new certificates use the new chain.
 /// </summary>
-// In the shared system's collection so that two systems never start at the same time (ports are picked, then bound).
-[Collection(SystemCollection.Name)]
+// A collection of its own (the class's), so it runs beside the shared system's tests rather than after them: every
+// port of every system comes from TestPorts, which claims it for the test process, so two systems starting at once
+// never pick the same one.
 public sealed class TrustRotationSystemTests(RotationSystem rotation) : IClassFixture<RotationSystem>, IDisposable
 {
     private readonly TlogRunner _tlog = new(rotation.System);
