@@ -33,6 +33,50 @@ internal static class Asn1Keys
             : null;
     }
 
+    /// <summary>
+    /// The named curve of an EC SubjectPublicKeyInfo in the one form Go's x509 (hence Rekor) accepts: DER with nothing
+    /// after it, the namedCurve P-256, P-384 or P-521, and an uncompressed point (0x04 ‖ X ‖ Y, each coordinate the
+    /// curve's length). Null for any other SPKI, including malformed DER. Whether the point lies on the curve, with
+    /// coordinates below the field's prime, is left to the key's decoder.
+    /// </summary>
+    public static string? ReadUncompressedNistCurveOid(byte[] spki)
+    {
+        try
+        {
+            var reader = new AsnReader(spki, AsnEncodingRules.DER);
+            var sequence = reader.ReadSequence();
+            reader.ThrowIfNotEmpty();
+            var algorithm = sequence.ReadSequence();
+            if (algorithm.ReadObjectIdentifier() != Oids.EcPublicKey
+                || !algorithm.HasData
+                || !algorithm.PeekTag().HasSameClassAndValue(Asn1Tag.ObjectIdentifier))
+            {
+                return null;
+            }
+
+            var curve = algorithm.ReadObjectIdentifier();
+            algorithm.ThrowIfNotEmpty();
+            var coordinate = curve switch
+            {
+                Oids.P256 => 32,
+                Oids.P384 => 48,
+                Oids.P521 => 66,
+                _ => 0,
+            };
+            if (coordinate == 0 || !sequence.TryReadPrimitiveBitString(out var unusedBits, out var point))
+            {
+                return null;
+            }
+
+            sequence.ThrowIfNotEmpty();
+            return unusedBits == 0 && point.Length == 1 + (2 * coordinate) && point.Span[0] == 0x04 ? curve : null;
+        }
+        catch (AsnContentException)
+        {
+            return null;
+        }
+    }
+
     public static byte[] Ed25519Spki(ReadOnlySpan<byte> publicKey)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);

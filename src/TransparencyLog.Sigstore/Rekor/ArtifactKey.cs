@@ -11,7 +11,8 @@ namespace TransparencyLog.Sigstore.Rekor;
 /// either a certificate (chain; the first is the leaf) or a SubjectPublicKeyInfo.
 /// </summary>
 /// <remarks>
-/// An ECDSA or RSA key is imported when validated; from its second sighting on it is held by
+/// An ECDSA or RSA key is imported when validated (a certificate's ECDSA key is taken as OpenSSL decoded it with the
+/// certificate); from its second sighting on it is held by
 /// <see cref="VerificationKeys"/> for every later submission with the same key (an import costs more CPU than the
 /// verification it serves). A key seen once is used for this submission's verification and disposed.
 /// </remarks>
@@ -111,7 +112,7 @@ internal sealed class ArtifactKey
             using (leaf)
             {
                 var spki = leaf.PublicKey.ExportSubjectPublicKeyInfo();
-                var key = CheckPublicKey(spki, field);
+                var key = CheckPublicKey(spki, field, leaf);
                 var canonical = string.Concat(blocks.Select(static b => Pem.Encode("CERTIFICATE", b.Der)));
                 return new ArtifactKey(spki, key, canonical, ReadIdentities(leaf));
             }
@@ -166,9 +167,9 @@ internal sealed class ArtifactKey
     /// <summary>
     /// The key's algorithm, and the ECDSA or RSA key imported to validate it, shared through
     /// <see cref="VerificationKeys"/>: a key already held was imported and checked from these very bytes, so it is not
-    /// imported or checked again.
+    /// imported or checked again. <paramref name="certificate"/> is the leaf <paramref name="spki"/> came from, if any.
     /// </summary>
-    private static (string Oid, SharedKey? Imported) CheckPublicKey(byte[] spki, string field)
+    private static (string Oid, SharedKey? Imported) CheckPublicKey(byte[] spki, string field, X509Certificate2? certificate = null)
     {
         string oid;
         AsymmetricAlgorithm? imported = null;
@@ -183,14 +184,28 @@ internal sealed class ArtifactKey
             switch (oid)
             {
                 case Oids.EcPublicKey:
-                    var ecdsa = ECDsa.Create();
-                    imported = ecdsa;
-                    ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
-                    // The curve as the SPKI names it (the import just accepted that curve and point): reading it back
-                    // with ExportParameters cost more than a third of the import again.
-                    if (Asn1Keys.ReadNamedCurveOid(spki) is not (Oids.P256 or Oids.P384 or Oids.P521))
+                    // The curve and the point's form from the SPKI itself (reading them back from the key with
+                    // ExportParameters cost more than a third of an import again); the decoder checks the point.
+                    if (Asn1Keys.ReadUncompressedNistCurveOid(spki) is null)
                     {
-                        throw new EntryRejectedException($"{field} uses an unsupported elliptic curve (expected P-256, P-384 or P-521)");
+                        throw RefuseEcKey(spki, field);
+                    }
+
+                    if (certificate is null)
+                    {
+                        var ecdsa = ECDsa.Create();
+                        imported = ecdsa;
+                        ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
+                    }
+                    else
+                    {
+                        // OpenSSL decoded the key when it parsed the certificate, refusing a point off the curve or
+                        // with a coordinate at or above the field's prime; the BCL hands that key over as it is. An
+                        // import would decode it again and run OpenSSL 3's full public-key check (~100 µs), whose
+                        // one further test, n·Q = O, cannot fail on these curves (cofactor 1). A key the decoder
+                        // refused throws here.
+                        imported = certificate.GetECDsaPublicKey()
+                            ?? throw new CryptographicException("the certificate's key is not an EC key");
                     }
 
                     break;
@@ -232,6 +247,32 @@ internal sealed class ArtifactKey
         // Held only from its second sighting: a keyless signer's key is never seen again, and holding it would only
         // evict a key that is.
         return (oid, VerificationKeys.ShouldHold(spki) ? VerificationKeys.Add(spki, imported) : SharedKey.ForOneUse(imported));
+    }
+
+    /// <summary>
+    /// The refusal of an EC key not in the one form Go's x509 accepts (<see cref="Asn1Keys.ReadUncompressedNistCurveOid"/>),
+    /// worded as the BCL's import worded it before that form was required, so the messages clients see stay the same: an
+    /// unsupported curve where the import takes the key but the SPKI names no curve of the three, an invalid key
+    /// otherwise. The import also took two forms Go refuses (coordinates padded beyond the curve's length, bytes after
+    /// the SPKI): invalid keys now. Runs only for keys refused anyway.
+    /// </summary>
+    private static EntryRejectedException RefuseEcKey(byte[] spki, string field)
+    {
+        try
+        {
+            using var ecdsa = ECDsa.Create();
+            ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
+            if (Asn1Keys.ReadNamedCurveOid(spki) is not (Oids.P256 or Oids.P384 or Oids.P521))
+            {
+                return new EntryRejectedException($"{field} uses an unsupported elliptic curve (expected P-256, P-384 or P-521)");
+            }
+        }
+        // The refusals CheckPublicKey maps to an invalid key (an unknown named curve: PlatformNotSupportedException).
+        catch (Exception ex) when (ex is AsnContentException or CryptographicException or PlatformNotSupportedException)
+        {
+        }
+
+        return new EntryRejectedException($"{field} holds an invalid public key");
     }
 
     /// <summary>rfc822Name and URI SANs, lowercased: the identities sigstore verifiers match on.</summary>
