@@ -5,10 +5,15 @@
 # Everything it started is stopped on exit. It measures; it is not a test and exits 0 whatever the figures.
 #
 # Usage: bench/run-log-benchmark.sh [--clients C] [--duration S] [--read-duration S] [--warmup S] [--entries N]
-#                                   [--raw-batch-rows R] [--signer-keys K] [--processes P] [--keep]
+#                                   [--raw-batch-rows R] [--signer-keys K] [--proposal-key public-key|certificate]
+#                                   [--processes P] [--keep]
 # Defaults: 64 clients, 60 s of appends after 15 s of warm-up, 20 s of reads, 4,000 proposals per second of load.
 #   --signer-keys K  proposals signed by K long-lived keys in turn; 0 (default) gives each proposal its own key, as
 #                  keyless signers have, so nothing the service could keep per key is reused.
+#   --proposal-key public-key|certificate  what publicKey.content holds: the key as a PEM public key (default, as in
+#                  earlier figures), or a PEM certificate for it issued by a bench CA made at start-up (Fulcio-like:
+#                  code-signing EKU, an email SAN, 10 minutes' validity), as sigstore clients send a keyless signature;
+#                  the service then reads the key out of a certificate. Certificates need --signer-keys 0.
 #   --processes P  run P log-service processes on the one database (default 1), clients spread over them round-robin:
 #                  the aggregate appends/s of several stateless services on one primary (issue 13).
 #   --keep   keep the temp directory (cluster data, service log) for debugging; processes are still stopped.
@@ -24,7 +29,7 @@ bench_option() {
     processes=$2; bench_shift=2
   fi
 }
-bench_parse_args "--clients --duration --read-duration --warmup --entries --raw-batch-rows --signer-keys" "$@"
+bench_parse_args "--clients --duration --read-duration --warmup --entries --raw-batch-rows --signer-keys --proposal-key" "$@"
 bench_build src/TransparencyLog.LogService bench/TransparencyLog.Benchmarks
 bench_work_dir
 bench_start_cluster bench_log

@@ -44,6 +44,12 @@ internal sealed record BenchmarkOptions
     /// </summary>
     public int SignerKeys { get; init; }
 
+    /// <summary>
+    /// What each proposal's <c>publicKey.content</c> holds: a PEM public key (default, comparable with earlier figures)
+    /// or, with <c>--proposal-key certificate</c>, a Fulcio-like certificate for the proposal's fresh key.
+    /// </summary>
+    public ProposalKey ProposalKey { get; init; }
+
     /// <summary>Rows per transaction in the batched raw-insert ceiling.</summary>
     public int RawBatchRows { get; init; } = 100;
 
@@ -75,6 +81,15 @@ internal sealed record BenchmarkOptions
                 "--entries" => options with { Entries = NextInt(1) },
                 "--raw-batch-rows" => options with { RawBatchRows = NextInt(1) },
                 "--signer-keys" => options with { SignerKeys = NextInt(0) },
+                "--proposal-key" => options with
+                {
+                    ProposalKey = Next() switch
+                    {
+                        "public-key" => ProposalKey.PublicKey,
+                        "certificate" => ProposalKey.Certificate,
+                        _ => throw new ArgumentException("--proposal-key is public-key or certificate"),
+                    },
+                },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };
         }
@@ -83,6 +98,11 @@ internal sealed record BenchmarkOptions
         if (url is null || admin is null)
         {
             throw new ArgumentException("--url and --admin-connection are required (bench/run-log-benchmark.sh passes them)");
+        }
+
+        if (options.ProposalKey == ProposalKey.Certificate && options.SignerKeys != 0)
+        {
+            throw new ArgumentException("--proposal-key certificate gives every proposal its own key; it does not combine with --signer-keys");
         }
 
         return options with { ServiceUrl = url };

@@ -53,9 +53,9 @@ internal static class LogBenchmark
             Console.WriteLine($"{clients.Length} service processes on one database; clients spread round-robin");
         }
 
-        Console.WriteLine($"pre-signing {options.EntriesToSign:N0} hashedrekord proposals (ECDSA P-256)...");
+        Console.WriteLine($"pre-signing {options.EntriesToSign:N0} hashedrekord proposals (ECDSA P-256{(options.ProposalKey == ProposalKey.Certificate ? ", each key in a CA-issued certificate" : "")})...");
         var signing = Stopwatch.StartNew();
-        var proposals = Proposals.Sign(options.EntriesToSign, options.SignerKeys);
+        var proposals = Proposals.Sign(options.EntriesToSign, options.SignerKeys, options.ProposalKey);
         Console.WriteLine($"  done in {signing.Elapsed.TotalSeconds:F1} s");
 
         await using var sampler = new ProcessSampler(options.ServicePids.Count > 0 ? options.ServicePids : [0], options.PostgresDataDirectory);

@@ -42,7 +42,7 @@ internal sealed record Report(
         o.AppendLine("================ TransparencyLog log-service benchmark ================");
         Table.AppendMachine(o, Inv($"PostgreSQL {Durability["server_version"]}"));
         o.AppendLine(Inv($"durability     fsync={Durability["fsync"]} synchronous_commit={Durability["synchronous_commit"]} wal_sync_method={Durability["wal_sync_method"]} full_page_writes={Durability["full_page_writes"]}"));
-        o.AppendLine(Inv($"load           {Options.Clients} clients; appends {Options.DurationSeconds} s after {Options.WarmupSeconds} s warm-up; reads {Options.ReadDurationSeconds} s; {ProposalsSigned:N0} proposals pre-signed"));
+        o.AppendLine(Inv($"load           {Options.Clients} clients; appends {Options.DurationSeconds} s after {Options.WarmupSeconds} s warm-up; reads {Options.ReadDurationSeconds} s; {ProposalsSigned:N0} proposals pre-signed{(Options.ProposalKey == ProposalKey.Certificate ? " (keys in certificates)" : "")}"));
         o.AppendLine(Inv($"entry size     canonical body {BodyBytes} bytes (raw-insert rows use the same)"));
         o.AppendLine();
         o.AppendLine(Table.PhaseHeader());
