@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -47,6 +48,9 @@ public sealed class RekorV2BadInputTests(RekorV2Fixture log) : IClassFixture<Rek
             { "pure Ed25519 hashedrekord", V2Requests.HashedRekord(SHA512.HashData("artifact"u8), new byte[64], V2Requests.PublicKeyVerifier(ed25519Spki, "PKIX_ED25519")), "PKIX_ED25519_PH" },
             { "both key and certificate", V2Requests.HashedRekord(digest, signature, new JsonObject { ["publicKey"] = new JsonObject { ["rawBytes"] = Convert.ToBase64String(spki) }, ["x509Certificate"] = new JsonObject { ["rawBytes"] = Convert.ToBase64String(certificate) }, ["keyDetails"] = "PKIX_ECDSA_P256_SHA_256" }), "exactly one" },
             { "certificate that is not one", V2Requests.HashedRekord(digest, signature, V2Requests.CertificateVerifier(spki, "PKIX_ECDSA_P256_SHA_256")), "certificate" },
+            { "key with padded coordinates", V2Requests.HashedRekord(digest, signature, V2Requests.PublicKeyVerifier(PaddedCoordinatesSpki(key), "PKIX_ECDSA_P256_SHA_256")), "invalid public key" },
+            { "key on an explicit curve", V2Requests.HashedRekord(digest, signature, V2Requests.PublicKeyVerifier(ExplicitCurveSpki(key), "PKIX_ECDSA_P256_SHA_256")), "invalid public key" },
+            { "certificate with an explicit-curve key", V2Requests.HashedRekord(digest, signature, V2Requests.CertificateVerifier(CertificateWithKey(certificate, ExplicitCurveSpki(key)), "PKIX_ECDSA_P256_SHA_256")), "invalid public key" },
             { "trailing bytes after the key", V2Requests.HashedRekord(digest, signature, V2Requests.PublicKeyVerifier([.. spki, 0], "PKIX_ECDSA_P256_SHA_256")), "trailing" },
             { "PEM instead of DER", V2Requests.HashedRekord(digest, signature, V2Requests.PublicKeyVerifier(Encoding.UTF8.GetBytes(key.ExportSubjectPublicKeyInfoPem()), "PKIX_ECDSA_P256_SHA_256")), "DER" },
             { "missing signature", """{"hashedRekordRequestV002":{"digest":"AAAA"}}""", "signature" },
@@ -56,6 +60,65 @@ public sealed class RekorV2BadInputTests(RekorV2Fixture log) : IClassFixture<Rek
             { "dsse same verifier twice", V2Requests.Dsse(payload, "application/vnd.in-toto+json", [dsseSignature], verifier, verifier.DeepClone().AsObject()), "twice" },
             { "dsse too many signatures", V2Requests.Dsse(payload, "application/vnd.in-toto+json", Enumerable.Range(0, 11).Select(i => new byte[] { (byte)i }), verifier), "at most 10" },
         };
+    }
+
+    /// <summary>The key's own point with each coordinate one zero byte longer than P-256's (Go's x509 refuses it).</summary>
+    private static byte[] PaddedCoordinatesSpki(ECDsa key)
+    {
+        var q = key.ExportParameters(false).Q;
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            using (writer.PushSequence())
+            {
+                writer.WriteObjectIdentifier("1.2.840.10045.2.1");
+                writer.WriteObjectIdentifier("1.2.840.10045.3.1.7");
+            }
+
+            writer.WriteBitString([0x04, 0x00, .. q.X!, 0x00, .. q.Y!]);
+        }
+
+        return writer.Encode();
+    }
+
+    /// <summary>The key with P-256's parameters spelled out instead of named: before the key's form was checked, a 500.</summary>
+    private static byte[] ExplicitCurveSpki(ECDsa key)
+    {
+        using var explicitKey = ECDsa.Create(key.ExportExplicitParameters(false));
+        return explicitKey.ExportSubjectPublicKeyInfo();
+    }
+
+    /// <summary><paramref name="certificate"/> with its SubjectPublicKeyInfo replaced (its signature no longer verifies: the log does not check it).</summary>
+    private static byte[] CertificateWithKey(byte[] certificate, byte[] spki)
+    {
+        var outer = new AsnReader(certificate, AsnEncodingRules.DER).ReadSequence();
+        var tbs = outer.ReadSequence();
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            using (writer.PushSequence())
+            {
+                // version, serialNumber, signature, issuer, validity, subject; then the key; then the rest.
+                for (var i = 0; i < 6; i++)
+                {
+                    writer.WriteEncodedValue(tbs.ReadEncodedValue().Span);
+                }
+
+                tbs.ReadEncodedValue();
+                writer.WriteEncodedValue(spki);
+                while (tbs.HasData)
+                {
+                    writer.WriteEncodedValue(tbs.ReadEncodedValue().Span);
+                }
+            }
+
+            while (outer.HasData)
+            {
+                writer.WriteEncodedValue(outer.ReadEncodedValue().Span);
+            }
+        }
+
+        return writer.Encode();
     }
 
     [Theory]

@@ -204,7 +204,7 @@ public sealed class CertificateKeyTests
         }
     }
 
-    private static byte[] Damaged(string curve, string damage)
+    internal static byte[] Damaged(string curve, string damage)
     {
         if (curve is "secp256k1" or "brainpoolP256r1")
         {
@@ -264,7 +264,7 @@ public sealed class CertificateKeyTests
     }
 
     /// <summary>The point with the smallest x on the curve (x = 0 on P-256), and the curve's prime.</summary>
-    private static (BigInteger X, BigInteger Y, BigInteger Prime) SmallestPoint(string curve)
+    internal static (BigInteger X, BigInteger Y, BigInteger Prime) SmallestPoint(string curve)
     {
         using var key = ECDsa.Create(Curve(curve));
         var parameters = key.ExportExplicitParameters(false).Curve;
@@ -285,35 +285,35 @@ public sealed class CertificateKeyTests
 
     private static BigInteger Unsigned(byte[] bigEndian) => new(bigEndian, isUnsigned: true, isBigEndian: true);
 
-    private static byte[] Fixed(BigInteger value, int length)
+    internal static byte[] Fixed(BigInteger value, int length)
     {
         var bytes = value.ToByteArray(isUnsigned: true, isBigEndian: true);
         Assert.True(bytes.Length <= length);
         return [.. new byte[length - bytes.Length], .. bytes];
     }
 
-    private static ECCurve Curve(string name) => name switch
+    internal static ECCurve Curve(string name) => name switch
     {
         "P-384" => ECCurve.NamedCurves.nistP384,
         "P-521" => ECCurve.NamedCurves.nistP521,
         _ => ECCurve.NamedCurves.nistP256,
     };
 
-    private static string CurveOid(string name) => name switch
+    internal static string CurveOid(string name) => name switch
     {
         "P-384" => Oids.P384,
         "P-521" => Oids.P521,
         _ => Oids.P256,
     };
 
-    private static int CoordinateLength(string name) => name switch
+    internal static int CoordinateLength(string name) => name switch
     {
         "P-384" => 48,
         "P-521" => 66,
         _ => 32,
     };
 
-    private static byte[] Spki(string curveOid, byte[] point, bool extraElement = false)
+    internal static byte[] Spki(string curveOid, byte[] point, bool extraElement = false)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSequence())
@@ -338,7 +338,10 @@ public sealed class CertificateKeyTests
     /// An X.509 v3 leaf (RFC 5280 §4.1) around <paramref name="spki"/> as it is, with an email SAN and a signature of
     /// zero bytes: OpenSSL and the BCL parse it, and nothing here checks who issued it.
     /// </summary>
-    private static string CertificatePem(byte[] spki)
+    private static string CertificatePem(byte[] spki) => PemEncoding.WriteString("CERTIFICATE", CertificateDer(spki)) + "\n";
+
+    /// <summary>The DER of <see cref="CertificatePem"/>'s certificate, as Rekor v2's <c>x509Certificate.rawBytes</c> holds it.</summary>
+    internal static byte[] CertificateDer(byte[] spki)
     {
         var ecdsaWithSha256 = "1.2.840.10045.4.3.2";
         var writer = new AsnWriter(AsnEncodingRules.DER);
@@ -389,6 +392,6 @@ public sealed class CertificateKeyTests
             writer.WriteBitString(new byte[72]);
         }
 
-        return PemEncoding.WriteString("CERTIFICATE", writer.Encode()) + "\n";
+        return writer.Encode();
     }
 }

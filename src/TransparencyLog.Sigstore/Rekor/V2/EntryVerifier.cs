@@ -12,16 +12,26 @@ namespace TransparencyLog.Sigstore.Rekor.V2;
 /// algorithm. The key must be exactly what keyDetails says (curve, RSA size), and the DER is kept byte for byte,
 /// because the stored body repeats it.
 /// </summary>
-internal sealed class EntryVerifier
+/// <remarks>
+/// Each verifier costs at most one certificate load and one key decode: an ECDSA or RSA key is decoded when it is
+/// checked and that key object verifies every signature of the request (it is disposed with the verifier); a
+/// certificate's identities are read from the certificate loaded for its key.
+/// </remarks>
+internal sealed class EntryVerifier : IDisposable
 {
     private const int MaxDerBytes = 16 * 1024;
 
-    private EntryVerifier(bool isCertificate, byte[] rawBytes, byte[] spki, KeyDetails details)
+    // The checked ECDSA or RSA key; null for Ed25519, which verifies from the SPKI's 32 key bytes.
+    private readonly AsymmetricAlgorithm? _key;
+
+    private EntryVerifier(bool isCertificate, byte[] rawBytes, byte[] spki, KeyDetails details, AsymmetricAlgorithm? key, IReadOnlyList<string> identities)
     {
         IsCertificate = isCertificate;
         RawBytes = rawBytes;
         Spki = spki;
         Details = details;
+        _key = key;
+        Identities = identities;
     }
 
     public bool IsCertificate { get; }
@@ -39,7 +49,7 @@ internal sealed class EntryVerifier
     /// The certificate's rfc822Name and URI SANs, lowercased, for the search index (as Rekor v1 entries are keyed);
     /// none for a bare key, or when the SAN extension cannot be read (identity is not what admits a v2 entry).
     /// </summary>
-    public IReadOnlyList<string> Identities => IsCertificate ? CertificateIdentities(RawBytes) : [];
+    public IReadOnlyList<string> Identities { get; }
 
     /// <exception cref="EntryRejectedException">Malformed, unsupported, or keyDetails does not describe the key.</exception>
     public static EntryVerifier Parse(JsonElement element, string path)
@@ -66,24 +76,34 @@ internal sealed class EntryVerifier
 
         var raw = ProtoJson.Bytes(holder, "rawBytes", "raw_bytes", $"{field}.rawBytes", MaxDerBytes);
         RequireSingleDerValue(raw, $"{field}.rawBytes");
-        var spki = hasKey ? raw : CertificateSpki(raw, $"{field}.rawBytes");
-        CheckKeyMatches(spki, details, path);
-        return new EntryVerifier(!hasKey, raw, spki, details);
+        if (hasKey)
+        {
+            return new EntryVerifier(false, raw, raw, details, CheckKey(raw, certificate: null, details, path), []);
+        }
+
+        using var leaf = LoadCertificate(raw, $"{field}.rawBytes");
+        var spki = leaf.PublicKey.ExportSubjectPublicKeyInfo();
+        var key = CheckKey(spki, leaf, details, path);
+        return new EntryVerifier(true, raw, spki, details, key, CertificateIdentities(leaf));
     }
 
     /// <summary>
     /// hashedrekord: the signature is over the digest itself (ECDSA, RSA PKCS#1 v1.5, Ed25519ph). keyDetails fixes
     /// the hash, and RSA-PSS is not accepted: keyDetails names PKCS#1 v1.5.
     /// </summary>
-    public bool VerifyDigest(ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature) =>
-        SignatureVerification.VerifyDigest(Details.AlgorithmOid, Spki, Details.Hash, digest, signature, acceptRsaPss: false);
+    public bool VerifyDigest(ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature) => _key is null
+        ? SignatureVerification.VerifyDigest(Details.AlgorithmOid, Spki, Details.Hash, digest, signature, acceptRsaPss: false)
+        : SignatureVerification.VerifyDigest(_key, Details.Hash, digest, signature, acceptRsaPss: false);
 
     /// <summary>
     /// DSSE: the signature is over the PAE. ECDSA and RSA hash it with the keyDetails hash; an Ed25519 key verifies
     /// pure Ed25519, as sigstore's verifier loader does for a DSSE envelope (rekor-tiles before it dropped DSSE).
     /// </summary>
-    public bool VerifyMessage(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
-        SignatureVerification.VerifyData(Details.AlgorithmOid, Spki, Details.Hash, message, signature, acceptRsaPss: false);
+    public bool VerifyMessage(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) => _key is null
+        ? SignatureVerification.VerifyData(Details.AlgorithmOid, Spki, Details.Hash, message, signature, acceptRsaPss: false)
+        : SignatureVerification.VerifyData(_key, Details.Hash, message, signature, acceptRsaPss: false);
+
+    public void Dispose() => _key?.Dispose();
 
     /// <summary>The verifier as the stored body holds it (protobuf-JSON names; JCS orders the keys).</summary>
     public JsonObject ToJson() => new()
@@ -149,11 +169,10 @@ internal sealed class EntryVerifier
         }
     }
 
-    private static IReadOnlyList<string> CertificateIdentities(byte[] der)
+    private static IReadOnlyList<string> CertificateIdentities(X509Certificate2 certificate)
     {
         try
         {
-            using var certificate = X509CertificateLoader.LoadCertificate(der);
             return ArtifactKey.ReadIdentities(certificate);
         }
         catch (Exception e) when (e is CryptographicException or EntryRejectedException)
@@ -162,12 +181,11 @@ internal sealed class EntryVerifier
         }
     }
 
-    private static byte[] CertificateSpki(byte[] der, string field)
+    private static X509Certificate2 LoadCertificate(byte[] der, string field)
     {
         try
         {
-            using var certificate = X509CertificateLoader.LoadCertificate(der);
-            return certificate.PublicKey.ExportSubjectPublicKeyInfo();
+            return X509CertificateLoader.LoadCertificate(der);
         }
         catch (CryptographicException)
         {
@@ -175,9 +193,16 @@ internal sealed class EntryVerifier
         }
     }
 
-    private static void CheckKeyMatches(byte[] spki, KeyDetails details, string path)
+    /// <summary>
+    /// Checks that <paramref name="spki"/> is the key <paramref name="details"/> names and returns it decoded, once:
+    /// an ECDSA key in Go's x509's one form (<see cref="Asn1Keys.ReadUncompressedNistCurveOid"/>), its curve read from
+    /// the SPKI, taken as OpenSSL decoded it with <paramref name="certificate"/> or imported once when bare; an RSA key
+    /// of exactly the named size; null for Ed25519.
+    /// </summary>
+    private static AsymmetricAlgorithm? CheckKey(byte[] spki, X509Certificate2? certificate, KeyDetails details, string path)
     {
         var mismatch = $"{path}.keyDetails {details.Name} does not match the key";
+        AsymmetricAlgorithm? key = null;
         try
         {
             var oid = Asn1Keys.ReadAlgorithmOid(spki, privateKeyInfo: false);
@@ -189,36 +214,79 @@ internal sealed class EntryVerifier
             switch (oid)
             {
                 case Oids.EcPublicKey:
-                    using (var ecdsa = ECDsa.Create())
+                    // The curve from the SPKI itself: reading it back from the key with ExportParameters cost more
+                    // than a third of an import again (and an explicit curve has no name to read back).
+                    var curve = Asn1Keys.ReadUncompressedNistCurveOid(spki) ?? throw RefuseEcKey(spki, details, path);
+                    if (curve != details.CurveOid)
                     {
-                        ecdsa.ImportSubjectPublicKeyInfo(spki, out var read);
-                        if (read != spki.Length || ecdsa.ExportParameters(false).Curve.Oid.Value != details.CurveOid)
-                        {
-                            throw new EntryRejectedException(mismatch);
-                        }
+                        throw new EntryRejectedException(mismatch);
                     }
 
-                    break;
+                    if (certificate is null)
+                    {
+                        var ecdsa = ECDsa.Create();
+                        key = ecdsa;
+                        ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
+                        return ecdsa;
+                    }
+
+                    // OpenSSL decoded the key with the certificate, refusing a point off the curve or a coordinate at
+                    // or above the field's prime; an import would decode it again and add OpenSSL 3's full public-key
+                    // check, whose one further test (n·Q = O) cannot fail on these cofactor-1 curves. A key the
+                    // decoder refused throws here.
+                    return certificate.GetECDsaPublicKey()
+                        ?? throw new CryptographicException("the certificate's key is not an EC key");
                 case Oids.Rsa:
-                    using (var rsa = RSA.Create())
+                    var rsa = RSA.Create();
+                    key = rsa;
+                    rsa.ImportSubjectPublicKeyInfo(spki, out var read);
+                    if (read != spki.Length || rsa.KeySize != details.RsaBits)
                     {
-                        rsa.ImportSubjectPublicKeyInfo(spki, out var read);
-                        if (read != spki.Length || rsa.KeySize != details.RsaBits)
-                        {
-                            throw new EntryRejectedException(mismatch);
-                        }
+                        throw new EntryRejectedException(mismatch);
                     }
 
-                    break;
+                    return rsa;
                 case Oids.Ed25519:
                     Asn1Keys.ReadEd25519PublicKey(spki);
-                    break;
+                    return null;
+                default:
+                    // keyDetails allows no other algorithm, and the SPKI's is keyDetails'.
+                    throw new EntryRejectedException(mismatch);
             }
         }
         // PlatformNotSupportedException: an EC key on a named curve the platform does not know (found by fuzzing).
         catch (Exception e) when (e is AsnContentException or CryptographicException or PlatformNotSupportedException)
         {
+            key?.Dispose();
             throw new EntryRejectedException($"{path} holds an invalid public key");
         }
+        catch
+        {
+            key?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The refusal of an EC key not in Go's x509's one form, worded as before that form was required: a key the BCL
+    /// imports whose SPKI names another curve than keyDetails does not match it; anything else (a malformed point, an
+    /// unknown or explicit curve, coordinates padded or cut short) is an invalid key. Runs only for keys refused anyway.
+    /// </summary>
+    private static EntryRejectedException RefuseEcKey(byte[] spki, KeyDetails details, string path)
+    {
+        try
+        {
+            using var ecdsa = ECDsa.Create();
+            ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
+            if (Asn1Keys.ReadNamedCurveOid(spki) is { } named && named != details.CurveOid)
+            {
+                return new EntryRejectedException($"{path}.keyDetails {details.Name} does not match the key");
+            }
+        }
+        catch (Exception e) when (e is AsnContentException or CryptographicException or PlatformNotSupportedException)
+        {
+        }
+
+        return new EntryRejectedException($"{path} holds an invalid public key");
     }
 }

@@ -43,7 +43,7 @@ public static class RekorV2EntryParser
     {
         const string path = "hashedRekordRequestV002";
         var signatureObject = ProtoJson.Object(request, "signature", "signature", $"{path}.signature");
-        var verifier = EntryVerifier.Parse(
+        using var verifier = EntryVerifier.Parse(
             ProtoJson.Object(signatureObject, "verifier", "verifier", $"{path}.signature.verifier"), $"{path}.signature.verifier");
         var signature = ProtoJson.Bytes(signatureObject, "content", "content", $"{path}.signature.content", MaxSignatureBytes);
         var digest = ProtoJson.Bytes(request, "digest", "digest", $"{path}.digest", 64);
@@ -99,18 +99,52 @@ public static class RekorV2EntryParser
             throw new EntryRejectedException($"at most {maxItems} signatures and {maxItems} verifiers per DSSE request");
         }
 
-        var verifiers = new List<EntryVerifier>();
-        foreach (var element in verifierElements.EnumerateArray())
+        var verifiers = ReadVerifiers(verifierElements, path);
+        try
         {
-            var verifier = EntryVerifier.Parse(element, $"{path}.verifiers[]");
-            if (verifiers.Any(v => v.RawBytes.AsSpan().SequenceEqual(verifier.RawBytes)))
+            return DsseEntry(payload, payloadType, ReadSignatures(signatureElements, path), verifiers, limits);
+        }
+        finally
+        {
+            DisposeAll(verifiers);
+        }
+    }
+
+    /// <summary>The verifiers, each holding the key it decoded; the caller disposes them.</summary>
+    private static List<EntryVerifier> ReadVerifiers(JsonElement verifierElements, string path)
+    {
+        var verifiers = new List<EntryVerifier>();
+        try
+        {
+            foreach (var element in verifierElements.EnumerateArray())
             {
-                throw new EntryRejectedException($"{path}.verifiers holds the same key twice");
+                var verifier = EntryVerifier.Parse(element, $"{path}.verifiers[]");
+                verifiers.Add(verifier);
+                if (verifiers.SkipLast(1).Any(v => v.RawBytes.AsSpan().SequenceEqual(verifier.RawBytes)))
+                {
+                    throw new EntryRejectedException($"{path}.verifiers holds the same key twice");
+                }
             }
 
-            verifiers.Add(verifier);
+            return verifiers;
         }
+        catch
+        {
+            DisposeAll(verifiers);
+            throw;
+        }
+    }
 
+    private static void DisposeAll(List<EntryVerifier> verifiers)
+    {
+        foreach (var verifier in verifiers)
+        {
+            verifier.Dispose();
+        }
+    }
+
+    private static List<byte[]> ReadSignatures(JsonElement signatureElements, string path)
+    {
         var signatures = new List<byte[]>();
         foreach (var element in signatureElements.EnumerateArray())
         {
@@ -128,6 +162,11 @@ public static class RekorV2EntryParser
             signatures.Add(signature);
         }
 
+        return signatures;
+    }
+
+    private static ProposedEntry DsseEntry(byte[] payload, string payloadType, List<byte[]> signatures, List<EntryVerifier> verifiers, EntryLimits limits)
+    {
         // Every signature must verify with some verifier; the pair is what the log records.
         var pae = new DsseEnvelope(payloadType, payload, []).Pae();
         var pairs = new List<(byte[] Signature, EntryVerifier Verifier)>();
