@@ -6,12 +6,18 @@
 -- head row locked FOR UPDATE first, then each leaf lookup its own statement, so it sees every earlier commit; NULL and
 -- nothing written when a leaf is logged). 0013's signatures stay: a process of the previous version calls them until
 -- it stops. CREATE OR REPLACE keeps each function's owner and grants (the service role's EXECUTE, PUBLIC's revoked).
+--
+-- The one-line functions are PL/pgSQL, which keeps its plans for the session: an SQL function with a SET clause is
+-- parsed and planned again by every statement calling it (0011). tile_root runs once per full tile in log_append,
+-- tile_summary once per full level-0 tile in the trigger tiles_summary.
 
 CREATE OR REPLACE FUNCTION log_lock_head_logged(p_log integer, p_leaves bytea[])
 RETURNS TABLE (tree_size bigint, root_hash bytea, logged_leaves bytea[], logged_indices bigint[])
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-    SELECT h.tree_size, h.root_hash, h.logged_leaves, h.logged_indices
-    FROM public.log_lock_head_logged(p_log, p_leaves, '{}'::text[]) AS h;
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    RETURN QUERY SELECT h.tree_size, h.root_hash, h.logged_leaves, h.logged_indices
+        FROM public.log_lock_head_logged(p_log, p_leaves, '{}'::text[]) AS h;
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION log_append_predicted(
@@ -23,10 +29,12 @@ CREATE OR REPLACE FUNCTION log_append_predicted(
     p_search_key text[], p_search_idx bigint[],
     p_root bytea, p_checkpoint text, p_signed_at timestamptz)
 RETURNS bigint
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-    SELECT public.log_append_predicted(p_expected_size, p_expected_root, p_leaves, '{}'::text[], p_log,
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    RETURN public.log_append_predicted(p_expected_size, p_expected_root, p_leaves, '{}'::text[], p_log,
         p_idx, p_body, p_kind, p_api_version, p_signature, p_extra, p_integrated_time,
         p_tile_level, p_tile_idx, p_tile_hashes, p_search_key, p_search_idx, p_root, p_checkpoint, p_signed_at);
+END;
 $$;
 
 -- A full tile's nodes at the height where `width` remain (RFC 6962 interior nodes, 0x01 || left || right), one level
@@ -53,12 +61,16 @@ END;
 $$;
 
 CREATE OR REPLACE FUNCTION tile_root(hashes bytea) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog AS $$
-    SELECT public.tile_fold(hashes, 1);
+LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog AS $$
+BEGIN
+    RETURN public.tile_fold(hashes, 1);
+END;
 $$;
 
 -- The trigger tiles_summary and tile_summaries_fill call it by name: unchanged.
 CREATE OR REPLACE FUNCTION tile_summary(hashes bytea) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog AS $$
-    SELECT public.tile_fold(hashes, 16);
+LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog AS $$
+BEGIN
+    RETURN public.tile_fold(hashes, 16);
+END;
 $$;
