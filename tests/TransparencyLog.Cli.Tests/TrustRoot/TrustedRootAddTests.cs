@@ -128,7 +128,8 @@ public sealed class TrustedRootAddTests : IDisposable
         }
 
         var token = _cli.WriteFile("admin-token", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)) + "\n");
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("trustadd");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("trustadd");
+        var (_, app) = testDatabase;
         var port = ServiceProcess.FreePort();
         var start = ServiceProcess.Dotnet(RepositoryPaths.ProjectOutput("TransparencyLog.LogService"));
         start.Environment["Urls"] = $"http://127.0.0.1:{port}";

@@ -13,9 +13,21 @@ public sealed class AppendPathFixture : IAsyncLifetime
 
     internal string App { get; private set; } = "";
 
-    public async Task InitializeAsync() => (Admin, App) = await PostgresServer.CreateDatabaseAsync("append");
+    private TestDatabase? _database;
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    public async Task InitializeAsync()
+    {
+        _database = await PostgresServer.CreateDatabaseAsync("append");
+        (Admin, App) = _database;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
 }
 
 /// <summary>
