@@ -294,7 +294,6 @@ internal static partial class PostgresServer
             return configured;
         }
 
-
         var directory = Path.Combine(Path.GetTempPath(), "tlog-test-pg-" + Environment.ProcessId);
         var port = TestPorts.Next();
         Run(Path.Combine(RepositoryPaths.Root, "scripts", "pg.sh"), $"start {directory} {port}");
