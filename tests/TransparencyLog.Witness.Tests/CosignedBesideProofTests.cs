@@ -19,11 +19,13 @@ public sealed class CosignedBesideProofTests : IAsyncLifetime
 {
     private WitnessTrio _trio = null!;
     private readonly string _directory = Directory.CreateTempSubdirectory("tlog-cosigned-beside-").FullName;
+    private TestDatabase? _database;
     private string _app = "";
 
     public async Task InitializeAsync()
     {
-        (_, _app) = await PostgresServer.CreateDatabaseAsync("beside");
+        _database = await PostgresServer.CreateDatabaseAsync("beside");
+        _app = _database.App;
         // w1 never runs (its key only signs the aged cosignatures below): no database for it.
         _trio = await WitnessTrio.CreateAsync("beside", _directory, withoutDatabase: 1);
     }
@@ -31,6 +33,11 @@ public sealed class CosignedBesideProofTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _trio.DisposeAsync();
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
 
         Directory.Delete(_directory, recursive: true);
     }

@@ -21,17 +21,24 @@ public abstract class LogWitnessingTests : IAsyncLifetime
 {
     private protected WitnessTrio _trio = null!;
     private protected readonly string _stateDirectory = Directory.CreateTempSubdirectory("tlog-witnessed-log-").FullName;
+    private TestDatabase? _database;
     private protected string _app = "";
 
     public async Task InitializeAsync()
     {
-        (_, _app) = await PostgresServer.CreateDatabaseAsync("witnessed");
+        _database = await PostgresServer.CreateDatabaseAsync("witnessed");
+        _app = _database.App;
         _trio = await WitnessTrio.CreateAsync("witness", _stateDirectory);
     }
 
     public async Task DisposeAsync()
     {
         await _trio.DisposeAsync();
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
 
         Directory.Delete(_stateDirectory, recursive: true);
     }

@@ -12,10 +12,12 @@ public sealed class OperationsTests : IAsyncLifetime
     private readonly TestLog _log = new("ops.log.test");
     private WebApplicationFactory<Program> _host = null!;
     private HttpClient _client = null!;
+    private TestDatabase? _database;
 
     public async Task InitializeAsync()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("witness_ops");
+        _database = await PostgresServer.CreateDatabaseAsync("witness_ops");
+        var app = _database.App;
         _host = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
             .UseEnvironment("Production")
             .UseSetting("Storage:ConnectionString", app)
@@ -30,6 +32,11 @@ public sealed class OperationsTests : IAsyncLifetime
         _client.Dispose();
         await _host.DisposeAsync();
         _log.Dispose();
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
     }
 
     [Fact]

@@ -20,6 +20,7 @@ public sealed class SplitViewTests : IAsyncLifetime
 
     private readonly string _directory = Directory.CreateTempSubdirectory("tlog-split-view-").FullName;
     private readonly string _witnessDirectory = Directory.CreateTempSubdirectory("tlog-split-witness-").FullName;
+    private readonly List<TestDatabase> _databases = [];
     private string _branchA = "";
     private string _branchB = "";
     private string _witnessDatabase = "";
@@ -28,19 +29,30 @@ public sealed class SplitViewTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        (_, _branchA) = await PostgresServer.CreateDatabaseAsync("brancha");
-        (_, _branchB) = await PostgresServer.CreateDatabaseAsync("branchb");
-        (_, _witnessDatabase) = await PostgresServer.CreateDatabaseAsync("splitwitness");
+        _branchA = await CreateDatabaseAsync("brancha");
+        _branchB = await CreateDatabaseAsync("branchb");
+        _witnessDatabase = await CreateDatabaseAsync("splitwitness");
         using var key = LogSigner.Generate(LogKeyType.Ed25519);
         await File.WriteAllTextAsync(Path.Combine(_witnessDirectory, "witness-key.pem"), key.ExportPkcs8Pem(null));
         _witnessVkey = new Cosigner(WitnessName, key).VerifierKey;
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
+        foreach (var database in _databases)
+        {
+            await database.DisposeAsync();
+        }
+
         Directory.Delete(_directory, recursive: true);
         Directory.Delete(_witnessDirectory, recursive: true);
-        return Task.CompletedTask;
+    }
+
+    private async Task<string> CreateDatabaseAsync(string prefix)
+    {
+        var database = await PostgresServer.CreateDatabaseAsync(prefix);
+        _databases.Add(database);
+        return database.App;
     }
 
     [Fact]

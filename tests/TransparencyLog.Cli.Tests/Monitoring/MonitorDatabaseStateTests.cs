@@ -13,6 +13,7 @@ public sealed class MonitorDatabaseStateTests : IAsyncLifetime
 {
     private readonly CliRunner _cli = new();
     private FakeTileLog _log = null!;
+    private TestDatabase? _database;
     private string _admin = "";
     private string _appWithoutPassword = "";
     private string _passwordFile = "";
@@ -21,7 +22,8 @@ public sealed class MonitorDatabaseStateTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _log = await FakeTileLog.StartAsync();
-        (_admin, var app) = await PostgresServer.CreateDatabaseAsync("monitor");
+        _database = await PostgresServer.CreateDatabaseAsync("monitor");
+        (_admin, var app) = _database;
         var builder = new NpgsqlConnectionStringBuilder(app);
         _password = builder.Password ?? "";
         builder.Password = null;
@@ -33,6 +35,11 @@ public sealed class MonitorDatabaseStateTests : IAsyncLifetime
     {
         await _log.DisposeAsync();
         _cli.Dispose();
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
     }
 
     private Task<(int ExitCode, string Out, string Err)> OnceAsync(string config = AliceConfig, params string[] extra) =>

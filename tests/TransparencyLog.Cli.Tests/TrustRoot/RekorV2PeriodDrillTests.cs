@@ -28,13 +28,15 @@ public sealed class RekorV2PeriodDrillTests : IAsyncLifetime
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
     private readonly MovableClock _clock = new(FakeTufMirror.Now);
     private FakeTufMirror _mirror = null!;
+    private TestDatabase? _database;
     private string _app = "";
 
     private string Base => $"http://127.0.0.1:{_port}";
 
     public async Task InitializeAsync()
     {
-        (_, _app) = await PostgresServer.CreateDatabaseAsync("drill");
+        _database = await PostgresServer.CreateDatabaseAsync("drill");
+        _app = _database.App;
         _mirror = await FakeTufMirror.StartAsync();
     }
 
@@ -42,6 +44,11 @@ public sealed class RekorV2PeriodDrillTests : IAsyncLifetime
     {
         _http.Dispose();
         await _mirror.DisposeAsync();
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
         Directory.Delete(_directory, recursive: true);
     }
 

@@ -128,7 +128,8 @@ public sealed class TrustedRootAddTests : IDisposable
         }
 
         var token = _cli.WriteFile("admin-token", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)) + "\n");
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("trustadd");
+        var database = await PostgresServer.CreateDatabaseAsync("trustadd");
+        var app = database.App;
         var port = ServiceProcess.FreePort();
         var start = ServiceProcess.Dotnet(RepositoryPaths.ProjectOutput("TransparencyLog.LogService"));
         start.Environment["Urls"] = $"http://127.0.0.1:{port}";
@@ -139,13 +140,26 @@ public sealed class TrustedRootAddTests : IDisposable
         start.Environment["Tuf__OnlineKeyPath"] = _cli.PathOf("online.pem");
         start.Environment["Tuf__AdminTokenFile"] = token;
         start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
-        var service = await ServiceProcess.StartReadyAsync("the log service", start, new Uri($"http://127.0.0.1:{port}/readyz"));
-        return new TufServer(service, $"http://127.0.0.1:{port}", token);
+        try
+        {
+            var service = await ServiceProcess.StartReadyAsync("the log service", start, new Uri($"http://127.0.0.1:{port}/readyz"));
+            return new TufServer(service, database, $"http://127.0.0.1:{port}", token);
+        }
+        catch
+        {
+            await database.DisposeAsync();
+            throw;
+        }
     }
 
-    private sealed record TufServer(ServiceProcess Process, string Server, string Token) : IAsyncDisposable
+    /// <summary>The service, and its database, dropped once the service has stopped.</summary>
+    private sealed record TufServer(ServiceProcess Process, TestDatabase Database, string Server, string Token) : IAsyncDisposable
     {
-        public ValueTask DisposeAsync() => Process.DisposeAsync();
+        public async ValueTask DisposeAsync()
+        {
+            await Process.DisposeAsync();
+            await Database.DisposeAsync();
+        }
     }
 
     /// <summary>The targets a TUF client that trusts only root v1 gets from the mirror now.</summary>

@@ -15,6 +15,8 @@ public sealed class CtFixture : IAsyncLifetime
 
     private LogServiceProcess? _service;
 
+    private TestDatabase? _database;
+
     internal HttpClient Client => (_service ?? throw new InvalidOperationException("not started")).Client;
 
     internal TestCa Ca { get; } = new("ct-test");
@@ -33,7 +35,8 @@ public sealed class CtFixture : IAsyncLifetime
     {
         // Like the CA's chain file: issuing CA first, root last. Only the self-issued root may become a trust anchor.
         await File.WriteAllTextAsync(RootsPath, Ca.Intermediate.ExportCertificatePem() + "\n" + Ca.RootPem);
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("ct");
+        _database = await PostgresServer.CreateDatabaseAsync("ct");
+        var app = _database.App;
         _service = await LogServiceProcess.StartAsync(app, StateDirectory, settings: new Dictionary<string, string>
         {
             ["Logs__Ct__Enabled"] = "true",
@@ -51,6 +54,11 @@ public sealed class CtFixture : IAsyncLifetime
         if (_service is not null)
         {
             await _service.DisposeAsync();
+        }
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
         }
 
         Ca.Dispose();

@@ -13,7 +13,8 @@ public sealed class CrashTests
     [Fact]
     public async Task ServiceKilledDuringLoad_RestartsWithEveryAcknowledgedEntryAndAConsistentTree()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("crash");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("crash");
+        var (_, app) = testDatabase;
         var keys = Directory.CreateTempSubdirectory("tlog-keys-").FullName;
         using var entries = new Entries();
         var service = await LogServiceProcess.StartAsync(app, keys);

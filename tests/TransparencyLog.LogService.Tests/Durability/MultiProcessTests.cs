@@ -12,7 +12,8 @@ public sealed class MultiProcessTests
     [Fact]
     public async Task TwoProcesses_AppendingConcurrently_ProduceOneGapFreeConsistentTree()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("multi");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("multi");
+        var (_, app) = testDatabase;
         var keys = Directory.CreateTempSubdirectory("tlog-keys-").FullName;
         using var entries = new Entries();
         await using var a = await LogServiceProcess.StartAsync(app, keys);
@@ -52,7 +53,8 @@ public sealed class MultiProcessTests
     {
         // Two CT log processes on one database, the same precertificates submitted to both at once: the unique-key
         // lookup under the head lock serializes them, so each is one entry and every submission gets its one SCT.
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("multi-ct");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("multi-ct");
+        var (_, app) = testDatabase;
         var state = Directory.CreateTempSubdirectory("tlog-ct-multi-").FullName;
         using var ca = new TestCa("ct-multi");
         var roots = Path.Combine(state, "roots.pem");

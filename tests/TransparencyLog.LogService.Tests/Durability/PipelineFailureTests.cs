@@ -15,7 +15,8 @@ public sealed class PipelineFailureTests
     [Fact]
     public async Task BatchConnectionKilledWhileNextBatchWaits_NextIsWrittenAgainAndEveryAnswerMatchesTheLog()
     {
-        var (admin, app) = await PostgresServer.CreateDatabaseAsync("pipeline");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("pipeline");
+        var (admin, app) = testDatabase;
         var keys = Directory.CreateTempSubdirectory("tlog-keys-").FullName;
         using var entries = new Entries();
         await using var service = await LogServiceProcess.StartAsync(app, keys);

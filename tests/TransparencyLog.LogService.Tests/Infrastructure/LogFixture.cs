@@ -9,6 +9,8 @@ public sealed class LogFixture : IAsyncLifetime
 {
     private LogServiceProcess? _service;
 
+    private TestDatabase? _database;
+
     internal LogServiceProcess Service => _service ?? throw new InvalidOperationException("not started");
 
     internal HttpClient Client => Service.Client;
@@ -25,7 +27,8 @@ public sealed class LogFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        (AdminConnectionString, AppConnectionString) = await PostgresServer.CreateDatabaseAsync("log");
+        _database = await PostgresServer.CreateDatabaseAsync("log");
+        (AdminConnectionString, AppConnectionString) = _database;
         _service = await LogServiceProcess.StartAsync(AppConnectionString, KeyDirectory);
         PublicKey = LogPublicKey.FromPem(await Client.GetStringAsync("/api/v1/log/publicKey"));
     }
@@ -35,6 +38,11 @@ public sealed class LogFixture : IAsyncLifetime
         if (_service is not null)
         {
             await _service.DisposeAsync();
+        }
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
         }
 
         Entries.Dispose();

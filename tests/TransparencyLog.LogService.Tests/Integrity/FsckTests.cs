@@ -17,9 +17,12 @@ public sealed class FsckFixture : IAsyncLifetime
 
     internal Dictionary<string, int> Ids { get; } = [];
 
+    private TestDatabase? _database;
+
     public async Task InitializeAsync()
     {
-        var (admin, app) = await PostgresServer.CreateDatabaseAsync("fsck");
+        _database = await PostgresServer.CreateDatabaseAsync("fsck");
+        var (admin, app) = _database;
         Template = new NpgsqlConnectionStringBuilder(admin).Database!;
         var unpooled = new NpgsqlConnectionStringBuilder(app) { Pooling = false }.ConnectionString;
         foreach (var (label, kind) in new[] { ("V1", LogKind.RekorV1), ("V2", LogKind.RekorV2), ("CT", LogKind.CertificateTransparency) })
@@ -33,24 +36,16 @@ public sealed class FsckFixture : IAsyncLifetime
         NpgsqlConnection.ClearPool(new NpgsqlConnection(admin));
     }
 
-    public Task DisposeAsync() => Task.CompletedTask;
-
-    /// <summary>A copy of the template: (superuser, service role) connection strings.</summary>
-    internal async Task<(string Admin, string App)> CopyAsync()
+    public async Task DisposeAsync()
     {
-        var name = "fsck_copy_" + Guid.NewGuid().ToString("N")[..12];
-        var server = new NpgsqlConnectionStringBuilder(PostgresServer.AdminConnectionString) { Database = "postgres", Pooling = false };
-        await using (var connection = new NpgsqlConnection(server.ConnectionString))
+        if (_database is not null)
         {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\" TEMPLATE \"{Template}\"", connection);
-            await create.ExecuteNonQueryAsync();
+            await _database.DisposeAsync();
         }
-
-        var admin = new NpgsqlConnectionStringBuilder(PostgresServer.AdminConnectionString) { Database = name, Pooling = false }.ConnectionString;
-        var app = new NpgsqlConnectionStringBuilder(PostgresServer.AppConnectionString) { Database = name, Pooling = false }.ConnectionString;
-        return (admin, app);
     }
+
+    /// <summary>A copy of the template, dropped when disposed: (superuser, service role) connection strings.</summary>
+    internal Task<TestDatabase> CopyAsync() => PostgresServer.CreateDatabaseAsync("fsck_copy", Template);
 }
 
 public sealed class FsckTests(FsckFixture fixture) : IClassFixture<FsckFixture>
@@ -58,7 +53,8 @@ public sealed class FsckTests(FsckFixture fixture) : IClassFixture<FsckFixture>
     [Fact]
     public async Task Check_UndamagedLogsOfEveryKind_AreConsistent()
     {
-        var (_, app) = await fixture.CopyAsync();
+        await using var copy = await fixture.CopyAsync();
+        var (_, app) = copy;
         foreach (var scope in new[] { CheckScope.Full, new CheckScope(44, 2) })
         {
             var results = await CheckAsync(app, scope);
@@ -89,7 +85,8 @@ public sealed class FsckTests(FsckFixture fixture) : IClassFixture<FsckFixture>
     [InlineData("CT", "UPDATE logs SET public_key = (SELECT public_key FROM logs WHERE id = {V1}) WHERE id = {CT}", "logs row (head) checkpoint")]
     public async Task Check_OneRowDamaged_NamesItsLogAndRow(string log, string damage, string row)
     {
-        var (admin, app) = await fixture.CopyAsync();
+        await using var copy = await fixture.CopyAsync();
+        var (admin, app) = copy;
         await DamageAsync(admin, damage);
 
         var results = await CheckAsync(app, CheckScope.Full);
@@ -103,7 +100,8 @@ public sealed class FsckTests(FsckFixture fixture) : IClassFixture<FsckFixture>
     [Fact]
     public async Task Check_DamageOlderThanTheBoundedWindow_OnlyFullCheckFindsIt()
     {
-        var (admin, app) = await fixture.CopyAsync();
+        await using var copy = await fixture.CopyAsync();
+        var (admin, app) = copy;
         await DamageAsync(admin, "UPDATE entries SET body = body || '\\x00'::bytea WHERE log_id = {V2} AND idx = 5");
 
         // The last 44 entries start at index 256: entry 5 lies outside the window.
@@ -114,7 +112,8 @@ public sealed class FsckTests(FsckFixture fixture) : IClassFixture<FsckFixture>
     [Fact]
     public async Task FsckCommand_ConsistentThenDamaged_ExitsZeroThenOneNamingTheRow()
     {
-        var (admin, app) = await fixture.CopyAsync();
+        await using var copy = await fixture.CopyAsync();
+        var (admin, app) = copy;
         var clean = await RunFsckAsync("--connection", app, "--full");
         Assert.True(clean.ExitCode == 0, clean.Output);
         Assert.Contains("fsck: 3 log(s) consistent", clean.Output, StringComparison.Ordinal);

@@ -12,7 +12,8 @@ public sealed class ServiceIntegrityTests
     [Fact]
     public async Task Startup_HeadRootDoesNotVerify_RefusesAppendsWith503AndSignsNothing()
     {
-        var (admin, app) = await PostgresServer.CreateDatabaseAsync("startup");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("startup");
+        var (admin, app) = testDatabase;
         var keys = Directory.CreateTempSubdirectory("tlog-keys-").FullName;
         using var entries = new Entries();
         await using (var first = await LogServiceProcess.StartAsync(app, keys))
@@ -52,7 +53,8 @@ public sealed class ServiceIntegrityTests
     [Fact]
     public async Task Schedule_EntryDamagedWhileRunning_SuspendsAppends()
     {
-        var (admin, app) = await PostgresServer.CreateDatabaseAsync("schedule");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("schedule");
+        var (admin, app) = testDatabase;
         var keys = Directory.CreateTempSubdirectory("tlog-keys-").FullName;
         using var entries = new Entries();
         await using var service = await LogServiceProcess.StartAsync(app, keys, settings: new Dictionary<string, string>

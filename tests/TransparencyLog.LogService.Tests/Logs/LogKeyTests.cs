@@ -14,7 +14,8 @@ public sealed class LogKeyTests
     [InlineData("ed25519")]
     public async Task Service_EncryptedPemKeyFromOpenssl_SignsWithThatKey(string type)
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("keys");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("keys");
+        var (_, app) = testDatabase;
         var directory = Directory.CreateTempSubdirectory("tlog-pem-").FullName;
         var key = Path.Combine(directory, "log.pem");
         var password = Path.Combine(directory, "password");
@@ -45,7 +46,8 @@ public sealed class LogKeyTests
     [Fact]
     public async Task Service_LogKeyInHsm_CheckpointAndSetVerifyWithTheTokensKey()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("hsmkey");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("hsmkey");
+        var (_, app) = testDatabase;
         var directory = Directory.CreateTempSubdirectory("tlog-hsm-").FullName;
         using var hsmKey = Pkcs11Signer.Open(SoftHsm.Uri("log-key"));
         var expected = LogPublicKey.FromSpki(hsmKey.PublicKeySpki.ToArray());
@@ -70,7 +72,8 @@ public sealed class LogKeyTests
     [Fact]
     public async Task Service_LogKeyInHsmWithWrongPin_RefusesToStartWithoutEchoingThePin()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("hsmpin");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("hsmpin");
+        var (_, app) = testDatabase;
         var directory = Directory.CreateTempSubdirectory("tlog-hsm-").FullName;
         var uri = $"pkcs11:token={SoftHsm.Token};object=log-key?module-path={SoftHsm.Module}&x-pin-env=TEST_HSM_PIN";
 
@@ -89,7 +92,8 @@ public sealed class LogKeyTests
     [Fact]
     public async Task Service_ExistingLogWithAnotherKey_RefusesToStart()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("rekey");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("rekey");
+        var (_, app) = testDatabase;
         var first = Directory.CreateTempSubdirectory("tlog-keys-").FullName;
         var second = Directory.CreateTempSubdirectory("tlog-keys-").FullName;
         await using (await LogServiceProcess.StartAsync(app, first))
@@ -105,7 +109,8 @@ public sealed class LogKeyTests
     [Fact]
     public async Task Service_WrongKeyPassword_RefusesToStartWithoutEchoingThePassword()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("badpass");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("badpass");
+        var (_, app) = testDatabase;
         var directory = Directory.CreateTempSubdirectory("tlog-pem-").FullName;
         var key = Path.Combine(directory, "log.pem");
         var password = Path.Combine(directory, "password");
@@ -126,7 +131,8 @@ public sealed class LogKeyTests
     [Fact]
     public async Task Checkpoint_QuietLog_IsResignedPeriodicallyForTheSameHead()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("refresh");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("refresh");
+        var (_, app) = testDatabase;
         var directory = Directory.CreateTempSubdirectory("tlog-keys-").FullName;
         await using var service = await LogServiceProcess.StartAsync(app, directory, settings: new Dictionary<string, string>
         {

@@ -20,7 +20,8 @@ public sealed class ShardRotationKeyTests
     [Fact]
     public async Task ShardRotate_OperatorPemKey_StagedReplicaSignsWithItUnstagedRefusesAppendsRestartKeepsIt()
     {
-        var (admin, app) = await PostgresServer.CreateDatabaseAsync("shardpem");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("shardpem");
+        var (admin, app) = testDatabase;
         var keys = Directory.CreateTempSubdirectory("tlog-shardpem-").FullName;
         var operatorDirectory = Directory.CreateTempSubdirectory("tlog-operator-").FullName;
         var pem = Path.Combine(operatorDirectory, "next-shard.pem");
@@ -108,7 +109,8 @@ public sealed class ShardRotationKeyTests
     [Fact]
     public async Task ShardRotate_KeyInHsm_NewShardSignsWithTheTokensKeyWithoutEchoingThePin()
     {
-        var (admin, app) = await PostgresServer.CreateDatabaseAsync("shardhsm");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("shardhsm");
+        var (admin, app) = testDatabase;
         var keys = Directory.CreateTempSubdirectory("tlog-shardhsm-").FullName;
         var uri = SoftHsm.Uri("ca-key");
         using var hsmKey = Pkcs11Signer.Open(uri);

@@ -16,6 +16,8 @@ public abstract class ShardedLogTest(string databaseLabel, IReadOnlyDictionary<s
 {
     private LogServiceProcess? _service;
 
+    private TestDatabase? _database;
+
     internal string KeyDirectory { get; } = Directory.CreateTempSubdirectory("tlog-shards-").FullName;
 
     internal Entries Entries { get; } = new();
@@ -28,7 +30,8 @@ public abstract class ShardedLogTest(string databaseLabel, IReadOnlyDictionary<s
     public async Task InitializeAsync()
     {
         string app;
-        (Admin, app) = await PostgresServer.CreateDatabaseAsync(databaseLabel);
+        _database = await PostgresServer.CreateDatabaseAsync(databaseLabel);
+        (Admin, app) = _database;
         _service = await LogServiceProcess.StartAsync(app, KeyDirectory, settings: settings?.ToDictionary(
             static s => s.Key, s => s.Value.Replace("{keys}", KeyDirectory, StringComparison.Ordinal), StringComparer.Ordinal));
     }
@@ -38,6 +41,11 @@ public abstract class ShardedLogTest(string databaseLabel, IReadOnlyDictionary<s
         if (_service is not null)
         {
             await _service.DisposeAsync();
+        }
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
         }
 
         Entries.Dispose();

@@ -11,7 +11,8 @@ public sealed class HealthTests
     [Fact]
     public async Task Readyz_DatabaseReachable_Returns200WithEachCheck()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("ready");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("ready");
+        var (_, app) = testDatabase;
         var keys = Directory.CreateTempSubdirectory("tlog-ready-").FullName;
         await using var service = await LogServiceProcess.StartAsync(app, keys);
 
@@ -28,7 +29,8 @@ public sealed class HealthTests
     [Fact]
     public async Task Readyz_DatabaseDown_Returns503UntilItIsBack()
     {
-        var (admin, app) = await PostgresServer.CreateDatabaseAsync("down");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("down");
+        var (admin, app) = testDatabase;
         var database = new NpgsqlConnectionStringBuilder(admin).Database!;
         var keys = Directory.CreateTempSubdirectory("tlog-down-").FullName;
         await using var service = await LogServiceProcess.StartAsync(app, keys);

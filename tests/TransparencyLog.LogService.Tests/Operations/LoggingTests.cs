@@ -10,7 +10,8 @@ public sealed class LoggingTests
     [Fact]
     public async Task Logs_JsonFormatFromEnvironment_EveryLineJsonWithRequestLinesAndNoSecrets()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("json");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("json");
+        var (_, app) = testDatabase;
         var keys = Directory.CreateTempSubdirectory("tlog-json-").FullName;
         await using var service = await LogServiceProcess.StartAsync(app, keys, settings: new Dictionary<string, string>
         {
@@ -42,7 +43,8 @@ public sealed class LoggingTests
     [Fact]
     public async Task Logs_PlainFormatFromSetting_OneReadableLinePerEvent()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("plain");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("plain");
+        var (_, app) = testDatabase;
         var keys = Directory.CreateTempSubdirectory("tlog-plain-").FullName;
         await using var service = await LogServiceProcess.StartAsync(app, keys, settings: new Dictionary<string, string>
         {
@@ -59,7 +61,8 @@ public sealed class LoggingTests
     [Fact]
     public async Task Service_UnknownLogFormat_RefusesToStartNamingTheSetting()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("badfmt");
+        await using var testDatabase = await PostgresServer.CreateDatabaseAsync("badfmt");
+        var (_, app) = testDatabase;
         var keys = Directory.CreateTempSubdirectory("tlog-badfmt-").FullName;
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => LogServiceProcess.StartAsync(app, keys, settings: new Dictionary<string, string>

@@ -18,12 +18,14 @@ public sealed class OpenApiTests : IAsyncLifetime
     private readonly string _state = Directory.CreateTempSubdirectory("tlog-openapi-").FullName;
     private readonly TestCa _ca = new("openapi");
     private LogServiceHost? _host;
+    private TestDatabase? _database;
 
     public async Task InitializeAsync()
     {
         var roots = Path.Combine(_state, "roots.pem");
         await File.WriteAllTextAsync(roots, _ca.Intermediate.ExportCertificatePem() + "\n" + _ca.RootPem);
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("openapi");
+        _database = await PostgresServer.CreateDatabaseAsync("openapi");
+        var app = _database.App;
         _host = new LogServiceHost(new Dictionary<string, string?>
         {
             ["Storage:ConnectionString"] = app,
@@ -48,6 +50,11 @@ public sealed class OpenApiTests : IAsyncLifetime
         if (_host is not null)
         {
             await _host.DisposeAsync();
+        }
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
         }
 
         _ca.Dispose();

@@ -16,6 +16,8 @@ public sealed class RekorV2Fixture : IAsyncLifetime
 
     private LogServiceProcess? _service;
 
+    private TestDatabase? _database;
+
     internal HttpClient Client => (_service ?? throw new InvalidOperationException("not started")).Client;
 
     /// <summary>The Rekor v2 log key, as a trusted root would carry it.</summary>
@@ -25,7 +27,8 @@ public sealed class RekorV2Fixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("rekorv2");
+        _database = await PostgresServer.CreateDatabaseAsync("rekorv2");
+        var app = _database.App;
         _service = await LogServiceProcess.StartAsync(app, KeyDirectory, settings: new Dictionary<string, string>
         {
             ["Logs__RekorV2__Enabled"] = "true",
@@ -40,6 +43,11 @@ public sealed class RekorV2Fixture : IAsyncLifetime
         if (_service is not null)
         {
             await _service.DisposeAsync();
+        }
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
         }
 
         Directory.Delete(KeyDirectory, recursive: true);

@@ -22,14 +22,23 @@ public sealed class RekorV2PeriodTests : IAsyncLifetime
 {
     private readonly string _keyDirectory = Directory.CreateTempSubdirectory("tlog-periods-").FullName;
     private readonly int _port = ServiceProcess.FreePort();
+    private TestDatabase? _database;
     private string _app = "";
 
-    public async Task InitializeAsync() => (_, _app) = await PostgresServer.CreateDatabaseAsync("periods");
-
-    public Task DisposeAsync()
+    public async Task InitializeAsync()
     {
+        _database = await PostgresServer.CreateDatabaseAsync("periods");
+        _app = _database.App;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+
         Directory.Delete(_keyDirectory, recursive: true);
-        return Task.CompletedTask;
     }
 
     [Fact]

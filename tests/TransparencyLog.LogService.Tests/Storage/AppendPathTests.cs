@@ -13,9 +13,21 @@ public sealed class AppendPathFixture : IAsyncLifetime
 
     internal string App { get; private set; } = "";
 
-    public async Task InitializeAsync() => (Admin, App) = await PostgresServer.CreateDatabaseAsync("append");
+    private TestDatabase? _database;
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    public async Task InitializeAsync()
+    {
+        _database = await PostgresServer.CreateDatabaseAsync("append");
+        (Admin, App) = _database;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
 }
 
 /// <summary>
@@ -194,6 +206,57 @@ public sealed class AppendPathTests(AppendPathFixture database) : IClassFixture<
 
         var missing = await ScalarAsync<long>("SELECT count(*) FROM log_lock_head_logged((SELECT coalesce(max(id), 0) + 1000 FROM logs), '{}')");
         Assert.Equal(0, missing);
+    }
+
+    /// <summary>
+    /// Migration 0016: 0013's overload is 0014's with no unique keys, and a process of the previous version still calls
+    /// it: for the same log and leaves both answer the same head and the same logged leaves and indices (and for a log
+    /// that does not exist, no row).
+    /// </summary>
+    [Fact]
+    public async Task LockHeadLogged_BothOverloads_AnswerTheSameHeadAndLoggedLeaves()
+    {
+        using var log = await DirectLog.CreateAsync(database.App, "overloads-" + Guid.NewGuid().ToString("N")[..8], LogKind.RekorV1);
+        await log.AppendAsync(300, 120, 180);
+        var fresh = log.Next(2).Leaves;
+        var probed = new[] { fresh[0], log.Leaves[255], log.Leaves[3], fresh[1], log.Leaves[256] }.Select(static l => l.ToArray()).ToArray();
+
+        var withoutKeys = await LockHeadLoggedAsync("SELECT tree_size, root_hash, logged_leaves, logged_indices FROM log_lock_head_logged($1, $2)", log.Id, probed);
+        var withKeys = await LockHeadLoggedAsync("SELECT tree_size, root_hash, logged_leaves, logged_indices FROM log_lock_head_logged($1, $2, '{}')", log.Id, probed);
+
+        Assert.NotNull(withoutKeys);
+        Assert.Equal(300, withoutKeys.Value.Size);
+        Assert.Equal(log.HeadRoot, withoutKeys.Value.Root);
+        Assert.Equal([log.Leaves[255], log.Leaves[3], log.Leaves[256]], withoutKeys.Value.Leaves);
+        Assert.Equal([255L, 3L, 256L], withoutKeys.Value.Indices);
+        Assert.NotNull(withKeys);
+        Assert.Equal(withoutKeys.Value.Size, withKeys.Value.Size);
+        Assert.Equal(withoutKeys.Value.Root, withKeys.Value.Root);
+        Assert.Equal(withoutKeys.Value.Leaves, withKeys.Value.Leaves);
+        Assert.Equal(withoutKeys.Value.Indices, withKeys.Value.Indices);
+
+        var missing = await ScalarAsync<int>("SELECT coalesce(max(id), 0) + 1000 FROM logs");
+        Assert.Null(await LockHeadLoggedAsync("SELECT tree_size, root_hash, logged_leaves, logged_indices FROM log_lock_head_logged($1, $2)", missing, probed));
+        Assert.Null(await LockHeadLoggedAsync("SELECT tree_size, root_hash, logged_leaves, logged_indices FROM log_lock_head_logged($1, $2, '{}')", missing, probed));
+    }
+
+    private async Task<(long Size, Hash Root, Hash[] Leaves, long[] Indices)?> LockHeadLoggedAsync(string sql, int logId, byte[][] leaves)
+    {
+        await using var connection = new NpgsqlConnection(database.App);
+        await connection.OpenAsync();
+        await using var read = new NpgsqlCommand(sql, connection);
+        read.Parameters.AddWithValue(logId);
+        read.Parameters.AddWithValue(leaves);
+        await using var reader = await read.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+        {
+            return null;
+        }
+
+        var answer = (reader.GetInt64(0), Hash.FromBytes((byte[])reader[1]),
+            reader.GetFieldValue<byte[][]>(2).Select(static l => Hash.FromBytes(l)).ToArray(), reader.GetFieldValue<long[]>(3));
+        Assert.False(await reader.ReadAsync());
+        return answer;
     }
 
     /// <summary>

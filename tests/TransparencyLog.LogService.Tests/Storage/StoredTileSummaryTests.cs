@@ -106,6 +106,28 @@ public sealed class StoredTileSummaryTests(AppendPathFixture database) : IClassF
         Assert.Contains("tiles row 0/0, summary", result, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Migration 0016: <c>tile_root</c> and <c>tile_summary</c> are one fold (<c>tile_fold</c>) stopping at 1 and 16
+    /// nodes; both still answer what the Merkle code computes for the same 256 leaf hashes.
+    /// </summary>
+    [Fact]
+    public async Task TileFunctions_RandomFullTile_EqualTheMerkleCodesRootAndSummary()
+    {
+        var leaves = Enumerable.Range(0, 256).Select(static _ => Hash.FromBytes(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))).ToArray();
+        var hashes = leaves.SelectMany(static h => h.ToArray()).ToArray();
+
+        await using var connection = new NpgsqlConnection(database.App);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT tile_root($1), tile_summary($1), tile_fold($1, 16)", connection);
+        command.Parameters.AddWithValue(hashes);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+
+        Assert.Equal(Rfc6962.RootFromLeafHashes(leaves), Hash.FromBytes((byte[])reader[0]));
+        Assert.Equal(TileSummaries.Summarize(leaves), TileStore.Decode((byte[])reader[1]));
+        Assert.Equal((byte[])reader[1], (byte[])reader[2]);
+    }
+
     private async Task<string> AssertFsckAsync(int logId, bool consistent)
     {
         await using var dataSource = NpgsqlDataSource.Create(database.App);

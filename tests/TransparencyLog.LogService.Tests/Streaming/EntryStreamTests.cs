@@ -11,6 +11,8 @@ public sealed class EntryStreamFixture : IAsyncLifetime
 {
     private LogServiceProcess? _service;
 
+    private TestDatabase? _database;
+
     internal HttpClient Client => (_service ?? throw new InvalidOperationException("not started")).Client;
 
     internal Entries Entries { get; } = new();
@@ -19,7 +21,8 @@ public sealed class EntryStreamFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var (_, app) = await PostgresServer.CreateDatabaseAsync("stream");
+        _database = await PostgresServer.CreateDatabaseAsync("stream");
+        var app = _database.App;
         _service = await LogServiceProcess.StartAsync(app, KeyDirectory, settings: new Dictionary<string, string>
         {
             ["EntryStream__MaxSubscribers"] = "2",
@@ -32,6 +35,11 @@ public sealed class EntryStreamFixture : IAsyncLifetime
         if (_service is not null)
         {
             await _service.DisposeAsync();
+        }
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
         }
 
         Entries.Dispose();

@@ -8,9 +8,13 @@ internal sealed class TufService : IAsyncDisposable
 {
     private readonly bool _ownsDirectory;
 
-    private TufService(LogServiceProcess process, string directory, LogSigner online, string token, string app, bool ownsDirectory)
+    /// <summary>The database, for the first replica only (a replica started with <c>replicaOf</c> shares it).</summary>
+    private readonly TestDatabase? _database;
+
+    private TufService(LogServiceProcess process, string directory, LogSigner online, string token, string app, bool ownsDirectory, TestDatabase? database)
     {
         _ownsDirectory = ownsDirectory;
+        _database = database;
         Process = process;
         Directory = directory;
         Online = online;
@@ -39,7 +43,13 @@ internal sealed class TufService : IAsyncDisposable
         var appConnectionString = replicaOf?.AppConnectionString;
         await File.WriteAllTextAsync(Path.Combine(directory, "online.pem"), online.ExportPkcs8Pem(null));
         await File.WriteAllTextAsync(Path.Combine(directory, "token"), token + "\n");
-        var app = appConnectionString ?? (await PostgresServer.CreateDatabaseAsync("tuf")).App;
+        TestDatabase? database = null;
+        var app = appConnectionString;
+        if (app is null)
+        {
+            database = await PostgresServer.CreateDatabaseAsync("tuf");
+            app = database.App;
+        }
         var settings = new Dictionary<string, string>
         {
             ["Tuf__Enabled"] = "true",
@@ -52,12 +62,17 @@ internal sealed class TufService : IAsyncDisposable
         }
 
         var process = await LogServiceProcess.StartAsync(app, directory, settings: settings);
-        return new TufService(process, directory, online, token, app, replicaOf is null);
+        return new TufService(process, directory, online, token, app, replicaOf is null, database);
     }
 
     public async ValueTask DisposeAsync()
     {
         await Process.DisposeAsync();
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
         if (_ownsDirectory)
         {
             System.IO.Directory.Delete(Directory, recursive: true);

@@ -11,6 +11,7 @@ public sealed class WitnessFixture : IAsyncLifetime
 {
     private readonly Dictionary<string, TestLog> _logs = new(StringComparer.Ordinal);
     private WitnessProcess? _witness;
+    private TestDatabase? _database;
 
     internal WitnessProcess Witness => _witness ?? throw new InvalidOperationException("not started");
 
@@ -43,7 +44,8 @@ public sealed class WitnessFixture : IAsyncLifetime
         Add("rekor-v1", new TestLog("rekor.log.test - 1234567", LogKeyType.EcdsaP256, "rekor.log.test"));
         Add("limited", new TestLog($"limited.log.test/{Guid.NewGuid():N}"), burst: 2, rate: 0.0001);
 
-        (AdminConnectionString, AppConnectionString) = await PostgresServer.CreateDatabaseAsync("witness");
+        _database = await PostgresServer.CreateDatabaseAsync("witness");
+        (AdminConnectionString, AppConnectionString) = _database;
         _witness = await WitnessProcess.StartAsync(AppConnectionString, KeyDirectory, Configs);
         WitnessKey = CosignatureVerifierKey.Parse((await Witness.Client.GetStringAsync("/verifier-key")).Trim());
     }
@@ -56,6 +58,11 @@ public sealed class WitnessFixture : IAsyncLifetime
         if (_witness is not null)
         {
             await _witness.DisposeAsync();
+        }
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
         }
 
         foreach (var log in _logs.Values)

@@ -16,9 +16,11 @@ internal sealed record WitnessMember(string Name, int Port, string Directory, st
 internal sealed class WitnessTrio : IAsyncDisposable
 {
     private readonly List<WitnessProcess> _running = [];
+    private readonly List<TestDatabase> _databases;
 
-    private WitnessTrio(IReadOnlyList<WitnessMember> members, string policyFile, WitnessPolicy policy)
+    private WitnessTrio(IReadOnlyList<WitnessMember> members, List<TestDatabase> databases, string policyFile, WitnessPolicy policy)
     {
+        _databases = databases;
         Members = members;
         PolicyFile = policyFile;
         Policy = policy;
@@ -39,20 +41,27 @@ internal sealed class WitnessTrio : IAsyncDisposable
     public static async Task<WitnessTrio> CreateAsync(string label, string directory, int? withoutDatabase = null)
     {
         var members = new List<WitnessMember>();
+        var databases = new List<TestDatabase>();
         for (var i = 0; i < 3; i++)
         {
             var keyDirectory = System.IO.Directory.CreateTempSubdirectory("tlog-witness-key-").FullName;
             using var key = LogSigner.Generate(LogKeyType.Ed25519);
             await File.WriteAllTextAsync(Path.Combine(keyDirectory, "witness-key.pem"), key.ExportPkcs8Pem(null));
             var name = $"w{i}.{label}.test";
-            var database = i == withoutDatabase ? "" : (await PostgresServer.CreateDatabaseAsync(label + "w" + i)).Item2;
+            var database = "";
+            if (i != withoutDatabase)
+            {
+                databases.Add(await PostgresServer.CreateDatabaseAsync(label + "w" + i));
+                database = databases[^1].App;
+            }
+
             members.Add(new WitnessMember(name, TestPorts.Next(), keyDirectory, new Cosigner(name, key).VerifierKey, database));
         }
 
         var policy = string.Concat(members.Select((w, i) => $"witness w{i} {w.VerifierKey} http://127.0.0.1:{w.Port}/\n")) + "group main 2 w0 w1 w2\nquorum main\n";
         var policyFile = Path.Combine(directory, "witness-policy.txt");
         await File.WriteAllTextAsync(policyFile, policy);
-        return new WitnessTrio(members, policyFile, WitnessPolicy.Parse(policy));
+        return new WitnessTrio(members, databases, policyFile, WitnessPolicy.Parse(policy));
     }
 
     /// <summary>Starts member <paramref name="index"/> as a witness process of <paramref name="logs"/>.</summary>
@@ -67,6 +76,11 @@ internal sealed class WitnessTrio : IAsyncDisposable
         foreach (var witness in _running)
         {
             await witness.DisposeAsync();
+        }
+
+        foreach (var database in _databases)
+        {
+            await database.DisposeAsync();
         }
 
         foreach (var member in Members)
