@@ -99,8 +99,7 @@ internal sealed class Migrator(string adminConnectionString, string migrationsDi
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (!string.IsNullOrEmpty(password))
         {
-            // Role passwords cannot be bound as parameters; quote them as a literal.
-            await ExecuteAsync(connection, transaction, $"ALTER ROLE {quoted} PASSWORD {QuoteLiteral(password)}", cancellationToken);
+            await ExecuteAsync(connection, transaction, SetPasswordSql(quoted, password), cancellationToken);
         }
 
         // The service reads every table and writes only through the append-path functions of migration 0003, which
@@ -139,6 +138,31 @@ internal sealed class Migrator(string adminConnectionString, string migrationsDi
         }
 
         return "\"" + name + "\"";
+    }
+
+    /// <summary>
+    /// The statement setting a role's password. Role passwords cannot be bound as parameters, and a literal password
+    /// would reach whatever records statements (the server log with <c>log_statement = ddl</c>, pg_stat_statements), so
+    /// the SCRAM-SHA-256 secret is computed here, as psql's <c>\password</c> does, and PostgreSQL stores it as given:
+    /// the password itself never leaves this process. A password outside printable ASCII, which PostgreSQL would
+    /// normalise with SASLprep first, is sent as a literal and hashed by the server instead.
+    /// </summary>
+    internal static string SetPasswordSql(string quotedRole, string password) =>
+        password.All(static c => c is >= ' ' and <= '~')
+            ? $"ALTER ROLE {quotedRole} PASSWORD {QuoteLiteral(ScramSecret(password, RandomNumberGenerator.GetBytes(16)))}"
+            : $"ALTER ROLE {quotedRole} PASSWORD {QuoteLiteral(password)}";
+
+    /// <summary>
+    /// PostgreSQL's stored form of a SCRAM-SHA-256 password (RFC 5802, RFC 7677):
+    /// <c>SCRAM-SHA-256$iterations:salt$StoredKey:ServerKey</c>, 4,096 iterations as PostgreSQL's default.
+    /// </summary>
+    internal static string ScramSecret(string password, byte[] salt)
+    {
+        const int Iterations = 4096;
+        var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, Iterations, HashAlgorithmName.SHA256, 32);
+        var storedKey = SHA256.HashData(HMACSHA256.HashData(salted, "Client Key"u8));
+        var serverKey = HMACSHA256.HashData(salted, "Server Key"u8);
+        return $"SCRAM-SHA-256${Iterations}:{Convert.ToBase64String(salt)}${Convert.ToBase64String(storedKey)}:{Convert.ToBase64String(serverKey)}";
     }
 
     private static string QuoteLiteral(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";

@@ -44,6 +44,48 @@ public sealed class InvariantTests(LogFixture log) : IClassFixture<LogFixture>
     }
 
     [Fact]
+    public async Task Migrate_AppRolePassword_IsSentAsScramSecretAndLogsIn()
+    {
+        var role = $"tlog_pw_{Guid.NewGuid():N}"[..20];
+        var password = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        // What the server receives holds the SCRAM secret, never the password (statement logs, pg_stat_statements).
+        var sql = global::TransparencyLog.LogService.Storage.Migrator.SetPasswordSql($"\"{role}\"", password);
+        Assert.DoesNotContain(password, sql, StringComparison.Ordinal);
+        Assert.Contains("'SCRAM-SHA-256$4096:", sql, StringComparison.Ordinal);
+
+        await using var admin = new NpgsqlConnection(log.AdminConnectionString);
+        await admin.OpenAsync();
+        try
+        {
+            Assert.Equal(0, await new global::TransparencyLog.LogService.Storage.Migrator(log.AdminConnectionString, Path.Combine(RepositoryPaths.Root, "migrations"), TextWriter.Null)
+                .RunAsync(role, password, CancellationToken.None));
+            await using (var stored = new NpgsqlCommand("SELECT rolpassword FROM pg_authid WHERE rolname = $1", admin))
+            {
+                stored.Parameters.AddWithValue(role);
+                Assert.StartsWith("SCRAM-SHA-256$4096:", (string?)await stored.ExecuteScalarAsync(), StringComparison.Ordinal);
+            }
+
+            // The secret computed here is the one PostgreSQL checks a SCRAM login against.
+            var asRole = new NpgsqlConnectionStringBuilder(log.AdminConnectionString) { Username = role, Password = password, Pooling = false };
+            await using (var connection = new NpgsqlConnection(asRole.ConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var read = new NpgsqlCommand("SELECT count(*) FROM logs", connection);
+                Assert.True((long)(await read.ExecuteScalarAsync())! >= 1);
+            }
+
+            asRole.Password = password + "x";
+            await using var wrong = new NpgsqlConnection(asRole.ConnectionString);
+            await Assert.ThrowsAsync<PostgresException>(() => wrong.OpenAsync());
+        }
+        finally
+        {
+            await using var drop = new NpgsqlCommand($"DROP OWNED BY \"{role}\"; DROP ROLE IF EXISTS \"{role}\"", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
+    [Fact]
     public async Task Migrate_RunAgain_AppliesNothingAndRefusesEditedMigrations()
     {
         var directory = Directory.CreateTempSubdirectory("tlog-migrations-").FullName;
