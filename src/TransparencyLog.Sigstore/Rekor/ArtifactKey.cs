@@ -188,26 +188,12 @@ internal sealed class ArtifactKey
                     // ExportParameters cost more than a third of an import again); the decoder checks the point.
                     if (Asn1Keys.ReadUncompressedNistCurveOid(spki) is null)
                     {
-                        throw RefuseEcKey(spki, field);
+                        throw EcPublicKeys.Imports(spki, out var named) && named is not (Oids.P256 or Oids.P384 or Oids.P521)
+                            ? new EntryRejectedException($"{field} uses an unsupported elliptic curve (expected P-256, P-384 or P-521)")
+                            : new EntryRejectedException($"{field} holds an invalid public key");
                     }
 
-                    if (certificate is null)
-                    {
-                        var ecdsa = ECDsa.Create();
-                        imported = ecdsa;
-                        ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
-                    }
-                    else
-                    {
-                        // OpenSSL decoded the key when it parsed the certificate, refusing a point off the curve or
-                        // with a coordinate at or above the field's prime; the BCL hands that key over as it is. An
-                        // import would decode it again and run OpenSSL 3's full public-key check (~100 µs), whose
-                        // one further test, n·Q = O, cannot fail on these curves (cofactor 1). A key the decoder
-                        // refused throws here.
-                        imported = certificate.GetECDsaPublicKey()
-                            ?? throw new CryptographicException("the certificate's key is not an EC key");
-                    }
-
+                    imported = EcPublicKeys.Decode(spki, certificate);
                     break;
                 case Oids.Rsa:
                     var rsa = RSA.Create();
@@ -247,32 +233,6 @@ internal sealed class ArtifactKey
         // Held only from its second sighting: a keyless signer's key is never seen again, and holding it would only
         // evict a key that is.
         return (oid, VerificationKeys.ShouldHold(spki) ? VerificationKeys.Add(spki, imported) : SharedKey.ForOneUse(imported));
-    }
-
-    /// <summary>
-    /// The refusal of an EC key not in the one form Go's x509 accepts (<see cref="Asn1Keys.ReadUncompressedNistCurveOid"/>),
-    /// worded as the BCL's import worded it before that form was required, so the messages clients see stay the same: an
-    /// unsupported curve where the import takes the key but the SPKI names no curve of the three, an invalid key
-    /// otherwise. The import also took two forms Go refuses (coordinates padded beyond the curve's length, bytes after
-    /// the SPKI): invalid keys now. Runs only for keys refused anyway.
-    /// </summary>
-    private static EntryRejectedException RefuseEcKey(byte[] spki, string field)
-    {
-        try
-        {
-            using var ecdsa = ECDsa.Create();
-            ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
-            if (Asn1Keys.ReadNamedCurveOid(spki) is not (Oids.P256 or Oids.P384 or Oids.P521))
-            {
-                return new EntryRejectedException($"{field} uses an unsupported elliptic curve (expected P-256, P-384 or P-521)");
-            }
-        }
-        // The refusals CheckPublicKey maps to an invalid key (an unknown named curve: PlatformNotSupportedException).
-        catch (Exception ex) when (ex is AsnContentException or CryptographicException or PlatformNotSupportedException)
-        {
-        }
-
-        return new EntryRejectedException($"{field} holds an invalid public key");
     }
 
     /// <summary>rfc822Name and URI SANs, lowercased: the identities sigstore verifiers match on.</summary>

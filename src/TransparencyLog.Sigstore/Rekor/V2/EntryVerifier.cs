@@ -216,26 +216,21 @@ internal sealed class EntryVerifier : IDisposable
                 case Oids.EcPublicKey:
                     // The curve from the SPKI itself: reading it back from the key with ExportParameters cost more
                     // than a third of an import again (and an explicit curve has no name to read back).
-                    var curve = Asn1Keys.ReadUncompressedNistCurveOid(spki) ?? throw RefuseEcKey(spki, details, path);
+                    if (Asn1Keys.ReadUncompressedNistCurveOid(spki) is not { } curve)
+                    {
+                        // Worded as before Go's one form was required: a key the BCL imports on another named curve
+                        // does not match keyDetails; anything else is an invalid key.
+                        throw EcPublicKeys.Imports(spki, out var named) && named is not null && named != details.CurveOid
+                            ? new EntryRejectedException(mismatch)
+                            : new EntryRejectedException($"{path} holds an invalid public key");
+                    }
+
                     if (curve != details.CurveOid)
                     {
                         throw new EntryRejectedException(mismatch);
                     }
 
-                    if (certificate is null)
-                    {
-                        var ecdsa = ECDsa.Create();
-                        key = ecdsa;
-                        ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
-                        return ecdsa;
-                    }
-
-                    // OpenSSL decoded the key with the certificate, refusing a point off the curve or a coordinate at
-                    // or above the field's prime; an import would decode it again and add OpenSSL 3's full public-key
-                    // check, whose one further test (n·Q = O) cannot fail on these cofactor-1 curves. A key the
-                    // decoder refused throws here.
-                    return certificate.GetECDsaPublicKey()
-                        ?? throw new CryptographicException("the certificate's key is not an EC key");
+                    return EcPublicKeys.Decode(spki, certificate);
                 case Oids.Rsa:
                     var rsa = RSA.Create();
                     key = rsa;
@@ -265,28 +260,5 @@ internal sealed class EntryVerifier : IDisposable
             key?.Dispose();
             throw;
         }
-    }
-
-    /// <summary>
-    /// The refusal of an EC key not in Go's x509's one form, worded as before that form was required: a key the BCL
-    /// imports whose SPKI names another curve than keyDetails does not match it; anything else (a malformed point, an
-    /// unknown or explicit curve, coordinates padded or cut short) is an invalid key. Runs only for keys refused anyway.
-    /// </summary>
-    private static EntryRejectedException RefuseEcKey(byte[] spki, KeyDetails details, string path)
-    {
-        try
-        {
-            using var ecdsa = ECDsa.Create();
-            ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
-            if (Asn1Keys.ReadNamedCurveOid(spki) is { } named && named != details.CurveOid)
-            {
-                return new EntryRejectedException($"{path}.keyDetails {details.Name} does not match the key");
-            }
-        }
-        catch (Exception e) when (e is AsnContentException or CryptographicException or PlatformNotSupportedException)
-        {
-        }
-
-        return new EntryRejectedException($"{path} holds an invalid public key");
     }
 }
